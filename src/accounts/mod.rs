@@ -1,0 +1,11 @@
+//! Users, roles, passwords, sessions and login, plus the [`session::CurrentUser`] extractor and
+//! role checks every feature uses.
+
+pub mod db;
+pub mod model;
+pub mod password;
+pub mod routes;
+pub mod session;
+
+pub use model::Role;
+pub use session::CurrentUser;

@@ -1,0 +1,121 @@
+//! Account rules without I/O: roles and which combinations are allowed, e-mail addresses.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Kommunale Sachbearbeitung: bound to one municipality.
+    Clerk,
+    /// Sachbearbeitung im Ministerium.
+    Reviewer,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Clerk, Role::Reviewer, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Clerk => "clerk",
+            Role::Reviewer => "reviewer",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Clerk => "Kommunale Sachbearbeitung",
+            Role::Reviewer => "Sachbearbeitung Ministerium",
+            Role::Admin => "Administration",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| format!("unknown role {s:?}"))
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A clerk belongs to exactly one municipality and never holds a ministry role; ministry staff
+/// belong to none. (The database enforces the same with CHECK constraints.)
+pub fn check_roles(roles: &[Role], has_municipality: bool) -> Result<(), &'static str> {
+    if roles.is_empty() {
+        return Err("an account needs at least one role");
+    }
+    let clerk = roles.contains(&Role::Clerk);
+    if clerk && roles.len() > 1 {
+        return Err("a municipal clerk cannot also hold a ministry role");
+    }
+    if clerk != has_municipality {
+        return Err(if clerk {
+            "a clerk must belong to a municipality"
+        } else {
+            "ministry accounts do not belong to a municipality"
+        });
+    }
+    Ok(())
+}
+
+/// "Kommunale Sachbearbeitung", "Sachbearbeitung Ministerium, Administration"
+pub fn roles_label(roles: &[Role]) -> String {
+    roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ")
+}
+
+/// A lower-cased e-mail address with a plausible shape. Deliverability is proven by mail, not here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for EmailAddress {
+    type Err = &'static str;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim().to_lowercase();
+        let Some((local, domain)) = s.rsplit_once('@') else {
+            return Err("Bitte geben Sie eine E-Mail-Adresse im Format name@beispiel.de ein.");
+        };
+        let plausible = !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && s.len() <= 254
+            && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',' || c == ';');
+        if plausible { Ok(EmailAddress(s)) } else { Err("Bitte geben Sie eine E-Mail-Adresse im Format name@beispiel.de ein.") }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clerks_cannot_hold_ministry_roles_and_need_a_municipality() {
+        assert!(check_roles(&[Role::Clerk], true).is_ok());
+        assert!(check_roles(&[Role::Reviewer, Role::Admin], false).is_ok());
+        assert!(check_roles(&[Role::Clerk, Role::Reviewer], true).is_err());
+        assert!(check_roles(&[Role::Clerk], false).is_err());
+        assert!(check_roles(&[Role::Admin], true).is_err());
+        assert!(check_roles(&[], false).is_err());
+    }
+
+    #[test]
+    fn email_addresses_are_normalised_and_checked() {
+        assert_eq!("  Kommune@Erfurt.DE ".parse::<EmailAddress>().unwrap().as_str(), "kommune@erfurt.de");
+        for bad in ["", "erfurt.de", "a@b", "a@.de", "a b@c.de", "a@b.de\r\nBcc: x@y.de"] {
+            assert!(bad.parse::<EmailAddress>().is_err(), "{bad:?}");
+        }
+    }
+}

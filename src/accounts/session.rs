@@ -1,0 +1,157 @@
+//! Server-side sessions in PostgreSQL. The cookie holds a random token; the table holds its
+//! SHA-256, the user, the form token and the timestamps for idle and absolute expiry.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::db;
+use super::model::{Role, roles_label};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::{CsrfToken, Viewer, cookie, random_token};
+
+pub const SESSION_COOKIE: &str = "fp_session";
+
+/// Refresh `last_seen_at` at most this often, so browsing does not write on every request.
+const TOUCH_INTERVAL: time::Duration = time::Duration::minutes(1);
+
+/// The signed-in user of this request.
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub roles: Vec<Role>,
+    pub municipality_id: Option<i64>,
+    pub municipality_name: Option<String>,
+    session_hash: Vec<u8>,
+}
+
+impl CurrentUser {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Deny unless the user holds the role.
+    pub fn require(&self, role: Role) -> Result<(), AppError> {
+        if self.has_role(role) { Ok(()) } else { Err(AppError::Forbidden) }
+    }
+
+    pub fn roles_label(&self) -> String {
+        roles_label(&self.roles)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<CurrentUser>().cloned().ok_or_else(|| AppError::LoginRequired {
+            next: parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into()),
+        })
+    }
+}
+
+fn hash_token(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Loads the session named by the cookie and puts the user, the viewer for the layout and the
+/// session's form token into the request. A dead session's cookie is removed.
+pub async fn load_session(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+    let cookie_name = app.cookies.name(SESSION_COOKIE);
+    let Some(token) = cookie(req.headers(), &cookie_name).map(str::to_string) else {
+        return next.run(req).await;
+    };
+    let id_hash = hash_token(&token);
+    let record = match app.db.acquire().await {
+        Ok(mut conn) => {
+            let found = db::find_live_session(&mut conn, &id_hash, app.config.session_idle_timeout).await;
+            if let Ok(Some(s)) = &found {
+                if OffsetDateTime::now_utc() - s.last_seen_at > TOUCH_INTERVAL {
+                    if let Err(e) = db::touch_session(&mut conn, &id_hash).await {
+                        tracing::warn!(error = %e, "could not refresh the session");
+                    }
+                }
+            }
+            found
+        }
+        Err(e) => Err(e),
+    };
+    let record = match record {
+        Ok(r) => r,
+        Err(e) => {
+            // Without the database the request cannot be served as this user; let the page fail
+            // loudly rather than show it as anonymous.
+            tracing::error!(error = %e, "loading the session failed");
+            return AppError::Db(e).into_response();
+        }
+    };
+    let Some(s) = record else {
+        let mut response = next.run(req).await;
+        if let Ok(v) = HeaderValue::from_str(&app.cookies.clear(SESSION_COOKIE)) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+        return response;
+    };
+    let roles: Vec<Role> = s.roles.iter().filter_map(|r| r.parse().ok()).collect();
+    let user = CurrentUser {
+        id: s.user_id,
+        email: s.email,
+        name: s.display_name,
+        municipality_id: s.municipality_id,
+        municipality_name: s.municipality_name,
+        session_hash: id_hash,
+        roles,
+    };
+    let viewer = Viewer {
+        name: user.name.clone(),
+        role_label: user.roles_label(),
+        is_clerk: user.has_role(Role::Clerk),
+        is_reviewer: user.has_role(Role::Reviewer),
+        is_admin: user.has_role(Role::Admin),
+    };
+    req.extensions_mut().insert(CsrfToken(s.csrf_token));
+    req.extensions_mut().insert(viewer);
+    req.extensions_mut().insert(user);
+    next.run(req).await
+}
+
+/// Starts a fresh session (always a new id, so a planted cookie is worthless) and returns the
+/// Set-Cookie value.
+pub async fn start_session(app: &AppState, user_id: i64, headers: &HeaderMap) -> Result<String, AppError> {
+    let token = random_token();
+    let csrf = random_token();
+    let expires_at = OffsetDateTime::now_utc() + app.config.session_max_lifetime;
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| truncate(s, 300));
+    let mut conn = app.db.acquire().await?;
+    db::insert_session(
+        &mut conn,
+        db::NewSession {
+            id_hash: &hash_token(&token),
+            user_id,
+            csrf_token: &csrf,
+            expires_at,
+            user_agent: user_agent.as_deref(),
+            client_ip: None,
+        },
+    )
+    .await?;
+    Ok(app.cookies.set(SESSION_COOKIE, &token))
+}
+
+/// Ends the current session server-side and returns the Set-Cookie value that removes it.
+pub async fn end_session(app: &AppState, user: &CurrentUser) -> Result<String, AppError> {
+    let mut conn = app.db.acquire().await?;
+    db::delete_session(&mut conn, &user.session_hash).await?;
+    Ok(app.cookies.clear(SESSION_COOKIE))
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}

@@ -1,0 +1,195 @@
+//! Typed configuration, read once from the environment (and `.env`). Every variable is documented
+//! in `.env.example` and the README; the defaults are the local development setup.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `None` is the local default: find or start a PostgreSQL server on this machine.
+    pub database_url: Option<String>,
+    pub listen_addr: SocketAddr,
+    /// The address users reach the portal at; links in e-mails are built from it.
+    pub base_url: String,
+    /// `None`: mails are written as `.eml` files into `mail_dir`.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub mail_dir: PathBuf,
+    /// Uploaded attachments, outside the web root.
+    pub data_dir: PathBuf,
+    /// Local state of the default setup (private PostgreSQL instance, mails, uploads).
+    pub var_dir: PathBuf,
+    pub static_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub session_idle_timeout: Duration,
+    pub session_max_lifetime: Duration,
+    pub request_timeout: Duration,
+    /// Largest accepted request body for ordinary forms.
+    pub body_limit_bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {name}={value:?}: {reason}")]
+pub struct ConfigError {
+    name: &'static str,
+    value: String,
+    reason: String,
+}
+
+impl Config {
+    /// The defaults of a local checkout, before the environment is consulted.
+    pub fn local_defaults() -> Self {
+        let var_dir = PathBuf::from("var");
+        Config {
+            database_url: None,
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            base_url: "http://localhost:8080".into(),
+            smtp_url: None,
+            mail_from: "Förderportal Thüringen <noreply@foerderportal.localhost>".into(),
+            mail_dir: var_dir.join("mail"),
+            data_dir: var_dir.join("data"),
+            static_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
+            var_dir,
+            log_format: LogFormat::Human,
+            session_idle_timeout: Duration::from_secs(30 * 60),
+            session_max_lifetime: Duration::from_secs(12 * 3600),
+            request_timeout: Duration::from_secs(30),
+            body_limit_bytes: 2 * 1024 * 1024,
+        }
+    }
+
+    /// Reads `.env` (if present) and the environment. Variables in the environment win over `.env`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut c = Self::local_defaults();
+        c.database_url = get("DATABASE_URL");
+        if let Some(v) = get("LISTEN_ADDR") {
+            c.listen_addr = parse("LISTEN_ADDR", &v, "expected host:port, e.g. 127.0.0.1:8080")?;
+        }
+        c.base_url = match get("BASE_URL") {
+            Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
+                v.trim_end_matches('/').to_string()
+            }
+            Some(v) => return Err(invalid("BASE_URL", &v, "must start with http:// or https://")),
+            None => format!("http://localhost:{}", c.listen_addr.port()),
+        };
+        c.smtp_url = get("SMTP_URL");
+        if let Some(v) = get("MAIL_FROM") {
+            c.mail_from = v;
+        }
+        if let Some(v) = get("VAR_DIR") {
+            c.var_dir = PathBuf::from(v);
+            c.mail_dir = c.var_dir.join("mail");
+            c.data_dir = c.var_dir.join("data");
+        }
+        if let Some(v) = get("MAIL_DIR") {
+            c.mail_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("DATA_DIR") {
+            c.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("STATIC_DIR") {
+            c.static_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("LOG_FORMAT") {
+            c.log_format = match v.to_ascii_lowercase().as_str() {
+                "human" | "text" => LogFormat::Human,
+                "json" => LogFormat::Json,
+                _ => return Err(invalid("LOG_FORMAT", &v, "expected human or json")),
+            };
+        }
+        if let Some(v) = get("SESSION_IDLE_MINUTES") {
+            c.session_idle_timeout = minutes("SESSION_IDLE_MINUTES", &v)?;
+        }
+        if let Some(v) = get("SESSION_MAX_HOURS") {
+            c.session_max_lifetime = minutes("SESSION_MAX_HOURS", &v)? * 60;
+        }
+        if let Some(v) = get("REQUEST_TIMEOUT_SECS") {
+            let secs: u64 = parse("REQUEST_TIMEOUT_SECS", &v, "expected whole seconds")?;
+            c.request_timeout = Duration::from_secs(secs);
+        }
+        Ok(c)
+    }
+
+    /// Whether the operator chose the database. Only the local default may receive demo data
+    /// automatically.
+    pub fn is_local_default(&self) -> bool {
+        self.database_url.is_none()
+    }
+
+    pub fn uses_https(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
+
+fn parse<T: std::str::FromStr>(name: &'static str, value: &str, reason: &str) -> Result<T, ConfigError> {
+    value.trim().parse().map_err(|_| invalid(name, value, reason))
+}
+
+fn minutes(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
+    let n: u64 = parse(name, value, "expected a positive whole number")?;
+    if n == 0 {
+        return Err(invalid(name, value, "must be at least 1"));
+    }
+    Ok(Duration::from_secs(n * 60))
+}
+
+fn invalid(name: &'static str, value: &str, reason: &str) -> ConfigError {
+    ConfigError { name, value: value.to_string(), reason: reason.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn nothing_configured_means_the_local_default_setup() {
+        let c = config(&[]).unwrap();
+        assert!(c.is_local_default());
+        assert_eq!(c.base_url, "http://localhost:8080");
+        assert_eq!(c.mail_dir, PathBuf::from("var/mail"));
+        assert_eq!(c.log_format, LogFormat::Human);
+    }
+
+    #[test]
+    fn the_base_url_follows_the_listen_port_unless_set() {
+        let c = config(&[("LISTEN_ADDR", "0.0.0.0:3000")]).unwrap();
+        assert_eq!(c.base_url, "http://localhost:3000");
+        let c = config(&[("BASE_URL", "https://foerderportal.thueringen.de/")]).unwrap();
+        assert_eq!(c.base_url, "https://foerderportal.thueringen.de");
+        assert!(c.uses_https());
+    }
+
+    #[test]
+    fn a_configured_database_is_not_the_local_default() {
+        let c = config(&[("DATABASE_URL", "postgres://db/portal")]).unwrap();
+        assert!(!c.is_local_default());
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_variable_named() {
+        let err = config(&[("LOG_FORMAT", "xml")]).unwrap_err().to_string();
+        assert!(err.contains("LOG_FORMAT"), "{err}");
+        assert!(config(&[("LISTEN_ADDR", "localhost")]).is_err());
+        assert!(config(&[("BASE_URL", "foerderportal.de")]).is_err());
+        assert!(config(&[("SESSION_IDLE_MINUTES", "0")]).is_err());
+    }
+}

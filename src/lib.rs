@@ -1,0 +1,77 @@
+//! Förderportal: the web portal for grant applications under the ThürEGovRL. The same
+//! [`app`] router serves `main` and the integration tests.
+
+pub mod accounts;
+pub mod config;
+pub mod database;
+pub mod demo;
+pub mod error;
+pub mod mail;
+pub mod money;
+pub mod municipalities;
+pub mod programmes;
+pub mod server;
+pub mod site;
+pub mod state;
+pub mod web;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{from_fn, from_fn_with_state};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::csrf::CsrfLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::state::AppState;
+use crate::web::middleware::{REQUEST_ID_HEADER, error_pages, security_headers, visitor_cookies};
+
+/// The whole portal as one router.
+pub fn app(state: AppState) -> Router {
+    let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    let static_files = Router::new()
+        .nest_service(&format!("/static/{}", state.assets.version), ServeDir::new(&state.config.static_dir))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        ));
+
+    let pages = Router::new()
+        .merge(site::router())
+        .merge(accounts::routes::router())
+        .merge(programmes::routes::router())
+        .merge(municipalities::routes::router())
+        .merge(static_files)
+        .fallback(|| async { StatusCode::NOT_FOUND });
+
+    // Outermost first: every request gets an id, is traced with it, and every error response
+    // becomes a German page that shows it.
+    let layers = ServiceBuilder::new()
+        .layer(SetSensitiveRequestHeadersLayer::new([header::COOKIE, header::AUTHORIZATION]))
+        .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+        .layer(TraceLayer::new_for_http().make_span_with(server::request_span).on_response(server::log_response))
+        .layer(PropagateRequestIdLayer::new(request_id))
+        .layer(CompressionLayer::new())
+        .layer(from_fn(security_headers))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
+        .layer(CsrfLayer::new())
+        .layer(from_fn_with_state(state.clone(), visitor_cookies))
+        .layer(from_fn_with_state(state.clone(), accounts::session::load_session))
+        .layer(from_fn_with_state(state.clone(), error_pages))
+        .layer(CatchPanicLayer::new())
+        .layer(RequestBodyLimitLayer::new(state.config.body_limit_bytes));
+
+    pages.layer(layers).with_state(state)
+}
+
+/// How long shutdown waits for in-flight requests before it gives up on them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);

@@ -1,0 +1,168 @@
+//! The `foerderportal` command: serve the portal (default), apply migrations, add users, load demo data.
+
+use std::io::BufRead;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use foerderportal::accounts::db::{self as accounts, NewUser};
+use foerderportal::accounts::model::{EmailAddress, check_roles};
+use foerderportal::accounts::{Role, password::Hasher};
+use foerderportal::config::{Config, LogFormat};
+use foerderportal::state::AppState;
+use foerderportal::{database, demo, mail, municipalities, server};
+
+#[derive(Parser)]
+#[command(name = "foerderportal", version, about = "Förderportal – grant applications under the ThürEGovRL")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the portal (the default). Without DATABASE_URL it finds or starts a local PostgreSQL,
+    /// creates the database `foerderportal`, migrates it and loads demo data if it is empty.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Load the demo round and one demo account per role (idempotent; existing data is kept).
+    DemoData,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account. The password is read from the first line of standard input.
+    Add {
+        /// E-mail address, used to sign in.
+        #[arg(long)]
+        email: String,
+        /// Full name as shown in the portal.
+        #[arg(long)]
+        name: String,
+        /// clerk, reviewer or admin; repeat for several (reviewer and admin may be combined).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// AGS (8 digits) of the clerk's municipality; required for clerks.
+        #[arg(long)]
+        municipality: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::from_env()?;
+    init_logging(&config.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let (pool, _) = open_database(&config).await?;
+            pool.close().await;
+            println!("Migrations applied.");
+            Ok(())
+        }
+        Command::DemoData => {
+            let (pool, _) = open_database(&config).await?;
+            demo::load(&pool, &Hasher::new()).await?;
+            print_demo_logins(&config);
+            Ok(())
+        }
+        Command::User { command: UserCommand::Add { email, name, roles, municipality } } => {
+            add_user(&config, email, name, roles, municipality).await
+        }
+    }
+}
+
+fn init_logging(format: &LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+        LogFormat::Human => builder.init(),
+    }
+}
+
+async fn open_database(config: &Config) -> anyhow::Result<(sqlx::PgPool, Option<database::Server>)> {
+    let located = database::locate(config).await?;
+    if let Some(server) = &located.server {
+        tracing::info!(server = %server.description, database = database::LOCAL_DATABASE, "using the local default database");
+    }
+    let pool = database::connect(located.options).await?;
+    database::migrate(&pool).await?;
+    Ok((pool, located.server))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let (pool, server) = open_database(&config).await?;
+    let mailer = mail::Mailer::from_config(&config)?;
+    let state = AppState::new(pool, config.clone(), mailer)?;
+    // Demo data only where the operator did not choose the database, and only into an empty one.
+    if config.is_local_default() && demo::is_empty(&state.db).await? {
+        demo::load(&state.db, &state.passwords).await?;
+        tracing::info!("loaded demo data into the empty local database");
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
+    println!("\nFörderportal läuft: {}", config.base_url);
+    if config.is_local_default() {
+        print_demo_logins(&config);
+    }
+    if config.smtp_url.is_none() {
+        println!("E-Mails werden als .eml-Dateien abgelegt in {}", config.mail_dir.display());
+    }
+    let result = server::serve(state, listener, CancellationToken::new()).await;
+    if let Some(data) = server.and_then(|s| s.private_instance) {
+        database::stop_private_instance(&data).await;
+    }
+    result
+}
+
+fn print_demo_logins(config: &Config) {
+    println!("\nDemo-Zugänge (Passwort für alle: {}):", demo::DEMO_PASSWORD);
+    for account in &demo::DEMO_ACCOUNTS {
+        println!("  {:<10} {:<38} {}", account.role.as_str(), account.email, account.name);
+    }
+    println!("Anmelden: {}/anmelden\n", config.base_url);
+}
+
+async fn add_user(
+    config: &Config,
+    email: String,
+    name: String,
+    roles: Vec<String>,
+    municipality: Option<String>,
+) -> anyhow::Result<()> {
+    let email: EmailAddress = email.parse().map_err(|e: &str| anyhow::anyhow!("--email: {e}"))?;
+    let roles: Vec<Role> = roles.iter().map(|r| r.parse()).collect::<Result<_, _>>().map_err(anyhow::Error::msg)?;
+    check_roles(&roles, municipality.is_some()).map_err(anyhow::Error::msg)?;
+    let mut password = String::new();
+    std::io::stdin().lock().read_line(&mut password).context("reading the password from stdin")?;
+    let password = password.trim_end_matches(['\r', '\n']).to_string();
+    if password.chars().count() < 12 {
+        bail!("the password must have at least 12 characters");
+    }
+    let (pool, _) = open_database(config).await?;
+    let mut conn = pool.acquire().await?;
+    let municipality_id = match &municipality {
+        Some(ags) => Some(
+            municipalities::db::id_by_ags(&mut conn, ags).await?.with_context(|| format!("no municipality with AGS {ags}"))?,
+        ),
+        None => None,
+    };
+    let hash = Hasher::new().hash(password).await?;
+    let user = NewUser { email: &email, display_name: name.trim(), password_hash: Some(&hash), roles: &roles, municipality_id };
+    match accounts::insert_user(&mut conn, user).await? {
+        Some(id) => println!("Created user {id} <{}>.", email.as_str()),
+        None => bail!("an account with {} exists already", email.as_str()),
+    }
+    Ok(())
+}

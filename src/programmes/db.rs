@@ -1,0 +1,151 @@
+//! SQL for programmes, categories and rounds.
+
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ProgrammeRow {
+    pub id: i64,
+    pub name: String,
+    pub short_name: String,
+    pub legal_basis: String,
+    pub description: String,
+    pub eligibility: String,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ContactRow {
+    pub name: String,
+    pub organisation: String,
+    pub address: String,
+    pub phone: String,
+    pub email: String,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct CategoryRow {
+    pub id: i64,
+    pub code: String,
+    pub title: String,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct RoundRow {
+    pub id: i64,
+    pub title: String,
+    pub year: i32,
+    pub budget_cents: i64,
+    pub opens_at: OffsetDateTime,
+    pub closes_at: OffsetDateTime,
+    pub max_rate_bp: i32,
+    pub min_grant_cents: i64,
+    pub max_grant_cents: Option<i64>,
+    pub financing_type: String,
+    pub state: String,
+    /// Codes and titles of the round's open categories, in programme order.
+    pub categories: Vec<String>,
+    pub category_titles: Vec<String>,
+}
+
+/// The programme the portal presents (the first one created: ThürEGovRL).
+pub async fn main_programme(conn: &mut PgConnection) -> sqlx::Result<Option<ProgrammeRow>> {
+    sqlx::query_as(
+        "SELECT id, name, short_name, legal_basis, description, eligibility FROM programmes ORDER BY id LIMIT 1",
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn programme_id_by_short_name(conn: &mut PgConnection, short_name: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM programmes WHERE short_name = $1").bind(short_name).fetch_optional(conn).await
+}
+
+pub async fn contacts(conn: &mut PgConnection, programme_id: i64) -> sqlx::Result<Vec<ContactRow>> {
+    sqlx::query_as(
+        "SELECT name, organisation, address, phone, email FROM programme_contacts
+         WHERE programme_id = $1 ORDER BY position, id",
+    )
+    .bind(programme_id)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn active_categories(conn: &mut PgConnection, programme_id: i64) -> sqlx::Result<Vec<CategoryRow>> {
+    sqlx::query_as(
+        "SELECT id, code, title, description FROM categories
+         WHERE programme_id = $1 AND NOT retired ORDER BY position, code",
+    )
+    .bind(programme_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Published and closed rounds of a programme, the ones still accepting applications first.
+pub async fn public_rounds(conn: &mut PgConnection, programme_id: i64) -> sqlx::Result<Vec<RoundRow>> {
+    sqlx::query_as(
+        "SELECT r.id, r.title, r.year, r.budget_cents, r.opens_at, r.closes_at, r.max_rate_bp,
+                r.min_grant_cents, r.max_grant_cents, r.financing_type, r.state,
+                coalesce(array_agg(c.code ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS categories,
+                coalesce(array_agg(c.title ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS category_titles
+         FROM rounds r
+         LEFT JOIN round_categories rc ON rc.round_id = r.id
+         LEFT JOIN categories c ON c.id = rc.category_id
+         WHERE r.programme_id = $1 AND r.state IN ('published', 'closed')
+         GROUP BY r.id
+         ORDER BY (r.state = 'published' AND r.closes_at > now()) DESC, r.closes_at DESC",
+    )
+    .bind(programme_id)
+    .fetch_all(conn)
+    .await
+}
+
+pub struct NewRound<'a> {
+    pub programme_id: i64,
+    pub title: &'a str,
+    pub year: i32,
+    pub budget_cents: i64,
+    pub opens_at: OffsetDateTime,
+    pub closes_at: OffsetDateTime,
+    pub max_rate_bp: i32,
+    pub min_grant_cents: i64,
+    pub max_grant_cents: Option<i64>,
+    pub financing_type: &'a str,
+    pub state: &'a str,
+    pub category_codes: &'a [&'a str],
+}
+
+pub async fn insert_round(conn: &mut PgConnection, r: NewRound<'_>) -> sqlx::Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO rounds (programme_id, title, year, budget_cents, opens_at, closes_at, max_rate_bp,
+                             min_grant_cents, max_grant_cents, financing_type, state)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(r.programme_id)
+    .bind(r.title)
+    .bind(r.year)
+    .bind(r.budget_cents)
+    .bind(r.opens_at)
+    .bind(r.closes_at)
+    .bind(r.max_rate_bp)
+    .bind(r.min_grant_cents)
+    .bind(r.max_grant_cents)
+    .bind(r.financing_type)
+    .bind(r.state)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO round_categories (round_id, category_id)
+         SELECT $1, id FROM categories WHERE programme_id = $2 AND code = ANY($3)",
+    )
+    .bind(id)
+    .bind(r.programme_id)
+    .bind(r.category_codes)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn count_rounds(conn: &mut PgConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM rounds").fetch_one(conn).await
+}

@@ -1,0 +1,100 @@
+//! Running the portal: request tracing, background workers and graceful shutdown.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, Response};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Span;
+
+use crate::accounts;
+use crate::state::AppState;
+use crate::web::middleware::REQUEST_ID_HEADER;
+
+pub fn request_span(req: &Request<Body>) -> Span {
+    let request_id = req.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+}
+
+pub fn log_response<B>(response: &Response<B>, latency: Duration, _span: &Span) {
+    let status = response.status().as_u16();
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::error!(status, latency_ms, "response");
+    } else {
+        tracing::info!(status, latency_ms, "response");
+    }
+}
+
+/// Background jobs that run inside `serve`. Each stops when the token is cancelled.
+pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> {
+    let mut workers = JoinSet::new();
+    let (app, stop) = (state.clone(), stop.clone());
+    workers.spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let pruned = match app.db.acquire().await {
+                Ok(mut conn) => accounts::db::delete_dead_sessions(&mut conn, app.config.session_idle_timeout).await,
+                Err(e) => Err(e),
+            };
+            match pruned {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
+                Err(e) => tracing::warn!(error = %e, "removing expired sessions failed"),
+            }
+        }
+    });
+    workers
+}
+
+/// Serves until `stop` is cancelled (or SIGTERM/Ctrl-C arrives), then stops accepting, lets
+/// in-flight requests finish, stops the workers and closes the pool.
+pub async fn serve(state: AppState, listener: TcpListener, stop: CancellationToken) -> anyhow::Result<()> {
+    let mut workers = spawn_workers(&state, &stop);
+    let pool = state.db.clone();
+    let router = crate::app(state);
+    let shutdown = {
+        let stop = stop.clone();
+        async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = termination_signal() => tracing::info!("shutdown requested"),
+            }
+            stop.cancel();
+        }
+    };
+    let server = axum::serve(listener, router).with_graceful_shutdown(shutdown);
+    server.await?;
+    stop.cancel();
+    if tokio::time::timeout(crate::SHUTDOWN_GRACE, async { while workers.join_next().await.is_some() {} })
+        .await
+        .is_err()
+    {
+        tracing::warn!("background workers did not stop in time");
+        workers.abort_all();
+    }
+    pool.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn termination_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await.ok();
+}

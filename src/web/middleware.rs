@@ -1,0 +1,114 @@
+//! Request/response middleware of the page shell: visitor cookies (anonymous CSRF token, flash),
+//! security headers, and German error pages for every error response.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::{CookiePolicy, CsrfToken, PageContext, cookie, decode_flash, random_token};
+use crate::error::{ErrorDetail, ErrorPage, RawResponse};
+use crate::state::AppState;
+
+pub const FLASH_COOKIE: &str = "fp_flash";
+pub const ANON_CSRF_COOKIE: &str = "fp_csrf";
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Gives every visitor a CSRF token (double-submit cookie) for anonymous forms such as the login,
+/// and hands a pending flash message to the page that displays it.
+pub async fn visitor_cookies(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+    let policy = &app.cookies;
+    let existing = cookie(req.headers(), &policy.name(ANON_CSRF_COOKIE))
+        .filter(|v| v.len() >= 32 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .map(str::to_string);
+    let new_token = existing.is_none().then(random_token);
+    let token = existing.or_else(|| new_token.clone()).unwrap_or_default();
+    req.extensions_mut().insert(CsrfToken(token));
+
+    let flash = cookie(req.headers(), &policy.name(FLASH_COOKIE)).and_then(decode_flash);
+    let had_flash = flash.is_some();
+    if let Some(flash) = flash {
+        req.extensions_mut().insert(flash);
+    }
+
+    let mut response = next.run(req).await;
+    if let Some(token) = new_token {
+        append_cookie(&mut response, &policy.set(ANON_CSRF_COOKIE, &token));
+    }
+    // The message is consumed by the page that shows it, not by a redirect on the way there.
+    if had_flash && response.status().is_success() {
+        append_cookie(&mut response, &policy.clear(FLASH_COOKIE));
+    }
+    response
+}
+
+fn append_cookie(response: &mut Response, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// Headers for every response. The CSP allows only this origin: no inline scripts, no CDN.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let h = response.headers_mut();
+    let defaults: [(&str, &str); 6] = [
+        (
+            "content-security-policy",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        ),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "same-origin"),
+        ("permissions-policy", "camera=(), microphone=(), geolocation=()"),
+        ("cross-origin-opener-policy", "same-origin"),
+    ];
+    for (name, value) in defaults {
+        if !h.contains_key(name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    // Pages can hold personal data: never store them in shared caches.
+    let is_html = h.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if is_html && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// Turns every error response that is not already a page (404 of the router, 413 of the body
+/// limit, 500 of a panic, an `AppError`, …) into the German error page with the request id.
+pub async fn error_pages(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let page = PageContext::build(&parts, &app);
+    let request_id =
+        parts.headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let response = next.run(Request::from_parts(parts, body)).await;
+
+    let status = response.status();
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if !(status.is_client_error() || status.is_server_error())
+        || is_html
+        || response.extensions().get::<RawResponse>().is_some()
+    {
+        return response;
+    }
+    let detail = response.extensions().get::<ErrorDetail>().copied();
+    let mut page = ErrorPage::new(page, status, detail, request_id).into_response();
+    *page.status_mut() = status;
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        if let Some(allow) = response.headers().get(header::ALLOW) {
+            page.headers_mut().insert(header::ALLOW, allow.clone());
+        }
+    }
+    page
+}
+
+impl CookiePolicy {
+    pub fn for_base_url(base_url: &str) -> Self {
+        CookiePolicy { secure: base_url.starts_with("https://") }
+    }
+}

@@ -1,0 +1,206 @@
+//! HTTP plumbing shared by all features: the layout's page context, cookies, CSRF tokens, flash
+//! messages, security headers and the error pages. Imports no feature: `accounts` fills the
+//! [`Viewer`] and the session's [`CsrfToken`] into the request extensions.
+
+pub mod csrf;
+pub mod format;
+pub mod middleware;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub use csrf::{CsrfToken, ProtectedForm};
+
+/// The signed-in person as the layout shows them.
+#[derive(Clone, Debug)]
+pub struct Viewer {
+    pub name: String,
+    pub role_label: String,
+    pub is_clerk: bool,
+    pub is_reviewer: bool,
+    pub is_admin: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct NavItem {
+    pub label: &'static str,
+    pub href: &'static str,
+    pub current: bool,
+}
+
+/// A one-time message shown on the next page ("Sie haben sich abgemeldet.").
+#[derive(Clone, Debug)]
+pub struct Flash(pub String);
+
+/// Layout data every page template gets as `page`.
+#[derive(Clone, Debug)]
+pub struct PageContext {
+    pub viewer: Option<Viewer>,
+    pub nav: Vec<NavItem>,
+    pub csrf_token: String,
+    pub flash: Option<Flash>,
+    pub stylesheet: String,
+}
+
+impl PageContext {
+    pub fn build(parts: &Parts, app: &AppState) -> Self {
+        let viewer = parts.extensions.get::<Viewer>().cloned();
+        let path = parts.uri.path();
+        PageContext {
+            nav: navigation(viewer.as_ref(), path),
+            viewer,
+            csrf_token: parts.extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default(),
+            flash: parts.extensions.get::<Flash>().cloned(),
+            stylesheet: app.assets.stylesheet_href.clone(),
+        }
+    }
+}
+
+impl<S> FromRequestParts<S> for PageContext
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(PageContext::build(parts, &AppState::from_ref(state)))
+    }
+}
+
+/// The one place that decides which roles see which navigation entries.
+fn navigation(viewer: Option<&Viewer>, path: &str) -> Vec<NavItem> {
+    let mut items = vec![("Startseite", "/"), ("Förderaufrufe", "/foerderaufrufe")];
+    if let Some(v) = viewer {
+        if v.is_admin {
+            items.push(("Kommunen", "/admin/kommunen"));
+        }
+        items.push(("Mein Konto", "/konto"));
+    }
+    items
+        .into_iter()
+        .map(|(label, href)| NavItem {
+            label,
+            href,
+            current: if href == "/" { path == "/" } else { path == href || path.starts_with(&format!("{href}/")) },
+        })
+        .collect()
+}
+
+/// The value of one cookie of the request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Cookie attributes shared by every cookie the portal sets: the `__Host-` prefix and `Secure`
+/// when served over https, never readable by scripts, not sent on cross-site subrequests.
+#[derive(Clone, Debug)]
+pub struct CookiePolicy {
+    pub secure: bool,
+}
+
+impl CookiePolicy {
+    pub fn name(&self, base: &str) -> String {
+        if self.secure { format!("__Host-{base}") } else { base.to_string() }
+    }
+
+    /// A session cookie (no Max-Age: it ends with the browser; the server enforces lifetimes).
+    pub fn set(&self, base: &str, value: &str) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}", self.name(base))
+    }
+
+    pub fn clear(&self, base: &str) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}", self.name(base))
+    }
+}
+
+/// Random token for cookies and forms: 32 bytes, URL-safe base64.
+pub fn random_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub(crate) fn encode_flash(message: &str) -> String {
+    URL_SAFE_NO_PAD.encode(message.as_bytes())
+}
+
+pub(crate) fn decode_flash(value: &str) -> Option<Flash> {
+    let bytes = URL_SAFE_NO_PAD.decode(value).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    (!text.is_empty() && text.len() <= 300).then_some(Flash(text))
+}
+
+/// A redirect after a successful POST, carrying a one-time message for the next page.
+pub fn redirect_with_flash(policy: &CookiePolicy, to: &str, message: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let cookie = policy.set(middleware::FLASH_COOKIE, &encode_flash(message));
+    ([(header::SET_COOKIE, cookie)], axum::response::Redirect::to(to)).into_response()
+}
+
+/// Only paths on this site may be redirect targets (no `//evil.example`, no `https://…`).
+pub fn safe_redirect_target(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.contains("://");
+    ok.then_some(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_accepted_as_redirect_targets() {
+        assert_eq!(safe_redirect_target("/konto"), Some("/konto"));
+        assert_eq!(safe_redirect_target("//evil.example/"), None);
+        assert_eq!(safe_redirect_target("/\\evil.example"), None);
+        assert_eq!(safe_redirect_target("https://evil.example"), None);
+        assert_eq!(safe_redirect_target("konto"), None);
+    }
+
+    #[test]
+    fn cookies_over_https_are_host_bound_and_secure() {
+        let policy = CookiePolicy { secure: true };
+        assert_eq!(policy.set("fp_session", "x"), "__Host-fp_session=x; Path=/; HttpOnly; SameSite=Lax; Secure");
+        let policy = CookiePolicy { secure: false };
+        assert_eq!(policy.set("fp_session", "x"), "fp_session=x; Path=/; HttpOnly; SameSite=Lax");
+    }
+
+    #[test]
+    fn flash_messages_survive_the_cookie_round_trip() {
+        let encoded = encode_flash("Sie haben sich abgemeldet.");
+        assert_eq!(decode_flash(&encoded).unwrap().0, "Sie haben sich abgemeldet.");
+        assert!(decode_flash("%%%").is_none());
+    }
+
+    #[test]
+    fn navigation_depends_on_the_role() {
+        let anon = navigation(None, "/");
+        assert_eq!(anon.iter().map(|i| i.href).collect::<Vec<_>>(), ["/", "/foerderaufrufe"]);
+        assert!(anon[0].current);
+        let admin = Viewer {
+            name: "A".into(),
+            role_label: "Administration".into(),
+            is_clerk: false,
+            is_reviewer: false,
+            is_admin: true,
+        };
+        let nav = navigation(Some(&admin), "/admin/kommunen/5");
+        assert!(nav.iter().any(|i| i.href == "/admin/kommunen" && i.current));
+        let clerk = Viewer { is_admin: false, is_clerk: true, ..admin };
+        assert!(!navigation(Some(&clerk), "/").iter().any(|i| i.href.starts_with("/admin")));
+    }
+}
