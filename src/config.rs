@@ -81,7 +81,13 @@ impl Config {
             Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
                 v.trim_end_matches('/').to_string()
             }
-            Some(v) => return Err(invalid("BASE_URL", &v, "must start with http:// or https://")),
+            Some(v) => {
+                return Err(invalid(
+                    "BASE_URL",
+                    &v,
+                    "must start with http:// or https://",
+                ));
+            }
             None => format!("http://localhost:{}", c.listen_addr.port()),
         };
         c.smtp_url = get("SMTP_URL");
@@ -133,8 +139,15 @@ impl Config {
     }
 }
 
-fn parse<T: std::str::FromStr>(name: &'static str, value: &str, reason: &str) -> Result<T, ConfigError> {
-    value.trim().parse().map_err(|_| invalid(name, value, reason))
+fn parse<T: std::str::FromStr>(
+    name: &'static str,
+    value: &str,
+    reason: &str,
+) -> Result<T, ConfigError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| invalid(name, value, reason))
 }
 
 fn minutes(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
@@ -146,7 +159,11 @@ fn minutes(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
 }
 
 fn invalid(name: &'static str, value: &str, reason: &str) -> ConfigError {
-    ConfigError { name, value: value.to_string(), reason: reason.to_string() }
+    ConfigError {
+        name,
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -155,8 +172,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 

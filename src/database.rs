@@ -35,13 +35,20 @@ pub struct Located {
 
 pub async fn locate(config: &Config) -> anyhow::Result<Located> {
     if let Some(url) = &config.database_url {
-        let options = PgConnectOptions::from_str(url).context("DATABASE_URL is not a PostgreSQL URL")?;
-        return Ok(Located { options, server: None });
+        let options =
+            PgConnectOptions::from_str(url).context("DATABASE_URL is not a PostgreSQL URL")?;
+        return Ok(Located {
+            options,
+            server: None,
+        });
     }
     let server = local_server(&config.var_dir).await?;
     ensure_database(&server, LOCAL_DATABASE).await?;
     let options = server.options.clone().database(LOCAL_DATABASE);
-    Ok(Located { options, server: Some(server) })
+    Ok(Located {
+        options,
+        server: Some(server),
+    })
 }
 
 pub async fn connect(options: PgConnectOptions) -> anyhow::Result<PgPool> {
@@ -55,7 +62,10 @@ pub async fn connect(options: PgConnectOptions) -> anyhow::Result<PgPool> {
 }
 
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    MIGRATOR.run(pool).await.context("applying migrations failed")
+    MIGRATOR
+        .run(pool)
+        .await
+        .context("applying migrations failed")
 }
 
 /// Reachable, and every migration this binary knows has been applied.
@@ -71,8 +81,14 @@ pub async fn is_ready(pool: &PgPool) -> bool {
 /// A local server that accepts us, or a private instance under `var_dir/postgres`.
 pub async fn local_server(var_dir: &Path) -> anyhow::Result<Server> {
     let candidates = [
-        ("PostgreSQL on 127.0.0.1:5432", PgConnectOptions::new().host("127.0.0.1").port(5432)),
-        ("PostgreSQL on /var/run/postgresql", PgConnectOptions::new().socket("/var/run/postgresql")),
+        (
+            "PostgreSQL on 127.0.0.1:5432",
+            PgConnectOptions::new().host("127.0.0.1").port(5432),
+        ),
+        (
+            "PostgreSQL on /var/run/postgresql",
+            PgConnectOptions::new().socket("/var/run/postgresql"),
+        ),
     ];
     for (description, options) in candidates {
         let options = options.username("postgres").database("postgres");
@@ -90,16 +106,20 @@ pub async fn local_server(var_dir: &Path) -> anyhow::Result<Server> {
 
 async fn accepts(options: &PgConnectOptions) -> bool {
     let attempt = PgConnection::connect_with(options);
-    matches!(tokio::time::timeout(Duration::from_secs(3), attempt).await, Ok(Ok(_)))
+    matches!(
+        tokio::time::timeout(Duration::from_secs(3), attempt).await,
+        Ok(Ok(_))
+    )
 }
 
 /// Creates the database if it does not exist yet.
 pub async fn ensure_database(server: &Server, name: &str) -> anyhow::Result<()> {
     let mut conn = PgConnection::connect_with(&server.options.clone().database("postgres")).await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(name)
-        .fetch_one(&mut conn)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await?;
     if !exists {
         // Identifiers cannot be bound; the name is ours and validated here.
         if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
@@ -120,7 +140,7 @@ pub async fn ensure_database(server: &Server, name: &str) -> anyhow::Result<()> 
 /// Starts (and on first use initialises) a PostgreSQL cluster that only listens on a Unix socket in
 /// its own directory. PostgreSQL refuses to run as root, so as root the cluster belongs to the
 /// `postgres` system user and is run through `runuser`.
-async fn start_private_instance(dir: &Path) -> anyhow::Result<Server> {
+pub async fn start_private_instance(dir: &Path) -> anyhow::Result<Server> {
     const PORT: u16 = 5432;
     let bindir = postgres_bindir().context(
         "no PostgreSQL server accepted connections and no PostgreSQL binaries were found \
@@ -131,7 +151,10 @@ async fn start_private_instance(dir: &Path) -> anyhow::Result<Server> {
     let data = dir.join("data");
     let socket_path = dir.join(format!(".s.PGSQL.{PORT}"));
     if socket_path.as_os_str().len() > 100 {
-        bail!("the path {} is too long for a PostgreSQL socket; set VAR_DIR to a shorter path", dir.display());
+        bail!(
+            "the path {} is too long for a PostgreSQL socket; set VAR_DIR to a shorter path",
+            dir.display()
+        );
     }
     if as_root {
         let mut chown = tokio::process::Command::new("chown");
@@ -153,21 +176,41 @@ async fn start_private_instance(dir: &Path) -> anyhow::Result<Server> {
     if !data.join("PG_VERSION").exists() {
         tracing::info!(dir = %data.display(), "initialising a private PostgreSQL cluster");
         let mut init = pg("initdb");
-        init.arg("-D").arg(&data).args(["--auth=trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"]);
+        init.arg("-D").arg(&data).args([
+            "--auth=trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ]);
         run_tokio(init, "initdb").await?;
     }
 
-    let options = PgConnectOptions::new().socket(dir).port(PORT).username("postgres").database("postgres");
+    let options = PgConnectOptions::new()
+        .socket(dir)
+        .port(PORT)
+        .username("postgres")
+        .database("postgres");
     if !accepts(&options).await {
         tracing::info!(dir = %dir.display(), "starting the private PostgreSQL instance");
         let mut start = pg("pg_ctl");
         let server_opts = format!("-c listen_addresses='' -k {} -p {PORT}", dir.display());
-        start.arg("-D").arg(&data).arg("-o").arg(server_opts).arg("-l").arg(dir.join("server.log"));
+        start
+            .arg("-D")
+            .arg(&data)
+            .arg("-o")
+            .arg(server_opts)
+            .arg("-l")
+            .arg(dir.join("server.log"));
         start.args(["-w", "-t", "60", "start"]);
         run_tokio(start, "pg_ctl start").await?;
     }
     if !accepts(&options).await {
-        bail!("the private PostgreSQL instance in {} did not come up; see server.log there", dir.display());
+        bail!(
+            "the private PostgreSQL instance in {} did not come up; see server.log there",
+            dir.display()
+        );
     }
     tracing::warn!(
         dir = %dir.display(),
@@ -183,7 +226,9 @@ async fn start_private_instance(dir: &Path) -> anyhow::Result<Server> {
 
 /// Stops a private instance this process started.
 pub async fn stop_private_instance(data: &Path) {
-    let Some(bindir) = postgres_bindir() else { return };
+    let Some(bindir) = postgres_bindir() else {
+        return;
+    };
     let mut cmd = if is_root() {
         let mut c = tokio::process::Command::new("runuser");
         c.args(["-u", "postgres", "--"]).arg(bindir.join("pg_ctl"));
@@ -211,20 +256,31 @@ fn postgres_bindir() -> Option<PathBuf> {
         versions.sort_by_key(|p| std::cmp::Reverse(version_of(p)));
         candidates.extend(versions);
     }
-    candidates.into_iter().find(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())
+    candidates
+        .into_iter()
+        .find(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())
 }
 
 fn version_of(bin: &Path) -> u32 {
-    bin.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).and_then(|n| n.parse().ok()).unwrap_or(0)
+    bin.parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 async fn run_tokio(mut cmd: tokio::process::Command, what: &str) -> anyhow::Result<()> {
-    let out = cmd.output().await.with_context(|| format!("cannot run {what}"))?;
+    let out = cmd
+        .output()
+        .await
+        .with_context(|| format!("cannot run {what}"))?;
     check(out, what)
 }
 

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use crate::accounts::db::{self as accounts, NewUser};
 use crate::accounts::password::Hasher;
 use crate::accounts::{Role, model::EmailAddress};
+use crate::money::Cents;
 use crate::municipalities::db as municipalities;
 use crate::programmes::db::{self as programmes, NewRound};
 use crate::web::format;
@@ -49,7 +50,8 @@ pub const DEMO_ACCOUNTS: [DemoAccount; 3] = [
 /// True when nothing but reference data is there yet: no accounts and no rounds.
 pub async fn is_empty(pool: &PgPool) -> anyhow::Result<bool> {
     let mut conn = pool.acquire().await?;
-    Ok(accounts::count_users(&mut conn).await? == 0 && programmes::count_rounds(&mut conn).await? == 0)
+    Ok(accounts::count_users(&mut conn).await? == 0
+        && programmes::count_rounds(&mut conn).await? == 0)
 }
 
 pub async fn load(pool: &PgPool, hasher: &Hasher) -> anyhow::Result<()> {
@@ -58,7 +60,9 @@ pub async fn load(pool: &PgPool, hasher: &Hasher) -> anyhow::Result<()> {
     for account in &DEMO_ACCOUNTS {
         let municipality_id = match account.municipality_ags {
             Some(ags) => Some(
-                municipalities::id_by_ags(&mut tx, ags).await?.with_context(|| format!("municipality {ags} missing"))?,
+                municipalities::id_by_ags(&mut tx, ags)
+                    .await?
+                    .with_context(|| format!("municipality {ags} missing"))?,
             ),
             None => None,
         };
@@ -87,12 +91,12 @@ pub async fn load(pool: &PgPool, hasher: &Hasher) -> anyhow::Result<()> {
                 programme_id,
                 title: &format!("Förderaufruf {year}"),
                 year,
-                budget_cents: 10_000_000_00,
+                budget_cents: Cents::from_euros(10_000_000).get(),
                 opens_at,
                 closes_at,
                 max_rate_bp: 8000,
-                min_grant_cents: 5_000_00,
-                max_grant_cents: Some(200_000_00),
+                min_grant_cents: Cents::from_euros(5_000).get(),
+                max_grant_cents: Some(Cents::from_euros(200_000).get()),
                 financing_type: "anteilfinanzierung",
                 state: "published",
                 category_codes: &["2a", "2c", "2e", "2g"],
@@ -107,10 +111,18 @@ pub async fn load(pool: &PgPool, hasher: &Hasher) -> anyhow::Result<()> {
 /// Open since the start of this month, closing at 23:59 Berlin time on the last day of the month
 /// four months ahead, so the demo round is open whenever the demo is run.
 fn demo_window() -> anyhow::Result<(OffsetDateTime, OffsetDateTime, i32)> {
-    let today = jiff::Zoned::now().with_time_zone(format::berlin().clone()).date();
+    let today = jiff::Zoned::now()
+        .with_time_zone(format::berlin().clone())
+        .date();
     let opens = today.first_of_month().to_zoned(format::berlin().clone())?;
     let last_day = today.checked_add(4.months())?.last_of_month();
-    let closes = last_day.at(23, 59, 0, 0).to_zoned(format::berlin().clone())?;
+    let closes = last_day
+        .at(23, 59, 0, 0)
+        .to_zoned(format::berlin().clone())?;
     let to_time = |z: &jiff::Zoned| OffsetDateTime::from_unix_timestamp(z.timestamp().as_second());
-    Ok((to_time(&opens)?, to_time(&closes)?, i32::from(last_day.year())))
+    Ok((
+        to_time(&opens)?,
+        to_time(&closes)?,
+        i32::from(last_day.year()),
+    ))
 }

@@ -66,7 +66,9 @@ impl IntoResponse for AppError {
 }
 
 fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("", s)]).map(|e| e[1..].to_string()).unwrap_or_default()
+    serde_urlencoded::to_string([("", s)])
+        .map(|e| e[1..].to_string())
+        .unwrap_or_default()
 }
 
 #[derive(Template, WebTemplate)]
@@ -80,7 +82,12 @@ pub struct ErrorPage {
 }
 
 impl ErrorPage {
-    pub fn new(page: PageContext, status: StatusCode, detail: Option<ErrorDetail>, request_id: String) -> Self {
+    pub fn new(
+        page: PageContext,
+        status: StatusCode,
+        detail: Option<ErrorDetail>,
+        request_id: String,
+    ) -> Self {
         let (heading, explanation) = match (status.as_u16(), detail) {
             (403, Some(ErrorDetail::CsrfMismatch)) => (
                 "Das Formular ist abgelaufen",
@@ -123,6 +130,12 @@ impl ErrorPage {
                 "Die gesendeten Angaben waren unvollständig oder fehlerhaft. Bitte gehen Sie zurück und versuchen Sie es noch einmal.",
             ),
         };
-        ErrorPage { page, status: status.as_u16(), heading, explanation, request_id }
+        ErrorPage {
+            page,
+            status: status.as_u16(),
+            heading,
+            explanation,
+            request_id,
+        }
     }
 }

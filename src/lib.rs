@@ -39,7 +39,10 @@ use crate::web::middleware::{REQUEST_ID_HEADER, error_pages, security_headers, v
 pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     let static_files = Router::new()
-        .nest_service(&format!("/static/{}", state.assets.version), ServeDir::new(&state.config.static_dir))
+        .nest_service(
+            &format!("/static/{}", state.assets.version),
+            ServeDir::new(&state.config.static_dir),
+        )
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=31536000, immutable"),
@@ -56,16 +59,29 @@ pub fn app(state: AppState) -> Router {
     // Outermost first: every request gets an id, is traced with it, and every error response
     // becomes a German page that shows it.
     let layers = ServiceBuilder::new()
-        .layer(SetSensitiveRequestHeadersLayer::new([header::COOKIE, header::AUTHORIZATION]))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::COOKIE,
+            header::AUTHORIZATION,
+        ]))
         .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-        .layer(TraceLayer::new_for_http().make_span_with(server::request_span).on_response(server::log_response))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(server::request_span)
+                .on_response(server::log_response),
+        )
         .layer(PropagateRequestIdLayer::new(request_id))
         .layer(CompressionLayer::new())
         .layer(from_fn(security_headers))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.config.request_timeout,
+        ))
         .layer(CsrfLayer::new())
         .layer(from_fn_with_state(state.clone(), visitor_cookies))
-        .layer(from_fn_with_state(state.clone(), accounts::session::load_session))
+        .layer(from_fn_with_state(
+            state.clone(),
+            accounts::session::load_session,
+        ))
         .layer(from_fn_with_state(state.clone(), error_pages))
         .layer(CatchPanicLayer::new())
         .layer(RequestBodyLimitLayer::new(state.config.body_limit_bytes));

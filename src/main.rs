@@ -14,7 +14,11 @@ use foerderportal::state::AppState;
 use foerderportal::{database, demo, mail, municipalities, server};
 
 #[derive(Parser)]
-#[command(name = "foerderportal", version, about = "Förderportal – grant applications under the ThürEGovRL")]
+#[command(
+    name = "foerderportal",
+    version,
+    about = "Förderportal – grant applications under the ThürEGovRL"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -74,9 +78,15 @@ async fn main() -> anyhow::Result<()> {
             print_demo_logins(&config);
             Ok(())
         }
-        Command::User { command: UserCommand::Add { email, name, roles, municipality } } => {
-            add_user(&config, email, name, roles, municipality).await
-        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    email,
+                    name,
+                    roles,
+                    municipality,
+                },
+        } => add_user(&config, email, name, roles, municipality).await,
     }
 }
 
@@ -85,12 +95,18 @@ fn init_logging(format: &LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
         LogFormat::Human => builder.init(),
     }
 }
 
-async fn open_database(config: &Config) -> anyhow::Result<(sqlx::PgPool, Option<database::Server>)> {
+async fn open_database(
+    config: &Config,
+) -> anyhow::Result<(sqlx::PgPool, Option<database::Server>)> {
     let located = database::locate(config).await?;
     if let Some(server) = &located.server {
         tracing::info!(server = %server.description, database = database::LOCAL_DATABASE, "using the local default database");
@@ -117,7 +133,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         print_demo_logins(&config);
     }
     if config.smtp_url.is_none() {
-        println!("E-Mails werden als .eml-Dateien abgelegt in {}", config.mail_dir.display());
+        println!(
+            "E-Mails werden als .eml-Dateien abgelegt in {}",
+            config.mail_dir.display()
+        );
     }
     let result = server::serve(state, listener, CancellationToken::new()).await;
     if let Some(data) = server.and_then(|s| s.private_instance) {
@@ -127,9 +146,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 fn print_demo_logins(config: &Config) {
-    println!("\nDemo-Zugänge (Passwort für alle: {}):", demo::DEMO_PASSWORD);
+    println!(
+        "\nDemo-Zugänge (Passwort für alle: {}):",
+        demo::DEMO_PASSWORD
+    );
     for account in &demo::DEMO_ACCOUNTS {
-        println!("  {:<10} {:<38} {}", account.role.as_str(), account.email, account.name);
+        println!(
+            "  {:<10} {:<38} {}",
+            account.role.as_str(),
+            account.email,
+            account.name
+        );
     }
     println!("Anmelden: {}/anmelden\n", config.base_url);
 }
@@ -141,11 +168,20 @@ async fn add_user(
     roles: Vec<String>,
     municipality: Option<String>,
 ) -> anyhow::Result<()> {
-    let email: EmailAddress = email.parse().map_err(|e: &str| anyhow::anyhow!("--email: {e}"))?;
-    let roles: Vec<Role> = roles.iter().map(|r| r.parse()).collect::<Result<_, _>>().map_err(anyhow::Error::msg)?;
+    let email: EmailAddress = email
+        .parse()
+        .map_err(|e: &str| anyhow::anyhow!("--email: {e}"))?;
+    let roles: Vec<Role> = roles
+        .iter()
+        .map(|r| r.parse())
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
     check_roles(&roles, municipality.is_some()).map_err(anyhow::Error::msg)?;
     let mut password = String::new();
-    std::io::stdin().lock().read_line(&mut password).context("reading the password from stdin")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .context("reading the password from stdin")?;
     let password = password.trim_end_matches(['\r', '\n']).to_string();
     if password.chars().count() < 12 {
         bail!("the password must have at least 12 characters");
@@ -154,12 +190,20 @@ async fn add_user(
     let mut conn = pool.acquire().await?;
     let municipality_id = match &municipality {
         Some(ags) => Some(
-            municipalities::db::id_by_ags(&mut conn, ags).await?.with_context(|| format!("no municipality with AGS {ags}"))?,
+            municipalities::db::id_by_ags(&mut conn, ags)
+                .await?
+                .with_context(|| format!("no municipality with AGS {ags}"))?,
         ),
         None => None,
     };
     let hash = Hasher::new().hash(password).await?;
-    let user = NewUser { email: &email, display_name: name.trim(), password_hash: Some(&hash), roles: &roles, municipality_id };
+    let user = NewUser {
+        email: &email,
+        display_name: name.trim(),
+        password_hash: Some(&hash),
+        roles: &roles,
+        municipality_id,
+    };
     match accounts::insert_user(&mut conn, user).await? {
         Some(id) => println!("Created user {id} <{}>.", email.as_str()),
         None => bail!("an account with {} exists already", email.as_str()),

@@ -109,7 +109,7 @@ fn parse_grouped_digits(whole: &str) -> Result<i64, MoneyError> {
         }
     }
     let digits: String = groups.concat();
-    if digits.len() > 16 {
+    if digits.len() > 18 {
         return Err(MoneyError::TooLarge);
     }
     digits.parse().map_err(|_| MoneyError::Malformed)
@@ -209,7 +209,10 @@ mod tests {
     fn the_largest_amount_survives_a_round_trip() {
         let max = Cents::new(i64::MAX);
         assert_eq!(parse(&max.to_string()), Ok(i64::MAX));
-        assert_eq!(parse("92.233.720.368.547.758,08"), Err(MoneyError::TooLarge));
+        assert_eq!(
+            parse("92.233.720.368.547.758,08"),
+            Err(MoneyError::TooLarge)
+        );
     }
 
     #[test]
@@ -217,7 +220,10 @@ mod tests {
         assert_eq!(Cents::new(14_501_203).to_string(), "145.012,03\u{a0}€");
         assert_eq!(Cents::new(0).to_string(), "0,00\u{a0}€");
         assert_eq!(Cents::new(1).to_string(), "0,01\u{a0}€");
-        assert_eq!(Cents::from_euros(10_000_000).to_string(), "10.000.000,00\u{a0}€");
+        assert_eq!(
+            Cents::from_euros(10_000_000).to_string(),
+            "10.000.000,00\u{a0}€"
+        );
         assert_eq!(Cents::new(-250).to_string(), "-2,50\u{a0}€");
     }
 

@@ -14,7 +14,11 @@ use crate::state::AppState;
 use crate::web::middleware::REQUEST_ID_HEADER;
 
 pub fn request_span(req: &Request<Body>) -> Span {
-    let request_id = req.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
 }
 
@@ -40,7 +44,10 @@ pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> 
                 _ = tick.tick() => {}
             }
             let pruned = match app.db.acquire().await {
-                Ok(mut conn) => accounts::db::delete_dead_sessions(&mut conn, app.config.session_idle_timeout).await,
+                Ok(mut conn) => {
+                    accounts::db::delete_dead_sessions(&mut conn, app.config.session_idle_timeout)
+                        .await
+                }
                 Err(e) => Err(e),
             };
             match pruned {
@@ -55,7 +62,11 @@ pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> 
 
 /// Serves until `stop` is cancelled (or SIGTERM/Ctrl-C arrives), then stops accepting, lets
 /// in-flight requests finish, stops the workers and closes the pool.
-pub async fn serve(state: AppState, listener: TcpListener, stop: CancellationToken) -> anyhow::Result<()> {
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
     let mut workers = spawn_workers(&state, &stop);
     let pool = state.db.clone();
     let router = crate::app(state);
@@ -72,9 +83,11 @@ pub async fn serve(state: AppState, listener: TcpListener, stop: CancellationTok
     let server = axum::serve(listener, router).with_graceful_shutdown(shutdown);
     server.await?;
     stop.cancel();
-    if tokio::time::timeout(crate::SHUTDOWN_GRACE, async { while workers.join_next().await.is_some() {} })
-        .await
-        .is_err()
+    if tokio::time::timeout(crate::SHUTDOWN_GRACE, async {
+        while workers.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
     {
         tracing::warn!("background workers did not stop in time");
         workers.abort_all();

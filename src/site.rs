@@ -43,9 +43,13 @@ struct StartPage {
 
 async fn start_page(State(app): State<AppState>, page: PageContext) -> Result<StartPage, AppError> {
     let mut conn = app.db.acquire().await?;
-    let programme = programmes::main_programme(&mut conn).await?.ok_or_else(|| {
-        AppError::Other(anyhow::anyhow!("no programme configured; run the migrations"))
-    })?;
+    let programme = programmes::main_programme(&mut conn)
+        .await?
+        .ok_or_else(|| {
+            AppError::Other(anyhow::anyhow!(
+                "no programme configured; run the migrations"
+            ))
+        })?;
     let categories = programmes::active_categories(&mut conn, programme.id).await?;
     let contacts = programmes::contacts(&mut conn, programme.id).await?;
     let now = OffsetDateTime::now_utc();
@@ -87,11 +91,18 @@ struct LegalPage {
     base_url: String,
 }
 
-async fn legal_page(app: &AppState, page: PageContext, which: Legal) -> Result<LegalPage, AppError> {
+async fn legal_page(
+    app: &AppState,
+    page: PageContext,
+    which: Legal,
+) -> Result<LegalPage, AppError> {
     let mut conn = app.db.acquire().await?;
     // The programme's first contact is the operator's contact (also the accessibility feedback).
     let contact = match programmes::main_programme(&mut conn).await? {
-        Some(p) => programmes::contacts(&mut conn, p.id).await?.into_iter().next(),
+        Some(p) => programmes::contacts(&mut conn, p.id)
+            .await?
+            .into_iter()
+            .next(),
         None => None,
     };
     let title = match which {
@@ -103,7 +114,10 @@ async fn legal_page(app: &AppState, page: PageContext, which: Legal) -> Result<L
         page,
         which,
         title,
-        contact_email: contact.as_ref().map(|c| c.email.clone()).unwrap_or_default(),
+        contact_email: contact
+            .as_ref()
+            .map(|c| c.email.clone())
+            .unwrap_or_default(),
         contact_phone: contact.map(|c| c.phone).unwrap_or_default(),
         base_url: app.config.base_url.clone(),
     })
@@ -117,7 +131,10 @@ async fn privacy(State(app): State<AppState>, page: PageContext) -> Result<Legal
     legal_page(&app, page, Legal::Privacy).await
 }
 
-async fn accessibility(State(app): State<AppState>, page: PageContext) -> Result<LegalPage, AppError> {
+async fn accessibility(
+    State(app): State<AppState>,
+    page: PageContext,
+) -> Result<LegalPage, AppError> {
     legal_page(&app, page, Legal::Accessibility).await
 }
 
@@ -131,7 +148,10 @@ async fn readyz(State(app): State<AppState>) -> Response {
     if database::is_ready(&app.db).await {
         raw(StatusCode::OK, "ready")
     } else {
-        raw(StatusCode::SERVICE_UNAVAILABLE, "database unreachable or migrations pending")
+        raw(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database unreachable or migrations pending",
+        )
     }
 }
 

@@ -49,11 +49,19 @@ impl Assets {
         // FNV-1a: stable across Rust releases and builds, unlike std's DefaultHasher.
         let mut hash = Fnv(0xcbf29ce484222325);
         for path in &files {
-            hash.write(path.strip_prefix(dir).unwrap_or(path).to_string_lossy().as_bytes());
+            hash.write(
+                path.strip_prefix(dir)
+                    .unwrap_or(path)
+                    .to_string_lossy()
+                    .as_bytes(),
+            );
             hash.write(&std::fs::read(path)?);
         }
         let version = format!("{:012x}", hash.finish() & 0xffff_ffff_ffff);
-        Ok(Assets { stylesheet_href: format!("/static/{version}/app.css"), version })
+        Ok(Assets {
+            stylesheet_href: format!("/static/{version}/app.css"),
+            version,
+        })
     }
 }
 
@@ -63,7 +71,11 @@ fn walk(dir: &std::path::Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
         .map_err(|e| anyhow::anyhow!("cannot read the static directory {}: {e}", dir.display()))?;
     for entry in entries {
         let path = entry?.path();
-        if path.is_dir() { out.extend(walk(&path)?) } else { out.push(path) }
+        if path.is_dir() {
+            out.extend(walk(&path)?)
+        } else {
+            out.push(path)
+        }
     }
     Ok(out)
 }

@@ -32,11 +32,16 @@ pub struct NewUser<'a> {
 
 const USER_COLUMNS: &str = "id, email, display_name, password_hash, roles, municipality_id, active";
 
-pub async fn find_user_by_email(conn: &mut PgConnection, email: &EmailAddress) -> sqlx::Result<Option<UserRecord>> {
-    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
-        .bind(email.as_str())
-        .fetch_optional(conn)
-        .await
+pub async fn find_user_by_email(
+    conn: &mut PgConnection,
+    email: &EmailAddress,
+) -> sqlx::Result<Option<UserRecord>> {
+    sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+    ))
+    .bind(email.as_str())
+    .fetch_optional(conn)
+    .await
 }
 
 /// Inserts the user; `Ok(None)` when the e-mail address is taken.
@@ -58,7 +63,9 @@ pub async fn insert_user(conn: &mut PgConnection, user: NewUser<'_>) -> sqlx::Re
 }
 
 pub async fn count_users(conn: &mut PgConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(conn).await
+    sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(conn)
+        .await
 }
 
 /// A live session with its user, as the session middleware needs it.
@@ -124,17 +131,26 @@ pub async fn find_live_session(
 }
 
 pub async fn touch_session(conn: &mut PgConnection, id_hash: &[u8]) -> sqlx::Result<()> {
-    sqlx::query("UPDATE sessions SET last_seen_at = now() WHERE id_hash = $1").bind(id_hash).execute(conn).await?;
+    sqlx::query("UPDATE sessions SET last_seen_at = now() WHERE id_hash = $1")
+        .bind(id_hash)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 pub async fn delete_session(conn: &mut PgConnection, id_hash: &[u8]) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(conn).await?;
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(id_hash)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Removes sessions past their lifetime or idle timeout; returns how many.
-pub async fn delete_dead_sessions(conn: &mut PgConnection, idle_timeout: std::time::Duration) -> sqlx::Result<u64> {
+pub async fn delete_dead_sessions(
+    conn: &mut PgConnection,
+    idle_timeout: std::time::Duration,
+) -> sqlx::Result<u64> {
     let done = sqlx::query(
         "DELETE FROM sessions WHERE expires_at <= now() OR last_seen_at <= now() - make_interval(secs => $1)",
     )

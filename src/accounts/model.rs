@@ -35,7 +35,10 @@ impl Role {
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| format!("unknown role {s:?}"))
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown role {s:?}"))
     }
 }
 
@@ -67,7 +70,11 @@ pub fn check_roles(roles: &[Role], has_municipality: bool) -> Result<(), &'stati
 
 /// "Kommunale Sachbearbeitung", "Sachbearbeitung Ministerium, Administration"
 pub fn roles_label(roles: &[Role]) -> String {
-    roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ")
+    roles
+        .iter()
+        .map(|r| r.label())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A lower-cased e-mail address with a plausible shape. Deliverability is proven by mail, not here.
@@ -92,8 +99,14 @@ impl FromStr for EmailAddress {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && s.len() <= 254
-            && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',' || c == ';');
-        if plausible { Ok(EmailAddress(s)) } else { Err("Bitte geben Sie eine E-Mail-Adresse im Format name@beispiel.de ein.") }
+            && !s
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == ',' || c == ';');
+        if plausible {
+            Ok(EmailAddress(s))
+        } else {
+            Err("Bitte geben Sie eine E-Mail-Adresse im Format name@beispiel.de ein.")
+        }
     }
 }
 
@@ -113,8 +126,21 @@ mod tests {
 
     #[test]
     fn email_addresses_are_normalised_and_checked() {
-        assert_eq!("  Kommune@Erfurt.DE ".parse::<EmailAddress>().unwrap().as_str(), "kommune@erfurt.de");
-        for bad in ["", "erfurt.de", "a@b", "a@.de", "a b@c.de", "a@b.de\r\nBcc: x@y.de"] {
+        assert_eq!(
+            "  Kommune@Erfurt.DE "
+                .parse::<EmailAddress>()
+                .unwrap()
+                .as_str(),
+            "kommune@erfurt.de"
+        );
+        for bad in [
+            "",
+            "erfurt.de",
+            "a@b",
+            "a@.de",
+            "a b@c.de",
+            "a@b.de\r\nBcc: x@y.de",
+        ] {
             assert!(bad.parse::<EmailAddress>().is_err(), "{bad:?}");
         }
     }

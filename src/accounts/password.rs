@@ -5,7 +5,9 @@
 use std::sync::{Arc, LazyLock};
 
 use anyhow::anyhow;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
@@ -19,15 +21,23 @@ fn argon2() -> Argon2<'static> {
 
 /// Verifying against this when the account does not exist keeps the response time the same,
 /// so timing does not reveal which addresses have accounts.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_blocking("not a real password").expect("hashing works"));
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_blocking("not a real password").expect("hashing works"));
 
 fn hash_blocking(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
-    argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| anyhow!("hashing failed: {e}"))
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow!("hashing failed: {e}"))
 }
 
 fn verify_blocking(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 #[derive(Clone)]
@@ -43,7 +53,9 @@ impl Default for Hasher {
 
 impl Hasher {
     pub fn new() -> Self {
-        Hasher { permits: Arc::new(Semaphore::new(CONCURRENT_HASHES)) }
+        Hasher {
+            permits: Arc::new(Semaphore::new(CONCURRENT_HASHES)),
+        }
     }
 
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
@@ -74,10 +86,29 @@ mod tests {
     #[tokio::test]
     async fn a_hash_verifies_its_password_and_nothing_else() {
         let hasher = Hasher::new();
-        let hash = hasher.hash("Richtiges Pferd Batterie Heftklammer".into()).await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
-        assert!(hasher.verify("Richtiges Pferd Batterie Heftklammer".into(), Some(hash.clone())).await.unwrap());
-        assert!(!hasher.verify("richtiges pferd batterie heftklammer".into(), Some(hash)).await.unwrap());
+        let hash = hasher
+            .hash("Richtiges Pferd Batterie Heftklammer".into())
+            .await
+            .unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(
+            hasher
+                .verify(
+                    "Richtiges Pferd Batterie Heftklammer".into(),
+                    Some(hash.clone())
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify("richtiges pferd batterie heftklammer".into(), Some(hash))
+                .await
+                .unwrap()
+        );
         assert!(!hasher.verify("egal".into(), None).await.unwrap());
     }
 }

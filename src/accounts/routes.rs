@@ -41,7 +41,10 @@ struct LoginPage {
 
 impl LoginPage {
     fn error_for(&self, field: &str) -> Option<&'static str> {
-        self.errors.iter().find(|e| e.field == field).map(|e| e.message)
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message)
     }
 }
 
@@ -51,8 +54,18 @@ struct NextQuery {
 }
 
 async fn login_page(page: PageContext, Query(q): Query<NextQuery>) -> LoginPage {
-    let next = q.next.as_deref().and_then(safe_redirect_target).unwrap_or("").to_string();
-    LoginPage { page, email: String::new(), next, errors: Vec::new() }
+    let next = q
+        .next
+        .as_deref()
+        .and_then(safe_redirect_target)
+        .unwrap_or("")
+        .to_string();
+    LoginPage {
+        page,
+        email: String::new(),
+        next,
+        errors: Vec::new(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -76,10 +89,16 @@ async fn login(
     let next = safe_redirect_target(&form.next).unwrap_or("").to_string();
     let mut errors = Vec::new();
     if form.email.trim().is_empty() {
-        errors.push(FieldError { field: "email", message: "Bitte geben Sie Ihre E-Mail-Adresse ein." });
+        errors.push(FieldError {
+            field: "email",
+            message: "Bitte geben Sie Ihre E-Mail-Adresse ein.",
+        });
     }
     if form.password.is_empty() {
-        errors.push(FieldError { field: "password", message: "Bitte geben Sie Ihr Passwort ein." });
+        errors.push(FieldError {
+            field: "password",
+            message: "Bitte geben Sie Ihr Passwort ein.",
+        });
     }
     let user = match (errors.is_empty(), form.email.parse::<EmailAddress>()) {
         (true, Ok(email)) => {
@@ -89,22 +108,37 @@ async fn login(
         _ => None,
     };
     if errors.is_empty() {
-        let stored = user.as_ref().filter(|u| u.active).and_then(|u| u.password_hash.clone());
+        let stored = user
+            .as_ref()
+            .filter(|u| u.active)
+            .and_then(|u| u.password_hash.clone());
         let ok = app.passwords.verify(form.password, stored).await?;
         match user.filter(|_| ok) {
             Some(user) => {
                 tracing::info!(user_id = user.id, "login");
                 let cookie = start_session(&app, user.id, &headers).await?;
-                let target = if next.is_empty() { "/konto".to_string() } else { next };
+                let target = if next.is_empty() {
+                    "/konto".to_string()
+                } else {
+                    next
+                };
                 return Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&target)).into_response());
             }
             None => {
                 tracing::info!("failed login");
-                errors.push(FieldError { field: "email", message: WRONG_CREDENTIALS });
+                errors.push(FieldError {
+                    field: "email",
+                    message: WRONG_CREDENTIALS,
+                });
             }
         }
     }
-    let page = LoginPage { page, email: form.email, next, errors };
+    let page = LoginPage {
+        page,
+        email: form.email,
+        next,
+        errors,
+    };
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 

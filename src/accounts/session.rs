@@ -39,7 +39,11 @@ impl CurrentUser {
 
     /// Deny unless the user holds the role.
     pub fn require(&self, role: Role) -> Result<(), AppError> {
-        if self.has_role(role) { Ok(()) } else { Err(AppError::Forbidden) }
+        if self.has_role(role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
     }
 
     pub fn roles_label(&self) -> String {
@@ -51,9 +55,17 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<CurrentUser>().cloned().ok_or_else(|| AppError::LoginRequired {
-            next: parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into()),
-        })
+        parts
+            .extensions
+            .get::<CurrentUser>()
+            .cloned()
+            .ok_or_else(|| AppError::LoginRequired {
+                next: parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_else(|| "/".into()),
+            })
     }
 }
 
@@ -71,7 +83,8 @@ pub async fn load_session(State(app): State<AppState>, mut req: Request, next: N
     let id_hash = hash_token(&token);
     let record = match app.db.acquire().await {
         Ok(mut conn) => {
-            let found = db::find_live_session(&mut conn, &id_hash, app.config.session_idle_timeout).await;
+            let found =
+                db::find_live_session(&mut conn, &id_hash, app.config.session_idle_timeout).await;
             if let Ok(Some(s)) = &found {
                 if OffsetDateTime::now_utc() - s.last_seen_at > TOUCH_INTERVAL {
                     if let Err(e) = db::touch_session(&mut conn, &id_hash).await {
@@ -124,11 +137,18 @@ pub async fn load_session(State(app): State<AppState>, mut req: Request, next: N
 
 /// Starts a fresh session (always a new id, so a planted cookie is worthless) and returns the
 /// Set-Cookie value.
-pub async fn start_session(app: &AppState, user_id: i64, headers: &HeaderMap) -> Result<String, AppError> {
+pub async fn start_session(
+    app: &AppState,
+    user_id: i64,
+    headers: &HeaderMap,
+) -> Result<String, AppError> {
     let token = random_token();
     let csrf = random_token();
     let expires_at = OffsetDateTime::now_utc() + app.config.session_max_lifetime;
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| truncate(s, 300));
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| truncate(s, 300));
     let mut conn = app.db.acquire().await?;
     db::insert_session(
         &mut conn,

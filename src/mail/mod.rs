@@ -12,13 +12,22 @@ use crate::config::Config;
 
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, from: Mailbox },
-    File { dir: PathBuf, from: Mailbox },
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+    File {
+        dir: PathBuf,
+        from: Mailbox,
+    },
 }
 
 impl Mailer {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
-        let from: Mailbox = config.mail_from.parse().context("MAIL_FROM is not a valid mailbox")?;
+        let from: Mailbox = config
+            .mail_from
+            .parse()
+            .context("MAIL_FROM is not a valid mailbox")?;
         match &config.smtp_url {
             // smtp://host:25 (plain), smtp://host:587?tls=required (STARTTLS), smtps://user:pass@host:465
             Some(url) => {
@@ -28,7 +37,10 @@ impl Mailer {
                     .build();
                 Ok(Mailer::Smtp { transport, from })
             }
-            None => Ok(Mailer::File { dir: config.mail_dir.clone(), from }),
+            None => Ok(Mailer::File {
+                dir: config.mail_dir.clone(),
+                from,
+            }),
         }
     }
 
@@ -41,10 +53,15 @@ impl Mailer {
     pub async fn send(&self, message: &Message) -> anyhow::Result<()> {
         match self {
             Mailer::Smtp { transport, .. } => {
-                transport.send(message.clone()).await.context("SMTP delivery failed")?;
+                transport
+                    .send(message.clone())
+                    .await
+                    .context("SMTP delivery failed")?;
             }
             Mailer::File { dir, .. } => {
-                tokio::fs::create_dir_all(dir).await.with_context(|| format!("cannot create {}", dir.display()))?;
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
                 AsyncFileTransport::<Tokio1Executor>::new(dir)
                     .send(message.clone())
                     .await

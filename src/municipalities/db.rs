@@ -15,7 +15,11 @@ pub struct MunicipalityRow {
 }
 
 /// Municipalities whose name or key contains `query` (all when empty), by name.
-pub async fn search(conn: &mut PgConnection, query: &str, limit: i64) -> sqlx::Result<Vec<MunicipalityRow>> {
+pub async fn search(
+    conn: &mut PgConnection,
+    query: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<MunicipalityRow>> {
     sqlx::query_as(
         "SELECT m.id, m.name, m.kind, m.ags, m.ars, m.city, p.name AS parent_name, m.active
          FROM municipalities m LEFT JOIN municipalities p ON p.id = m.parent_id
@@ -30,9 +34,14 @@ pub async fn search(conn: &mut PgConnection, query: &str, limit: i64) -> sqlx::R
 }
 
 pub async fn id_by_ags(conn: &mut PgConnection, ags: &str) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT id FROM municipalities WHERE ags = $1").bind(ags).fetch_optional(conn).await
+    sqlx::query_scalar("SELECT id FROM municipalities WHERE ags = $1")
+        .bind(ags)
+        .fetch_optional(conn)
+        .await
 }
 
 pub async fn count(conn: &mut PgConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM municipalities").fetch_one(conn).await
+    sqlx::query_scalar("SELECT count(*) FROM municipalities")
+        .fetch_one(conn)
+        .await
 }

@@ -10,8 +10,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] =
-        [Kind::Gemeinde, Kind::Verwaltungsgemeinschaft, Kind::Landkreis, Kind::KreisfreieStadt, Kind::Land];
+    pub const ALL: [Kind; 5] = [
+        Kind::Gemeinde,
+        Kind::Verwaltungsgemeinschaft,
+        Kind::Landkreis,
+        Kind::KreisfreieStadt,
+        Kind::Land,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

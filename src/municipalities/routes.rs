@@ -68,6 +68,15 @@ async fn directory(
     let mut conn = app.db.acquire().await?;
     let rows = db::search(&mut conn, &query, PAGE_SIZE + 1).await?;
     let truncated = rows.len() as i64 > PAGE_SIZE;
-    let municipalities = rows.into_iter().take(PAGE_SIZE as usize).map(Into::into).collect();
-    Ok(DirectoryPage { page, query, municipalities, truncated })
+    let municipalities = rows
+        .into_iter()
+        .take(PAGE_SIZE as usize)
+        .map(Into::into)
+        .collect();
+    Ok(DirectoryPage {
+        page,
+        query,
+        municipalities,
+        truncated,
+    })
 }

@@ -57,8 +57,14 @@ pub async fn main_programme(conn: &mut PgConnection) -> sqlx::Result<Option<Prog
     .await
 }
 
-pub async fn programme_id_by_short_name(conn: &mut PgConnection, short_name: &str) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT id FROM programmes WHERE short_name = $1").bind(short_name).fetch_optional(conn).await
+pub async fn programme_id_by_short_name(
+    conn: &mut PgConnection,
+    short_name: &str,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM programmes WHERE short_name = $1")
+        .bind(short_name)
+        .fetch_optional(conn)
+        .await
 }
 
 pub async fn contacts(conn: &mut PgConnection, programme_id: i64) -> sqlx::Result<Vec<ContactRow>> {
@@ -71,7 +77,10 @@ pub async fn contacts(conn: &mut PgConnection, programme_id: i64) -> sqlx::Resul
     .await
 }
 
-pub async fn active_categories(conn: &mut PgConnection, programme_id: i64) -> sqlx::Result<Vec<CategoryRow>> {
+pub async fn active_categories(
+    conn: &mut PgConnection,
+    programme_id: i64,
+) -> sqlx::Result<Vec<CategoryRow>> {
     sqlx::query_as(
         "SELECT id, code, title, description FROM categories
          WHERE programme_id = $1 AND NOT retired ORDER BY position, code",
@@ -82,7 +91,10 @@ pub async fn active_categories(conn: &mut PgConnection, programme_id: i64) -> sq
 }
 
 /// Published and closed rounds of a programme, the ones still accepting applications first.
-pub async fn public_rounds(conn: &mut PgConnection, programme_id: i64) -> sqlx::Result<Vec<RoundRow>> {
+pub async fn public_rounds(
+    conn: &mut PgConnection,
+    programme_id: i64,
+) -> sqlx::Result<Vec<RoundRow>> {
     sqlx::query_as(
         "SELECT r.id, r.title, r.year, r.budget_cents, r.opens_at, r.closes_at, r.max_rate_bp,
                 r.min_grant_cents, r.max_grant_cents, r.financing_type, r.state,
@@ -147,5 +159,7 @@ pub async fn insert_round(conn: &mut PgConnection, r: NewRound<'_>) -> sqlx::Res
 }
 
 pub async fn count_rounds(conn: &mut PgConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM rounds").fetch_one(conn).await
+    sqlx::query_scalar("SELECT count(*) FROM rounds")
+        .fetch_one(conn)
+        .await
 }

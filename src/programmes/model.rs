@@ -12,17 +12,26 @@ pub enum Phase {
     /// Published, window not open yet.
     OpensSoon,
     /// Applications accepted; `days_left` counts Berlin calendar days until the deadline.
-    Open { days_left: i64 },
+    Open {
+        days_left: i64,
+    },
     Closed,
 }
 
-pub fn phase(state: &str, opens_at: OffsetDateTime, closes_at: OffsetDateTime, now: OffsetDateTime) -> Phase {
+pub fn phase(
+    state: &str,
+    opens_at: OffsetDateTime,
+    closes_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Phase {
     if state == "closed" || now >= closes_at {
         Phase::Closed
     } else if now < opens_at {
         Phase::OpensSoon
     } else {
-        Phase::Open { days_left: format::days_between(now, closes_at) }
+        Phase::Open {
+            days_left: format::days_between(now, closes_at),
+        }
     }
 }
 
@@ -48,7 +57,10 @@ impl RoundSummary {
     pub fn new(round: RoundRow, now: OffsetDateTime) -> Self {
         let phase = phase(&round.state, round.opens_at, round.closes_at, now);
         let (status_label, status_class) = match phase {
-            Phase::OpensSoon => (format!("Startet am {}", format::date(round.opens_at)), "tag-soon"),
+            Phase::OpensSoon => (
+                format!("Startet am {}", format::date(round.opens_at)),
+                "tag-soon",
+            ),
             Phase::Open { days_left: 0 } => ("Offen – endet heute".to_string(), "tag-open"),
             Phase::Open { days_left: 1 } => ("Offen – noch 1 Tag".to_string(), "tag-open"),
             Phase::Open { days_left } => (format!("Offen – noch {days_left} Tage"), "tag-open"),
@@ -78,7 +90,11 @@ impl RoundSummary {
                 "festbetragsfinanzierung" => "Festbetragsfinanzierung",
                 _ => "Anteilfinanzierung",
             },
-            categories: round.categories.into_iter().zip(round.category_titles).collect(),
+            categories: round
+                .categories
+                .into_iter()
+                .zip(round.category_titles)
+                .collect(),
         }
     }
 
@@ -96,9 +112,21 @@ mod tests {
     fn a_round_is_open_inside_its_window_and_counts_days_left() {
         let opens = datetime!(2026-11-01 00:00 UTC);
         let closes = datetime!(2027-03-31 21:59 UTC);
-        assert_eq!(phase("published", opens, closes, datetime!(2026-10-01 12:00 UTC)), Phase::OpensSoon);
-        assert_eq!(phase("published", opens, closes, datetime!(2027-03-29 12:00 UTC)), Phase::Open { days_left: 2 });
-        assert_eq!(phase("published", opens, closes, datetime!(2027-03-31 21:59 UTC)), Phase::Closed);
-        assert_eq!(phase("closed", opens, closes, datetime!(2026-12-01 12:00 UTC)), Phase::Closed);
+        assert_eq!(
+            phase("published", opens, closes, datetime!(2026-10-01 12:00 UTC)),
+            Phase::OpensSoon
+        );
+        assert_eq!(
+            phase("published", opens, closes, datetime!(2027-03-29 12:00 UTC)),
+            Phase::Open { days_left: 2 }
+        );
+        assert_eq!(
+            phase("published", opens, closes, datetime!(2027-03-31 21:59 UTC)),
+            Phase::Closed
+        );
+        assert_eq!(
+            phase("closed", opens, closes, datetime!(2026-12-01 12:00 UTC)),
+            Phase::Closed
+        );
     }
 }

@@ -25,10 +25,23 @@ struct RoundsPage {
     rounds: Vec<RoundSummary>,
 }
 
-async fn rounds_page(State(app): State<AppState>, page: PageContext) -> Result<RoundsPage, AppError> {
+async fn rounds_page(
+    State(app): State<AppState>,
+    page: PageContext,
+) -> Result<RoundsPage, AppError> {
     let mut conn = app.db.acquire().await?;
-    let programme = db::main_programme(&mut conn).await?.ok_or(AppError::NotFound)?;
+    let programme = db::main_programme(&mut conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let now = OffsetDateTime::now_utc();
-    let rounds = db::public_rounds(&mut conn, programme.id).await?.into_iter().map(|r| RoundSummary::new(r, now)).collect();
-    Ok(RoundsPage { page, programme_name: programme.name, rounds })
+    let rounds = db::public_rounds(&mut conn, programme.id)
+        .await?
+        .into_iter()
+        .map(|r| RoundSummary::new(r, now))
+        .collect();
+    Ok(RoundsPage {
+        page,
+        programme_name: programme.name,
+        rounds,
+    })
 }

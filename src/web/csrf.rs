@@ -25,10 +25,13 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let expected = req.extensions().get::<CsrfToken>().map(|t| t.0.clone());
-        let body = Bytes::from_request(req, state).await.map_err(|_| AppError::BadRequest)?;
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| AppError::BadRequest)?;
         let sent = form_urlencoded_value(&body, "csrf_token");
         match (expected, sent) {
-            (Some(expected), Some(sent)) if !expected.is_empty() && constant_time_eq(&expected, &sent) => {}
+            (Some(expected), Some(sent))
+                if !expected.is_empty() && constant_time_eq(&expected, &sent) => {}
             _ => return Err(AppError::CsrfMismatch),
         }
         let value = serde_urlencoded::from_bytes(&body).map_err(|_| AppError::BadRequest)?;
@@ -45,5 +48,9 @@ fn form_urlencoded_value(body: &[u8], name: &str) -> Option<String> {
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }

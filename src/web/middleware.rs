@@ -16,10 +16,18 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Gives every visitor a CSRF token (double-submit cookie) for anonymous forms such as the login,
 /// and hands a pending flash message to the page that displays it.
-pub async fn visitor_cookies(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn visitor_cookies(
+    State(app): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let policy = &app.cookies;
     let existing = cookie(req.headers(), &policy.name(ANON_CSRF_COOKIE))
-        .filter(|v| v.len() >= 32 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .filter(|v| {
+            v.len() >= 32
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
         .map(str::to_string);
     let new_token = existing.is_none().then(random_token);
     let token = existing.or_else(|| new_token.clone()).unwrap_or_default();
@@ -60,7 +68,10 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),
         ("referrer-policy", "same-origin"),
-        ("permissions-policy", "camera=(), microphone=(), geolocation=()"),
+        (
+            "permissions-policy",
+            "camera=(), microphone=(), geolocation=()",
+        ),
         ("cross-origin-opener-policy", "same-origin"),
     ];
     for (name, value) in defaults {
@@ -69,7 +80,9 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         }
     }
     // Pages can hold personal data: never store them in shared caches.
-    let is_html = h.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    let is_html = h
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
     if is_html && !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -81,8 +94,12 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
 pub async fn error_pages(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let page = PageContext::build(&parts, &app);
-    let request_id =
-        parts.headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let request_id = parts
+        .headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let response = next.run(Request::from_parts(parts, body)).await;
 
     let status = response.status();
@@ -109,6 +126,8 @@ pub async fn error_pages(State(app): State<AppState>, req: Request, next: Next) 
 
 impl CookiePolicy {
     pub fn for_base_url(base_url: &str) -> Self {
-        CookiePolicy { secure: base_url.starts_with("https://") }
+        CookiePolicy {
+            secure: base_url.starts_with("https://"),
+        }
     }
 }

@@ -55,7 +55,11 @@ impl PageContext {
         PageContext {
             nav: navigation(viewer.as_ref(), path),
             viewer,
-            csrf_token: parts.extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default(),
+            csrf_token: parts
+                .extensions
+                .get::<CsrfToken>()
+                .map(|t| t.0.clone())
+                .unwrap_or_default(),
             flash: parts.extensions.get::<Flash>().cloned(),
             stylesheet: app.assets.stylesheet_href.clone(),
         }
@@ -88,7 +92,11 @@ fn navigation(viewer: Option<&Viewer>, path: &str) -> Vec<NavItem> {
         .map(|(label, href)| NavItem {
             label,
             href,
-            current: if href == "/" { path == "/" } else { path == href || path.starts_with(&format!("{href}/")) },
+            current: if href == "/" {
+                path == "/"
+            } else {
+                path == href || path.starts_with(&format!("{href}/"))
+            },
         })
         .collect()
 }
@@ -114,18 +122,28 @@ pub struct CookiePolicy {
 
 impl CookiePolicy {
     pub fn name(&self, base: &str) -> String {
-        if self.secure { format!("__Host-{base}") } else { base.to_string() }
+        if self.secure {
+            format!("__Host-{base}")
+        } else {
+            base.to_string()
+        }
     }
 
     /// A session cookie (no Max-Age: it ends with the browser; the server enforces lifetimes).
     pub fn set(&self, base: &str, value: &str) -> String {
         let secure = if self.secure { "; Secure" } else { "" };
-        format!("{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}", self.name(base))
+        format!(
+            "{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}",
+            self.name(base)
+        )
     }
 
     pub fn clear(&self, base: &str) -> String {
         let secure = if self.secure { "; Secure" } else { "" };
-        format!("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}", self.name(base))
+        format!(
+            "{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}",
+            self.name(base)
+        )
     }
 }
 
@@ -146,15 +164,26 @@ pub(crate) fn decode_flash(value: &str) -> Option<Flash> {
 }
 
 /// A redirect after a successful POST, carrying a one-time message for the next page.
-pub fn redirect_with_flash(policy: &CookiePolicy, to: &str, message: &str) -> axum::response::Response {
+pub fn redirect_with_flash(
+    policy: &CookiePolicy,
+    to: &str,
+    message: &str,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
     let cookie = policy.set(middleware::FLASH_COOKIE, &encode_flash(message));
-    ([(header::SET_COOKIE, cookie)], axum::response::Redirect::to(to)).into_response()
+    (
+        [(header::SET_COOKIE, cookie)],
+        axum::response::Redirect::to(to),
+    )
+        .into_response()
 }
 
 /// Only paths on this site may be redirect targets (no `//evil.example`, no `https://…`).
 pub fn safe_redirect_target(next: &str) -> Option<&str> {
-    let ok = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.contains("://");
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.contains("://");
     ok.then_some(next)
 }
 
@@ -174,22 +203,34 @@ mod tests {
     #[test]
     fn cookies_over_https_are_host_bound_and_secure() {
         let policy = CookiePolicy { secure: true };
-        assert_eq!(policy.set("fp_session", "x"), "__Host-fp_session=x; Path=/; HttpOnly; SameSite=Lax; Secure");
+        assert_eq!(
+            policy.set("fp_session", "x"),
+            "__Host-fp_session=x; Path=/; HttpOnly; SameSite=Lax; Secure"
+        );
         let policy = CookiePolicy { secure: false };
-        assert_eq!(policy.set("fp_session", "x"), "fp_session=x; Path=/; HttpOnly; SameSite=Lax");
+        assert_eq!(
+            policy.set("fp_session", "x"),
+            "fp_session=x; Path=/; HttpOnly; SameSite=Lax"
+        );
     }
 
     #[test]
     fn flash_messages_survive_the_cookie_round_trip() {
         let encoded = encode_flash("Sie haben sich abgemeldet.");
-        assert_eq!(decode_flash(&encoded).unwrap().0, "Sie haben sich abgemeldet.");
+        assert_eq!(
+            decode_flash(&encoded).unwrap().0,
+            "Sie haben sich abgemeldet."
+        );
         assert!(decode_flash("%%%").is_none());
     }
 
     #[test]
     fn navigation_depends_on_the_role() {
         let anon = navigation(None, "/");
-        assert_eq!(anon.iter().map(|i| i.href).collect::<Vec<_>>(), ["/", "/foerderaufrufe"]);
+        assert_eq!(
+            anon.iter().map(|i| i.href).collect::<Vec<_>>(),
+            ["/", "/foerderaufrufe"]
+        );
         assert!(anon[0].current);
         let admin = Viewer {
             name: "A".into(),
@@ -200,7 +241,15 @@ mod tests {
         };
         let nav = navigation(Some(&admin), "/admin/kommunen/5");
         assert!(nav.iter().any(|i| i.href == "/admin/kommunen" && i.current));
-        let clerk = Viewer { is_admin: false, is_clerk: true, ..admin };
-        assert!(!navigation(Some(&clerk), "/").iter().any(|i| i.href.starts_with("/admin")));
+        let clerk = Viewer {
+            is_admin: false,
+            is_clerk: true,
+            ..admin
+        };
+        assert!(
+            !navigation(Some(&clerk), "/")
+                .iter()
+                .any(|i| i.href.starts_with("/admin"))
+        );
     }
 }

@@ -215,6 +215,49 @@ impl Browser {
         }
     }
 
+    /// Types into the field matched by the CSS selector (after clearing it).
+    pub async fn fill(&self, selector: &str, text: &str) {
+        let field = self.client.find(fantoccini::Locator::Css(selector)).await;
+        let field = field.unwrap_or_else(|e| panic!("no field {selector}: {e}"));
+        field
+            .clear()
+            .await
+            .unwrap_or_else(|e| panic!("cannot clear {selector}: {e}"));
+        field
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("cannot type into {selector}: {e}"));
+    }
+
+    /// Clicks the element matched by the CSS selector and waits for the next page to load.
+    pub async fn click(&self, selector: &str) {
+        let element = self.client.find(fantoccini::Locator::Css(selector)).await;
+        let element = element.unwrap_or_else(|e| panic!("no element {selector}: {e}"));
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click {selector}: {e}"));
+        let wait = self
+            .client
+            .wait()
+            .for_element(fantoccini::Locator::Css("body"))
+            .await;
+        wait.unwrap_or_else(|e| panic!("no page after clicking {selector}: {e}"));
+    }
+
+    /// The path of the current page ("/konto").
+    pub async fn path(&self) -> String {
+        let url = self.client.current_url().await.expect("current url");
+        url.path().to_string()
+    }
+
+    /// Text content of the first element matching the selector.
+    pub async fn text(&self, selector: &str) -> String {
+        let element = self.client.find(fantoccini::Locator::Css(selector)).await;
+        let element = element.unwrap_or_else(|e| panic!("no element {selector}: {e}"));
+        element.text().await.expect("element text")
+    }
+
     pub async fn close(self) {
         // Quitting via WebDriver lets Chromium shut down cleanly before Driver's drop kills the rest.
         let Browser { client, driver } = self;

@@ -1,0 +1,126 @@
+//! Every page in a real headless Chromium, checked by axe-core against WCAG 2.1 A/AA, plus
+//! keyboard and small-screen checks. Skips loudly without Chromium unless FP_REQUIRE_BROWSER=1.
+
+use foerderportal::demo::DEMO_PASSWORD;
+
+use crate::common::TestApp;
+use crate::common::browser::Browser;
+
+#[tokio::test]
+async fn public_pages_pass_axe_and_work_at_320_pixels() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    for path in [
+        "/",
+        "/foerderaufrufe",
+        "/impressum",
+        "/datenschutz",
+        "/barrierefreiheit",
+        "/anmelden",
+    ] {
+        browser.goto(&app.url(path)).await;
+        browser.assert_accessible().await;
+
+        let (text, href) = browser.first_tab_stop().await;
+        assert_eq!(
+            (text.as_str(), href.as_deref()),
+            ("Zum Inhalt springen", Some("#main")),
+            "{path}"
+        );
+
+        browser.set_viewport_width(320).await;
+        let width = browser.page_scroll_width().await;
+        assert!(
+            width <= 320,
+            "{path} scrolls sideways at 320 px ({width} px wide)"
+        );
+        browser.set_viewport_width(1280).await;
+    }
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn error_pages_pass_axe() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+
+    browser.goto(&app.url("/gibt-es-nicht")).await;
+    assert_eq!(browser.text("h1").await, "Seite nicht gefunden");
+    browser.assert_accessible().await;
+
+    // 403: a clerk on an admin page.
+    browser.goto(&app.url("/anmelden")).await;
+    browser
+        .fill("#email", "kommune@demo.foerderportal.example")
+        .await;
+    browser.fill("#password", DEMO_PASSWORD).await;
+    browser
+        .click("form[action='/anmelden'] button[type=submit]")
+        .await;
+    browser.goto(&app.url("/admin/kommunen")).await;
+    assert_eq!(browser.text("h1").await, "Kein Zugriff");
+    browser.assert_accessible().await;
+
+    // 500: the database lost a table.
+    sqlx::query("DROP TABLE programme_contacts")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    browser.goto(&app.url("/")).await;
+    assert_eq!(
+        browser.text("h1").await,
+        "Ein technischer Fehler ist aufgetreten"
+    );
+    browser.assert_accessible().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_login_form_with_errors_and_the_signed_in_pages_pass_axe() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+
+    browser.goto(&app.url("/anmelden")).await;
+    browser
+        .click("form[action='/anmelden'] button[type=submit]")
+        .await;
+    assert_eq!(
+        browser.text(".error-summary h2").await,
+        "Es gibt ein Problem"
+    );
+    browser.assert_accessible().await;
+
+    browser
+        .fill("#email", "admin@demo.foerderportal.example")
+        .await;
+    browser.fill("#password", DEMO_PASSWORD).await;
+    browser
+        .click("form[action='/anmelden'] button[type=submit]")
+        .await;
+    assert_eq!(browser.path().await, "/konto");
+    browser.assert_accessible().await;
+
+    browser.goto(&app.url("/admin/kommunen")).await;
+    browser.assert_accessible().await;
+    browser.set_viewport_width(320).await;
+    let width = browser.page_scroll_width().await;
+    assert!(
+        width <= 320,
+        "the directory scrolls sideways at 320 px ({width} px wide)"
+    );
+
+    browser.set_viewport_width(1280).await;
+    browser.click("form[action='/abmelden'] button").await;
+    assert_eq!(
+        browser.text(".notice").await,
+        "Hinweis: Sie haben sich abgemeldet."
+    );
+    browser.assert_accessible().await;
+    browser.close().await;
+}

@@ -1,0 +1,262 @@
+//! Login, sessions, CSRF and role-based access.
+
+use foerderportal::accounts::Role;
+use foerderportal::demo::DEMO_PASSWORD;
+use reqwest::StatusCode;
+
+use crate::common::TestApp;
+
+const CLERK: &str = "kommune@demo.foerderportal.example";
+
+#[tokio::test]
+async fn a_clerk_signs_in_and_sees_their_name_role_and_municipality() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+
+    let response = client.sign_in(CLERK, DEMO_PASSWORD).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(response.location(), Some("/konto"));
+
+    let page = client.get("/konto").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.text(".account strong"),
+        "Karla Kommunal (Kyffhäuserkreis)"
+    );
+    let values = page.texts("dl.summary-list dd");
+    assert!(
+        values.contains(&"Kommunale Sachbearbeitung".to_string()),
+        "{values:?}"
+    );
+    assert!(
+        values.contains(&"Kyffhäuserkreis".to_string()),
+        "{values:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_address_get_the_same_answer() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+
+    let wrong = client.sign_in(CLERK, "falsches-passwort-123").await;
+    let unknown = client
+        .sign_in("niemand@example.org", "falsches-passwort-123")
+        .await;
+
+    for page in [&wrong, &unknown] {
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.text("title").starts_with("Fehler: "));
+        assert_eq!(page.text(".error-summary h2"), "Es gibt ein Problem");
+        assert_eq!(
+            page.text(".error-summary a"),
+            "E-Mail-Adresse oder Passwort ist nicht richtig."
+        );
+        assert_eq!(
+            page.attr(".error-summary a", "href").as_deref(),
+            Some("#email")
+        );
+        assert_eq!(page.count(".account"), 0, "nobody is signed in");
+    }
+    // What the user typed is kept; the password is not echoed.
+    assert_eq!(wrong.attr("#email", "value").as_deref(), Some(CLERK));
+    assert_eq!(wrong.attr("#password", "value"), None);
+}
+
+#[tokio::test]
+async fn empty_login_fields_are_named_next_to_each_field() {
+    let app = TestApp::spawn().await;
+    let page = app.client().sign_in("", "").await;
+
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        page.text("#email-error"),
+        "Fehler: Bitte geben Sie Ihre E-Mail-Adresse ein."
+    );
+    assert_eq!(
+        page.text("#password-error"),
+        "Fehler: Bitte geben Sie Ihr Passwort ein."
+    );
+    assert_eq!(
+        page.attr("#email", "aria-describedby").as_deref(),
+        Some("email-error")
+    );
+}
+
+#[tokio::test]
+async fn an_anonymous_visitor_is_sent_to_the_login_and_back_afterwards() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+
+    let page = client.get("/admin/kommunen?q=Gotha").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        page.location(),
+        Some("/anmelden?next=%2Fadmin%2Fkommunen%3Fq%3DGotha")
+    );
+
+    let done = client
+        .submit(
+            page.location().unwrap(),
+            "form[action='/anmelden']",
+            &[
+                ("email", "admin@demo.foerderportal.example"),
+                ("password", DEMO_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(done.location(), Some("/admin/kommunen?q=Gotha"));
+}
+
+#[tokio::test]
+async fn the_login_never_redirects_to_another_site() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    for evil in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+    ] {
+        let page = client
+            .submit(
+                &format!("/anmelden?next={}", urlencode(evil)),
+                "form[action='/anmelden']",
+                &[("email", CLERK), ("password", DEMO_PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.location(), Some("/konto"), "{evil}");
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_session_on_the_server() {
+    let app = TestApp::spawn().await;
+    let client = app.sign_in_as(Role::Clerk).await;
+    let cookie = client.cookie_header();
+    assert!(cookie.contains("fp_session="), "{cookie}");
+
+    let page = client
+        .submit("/konto", "form[action='/abmelden']", &[])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), Some("/"));
+    assert_eq!(
+        client.get("/").await.text(".notice"),
+        "Hinweis: Sie haben sich abgemeldet."
+    );
+
+    // The old cookie, replayed, opens nothing.
+    let replay = app
+        .client()
+        .http
+        .get(app.url("/konto"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), StatusCode::SEE_OTHER);
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0);
+}
+
+#[tokio::test]
+async fn a_session_idle_for_longer_than_the_timeout_is_gone() {
+    let app =
+        TestApp::spawn_with(|c| c.session_idle_timeout = std::time::Duration::from_secs(1)).await;
+    let client = app.sign_in_as(Role::Reviewer).await;
+    assert_eq!(client.get("/konto").await.status, StatusCode::OK);
+
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+
+    let page = client.get("/konto").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(page.location().unwrap().starts_with("/anmelden"));
+}
+
+#[tokio::test]
+async fn a_form_without_its_token_is_refused() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    client.get("/anmelden").await; // gets the visitor cookie, but we do not send the token
+
+    let page = client
+        .post(
+            "/anmelden",
+            &[("email", CLERK), ("password", DEMO_PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(page.text("h1"), "Das Formular ist abgelaufen");
+
+    let forged = client
+        .post(
+            "/anmelden",
+            &[
+                ("email", CLERK),
+                ("password", DEMO_PASSWORD),
+                ("csrf_token", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_cross_site_post_is_refused_even_with_a_token() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    let (_, fields) = client
+        .get("/anmelden")
+        .await
+        .form("form[action='/anmelden']");
+    let mut fields = fields;
+    fields.insert("email".into(), CLERK.into());
+    fields.insert("password".into(), DEMO_PASSWORD.into());
+
+    let response = client
+        .http
+        .post(app.url("/anmelden"))
+        .header("sec-fetch-site", "cross-site")
+        .header("origin", "https://evil.example")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn only_admins_reach_the_municipality_directory() {
+    let app = TestApp::spawn().await;
+    for role in [Role::Clerk, Role::Reviewer] {
+        let client = app.sign_in_as(role).await;
+        let page = client.get("/admin/kommunen").await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{role}");
+        assert_eq!(page.text("h1"), "Kein Zugriff");
+        assert!(
+            !page.texts("nav a").contains(&"Kommunen".to_string()),
+            "{role} must not see the admin link"
+        );
+    }
+
+    let admin = app.sign_in_as(Role::Admin).await;
+    let page = admin.get("/admin/kommunen").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.count("tbody tr"),
+        22,
+        "17 Landkreise and 5 kreisfreie Städte"
+    );
+    assert!(page.texts("nav a").contains(&"Kommunen".to_string()));
+
+    let found = admin.get("/admin/kommunen?q=16067").await;
+    assert_eq!(found.texts("tbody tr td:first-child"), ["Landkreis Gotha"]);
+}

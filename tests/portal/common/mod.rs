@@ -1,0 +1,378 @@
+//! The test harness: the real app on a random port with its own fresh PostgreSQL database, a
+//! cookie-aware HTTP client that submits forms the way a browser does, HTML checks by CSS
+//! selector, a real SMTP server and a headless browser.
+
+#![allow(dead_code)]
+
+pub mod browser;
+pub mod smtp;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use foerderportal::accounts::Role;
+use foerderportal::accounts::password::Hasher;
+use foerderportal::config::Config;
+use foerderportal::database::{self, Server};
+use foerderportal::demo::{self, DEMO_ACCOUNTS, DEMO_PASSWORD};
+use foerderportal::mail::Mailer;
+use foerderportal::state::AppState;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use scraper::{Html, Selector};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio::sync::{Mutex, OnceCell};
+use tokio_util::sync::CancellationToken;
+
+/// The PostgreSQL server the tests use: `DATABASE_URL`'s server if set, otherwise the same
+/// discovery as `cargo run` (local server, or a private instance under ./var/postgres).
+struct TestServer {
+    server: Server,
+    /// A migrated database with the demo data; every test copies it.
+    template: String,
+}
+
+static SERVER: OnceCell<TestServer> = OnceCell::const_new();
+/// CREATE DATABASE … TEMPLATE fails while another copy of the same template is in progress.
+static CREATE_LOCK: Mutex<()> = Mutex::const_new(());
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+async fn test_server() -> &'static TestServer {
+    SERVER
+        .get_or_init(|| async {
+            let server = match std::env::var("DATABASE_URL") {
+                Ok(url) => Server {
+                    options: url
+                        .parse::<PgConnectOptions>()
+                        .expect("DATABASE_URL")
+                        .database("postgres"),
+                    private_instance: None,
+                    description: "DATABASE_URL".into(),
+                },
+                Err(_) => {
+                    let var = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("var");
+                    database::local_server(&var)
+                        .await
+                        .expect("a PostgreSQL server for the tests")
+                }
+            };
+            drop_leftover_databases(&server).await;
+            let template = format!("fp_test_{}_template", std::process::id());
+            database::ensure_database(&server, &template)
+                .await
+                .expect("create template database");
+            let pool = PgPool::connect_with(server.options.clone().database(&template))
+                .await
+                .unwrap();
+            database::migrate(&pool)
+                .await
+                .expect("migrations apply to an empty database");
+            demo::load(&pool, &Hasher::new())
+                .await
+                .expect("demo data loads");
+            pool.close().await;
+            TestServer { server, template }
+        })
+        .await
+}
+
+/// Databases of earlier test runs whose process is gone.
+async fn drop_leftover_databases(server: &Server) {
+    let mut conn = PgConnection::connect_with(&server.options)
+        .await
+        .expect("connect to the test server");
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'fp\\_test\\_%'")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    for name in names {
+        let pid = name.split('_').nth(2).unwrap_or("");
+        if !pid.is_empty() && std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&mut conn)
+            .await;
+    }
+}
+
+/// A fresh database with the migrations and demo data applied.
+pub async fn fresh_database() -> (PgConnectOptions, String) {
+    let ts = test_server().await;
+    let name = format!(
+        "fp_test_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
+    let mut conn = PgConnection::connect_with(&ts.server.options)
+        .await
+        .unwrap();
+    {
+        let _guard = CREATE_LOCK.lock().await;
+        let sql = format!("CREATE DATABASE \"{name}\" TEMPLATE \"{}\"", ts.template);
+        sqlx::query(&sql)
+            .execute(&mut conn)
+            .await
+            .expect("copy the template database");
+    }
+    (ts.server.options.clone().database(&name), name)
+}
+
+pub struct TestApp {
+    pub base_url: String,
+    pub pool: PgPool,
+    pub config: Config,
+    pub database_url_options: PgConnectOptions,
+    pub stop: CancellationToken,
+    pub server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    scratch: std::path::PathBuf,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns the app after letting the test adjust the configuration.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let (options, name) = fresh_database().await;
+        let pool = database::connect(options.clone())
+            .await
+            .expect("connect to the test database");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let scratch = std::env::temp_dir().join(&name);
+        let mut config = Config::local_defaults();
+        config.listen_addr = addr;
+        config.base_url = format!("http://127.0.0.1:{}", addr.port());
+        config.var_dir = scratch.clone();
+        config.mail_dir = scratch.join("mail");
+        config.data_dir = scratch.join("data");
+        adjust(&mut config);
+        let mailer = Mailer::from_config(&config).expect("mailer");
+        let state = AppState::new(pool.clone(), config.clone(), mailer).expect("app state");
+        let stop = CancellationToken::new();
+        let server = tokio::spawn(foerderportal::server::serve(state, listener, stop.clone()));
+        TestApp {
+            base_url: config.base_url.clone(),
+            pool,
+            config,
+            database_url_options: options,
+            stop,
+            server,
+            scratch,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// An anonymous visitor with its own cookie jar.
+    pub fn client(&self) -> Client {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Client {
+            http,
+            jar,
+            base_url: self.base_url.clone(),
+        }
+    }
+
+    /// A visitor signed in with the demo account of the role.
+    pub async fn sign_in_as(&self, role: Role) -> Client {
+        let account = DEMO_ACCOUNTS
+            .iter()
+            .find(|a| a.role == role)
+            .expect("a demo account per role");
+        let client = self.client();
+        let response = client.sign_in(account.email, DEMO_PASSWORD).await;
+        assert_eq!(
+            response.status,
+            StatusCode::SEE_OTHER,
+            "demo login of {role} failed: {}",
+            response.body
+        );
+        client
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+pub struct Client {
+    pub http: reqwest::Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
+    pub base_url: String,
+}
+
+impl Client {
+    /// The cookies this client would send, as a Cookie header value.
+    pub fn cookie_header(&self) -> String {
+        use reqwest::cookie::CookieStore;
+        let url = self.base_url.parse().unwrap();
+        self.jar
+            .cookies(&url)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .send()
+            .await
+            .expect("GET");
+        Page::from(response).await
+    }
+
+    /// Posts raw fields, exactly as given (no token added).
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST");
+        Page::from(response).await
+    }
+
+    /// Opens `page_path`, fills the form matched by `form` (keeping its hidden fields such as
+    /// the CSRF token) with `fields`, and submits it to the form's action.
+    pub async fn submit(&self, page_path: &str, form: &str, fields: &[(&str, &str)]) -> Page {
+        let page = self.get(page_path).await;
+        assert_eq!(page.status, StatusCode::OK, "{page_path} did not load");
+        let (action, mut values) = page.form(form);
+        for (k, v) in fields {
+            values.insert(k.to_string(), v.to_string());
+        }
+        let action = if action.is_empty() {
+            page_path.to_string()
+        } else {
+            action
+        };
+        let response = self
+            .http
+            .post(format!("{}{action}", self.base_url))
+            .form(&values)
+            .send()
+            .await
+            .expect("POST");
+        Page::from(response).await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Page {
+        self.submit(
+            "/anmelden",
+            "form[action='/anmelden']",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+}
+
+/// A response with its body, and HTML checks by CSS selector.
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    async fn from(response: reqwest::Response) -> Page {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap_or_default();
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Where a redirect points.
+    pub fn location(&self) -> Option<&str> {
+        self.header("location")
+    }
+
+    /// Whitespace-normalised text of every element matching the selector.
+    pub fn texts(&self, selector: &str) -> Vec<String> {
+        let html = Html::parse_document(&self.body);
+        let sel =
+            Selector::parse(selector).unwrap_or_else(|e| panic!("bad selector {selector}: {e}"));
+        html.select(&sel)
+            .map(|e| {
+                e.text()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    /// Text of the only element matching the selector.
+    pub fn text(&self, selector: &str) -> String {
+        let texts = self.texts(selector);
+        assert_eq!(
+            texts.len(),
+            1,
+            "expected one {selector}, found {}: {texts:?}",
+            texts.len()
+        );
+        texts.into_iter().next().unwrap()
+    }
+
+    pub fn count(&self, selector: &str) -> usize {
+        self.texts(selector).len()
+    }
+
+    pub fn attr(&self, selector: &str, attr: &str) -> Option<String> {
+        let html = Html::parse_document(&self.body);
+        let sel = Selector::parse(selector).unwrap();
+        html.select(&sel)
+            .next()
+            .and_then(|e| e.value().attr(attr).map(str::to_string))
+    }
+
+    /// A form's action and its current field values (inputs with a name).
+    pub fn form(&self, selector: &str) -> (String, HashMap<String, String>) {
+        let html = Html::parse_document(&self.body);
+        let sel = Selector::parse(selector).unwrap();
+        let form = html
+            .select(&sel)
+            .next()
+            .unwrap_or_else(|| panic!("no form {selector} on the page"));
+        let inputs = Selector::parse("input[name], textarea[name], select[name]").unwrap();
+        let values = form
+            .select(&inputs)
+            .map(|i| {
+                (
+                    i.value().attr("name").unwrap().to_string(),
+                    i.value().attr("value").unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        (
+            form.value().attr("action").unwrap_or("").to_string(),
+            values,
+        )
+    }
+}

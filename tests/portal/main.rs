@@ -1,0 +1,8 @@
+//! Integration tests of the whole portal, one binary for all areas so the crate is linked once.
+
+mod common;
+
+mod accessibility;
+mod accounts;
+mod operations;
+mod pages;

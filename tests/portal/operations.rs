@@ -1,0 +1,341 @@
+//! What operators rely on: health checks, graceful shutdown, finding or starting the database,
+//! the CLI, demo data and the mail transports.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use foerderportal::accounts::password::Hasher;
+use foerderportal::config::Config;
+use foerderportal::mail::Mailer;
+use lettre::Message;
+use reqwest::StatusCode;
+
+use crate::common::smtp::SmtpSink;
+use crate::common::{TestApp, fresh_database};
+
+#[tokio::test]
+async fn health_and_readiness_answer_for_load_balancers() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    assert_eq!(client.get("/healthz").await.body, "ok");
+    let ready = client.get("/readyz").await;
+    assert_eq!(
+        (ready.status, ready.body.as_str()),
+        (StatusCode::OK, "ready")
+    );
+
+    // A database that lacks this binary's newest migration is not ready.
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let ready = client.get("/readyz").await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        ready.header("content-type"),
+        Some("text/plain; charset=utf-8"),
+        "stays plain for probes"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_finishes_the_running_request_then_closes_the_pool() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    // Hold a database connection so the next request waits inside the handler.
+    let mut blocker = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE programmes IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let in_flight = tokio::spawn(async move { client.get("/").await.status });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    app.stop.cancel();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !app.server.is_finished(),
+        "the server waits for the request in flight"
+    );
+    blocker.rollback().await.unwrap();
+
+    assert_eq!(
+        in_flight.await.unwrap(),
+        StatusCode::OK,
+        "the request in flight completes"
+    );
+    let TestApp { server, pool, .. } = &app;
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        while !server.is_finished() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(server.is_finished(), "serve returns after shutdown");
+    assert!(pool.is_closed(), "the pool is closed");
+    assert!(
+        reqwest::get(app.url("/healthz")).await.is_err(),
+        "no longer accepting connections"
+    );
+}
+
+#[tokio::test]
+async fn creating_the_database_never_touches_an_existing_one() {
+    let (options, name) = fresh_database().await;
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    sqlx::query("CREATE TABLE keep_me (x int)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO keep_me VALUES (42)")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let server = foerderportal::database::local_server(std::path::Path::new("var"))
+        .await
+        .unwrap();
+    foerderportal::database::ensure_database(&server, &name)
+        .await
+        .unwrap();
+    foerderportal::database::migrate(&pool).await.unwrap();
+
+    let kept: i32 = sqlx::query_scalar("SELECT x FROM keep_me")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 42);
+}
+
+#[tokio::test]
+async fn a_private_postgresql_instance_starts_from_the_machines_binaries() {
+    let dir = std::env::temp_dir().join(format!("fp-private-pg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The postgres system user must reach the directory when we run as root.
+    let _ = Command::new("chmod").arg("755").arg(&dir).status();
+
+    let server = foerderportal::database::start_private_instance(&dir.join("postgres")).await;
+    let server = server.expect("a private instance starts");
+    let data = server
+        .private_instance
+        .clone()
+        .expect("it says it is private");
+    foerderportal::database::ensure_database(&server, "foerderportal")
+        .await
+        .unwrap();
+    let pool = sqlx::PgPool::connect_with(server.options.clone().database("foerderportal"))
+        .await
+        .unwrap();
+    foerderportal::database::migrate(&pool).await.unwrap();
+    let kreise: i64 = sqlx::query_scalar("SELECT count(*) FROM municipalities")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(kreise, 22);
+    pool.close().await;
+
+    foerderportal::database::stop_private_instance(&data).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn demo_data_loads_once_and_leaves_existing_data_alone() {
+    let (options, _) = fresh_database().await;
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    assert!(
+        !foerderportal::demo::is_empty(&pool).await.unwrap(),
+        "the template has demo data"
+    );
+
+    foerderportal::demo::load(&pool, &Hasher::new())
+        .await
+        .unwrap();
+
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let rounds: i64 = sqlx::query_scalar("SELECT count(*) FROM rounds")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!((users, rounds), (3, 1));
+}
+
+fn cli(database_url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_foerderportal"));
+    cmd.env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .current_dir(std::env::temp_dir());
+    cmd
+}
+
+fn url_of(options: &sqlx::postgres::PgConnectOptions, name: &str) -> String {
+    let socket_or_host = options.get_socket().map(|s| s.display().to_string());
+    match socket_or_host {
+        Some(dir) => format!(
+            "postgresql:///{name}?host={dir}&port={}&user=postgres",
+            options.get_port()
+        ),
+        None => format!(
+            "postgresql://postgres@{}:{}/{name}",
+            options.get_host(),
+            options.get_port()
+        ),
+    }
+}
+
+#[tokio::test]
+async fn the_cli_adds_a_user_who_can_then_sign_in() {
+    let app = TestApp::spawn().await;
+    let url = url_of(
+        &app.database_url_options,
+        app.database_url_options.get_database().unwrap(),
+    );
+
+    let mut child = cli(&url)
+        .args([
+            "user",
+            "add",
+            "--email",
+            "Neu@Gotha.example",
+            "--name",
+            "Nora Neu",
+            "--role",
+            "clerk",
+        ])
+        .args(["--municipality", "16067000"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"ein-langes-Passwort-2026\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let client = app.client();
+    let response = client
+        .sign_in("neu@gotha.example", "ein-langes-Passwort-2026")
+        .await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert!(
+        client
+            .get("/konto")
+            .await
+            .texts("dd")
+            .contains(&"Landkreis Gotha".to_string())
+    );
+}
+
+#[tokio::test]
+async fn the_cli_refuses_a_clerk_with_a_ministry_role() {
+    let app = TestApp::spawn().await;
+    let url = url_of(
+        &app.database_url_options,
+        app.database_url_options.get_database().unwrap(),
+    );
+    let out = cli(&url)
+        .args([
+            "user",
+            "add",
+            "--email",
+            "x@y.example",
+            "--name",
+            "X",
+            "--role",
+            "clerk",
+            "--role",
+            "admin",
+        ])
+        .args(["--municipality", "16067000"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot also hold a ministry role"));
+}
+
+#[test]
+fn the_cli_explains_its_commands() {
+    let out = Command::new(env!("CARGO_BIN_EXE_foerderportal"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for command in ["serve", "migrate", "user", "demo-data"] {
+        assert!(
+            help.contains(command),
+            "--help does not mention {command}:\n{help}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn mail_crosses_a_real_smtp_exchange_with_german_subject_and_body() {
+    let sink = SmtpSink::start().await;
+    let mut config = Config::local_defaults();
+    config.smtp_url = Some(sink.url());
+    let mailer = Mailer::from_config(&config).unwrap();
+    let message = Message::builder()
+        .from(mailer.sender().clone())
+        .to("Jürgen Müller <juergen@gemeinde.example>".parse().unwrap())
+        .subject("Eingangsbestätigung für Ihren Förderantrag")
+        .body("Grüße aus Erfurt – Ihr Antrag über 145.012,03 € ist eingegangen.".to_string())
+        .unwrap();
+
+    mailer.send(&message).await.unwrap();
+
+    let received = sink.wait_for(1).await;
+    assert_eq!(received[0].rcpt_to, ["juergen@gemeinde.example"]);
+    assert_eq!(received[0].mail_from, "noreply@foerderportal.localhost");
+    let subject = received[0].header("subject").unwrap();
+    assert!(
+        subject.starts_with("=?utf-8?"),
+        "umlauts travel as an encoded word: {subject}"
+    );
+    let from = received[0].header("from").unwrap();
+    assert!(from.contains("noreply@foerderportal.localhost"), "{from}");
+}
+
+#[tokio::test]
+async fn without_smtp_mails_are_written_as_eml_files() {
+    let dir = std::env::temp_dir().join(format!("fp-mail-{}", std::process::id()));
+    let mut config = Config::local_defaults();
+    config.mail_dir = dir.clone();
+    let mailer = Mailer::from_config(&config).unwrap();
+    let message = Message::builder()
+        .from(mailer.sender().clone())
+        .to("kommune@erfurt.example".parse().unwrap())
+        .subject("Test")
+        .body(String::from("Hallo"))
+        .unwrap();
+
+    mailer.send(&message).await.unwrap();
+
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].extension().and_then(|e| e.to_str()), Some("eml"));
+    assert!(
+        std::fs::read_to_string(&files[0])
+            .unwrap()
+            .contains("To: kommune@erfurt.example")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
