@@ -45,8 +45,7 @@ CREATE TABLE sessions (
     created_at   timestamptz NOT NULL DEFAULT now(),
     last_seen_at timestamptz NOT NULL DEFAULT now(),
     expires_at   timestamptz NOT NULL,
-    user_agent   text,
-    client_ip    text
+    user_agent   text
 );
 CREATE INDEX sessions_user_idx ON sessions (user_id);
 CREATE INDEX sessions_expiry_idx ON sessions (expires_at);

@@ -116,10 +116,11 @@ impl Config {
             };
         }
         if let Some(v) = get("SESSION_IDLE_MINUTES") {
-            c.session_idle_timeout = minutes("SESSION_IDLE_MINUTES", &v)?;
+            c.session_idle_timeout =
+                Duration::from_secs(positive("SESSION_IDLE_MINUTES", &v)? * 60);
         }
         if let Some(v) = get("SESSION_MAX_HOURS") {
-            c.session_max_lifetime = minutes("SESSION_MAX_HOURS", &v)? * 60;
+            c.session_max_lifetime = Duration::from_secs(positive("SESSION_MAX_HOURS", &v)? * 3600);
         }
         if let Some(v) = get("REQUEST_TIMEOUT_SECS") {
             let secs: u64 = parse("REQUEST_TIMEOUT_SECS", &v, "expected whole seconds")?;
@@ -150,12 +151,11 @@ fn parse<T: std::str::FromStr>(
         .map_err(|_| invalid(name, value, reason))
 }
 
-fn minutes(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
-    let n: u64 = parse(name, value, "expected a positive whole number")?;
-    if n == 0 {
-        return Err(invalid(name, value, "must be at least 1"));
+fn positive(name: &'static str, value: &str) -> Result<u64, ConfigError> {
+    match parse(name, value, "expected a positive whole number")? {
+        0 => Err(invalid(name, value, "must be at least 1")),
+        n => Ok(n),
     }
-    Ok(Duration::from_secs(n * 60))
 }
 
 fn invalid(name: &'static str, value: &str, reason: &str) -> ConfigError {

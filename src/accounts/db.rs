@@ -87,20 +87,18 @@ pub struct NewSession<'a> {
     pub csrf_token: &'a str,
     pub expires_at: OffsetDateTime,
     pub user_agent: Option<&'a str>,
-    pub client_ip: Option<&'a str>,
 }
 
 pub async fn insert_session(conn: &mut PgConnection, s: NewSession<'_>) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO sessions (id_hash, user_id, csrf_token, expires_at, user_agent, client_ip)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO sessions (id_hash, user_id, csrf_token, expires_at, user_agent)
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(s.id_hash)
     .bind(s.user_id)
     .bind(s.csrf_token)
     .bind(s.expires_at)
     .bind(s.user_agent)
-    .bind(s.client_ip)
     .execute(conn)
     .await?;
     Ok(())

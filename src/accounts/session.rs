@@ -158,7 +158,6 @@ pub async fn start_session(
             csrf_token: &csrf,
             expires_at,
             user_agent: user_agent.as_deref(),
-            client_ip: None,
         },
     )
     .await?;
