@@ -56,8 +56,10 @@ pub fn app(state: AppState) -> Router {
         .merge(static_files)
         .fallback(|| async { StatusCode::NOT_FOUND });
 
-    // Outermost first: every request gets an id, is traced with it, and every error response
-    // becomes a German page that shows it.
+    // Outermost first: every request gets an id and is traced with it; the session is loaded
+    // before `error_pages`, so error pages show who is signed in; everything inside
+    // `error_pages` that answers with an error status (timeout, cross-site check, panic, body
+    // limit, handlers) gets the German page with the request id.
     let layers = ServiceBuilder::new()
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::COOKIE,
@@ -72,17 +74,17 @@ pub fn app(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id))
         .layer(CompressionLayer::new())
         .layer(from_fn(security_headers))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            state.config.request_timeout,
-        ))
-        .layer(CsrfLayer::new())
         .layer(from_fn_with_state(state.clone(), visitor_cookies))
         .layer(from_fn_with_state(
             state.clone(),
             accounts::session::load_session,
         ))
         .layer(from_fn_with_state(state.clone(), error_pages))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.config.request_timeout,
+        ))
+        .layer(CsrfLayer::new())
         .layer(CatchPanicLayer::new())
         .layer(RequestBodyLimitLayer::new(state.config.body_limit_bytes));
 

@@ -3,9 +3,9 @@
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -13,7 +13,8 @@ use super::db;
 use super::model::{Role, roles_label};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::{CsrfToken, Viewer, cookie, random_token};
+use crate::web::middleware::{error_page, request_id};
+use crate::web::{CsrfToken, PageContext, Viewer, cookie, random_token};
 
 pub const SESSION_COOKIE: &str = "fp_session";
 
@@ -99,10 +100,17 @@ pub async fn load_session(State(app): State<AppState>, mut req: Request, next: N
     let record = match record {
         Ok(r) => r,
         Err(e) => {
-            // Without the database the request cannot be served as this user; let the page fail
-            // loudly rather than show it as anonymous.
+            // Without the database the request cannot be served as this user; fail loudly rather
+            // than show the page as if they were anonymous.
             tracing::error!(error = %e, "loading the session failed");
-            return AppError::Db(e).into_response();
+            let (parts, _) = req.into_parts();
+            let page = PageContext::build(&parts, &app);
+            return error_page(
+                page,
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                request_id(&parts),
+            );
         }
     };
     let Some(s) = record else {

@@ -2,6 +2,7 @@
 //! security headers, and German error pages for every error response.
 
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -90,16 +91,12 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
 }
 
 /// Turns every error response that is not already a page (404 of the router, 413 of the body
-/// limit, 500 of a panic, an `AppError`, …) into the German error page with the request id.
+/// limit, 408 of the timeout, 500 of a panic, an `AppError`, …) into the German error page with
+/// the request id.
 pub async fn error_pages(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let page = PageContext::build(&parts, &app);
-    let request_id = parts
-        .headers
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let request_id = request_id(&parts);
     let response = next.run(Request::from_parts(parts, body)).await;
 
     let status = response.status();
@@ -113,15 +110,41 @@ pub async fn error_pages(State(app): State<AppState>, req: Request, next: Next) 
     {
         return response;
     }
-    let detail = response.extensions().get::<ErrorDetail>().copied();
-    let mut page = ErrorPage::new(page, status, detail, request_id).into_response();
-    *page.status_mut() = status;
-    if status == StatusCode::METHOD_NOT_ALLOWED {
-        if let Some(allow) = response.headers().get(header::ALLOW) {
-            page.headers_mut().insert(header::ALLOW, allow.clone());
-        }
+    let cross_site = response
+        .extensions()
+        .get::<tower_http::csrf::ProtectionError>()
+        .is_some();
+    let detail = response
+        .extensions()
+        .get::<ErrorDetail>()
+        .copied()
+        .or(cross_site.then_some(ErrorDetail::CsrfMismatch));
+    let mut page = error_page(page, status, detail, request_id);
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        page.headers_mut().insert(header::ALLOW, allow.clone());
     }
     page
+}
+
+/// The German error page for a status, for middleware that fails before the handlers run.
+pub fn error_page(
+    page: PageContext,
+    status: StatusCode,
+    detail: Option<ErrorDetail>,
+    request_id: String,
+) -> Response {
+    let mut response = ErrorPage::new(page, status, detail, request_id).into_response();
+    *response.status_mut() = status;
+    response
+}
+
+pub fn request_id(parts: &Parts) -> String {
+    parts
+        .headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
 }
 
 impl CookiePolicy {

@@ -231,6 +231,9 @@ async fn a_cross_site_post_is_refused_even_with_a_token() {
         .unwrap();
 
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let page = crate::common::Page::from(response).await;
+    assert_eq!(page.text("h1"), "Das Formular ist abgelaufen");
+    assert_eq!(page.count(".account"), 0, "nobody got signed in");
 }
 
 #[tokio::test]

@@ -237,3 +237,20 @@ async fn responses_are_compressed_for_clients_that_accept_it() {
         Some("gzip")
     );
 }
+
+#[tokio::test]
+async fn a_request_that_takes_too_long_gets_the_timeout_page() {
+    let app =
+        TestApp::spawn_with(|c| c.request_timeout = std::time::Duration::from_millis(500)).await;
+    let mut blocker = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE programmes IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+
+    let page = app.client().get("/").await;
+    blocker.rollback().await.unwrap();
+
+    assert_eq!(page.status, StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(page.text("h1"), "Zeitüberschreitung");
+}

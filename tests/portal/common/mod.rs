@@ -291,7 +291,7 @@ pub struct Page {
 }
 
 impl Page {
-    async fn from(response: reqwest::Response) -> Page {
+    pub async fn from(response: reqwest::Response) -> Page {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.text().await.unwrap_or_default();
