@@ -3,8 +3,8 @@
 
 use foerderportal::demo::DEMO_PASSWORD;
 
-use crate::common::TestApp;
 use crate::common::browser::Browser;
+use crate::common::{PUBLIC_PAGES, TestApp};
 
 #[tokio::test]
 async fn public_pages_pass_axe_and_work_at_320_pixels() {
@@ -12,14 +12,7 @@ async fn public_pages_pass_axe_and_work_at_320_pixels() {
         return;
     };
     let app = TestApp::spawn().await;
-    for path in [
-        "/",
-        "/foerderaufrufe",
-        "/impressum",
-        "/datenschutz",
-        "/barrierefreiheit",
-        "/anmelden",
-    ] {
+    for path in PUBLIC_PAGES {
         browser.goto(&app.url(path)).await;
         browser.assert_accessible().await;
 
@@ -54,13 +47,7 @@ async fn error_pages_pass_axe() {
 
     // 403: a clerk on an admin page.
     browser.goto(&app.url("/anmelden")).await;
-    browser
-        .fill("#email", "kommune@demo.foerderportal.example")
-        .await;
-    browser.fill("#password", DEMO_PASSWORD).await;
-    browser
-        .click("form[action='/anmelden'] button[type=submit]")
-        .await;
+    submit_login(&browser, "kommune@demo.foerderportal.example").await;
     browser.goto(&app.url("/admin/kommunen")).await;
     assert_eq!(browser.text("h1").await, "Kein Zugriff");
     browser.assert_accessible().await;
@@ -96,13 +83,7 @@ async fn the_login_form_with_errors_and_the_signed_in_pages_pass_axe() {
     );
     browser.assert_accessible().await;
 
-    browser
-        .fill("#email", "admin@demo.foerderportal.example")
-        .await;
-    browser.fill("#password", DEMO_PASSWORD).await;
-    browser
-        .click("form[action='/anmelden'] button[type=submit]")
-        .await;
+    submit_login(&browser, "admin@demo.foerderportal.example").await;
     assert_eq!(browser.path().await, "/konto");
     browser.assert_accessible().await;
 
@@ -123,4 +104,13 @@ async fn the_login_form_with_errors_and_the_signed_in_pages_pass_axe() {
     );
     browser.assert_accessible().await;
     browser.close().await;
+}
+
+/// Fills the login form on the current page with a demo account and submits it.
+async fn submit_login(browser: &Browser, email: &str) {
+    browser.fill("#email", email).await;
+    browser.fill("#password", DEMO_PASSWORD).await;
+    browser
+        .click("form[action='/anmelden'] button[type=submit]")
+        .await;
 }

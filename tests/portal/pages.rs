@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::common::TestApp;
+use crate::common::{PUBLIC_PAGES, TestApp};
 
 #[tokio::test]
 async fn the_start_page_explains_the_programme_and_its_open_round() {
@@ -79,14 +79,7 @@ async fn the_rounds_page_lists_published_rounds_but_never_drafts() {
 async fn every_page_has_the_shell_with_skip_link_landmarks_and_legal_links() {
     let app = TestApp::spawn().await;
     let client = app.client();
-    for path in [
-        "/",
-        "/foerderaufrufe",
-        "/impressum",
-        "/datenschutz",
-        "/barrierefreiheit",
-        "/anmelden",
-    ] {
+    for path in PUBLIC_PAGES {
         let page = client.get(path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
         assert_eq!(page.attr("html", "lang").as_deref(), Some("de"), "{path}");

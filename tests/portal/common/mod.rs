@@ -25,6 +25,16 @@ use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::{Mutex, OnceCell};
 use tokio_util::sync::CancellationToken;
 
+/// Every page an anonymous visitor can open; each must pass the shell and accessibility checks.
+pub const PUBLIC_PAGES: [&str; 6] = [
+    "/",
+    "/foerderaufrufe",
+    "/impressum",
+    "/datenschutz",
+    "/barrierefreiheit",
+    "/anmelden",
+];
+
 /// The PostgreSQL server the tests use: `DATABASE_URL`'s server if set, otherwise the same
 /// discovery as `cargo run` (local server, or a private instance under ./var/postgres).
 struct TestServer {
