@@ -123,8 +123,7 @@ impl Config {
             c.session_max_lifetime = Duration::from_secs(positive("SESSION_MAX_HOURS", &v)? * 3600);
         }
         if let Some(v) = get("REQUEST_TIMEOUT_SECS") {
-            let secs: u64 = parse("REQUEST_TIMEOUT_SECS", &v, "expected whole seconds")?;
-            c.request_timeout = Duration::from_secs(secs);
+            c.request_timeout = Duration::from_secs(positive("REQUEST_TIMEOUT_SECS", &v)?);
         }
         Ok(c)
     }
@@ -133,6 +132,13 @@ impl Config {
     /// automatically.
     pub fn is_local_default(&self) -> bool {
         self.database_url.is_none()
+    }
+
+    /// Demo accounts have a published password: they are loaded automatically only into the
+    /// local default database of a portal that listens on loopback over plain http, i.e. a
+    /// developer's machine, never into a deployment that merely forgot DATABASE_URL.
+    pub fn may_load_demo_data_automatically(&self) -> bool {
+        self.is_local_default() && self.listen_addr.ip().is_loopback() && !self.uses_https()
     }
 
     pub fn uses_https(&self) -> bool {
@@ -198,9 +204,15 @@ mod tests {
     }
 
     #[test]
-    fn a_configured_database_is_not_the_local_default() {
-        let c = config(&[("DATABASE_URL", "postgres://db/portal")]).unwrap();
-        assert!(!c.is_local_default());
+    fn demo_data_is_automatic_only_on_a_developer_machine() {
+        assert!(config(&[]).unwrap().may_load_demo_data_automatically());
+        let chosen = config(&[("DATABASE_URL", "postgres://db/portal")]).unwrap();
+        assert!(!chosen.is_local_default());
+        assert!(!chosen.may_load_demo_data_automatically());
+        let public = config(&[("LISTEN_ADDR", "0.0.0.0:8080")]).unwrap();
+        assert!(!public.may_load_demo_data_automatically());
+        let https = config(&[("BASE_URL", "https://foerderportal.thueringen.de")]).unwrap();
+        assert!(!https.may_load_demo_data_automatically());
     }
 
     #[test]
@@ -210,5 +222,6 @@ mod tests {
         assert!(config(&[("LISTEN_ADDR", "localhost")]).is_err());
         assert!(config(&[("BASE_URL", "foerderportal.de")]).is_err());
         assert!(config(&[("SESSION_IDLE_MINUTES", "0")]).is_err());
+        assert!(config(&[("REQUEST_TIMEOUT_SECS", "0")]).is_err());
     }
 }

@@ -18,37 +18,64 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 /// The database name of the local default setup.
 pub const LOCAL_DATABASE: &str = "foerderportal";
 
-/// A PostgreSQL server we may create databases on (connection options without a database name).
+/// A PostgreSQL server we may create databases on; `options` name its `postgres` database.
 #[derive(Clone, Debug)]
 pub struct Server {
     pub options: PgConnectOptions,
-    /// Set when this process started a private instance (and so should stop it on shutdown).
-    pub private_instance: Option<PathBuf>,
+    /// The data directory of a private instance that this call started (and so should stop).
+    pub started_instance: Option<PathBuf>,
     pub description: String,
 }
 
-/// Where the portal's data lives, as decided from the configuration.
-pub struct Located {
-    pub options: PgConnectOptions,
+impl Server {
+    fn of(options: PgConnectOptions, description: impl Into<String>) -> Self {
+        Server {
+            options: options.database("postgres"),
+            started_instance: None,
+            description: description.into(),
+        }
+    }
+}
+
+/// The portal's database, open and migrated.
+pub struct Database {
+    pub pool: PgPool,
+    /// The server, when the local default setup found or started it.
     pub server: Option<Server>,
 }
 
-pub async fn locate(config: &Config) -> anyhow::Result<Located> {
-    if let Some(url) = &config.database_url {
-        let options =
-            PgConnectOptions::from_str(url).context("DATABASE_URL is not a PostgreSQL URL")?;
-        return Ok(Located {
-            options,
-            server: None,
-        });
+impl Database {
+    /// Finds (or creates) the database the configuration names, connects and migrates it.
+    pub async fn open(config: &Config) -> anyhow::Result<Database> {
+        let (options, server) = match &config.database_url {
+            Some(url) => {
+                let options = PgConnectOptions::from_str(url)
+                    .context("DATABASE_URL is not a PostgreSQL URL")?;
+                create_if_missing(&options).await?;
+                (options, None)
+            }
+            None => {
+                let server = local_server(&config.var_dir).await?;
+                ensure_database(&server, LOCAL_DATABASE).await?;
+                tracing::info!(server = %server.description, database = LOCAL_DATABASE, "using the local default database");
+                (
+                    server.options.clone().database(LOCAL_DATABASE),
+                    Some(server),
+                )
+            }
+        };
+        let pool = connect(options).await?;
+        migrate(&pool).await?;
+        Ok(Database { pool, server })
     }
-    let server = local_server(&config.var_dir).await?;
-    ensure_database(&server, LOCAL_DATABASE).await?;
-    let options = server.options.clone().database(LOCAL_DATABASE);
-    Ok(Located {
-        options,
-        server: Some(server),
-    })
+
+    /// Closes the pool and stops a private instance that `open` started.
+    pub async fn close(self) {
+        self.pool.close().await;
+        if let Some(data) = self.server.and_then(|s| s.started_instance) {
+            stop_private_instance(&data).await;
+        }
+    }
 }
 
 pub async fn connect(options: PgConnectOptions) -> anyhow::Result<PgPool> {
@@ -78,6 +105,21 @@ pub async fn is_ready(pool: &PgPool) -> bool {
     matches!(applied, Ok(Some(v)) if v >= latest)
 }
 
+/// A configured database that does not exist yet is created (if the role may), as on first start.
+async fn create_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
+    match PgConnection::connect_with(options).await {
+        Ok(conn) => conn.close().await.map_err(Into::into),
+        // 3D000: invalid_catalog_name, the database does not exist.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
+            let name = options
+                .get_database()
+                .context("DATABASE_URL names no database")?;
+            ensure_database(&Server::of(options.clone(), "DATABASE_URL"), name).await
+        }
+        Err(e) => Err(e).context("cannot connect to the database of DATABASE_URL"),
+    }
+}
+
 /// A local server that accepts us, or a private instance under `var_dir/postgres`.
 pub async fn local_server(var_dir: &Path) -> anyhow::Result<Server> {
     let candidates = [
@@ -93,11 +135,7 @@ pub async fn local_server(var_dir: &Path) -> anyhow::Result<Server> {
     for (description, options) in candidates {
         let options = options.username("postgres").database("postgres");
         if accepts(&options).await {
-            return Ok(Server {
-                options: options.database(""),
-                private_instance: None,
-                description: description.into(),
-            });
+            return Ok(Server::of(options, description));
         }
     }
     let dir = std::path::absolute(var_dir.join("postgres"))?;
@@ -114,69 +152,81 @@ async fn accepts(options: &PgConnectOptions) -> bool {
 
 /// Creates the database if it does not exist yet.
 pub async fn ensure_database(server: &Server, name: &str) -> anyhow::Result<()> {
-    let mut conn = PgConnection::connect_with(&server.options.clone().database("postgres")).await?;
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        bail!("refusing to create a database with the unusual name {name:?}");
+    }
+    let mut conn = PgConnection::connect_with(&server.options).await?;
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
             .bind(name)
             .fetch_one(&mut conn)
             .await?;
     if !exists {
-        // Identifiers cannot be bound; the name is ours and validated here.
-        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            bail!("refusing to create database with unusual name {name:?}");
-        }
+        // Identifiers cannot be bound; the name was checked above.
         let sql = format!("CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0");
         match sqlx::query(&sql).execute(&mut conn).await {
             Ok(_) => tracing::info!(database = name, "created database"),
-            // Someone else (another process) created it in the meantime: fine.
+            // 42P04: another process created it in the meantime, which is fine.
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e).with_context(|| format!("cannot create the database {name}")),
         }
     }
     conn.close().await?;
     Ok(())
 }
 
-/// Starts (and on first use initialises) a PostgreSQL cluster that only listens on a Unix socket in
-/// its own directory. PostgreSQL refuses to run as root, so as root the cluster belongs to the
-/// `postgres` system user and is run through `runuser`.
+const PRIVATE_PORT: u16 = 5432;
+
+/// Starts (and on first use initialises) a PostgreSQL cluster that listens only on a Unix socket
+/// in its own directory. PostgreSQL refuses to run as root, so as root the cluster belongs to the
+/// `postgres` system user and runs through `runuser`. An instance that is already running (from
+/// an earlier start) is used as it is and left running.
 pub async fn start_private_instance(dir: &Path) -> anyhow::Result<Server> {
-    const PORT: u16 = 5432;
     let bindir = postgres_bindir().context(
         "no PostgreSQL server accepted connections and no PostgreSQL binaries were found \
          (install the Debian package `postgresql`, or set DATABASE_URL)",
     )?;
-    let as_root = is_root();
-    std::fs::create_dir_all(dir)?;
-    let data = dir.join("data");
-    let socket_path = dir.join(format!(".s.PGSQL.{PORT}"));
-    if socket_path.as_os_str().len() > 100 {
+    let socket = dir.join(format!(".s.PGSQL.{PRIVATE_PORT}"));
+    if socket.as_os_str().len() > 100 {
         bail!(
             "the path {} is too long for a PostgreSQL socket; set VAR_DIR to a shorter path",
             dir.display()
         );
     }
-    if as_root {
+    std::fs::create_dir_all(dir)?;
+    if is_root() {
         let mut chown = tokio::process::Command::new("chown");
         chown.arg("postgres:postgres").arg(dir);
-        run_tokio(chown, "chown").await?;
+        run(chown, "chown").await?;
+        // Every parent directory must let the postgres user through, which a checkout under
+        // /root does not.
+        if run(as_postgres("test", &["-w"], dir), "access check")
+            .await
+            .is_err()
+        {
+            bail!(
+                "the postgres system user cannot write to {} (a parent directory is closed to it); \
+                 set VAR_DIR to a directory it can reach, e.g. /var/tmp/foerderportal",
+                dir.display()
+            );
+        }
     }
-    let pg = |tool: &str| {
-        let mut cmd = if as_root {
-            let mut c = tokio::process::Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(bindir.join(tool));
-            c
-        } else {
-            tokio::process::Command::new(bindir.join(tool))
-        };
-        cmd.kill_on_drop(true);
-        cmd
-    };
+    let options = PgConnectOptions::new()
+        .socket(dir)
+        .port(PRIVATE_PORT)
+        .username("postgres")
+        .database("postgres");
+    let description = format!("private PostgreSQL instance in {}", dir.display());
+    if accepts(&options).await {
+        return Ok(Server::of(options, description));
+    }
 
+    let data = dir.join("data");
     if !data.join("PG_VERSION").exists() {
         tracing::info!(dir = %data.display(), "initialising a private PostgreSQL cluster");
-        let mut init = pg("initdb");
-        init.arg("-D").arg(&data).args([
+        let mut init = pg_command(&bindir, "initdb");
+        init.arg("-D").arg(&data);
+        init.args([
             "--auth=trust",
             "-U",
             "postgres",
@@ -184,62 +234,68 @@ pub async fn start_private_instance(dir: &Path) -> anyhow::Result<Server> {
             "UTF8",
             "--locale=C.UTF-8",
         ]);
-        run_tokio(init, "initdb").await?;
+        run(init, "initdb").await?;
     }
-
-    let options = PgConnectOptions::new()
-        .socket(dir)
-        .port(PORT)
-        .username("postgres")
-        .database("postgres");
-    if !accepts(&options).await {
-        tracing::info!(dir = %dir.display(), "starting the private PostgreSQL instance");
-        let mut start = pg("pg_ctl");
-        let server_opts = format!("-c listen_addresses='' -k {} -p {PORT}", dir.display());
-        start
-            .arg("-D")
-            .arg(&data)
-            .arg("-o")
-            .arg(server_opts)
-            .arg("-l")
-            .arg(dir.join("server.log"));
-        start.args(["-w", "-t", "60", "start"]);
-        run_tokio(start, "pg_ctl start").await?;
-    }
+    tracing::warn!(
+        dir = %dir.display(),
+        "no PostgreSQL server accepted connections; starting a private instance from {}",
+        bindir.display()
+    );
+    let mut start = pg_command(&bindir, "pg_ctl");
+    // pg_ctl hands -o to a shell: quote the directory.
+    let quoted = format!("'{}'", dir.display().to_string().replace('\'', r"'\''"));
+    start.arg("-D").arg(&data).arg("-o").arg(format!(
+        "-c listen_addresses='' -k {quoted} -p {PRIVATE_PORT}"
+    ));
+    start
+        .arg("-l")
+        .arg(dir.join("server.log"))
+        .args(["-w", "-t", "60", "start"]);
+    run(start, "pg_ctl start").await?;
     if !accepts(&options).await {
         bail!(
             "the private PostgreSQL instance in {} did not come up; see server.log there",
             dir.display()
         );
     }
-    tracing::warn!(
-        dir = %dir.display(),
-        "no PostgreSQL server accepted connections; using a private instance started from {}",
-        bindir.display()
-    );
     Ok(Server {
-        options: options.database(""),
-        private_instance: Some(data),
-        description: format!("private PostgreSQL instance in {}", dir.display()),
+        started_instance: Some(data),
+        ..Server::of(options, description)
     })
 }
 
-/// Stops a private instance this process started.
+/// Stops a private instance (fast shutdown: open sessions are ended, nothing is lost).
 pub async fn stop_private_instance(data: &Path) {
     let Some(bindir) = postgres_bindir() else {
         return;
     };
-    let mut cmd = if is_root() {
-        let mut c = tokio::process::Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(bindir.join("pg_ctl"));
-        c
-    } else {
-        tokio::process::Command::new(bindir.join("pg_ctl"))
-    };
-    cmd.arg("-D").arg(data).args(["-m", "fast", "-w", "stop"]);
-    if let Err(e) = run_tokio(cmd, "pg_ctl stop").await {
-        tracing::warn!(error = %e, "stopping the private PostgreSQL instance failed");
+    let mut stop = pg_command(&bindir, "pg_ctl");
+    stop.arg("-D").arg(data).args(["-m", "fast", "-w", "stop"]);
+    match run(stop, "pg_ctl stop").await {
+        Ok(()) => tracing::info!(data = %data.display(), "stopped the private PostgreSQL instance"),
+        Err(e) => tracing::warn!(error = %e, "stopping the private PostgreSQL instance failed"),
     }
+}
+
+/// A PostgreSQL tool, run as the `postgres` system user when we are root.
+fn pg_command(bindir: &Path, tool: &str) -> tokio::process::Command {
+    let program = bindir.join(tool);
+    let mut cmd = if is_root() {
+        as_postgres(&program.to_string_lossy(), &[], Path::new(""))
+    } else {
+        tokio::process::Command::new(program)
+    };
+    cmd.kill_on_drop(true);
+    cmd
+}
+
+fn as_postgres(program: &str, args: &[&str], path_arg: &Path) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new("runuser");
+    cmd.args(["-u", "postgres", "--", program]).args(args);
+    if !path_arg.as_os_str().is_empty() {
+        cmd.arg(path_arg);
+    }
+    cmd
 }
 
 fn postgres_bindir() -> Option<PathBuf> {
@@ -253,7 +309,7 @@ fn postgres_bindir() -> Option<PathBuf> {
     // Debian keeps the server binaries out of PATH, one directory per major version; newest first.
     if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
         let mut versions: Vec<PathBuf> = entries.flatten().map(|e| e.path().join("bin")).collect();
-        versions.sort_by_key(|p| std::cmp::Reverse(version_of(p)));
+        versions.sort_by_key(|p| std::cmp::Reverse(major_version(p)));
         candidates.extend(versions);
     }
     candidates
@@ -261,7 +317,7 @@ fn postgres_bindir() -> Option<PathBuf> {
         .find(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())
 }
 
-fn version_of(bin: &Path) -> u32 {
+fn major_version(bin: &Path) -> u32 {
     bin.parent()
         .and_then(|p| p.file_name())
         .and_then(|n| n.to_str())
@@ -276,15 +332,11 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-async fn run_tokio(mut cmd: tokio::process::Command, what: &str) -> anyhow::Result<()> {
+async fn run(mut cmd: tokio::process::Command, what: &str) -> anyhow::Result<()> {
     let out = cmd
         .output()
         .await
         .with_context(|| format!("cannot run {what}"))?;
-    check(out, what)
-}
-
-fn check(out: std::process::Output, what: &str) -> anyhow::Result<()> {
     if out.status.success() {
         return Ok(());
     }

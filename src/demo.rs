@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use crate::accounts::db::{self as accounts, NewUser};
 use crate::accounts::password::Hasher;
 use crate::accounts::{Role, model::EmailAddress};
+use crate::config::Config;
 use crate::money::Cents;
 use crate::municipalities::db as municipalities;
 use crate::programmes::db::{self as programmes, NewRound};
@@ -46,6 +47,22 @@ pub const DEMO_ACCOUNTS: [DemoAccount; 3] = [
         municipality_ags: None,
     },
 ];
+
+/// Loads the demo data at startup where that is safe: see
+/// [`Config::may_load_demo_data_automatically`]; and only into a database without accounts and
+/// rounds. Returns whether it did.
+pub async fn load_on_first_start(
+    config: &Config,
+    pool: &PgPool,
+    hasher: &Hasher,
+) -> anyhow::Result<bool> {
+    if !config.may_load_demo_data_automatically() || !is_empty(pool).await? {
+        return Ok(false);
+    }
+    load(pool, hasher).await?;
+    tracing::info!("loaded demo data into the empty local database");
+    Ok(true)
+}
 
 /// True when nothing but reference data is there yet: no accounts and no rounds.
 pub async fn is_empty(pool: &PgPool) -> anyhow::Result<bool> {

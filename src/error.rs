@@ -17,6 +17,8 @@ pub enum AppError {
     Forbidden,
     #[error("bad request")]
     BadRequest,
+    #[error("request body too large")]
+    PayloadTooLarge,
     #[error("form token missing or wrong")]
     CsrfMismatch,
     /// Anonymous visitor on a page that needs an account: off to the login, and back afterwards.
@@ -46,6 +48,7 @@ impl IntoResponse for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden | AppError::CsrfMismatch => StatusCode::FORBIDDEN,
             AppError::BadRequest => StatusCode::BAD_REQUEST,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::LoginRequired { next } => {
                 let target = format!("/anmelden?next={}", urlencode(next));

@@ -15,8 +15,6 @@ pub mod site;
 pub mod state;
 pub mod web;
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -33,7 +31,9 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
-use crate::web::middleware::{REQUEST_ID_HEADER, error_pages, security_headers, visitor_cookies};
+use crate::web::middleware::{
+    REQUEST_ID_HEADER, distrust_client_request_id, error_pages, security_headers, visitor_cookies,
+};
 
 /// The whole portal as one router.
 pub fn app(state: AppState) -> Router {
@@ -60,11 +60,16 @@ pub fn app(state: AppState) -> Router {
     // before `error_pages`, so error pages show who is signed in; everything inside
     // `error_pages` that answers with an error status (timeout, cross-site check, panic, body
     // limit, handlers) gets the German page with the request id.
+    // Behind a proxy that rewrites Host, the configured public origin still counts as ours.
+    let csrf = CsrfLayer::new()
+        .add_trusted_origin(&state.config.base_url)
+        .unwrap_or_else(|_| CsrfLayer::new());
     let layers = ServiceBuilder::new()
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::COOKIE,
             header::AUTHORIZATION,
         ]))
+        .layer(from_fn(distrust_client_request_id))
         .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
         .layer(
             TraceLayer::new_for_http()
@@ -73,7 +78,7 @@ pub fn app(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(request_id))
         .layer(CompressionLayer::new())
-        .layer(from_fn(security_headers))
+        .layer(from_fn_with_state(state.clone(), security_headers))
         .layer(from_fn_with_state(state.clone(), visitor_cookies))
         .layer(from_fn_with_state(
             state.clone(),
@@ -81,15 +86,12 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(from_fn_with_state(state.clone(), error_pages))
         .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
+            StatusCode::GATEWAY_TIMEOUT,
             state.config.request_timeout,
         ))
-        .layer(CsrfLayer::new())
+        .layer(csrf)
         .layer(CatchPanicLayer::new())
         .layer(RequestBodyLimitLayer::new(state.config.body_limit_bytes));
 
     pages.layer(layers).with_state(state)
 }
-
-/// How long shutdown waits for in-flight requests before it gives up on them.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);

@@ -10,8 +10,9 @@ use foerderportal::accounts::db::{self as accounts, NewUser};
 use foerderportal::accounts::model::{EmailAddress, check_roles};
 use foerderportal::accounts::{Role, password::Hasher};
 use foerderportal::config::{Config, LogFormat};
+use foerderportal::database::Database;
 use foerderportal::state::AppState;
-use foerderportal::{database, demo, mail, municipalities, server};
+use foerderportal::{demo, mail, municipalities, server};
 
 #[derive(Parser)]
 #[command(
@@ -67,14 +68,15 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            let (pool, _) = open_database(&config).await?;
-            pool.close().await;
+            Database::open(&config).await?.close().await;
             println!("Migrations applied.");
             Ok(())
         }
         Command::DemoData => {
-            let (pool, _) = open_database(&config).await?;
-            demo::load(&pool, &Hasher::new()).await?;
+            let database = Database::open(&config).await?;
+            let loaded = demo::load(&database.pool, &Hasher::new()).await;
+            database.close().await;
+            loaded?;
             print_demo_logins(&config);
             Ok(())
         }
@@ -104,44 +106,30 @@ fn init_logging(format: &LogFormat) {
     }
 }
 
-async fn open_database(
-    config: &Config,
-) -> anyhow::Result<(sqlx::PgPool, Option<database::Server>)> {
-    let located = database::locate(config).await?;
-    if let Some(server) = &located.server {
-        tracing::info!(server = %server.description, database = database::LOCAL_DATABASE, "using the local default database");
-    }
-    let pool = database::connect(located.options).await?;
-    database::migrate(&pool).await?;
-    Ok((pool, located.server))
-}
-
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let (pool, server) = open_database(&config).await?;
-    let mailer = mail::Mailer::from_config(&config)?;
-    let state = AppState::new(pool, config.clone(), mailer)?;
-    // Demo data only where the operator did not choose the database, and only into an empty one.
-    if config.is_local_default() && demo::is_empty(&state.db).await? {
-        demo::load(&state.db, &state.passwords).await?;
-        tracing::info!("loaded demo data into the empty local database");
+    let database = Database::open(&config).await?;
+    let pool = database.pool.clone();
+    let result = async {
+        let mailer = mail::Mailer::from_config(&config)?;
+        let state = AppState::new(pool, config.clone(), mailer)?;
+        demo::load_on_first_start(&config, &state.db, &state.passwords).await?;
+        let listener = tokio::net::TcpListener::bind(config.listen_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
+        println!("\nFörderportal läuft: {}", config.base_url);
+        if config.may_load_demo_data_automatically() {
+            print_demo_logins(&config);
+        }
+        if config.smtp_url.is_none() {
+            println!(
+                "E-Mails werden als .eml-Dateien abgelegt in {}",
+                config.mail_dir.display()
+            );
+        }
+        server::serve(state, listener, CancellationToken::new()).await
     }
-    let listener = tokio::net::TcpListener::bind(config.listen_addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
-    println!("\nFörderportal läuft: {}", config.base_url);
-    if config.is_local_default() {
-        print_demo_logins(&config);
-    }
-    if config.smtp_url.is_none() {
-        println!(
-            "E-Mails werden als .eml-Dateien abgelegt in {}",
-            config.mail_dir.display()
-        );
-    }
-    let result = server::serve(state, listener, CancellationToken::new()).await;
-    if let Some(data) = server.and_then(|s| s.private_instance) {
-        database::stop_private_instance(&data).await;
-    }
+    .await;
+    database.close().await;
     result
 }
 
@@ -186,9 +174,31 @@ async fn add_user(
     if password.chars().count() < 12 {
         bail!("the password must have at least 12 characters");
     }
-    let (pool, _) = open_database(config).await?;
+    let database = Database::open(config).await?;
+    let created = insert_user(
+        &database.pool,
+        &email,
+        name.trim(),
+        &roles,
+        municipality.as_deref(),
+        password,
+    )
+    .await;
+    database.close().await;
+    println!("Created user {} <{}>.", created?, email.as_str());
+    Ok(())
+}
+
+async fn insert_user(
+    pool: &sqlx::PgPool,
+    email: &EmailAddress,
+    name: &str,
+    roles: &[Role],
+    municipality: Option<&str>,
+    password: String,
+) -> anyhow::Result<i64> {
     let mut conn = pool.acquire().await?;
-    let municipality_id = match &municipality {
+    let municipality_id = match municipality {
         Some(ags) => Some(
             municipalities::db::id_by_ags(&mut conn, ags)
                 .await?
@@ -198,15 +208,13 @@ async fn add_user(
     };
     let hash = Hasher::new().hash(password).await?;
     let user = NewUser {
-        email: &email,
-        display_name: name.trim(),
+        email,
+        display_name: name,
         password_hash: Some(&hash),
-        roles: &roles,
+        roles,
         municipality_id,
     };
-    match accounts::insert_user(&mut conn, user).await? {
-        Some(id) => println!("Created user {id} <{}>.", email.as_str()),
-        None => bail!("an account with {} exists already", email.as_str()),
-    }
-    Ok(())
+    accounts::insert_user(&mut conn, user)
+        .await?
+        .with_context(|| format!("an account with {} exists already", email.as_str()))
 }

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, Response};
+use std::future::IntoFuture;
+
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -12,6 +14,9 @@ use tracing::Span;
 use crate::accounts;
 use crate::state::AppState;
 use crate::web::middleware::REQUEST_ID_HEADER;
+
+/// How long shutdown waits for requests in flight and for the workers.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 pub fn request_span(req: &Request<Body>) -> Span {
     let request_id = req
@@ -61,13 +66,16 @@ pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> 
 }
 
 /// Serves until `stop` is cancelled (or SIGTERM/Ctrl-C arrives), then stops accepting, lets
-/// in-flight requests finish, stops the workers and closes the pool.
+/// in-flight requests finish (for at most [`SHUTDOWN_GRACE`]), stops the background workers and
+/// closes the pool.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
-    let mut workers = spawn_workers(&state, &stop);
+    // Workers keep running while requests drain; they stop once the server has returned.
+    let stop_workers = CancellationToken::new();
+    let mut workers = spawn_workers(&state, &stop_workers);
     let pool = state.db.clone();
     let router = crate::app(state);
     let shutdown = {
@@ -80,21 +88,31 @@ pub async fn serve(
             stop.cancel();
         }
     };
-    let server = axum::serve(listener, router).with_graceful_shutdown(shutdown);
-    server.await?;
-    stop.cancel();
-    if tokio::time::timeout(crate::SHUTDOWN_GRACE, async {
+    let server = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .into_future();
+    let drained = async {
+        stop.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    let result = tokio::select! {
+        result = server => result.map_err(anyhow::Error::from),
+        _ = drained => {
+            tracing::warn!("requests still running after the grace period; stopping anyway");
+            Ok(())
+        }
+    };
+    stop_workers.cancel();
+    let joined = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while workers.join_next().await.is_some() {}
-    })
-    .await
-    .is_err()
-    {
+    });
+    if joined.await.is_err() {
         tracing::warn!("background workers did not stop in time");
         workers.abort_all();
     }
     pool.close().await;
     tracing::info!("stopped");
-    Ok(())
+    result
 }
 
 async fn termination_signal() {

@@ -39,6 +39,7 @@ impl AppState {
 pub struct Assets {
     pub version: String,
     pub stylesheet_href: String,
+    pub script_href: String,
 }
 
 impl Assets {
@@ -60,6 +61,7 @@ impl Assets {
         let version = format!("{:012x}", hash.finish() & 0xffff_ffff_ffff);
         Ok(Assets {
             stylesheet_href: format!("/static/{version}/app.css"),
+            script_href: format!("/static/{version}/app.js"),
             version,
         })
     }

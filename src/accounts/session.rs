@@ -18,7 +18,7 @@ use crate::web::{CsrfToken, PageContext, Viewer, cookie, random_token};
 
 pub const SESSION_COOKIE: &str = "fp_session";
 
-/// Refresh `last_seen_at` at most this often, so browsing does not write on every request.
+/// Refresh `last_seen_at` at most this often.
 const TOUCH_INTERVAL: time::Duration = time::Duration::minutes(1);
 
 /// The signed-in user of this request.
@@ -61,11 +61,15 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
             .get::<CurrentUser>()
             .cloned()
             .ok_or_else(|| AppError::LoginRequired {
-                next: parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str().to_string())
-                    .unwrap_or_else(|| "/".into()),
+                // Only a page can be returned to; a form post would arrive as a GET.
+                next: match parts.method {
+                    axum::http::Method::GET => parts
+                        .uri
+                        .path_and_query()
+                        .map(|p| p.as_str().to_string())
+                        .unwrap_or_else(|| "/".into()),
+                    _ => "/konto".into(),
+                },
             })
     }
 }
@@ -82,20 +86,11 @@ pub async fn load_session(State(app): State<AppState>, mut req: Request, next: N
         return next.run(req).await;
     };
     let id_hash = hash_token(&token);
-    let record = match app.db.acquire().await {
-        Ok(mut conn) => {
-            let found =
-                db::find_live_session(&mut conn, &id_hash, app.config.session_idle_timeout).await;
-            if let Ok(Some(s)) = &found {
-                if OffsetDateTime::now_utc() - s.last_seen_at > TOUCH_INTERVAL {
-                    if let Err(e) = db::touch_session(&mut conn, &id_hash).await {
-                        tracing::warn!(error = %e, "could not refresh the session");
-                    }
-                }
-            }
-            found
-        }
-        Err(e) => Err(e),
+    // Bounded like the handlers behind it, so a locked table cannot hang requests here.
+    let lookup = lookup_and_touch(&app, &id_hash);
+    let record = match tokio::time::timeout(app.config.request_timeout, lookup).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err("timed out".to_string()),
     };
     let record = match record {
         Ok(r) => r,
@@ -141,6 +136,26 @@ pub async fn load_session(State(app): State<AppState>, mut req: Request, next: N
     req.extensions_mut().insert(viewer);
     req.extensions_mut().insert(user);
     next.run(req).await
+}
+
+async fn lookup_and_touch(
+    app: &AppState,
+    id_hash: &[u8],
+) -> sqlx::Result<Option<db::SessionRecord>> {
+    let mut conn = app.db.acquire().await?;
+    let idle = app.config.session_idle_timeout;
+    let found = db::find_live_session(&mut conn, id_hash, idle).await?;
+    // Refresh at most once a minute (or a quarter of a short idle timeout), so browsing does
+    // not write on every request.
+    let interval = time::Duration::try_from(idle / 4)
+        .unwrap_or(TOUCH_INTERVAL)
+        .min(TOUCH_INTERVAL);
+    if let Some(s) = &found {
+        if OffsetDateTime::now_utc() - s.last_seen_at > interval {
+            db::touch_session(&mut conn, id_hash).await?;
+        }
+    }
+    Ok(found)
 }
 
 /// Starts a fresh session (always a new id, so a planted cookie is worthless) and returns the

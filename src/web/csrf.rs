@@ -25,9 +25,13 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let expected = req.extensions().get::<CsrfToken>().map(|t| t.0.clone());
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| AppError::BadRequest)?;
+        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge
+            } else {
+                AppError::BadRequest
+            }
+        })?;
         let sent = form_urlencoded_value(&body, "csrf_token");
         match (expected, sent) {
             (Some(expected), Some(sent))

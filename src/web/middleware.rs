@@ -44,11 +44,41 @@ pub async fn visitor_cookies(
     if let Some(token) = new_token {
         append_cookie(&mut response, &policy.set(ANON_CSRF_COOKIE, &token));
     }
-    // The message is consumed by the page that shows it, not by a redirect on the way there.
-    if had_flash && response.status().is_success() {
+    // Every HTML page shows the message in the layout, so it is consumed by the first page
+    // rendered, not by a redirect on the way there, and never when the response sets a new one.
+    let sets_flash = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| {
+            v.as_bytes()
+                .starts_with(format!("{}=", policy.name(FLASH_COOKIE)).as_bytes())
+        });
+    if had_flash && is_html(&response) && !sets_flash {
         append_cookie(&mut response, &policy.clear(FLASH_COOKIE));
     }
     response
+}
+
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
+}
+
+/// A request id from outside is kept only if it is a UUID (as a proxy would send); anything else
+/// could forge log correlation or smuggle text into logs and error pages.
+pub async fn distrust_client_request_id(mut req: Request, next: Next) -> Response {
+    let acceptable = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| uuid::Uuid::try_parse(v).is_ok());
+    if !acceptable {
+        req.headers_mut().remove(REQUEST_ID_HEADER);
+    }
+    next.run(req).await
 }
 
 fn append_cookie(response: &mut Response, value: &str) {
@@ -58,8 +88,9 @@ fn append_cookie(response: &mut Response, value: &str) {
 }
 
 /// Headers for every response. The CSP allows only this origin: no inline scripts, no CDN.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+pub async fn security_headers(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
+    let html = is_html(&response);
     let h = response.headers_mut();
     let defaults: [(&str, &str); 6] = [
         (
@@ -80,11 +111,14 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
             h.insert(name, HeaderValue::from_static(value));
         }
     }
+    if app.cookies.secure {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     // Pages can hold personal data: never store them in shared caches.
-    let is_html = h
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    if is_html && !h.contains_key(header::CACHE_CONTROL) {
+    if html && !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
@@ -100,12 +134,8 @@ pub async fn error_pages(State(app): State<AppState>, req: Request, next: Next) 
     let response = next.run(Request::from_parts(parts, body)).await;
 
     let status = response.status();
-    let is_html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
     if !(status.is_client_error() || status.is_server_error())
-        || is_html
+        || is_html(&response)
         || response.extensions().get::<RawResponse>().is_some()
     {
         return response;

@@ -46,6 +46,7 @@ pub struct PageContext {
     pub csrf_token: String,
     pub flash: Option<Flash>,
     pub stylesheet: String,
+    pub script: String,
 }
 
 impl PageContext {
@@ -62,6 +63,7 @@ impl PageContext {
                 .unwrap_or_default(),
             flash: parts.extensions.get::<Flash>().cloned(),
             stylesheet: app.assets.stylesheet_href.clone(),
+            script: app.assets.script_href.clone(),
         }
     }
 }
@@ -179,10 +181,12 @@ pub fn redirect_with_flash(
 }
 
 /// Only paths on this site may be redirect targets (no `//evil.example`, no `https://…`).
+/// Browsers drop tabs and newlines from URLs, so "/\t/evil.example" would become
+/// "//evil.example": control characters and backslashes are refused outright.
 pub fn safe_redirect_target(next: &str) -> Option<&str> {
     let ok = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.contains('\\')
+        && !next[1..].starts_with('/')
+        && !next.bytes().any(|b| b < 0x20 || b == 0x7f || b == b'\\')
         && !next.contains("://");
     ok.then_some(next)
 }
@@ -198,6 +202,8 @@ mod tests {
         assert_eq!(safe_redirect_target("/\\evil.example"), None);
         assert_eq!(safe_redirect_target("https://evil.example"), None);
         assert_eq!(safe_redirect_target("konto"), None);
+        assert_eq!(safe_redirect_target("/\t/evil.example"), None);
+        assert_eq!(safe_redirect_target("/\n/evil.example"), None);
     }
 
     #[test]

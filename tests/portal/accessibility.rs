@@ -81,6 +81,10 @@ async fn the_login_form_with_errors_and_the_signed_in_pages_pass_axe() {
         browser.text(".error-summary h2").await,
         "Es gibt ein Problem"
     );
+    assert!(
+        browser.focus_is_on(".error-summary").await,
+        "focus moves to the error summary"
+    );
     browser.assert_accessible().await;
 
     submit_login(&browser, "admin@demo.foerderportal.example").await;

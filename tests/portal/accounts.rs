@@ -148,6 +148,11 @@ async fn logging_out_ends_the_session_on_the_server() {
         client.get("/").await.text(".notice"),
         "Hinweis: Sie haben sich abgemeldet."
     );
+    assert_eq!(
+        client.get("/").await.count(".notice"),
+        0,
+        "the message is shown once"
+    );
 
     // The old cookie, replayed, opens nothing.
     let replay = app
@@ -262,4 +267,48 @@ async fn only_admins_reach_the_municipality_directory() {
 
     let found = admin.get("/admin/kommunen?q=16067").await;
     assert_eq!(found.texts("tbody tr td:first-child"), ["Landkreis Gotha"]);
+}
+
+#[tokio::test]
+async fn a_hostile_return_address_in_the_login_form_is_ignored() {
+    let app = TestApp::spawn().await;
+    for evil in [
+        "//evil.example/",
+        "/\t/evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+    ] {
+        let client = app.client();
+        let page = client
+            .submit(
+                "/anmelden",
+                "form[action='/anmelden']",
+                &[
+                    ("email", CLERK),
+                    ("password", DEMO_PASSWORD),
+                    ("next", evil),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{evil:?}");
+        assert_eq!(page.location(), Some("/konto"), "{evil:?}");
+    }
+}
+
+#[tokio::test]
+async fn over_https_cookies_are_host_bound_and_secure_and_hsts_is_sent() {
+    let app = TestApp::spawn_with(|c| c.base_url = "https://foerderportal.example".into()).await;
+    let page = app.client().get("/").await;
+
+    let cookie = page
+        .header("set-cookie")
+        .expect("the visitor gets a form token");
+    assert!(
+        cookie.starts_with("__Host-fp_csrf=") && cookie.contains("; Secure"),
+        "{cookie}"
+    );
+    assert_eq!(
+        page.header("strict-transport-security"),
+        Some("max-age=31536000; includeSubDomains")
+    );
 }

@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use foerderportal::accounts::password::Hasher;
 use foerderportal::config::Config;
+use foerderportal::database::{self, Database};
+use foerderportal::demo;
 use foerderportal::mail::Mailer;
 use lettre::Message;
 use reqwest::StatusCode;
 
 use crate::common::smtp::SmtpSink;
-use crate::common::{TestApp, fresh_database};
+use crate::common::{TestApp, test_postgres, unused_database_name};
 
 #[tokio::test]
 async fn health_and_readiness_answer_for_load_balancers() {
@@ -83,31 +85,94 @@ async fn shutdown_finishes_the_running_request_then_closes_the_pool() {
 }
 
 #[tokio::test]
-async fn creating_the_database_never_touches_an_existing_one() {
-    let (options, name) = fresh_database().await;
-    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+async fn a_configured_database_is_created_if_missing_and_never_gets_demo_data() {
+    let name = unused_database_name().await;
+    let mut config = Config::local_defaults();
+    config.database_url = Some(url_of(&test_postgres().await.options, &name));
+
+    let database = Database::open(&config)
+        .await
+        .expect("creates and migrates the database");
+    let loaded = demo::load_on_first_start(&config, &database.pool, &Hasher::new())
+        .await
+        .unwrap();
+    assert!(
+        !loaded,
+        "an operator's database never gets demo accounts automatically"
+    );
+    assert_eq!(count(&database.pool, "users").await, 0);
+    assert_eq!(
+        count(&database.pool, "municipalities").await,
+        22,
+        "reference data comes with the migrations"
+    );
     sqlx::query("CREATE TABLE keep_me (x int)")
-        .execute(&pool)
+        .execute(&database.pool)
         .await
         .unwrap();
     sqlx::query("INSERT INTO keep_me VALUES (42)")
-        .execute(&pool)
+        .execute(&database.pool)
         .await
         .unwrap();
+    database.close().await;
 
-    let server = foerderportal::database::local_server(std::path::Path::new("var"))
-        .await
-        .unwrap();
-    foerderportal::database::ensure_database(&server, &name)
-        .await
-        .unwrap();
-    foerderportal::database::migrate(&pool).await.unwrap();
-
+    let reopened = Database::open(&config).await.unwrap();
     let kept: i32 = sqlx::query_scalar("SELECT x FROM keep_me")
-        .fetch_one(&pool)
+        .fetch_one(&reopened.pool)
         .await
         .unwrap();
-    assert_eq!(kept, 42);
+    assert_eq!(kept, 42, "opening again keeps what is there");
+    reopened.close().await;
+}
+
+#[tokio::test]
+async fn the_local_default_setup_gets_demo_data_once_on_first_start() {
+    let name = unused_database_name().await;
+    let mut chosen = Config::local_defaults();
+    chosen.database_url = Some(url_of(&test_postgres().await.options, &name));
+    let database = Database::open(&chosen).await.unwrap();
+    let local = Config::local_defaults();
+
+    assert!(
+        demo::load_on_first_start(&local, &database.pool, &Hasher::new())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !demo::load_on_first_start(&local, &database.pool, &Hasher::new())
+            .await
+            .unwrap()
+    );
+
+    assert_eq!(count(&database.pool, "users").await, 3);
+    assert_eq!(count(&database.pool, "rounds").await, 1);
+    database.close().await;
+}
+
+#[tokio::test]
+async fn loading_demo_data_again_leaves_existing_data_alone() {
+    let app = TestApp::spawn().await;
+    sqlx::query("UPDATE rounds SET title = 'Umbenannt'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE users SET display_name = 'Geändert'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    demo::load(&app.pool, &Hasher::new()).await.unwrap();
+
+    let titles: Vec<String> = sqlx::query_scalar("SELECT title FROM rounds")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(titles, ["Umbenannt"]);
+    let names: Vec<String> = sqlx::query_scalar("SELECT DISTINCT display_name FROM users")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(names, ["Geändert"]);
 }
 
 #[tokio::test]
@@ -116,53 +181,65 @@ async fn a_private_postgresql_instance_starts_from_the_machines_binaries() {
     std::fs::create_dir_all(&dir).unwrap();
     // The postgres system user must reach the directory when we run as root.
     let _ = Command::new("chmod").arg("755").arg(&dir).status();
+    let instance = dir.join("postgres");
 
-    let server = foerderportal::database::start_private_instance(&dir.join("postgres")).await;
-    let server = server.expect("a private instance starts");
+    let server = database::start_private_instance(&instance)
+        .await
+        .expect("a private instance starts");
     let data = server
-        .private_instance
+        .started_instance
         .clone()
-        .expect("it says it is private");
-    foerderportal::database::ensure_database(&server, "foerderportal")
+        .expect("this call started it");
+    let guard = StopOnDrop(data.clone());
+    let again = database::start_private_instance(&instance).await.unwrap();
+    assert_eq!(
+        again.started_instance, None,
+        "a running instance is reused, and not ours to stop"
+    );
+
+    database::ensure_database(&server, "foerderportal")
         .await
         .unwrap();
     let pool = sqlx::PgPool::connect_with(server.options.clone().database("foerderportal"))
         .await
         .unwrap();
-    foerderportal::database::migrate(&pool).await.unwrap();
-    let kreise: i64 = sqlx::query_scalar("SELECT count(*) FROM municipalities")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(kreise, 22);
+    database::migrate(&pool).await.unwrap();
+    assert_eq!(count(&pool, "municipalities").await, 22);
     pool.close().await;
 
-    foerderportal::database::stop_private_instance(&data).await;
+    drop(guard);
+    database::stop_private_instance(&data).await;
+    let stopped = sqlx::PgPool::connect_with(server.options.clone()).await;
+    assert!(stopped.is_err(), "the instance is down after stopping");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[tokio::test]
-async fn demo_data_loads_once_and_leaves_existing_data_alone() {
-    let (options, _) = fresh_database().await;
-    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
-    assert!(
-        !foerderportal::demo::is_empty(&pool).await.unwrap(),
-        "the template has demo data"
-    );
+/// Stops a private instance even when the test fails half-way.
+struct StopOnDrop(std::path::PathBuf);
 
-    foerderportal::demo::load(&pool, &Hasher::new())
-        .await
-        .unwrap();
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let pg_ctl = Command::new("sh")
+                .arg("-c")
+                .arg("ls /usr/lib/postgresql/*/bin/pg_ctl | tail -1")
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .unwrap_or_default();
+            let _ = Command::new("runuser")
+                .args(["-u", "postgres", "--", &pg_ctl, "-D"])
+                .arg(&self.0)
+                .args(["-m", "immediate", "stop"])
+                .status();
+        }
+    }
+}
 
-    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(&pool)
+async fn count(pool: &sqlx::PgPool, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(pool)
         .await
-        .unwrap();
-    let rounds: i64 = sqlx::query_scalar("SELECT count(*) FROM rounds")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!((users, rounds), (3, 1));
+        .unwrap()
 }
 
 fn cli(database_url: &str) -> Command {

@@ -244,6 +244,32 @@ async fn a_request_that_takes_too_long_gets_the_timeout_page() {
     let page = app.client().get("/").await;
     blocker.rollback().await.unwrap();
 
-    assert_eq!(page.status, StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(page.status, StatusCode::GATEWAY_TIMEOUT);
     assert_eq!(page.text("h1"), "Zeitüberschreitung");
+}
+
+#[tokio::test]
+async fn a_request_id_from_outside_is_kept_only_if_it_is_a_uuid() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    let send = |id: &'static str| {
+        client
+            .http
+            .get(app.url("/gibt-es-nicht"))
+            .header("x-request-id", id)
+            .send()
+    };
+
+    let forged = send("<script>alert(1)</script>").await.unwrap();
+    let replaced = forged.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(uuid::Uuid::try_parse(&replaced).is_ok(), "{replaced}");
+
+    let from_proxy = send("0b8a9c3e-4f7d-4a51-9d3b-2f6c1e0a7b54").await.unwrap();
+    assert_eq!(
+        from_proxy.headers()["x-request-id"],
+        "0b8a9c3e-4f7d-4a51-9d3b-2f6c1e0a7b54"
+    );
 }

@@ -24,7 +24,7 @@ const CHROME_ARGS: &str = "--headless --no-sandbox --disable-gpu --disable-dev-s
 // The report is formatted in the page: only plain data crosses the WebDriver boundary anyway.
 const AXE_RUN: &str = r#"
 const done = arguments[arguments.length - 1];
-axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})
   .then(r => done({passes: r.passes.length, violations: r.violations.length,
     report: r.violations.map(v => `- [${v.impact}] ${v.id}: ${v.help} (${v.helpUrl})\n` + v.nodes.map(n =>
       `    at ${n.target.map(t => [].concat(t).join(' >>> ')).join(', ')}\n       ${n.html}\n`).join('')).join('')}),
@@ -194,7 +194,8 @@ impl Browser {
         (text, focused[1].as_str().map(str::to_owned))
     }
 
-    /// Runs the vendored axe-core with the WCAG 2.0/2.1 A and AA rules on the current page.
+    /// Runs the vendored axe-core with the WCAG 2.0/2.1 A and AA rules (plus axe's best
+    /// practices such as heading order and landmarks) on the current page.
     /// Panics listing every violation (rule, impact, help, target selectors, HTML) and the page
     /// URL if there is any; otherwise returns the number of rules that passed.
     pub async fn assert_accessible(&self) -> usize {
@@ -243,6 +244,12 @@ impl Browser {
             .for_element(fantoccini::Locator::Css("body"))
             .await;
         wait.unwrap_or_else(|e| panic!("no page after clicking {selector}: {e}"));
+    }
+
+    /// Whether keyboard focus is on the element matched by the CSS selector.
+    pub async fn focus_is_on(&self, selector: &str) -> bool {
+        let js = format!("return document.activeElement === document.querySelector({selector:?})");
+        self.script(&js).await == Value::Bool(true)
     }
 
     /// The path of the current page ("/konto").

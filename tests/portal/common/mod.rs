@@ -39,6 +39,8 @@ pub const PUBLIC_PAGES: [&str; 6] = [
 /// discovery as `cargo run` (local server, or a private instance under ./var/postgres).
 struct TestServer {
     server: Server,
+    /// Prefix of this run's databases: `fp_test_<unix seconds>_<pid>_`.
+    run: String,
     /// A migrated database with the demo data; every test copies it.
     template: String,
 }
@@ -47,6 +49,9 @@ static SERVER: OnceCell<TestServer> = OnceCell::const_new();
 /// CREATE DATABASE … TEMPLATE fails while another copy of the same template is in progress.
 static CREATE_LOCK: Mutex<()> = Mutex::const_new(());
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Test databases older than this are leftovers of finished runs (each run takes minutes).
+const LEFTOVER_AGE_SECS: u64 = 6 * 3600;
 
 async fn test_server() -> &'static TestServer {
     SERVER
@@ -57,7 +62,7 @@ async fn test_server() -> &'static TestServer {
                         .parse::<PgConnectOptions>()
                         .expect("DATABASE_URL")
                         .database("postgres"),
-                    private_instance: None,
+                    started_instance: None,
                     description: "DATABASE_URL".into(),
                 },
                 Err(_) => {
@@ -67,8 +72,13 @@ async fn test_server() -> &'static TestServer {
                         .expect("a PostgreSQL server for the tests")
                 }
             };
-            drop_leftover_databases(&server).await;
-            let template = format!("fp_test_{}_template", std::process::id());
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            drop_leftover_databases(&server, now).await;
+            let run = format!("fp_test_{now}_{}_", std::process::id());
+            let template = format!("{run}template");
             database::ensure_database(&server, &template)
                 .await
                 .expect("create template database");
@@ -82,13 +92,23 @@ async fn test_server() -> &'static TestServer {
                 .await
                 .expect("demo data loads");
             pool.close().await;
-            TestServer { server, template }
+            TestServer {
+                server,
+                run,
+                template,
+            }
         })
         .await
 }
 
-/// Databases of earlier test runs whose process is gone.
-async fn drop_leftover_databases(server: &Server) {
+/// The PostgreSQL server the tests run on.
+pub async fn test_postgres() -> &'static Server {
+    &test_server().await.server
+}
+
+/// Drops test databases of runs that started long ago; never those of a run still going,
+/// even on a server shared by several machines.
+async fn drop_leftover_databases(server: &Server, now: u64) {
     let mut conn = PgConnection::connect_with(&server.options)
         .await
         .expect("connect to the test server");
@@ -98,24 +118,32 @@ async fn drop_leftover_databases(server: &Server) {
             .await
             .unwrap();
     for name in names {
-        let pid = name.split('_').nth(2).unwrap_or("");
-        if !pid.is_empty() && std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            continue;
+        let started: u64 = name
+            .split('_')
+            .nth(2)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        if now.saturating_sub(started) > LEFTOVER_AGE_SECS {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
         }
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .execute(&mut conn)
-            .await;
     }
+}
+
+/// A name for a database that does not exist yet (cleaned up with the run's others).
+pub async fn unused_database_name() -> String {
+    format!(
+        "{}{}",
+        test_server().await.run,
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// A fresh database with the migrations and demo data applied.
 pub async fn fresh_database() -> (PgConnectOptions, String) {
     let ts = test_server().await;
-    let name = format!(
-        "fp_test_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    );
+    let name = unused_database_name().await;
     let mut conn = PgConnection::connect_with(&ts.server.options)
         .await
         .unwrap();
@@ -166,7 +194,7 @@ impl TestApp {
         let stop = CancellationToken::new();
         let server = tokio::spawn(foerderportal::server::serve(state, listener, stop.clone()));
         TestApp {
-            base_url: config.base_url.clone(),
+            base_url: format!("http://127.0.0.1:{}", addr.port()),
             pool,
             config,
             database_url_options: options,
