@@ -125,7 +125,7 @@ pub async fn security_headers(State(app): State<AppState>, req: Request, next: N
 }
 
 /// Turns every error response that is not already a page (404 of the router, 413 of the body
-/// limit, 408 of the timeout, 500 of a panic, an `AppError`, …) into the German error page with
+/// limit, 504 of the timeout, 500 of a panic, an `AppError`, …) into the German error page with
 /// the request id.
 pub async fn error_pages(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
