@@ -28,7 +28,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the portal (the default). Without DATABASE_URL it finds or starts a local PostgreSQL,
-    /// creates the database `foerderportal`, migrates it and loads demo data if it is empty.
+    /// creates the database `foerderportal`, migrates it and, on a developer machine (loopback,
+    /// plain http), loads the demo data into it while it is empty.
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
