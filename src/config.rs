@@ -33,6 +33,33 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Largest accepted request body for ordinary forms.
     pub body_limit_bytes: usize,
+    pub mail: MailSettings,
+}
+
+/// How the mail worker retries and how long it keeps sent messages.
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    /// Delay before the first retry; it doubles with every further attempt.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// After this many attempts a message is marked failed.
+    pub max_attempts: i32,
+    /// Sent messages are deleted after this long.
+    pub retention: Duration,
+    /// A claimed message belongs to its worker this long; longer than any SMTP timeout.
+    pub lease: Duration,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            retry_base: Duration::from_secs(60),
+            retry_max: Duration::from_secs(6 * 3600),
+            max_attempts: 12,
+            retention: Duration::from_secs(90 * 24 * 3600),
+            lease: Duration::from_secs(300),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +89,7 @@ impl Config {
             session_max_lifetime: Duration::from_secs(12 * 3600),
             request_timeout: Duration::from_secs(30),
             body_limit_bytes: 2 * 1024 * 1024,
+            mail: MailSettings::default(),
         }
     }
 
@@ -124,6 +152,21 @@ impl Config {
         }
         if let Some(v) = get("REQUEST_TIMEOUT_SECS") {
             c.request_timeout = Duration::from_secs(positive("REQUEST_TIMEOUT_SECS", &v)?);
+        }
+        if let Some(v) = get("MAIL_RETRY_BASE_SECS") {
+            c.mail.retry_base = Duration::from_secs(positive("MAIL_RETRY_BASE_SECS", &v)?);
+        }
+        if let Some(v) = get("MAIL_RETRY_MAX_SECS") {
+            c.mail.retry_max = Duration::from_secs(positive("MAIL_RETRY_MAX_SECS", &v)?);
+        }
+        if let Some(v) = get("MAIL_MAX_ATTEMPTS") {
+            let n = positive("MAIL_MAX_ATTEMPTS", &v)?;
+            c.mail.max_attempts =
+                i32::try_from(n).map_err(|_| invalid("MAIL_MAX_ATTEMPTS", &v, "too large"))?;
+        }
+        if let Some(v) = get("MAIL_RETENTION_DAYS") {
+            c.mail.retention =
+                Duration::from_secs(positive("MAIL_RETENTION_DAYS", &v)? * 24 * 3600);
         }
         Ok(c)
     }

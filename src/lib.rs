@@ -2,6 +2,8 @@
 //! [`app`] router serves `main` and the integration tests.
 
 pub mod accounts;
+pub mod admin;
+pub mod audit;
 pub mod config;
 pub mod database;
 pub mod demo;
@@ -53,6 +55,7 @@ pub fn app(state: AppState) -> Router {
         .merge(accounts::routes::router())
         .merge(programmes::routes::router())
         .merge(municipalities::routes::router())
+        .merge(admin::router())
         .merge(static_files)
         .fallback(|| async { StatusCode::NOT_FOUND });
 

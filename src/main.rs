@@ -11,6 +11,7 @@ use foerderportal::accounts::model::{EmailAddress, check_roles};
 use foerderportal::accounts::{Role, password::Hasher};
 use foerderportal::config::{Config, LogFormat};
 use foerderportal::database::Database;
+use foerderportal::mail::Worker;
 use foerderportal::state::AppState;
 use foerderportal::{demo, mail, municipalities, server};
 
@@ -40,6 +41,8 @@ enum Command {
     },
     /// Load the demo round and one demo account per role (idempotent; existing data is kept).
     DemoData,
+    /// Run only the e-mail delivery worker (serve runs one too; any number may run at once).
+    MailWorker,
 }
 
 #[derive(Subcommand)]
@@ -79,6 +82,24 @@ async fn main() -> anyhow::Result<()> {
             database.close().await;
             loaded?;
             print_demo_logins(&config);
+            Ok(())
+        }
+        Command::MailWorker => {
+            let database = Database::open(&config).await?;
+            let worker = Worker::new(
+                database.pool.clone(),
+                mail::Mailer::from_config(&config)?,
+                config.mail.clone(),
+            );
+            let stop = CancellationToken::new();
+            let on_signal = stop.clone();
+            tokio::spawn(async move {
+                server::termination_signal().await;
+                on_signal.cancel();
+            });
+            tracing::info!("mail worker running");
+            worker.run(stop).await;
+            database.close().await;
             Ok(())
         }
         Command::User {

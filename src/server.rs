@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Span;
 
 use crate::accounts;
+use crate::mail::Worker;
 use crate::state::AppState;
 use crate::web::middleware::REQUEST_ID_HEADER;
 
@@ -40,6 +41,12 @@ pub fn log_response<B>(response: &Response<B>, latency: Duration, _span: &Span) 
 /// Background jobs that run inside `serve`. Each stops when the token is cancelled.
 pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> {
     let mut workers = JoinSet::new();
+    let mail = Worker::new(
+        state.db.clone(),
+        state.mailer.clone(),
+        state.config.mail.clone(),
+    );
+    workers.spawn(mail.run(stop.clone()));
     let (app, stop) = (state.clone(), stop.clone());
     workers.spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -115,7 +122,8 @@ pub async fn serve(
     result
 }
 
-async fn termination_signal() {
+/// SIGTERM or Ctrl-C.
+pub async fn termination_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

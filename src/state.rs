@@ -6,7 +6,7 @@ use sqlx::PgPool;
 
 use crate::accounts::password::Hasher;
 use crate::config::Config;
-use crate::mail::Mailer;
+use crate::mail::{Mailer, Outbox};
 use crate::web::CookiePolicy;
 
 #[derive(Clone)]
@@ -16,6 +16,7 @@ pub struct AppState {
     pub cookies: CookiePolicy,
     pub assets: Arc<Assets>,
     pub mailer: Mailer,
+    pub outbox: Outbox,
     pub passwords: Hasher,
 }
 
@@ -26,6 +27,7 @@ impl AppState {
             db,
             cookies: CookiePolicy::for_base_url(&config.base_url),
             assets: Arc::new(assets),
+            outbox: Outbox::new(&config.base_url),
             config: Arc::new(config),
             mailer,
             passwords: Hasher::new(),

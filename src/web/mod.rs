@@ -86,6 +86,7 @@ fn navigation(viewer: Option<&Viewer>, path: &str) -> Vec<NavItem> {
     if let Some(v) = viewer {
         if v.is_admin {
             items.push(("Kommunen", "/admin/kommunen"));
+            items.push(("Postausgang", "/admin/postausgang"));
         }
         items.push(("Mein Konto", "/konto"));
     }

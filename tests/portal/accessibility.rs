@@ -4,6 +4,9 @@
 use foerderportal::demo::DEMO_PASSWORD;
 
 use crate::common::browser::Browser;
+use foerderportal::mail::messages::PasswordChanged;
+use foerderportal::mail::{Message, Outbox, Recipient};
+
 use crate::common::{PUBLIC_PAGES, TestApp};
 
 #[tokio::test]
@@ -117,4 +120,47 @@ async fn submit_login(browser: &Browser, email: &str) {
     browser
         .click("form[action='/anmelden'] button[type=submit]")
         .await;
+}
+
+#[tokio::test]
+async fn the_outbox_pages_pass_axe() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let mut tx = app.pool.begin().await.unwrap();
+    let to = Recipient::new("kommune@gemeinde.example", "Karla Kommunal").unwrap();
+    let message = Message::PasswordChanged(PasswordChanged {
+        name: "Karla Kommunal".into(),
+        changed_at: "22.11.2026, 13:00 Uhr".into(),
+    });
+    let id = Outbox::new(&app.base_url)
+        .enqueue(&mut tx, &to, &message)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE mail_outbox SET state = 'failed', attempts = 12, last_error = '550 mailbox unavailable' WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    browser.goto(&app.url("/anmelden")).await;
+    submit_login(&browser, "admin@demo.foerderportal.example").await;
+    for path in [
+        "/admin/postausgang".to_string(),
+        "/admin/postausgang?status=failed".into(),
+        format!("/admin/postausgang/{id}"),
+    ] {
+        browser.goto(&app.url(&path)).await;
+        browser.assert_accessible().await;
+        browser.set_viewport_width(320).await;
+        let width = browser.page_scroll_width().await;
+        assert!(
+            width <= 320,
+            "{path} scrolls sideways at 320 px ({width} px wide)"
+        );
+        browser.set_viewport_width(1280).await;
+    }
+    browser.close().await;
 }

@@ -4,5 +4,6 @@ mod common;
 
 mod accessibility;
 mod accounts;
+mod mail;
 mod operations;
 mod pages;

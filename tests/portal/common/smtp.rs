@@ -35,7 +35,12 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Self::start_on(0).await
+    }
+
+    /// On a given port, e.g. one the app was configured with while no server listened there.
+    pub async fn start_on(port: u16) -> SmtpSink {
+        let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind SMTP sink");
         let port = listener.local_addr().unwrap().port();
@@ -57,7 +62,7 @@ impl SmtpSink {
     }
 
     pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
+        url_for_port(self.port)
     }
 
     pub fn messages(&self) -> Vec<Received> {
@@ -154,4 +159,17 @@ fn address(arg: &str) -> String {
         .map(|(a, _)| a)
         .unwrap_or(arg);
     inner.to_string()
+}
+
+pub fn url_for_port(port: u16) -> String {
+    format!("smtp://127.0.0.1:{port}")
+}
+
+/// A port nothing listens on (yet): an SMTP server that is down.
+pub fn unused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

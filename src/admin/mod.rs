@@ -1,0 +1,11 @@
+//! Admin pages for running the portal that belong to no single feature: the outbox.
+
+pub mod outbox;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    outbox::router()
+}

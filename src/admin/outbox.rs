@@ -1,0 +1,195 @@
+//! "Postausgang": recent e-mails with their delivery state; failed ones can be sent again.
+//! Message bodies are personal data and visible to admins only.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use crate::accounts::{CurrentUser, Role};
+use crate::audit;
+use crate::error::AppError;
+use crate::mail::outbox::{self, OutboxRow};
+use crate::state::AppState;
+use crate::web::{PageContext, ProtectedForm, format, redirect_with_flash};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/postausgang", get(list))
+        .route("/admin/postausgang/{id}", get(show))
+        .route("/admin/postausgang/{id}/erneut-senden", post(retry))
+}
+
+const LIST_LIMIT: i64 = 200;
+
+/// The states in the order the page offers them, with their German names.
+const STATES: [(&str, &str); 4] = [
+    ("queued", "Wartet"),
+    ("sending", "Wird gesendet"),
+    ("sent", "Gesendet"),
+    ("failed", "Fehlgeschlagen"),
+];
+
+fn state_label(state: &str) -> &'static str {
+    STATES
+        .iter()
+        .find(|(s, _)| *s == state)
+        .map(|(_, l)| *l)
+        .unwrap_or("Unbekannt")
+}
+
+pub struct MessageView {
+    pub id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub state: &'static str,
+    pub state_key: String,
+    pub attempts: i32,
+    pub last_error: String,
+    pub created: String,
+    pub next_attempt: String,
+    pub sent: String,
+    pub message_id: String,
+}
+
+impl From<OutboxRow> for MessageView {
+    fn from(r: OutboxRow) -> Self {
+        MessageView {
+            id: r.id,
+            recipient: if r.recipient_name.is_empty() {
+                r.recipient
+            } else {
+                format!("{} <{}>", r.recipient_name, r.recipient)
+            },
+            subject: r.subject,
+            state: state_label(&r.state),
+            attempts: r.attempts,
+            last_error: r.last_error.unwrap_or_default(),
+            created: format::date_time(r.created_at),
+            next_attempt: format::date_time(r.next_attempt_at),
+            sent: r.sent_at.map(format::date_time).unwrap_or_default(),
+            message_id: r.message_id,
+            state_key: r.state,
+        }
+    }
+}
+
+pub struct StateFilter {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub count: i64,
+    pub selected: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/outbox.html")]
+struct ListPage {
+    page: PageContext,
+    filters: Vec<StateFilter>,
+    total: i64,
+    all_selected: bool,
+    messages: Vec<MessageView>,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    status: String,
+}
+
+async fn list(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    Query(query): Query<ListQuery>,
+) -> Result<ListPage, AppError> {
+    user.require(Role::Admin)?;
+    let selected = STATES.iter().map(|(s, _)| *s).find(|s| *s == query.status);
+    let mut conn = app.db.acquire().await?;
+    let counts = outbox::counts_by_state(&mut conn).await?;
+    let messages = outbox::recent(&mut conn, selected, LIST_LIMIT).await?;
+    let count_of = |state: &str| {
+        counts
+            .iter()
+            .find(|(s, _)| s == state)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    let filters = STATES
+        .iter()
+        .map(|(key, label)| StateFilter {
+            key,
+            label,
+            count: count_of(key),
+            selected: selected == Some(*key),
+        })
+        .collect();
+    Ok(ListPage {
+        page,
+        filters,
+        total: counts.iter().map(|(_, n)| n).sum(),
+        all_selected: selected.is_none(),
+        messages: messages.into_iter().map(Into::into).collect(),
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/outbox_message.html")]
+struct MessagePage {
+    page: PageContext,
+    message: MessageView,
+    body_text: String,
+    body_html: String,
+}
+
+async fn show(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<MessagePage, AppError> {
+    user.require(Role::Admin)?;
+    let mut conn = app.db.acquire().await?;
+    let (row, body_text, body_html) = outbox::find(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(MessagePage {
+        page,
+        message: row.into(),
+        body_text,
+        body_html,
+    })
+}
+
+#[derive(Deserialize)]
+struct RetryForm {}
+
+async fn retry(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    ProtectedForm(_): ProtectedForm<RetryForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let mut tx = app.db.begin().await?;
+    if !outbox::retry_failed(&mut tx, id).await? {
+        return Err(AppError::NotFound);
+    }
+    audit::record(
+        &mut tx,
+        Some(user.id),
+        "mail.retry",
+        &format!("mail_outbox:{id}"),
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        &format!("/admin/postausgang/{id}"),
+        "Die Nachricht wird erneut gesendet.",
+    ))
+}

@@ -1,0 +1,308 @@
+//! The outbox table: enqueueing inside the caller's transaction, claiming due messages with
+//! `FOR UPDATE SKIP LOCKED`, recording the outcome, and what the admin page shows.
+
+use std::time::Duration;
+
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+
+use super::messages::{Footer, Message, one_line};
+
+/// Where a message goes. The address is checked here, so nothing with a line break or a second
+/// address can reach a header.
+#[derive(Clone, Debug)]
+pub struct Recipient {
+    pub email: String,
+    pub name: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnqueueError {
+    #[error("invalid recipient address {0:?}")]
+    InvalidRecipient(String),
+    #[error("rendering the message failed: {0}")]
+    Render(#[from] askama::Error),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl Recipient {
+    pub fn new(email: &str, name: &str) -> Result<Recipient, EnqueueError> {
+        let email = email.trim();
+        let plausible = !email
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == ',' || c == ';')
+            && email.parse::<lettre::Address>().is_ok();
+        if !plausible {
+            return Err(EnqueueError::InvalidRecipient(email.to_string()));
+        }
+        Ok(Recipient {
+            email: email.to_string(),
+            name: one_line(name, 100),
+        })
+    }
+}
+
+/// Puts messages into the outbox. Cheap to clone; lives in the app state.
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    base_url: String,
+    /// The host part of Message-IDs.
+    host: String,
+}
+
+impl Outbox {
+    pub fn new(base_url: &str) -> Self {
+        let host = base_url
+            .split("://")
+            .nth(1)
+            .unwrap_or(base_url)
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("localhost");
+        Outbox {
+            base_url: base_url.to_string(),
+            host: host.to_string(),
+        }
+    }
+
+    /// Renders the message and stores it for delivery, in the caller's transaction: if that
+    /// rolls back, nothing is sent. Returns the outbox id.
+    pub async fn enqueue(
+        &self,
+        conn: &mut PgConnection,
+        to: &Recipient,
+        message: &Message,
+    ) -> Result<i64, EnqueueError> {
+        self.insert(conn, to, message, None)
+            .await
+            .map(|id| id.expect("no once-key, always inserted"))
+    }
+
+    /// Like [`Outbox::enqueue`], but only if no message with this key was ever enqueued
+    /// (e.g. "deadline-reminder:7:application-42"). Returns `None` when it was.
+    pub async fn enqueue_once(
+        &self,
+        conn: &mut PgConnection,
+        to: &Recipient,
+        message: &Message,
+        once_key: &str,
+    ) -> Result<Option<i64>, EnqueueError> {
+        self.insert(conn, to, message, Some(once_key)).await
+    }
+
+    async fn insert(
+        &self,
+        conn: &mut PgConnection,
+        to: &Recipient,
+        message: &Message,
+        once_key: Option<&str>,
+    ) -> Result<Option<i64>, EnqueueError> {
+        let footer = self.footer(conn).await?;
+        let rendered = message.render(&footer)?;
+        let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), self.host);
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO mail_outbox (message_id, kind, recipient, recipient_name, subject, body_text, body_html, once_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (once_key) DO NOTHING
+             RETURNING id",
+        )
+        .bind(&message_id)
+        .bind(message.kind())
+        .bind(&to.email)
+        .bind(&to.name)
+        .bind(&rendered.subject)
+        .bind(&rendered.text)
+        .bind(&rendered.html)
+        .bind(once_key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        // Wakes the workers when the transaction commits (and not at all if it rolls back).
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(CHANNEL)
+            .execute(&mut *conn)
+            .await?;
+        Ok(id)
+    }
+
+    /// The programme's name and first contact, read from the tables directly so that `mail`
+    /// depends on no feature module.
+    async fn footer(&self, conn: &mut PgConnection) -> sqlx::Result<Footer> {
+        let row: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT p.name, (SELECT c.email FROM programme_contacts c WHERE c.programme_id = p.id
+                             ORDER BY c.position, c.id LIMIT 1)
+             FROM programmes p ORDER BY p.id LIMIT 1",
+        )
+        .fetch_optional(conn)
+        .await?;
+        let (programme_name, contact_email) = row.unwrap_or_default();
+        Ok(Footer {
+            programme_name,
+            contact_email: contact_email.unwrap_or_default(),
+            base_url: self.base_url.clone(),
+        })
+    }
+}
+
+/// The PostgreSQL notification channel the workers listen on.
+pub const CHANNEL: &str = "mail_outbox";
+
+/// A message claimed for delivery.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: i64,
+    pub message_id: String,
+    pub recipient: String,
+    pub recipient_name: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub attempts: i32,
+}
+
+/// Claims up to `limit` due messages for this worker until the lease ends. Other workers skip
+/// them; if this worker dies, they become due again when the lease runs out.
+pub async fn claim_due(
+    conn: &mut PgConnection,
+    limit: i64,
+    lease: Duration,
+) -> sqlx::Result<Vec<Claimed>> {
+    sqlx::query_as(
+        "WITH due AS (
+             SELECT id FROM mail_outbox
+             WHERE (state = 'queued' AND next_attempt_at <= now())
+                OR (state = 'sending' AND lease_until < now())
+             ORDER BY next_attempt_at, id
+             LIMIT $1
+             FOR UPDATE SKIP LOCKED
+         )
+         UPDATE mail_outbox m
+         SET state = 'sending', attempts = m.attempts + 1, lease_until = now() + make_interval(secs => $2)
+         FROM due WHERE m.id = due.id
+         RETURNING m.id, m.message_id, m.recipient, m.recipient_name, m.subject, m.body_text, m.body_html, m.attempts",
+    )
+    .bind(limit)
+    .bind(lease.as_secs_f64())
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn mark_sent(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE mail_outbox SET state = 'sent', sent_at = now(), lease_until = NULL, last_error = NULL
+         WHERE id = $1 AND state = 'sending'",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: back into the queue at `retry_at`, or failed for good when `None`.
+pub async fn mark_attempt_failed(
+    conn: &mut PgConnection,
+    id: i64,
+    error: &str,
+    retry_at: Option<OffsetDateTime>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE mail_outbox
+         SET state = CASE WHEN $3::timestamptz IS NULL THEN 'failed' ELSE 'queued' END,
+             next_attempt_at = coalesce($3, next_attempt_at), lease_until = NULL, last_error = $2
+         WHERE id = $1 AND state = 'sending'",
+    )
+    .bind(id)
+    .bind(error.chars().take(1000).collect::<String>())
+    .bind(retry_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Puts a failed message back into the queue, due now, with a fresh series of attempts.
+/// Returns false if it is not (or no longer) failed.
+pub async fn retry_failed(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE mail_outbox SET state = 'queued', attempts = 0, next_attempt_at = now()
+         WHERE id = $1 AND state = 'failed'",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(CHANNEL)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes sent messages older than the retention period; failed ones stay for the admins.
+pub async fn prune_sent(conn: &mut PgConnection, retention: Duration) -> sqlx::Result<u64> {
+    let done = sqlx::query("DELETE FROM mail_outbox WHERE state = 'sent' AND sent_at < now() - make_interval(secs => $1)")
+        .bind(retention.as_secs_f64())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub recipient_name: String,
+    pub subject: String,
+    pub state: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub next_attempt_at: OffsetDateTime,
+    pub sent_at: Option<OffsetDateTime>,
+    pub message_id: String,
+}
+
+const ROW_COLUMNS: &str = "id, kind, recipient, recipient_name, subject, state, attempts, last_error, created_at, \
+                           next_attempt_at, sent_at, message_id";
+
+/// The newest messages, optionally of one state.
+pub async fn recent(
+    conn: &mut PgConnection,
+    state: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<OutboxRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {ROW_COLUMNS} FROM mail_outbox WHERE $1::text IS NULL OR state = $1
+         ORDER BY created_at DESC, id DESC LIMIT $2"
+    ))
+    .bind(state)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn counts_by_state(conn: &mut PgConnection) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as("SELECT state, count(*) FROM mail_outbox GROUP BY state")
+        .fetch_all(conn)
+        .await
+}
+
+/// One message with its bodies.
+pub async fn find(
+    conn: &mut PgConnection,
+    id: i64,
+) -> sqlx::Result<Option<(OutboxRow, String, String)>> {
+    #[derive(sqlx::FromRow)]
+    struct Full {
+        #[sqlx(flatten)]
+        row: OutboxRow,
+        body_text: String,
+        body_html: String,
+    }
+    let full: Option<Full> = sqlx::query_as(&format!(
+        "SELECT {ROW_COLUMNS}, body_text, body_html FROM mail_outbox WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(full.map(|f| (f.row, f.body_text, f.body_html)))
+}

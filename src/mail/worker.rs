@@ -1,0 +1,226 @@
+//! The delivery worker: claims due messages, sends them, records the outcome; retries with
+//! exponential backoff and jitter; prunes old sent messages. Several workers (in several app
+//! instances) can run at once without sending a message twice.
+
+use std::time::{Duration, Instant};
+
+use lettre::message::{Mailbox, MultiPart};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use time::OffsetDateTime;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::outbox::{self, CHANNEL, Claimed};
+use super::transport::{Mailer, SendError};
+use crate::config::MailSettings;
+
+/// Messages claimed (and sent concurrently) per round.
+const BATCH: i64 = 16;
+/// Without a notification, look for due messages (retries) this often.
+const POLL_INTERVAL: Duration = Duration::from_secs(5);
+const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+
+#[derive(Clone)]
+pub struct Worker {
+    pool: PgPool,
+    mailer: Mailer,
+    settings: MailSettings,
+}
+
+/// What one round of delivery did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub sent: usize,
+    pub retrying: usize,
+    pub failed: usize,
+}
+
+impl Report {
+    pub fn attempted(&self) -> usize {
+        self.sent + self.retrying + self.failed
+    }
+}
+
+impl Worker {
+    pub fn new(pool: PgPool, mailer: Mailer, settings: MailSettings) -> Self {
+        Worker {
+            pool,
+            mailer,
+            settings,
+        }
+    }
+
+    /// Runs until `stop` is cancelled: delivers whatever is due, then waits for a notification
+    /// from `enqueue` or the poll interval.
+    pub async fn run(self, stop: CancellationToken) {
+        let mut listener = match PgListener::connect_with(&self.pool).await {
+            Ok(mut l) => l.listen(CHANNEL).await.ok().map(|_| l),
+            Err(e) => {
+                tracing::warn!(error = %e, "mail worker cannot listen for notifications; polling only");
+                None
+            }
+        };
+        let mut last_prune: Option<Instant> = None;
+        while !stop.is_cancelled() {
+            let mut more = false;
+            match self.deliver_due().await {
+                Ok(report) => more = report.attempted() as i64 == BATCH,
+                Err(e) => tracing::warn!(error = %e, "mail delivery round failed"),
+            }
+            if last_prune.is_none_or(|t| t.elapsed() > PRUNE_INTERVAL) {
+                self.prune().await;
+                last_prune = Some(Instant::now());
+            }
+            if more {
+                continue;
+            }
+            let notified = async {
+                match listener.as_mut() {
+                    Some(l) => l.recv().await.map(|_| ()),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                result = notified => if let Err(e) = result {
+                    tracing::warn!(error = %e, "mail worker lost its notification connection; polling only");
+                    listener = None;
+                },
+            }
+        }
+    }
+
+    /// Claims one batch of due messages and sends them concurrently.
+    pub async fn deliver_due(&self) -> anyhow::Result<Report> {
+        let mut conn = self.pool.acquire().await?;
+        let claimed = outbox::claim_due(&mut conn, BATCH, self.settings.lease).await?;
+        drop(conn);
+        let mut sends = JoinSet::new();
+        for message in claimed {
+            let mailer = self.mailer.clone();
+            sends.spawn(async move {
+                let result = match build(&mailer, &message) {
+                    Ok(email) => mailer.send(&email).await,
+                    Err(e) => Err(e),
+                };
+                (message, result)
+            });
+        }
+        let mut report = Report::default();
+        while let Some(joined) = sends.join_next().await {
+            let (message, result) = joined?;
+            let mut conn = self.pool.acquire().await?;
+            match result {
+                Ok(()) => {
+                    outbox::mark_sent(&mut conn, message.id).await?;
+                    report.sent += 1;
+                }
+                Err(error) => {
+                    let retry_at = (!error.permanent
+                        && message.attempts < self.settings.max_attempts)
+                        .then(|| {
+                            OffsetDateTime::now_utc()
+                                + self.settings.delay_after(message.attempts, rand::random())
+                        });
+                    tracing::warn!(
+                        outbox_id = message.id, attempts = message.attempts, permanent = error.permanent,
+                        error = %error.message, "mail delivery failed"
+                    );
+                    outbox::mark_attempt_failed(&mut conn, message.id, &error.message, retry_at)
+                        .await?;
+                    if retry_at.is_some() {
+                        report.retrying += 1
+                    } else {
+                        report.failed += 1
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn prune(&self) {
+        let pruned = match self.pool.acquire().await {
+            Ok(mut conn) => outbox::prune_sent(&mut conn, self.settings.retention).await,
+            Err(e) => Err(e),
+        };
+        match pruned {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(messages = n, "pruned old sent mail"),
+            Err(e) => tracing::warn!(error = %e, "pruning sent mail failed"),
+        }
+    }
+}
+
+/// The e-mail for an outbox row: multipart/alternative (plain text and HTML), with the row's
+/// stable Message-ID so a resend after an unclear failure is recognisable as the same message.
+pub fn build(mailer: &Mailer, m: &Claimed) -> Result<lettre::Message, SendError> {
+    let address = m
+        .recipient
+        .parse()
+        .map_err(|e| SendError::permanent(format!("bad recipient: {e}")))?;
+    let name = (!m.recipient_name.is_empty()).then(|| m.recipient_name.clone());
+    lettre::Message::builder()
+        .message_id(Some(m.message_id.clone()))
+        .from(mailer.sender().clone())
+        .to(Mailbox::new(name, address))
+        .subject(m.subject.clone())
+        .date_now()
+        .multipart(MultiPart::alternative_plain_html(
+            m.body_text.clone(),
+            m.body_html.clone(),
+        ))
+        .map_err(|e| SendError::permanent(format!("cannot build the message: {e}")))
+}
+
+impl MailSettings {
+    /// Exponential backoff: base, 2×base, 4×base, … capped at the maximum, with ±20 % jitter
+    /// (`jitter` in 0..1) so that many messages failing together do not retry together.
+    pub fn delay_after(&self, attempts: i32, jitter: f64) -> Duration {
+        let exponent = attempts.saturating_sub(1).clamp(0, 30) as u32;
+        let delay = self
+            .retry_base
+            .saturating_mul(2u32.saturating_pow(exponent))
+            .min(self.retry_max);
+        delay.mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> MailSettings {
+        MailSettings {
+            retry_base: Duration::from_secs(60),
+            retry_max: Duration::from_secs(6 * 3600),
+            ..MailSettings::default()
+        }
+    }
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_the_cap() {
+        let s = settings();
+        let middle = |n| s.delay_after(n, 0.5).as_secs();
+        assert_eq!(
+            [middle(1), middle(2), middle(3), middle(4)],
+            [60, 120, 240, 480]
+        );
+        assert_eq!(middle(9), 256 * 60);
+        assert_eq!(
+            middle(10),
+            6 * 3600,
+            "512 minutes would be more than six hours"
+        );
+        assert_eq!(middle(100), 6 * 3600);
+    }
+
+    #[test]
+    fn jitter_spreads_retries_by_twenty_percent() {
+        let s = settings();
+        assert_eq!(s.delay_after(1, 0.0).as_secs(), 48);
+        assert_eq!(s.delay_after(1, 1.0).as_secs(), 72);
+    }
+}
