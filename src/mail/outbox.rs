@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 
-use super::messages::{Footer, Message, one_line};
+use super::messages::{Footer, Message, Rendered, one_line};
 
 /// Where a message goes. The address is checked here, so nothing with a line break or a second
 /// address can reach a header.
@@ -74,9 +74,29 @@ impl Outbox {
         to: &Recipient,
         message: &Message,
     ) -> Result<i64, EnqueueError> {
-        self.insert(conn, to, message, None)
-            .await
-            .map(|id| id.expect("no once-key, always inserted"))
+        let ids = self
+            .enqueue_to_all(conn, std::slice::from_ref(to), message)
+            .await?;
+        Ok(ids[0])
+    }
+
+    /// The same message to several people (e.g. all clerks of a municipality): one outbox row,
+    /// and so one delivery and one Message-ID, per recipient.
+    pub async fn enqueue_to_all(
+        &self,
+        conn: &mut PgConnection,
+        recipients: &[Recipient],
+        message: &Message,
+    ) -> Result<Vec<i64>, EnqueueError> {
+        let rendered = message.render(&self.footer(conn).await?)?;
+        let mut ids = Vec::with_capacity(recipients.len());
+        for to in recipients {
+            let id = self
+                .insert(conn, to, message.kind(), &rendered, None)
+                .await?;
+            ids.push(id.expect("without a once-key the row is always inserted"));
+        }
+        Ok(ids)
     }
 
     /// Like [`Outbox::enqueue`], but only if no message with this key was ever enqueued
@@ -88,18 +108,19 @@ impl Outbox {
         message: &Message,
         once_key: &str,
     ) -> Result<Option<i64>, EnqueueError> {
-        self.insert(conn, to, message, Some(once_key)).await
+        let rendered = message.render(&self.footer(conn).await?)?;
+        self.insert(conn, to, message.kind(), &rendered, Some(once_key))
+            .await
     }
 
     async fn insert(
         &self,
         conn: &mut PgConnection,
         to: &Recipient,
-        message: &Message,
+        kind: &str,
+        rendered: &Rendered,
         once_key: Option<&str>,
     ) -> Result<Option<i64>, EnqueueError> {
-        let footer = self.footer(conn).await?;
-        let rendered = message.render(&footer)?;
         let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), self.host);
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO mail_outbox (message_id, kind, recipient, recipient_name, subject, body_text, body_html, once_key)
@@ -108,7 +129,7 @@ impl Outbox {
              RETURNING id",
         )
         .bind(&message_id)
-        .bind(message.kind())
+        .bind(kind)
         .bind(&to.email)
         .bind(&to.name)
         .bind(&rendered.subject)
@@ -185,6 +206,13 @@ pub async fn claim_due(
     .bind(lease.as_secs_f64())
     .fetch_all(conn)
     .await
+}
+
+/// When the next queued message becomes due.
+pub async fn next_due(conn: &mut PgConnection) -> sqlx::Result<Option<OffsetDateTime>> {
+    sqlx::query_scalar("SELECT min(next_attempt_at) FROM mail_outbox WHERE state = 'queued'")
+        .fetch_one(conn)
+        .await
 }
 
 pub async fn mark_sent(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {

@@ -16,7 +16,7 @@ use super::transport::{Mailer, SendError};
 use crate::config::MailSettings;
 
 /// Messages claimed (and sent concurrently) per round.
-const BATCH: i64 = 16;
+const BATCH: i64 = 32;
 /// Without a notification, look for due messages (retries) this often.
 const POLL_INTERVAL: Duration = Duration::from_secs(5);
 const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
@@ -75,6 +75,7 @@ impl Worker {
             if more {
                 continue;
             }
+            let wait = self.time_until_next_due().await;
             let notified = async {
                 match listener.as_mut() {
                     Some(l) => l.recv().await.map(|_| ()),
@@ -83,12 +84,27 @@ impl Worker {
             };
             tokio::select! {
                 _ = stop.cancelled() => break,
-                _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                _ = tokio::time::sleep(wait) => {}
                 result = notified => if let Err(e) = result {
                     tracing::warn!(error = %e, "mail worker lost its notification connection; polling only");
                     listener = None;
                 },
             }
+        }
+    }
+
+    /// Until the next retry is due, at most the poll interval (which also covers messages
+    /// enqueued while the notification connection was down).
+    async fn time_until_next_due(&self) -> Duration {
+        let next: Option<OffsetDateTime> = match self.pool.acquire().await {
+            Ok(mut conn) => outbox::next_due(&mut conn).await.unwrap_or(None),
+            Err(_) => None,
+        };
+        let until = next.map(|at| at - OffsetDateTime::now_utc());
+        match until.and_then(|d| Duration::try_from(d).ok()) {
+            Some(d) => d.min(POLL_INTERVAL),
+            None if until.is_some() => Duration::ZERO,
+            None => POLL_INTERVAL,
         }
     }
 

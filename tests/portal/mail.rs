@@ -476,3 +476,42 @@ async fn only_admins_see_the_outbox_and_message_bodies() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_message_to_several_people_is_delivered_to_each_separately() {
+    let pool = pool().await;
+    let sink = SmtpSink::start().await;
+    let clerks: Vec<Recipient> = ["a@gotha.example", "b@gotha.example", "c@gotha.example"]
+        .iter()
+        .map(|e| Recipient::new(e, "").unwrap())
+        .collect();
+    let mut tx = pool.begin().await.unwrap();
+    let ids = Outbox::new("https://foerderportal.example")
+        .enqueue_to_all(&mut tx, &clerks, &receipt(9))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(ids.len(), 3);
+
+    Worker::new(pool.clone(), mailer(sink.url()), settings())
+        .deliver_due()
+        .await
+        .unwrap();
+
+    let received = sink.wait_for(3).await;
+    let mut recipients: Vec<_> = received.iter().map(|m| m.rcpt_to.clone()).collect();
+    recipients.sort();
+    assert_eq!(
+        recipients,
+        [
+            ["a@gotha.example"],
+            ["b@gotha.example"],
+            ["c@gotha.example"]
+        ]
+    );
+    let ids: HashSet<_> = received
+        .iter()
+        .map(|m| m.header("message-id").unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3, "each copy has its own Message-ID");
+}
