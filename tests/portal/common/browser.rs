@@ -232,18 +232,25 @@ impl Browser {
 
     /// Clicks the element matched by the CSS selector and waits for the next page to load.
     pub async fn click(&self, selector: &str) {
+        // A marker on the old document tells when the next one has replaced it.
+        self.script("window.__fpOldPage = true; return null").await;
         let element = self.client.find(fantoccini::Locator::Css(selector)).await;
         let element = element.unwrap_or_else(|e| panic!("no element {selector}: {e}"));
         element
             .click()
             .await
             .unwrap_or_else(|e| panic!("cannot click {selector}: {e}"));
-        let wait = self
-            .client
-            .wait()
-            .for_element(fantoccini::Locator::Css("body"))
-            .await;
-        wait.unwrap_or_else(|e| panic!("no page after clicking {selector}: {e}"));
+        let loaded =
+            "return window.__fpOldPage === undefined && document.readyState === 'complete'";
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // Scripts may fail while the old document unloads: that just means "not yet".
+        while self.client.execute(loaded, vec![]).await.ok() != Some(Value::Bool(true)) {
+            assert!(
+                Instant::now() < deadline,
+                "no new page after clicking {selector}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     /// Whether keyboard focus is on the element matched by the CSS selector.
