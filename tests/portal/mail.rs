@@ -214,7 +214,7 @@ async fn a_crash_between_sending_and_marking_sent_repeats_the_message_once_with_
     let sink = SmtpSink::start().await;
     let mailer = mailer(sink.url());
     let settings = MailSettings {
-        lease: Duration::from_millis(300),
+        lease: Duration::from_secs(1),
         ..settings()
     };
     enqueue_receipts(&pool, 1).await;
@@ -236,7 +236,7 @@ async fn a_crash_between_sending_and_marking_sent_repeats_the_message_once_with_
         0,
         "the lease protects the claimed message"
     );
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(survivor.deliver_due().await.unwrap().sent, 1);
     assert_eq!(survivor.deliver_due().await.unwrap().attempted(), 0);
 

@@ -54,7 +54,19 @@ async fn shutdown_finishes_the_running_request_then_closes_the_pool() {
         .await
         .unwrap();
     let in_flight = tokio::spawn(async move { client.get("/").await.status });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Wait until the request really waits inside the handler, blocked by the lock.
+    for _ in 0..250 {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     app.stop.cancel();
     tokio::time::sleep(Duration::from_millis(200)).await;
