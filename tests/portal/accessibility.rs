@@ -5,7 +5,7 @@ use foerderportal::demo::DEMO_PASSWORD;
 
 use crate::common::browser::Browser;
 use foerderportal::mail::messages::PasswordChanged;
-use foerderportal::mail::{Message, Outbox, Recipient};
+use foerderportal::mail::{Message, Recipient};
 
 use crate::common::{PUBLIC_PAGES, TestApp};
 
@@ -128,22 +128,12 @@ async fn the_outbox_pages_pass_axe() {
         return;
     };
     let app = TestApp::spawn().await;
-    let mut tx = app.pool.begin().await.unwrap();
     let to = Recipient::new("kommune@gemeinde.example", "Karla Kommunal").unwrap();
     let message = Message::PasswordChanged(PasswordChanged {
         name: "Karla Kommunal".into(),
         changed_at: "22.11.2026, 13:00 Uhr".into(),
     });
-    let id = Outbox::new(&app.base_url)
-        .enqueue(&mut tx, &to, &message)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE mail_outbox SET state = 'failed', attempts = 12, last_error = '550 mailbox unavailable' WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let id = app.failed_message(&to, &message).await;
 
     browser.goto(&app.url("/anmelden")).await;
     submit_login(&browser, "admin@demo.foerderportal.example").await;

@@ -396,18 +396,8 @@ async fn sent_messages_are_pruned_after_the_retention_but_failed_ones_are_kept()
 async fn an_admin_sees_the_outbox_and_sends_a_failed_message_again() {
     let sink = SmtpSink::start().await;
     let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url())).await;
-    let mut tx = app.pool.begin().await.unwrap();
     let to = Recipient::new("kommune@gemeinde.example", "Karla Kommunal").unwrap();
-    let id = Outbox::new(&app.base_url)
-        .enqueue(&mut tx, &to, &receipt(3))
-        .await
-        .unwrap();
-    sqlx::query("UPDATE mail_outbox SET state = 'failed', attempts = 12, last_error = '550 mailbox unavailable' WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let id = app.failed_message(&to, &receipt(3)).await;
     let admin = app.sign_in_as(Role::Admin).await;
 
     let list = admin.get("/admin/postausgang?status=failed").await;

@@ -15,7 +15,7 @@ use foerderportal::accounts::password::Hasher;
 use foerderportal::config::Config;
 use foerderportal::database::{self, Server};
 use foerderportal::demo::{self, DEMO_ACCOUNTS, DEMO_PASSWORD};
-use foerderportal::mail::Mailer;
+use foerderportal::mail::{Mailer, Message, Outbox, Recipient};
 use foerderportal::state::AppState;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
@@ -206,6 +206,23 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    /// Puts a message into the outbox as failed for good ("550 mailbox unavailable"), the way
+    /// the admin's Postausgang shows it; returns its id.
+    pub async fn failed_message(&self, to: &Recipient, message: &Message) -> i64 {
+        let mut tx = self.pool.begin().await.unwrap();
+        let id = Outbox::new(&self.base_url)
+            .enqueue(&mut tx, to, message)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE mail_outbox SET state = 'failed', attempts = 12, last_error = '550 mailbox unavailable' WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        id
     }
 
     /// An anonymous visitor with its own cookie jar.
