@@ -4,6 +4,7 @@
 pub mod db;
 pub mod model;
 pub mod password;
+pub mod policy;
 pub mod routes;
 pub mod session;
 
