@@ -55,21 +55,28 @@ pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> 
                 _ = stop.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            let pruned = match app.db.acquire().await {
-                Ok(mut conn) => {
-                    accounts::db::delete_dead_sessions(&mut conn, app.config.session_idle_timeout)
-                        .await
-                }
-                Err(e) => Err(e),
-            };
-            match pruned {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
-                Err(e) => tracing::warn!(error = %e, "removing expired sessions failed"),
+            if let Err(e) = prune_accounts(&app).await {
+                tracing::warn!(error = %e, "removing expired sessions and old login failures failed");
             }
         }
     });
     workers
+}
+
+/// Expired sessions and login failures too old to count go.
+async fn prune_accounts(app: &AppState) -> sqlx::Result<()> {
+    let mut conn = app.db.acquire().await?;
+    let sessions =
+        accounts::db::delete_dead_sessions(&mut conn, app.config.session_idle_timeout).await?;
+    let failures = accounts::db::prune_login_failures(&mut conn).await?;
+    if sessions + failures > 0 {
+        tracing::info!(
+            sessions,
+            failures,
+            "removed expired sessions and old login failures"
+        );
+    }
+    Ok(())
 }
 
 /// Serves until `stop` is cancelled (or SIGTERM/Ctrl-C arrives), then stops accepting, lets
@@ -95,9 +102,12 @@ pub async fn serve(
             stop.cancel();
         }
     };
-    let server = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .into_future();
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .into_future();
     let drained = async {
         stop.cancelled().await;
         tokio::time::sleep(SHUTDOWN_GRACE).await;

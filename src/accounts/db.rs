@@ -157,3 +157,53 @@ pub async fn delete_dead_sessions(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Failed logins in the window: for this address from this client, from this client for any
+/// address, and for this address from anywhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct RecentFailures {
+    pub pair: i64,
+    pub client: i64,
+    pub email: i64,
+}
+
+pub async fn recent_login_failures(
+    conn: &mut PgConnection,
+    email: &str,
+    client: &str,
+    window: std::time::Duration,
+) -> sqlx::Result<RecentFailures> {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE email = $1 AND client = $2) AS pair,
+                count(*) FILTER (WHERE client = $2) AS client,
+                count(*) FILTER (WHERE email = $1) AS email
+         FROM login_failures
+         WHERE at > now() - make_interval(secs => $3) AND (email = $1 OR client = $2)",
+    )
+    .bind(email)
+    .bind(client)
+    .bind(window.as_secs_f64())
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn record_login_failure(
+    conn: &mut PgConnection,
+    email: &str,
+    client: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO login_failures (email, client) VALUES ($1, $2)")
+        .bind(email)
+        .bind(client)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Failures older than a day no longer count for anything.
+pub async fn prune_login_failures(conn: &mut PgConnection) -> sqlx::Result<u64> {
+    let done = sqlx::query("DELETE FROM login_failures WHERE at < now() - interval '1 day'")
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -145,3 +145,35 @@ mod tests {
         }
     }
 }
+
+/// Login throttling: failures counted over a sliding window. Keyed by address *and* client, so
+/// an attacker elsewhere cannot lock a real user out; the looser per-client and per-address
+/// limits stop credential stuffing from one machine and slow attacks spread over many.
+pub mod throttle {
+    use std::time::Duration;
+
+    pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+    pub const PER_ADDRESS_AND_CLIENT: i64 = 10;
+    pub const PER_CLIENT: i64 = 50;
+    pub const PER_ADDRESS: i64 = 100;
+
+    pub fn is_throttled(pair: i64, client: i64, address: i64) -> bool {
+        pair >= PER_ADDRESS_AND_CLIENT || client >= PER_CLIENT || address >= PER_ADDRESS
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn ten_failures_for_one_address_from_one_client_throttle_that_pair() {
+            assert!(!is_throttled(9, 9, 9));
+            assert!(is_throttled(10, 10, 10));
+            assert!(is_throttled(0, 50, 0), "one client trying many addresses");
+            assert!(
+                is_throttled(0, 0, 100),
+                "one address attacked from many clients"
+            );
+        }
+    }
+}

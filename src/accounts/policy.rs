@@ -39,7 +39,12 @@ pub fn check(password: &str, personal: &[&str]) -> Result<(), PasswordProblem> {
     }
     // zxcvbn scores "KarlaKommunal2026" as strong: the whole name (or mailbox) in a password is
     // refused outright.
-    let letters = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
+    let letters = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
     let typed = letters(password);
     let contains_personal = personal
         .iter()
@@ -48,9 +53,23 @@ pub fn check(password: &str, personal: &[&str]) -> Result<(), PasswordProblem> {
     if contains_personal {
         return Err(PasswordProblem::Guessable);
     }
-    let mut inputs: Vec<&str> = personal.iter().flat_map(|s| s.split(['@', '.', ' ', '-', '_'])).collect();
-    inputs.extend(["foerderportal", "förderportal", "thueringen", "thüringen", "passwort", "kennwort", "egovernment"]);
-    let inputs: Vec<&str> = inputs.into_iter().filter(|s| s.chars().count() >= 3).collect();
+    let mut inputs: Vec<&str> = personal
+        .iter()
+        .flat_map(|s| s.split(['@', '.', ' ', '-', '_']))
+        .collect();
+    inputs.extend([
+        "foerderportal",
+        "förderportal",
+        "thueringen",
+        "thüringen",
+        "passwort",
+        "kennwort",
+        "egovernment",
+    ]);
+    let inputs: Vec<&str> = inputs
+        .into_iter()
+        .filter(|s| s.chars().count() >= 3)
+        .collect();
     let estimate = zxcvbn::zxcvbn(password, &inputs);
     if (estimate.score() as u8) < MIN_SCORE {
         return Err(PasswordProblem::Guessable);
@@ -66,14 +85,31 @@ mod tests {
     fn length_is_between_12_and_128_characters_and_counts_characters_not_bytes() {
         assert_eq!(check("", &[]), Err(PasswordProblem::Empty));
         assert_eq!(check("kurz", &[]), Err(PasswordProblem::TooShort));
-        assert_eq!(check("ÄÖÜäöüßÄÖÜä", &[]), Err(PasswordProblem::TooShort), "11 characters, 22 bytes");
-        assert_eq!(check(&"Zugspitze Ostsee Rennsteig ".repeat(5), &[]), Err(PasswordProblem::TooLong));
-        assert!(check(&"x7Kq9vLp2Wm4".repeat(11)[..128], &[]).is_ok(), "128 characters are fine");
+        assert_eq!(
+            check("ÄÖÜäöüßÄÖÜä", &[]),
+            Err(PasswordProblem::TooShort),
+            "11 characters, 22 bytes"
+        );
+        assert_eq!(
+            check(&"Zugspitze Ostsee Rennsteig ".repeat(5), &[]),
+            Err(PasswordProblem::TooLong)
+        );
+        assert!(
+            check(&"x7Kq9vLp2Wm4".repeat(11)[..128], &[]).is_ok(),
+            "128 characters are fine"
+        );
     }
 
     #[test]
     fn common_and_patterned_passwords_are_refused() {
-        for weak in ["password1234", "123456789012", "qwertzuiopasdf", "aaaaaaaaaaaa", "Passwort2026!", "foerderportal1"] {
+        for weak in [
+            "password1234",
+            "123456789012",
+            "qwertzuiopasdf",
+            "aaaaaaaaaaaa",
+            "Passwort2026!",
+            "foerderportal1",
+        ] {
             assert_eq!(check(weak, &[]), Err(PasswordProblem::Guessable), "{weak}");
         }
     }
@@ -81,7 +117,10 @@ mod tests {
     #[test]
     fn a_password_made_of_the_users_own_name_is_refused() {
         assert_eq!(
-            check("KarlaKommunal2026", &["Karla Kommunal", "karla.kommunal@gotha.example"]),
+            check(
+                "KarlaKommunal2026",
+                &["Karla Kommunal", "karla.kommunal@gotha.example"]
+            ),
             Err(PasswordProblem::Guessable)
         );
     }

@@ -4,17 +4,21 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
+use serde_json::json;
 
 use super::db;
-use super::model::EmailAddress;
+use super::model::{EmailAddress, throttle};
 use super::session::{CurrentUser, end_session, start_session};
+use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::{PageContext, ProtectedForm, redirect_with_flash, safe_redirect_target};
+use crate::web::{
+    ClientAddress, PageContext, ProtectedForm, redirect_with_flash, safe_redirect_target,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -84,6 +88,7 @@ async fn login(
     State(app): State<AppState>,
     page: PageContext,
     headers: HeaderMap,
+    client: ClientAddress,
     ProtectedForm(form): ProtectedForm<LoginForm>,
 ) -> Result<Response, AppError> {
     let next = safe_redirect_target(&form.next).unwrap_or("").to_string();
@@ -100,23 +105,11 @@ async fn login(
             message: "Bitte geben Sie Ihr Passwort ein.",
         });
     }
-    let user = match (errors.is_empty(), form.email.parse::<EmailAddress>()) {
-        (true, Ok(email)) => {
-            let mut conn = app.db.acquire().await?;
-            db::find_user_by_email(&mut conn, &email).await?
-        }
-        _ => None,
-    };
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     if errors.is_empty() {
-        let stored = user
-            .as_ref()
-            .filter(|u| u.active)
-            .and_then(|u| u.password_hash.clone());
-        let ok = app.passwords.verify(form.password, stored).await?;
-        match user.filter(|_| ok) {
-            Some(user) => {
-                tracing::info!(user_id = user.id, "login");
-                let cookie = start_session(&app, user.id, &headers).await?;
+        match attempt_login(&app, &client.0, &form.email, form.password).await? {
+            LoginOutcome::Success(user_id) => {
+                let cookie = start_session(&app, user_id, &headers).await?;
                 let target = if next.is_empty() {
                     "/konto".to_string()
                 } else {
@@ -124,11 +117,15 @@ async fn login(
                 };
                 return Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&target)).into_response());
             }
-            None => {
-                tracing::info!("failed login");
+            LoginOutcome::Failed => errors.push(FieldError {
+                field: "email",
+                message: WRONG_CREDENTIALS,
+            }),
+            LoginOutcome::Throttled => {
+                status = StatusCode::TOO_MANY_REQUESTS;
                 errors.push(FieldError {
                     field: "email",
-                    message: WRONG_CREDENTIALS,
+                    message: THROTTLED,
                 });
             }
         }
@@ -139,7 +136,68 @@ async fn login(
         next,
         errors,
     };
-    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    Ok((status, page).into_response())
+}
+
+enum LoginOutcome {
+    Success(i64),
+    Failed,
+    Throttled,
+}
+
+const THROTTLED: &str = "Zu viele fehlgeschlagene Anmeldeversuche. Bitte warten Sie 15 Minuten und versuchen Sie es dann erneut.";
+
+/// Checks the throttle, then the password; records failures and audits every outcome.
+async fn attempt_login(
+    app: &AppState,
+    client: &str,
+    email: &str,
+    password: String,
+) -> Result<LoginOutcome, AppError> {
+    // What was typed, normalised, is the throttle's key, whether or not such an account exists.
+    let typed = email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(254)
+        .collect::<String>();
+    let actor = |user_id| Actor { user_id, client };
+    let mut conn = app.db.acquire().await?;
+    let failures = db::recent_login_failures(&mut conn, &typed, client, throttle::WINDOW).await?;
+    if throttle::is_throttled(failures.pair, failures.client, failures.email) {
+        audit::record(&mut conn, actor(None), "login.throttled", &typed, json!({})).await?;
+        return Ok(LoginOutcome::Throttled);
+    }
+    let user = match typed.parse::<EmailAddress>() {
+        Ok(address) => db::find_user_by_email(&mut conn, &address).await?,
+        Err(_) => None,
+    };
+    // Never hold a connection while hashing.
+    drop(conn);
+    let stored = user
+        .as_ref()
+        .filter(|u| u.active)
+        .and_then(|u| u.password_hash.clone());
+    let ok = app.passwords.verify(password, stored).await?;
+    let mut conn = app.db.acquire().await?;
+    match user.filter(|_| ok) {
+        Some(user) => {
+            audit::record(
+                &mut conn,
+                actor(Some(user.id)),
+                "login",
+                &format!("user:{}", user.id),
+                json!({}),
+            )
+            .await?;
+            Ok(LoginOutcome::Success(user.id))
+        }
+        None => {
+            db::record_login_failure(&mut conn, &typed, client).await?;
+            audit::record(&mut conn, actor(None), "login.failed", &typed, json!({})).await?;
+            Ok(LoginOutcome::Failed)
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -10,11 +10,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::accounts::{CurrentUser, Role};
-use crate::audit;
+use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::mail::outbox::{self, OutboxRow};
 use crate::state::AppState;
-use crate::web::{PageContext, ProtectedForm, format, redirect_with_flash};
+use crate::web::{ClientAddress, PageContext, ProtectedForm, format, redirect_with_flash};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -170,6 +170,7 @@ struct RetryForm {}
 async fn retry(
     State(app): State<AppState>,
     user: CurrentUser,
+    client: ClientAddress,
     Path(id): Path<i64>,
     ProtectedForm(_): ProtectedForm<RetryForm>,
 ) -> Result<Response, AppError> {
@@ -180,7 +181,10 @@ async fn retry(
     }
     audit::record(
         &mut tx,
-        Some(user.id),
+        Actor {
+            user_id: Some(user.id),
+            client: &client.0,
+        },
         "mail.retry",
         &format!("mail_outbox:{id}"),
         serde_json::json!({}),

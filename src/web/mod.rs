@@ -104,6 +104,24 @@ fn navigation(viewer: Option<&Viewer>, path: &str) -> Vec<NavItem> {
         .collect()
 }
 
+/// The address the request came from: the peer's IP (behind a reverse proxy, the proxy's).
+#[derive(Clone, Debug)]
+pub struct ClientAddress(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientAddress(
+            peer.map(|c| c.0.ip().to_string())
+                .unwrap_or_else(|| "unbekannt".into()),
+        ))
+    }
+}
+
 /// The value of one cookie of the request.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers

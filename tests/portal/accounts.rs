@@ -312,3 +312,75 @@ async fn over_https_cookies_are_host_bound_and_secure_and_hsts_is_sent() {
         Some("max-age=31536000; includeSubDomains")
     );
 }
+
+#[tokio::test]
+async fn ten_failed_logins_throttle_further_attempts_and_are_audited() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    for _ in 0..10 {
+        let page = client.sign_in(CLERK, "falsches-passwort-123").await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    // Even the right password is not checked while throttled.
+    let page = client.sign_in(CLERK, DEMO_PASSWORD).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        page.text(".error-summary a")
+            .starts_with("Zu viele fehlgeschlagene Anmeldeversuche.")
+    );
+    assert_eq!(page.count(".account"), 0);
+
+    let audited: Vec<(String, String)> = sqlx::query_as(
+        "SELECT action, client FROM audit_log WHERE action LIKE 'login%' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        audited.iter().filter(|(a, _)| a == "login.failed").count(),
+        10
+    );
+    assert_eq!(
+        audited.last().unwrap(),
+        &("login.throttled".to_string(), "127.0.0.1".to_string())
+    );
+}
+
+#[tokio::test]
+async fn failures_from_another_client_do_not_lock_the_real_user_out() {
+    let app = TestApp::spawn().await;
+    sqlx::query("INSERT INTO login_failures (email, client) SELECT $1, '203.0.113.7' FROM generate_series(1, 20)")
+        .bind(CLERK)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let page = app.client().sign_in(CLERK, DEMO_PASSWORD).await;
+
+    assert_eq!(
+        page.status,
+        StatusCode::SEE_OTHER,
+        "the attacker's address is throttled, not the account"
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_cannot_be_changed_or_emptied() {
+    let app = TestApp::spawn().await;
+    app.client().sign_in(CLERK, DEMO_PASSWORD).await;
+
+    for statement in [
+        "UPDATE audit_log SET action = 'x'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ] {
+        let refused = sqlx::query(statement).execute(&app.pool).await;
+        assert!(refused.is_err(), "{statement} must be refused");
+    }
+    let logins: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'login'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(logins, 1);
+}
