@@ -98,12 +98,25 @@ async fn enqueue(pool: &PgPool, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn sent(pool: &PgPool) -> anyhow::Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT count(*) FROM mail_outbox WHERE state = 'sent'")
-            .fetch_one(pool)
-            .await?,
-    )
+/// Waits until `n` messages are sent; fails if any failed or if it takes over two minutes.
+async fn wait_until_sent(pool: &PgPool, n: i64) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (sent, failed): (i64, i64) = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE state = 'sent'), count(*) FILTER (WHERE state = 'failed') FROM mail_outbox",
+        )
+        .fetch_one(pool)
+        .await?;
+        anyhow::ensure!(failed == 0, "{failed} messages failed");
+        if sent >= n {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "only {sent} of {n} messages sent after two minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Messages per second from "all enqueued" to "all marked sent".
@@ -121,9 +134,7 @@ async fn throughput(pool: &PgPool, n: usize, workers: usize) -> anyhow::Result<f
             )
         })
         .collect();
-    while sent(pool).await? < n as i64 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_sent(pool, n as i64).await?;
     let elapsed = started.elapsed();
     stop.cancel();
     for h in handles {
@@ -155,9 +166,7 @@ async fn outage(pool: &PgPool) -> anyhow::Result<()> {
     .await?;
     let sink = SmtpSink::start_on(port).await;
     let back = Instant::now();
-    while sent(pool).await? < 200 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_sent(pool, 200).await?;
     let drained = back.elapsed();
     stop.cancel();
     worker.await?;
@@ -166,8 +175,13 @@ async fn outage(pool: &PgPool) -> anyhow::Result<()> {
         .iter()
         .filter_map(|m| m.header("message-id"))
         .collect();
+    anyhow::ensure!(
+        ids.len() == 200,
+        "lost or duplicated messages: {} distinct of 200",
+        ids.len()
+    );
     println!(
-        "outage: after 5 s down, {queued} of 200 messages queued for retry ({attempts} attempts so far, none lost); \
+        "outage: after 5 s down, {queued} of 200 messages queued for retry ({attempts} attempts so far); \
          all 200 delivered {:.1} s after the server came back; {} received, {} distinct Message-IDs",
         drained.as_secs_f64(),
         sink.messages().len(),

@@ -46,8 +46,16 @@ pub struct MailSettings {
     pub max_attempts: i32,
     /// Sent messages are deleted after this long.
     pub retention: Duration,
-    /// A claimed message belongs to its worker this long; longer than any SMTP timeout.
+    /// A claimed message belongs to its worker this long. A send is cut off after half of it,
+    /// so a slow server cannot make two workers send the same message.
     pub lease: Duration,
+}
+
+impl MailSettings {
+    /// How long one delivery may take before it counts as failed (and is retried).
+    pub fn send_timeout(&self) -> Duration {
+        self.lease / 2
+    }
 }
 
 impl Default for MailSettings {
@@ -57,7 +65,7 @@ impl Default for MailSettings {
             retry_max: Duration::from_secs(6 * 3600),
             max_attempts: 12,
             retention: Duration::from_secs(90 * 24 * 3600),
-            lease: Duration::from_secs(300),
+            lease: Duration::from_secs(600),
         }
     }
 }

@@ -90,6 +90,9 @@ struct ListPage {
     page: PageContext,
     filters: Vec<StateFilter>,
     total: i64,
+    /// Messages of the selected state (all, without a filter); the page shows at most 200.
+    matching: i64,
+    shown_all: bool,
     all_selected: bool,
     messages: Vec<MessageView>,
 }
@@ -127,10 +130,14 @@ async fn list(
             selected: selected == Some(*key),
         })
         .collect();
+    let total = counts.iter().map(|(_, n)| n).sum();
+    let matching = selected.map(count_of).unwrap_or(total);
     Ok(ListPage {
         page,
         filters,
-        total: counts.iter().map(|(_, n)| n).sum(),
+        total,
+        matching,
+        shown_all: messages.len() as i64 >= matching,
         all_selected: selected.is_none(),
         messages: messages.into_iter().map(Into::into).collect(),
     })
@@ -176,8 +183,15 @@ async fn retry(
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let mut tx = app.db.begin().await?;
+    let target = format!("/admin/postausgang/{id}");
+    outbox::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     if !outbox::retry_failed(&mut tx, id).await? {
-        return Err(AppError::NotFound);
+        // Someone else was quicker, or the form was sent twice.
+        return Ok(redirect_with_flash(
+            &app.cookies,
+            &target,
+            "Die Nachricht ist nicht (mehr) fehlgeschlagen.",
+        ));
     }
     audit::record(
         &mut tx,
@@ -193,7 +207,7 @@ async fn retry(
     tx.commit().await?;
     Ok(redirect_with_flash(
         &app.cookies,
-        &format!("/admin/postausgang/{id}"),
+        &target,
         "Die Nachricht wird erneut gesendet.",
     ))
 }

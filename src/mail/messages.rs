@@ -210,6 +210,7 @@ impl Message {
                 format!("Bestätigung: Antrag {} zurückgezogen", m.reference)
             }
             Message::DeadlineReminder(m) => match m.days_left {
+                0 => format!("Erinnerung: Die Antragsfrist für „{}“ endet heute", m.title),
                 1 => format!(
                     "Erinnerung: Die Antragsfrist für „{}“ endet morgen",
                     m.title

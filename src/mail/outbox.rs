@@ -8,12 +8,12 @@ use time::OffsetDateTime;
 
 use super::messages::{Footer, Message, Rendered, one_line};
 
-/// Where a message goes. The address is checked here, so nothing with a line break or a second
-/// address can reach a header.
+/// Where a message goes. The address is checked on construction, so nothing with a line break
+/// or a second address can reach a header.
 #[derive(Clone, Debug)]
 pub struct Recipient {
-    pub email: String,
-    pub name: String,
+    email: String,
+    name: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,28 +41,36 @@ impl Recipient {
             name: one_line(name, 100),
         })
     }
+
+    pub fn email(&self) -> &str {
+        &self.email
+    }
 }
 
 /// Puts messages into the outbox. Cheap to clone; lives in the app state.
 #[derive(Clone, Debug)]
 pub struct Outbox {
     base_url: String,
-    /// The host part of Message-IDs.
+    /// The domain part of Message-IDs.
     host: String,
 }
 
 impl Outbox {
     pub fn new(base_url: &str) -> Self {
+        // An IP address (or nothing usable) is no domain for a Message-ID.
         let host = base_url
-            .split("://")
-            .nth(1)
-            .unwrap_or(base_url)
-            .split(['/', ':'])
-            .next()
-            .unwrap_or("localhost");
+            .parse::<axum::http::Uri>()
+            .ok()
+            .and_then(|uri| uri.host().map(str::to_string))
+            .filter(|h| {
+                h.contains('.')
+                    && !h.starts_with('[')
+                    && !h.chars().all(|c| c.is_ascii_digit() || c == '.')
+            })
+            .unwrap_or_else(|| "localhost".to_string());
         Outbox {
             base_url: base_url.to_string(),
-            host: host.to_string(),
+            host,
         }
     }
 
@@ -99,8 +107,10 @@ impl Outbox {
         Ok(ids)
     }
 
-    /// Like [`Outbox::enqueue`], but only if no message with this key was ever enqueued
-    /// (e.g. "deadline-reminder:7:application-42"). Returns `None` when it was.
+    /// Like [`Outbox::enqueue`], but only if no message with this key is in the outbox, e.g.
+    /// "deadline-reminder:7:application-42". Returns `None` when it is. Sent messages, and so
+    /// their keys, are pruned after the retention period: a key must name something that cannot
+    /// come round again that late, such as one reminder for one draft.
     pub async fn enqueue_once(
         &self,
         conn: &mut PgConnection,
@@ -146,11 +156,12 @@ impl Outbox {
         Ok(id)
     }
 
-    /// The programme's name and first contact, read from the tables directly so that `mail`
-    /// depends on no feature module.
+    /// The programme's name and first contact address, read from the tables directly so that
+    /// `mail` depends on no feature module.
     async fn footer(&self, conn: &mut PgConnection) -> sqlx::Result<Footer> {
         let row: Option<(String, Option<String>)> = sqlx::query_as(
-            "SELECT p.name, (SELECT c.email FROM programme_contacts c WHERE c.programme_id = p.id
+            "SELECT p.name, (SELECT c.email FROM programme_contacts c
+                             WHERE c.programme_id = p.id AND c.email <> ''
                              ORDER BY c.position, c.id LIMIT 1)
              FROM programmes p ORDER BY p.id LIMIT 1",
         )
@@ -168,7 +179,8 @@ impl Outbox {
 /// The PostgreSQL notification channel the workers listen on.
 pub const CHANNEL: &str = "mail_outbox";
 
-/// A message claimed for delivery.
+/// A message claimed for delivery. `attempts` identifies this claim: a later claim of the same
+/// message (after the lease ran out) has a higher count.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Claimed {
     pub id: i64,
@@ -182,12 +194,23 @@ pub struct Claimed {
 }
 
 /// Claims up to `limit` due messages for this worker until the lease ends. Other workers skip
-/// them; if this worker dies, they become due again when the lease runs out.
+/// them; if this worker dies, they become due again when the lease runs out, unless that was
+/// their last attempt: then they are marked failed.
 pub async fn claim_due(
     conn: &mut PgConnection,
     limit: i64,
     lease: Duration,
+    max_attempts: i32,
 ) -> sqlx::Result<Vec<Claimed>> {
+    sqlx::query(
+        "UPDATE mail_outbox
+         SET state = 'failed', lease_until = NULL,
+             last_error = 'Zustellung nicht bestätigt: die Bearbeitung wurde beim letzten Versuch abgebrochen'
+         WHERE state = 'sending' AND lease_until < now() AND attempts >= $1",
+    )
+    .bind(max_attempts)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query_as(
         "WITH due AS (
              SELECT id FROM mail_outbox
@@ -208,43 +231,62 @@ pub async fn claim_due(
     .await
 }
 
-/// When the next queued message becomes due.
-pub async fn next_due(conn: &mut PgConnection) -> sqlx::Result<Option<OffsetDateTime>> {
-    sqlx::query_scalar("SELECT min(next_attempt_at) FROM mail_outbox WHERE state = 'queued'")
-        .fetch_one(conn)
-        .await
-}
+/// Links in invitations and password resets carry one-time tokens in `?token=…`; once a message
+/// is delivered, the stored copy no longer needs them.
+const SCRUB_TOKENS: &str = "regexp_replace(%, 'token=[A-Za-z0-9_-]+', 'token=entfernt', 'g')";
 
-pub async fn mark_sent(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE mail_outbox SET state = 'sent', sent_at = now(), lease_until = NULL, last_error = NULL
-         WHERE id = $1 AND state = 'sending'",
-    )
-    .bind(id)
+/// Records the delivery of this claim. Returns false if the claim was lost meanwhile (the lease
+/// ran out and another worker took the message over), in which case nothing is changed.
+pub async fn mark_sent(conn: &mut PgConnection, message: &Claimed) -> sqlx::Result<bool> {
+    let done = sqlx::query(&format!(
+        "UPDATE mail_outbox SET state = 'sent', sent_at = now(), lease_until = NULL, last_error = NULL,
+                body_text = {}, body_html = {}
+         WHERE id = $1 AND state = 'sending' AND attempts = $2",
+        SCRUB_TOKENS.replace('%', "body_text"),
+        SCRUB_TOKENS.replace('%', "body_html"),
+    ))
+    .bind(message.id)
+    .bind(message.attempts)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
-/// Records a failed attempt: back into the queue at `retry_at`, or failed for good when `None`.
+/// Records a failed attempt of this claim: back into the queue at `retry_at`, or failed for
+/// good when `None`. Returns false if the claim was lost meanwhile.
 pub async fn mark_attempt_failed(
     conn: &mut PgConnection,
-    id: i64,
+    message: &Claimed,
     error: &str,
     retry_at: Option<OffsetDateTime>,
-) -> sqlx::Result<()> {
-    sqlx::query(
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
         "UPDATE mail_outbox
-         SET state = CASE WHEN $3::timestamptz IS NULL THEN 'failed' ELSE 'queued' END,
-             next_attempt_at = coalesce($3, next_attempt_at), lease_until = NULL, last_error = $2
-         WHERE id = $1 AND state = 'sending'",
+         SET state = CASE WHEN $4::timestamptz IS NULL THEN 'failed' ELSE 'queued' END,
+             next_attempt_at = coalesce($4, next_attempt_at), lease_until = NULL, last_error = $3
+         WHERE id = $1 AND state = 'sending' AND attempts = $2",
     )
-    .bind(id)
+    .bind(message.id)
+    .bind(message.attempts)
     .bind(error.chars().take(1000).collect::<String>())
     .bind(retry_at)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
+}
+
+/// How long until the next queued message is due or the next lease runs out, by the database's
+/// clock (the app's may differ); `None` if nothing waits.
+pub async fn time_until_next_due(conn: &mut PgConnection) -> sqlx::Result<Option<Duration>> {
+    let seconds: Option<f64> = sqlx::query_scalar(
+        "SELECT extract(epoch FROM least(
+                    min(next_attempt_at) FILTER (WHERE state = 'queued'),
+                    min(lease_until) FILTER (WHERE state = 'sending')) - now())::float8
+         FROM mail_outbox WHERE state IN ('queued', 'sending')",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(seconds.map(|s| Duration::from_secs_f64(s.max(0.0))))
 }
 
 /// Puts a failed message back into the queue, due now, with a fresh series of attempts.
@@ -314,7 +356,8 @@ pub async fn counts_by_state(conn: &mut PgConnection) -> sqlx::Result<Vec<(Strin
         .await
 }
 
-/// One message with its bodies.
+/// One message with its bodies. One-time tokens in links are masked: an admin reading a
+/// message must not be able to use someone else's invitation or password reset.
 pub async fn find(
     conn: &mut PgConnection,
     id: i64,
@@ -327,7 +370,9 @@ pub async fn find(
         body_html: String,
     }
     let full: Option<Full> = sqlx::query_as(&format!(
-        "SELECT {ROW_COLUMNS}, body_text, body_html FROM mail_outbox WHERE id = $1"
+        "SELECT {ROW_COLUMNS}, {} AS body_text, {} AS body_html FROM mail_outbox WHERE id = $1",
+        SCRUB_TOKENS.replace('%', "body_text"),
+        SCRUB_TOKENS.replace('%', "body_html"),
     ))
     .bind(id)
     .fetch_optional(conn)

@@ -54,8 +54,12 @@ impl Mailer {
         match self {
             Mailer::Smtp { transport, .. } => match transport.send(message.clone()).await {
                 Ok(_) => Ok(()),
-                // 5xx: the server refuses this message for good; retrying cannot help.
-                Err(e) if e.is_permanent() => Err(SendError::permanent(format!("SMTP: {e}"))),
+                // The server refuses this recipient for good; retrying cannot help. Other 5xx
+                // replies (wrong credentials, a refusing relay) are the operator's to fix, so
+                // the messages wait for that.
+                Err(e) if e.is_permanent() && is_recipient_rejection(&e) => {
+                    Err(SendError::permanent(format!("SMTP: {e}")))
+                }
                 Err(e) => Err(SendError::transient(format!("SMTP: {e}"))),
             },
             Mailer::File { dir, .. } => {
@@ -70,6 +74,13 @@ impl Mailer {
             }
         }
     }
+}
+
+fn is_recipient_rejection(e: &lettre::transport::smtp::Error) -> bool {
+    matches!(
+        e.status().map(|code| code.to_string()).as_deref(),
+        Some("550" | "551" | "553")
+    )
 }
 
 /// Why a message could not be handed over; `permanent` failures are not retried.

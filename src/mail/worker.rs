@@ -17,8 +17,11 @@ use crate::config::MailSettings;
 
 /// Messages claimed (and sent concurrently) per round.
 const BATCH: i64 = 32;
-/// Without a notification, look for due messages (retries) this often.
+/// Without a notification, look for due messages this often (also how soon a lost
+/// notification connection is retried).
 const POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// Never spin: wait at least this long between rounds that found nothing.
+const MIN_WAIT: Duration = Duration::from_millis(100);
 const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 
 #[derive(Clone)]
@@ -34,11 +37,14 @@ pub struct Report {
     pub sent: usize,
     pub retrying: usize,
     pub failed: usize,
+    /// Outcomes not recorded because another worker had taken the message over, or because
+    /// recording failed (the message is then sent again after its lease).
+    pub unrecorded: usize,
 }
 
 impl Report {
     pub fn attempted(&self) -> usize {
-        self.sent + self.retrying + self.failed
+        self.sent + self.retrying + self.failed + self.unrecorded
     }
 }
 
@@ -52,27 +58,27 @@ impl Worker {
     }
 
     /// Runs until `stop` is cancelled: delivers whatever is due, then waits for a notification
-    /// from `enqueue` or the poll interval.
+    /// from `enqueue`, the next due retry or the poll interval. A round in progress is finished
+    /// (each send is bounded by the send timeout) before it returns.
     pub async fn run(self, stop: CancellationToken) {
-        let mut listener = match PgListener::connect_with(&self.pool).await {
-            Ok(mut l) => l.listen(CHANNEL).await.ok().map(|_| l),
-            Err(e) => {
-                tracing::warn!(error = %e, "mail worker cannot listen for notifications; polling only");
-                None
-            }
-        };
+        let mut listener = None;
         let mut last_prune: Option<Instant> = None;
         while !stop.is_cancelled() {
-            let mut more = false;
-            match self.deliver_due().await {
-                Ok(report) => more = report.attempted() as i64 == BATCH,
-                Err(e) => tracing::warn!(error = %e, "mail delivery round failed"),
+            if listener.is_none() {
+                listener = self.listen().await;
             }
+            let full_batch = match self.deliver_due().await {
+                Ok(report) => report.attempted() as i64 == BATCH,
+                Err(e) => {
+                    tracing::warn!(error = %e, "mail delivery round failed");
+                    false
+                }
+            };
             if last_prune.is_none_or(|t| t.elapsed() > PRUNE_INTERVAL) {
                 self.prune().await;
                 last_prune = Some(Instant::now());
             }
-            if more {
+            if full_batch {
                 continue;
             }
             let wait = self.time_until_next_due().await;
@@ -86,39 +92,64 @@ impl Worker {
                 _ = stop.cancelled() => break,
                 _ = tokio::time::sleep(wait) => {}
                 result = notified => if let Err(e) = result {
-                    tracing::warn!(error = %e, "mail worker lost its notification connection; polling only");
+                    tracing::warn!(error = %e, "mail worker lost its notification connection; reconnecting");
                     listener = None;
                 },
             }
         }
     }
 
-    /// Until the next retry is due, at most the poll interval (which also covers messages
-    /// enqueued while the notification connection was down).
-    async fn time_until_next_due(&self) -> Duration {
-        let next: Option<OffsetDateTime> = match self.pool.acquire().await {
-            Ok(mut conn) => outbox::next_due(&mut conn).await.unwrap_or(None),
-            Err(_) => None,
+    async fn listen(&self) -> Option<PgListener> {
+        let listening = async {
+            let mut listener = PgListener::connect_with(&self.pool).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
         };
-        let until = next.map(|at| at - OffsetDateTime::now_utc());
-        match until.and_then(|d| Duration::try_from(d).ok()) {
-            Some(d) => d.min(POLL_INTERVAL),
-            None if until.is_some() => Duration::ZERO,
-            None => POLL_INTERVAL,
+        match listening.await {
+            Ok(listener) => Some(listener),
+            Err(e) => {
+                tracing::warn!(error = %e, "mail worker cannot listen for notifications; polling for now");
+                None
+            }
         }
     }
 
-    /// Claims one batch of due messages and sends them concurrently.
+    /// By the database's clock, bounded below (no spinning) and above (the poll interval).
+    async fn time_until_next_due(&self) -> Duration {
+        let until = match self.pool.acquire().await {
+            Ok(mut conn) => outbox::time_until_next_due(&mut conn).await.ok().flatten(),
+            Err(_) => None,
+        };
+        until
+            .unwrap_or(POLL_INTERVAL)
+            .clamp(MIN_WAIT, POLL_INTERVAL)
+    }
+
+    /// Claims one batch of due messages and sends them concurrently. A failure to record one
+    /// outcome does not stop the others from being recorded.
     pub async fn deliver_due(&self) -> anyhow::Result<Report> {
         let mut conn = self.pool.acquire().await?;
-        let claimed = outbox::claim_due(&mut conn, BATCH, self.settings.lease).await?;
+        let claimed = outbox::claim_due(
+            &mut conn,
+            BATCH,
+            self.settings.lease,
+            self.settings.max_attempts,
+        )
+        .await?;
         drop(conn);
         let mut sends = JoinSet::new();
         for message in claimed {
             let mailer = self.mailer.clone();
+            let timeout = self.settings.send_timeout();
             sends.spawn(async move {
                 let result = match build(&mailer, &message) {
-                    Ok(email) => mailer.send(&email).await,
+                    Ok(email) => match tokio::time::timeout(timeout, mailer.send(&email)).await {
+                        Ok(sent) => sent,
+                        Err(_) => Err(SendError::transient(format!(
+                            "no answer within {} s",
+                            timeout.as_secs()
+                        ))),
+                    },
                     Err(e) => Err(e),
                 };
                 (message, result)
@@ -127,34 +158,56 @@ impl Worker {
         let mut report = Report::default();
         while let Some(joined) = sends.join_next().await {
             let (message, result) = joined?;
-            let mut conn = self.pool.acquire().await?;
-            match result {
-                Ok(()) => {
-                    outbox::mark_sent(&mut conn, message.id).await?;
-                    report.sent += 1;
-                }
-                Err(error) => {
-                    let retry_at = (!error.permanent
-                        && message.attempts < self.settings.max_attempts)
-                        .then(|| {
-                            OffsetDateTime::now_utc()
-                                + self.settings.delay_after(message.attempts, rand::random())
-                        });
-                    tracing::warn!(
-                        outbox_id = message.id, attempts = message.attempts, permanent = error.permanent,
-                        error = %error.message, "mail delivery failed"
-                    );
-                    outbox::mark_attempt_failed(&mut conn, message.id, &error.message, retry_at)
-                        .await?;
-                    if retry_at.is_some() {
-                        report.retrying += 1
-                    } else {
-                        report.failed += 1
-                    }
+            match self.record(&message, result).await {
+                Ok(outcome) => outcome.count(&mut report),
+                Err(e) => {
+                    tracing::error!(outbox_id = message.id, error = %e, "recording a delivery failed; it is retried after the lease");
+                    report.unrecorded += 1;
                 }
             }
         }
         Ok(report)
+    }
+
+    async fn record(
+        &self,
+        message: &Claimed,
+        result: Result<(), SendError>,
+    ) -> anyhow::Result<Outcome> {
+        let mut conn = self.pool.acquire().await?;
+        let (recorded, outcome) = match result {
+            Ok(()) => (outbox::mark_sent(&mut conn, message).await?, Outcome::Sent),
+            Err(error) => {
+                let retry_at = (!error.permanent && message.attempts < self.settings.max_attempts)
+                    .then(|| {
+                        OffsetDateTime::now_utc()
+                            + self.settings.delay_after(message.attempts, rand::random())
+                    });
+                tracing::warn!(
+                    outbox_id = message.id, attempts = message.attempts, permanent = error.permanent,
+                    error = %error.message, "mail delivery failed"
+                );
+                let recorded =
+                    outbox::mark_attempt_failed(&mut conn, message, &error.message, retry_at)
+                        .await?;
+                (
+                    recorded,
+                    if retry_at.is_some() {
+                        Outcome::Retrying
+                    } else {
+                        Outcome::Failed
+                    },
+                )
+            }
+        };
+        if !recorded {
+            tracing::warn!(
+                outbox_id = message.id,
+                "another worker took this message over; outcome not recorded"
+            );
+            return Ok(Outcome::TakenOver);
+        }
+        Ok(outcome)
     }
 
     async fn prune(&self) {
@@ -166,6 +219,24 @@ impl Worker {
             Ok(0) => {}
             Ok(n) => tracing::info!(messages = n, "pruned old sent mail"),
             Err(e) => tracing::warn!(error = %e, "pruning sent mail failed"),
+        }
+    }
+}
+
+enum Outcome {
+    Sent,
+    Retrying,
+    Failed,
+    TakenOver,
+}
+
+impl Outcome {
+    fn count(self, report: &mut Report) {
+        match self {
+            Outcome::Sent => report.sent += 1,
+            Outcome::Retrying => report.retrying += 1,
+            Outcome::Failed => report.failed += 1,
+            Outcome::TakenOver => report.unrecorded += 1,
         }
     }
 }
@@ -192,15 +263,16 @@ pub fn build(mailer: &Mailer, m: &Claimed) -> Result<lettre::Message, SendError>
 }
 
 impl MailSettings {
-    /// Exponential backoff: base, 2×base, 4×base, … capped at the maximum, with ±20 % jitter
-    /// (`jitter` in 0..1) so that many messages failing together do not retry together.
+    /// Exponential backoff: base, 2×base, 4×base, … with ±20 % jitter (`jitter` in 0..1) so
+    /// that many messages failing together do not retry together; never beyond the maximum.
     pub fn delay_after(&self, attempts: i32, jitter: f64) -> Duration {
         let exponent = attempts.saturating_sub(1).clamp(0, 30) as u32;
         let delay = self
             .retry_base
-            .saturating_mul(2u32.saturating_pow(exponent))
-            .min(self.retry_max);
-        delay.mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0))
+            .saturating_mul(2u32.saturating_pow(exponent));
+        delay
+            .mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0))
+            .min(self.retry_max)
     }
 }
 
@@ -234,9 +306,18 @@ mod tests {
     }
 
     #[test]
-    fn jitter_spreads_retries_by_twenty_percent() {
+    fn jitter_spreads_retries_by_twenty_percent_but_never_past_the_cap() {
         let s = settings();
         assert_eq!(s.delay_after(1, 0.0).as_secs(), 48);
         assert_eq!(s.delay_after(1, 1.0).as_secs(), 72);
+        let capped = MailSettings {
+            retry_max: Duration::from_secs(300 * 60),
+            ..s
+        };
+        assert_eq!(
+            capped.delay_after(9, 1.0).as_secs(),
+            300 * 60,
+            "256 min + 20 % would pass the cap"
+        );
     }
 }

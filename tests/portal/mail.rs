@@ -136,7 +136,12 @@ async fn a_message_arrives_over_smtp_as_german_multipart_with_its_stable_message
 async fn during_an_smtp_outage_messages_wait_and_are_all_delivered_once_it_is_back() {
     let pool = pool().await;
     let port = unused_port();
-    let worker = Worker::new(pool.clone(), mailer(url_for_port(port)), settings());
+    // Retries start after about a second, so "nothing due yet" below holds.
+    let settings = MailSettings {
+        retry_base: Duration::from_secs(1),
+        ..settings()
+    };
+    let worker = Worker::new(pool.clone(), mailer(url_for_port(port)), settings);
     enqueue_receipts(&pool, 5).await;
 
     let report = worker.deliver_due().await.unwrap();
@@ -221,7 +226,7 @@ async fn a_crash_between_sending_and_marking_sent_repeats_the_message_once_with_
 
     // A worker claims and sends, then dies before it can record the delivery.
     let mut conn = pool.acquire().await.unwrap();
-    let claimed = outbox::claim_due(&mut conn, 10, settings.lease)
+    let claimed = outbox::claim_due(&mut conn, 10, settings.lease, settings.max_attempts)
         .await
         .unwrap();
     mailer
@@ -504,4 +509,168 @@ async fn a_message_to_several_people_is_delivered_to_each_separately() {
         .map(|m| m.header("message-id").unwrap())
         .collect();
     assert_eq!(ids.len(), 3, "each copy has its own Message-ID");
+}
+
+#[tokio::test]
+async fn an_idle_worker_is_woken_by_the_commit_of_a_new_message() {
+    let pool = pool().await;
+    let sink = SmtpSink::start().await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let worker =
+        tokio::spawn(Worker::new(pool.clone(), mailer(sink.url()), settings()).run(stop.clone()));
+    tokio::time::sleep(Duration::from_millis(500)).await; // idle now, polling only every 5 s
+
+    let committed = std::time::Instant::now();
+    enqueue_receipts(&pool, 1).await;
+    sink.wait_for(1).await;
+
+    assert!(
+        committed.elapsed() < Duration::from_secs(2),
+        "took {:?}: no notification?",
+        committed.elapsed()
+    );
+    stop.cancel();
+    worker.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_server_that_answers_too_late_gets_the_message_again_with_the_same_id() {
+    let pool = pool().await;
+    let sink = SmtpSink::start().await;
+    let settings = MailSettings {
+        lease: Duration::from_secs(1),
+        ..settings()
+    };
+    let worker = Worker::new(pool.clone(), mailer(sink.url()), settings);
+    enqueue_receipts(&pool, 1).await;
+    sink.set_reply_delay(Duration::from_millis(900)); // past the send timeout of half the lease
+
+    assert_eq!(
+        worker.deliver_due().await.unwrap().retrying,
+        1,
+        "no answer in time: retried later"
+    );
+    sink.set_reply_delay(Duration::ZERO);
+    let mut report = worker.deliver_due().await.unwrap();
+    for _ in 0..30 {
+        if report.sent == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        report = worker.deliver_due().await.unwrap();
+    }
+
+    assert_eq!(report.sent, 1);
+    let received = sink.wait_for(2).await;
+    assert_eq!(received.len(), 2, "the unclear first attempt and the retry");
+    assert_eq!(
+        received[0].header("message-id"),
+        received[1].header("message-id")
+    );
+    assert_eq!(states(&pool).await, [("sent".to_string(), 1)]);
+}
+
+#[tokio::test]
+async fn a_worker_whose_lease_ran_out_cannot_record_an_outcome_over_its_successor() {
+    let pool = pool().await;
+    enqueue_receipts(&pool, 1).await;
+    let mut conn = pool.acquire().await.unwrap();
+    let lease = Duration::from_millis(200);
+    let first = outbox::claim_due(&mut conn, 1, lease, 12)
+        .await
+        .unwrap()
+        .remove(0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = outbox::claim_due(&mut conn, 1, Duration::from_secs(60), 12)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(first.id, second.id);
+
+    assert!(
+        !outbox::mark_attempt_failed(&mut conn, &first, "timeout", None)
+            .await
+            .unwrap()
+    );
+    assert!(!outbox::mark_sent(&mut conn, &first).await.unwrap());
+    assert_eq!(
+        states(&pool).await,
+        [("sending".to_string(), 1)],
+        "still the successor's"
+    );
+    assert!(outbox::mark_sent(&mut conn, &second).await.unwrap());
+    assert_eq!(states(&pool).await, [("sent".to_string(), 1)]);
+}
+
+#[tokio::test]
+async fn a_message_whose_last_attempt_was_never_confirmed_ends_as_failed() {
+    let pool = pool().await;
+    enqueue_receipts(&pool, 1).await;
+    let mut conn = pool.acquire().await.unwrap();
+    outbox::claim_due(&mut conn, 1, Duration::from_millis(100), 1)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let again = outbox::claim_due(&mut conn, 1, Duration::from_secs(60), 1)
+        .await
+        .unwrap();
+
+    assert!(
+        again.is_empty(),
+        "not sent a second time after the last attempt"
+    );
+    assert_eq!(states(&pool).await, [("failed".to_string(), 1)]);
+}
+
+#[tokio::test]
+async fn one_time_links_are_masked_for_admins_and_removed_once_sent() {
+    let pool = pool().await;
+    let sink = SmtpSink::start().await;
+    let reset = Message::PasswordReset(foerderportal::mail::messages::PasswordReset {
+        name: "Karla Kommunal".into(),
+        link: "https://foerderportal.example/passwort-zuruecksetzen?token=Geheim_123-abc".into(),
+        valid_until: "22.11.2026, 14:00 Uhr".into(),
+    });
+    let mut tx = pool.begin().await.unwrap();
+    let to = Recipient::new("kommune@gemeinde.example", "").unwrap();
+    let id = Outbox::new("https://foerderportal.example")
+        .enqueue(&mut tx, &to, &reset)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let (_, text, html) = outbox::find(&mut pool.acquire().await.unwrap(), id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !text.contains("Geheim_123-abc") && !html.contains("Geheim_123-abc"),
+        "masked for the admin page"
+    );
+    Worker::new(pool.clone(), mailer(sink.url()), settings())
+        .deliver_due()
+        .await
+        .unwrap();
+    let received = sink.wait_for(1).await;
+    let delivered = MessageParser::default()
+        .parse(received[0].data.as_bytes())
+        .unwrap();
+    assert!(
+        delivered
+            .body_text(0)
+            .unwrap()
+            .contains("token=Geheim_123-abc"),
+        "the recipient gets the link"
+    );
+    let stored: String =
+        sqlx::query_scalar("SELECT body_text || body_html FROM mail_outbox WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(
+        !stored.contains("Geheim_123-abc"),
+        "no usable token kept after delivery"
+    );
 }

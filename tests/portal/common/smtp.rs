@@ -1,6 +1,7 @@
 //! A real SMTP server in the test process: it speaks enough RFC 5321 for lettre (EHLO, MAIL,
 //! RCPT, DATA, RSET, NOOP, QUIT) and records every message it accepts.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,6 +31,8 @@ impl Received {
 pub struct SmtpSink {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
+    /// How long the server waits before confirming a message (a slow or stuck server).
+    reply_delay_ms: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -45,20 +48,30 @@ impl SmtpSink {
             .expect("bind SMTP sink");
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
+        let reply_delay_ms = Arc::new(AtomicU64::new(0));
         let store = received.clone();
+        let delay = reply_delay_ms.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let store = store.clone();
+                let delay = delay.clone();
                 tokio::spawn(async move {
-                    let _ = session(stream, store).await;
+                    let _ = session(stream, store, delay).await;
                 });
             }
         });
         SmtpSink {
             port,
             received,
+            reply_delay_ms,
             task,
         }
+    }
+
+    /// From now on, confirm each message only after this delay.
+    pub fn set_reply_delay(&self, delay: Duration) {
+        self.reply_delay_ms
+            .store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 
     pub fn url(&self) -> String {
@@ -91,6 +104,7 @@ impl Drop for SmtpSink {
 async fn session(
     stream: tokio::net::TcpStream,
     store: Arc<Mutex<Vec<Received>>>,
+    reply_delay_ms: Arc<AtomicU64>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
@@ -136,6 +150,8 @@ async fn session(
                 data,
             };
             store.lock().unwrap().push(message);
+            let delay = reply_delay_ms.load(Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(delay)).await;
             b"250 OK queued\r\n"
         } else if upper == "RSET" {
             from.clear();
