@@ -17,7 +17,7 @@ use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::{
-    ClientAddress, PageContext, ProtectedForm, redirect_with_flash, safe_redirect_target,
+    ClientAddress, FormErrors, PageContext, ProtectedForm, redirect_with_flash, safe_redirect_target,
 };
 
 pub fn router() -> Router<AppState> {
@@ -27,12 +27,6 @@ pub fn router() -> Router<AppState> {
         .route("/konto", get(account_page))
 }
 
-/// A field error as the form shows it: next to the field and linked from the error summary.
-#[derive(Clone, Debug)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub message: &'static str,
-}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "accounts/login.html")]
@@ -40,17 +34,9 @@ struct LoginPage {
     page: PageContext,
     email: String,
     next: String,
-    errors: Vec<FieldError>,
+    errors: FormErrors,
 }
 
-impl LoginPage {
-    fn error_for(&self, field: &str) -> Option<&'static str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message)
-    }
-}
 
 #[derive(Deserialize)]
 struct NextQuery {
@@ -68,7 +54,7 @@ async fn login_page(page: PageContext, Query(q): Query<NextQuery>) -> LoginPage 
         page,
         email: String::new(),
         next,
-        errors: Vec::new(),
+        errors: FormErrors::default(),
     }
 }
 
@@ -92,18 +78,12 @@ async fn login(
     ProtectedForm(form): ProtectedForm<LoginForm>,
 ) -> Result<Response, AppError> {
     let next = safe_redirect_target(&form.next).unwrap_or("").to_string();
-    let mut errors = Vec::new();
+    let mut errors = FormErrors::default();
     if form.email.trim().is_empty() {
-        errors.push(FieldError {
-            field: "email",
-            message: "Bitte geben Sie Ihre E-Mail-Adresse ein.",
-        });
+        errors.add("email", "Bitte geben Sie Ihre E-Mail-Adresse ein.");
     }
     if form.password.is_empty() {
-        errors.push(FieldError {
-            field: "password",
-            message: "Bitte geben Sie Ihr Passwort ein.",
-        });
+        errors.add("password", "Bitte geben Sie Ihr Passwort ein.");
     }
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     if errors.is_empty() {
@@ -117,16 +97,10 @@ async fn login(
                 };
                 return Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&target)).into_response());
             }
-            LoginOutcome::Failed => errors.push(FieldError {
-                field: "email",
-                message: WRONG_CREDENTIALS,
-            }),
+            LoginOutcome::Failed => errors.add("email", WRONG_CREDENTIALS),
             LoginOutcome::Throttled => {
                 status = StatusCode::TOO_MANY_REQUESTS;
-                errors.push(FieldError {
-                    field: "email",
-                    message: THROTTLED,
-                });
+                errors.add("email", THROTTLED);
             }
         }
     }

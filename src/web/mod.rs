@@ -4,6 +4,7 @@
 
 pub mod csrf;
 pub mod format;
+pub mod forms;
 pub mod middleware;
 
 use axum::extract::{FromRef, FromRequestParts};
@@ -16,6 +17,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 pub use csrf::{CsrfToken, ProtectedForm};
+pub use forms::{FormErrors, clean_line};
 
 /// The signed-in person as the layout shows them.
 #[derive(Clone, Debug)]

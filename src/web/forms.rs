@@ -1,0 +1,56 @@
+//! Field errors of a submitted form, shown next to each field and in the error summary
+//! (`templates/forms.html`), the way GOV.UK and KERN forms do it.
+
+#[derive(Clone, Debug)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct FormErrors(Vec<FieldError>);
+
+impl FormErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push(FieldError { field, message: message.into() });
+    }
+
+    /// The first error of a field.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &FieldError> {
+        self.0.iter()
+    }
+}
+
+/// Form fields arrive as typed: this trims them, drops control characters (NUL and friends
+/// cannot be stored and have no business in names) and limits their length.
+pub fn clean_line(value: &str, max_chars: usize) -> String {
+    value.trim().chars().filter(|c| !c.is_control()).take(max_chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_error_of_a_field_is_the_one_shown() {
+        let mut errors = FormErrors::default();
+        errors.add("email", "erster");
+        errors.add("email", "zweiter");
+        assert_eq!(errors.get("email"), Some("erster"));
+        assert_eq!(errors.get("password"), None);
+    }
+
+    #[test]
+    fn control_characters_are_dropped_from_single_line_fields() {
+        assert_eq!(clean_line("  Karla\0 Kommunal\r\n ", 100), "Karla Kommunal");
+        assert_eq!(clean_line("Jürgen", 3), "Jür");
+    }
+}
