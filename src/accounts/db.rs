@@ -207,3 +207,195 @@ pub async fn prune_login_failures(conn: &mut PgConnection) -> sqlx::Result<u64> 
         .await?;
     Ok(done.rows_affected())
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenPurpose {
+    Invitation,
+    PasswordReset,
+}
+
+impl TokenPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::Invitation => "invitation",
+            TokenPurpose::PasswordReset => "password_reset",
+        }
+    }
+}
+
+/// Stores a new single-use token for the user (only its hash) and returns the token itself.
+/// Earlier unused tokens of the same purpose stop working: only the newest link counts.
+pub async fn create_token(
+    conn: &mut PgConnection,
+    user_id: i64,
+    purpose: TokenPurpose,
+    valid_for: std::time::Duration,
+) -> sqlx::Result<String> {
+    sqlx::query(
+        "DELETE FROM account_tokens WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(purpose.as_str())
+    .execute(&mut *conn)
+    .await?;
+    let token = crate::web::random_token();
+    sqlx::query(
+        "INSERT INTO account_tokens (token_hash, user_id, purpose, expires_at)
+         VALUES ($1, $2, $3, now() + make_interval(secs => $4))",
+    )
+    .bind(super::model::token_hash(&token))
+    .bind(user_id)
+    .bind(purpose.as_str())
+    .bind(valid_for.as_secs_f64())
+    .execute(conn)
+    .await?;
+    Ok(token)
+}
+
+/// The user a token belongs to, if it is unused, unexpired and for this purpose.
+pub async fn token_user(
+    conn: &mut PgConnection,
+    token: &str,
+    purpose: TokenPurpose,
+) -> sqlx::Result<Option<UserRecord>> {
+    sqlx::query_as(&format!(
+        "SELECT {} FROM users u JOIN account_tokens t ON t.user_id = u.id
+         WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > now() AND u.active",
+        USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
+    ))
+    .bind(super::model::token_hash(token))
+    .bind(purpose.as_str())
+    .fetch_optional(conn)
+    .await
+}
+
+/// Uses up the token; `None` if it was not (or no longer) valid, so a link works only once
+/// even when submitted twice at the same moment.
+pub async fn consume_token(
+    conn: &mut PgConnection,
+    token: &str,
+    purpose: TokenPurpose,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "UPDATE account_tokens SET used_at = now()
+         WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
+         RETURNING user_id",
+    )
+    .bind(super::model::token_hash(token))
+    .bind(purpose.as_str())
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn set_password(
+    conn: &mut PgConnection,
+    user_id: i64,
+    password_hash: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1")
+        .bind(user_id)
+        .bind(password_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends the user's sessions on the server, all of them or all but one.
+pub async fn delete_sessions_of(
+    conn: &mut PgConnection,
+    user_id: i64,
+    except: Option<&[u8]>,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM sessions WHERE user_id = $1 AND ($2::bytea IS NULL OR id_hash <> $2)",
+    )
+    .bind(user_id)
+    .bind(except)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn find_user(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<UserRecord>> {
+    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SessionInfo {
+    pub id_hash: Vec<u8>,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub user_agent: Option<String>,
+}
+
+pub async fn sessions_of(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<SessionInfo>> {
+    sqlx::query_as(
+        "SELECT id_hash, created_at, last_seen_at, user_agent FROM sessions
+         WHERE user_id = $1 AND expires_at > now() ORDER BY last_seen_at DESC",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct UserListRow {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub roles: Vec<String>,
+    pub municipality_name: Option<String>,
+    pub active: bool,
+    pub has_password: bool,
+}
+
+/// Accounts whose name, address or municipality contains `query` (all when empty), by name.
+pub async fn list_users(
+    conn: &mut PgConnection,
+    query: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<UserListRow>> {
+    sqlx::query_as(
+        "SELECT u.id, u.email, u.display_name, u.roles, m.name AS municipality_name, u.active,
+                u.password_hash IS NOT NULL AS has_password
+         FROM users u LEFT JOIN municipalities m ON m.id = u.municipality_id
+         WHERE $1 = '' OR u.display_name ILIKE '%' || $1 || '%' OR u.email ILIKE '%' || $1 || '%'
+            OR m.name ILIKE '%' || $1 || '%'
+         ORDER BY u.display_name, u.id
+         LIMIT $2",
+    )
+    .bind(query.replace(['%', '_', '\\'], ""))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn update_roles(
+    conn: &mut PgConnection,
+    user_id: i64,
+    roles: &[Role],
+    municipality_id: Option<i64>,
+) -> sqlx::Result<()> {
+    let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    sqlx::query(
+        "UPDATE users SET roles = $2, municipality_id = $3, updated_at = now() WHERE id = $1",
+    )
+    .bind(user_id)
+    .bind(&roles)
+    .bind(municipality_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_active(conn: &mut PgConnection, user_id: i64, active: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET active = $2, updated_at = now() WHERE id = $1")
+        .bind(user_id)
+        .bind(active)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

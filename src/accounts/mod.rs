@@ -1,10 +1,13 @@
 //! Users, roles, passwords, sessions and login, plus the [`session::CurrentUser`] extractor and
 //! role checks every feature uses.
 
+pub mod admin;
 pub mod db;
 pub mod model;
 pub mod password;
 pub mod policy;
+pub mod profile;
+pub mod recovery;
 pub mod routes;
 pub mod session;
 

@@ -68,6 +68,41 @@ pub fn check_roles(roles: &[Role], has_municipality: bool) -> Result<(), &'stati
     Ok(())
 }
 
+/// The role combinations an admin can give an account, as offered on the forms.
+pub const ROLE_CHOICES: [(&str, &str, &[Role]); 4] = [
+    (
+        "clerk",
+        "Kommunale Sachbearbeitung (für eine Kommune)",
+        &[Role::Clerk],
+    ),
+    (
+        "reviewer",
+        "Sachbearbeitung im Ministerium",
+        &[Role::Reviewer],
+    ),
+    ("admin", "Administration", &[Role::Admin]),
+    (
+        "reviewer_admin",
+        "Sachbearbeitung im Ministerium und Administration",
+        &[Role::Reviewer, Role::Admin],
+    ),
+];
+
+pub fn roles_of_choice(choice: &str) -> Option<&'static [Role]> {
+    ROLE_CHOICES
+        .iter()
+        .find(|(key, _, _)| *key == choice)
+        .map(|(_, _, roles)| *roles)
+}
+
+pub fn choice_of_roles(roles: &[Role]) -> &'static str {
+    ROLE_CHOICES
+        .iter()
+        .find(|(_, _, r)| r.len() == roles.len() && r.iter().all(|role| roles.contains(role)))
+        .map(|(key, _, _)| *key)
+        .unwrap_or("")
+}
+
 /// "Kommunale Sachbearbeitung", "Sachbearbeitung Ministerium, Administration"
 pub fn roles_label(roles: &[Role]) -> String {
     roles
@@ -75,6 +110,13 @@ pub fn roles_label(roles: &[Role]) -> String {
         .map(|r| r.label())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// What is stored of a secret token (session cookie, invitation or reset link): its SHA-256,
+/// so a copy of the database opens nothing.
+pub fn token_hash(token: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes()).to_vec()
 }
 
 /// A lower-cased e-mail address with a plausible shape. Deliverability is proven by mail, not here.

@@ -17,16 +17,15 @@ use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::{
-    ClientAddress, FormErrors, PageContext, ProtectedForm, redirect_with_flash, safe_redirect_target,
+    ClientAddress, FormErrors, PageContext, ProtectedForm, redirect_with_flash,
+    safe_redirect_target,
 };
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/anmelden", get(login_page).post(login))
         .route("/abmelden", axum::routing::post(logout))
-        .route("/konto", get(account_page))
 }
-
 
 #[derive(Template, WebTemplate)]
 #[template(path = "accounts/login.html")]
@@ -36,7 +35,6 @@ struct LoginPage {
     next: String,
     errors: FormErrors,
 }
-
 
 #[derive(Deserialize)]
 struct NextQuery {
@@ -188,15 +186,4 @@ async fn logout(
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(response)
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "accounts/account.html")]
-struct AccountPage {
-    page: PageContext,
-    user: CurrentUser,
-}
-
-async fn account_page(page: PageContext, user: CurrentUser) -> AccountPage {
-    AccountPage { page, user }
 }

@@ -6,11 +6,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::db;
-use super::model::{Role, roles_label};
+use super::model::{Role, roles_label, token_hash};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::middleware::{error_page, request_id};
@@ -47,6 +46,11 @@ impl CurrentUser {
         }
     }
 
+    /// Identifies this session among the user's sessions.
+    pub fn session_hash(&self) -> &[u8] {
+        &self.session_hash
+    }
+
     pub fn roles_label(&self) -> String {
         roles_label(&self.roles)
     }
@@ -74,10 +78,6 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     }
 }
 
-fn hash_token(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
-
 /// Loads the session named by the cookie and puts the user, the viewer for the layout and the
 /// session's form token into the request. A dead session's cookie is removed.
 pub async fn load_session(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -85,7 +85,7 @@ pub async fn load_session(State(app): State<AppState>, mut req: Request, next: N
     let Some(token) = cookie(req.headers(), &cookie_name).map(str::to_string) else {
         return next.run(req).await;
     };
-    let id_hash = hash_token(&token);
+    let id_hash = token_hash(&token);
     // Bounded like the handlers behind it, so a locked table cannot hang requests here.
     let lookup = lookup_and_touch(&app, &id_hash);
     let record = match tokio::time::timeout(app.config.request_timeout, lookup).await {
@@ -176,7 +176,7 @@ pub async fn start_session(
     db::insert_session(
         &mut conn,
         db::NewSession {
-            id_hash: &hash_token(&token),
+            id_hash: &token_hash(&token),
             user_id,
             csrf_token: &csrf,
             expires_at,

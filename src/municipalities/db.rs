@@ -45,3 +45,19 @@ pub async fn count(conn: &mut PgConnection) -> sqlx::Result<i64> {
         .fetch_one(conn)
         .await
 }
+
+/// Active municipalities for a choice list: id and name, by name.
+pub async fn choices(conn: &mut PgConnection) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as(
+        "SELECT id, name FROM municipalities WHERE active ORDER BY name COLLATE \"C\", id",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn exists_active(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM municipalities WHERE id = $1 AND active)")
+        .bind(id)
+        .fetch_one(conn)
+        .await
+}

@@ -12,12 +12,18 @@ pub struct FormErrors(Vec<FieldError>);
 
 impl FormErrors {
     pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.push(FieldError { field, message: message.into() });
+        self.0.push(FieldError {
+            field,
+            message: message.into(),
+        });
     }
 
     /// The first error of a field.
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+        self.0
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -32,7 +38,12 @@ impl FormErrors {
 /// Form fields arrive as typed: this trims them, drops control characters (NUL and friends
 /// cannot be stored and have no business in names) and limits their length.
 pub fn clean_line(value: &str, max_chars: usize) -> String {
-    value.trim().chars().filter(|c| !c.is_control()).take(max_chars).collect()
+    value
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(max_chars)
+        .collect()
 }
 
 #[cfg(test)]

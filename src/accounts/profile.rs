@@ -1,0 +1,239 @@
+//! "Mein Konto": who the user is, changing the password (the current one is required), and
+//! the list of active sessions with a way to end all others.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::db::{self, SessionInfo};
+use super::policy;
+use super::session::CurrentUser;
+use crate::audit::{self, Actor};
+use crate::error::AppError;
+use crate::mail::messages::PasswordChanged;
+use crate::mail::{Message, Recipient};
+use crate::state::AppState;
+use crate::web::{
+    ClientAddress, FormErrors, PageContext, ProtectedForm, format, redirect_with_flash,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/konto", get(account_page))
+        .route("/konto/passwort", post(change_password))
+        .route("/konto/sitzungen/beenden", post(end_other_sessions))
+}
+
+pub struct SessionView {
+    pub current: bool,
+    pub started: String,
+    pub last_seen: String,
+    pub browser: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "accounts/account.html")]
+struct AccountPage {
+    page: PageContext,
+    user: CurrentUser,
+    sessions: Vec<SessionView>,
+    errors: FormErrors,
+}
+
+impl AccountPage {
+    async fn load(
+        app: &AppState,
+        page: PageContext,
+        user: CurrentUser,
+        errors: FormErrors,
+    ) -> Result<Self, AppError> {
+        let mut conn = app.db.acquire().await?;
+        let sessions = db::sessions_of(&mut conn, user.id).await?;
+        let sessions = sessions
+            .into_iter()
+            .map(|s| view(s, user.session_hash()))
+            .collect();
+        Ok(AccountPage {
+            page,
+            user,
+            sessions,
+            errors,
+        })
+    }
+}
+
+fn view(s: SessionInfo, current: &[u8]) -> SessionView {
+    SessionView {
+        current: s.id_hash == current,
+        started: format::date_time(s.created_at),
+        last_seen: format::date_time(s.last_seen_at),
+        browser: s
+            .user_agent
+            .map(|ua| browser_name(&ua))
+            .unwrap_or_else(|| "unbekannt".into()),
+    }
+}
+
+/// A readable name for a user agent string ("Firefox unter Windows").
+fn browser_name(user_agent: &str) -> String {
+    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"]
+        .iter()
+        .find(|b| user_agent.contains(*b))
+        .map(|b| match *b {
+            "Edg/" => "Edge",
+            "Firefox/" => "Firefox",
+            "Chrome/" => "Chrome",
+            _ => "Safari",
+        })
+        .unwrap_or("Unbekannter Browser");
+    let system = [
+        ("Windows", "Windows"),
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("Mac OS", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| user_agent.contains(needle))
+    .map(|(_, name)| *name);
+    match system {
+        Some(system) => format!("{browser} unter {system}"),
+        None => browser.to_string(),
+    }
+}
+
+async fn account_page(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+) -> Result<AccountPage, AppError> {
+    AccountPage::load(&app, page, user, FormErrors::default()).await
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirmation: String,
+}
+
+async fn change_password(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    client: ClientAddress,
+    ProtectedForm(form): ProtectedForm<PasswordForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FormErrors::default();
+    let stored = {
+        let mut conn = app.db.acquire().await?;
+        db::find_user(&mut conn, user.id)
+            .await?
+            .and_then(|u| u.password_hash)
+    };
+    if form.current.is_empty() {
+        errors.add("current", "Bitte geben Sie Ihr bisheriges Passwort ein.");
+    } else if !app.passwords.verify(form.current, stored).await? {
+        errors.add("current", "Das bisherige Passwort ist nicht richtig.");
+    }
+    if let Err(problem) = policy::check(&form.password, &[&user.name, &user.email]) {
+        errors.add("password", problem.to_string());
+    } else if form.password != form.confirmation {
+        errors.add(
+            "confirmation",
+            "Die beiden Passwörter stimmen nicht überein.",
+        );
+    }
+    if !errors.is_empty() {
+        let page = AccountPage::load(&app, page, user, errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let hash = app.passwords.hash(form.password).await?;
+    let mut tx = app.db.begin().await?;
+    db::set_password(&mut tx, user.id, &hash).await?;
+    // Whoever else knew the old password is signed out everywhere else.
+    db::delete_sessions_of(&mut tx, user.id, Some(user.session_hash())).await?;
+    let message = Message::PasswordChanged(PasswordChanged {
+        name: user.name.clone(),
+        changed_at: format::date_time(time::OffsetDateTime::now_utc()),
+    });
+    let to = Recipient::new(&user.email, &user.name).map_err(anyhow::Error::from)?;
+    app.outbox
+        .enqueue(&mut tx, &to, &message)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let actor = Actor {
+        user_id: Some(user.id),
+        client: &client.0,
+    };
+    audit::record(
+        &mut tx,
+        actor,
+        "password.changed",
+        &format!("user:{}", user.id),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        "/konto",
+        "Ihr Passwort ist geändert. Alle anderen Sitzungen sind beendet.",
+    ))
+}
+
+#[derive(Deserialize)]
+struct EmptyForm {}
+
+async fn end_other_sessions(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    client: ClientAddress,
+    ProtectedForm(_): ProtectedForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    let mut tx = app.db.begin().await?;
+    let ended = db::delete_sessions_of(&mut tx, user.id, Some(user.session_hash())).await?;
+    let actor = Actor {
+        user_id: Some(user.id),
+        client: &client.0,
+    };
+    audit::record(
+        &mut tx,
+        actor,
+        "sessions.ended",
+        &format!("user:{}", user.id),
+        json!({ "count": ended }),
+    )
+    .await?;
+    tx.commit().await?;
+    let message = match ended {
+        0 => "Es gab keine anderen Sitzungen.".to_string(),
+        1 => "Eine andere Sitzung ist beendet.".to_string(),
+        n => format!("{n} andere Sitzungen sind beendet."),
+    };
+    Ok(redirect_with_flash(&app.cookies, "/konto", &message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::browser_name;
+
+    #[test]
+    fn user_agents_are_named_readably() {
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:132.0) Gecko/20100101 Firefox/132.0";
+        assert_eq!(browser_name(firefox), "Firefox unter Windows");
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
+        assert_eq!(browser_name(chrome), "Chrome unter Linux");
+        assert_eq!(browser_name("curl/8.0"), "Unbekannter Browser");
+    }
+}

@@ -1,0 +1,326 @@
+//! Setting a password through a single-use link: accepting an invitation, and "Passwort
+//! vergessen" with its reset link. The answer to a reset request never reveals whether the
+//! address has an account.
+
+use std::time::Duration;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::db::{self, TokenPurpose};
+use super::model::EmailAddress;
+use super::policy;
+use crate::audit::{self, Actor};
+use crate::error::AppError;
+use crate::mail::messages::{PasswordChanged, PasswordReset};
+use crate::mail::{Message, Recipient};
+use crate::state::AppState;
+use crate::web::{
+    ClientAddress, FormErrors, PageContext, ProtectedForm, format, redirect_with_flash,
+};
+
+/// Reset links are short-lived; invitation links last a week.
+pub const RESET_VALIDITY: Duration = Duration::from_secs(3600);
+pub const INVITATION_VALIDITY: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// At most this many reset mails per account and hour, so the form cannot flood a mailbox.
+const RESETS_PER_HOUR: i64 = 3;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/passwort-vergessen", get(forgot_page).post(forgot))
+        .route("/passwort-zuruecksetzen", get(reset_page).post(reset))
+        .route("/einladung", get(invitation_page).post(accept_invitation))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "accounts/forgot_password.html")]
+struct ForgotPage {
+    page: PageContext,
+    email: String,
+    errors: FormErrors,
+    requested: bool,
+}
+
+async fn forgot_page(page: PageContext) -> ForgotPage {
+    ForgotPage {
+        page,
+        email: String::new(),
+        errors: FormErrors::default(),
+        requested: false,
+    }
+}
+
+#[derive(Deserialize)]
+struct ForgotForm {
+    #[serde(default)]
+    email: String,
+}
+
+async fn forgot(
+    State(app): State<AppState>,
+    page: PageContext,
+    client: ClientAddress,
+    ProtectedForm(form): ProtectedForm<ForgotForm>,
+) -> Result<Response, AppError> {
+    let email = match form.email.parse::<EmailAddress>() {
+        Ok(email) => email,
+        Err(message) => {
+            let mut errors = FormErrors::default();
+            let message = if form.email.trim().is_empty() {
+                "Bitte geben Sie Ihre E-Mail-Adresse ein."
+            } else {
+                message
+            };
+            errors.add("email", message);
+            let page = ForgotPage {
+                page,
+                email: form.email,
+                errors,
+                requested: false,
+            };
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let mut tx = app.db.begin().await?;
+    if let Some(user) = db::find_user_by_email(&mut tx, &email)
+        .await?
+        .filter(|u| u.active)
+    {
+        let subject = format!("user:{}", user.id);
+        let recent: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM audit_log WHERE action = 'password.reset_requested' AND subject = $1
+             AND at > now() - interval '1 hour'",
+        )
+        .bind(&subject)
+        .fetch_one(&mut *tx)
+        .await?;
+        if recent < RESETS_PER_HOUR {
+            let token = db::create_token(
+                &mut tx,
+                user.id,
+                TokenPurpose::PasswordReset,
+                RESET_VALIDITY,
+            )
+            .await?;
+            let valid_until = time::OffsetDateTime::now_utc() + RESET_VALIDITY;
+            let message = Message::PasswordReset(PasswordReset {
+                name: user.display_name.clone(),
+                link: format!(
+                    "{}/passwort-zuruecksetzen?token={token}",
+                    app.config.base_url
+                ),
+                valid_until: format::date_time(valid_until),
+            });
+            let to =
+                Recipient::new(&user.email, &user.display_name).map_err(anyhow::Error::from)?;
+            app.outbox
+                .enqueue(&mut tx, &to, &message)
+                .await
+                .map_err(anyhow::Error::from)?;
+        }
+        let actor = Actor {
+            user_id: None,
+            client: &client.0,
+        };
+        audit::record(
+            &mut tx,
+            actor,
+            "password.reset_requested",
+            &subject,
+            json!({ "mail_sent": recent < RESETS_PER_HOUR }),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(ForgotPage {
+        page,
+        email: String::new(),
+        errors: FormErrors::default(),
+        requested: true,
+    }
+    .into_response())
+}
+
+/// The set-password page for both kinds of link.
+#[derive(Template, WebTemplate)]
+#[template(path = "accounts/set_password.html")]
+struct SetPasswordPage {
+    page: PageContext,
+    purpose: TokenPurpose,
+    action: &'static str,
+    token: String,
+    name: String,
+    email: String,
+    errors: FormErrors,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "accounts/link_invalid.html")]
+struct LinkInvalidPage {
+    page: PageContext,
+    purpose: TokenPurpose,
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+fn action_of(purpose: TokenPurpose) -> &'static str {
+    match purpose {
+        TokenPurpose::Invitation => "/einladung",
+        TokenPurpose::PasswordReset => "/passwort-zuruecksetzen",
+    }
+}
+
+fn link_invalid(page: PageContext, purpose: TokenPurpose) -> Response {
+    (StatusCode::NOT_FOUND, LinkInvalidPage { page, purpose }).into_response()
+}
+
+async fn show_form(
+    app: &AppState,
+    page: PageContext,
+    purpose: TokenPurpose,
+    token: String,
+) -> Result<Response, AppError> {
+    let mut conn = app.db.acquire().await?;
+    let Some(user) = db::token_user(&mut conn, &token, purpose).await? else {
+        return Ok(link_invalid(page, purpose));
+    };
+    let form = SetPasswordPage {
+        page,
+        purpose,
+        action: action_of(purpose),
+        token,
+        name: user.display_name,
+        email: user.email,
+        errors: FormErrors::default(),
+    };
+    Ok(form.into_response())
+}
+
+async fn reset_page(
+    State(app): State<AppState>,
+    page: PageContext,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, AppError> {
+    show_form(&app, page, TokenPurpose::PasswordReset, q.token).await
+}
+
+async fn invitation_page(
+    State(app): State<AppState>,
+    page: PageContext,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, AppError> {
+    show_form(&app, page, TokenPurpose::Invitation, q.token).await
+}
+
+#[derive(Deserialize)]
+struct SetPasswordForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirmation: String,
+}
+
+async fn reset(
+    State(app): State<AppState>,
+    page: PageContext,
+    client: ClientAddress,
+    ProtectedForm(form): ProtectedForm<SetPasswordForm>,
+) -> Result<Response, AppError> {
+    set_password(&app, page, &client.0, TokenPurpose::PasswordReset, form).await
+}
+
+async fn accept_invitation(
+    State(app): State<AppState>,
+    page: PageContext,
+    client: ClientAddress,
+    ProtectedForm(form): ProtectedForm<SetPasswordForm>,
+) -> Result<Response, AppError> {
+    set_password(&app, page, &client.0, TokenPurpose::Invitation, form).await
+}
+
+/// Checks the new password, uses up the link, stores the hash and ends every session of the
+/// account (a reset may follow a stolen session). The user then signs in with it.
+async fn set_password(
+    app: &AppState,
+    page: PageContext,
+    client: &str,
+    purpose: TokenPurpose,
+    form: SetPasswordForm,
+) -> Result<Response, AppError> {
+    let mut conn = app.db.acquire().await?;
+    let Some(user) = db::token_user(&mut conn, &form.token, purpose).await? else {
+        return Ok(link_invalid(page, purpose));
+    };
+    drop(conn);
+    let mut errors = FormErrors::default();
+    if let Err(problem) = policy::check(&form.password, &[&user.display_name, &user.email]) {
+        errors.add("password", problem.to_string());
+    } else if form.password != form.confirmation {
+        errors.add(
+            "confirmation",
+            "Die beiden Passwörter stimmen nicht überein.",
+        );
+    }
+    if !errors.is_empty() {
+        let form_page = SetPasswordPage {
+            page,
+            purpose,
+            action: action_of(purpose),
+            token: form.token,
+            name: user.display_name,
+            email: user.email,
+            errors,
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, form_page).into_response());
+    }
+    let hash = app.passwords.hash(form.password).await?;
+    let mut tx = app.db.begin().await?;
+    if db::consume_token(&mut tx, &form.token, purpose).await? != Some(user.id) {
+        return Ok(link_invalid(page, purpose));
+    }
+    db::set_password(&mut tx, user.id, &hash).await?;
+    db::delete_sessions_of(&mut tx, user.id, None).await?;
+    let actor = Actor {
+        user_id: Some(user.id),
+        client,
+    };
+    let subject = format!("user:{}", user.id);
+    match purpose {
+        TokenPurpose::Invitation => {
+            audit::record(&mut tx, actor, "invitation.accepted", &subject, json!({})).await?
+        }
+        TokenPurpose::PasswordReset => {
+            audit::record(&mut tx, actor, "password.reset", &subject, json!({})).await?;
+            let message = Message::PasswordChanged(PasswordChanged {
+                name: user.display_name.clone(),
+                changed_at: format::date_time(time::OffsetDateTime::now_utc()),
+            });
+            let to =
+                Recipient::new(&user.email, &user.display_name).map_err(anyhow::Error::from)?;
+            app.outbox
+                .enqueue(&mut tx, &to, &message)
+                .await
+                .map_err(anyhow::Error::from)?;
+        }
+    }
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        "/anmelden",
+        "Ihr Passwort ist gespeichert. Bitte melden Sie sich jetzt damit an.",
+    ))
+}
