@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
 }
 
 const LIST_LIMIT: i64 = 500;
+const NAME_MAX_CHARS: usize = 200;
 
 pub struct UserView {
     pub id: i64,
@@ -191,9 +192,11 @@ async fn invite(
 ) -> Result<Response, AppError> {
     admin.require(Role::Admin)?;
     let mut errors = FormErrors::default();
-    let name = clean_line(&form.name, 200);
+    let name = clean_line(&form.name, NAME_MAX_CHARS + 1);
     if name.is_empty() {
         errors.add("name", "Bitte geben Sie den Namen der Person ein.");
+    } else if name.chars().count() > NAME_MAX_CHARS {
+        errors.add("name", "Der Name darf höchstens 200 Zeichen lang sein.");
     }
     let email = match form.email.parse::<EmailAddress>() {
         Ok(email) => Some(email),

@@ -88,10 +88,7 @@ async fn a_message_arrives_over_smtp_as_german_multipart_with_its_stable_message
     let received = sink.wait_for(1).await;
     assert_eq!(received[0].rcpt_to, ["juergen@gemeinde.example"]);
     assert!(
-        received[0]
-            .header("subject")
-            .unwrap()
-            .starts_with("=?utf-8?"),
+        received[0].header("subject").unwrap().contains("=?utf-8?"),
         "umlauts travel encoded"
     );
     let parsed = MessageParser::default()

@@ -5,5 +5,6 @@ mod common;
 mod accessibility;
 mod accounts;
 mod mail;
+mod onboarding;
 mod operations;
 mod pages;

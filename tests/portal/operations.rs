@@ -392,7 +392,7 @@ async fn mail_crosses_a_real_smtp_exchange_with_german_subject_and_body() {
     assert_eq!(received[0].mail_from, "noreply@foerderportal.localhost");
     let subject = received[0].header("subject").unwrap();
     assert!(
-        subject.starts_with("=?utf-8?"),
+        subject.contains("=?utf-8?"),
         "umlauts travel as an encoded word: {subject}"
     );
     let from = received[0].header("from").unwrap();

@@ -253,6 +253,14 @@ impl Browser {
         }
     }
 
+    /// Chooses the option with this value in the select matched by the CSS selector.
+    pub async fn select(&self, selector: &str, value: &str) {
+        let element = self.client.find(fantoccini::Locator::Css(selector)).await;
+        let element = element.unwrap_or_else(|e| panic!("no select {selector}: {e}"));
+        let chosen = element.select_by_value(value).await;
+        chosen.unwrap_or_else(|e| panic!("cannot choose {value} in {selector}: {e}"));
+    }
+
     /// Whether keyboard focus is on the element matched by the CSS selector.
     pub async fn focus_is_on(&self, selector: &str) -> bool {
         let js = format!("return document.activeElement === document.querySelector({selector:?})");

@@ -431,3 +431,24 @@ impl Page {
         )
     }
 }
+
+/// The absolute link to `path` (with its query) in the plain-text part of a received e-mail.
+pub fn link_in(mail: &smtp::Received, path: &str) -> String {
+    let parsed = mail_parser::MessageParser::default()
+        .parse(mail.data.as_bytes())
+        .expect("a parsable e-mail");
+    let text = parsed.body_text(0).expect("a text part").to_string();
+    text.split_whitespace()
+        .find(|word| word.starts_with("http") && word.contains(path))
+        .unwrap_or_else(|| panic!("no link to {path} in:\n{text}"))
+        .to_string()
+}
+
+/// The path and query of an absolute link, to open it with a test client.
+pub fn path_of(link: &str) -> String {
+    let after_scheme = link.split_once("://").map(|(_, rest)| rest).unwrap_or(link);
+    after_scheme
+        .find('/')
+        .map(|i| after_scheme[i..].to_string())
+        .unwrap_or_else(|| "/".into())
+}
