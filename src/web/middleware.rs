@@ -95,7 +95,7 @@ pub async fn security_headers(State(app): State<AppState>, req: Request, next: N
     let defaults: [(&str, &str); 6] = [
         (
             "content-security-policy",
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         ),
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),

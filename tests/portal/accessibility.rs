@@ -7,7 +7,8 @@ use crate::common::browser::Browser;
 use foerderportal::mail::messages::PasswordChanged;
 use foerderportal::mail::{Message, Recipient};
 
-use crate::common::{PUBLIC_PAGES, TestApp};
+use crate::common::smtp::SmtpSink;
+use crate::common::{PUBLIC_PAGES, TestApp, link_in};
 
 #[tokio::test]
 async fn public_pages_pass_axe_and_work_at_320_pixels() {
@@ -115,8 +116,12 @@ async fn the_login_form_with_errors_and_the_signed_in_pages_pass_axe() {
 
 /// Fills the login form on the current page with a demo account and submits it.
 async fn submit_login(browser: &Browser, email: &str) {
+    sign_in(browser, email, DEMO_PASSWORD).await;
+}
+
+async fn sign_in(browser: &Browser, email: &str, password: &str) {
     browser.fill("#email", email).await;
-    browser.fill("#password", DEMO_PASSWORD).await;
+    browser.fill("#password", password).await;
     browser
         .click("form[action='/anmelden'] button[type=submit]")
         .await;
@@ -152,5 +157,103 @@ async fn the_outbox_pages_pass_axe() {
         );
         browser.set_viewport_width(1280).await;
     }
+    browser.close().await;
+}
+
+const NEW_PASSWORD: &str = "rennsteig tinte wolke kaffeetasse";
+
+#[tokio::test]
+async fn journey_invite_set_password_sign_in_sign_out_passes_axe() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url())).await;
+    let gotha: i64 = sqlx::query_scalar("SELECT id FROM municipalities WHERE ags = '16067000'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+
+    browser.goto(&app.url("/anmelden")).await;
+    submit_login(&browser, "admin@demo.foerderportal.example").await;
+    browser.goto(&app.url("/admin/benutzer")).await;
+    browser.assert_accessible().await;
+    browser.goto(&app.url("/admin/benutzer/neu")).await;
+    browser.assert_accessible().await;
+    browser
+        .click("form[action='/admin/benutzer/neu'] button[type=submit]")
+        .await;
+    assert!(browser.focus_is_on(".error-summary").await);
+    browser.assert_accessible().await;
+
+    browser.fill("#name", "Nora Neu").await;
+    browser.fill("#email", "nora.neu@gotha.example").await;
+    browser.check("#role").await;
+    browser.select("#municipality", &gotha.to_string()).await;
+    browser
+        .click("form[action='/admin/benutzer/neu'] button[type=submit]")
+        .await;
+    assert_eq!(browser.text("h1").await, "Nora Neu");
+    browser.assert_accessible().await;
+    browser.click("form[action='/abmelden'] button").await;
+
+    let link = link_in(&sink.wait_for(1).await[0], "/einladung?token=");
+    browser.goto(&link).await;
+    browser.assert_accessible().await;
+    browser.fill("#password", NEW_PASSWORD).await;
+    browser.fill("#confirmation", NEW_PASSWORD).await;
+    browser
+        .click("form[action='/einladung'] button[type=submit]")
+        .await;
+    assert_eq!(browser.path().await, "/anmelden");
+    browser.assert_accessible().await;
+    sign_in(&browser, "nora.neu@gotha.example", NEW_PASSWORD).await;
+    assert_eq!(browser.path().await, "/konto");
+    browser.assert_accessible().await;
+    browser.click("form[action='/abmelden'] button").await;
+    assert_eq!(
+        browser.text(".notice").await,
+        "Hinweis: Sie haben sich abgemeldet."
+    );
+    browser.goto(&link).await;
+    assert_eq!(browser.text("h1").await, "Dieser Link gilt nicht mehr");
+    browser.assert_accessible().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn journey_forgot_password_passes_axe() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url())).await;
+
+    browser.goto(&app.url("/anmelden")).await;
+    browser.click("a[href='/passwort-vergessen']").await;
+    browser.assert_accessible().await;
+    browser
+        .fill("#email", "kommune@demo.foerderportal.example")
+        .await;
+    browser
+        .click("form[action='/passwort-vergessen'] button[type=submit]")
+        .await;
+    browser.assert_accessible().await;
+
+    let link = link_in(&sink.wait_for(1).await[0], "/passwort-zuruecksetzen?token=");
+    browser.goto(&link).await;
+    browser.fill("#password", "kurz").await;
+    browser
+        .click("form[action='/passwort-zuruecksetzen'] button[type=submit]")
+        .await;
+    assert!(browser.focus_is_on(".error-summary").await);
+    browser.assert_accessible().await;
+    browser.fill("#password", NEW_PASSWORD).await;
+    browser.fill("#confirmation", NEW_PASSWORD).await;
+    browser
+        .click("form[action='/passwort-zuruecksetzen'] button[type=submit]")
+        .await;
+    sign_in(&browser, "kommune@demo.foerderportal.example", NEW_PASSWORD).await;
+    assert_eq!(browser.path().await, "/konto");
     browser.close().await;
 }

@@ -253,6 +253,16 @@ impl Browser {
         }
     }
 
+    /// Ticks the checkbox or radio button matched by the CSS selector (no page load follows).
+    pub async fn check(&self, selector: &str) {
+        let element = self.client.find(fantoccini::Locator::Css(selector)).await;
+        let element = element.unwrap_or_else(|e| panic!("no element {selector}: {e}"));
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot tick {selector}: {e}"));
+    }
+
     /// Chooses the option with this value in the select matched by the CSS selector.
     pub async fn select(&self, selector: &str, value: &str) {
         let element = self.client.find(fantoccini::Locator::Css(selector)).await;
