@@ -19,6 +19,8 @@ pub enum AppError {
     BadRequest,
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("too many requests")]
+    TooManyRequests,
     #[error("form token missing or wrong")]
     CsrfMismatch,
     /// Anonymous visitor on a page that needs an account: off to the login, and back afterwards.
@@ -49,6 +51,7 @@ impl IntoResponse for AppError {
             AppError::Forbidden | AppError::CsrfMismatch => StatusCode::FORBIDDEN,
             AppError::BadRequest => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::LoginRequired { next } => {
                 let target = format!("/anmelden?next={}", urlencode(next));

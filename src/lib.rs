@@ -56,6 +56,7 @@ pub fn app(state: AppState) -> Router {
         .merge(accounts::recovery::router())
         .merge(accounts::admin::router())
         .merge(accounts::profile::router())
+        .merge(accounts::access::router())
         .merge(programmes::routes::router())
         .merge(municipalities::routes::router())
         .merge(admin::router())

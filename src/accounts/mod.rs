@@ -1,6 +1,7 @@
 //! Users, roles, passwords, sessions and login, plus the [`session::CurrentUser`] extractor and
 //! role checks every feature uses.
 
+pub mod access;
 pub mod admin;
 pub mod db;
 pub mod model;

@@ -257,3 +257,56 @@ async fn journey_forgot_password_passes_axe() {
     assert_eq!(browser.path().await, "/konto");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn journey_request_access_approved_first_login_passes_axe() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url())).await;
+    let jena: i64 = sqlx::query_scalar("SELECT id FROM municipalities WHERE ags = '16053000'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+
+    browser.goto(&app.url("/anmelden")).await;
+    browser.click("a[href='/zugang-beantragen']").await;
+    browser.assert_accessible().await;
+    browser
+        .click("form[action='/zugang-beantragen'] button[type=submit]")
+        .await;
+    assert!(browser.focus_is_on(".error-summary").await);
+    browser.assert_accessible().await;
+    browser.fill("#name", "Jana Jenaer").await;
+    browser.fill("#email", "jana@jena.example").await;
+    browser.select("#municipality", &jena.to_string()).await;
+    browser.fill("#function", "IT-Koordination").await;
+    browser
+        .click("form[action='/zugang-beantragen'] button[type=submit]")
+        .await;
+    browser.assert_accessible().await;
+
+    browser.goto(&app.url("/anmelden")).await;
+    submit_login(&browser, "admin@demo.foerderportal.example").await;
+    browser.goto(&app.url("/admin/zugangsantraege")).await;
+    browser.assert_accessible().await;
+    browser.click("tbody a").await;
+    browser.click("form[action$='/ablehnen'] button").await;
+    browser.assert_accessible().await;
+    browser.click("form[action$='/freigeben'] button").await;
+    browser.assert_accessible().await;
+    browser.click("form[action='/abmelden'] button").await;
+
+    let link = link_in(&sink.wait_for(2).await[1], "/einladung?token=");
+    browser.goto(&link).await;
+    browser.fill("#password", NEW_PASSWORD).await;
+    browser.fill("#confirmation", NEW_PASSWORD).await;
+    browser
+        .click("form[action='/einladung'] button[type=submit]")
+        .await;
+    sign_in(&browser, "jana@jena.example", NEW_PASSWORD).await;
+    assert_eq!(browser.path().await, "/konto");
+    browser.assert_accessible().await;
+    browser.close().await;
+}

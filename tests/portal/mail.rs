@@ -456,7 +456,7 @@ async fn only_admins_see_the_outbox_and_message_bodies() {
             );
         }
         let post = client
-            .post(&format!("/admin/postausgang/{id}/erneut-senden"), &[])
+            .post_with_token(&format!("/admin/postausgang/{id}/erneut-senden"), &[])
             .await;
         assert_eq!(post.status, StatusCode::FORBIDDEN, "{role} cannot resend");
     }

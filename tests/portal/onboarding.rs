@@ -509,7 +509,9 @@ async fn an_admin_cannot_lock_themselves_out() {
             .count("form[action$='/deaktivieren']"),
         0
     );
-    admin.post(&format!("{detail}/deaktivieren"), &[]).await;
+    admin
+        .post_with_token(&format!("{detail}/deaktivieren"), &[])
+        .await;
     let demoted = admin
         .submit(&detail, "form[action$='/rolle']", &[("role", "reviewer")])
         .await;
@@ -519,4 +521,195 @@ async fn an_admin_cannot_lock_themselves_out() {
         "Fehler: Sie können sich die Administration nicht selbst entziehen."
     );
     assert_eq!(admin.get("/admin/benutzer").await.status, StatusCode::OK);
+}
+
+async fn request_access(visitor: &Client, fields: &[(&str, &str)]) -> crate::common::Page {
+    visitor
+        .submit(
+            "/zugang-beantragen",
+            "form[action='/zugang-beantragen']",
+            fields,
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_municipal_employee_requests_access_and_after_approval_signs_in() {
+    let (app, sink) = app_with_mail().await;
+    let jena = municipality_id(&app, "16053000").await;
+    let visitor = app.client();
+
+    let incomplete = request_access(
+        &visitor,
+        &[
+            ("name", "Jana Jenaer"),
+            ("email", ""),
+            ("municipality", ""),
+            ("function", ""),
+        ],
+    )
+    .await;
+    assert_eq!(incomplete.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(incomplete.count(".error-summary li"), 3);
+    assert_eq!(
+        incomplete.attr("#name", "value").as_deref(),
+        Some("Jana Jenaer")
+    );
+
+    let sent = request_access(
+        &visitor,
+        &[
+            ("name", "Jana Jenaer"),
+            ("email", "jana@jena.example"),
+            ("municipality", &jena),
+            ("function", "IT-Koordination"),
+        ],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::OK);
+    assert!(sent.text(".notice").contains("Ihr Antrag ist eingegangen"));
+    let receipt = sink.wait_for(1).await.remove(0);
+    assert_eq!(receipt.rcpt_to, ["jana@jena.example"]);
+
+    let admin = app.sign_in_as(Role::Admin).await;
+    let list = admin.get("/admin/zugangsantraege").await;
+    let detail = list
+        .attr("tbody a", "href")
+        .expect("the open request is listed");
+    assert_eq!(list.text("tbody td:nth-child(3)"), "Jena");
+    let approved = admin
+        .submit(&detail, "form[action$='/freigeben']", &[])
+        .await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER);
+    assert_eq!(admin.get(&detail).await.texts("dd")[4], "Freigegeben");
+
+    let invitation = sink.wait_for(2).await.remove(1);
+    let link = path_of(&link_in(&invitation, "/einladung?token="));
+    visitor
+        .submit(
+            &link,
+            "form[action='/einladung']",
+            &[("password", NEW_PASSWORD), ("confirmation", NEW_PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        visitor
+            .sign_in("jana@jena.example", NEW_PASSWORD)
+            .await
+            .location(),
+        Some("/konto")
+    );
+    let account = visitor.get("/konto").await;
+    assert!(account.texts("dd").contains(&"Jena".to_string()));
+    assert!(
+        account
+            .texts("dd")
+            .contains(&"Kommunale Sachbearbeitung".to_string())
+    );
+}
+
+#[tokio::test]
+async fn a_declined_request_needs_a_reason_which_is_sent_to_the_person() {
+    let (app, sink) = app_with_mail().await;
+    let jena = municipality_id(&app, "16053000").await;
+    request_access(
+        &app.client(),
+        &[
+            ("name", "Max Muster"),
+            ("email", "max@privat.example"),
+            ("municipality", &jena),
+            ("function", "Bürger"),
+        ],
+    )
+    .await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let detail = admin
+        .get("/admin/zugangsantraege")
+        .await
+        .attr("tbody a", "href")
+        .unwrap();
+
+    let without = admin
+        .submit(&detail, "form[action$='/ablehnen']", &[("reason", "  ")])
+        .await;
+    assert_eq!(without.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        without
+            .text("#reason-error")
+            .starts_with("Fehler: Bitte begründen Sie die Ablehnung")
+    );
+
+    let declined = admin
+        .submit(
+            &detail,
+            "form[action$='/ablehnen']",
+            &[(
+                "reason",
+                "Bitte beantragen Sie den Zugang mit Ihrer dienstlichen Adresse.",
+            )],
+        )
+        .await;
+    assert_eq!(declined.status, StatusCode::SEE_OTHER);
+    let mails = sink.wait_for(2).await;
+    let parsed = mail_parser::MessageParser::default()
+        .parse(mails[1].data.as_bytes())
+        .unwrap();
+    assert!(
+        parsed
+            .body_text(0)
+            .unwrap()
+            .contains("mit Ihrer dienstlichen Adresse")
+    );
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM users").await,
+        3,
+        "no account was created"
+    );
+}
+
+#[tokio::test]
+async fn only_admins_review_access_requests() {
+    let app = TestApp::spawn().await;
+    let jena = municipality_id(&app, "16053000").await;
+    request_access(
+        &app.client(),
+        &[
+            ("name", "Jana"),
+            ("email", "jana@jena.example"),
+            ("municipality", &jena),
+            ("function", "IT"),
+        ],
+    )
+    .await;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM access_requests")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+
+    for role in [Role::Clerk, Role::Reviewer] {
+        let client = app.sign_in_as(role).await;
+        assert_eq!(
+            client.get("/admin/zugangsantraege").await.status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            client
+                .get(&format!("/admin/zugangsantraege/{id}"))
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        let approve = client
+            .post_with_token(&format!("/admin/zugangsantraege/{id}/freigeben"), &[])
+            .await;
+        assert_eq!(approve.status, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM access_requests WHERE state = 'open'"
+        )
+        .await,
+        1
+    );
 }

@@ -1,0 +1,489 @@
+//! "Zugang beantragen": a public form on which a municipal employee asks for an account, and
+//! the admins' review of these requests: approve (an invitation goes out) or decline (with a
+//! reason, by e-mail).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+
+use super::db::{self, NewUser, TokenPurpose};
+use super::model::{EmailAddress, Role};
+use super::recovery::INVITATION_VALIDITY;
+use super::session::CurrentUser;
+use crate::audit::{self, Actor};
+use crate::error::AppError;
+use crate::mail::messages::{AccessRequestApproved, AccessRequestDeclined, AccessRequestReceived};
+use crate::mail::{Message, Recipient};
+use crate::municipalities::db as municipalities;
+use crate::state::AppState;
+use crate::web::{
+    ClientAddress, FormErrors, PageContext, ProtectedForm, clean_line, format, redirect_with_flash,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/zugang-beantragen", get(request_page).post(request))
+        .route("/admin/zugangsantraege", get(list))
+        .route("/admin/zugangsantraege/{id}", get(show))
+        .route("/admin/zugangsantraege/{id}/freigeben", post(approve))
+        .route("/admin/zugangsantraege/{id}/ablehnen", post(decline))
+}
+
+/// Requests accepted from one client address per hour; more look like a script.
+const REQUESTS_PER_CLIENT_AND_HOUR: i64 = 5;
+const TEXT_MAX_CHARS: usize = 200;
+const REASON_MAX_CHARS: usize = 2000;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "accounts/access_request.html")]
+struct RequestPage {
+    page: PageContext,
+    form: RequestForm,
+    municipalities: Vec<(i64, String)>,
+    errors: FormErrors,
+    sent: bool,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+struct RequestForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    municipality: String,
+    #[serde(default)]
+    function: String,
+}
+
+async fn request_page(
+    State(app): State<AppState>,
+    page: PageContext,
+) -> Result<RequestPage, AppError> {
+    let mut conn = app.db.acquire().await?;
+    Ok(RequestPage {
+        page,
+        form: RequestForm::default(),
+        municipalities: municipalities::choices(&mut conn).await?,
+        errors: FormErrors::default(),
+        sent: false,
+    })
+}
+
+/// A line of text from the form: required, at most 200 characters.
+fn required_line(
+    errors: &mut FormErrors,
+    field: &'static str,
+    value: &str,
+    missing: &str,
+    label: &str,
+) -> String {
+    let cleaned = clean_line(value, TEXT_MAX_CHARS + 1);
+    if cleaned.is_empty() {
+        errors.add(field, missing);
+    } else if cleaned.chars().count() > TEXT_MAX_CHARS {
+        errors.add(
+            field,
+            format!("{label} darf höchstens {TEXT_MAX_CHARS} Zeichen lang sein."),
+        );
+    }
+    cleaned
+}
+
+async fn request(
+    State(app): State<AppState>,
+    page: PageContext,
+    client: ClientAddress,
+    ProtectedForm(form): ProtectedForm<RequestForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FormErrors::default();
+    let name = required_line(
+        &mut errors,
+        "name",
+        &form.name,
+        "Bitte geben Sie Ihren Namen ein.",
+        "Der Name",
+    );
+    let email = match form.email.parse::<EmailAddress>() {
+        Ok(email) => Some(email),
+        Err(message) => {
+            errors.add(
+                "email",
+                if form.email.trim().is_empty() {
+                    "Bitte geben Sie Ihre dienstliche E-Mail-Adresse ein."
+                } else {
+                    message
+                },
+            );
+            None
+        }
+    };
+    let mut tx = app.db.begin().await?;
+    let municipality = match form.municipality.parse::<i64>() {
+        Ok(id) if municipalities::exists_active(&mut tx, id).await? => Some(id),
+        _ => {
+            errors.add("municipality", "Bitte wählen Sie Ihre Kommune aus.");
+            None
+        }
+    };
+    let function = required_line(
+        &mut errors,
+        "function",
+        &form.function,
+        "Bitte geben Sie Ihre Funktion an, zum Beispiel „Digitalisierungsbeauftragte“.",
+        "Die Funktion",
+    );
+    let (Some(email), Some(municipality_id)) = (email, municipality.filter(|_| errors.is_empty()))
+    else {
+        let municipalities = municipalities::choices(&mut tx).await?;
+        let page = RequestPage {
+            page,
+            form,
+            municipalities,
+            errors,
+            sent: false,
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let recent: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM access_requests WHERE client = $1 AND created_at > now() - interval '1 hour'",
+    )
+    .bind(&client.0)
+    .fetch_one(&mut *tx)
+    .await?;
+    if recent >= REQUESTS_PER_CLIENT_AND_HOUR {
+        return Err(AppError::TooManyRequests);
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO access_requests (name, email, municipality_id, function, client)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(&name)
+    .bind(email.as_str())
+    .bind(municipality_id)
+    .bind(&function)
+    .bind(&client.0)
+    .fetch_one(&mut *tx)
+    .await?;
+    let municipality_name: String =
+        sqlx::query_scalar("SELECT name FROM municipalities WHERE id = $1")
+            .bind(municipality_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let message = Message::AccessRequestReceived(AccessRequestReceived {
+        name: name.clone(),
+        municipality: municipality_name,
+    });
+    let to = Recipient::new(email.as_str(), &name).map_err(anyhow::Error::from)?;
+    app.outbox
+        .enqueue(&mut tx, &to, &message)
+        .await
+        .map_err(anyhow::Error::from)?;
+    audit::record(
+        &mut tx,
+        Actor {
+            user_id: None,
+            client: &client.0,
+        },
+        "access.requested",
+        &format!("access_request:{id}"),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(RequestPage {
+        page,
+        form: RequestForm::default(),
+        municipalities: Vec::new(),
+        errors: FormErrors::default(),
+        sent: true,
+    }
+    .into_response())
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct RequestRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub municipality: String,
+    pub function: String,
+    pub state: String,
+    pub reason: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub municipality_id: i64,
+}
+
+const REQUEST_COLUMNS: &str = "r.id, r.name, r.email, m.name AS municipality, r.function, r.state, r.reason, \
+                               r.created_at, r.municipality_id";
+
+pub struct RequestView {
+    pub row: RequestRow,
+    pub created: String,
+    pub state: &'static str,
+    pub account_exists: bool,
+}
+
+fn state_label(state: &str) -> &'static str {
+    match state {
+        "open" => "Offen",
+        "approved" => "Freigegeben",
+        _ => "Abgelehnt",
+    }
+}
+
+async fn find_request(conn: &mut PgConnection, id: i64) -> Result<RequestView, AppError> {
+    let row: RequestRow = sqlx::query_as(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM access_requests r JOIN municipalities m ON m.id = r.municipality_id WHERE r.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let account_exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
+            .bind(&row.email)
+            .fetch_one(conn)
+            .await?;
+    Ok(RequestView {
+        created: format::date_time(row.created_at),
+        state: state_label(&row.state),
+        account_exists,
+        row,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/access_requests.html")]
+struct ListPage {
+    page: PageContext,
+    open: Vec<RequestView>,
+    decided: Vec<RequestView>,
+}
+
+async fn list(
+    State(app): State<AppState>,
+    page: PageContext,
+    admin: CurrentUser,
+) -> Result<ListPage, AppError> {
+    admin.require(Role::Admin)?;
+    let mut conn = app.db.acquire().await?;
+    let rows: Vec<RequestRow> = sqlx::query_as(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM access_requests r JOIN municipalities m ON m.id = r.municipality_id
+         WHERE r.state = 'open' OR r.decided_at > now() - interval '30 days'
+         ORDER BY r.created_at DESC LIMIT 500"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    let (open, decided): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .map(|row| RequestView {
+            created: format::date_time(row.created_at),
+            state: state_label(&row.state),
+            account_exists: false,
+            row,
+        })
+        .partition(|v| v.row.state == "open");
+    Ok(ListPage {
+        page,
+        open,
+        decided,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/access_request.html")]
+struct DetailPage {
+    page: PageContext,
+    request: RequestView,
+    reason: String,
+    errors: FormErrors,
+}
+
+async fn show(
+    State(app): State<AppState>,
+    page: PageContext,
+    admin: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<DetailPage, AppError> {
+    admin.require(Role::Admin)?;
+    let mut conn = app.db.acquire().await?;
+    let request = find_request(&mut conn, id).await?;
+    Ok(DetailPage {
+        page,
+        request,
+        reason: String::new(),
+        errors: FormErrors::default(),
+    })
+}
+
+#[derive(Deserialize)]
+struct EmptyForm {}
+
+/// Creates the clerk's account and sends the invitation link with the approval.
+async fn approve(
+    State(app): State<AppState>,
+    admin: CurrentUser,
+    client: ClientAddress,
+    Path(id): Path<i64>,
+    ProtectedForm(_): ProtectedForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    admin.require(Role::Admin)?;
+    let target = format!("/admin/zugangsantraege/{id}");
+    let mut tx = app.db.begin().await?;
+    let request = find_request(&mut tx, id).await?;
+    if request.row.state != "open" {
+        return Ok(redirect_with_flash(
+            &app.cookies,
+            &target,
+            "Über diesen Antrag ist schon entschieden.",
+        ));
+    }
+    let email: EmailAddress = request.row.email.parse().map_err(anyhow::Error::msg)?;
+    let new_user = NewUser {
+        email: &email,
+        display_name: &request.row.name,
+        password_hash: None,
+        roles: &[Role::Clerk],
+        municipality_id: Some(request.row.municipality_id),
+    };
+    let Some(user_id) = db::insert_user(&mut tx, new_user).await? else {
+        return Ok(redirect_with_flash(
+            &app.cookies,
+            &target,
+            "Zu dieser E-Mail-Adresse gibt es schon ein Konto.",
+        ));
+    };
+    let token = db::create_token(
+        &mut tx,
+        user_id,
+        TokenPurpose::Invitation,
+        INVITATION_VALIDITY,
+    )
+    .await?;
+    sqlx::query("UPDATE access_requests SET state = 'approved', decided_by = $2, decided_at = now(), user_id = $3 WHERE id = $1")
+        .bind(id)
+        .bind(admin.id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    let message = Message::AccessRequestApproved(AccessRequestApproved {
+        name: request.row.name.clone(),
+        link: format!("{}/einladung?token={token}", app.config.base_url),
+        valid_until: format::date(OffsetDateTime::now_utc() + INVITATION_VALIDITY),
+    });
+    let to = Recipient::new(&request.row.email, &request.row.name).map_err(anyhow::Error::from)?;
+    app.outbox
+        .enqueue(&mut tx, &to, &message)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let actor = Actor {
+        user_id: Some(admin.id),
+        client: &client.0,
+    };
+    audit::record(
+        &mut tx,
+        actor,
+        "access.approved",
+        &format!("access_request:{id}"),
+        json!({ "user_id": user_id }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        &target,
+        "Der Zugang ist freigegeben; die Einladung ist unterwegs.",
+    ))
+}
+
+#[derive(Deserialize)]
+struct DeclineForm {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn decline(
+    State(app): State<AppState>,
+    page: PageContext,
+    admin: CurrentUser,
+    client: ClientAddress,
+    Path(id): Path<i64>,
+    ProtectedForm(form): ProtectedForm<DeclineForm>,
+) -> Result<Response, AppError> {
+    admin.require(Role::Admin)?;
+    let target = format!("/admin/zugangsantraege/{id}");
+    let mut tx = app.db.begin().await?;
+    let request = find_request(&mut tx, id).await?;
+    if request.row.state != "open" {
+        return Ok(redirect_with_flash(
+            &app.cookies,
+            &target,
+            "Über diesen Antrag ist schon entschieden.",
+        ));
+    }
+    let reason: String = form
+        .reason
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .collect();
+    let mut errors = FormErrors::default();
+    if reason.is_empty() {
+        errors.add("reason", "Bitte begründen Sie die Ablehnung; die Begründung wird der Person per E-Mail gesendet.");
+    } else if reason.chars().count() > REASON_MAX_CHARS {
+        errors.add(
+            "reason",
+            format!("Die Begründung darf höchstens {REASON_MAX_CHARS} Zeichen lang sein."),
+        );
+    }
+    if !errors.is_empty() {
+        let page = DetailPage {
+            page,
+            request,
+            reason,
+            errors,
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    sqlx::query("UPDATE access_requests SET state = 'declined', decided_by = $2, decided_at = now(), reason = $3 WHERE id = $1")
+        .bind(id)
+        .bind(admin.id)
+        .bind(&reason)
+        .execute(&mut *tx)
+        .await?;
+    let message = Message::AccessRequestDeclined(AccessRequestDeclined {
+        name: request.row.name.clone(),
+        reason,
+    });
+    let to = Recipient::new(&request.row.email, &request.row.name).map_err(anyhow::Error::from)?;
+    app.outbox
+        .enqueue(&mut tx, &to, &message)
+        .await
+        .map_err(anyhow::Error::from)?;
+    audit::record(
+        &mut tx,
+        Actor {
+            user_id: Some(admin.id),
+            client: &client.0,
+        },
+        "access.declined",
+        &format!("access_request:{id}"),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        &target,
+        "Der Antrag ist abgelehnt; die Person wird per E-Mail informiert.",
+    ))
+}
