@@ -2,6 +2,7 @@
 
 mod common;
 
+mod access;
 mod accessibility;
 mod accounts;
 mod mail;

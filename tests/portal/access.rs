@@ -1,0 +1,264 @@
+//! The access matrix: every route × every role, with the answer each must get. A route in
+//! `src/` that is missing here fails `every_route_is_in_the_access_matrix`.
+
+use std::collections::BTreeSet;
+
+use foerderportal::accounts::Role;
+use foerderportal::mail::messages::PasswordChanged;
+use foerderportal::mail::{Message, Recipient};
+use reqwest::StatusCode;
+
+use crate::common::{Client, Page, TestApp};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expect {
+    /// 200
+    Ok,
+    /// Off to the login page (anonymous visitor on a page that needs an account).
+    Login,
+    /// 403 with the German page.
+    Forbidden,
+    /// Let through: the handler ran and answered on the merits (a form error, a redirect, …).
+    Allowed,
+    /// Exactly this status for everyone, e.g. 404 for a link without its token.
+    Status(u16),
+}
+
+use Expect::*;
+
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    /// anonymous, clerk, reviewer, admin
+    expect: [Expect; 4],
+}
+
+const fn get(path: &'static str, expect: [Expect; 4]) -> Route {
+    Route {
+        method: "GET",
+        path,
+        expect,
+    }
+}
+
+const fn post(path: &'static str, expect: [Expect; 4]) -> Route {
+    Route {
+        method: "POST",
+        path,
+        expect,
+    }
+}
+
+const PUBLIC: [Expect; 4] = [Ok, Ok, Ok, Ok];
+const SIGNED_IN: [Expect; 4] = [Login, Ok, Ok, Ok];
+const SIGNED_IN_ACTION: [Expect; 4] = [Login, Allowed, Allowed, Allowed];
+const ADMIN_PAGE: [Expect; 4] = [Login, Forbidden, Forbidden, Ok];
+const ADMIN_ACTION: [Expect; 4] = [Login, Forbidden, Forbidden, Allowed];
+const ANYONE_ACTION: [Expect; 4] = [Allowed, Allowed, Allowed, Allowed];
+
+/// `{id}` stands for an existing object of the route's kind (see `object_id`).
+const MATRIX: &[Route] = &[
+    get("/", PUBLIC),
+    get("/foerderaufrufe", PUBLIC),
+    get("/impressum", PUBLIC),
+    get("/datenschutz", PUBLIC),
+    get("/barrierefreiheit", PUBLIC),
+    get("/healthz", PUBLIC),
+    get("/readyz", PUBLIC),
+    get("/anmelden", PUBLIC),
+    post("/anmelden", ANYONE_ACTION),
+    get("/passwort-vergessen", PUBLIC),
+    post("/passwort-vergessen", ANYONE_ACTION),
+    get("/passwort-zuruecksetzen", [Status(404); 4]),
+    post("/passwort-zuruecksetzen", [Status(404); 4]),
+    get("/einladung", [Status(404); 4]),
+    post("/einladung", [Status(404); 4]),
+    get("/zugang-beantragen", PUBLIC),
+    post("/zugang-beantragen", ANYONE_ACTION),
+    get("/konto", SIGNED_IN),
+    post("/konto/passwort", SIGNED_IN_ACTION),
+    post("/konto/sitzungen/beenden", SIGNED_IN_ACTION),
+    get("/admin/kommunen", ADMIN_PAGE),
+    get("/admin/benutzer", ADMIN_PAGE),
+    get("/admin/benutzer/neu", ADMIN_PAGE),
+    post("/admin/benutzer/neu", ADMIN_ACTION),
+    get("/admin/benutzer/{id}", ADMIN_PAGE),
+    post("/admin/benutzer/{id}/rolle", ADMIN_ACTION),
+    post("/admin/benutzer/{id}/einladung", ADMIN_ACTION),
+    post("/admin/benutzer/{id}/deaktivieren", ADMIN_ACTION),
+    post("/admin/benutzer/{id}/reaktivieren", ADMIN_ACTION),
+    get("/admin/postausgang", ADMIN_PAGE),
+    get("/admin/postausgang/{id}", ADMIN_PAGE),
+    post("/admin/postausgang/{id}/erneut-senden", ADMIN_ACTION),
+    get("/admin/zugangsantraege", ADMIN_PAGE),
+    get("/admin/zugangsantraege/{id}", ADMIN_PAGE),
+    post("/admin/zugangsantraege/{id}/ablehnen", ADMIN_ACTION),
+    post("/admin/zugangsantraege/{id}/freigeben", ADMIN_ACTION),
+    // Last: it ends the session it is sent with.
+    post("/abmelden", SIGNED_IN_ACTION),
+];
+
+/// The objects the `{id}` routes act on; none of them is a signed-in test user, so the
+/// admin's actions do not disturb the other roles' sessions.
+struct Objects {
+    user: i64,
+    message: i64,
+    request: i64,
+}
+
+async fn objects(app: &TestApp) -> Objects {
+    let user: i64 = sqlx::query_scalar(
+        "INSERT INTO users (email, display_name, roles) VALUES ('ziel@tfm.example', 'Ziel', '{reviewer}') RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let to = Recipient::new("ziel@tfm.example", "Ziel").unwrap();
+    let message = app
+        .failed_message(
+            &to,
+            &Message::PasswordChanged(PasswordChanged {
+                name: "Ziel".into(),
+                changed_at: "heute".into(),
+            }),
+        )
+        .await;
+    let request: i64 = sqlx::query_scalar(
+        "INSERT INTO access_requests (name, email, municipality_id, function)
+         SELECT 'Jana', 'jana@jena.example', id, 'IT' FROM municipalities WHERE ags = '16053000' RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    Objects {
+        user,
+        message,
+        request,
+    }
+}
+
+fn concrete(path: &str, objects: &Objects) -> String {
+    let id = if path.starts_with("/admin/benutzer/") {
+        objects.user
+    } else if path.starts_with("/admin/postausgang/") {
+        objects.message
+    } else {
+        objects.request
+    };
+    path.replace("{id}", &id.to_string())
+}
+
+async fn call(client: &Client, method: &str, path: &str) -> Page {
+    match method {
+        "GET" => client.get(path).await,
+        _ => client.post_with_token(path, &[]).await,
+    }
+}
+
+fn check(page: &Page, expect: Expect) -> Result<(), String> {
+    let status = page.status;
+    let to_login = status == StatusCode::SEE_OTHER
+        && page
+            .location()
+            .is_some_and(|l| l.starts_with("/anmelden?next="));
+    let ok = match expect {
+        Ok => status == StatusCode::OK,
+        Login => to_login,
+        Forbidden => status == StatusCode::FORBIDDEN && page.text("h1") == "Kein Zugriff",
+        Allowed => !to_login && status != StatusCode::FORBIDDEN && !status.is_server_error(),
+        Status(code) => status.as_u16() == code,
+    };
+    if ok {
+        Result::Ok(())
+    } else {
+        Err(format!(
+            "expected {expect:?}, got {status} (location {:?})",
+            page.location()
+        ))
+    }
+}
+
+#[tokio::test]
+async fn every_role_gets_exactly_the_access_the_matrix_says() {
+    let app = TestApp::spawn().await;
+    let objects = objects(&app).await;
+    let clients = [
+        ("anonymous", app.client()),
+        ("clerk", app.sign_in_as(Role::Clerk).await),
+        ("reviewer", app.sign_in_as(Role::Reviewer).await),
+        ("admin", app.sign_in_as(Role::Admin).await),
+    ];
+    let mut failures = Vec::new();
+    for route in MATRIX {
+        let path = concrete(route.path, &objects);
+        for ((who, client), expect) in clients.iter().zip(route.expect) {
+            let page = call(client, route.method, &path).await;
+            if let Err(problem) = check(&page, expect) {
+                failures.push(format!("{} {path} as {who}: {problem}", route.method));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "access matrix violations:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn unknown_objects_answer_404_even_for_admins() {
+    let app = TestApp::spawn().await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    for route in MATRIX.iter().filter(|r| r.path.contains("{id}")) {
+        let path = route.path.replace("{id}", "987654321");
+        let page = call(&admin, route.method, &path).await;
+        assert_eq!(
+            page.status,
+            StatusCode::NOT_FOUND,
+            "{} {path}",
+            route.method
+        );
+        let garbage = call(&admin, route.method, &route.path.replace("{id}", "abc")).await;
+        assert!(
+            garbage.status.is_client_error() && garbage.status != StatusCode::FORBIDDEN,
+            "{} {} with a bad id",
+            route.method,
+            route.path
+        );
+    }
+}
+
+#[test]
+fn every_route_is_in_the_access_matrix() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut routes = BTreeSet::new();
+    collect_routes(&src, &mut routes);
+    assert!(routes.len() > 10, "found only {routes:?}");
+    let in_matrix: BTreeSet<&str> = MATRIX.iter().map(|r| r.path).collect();
+    let missing: Vec<_> = routes
+        .iter()
+        .filter(|r| !in_matrix.contains(r.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "routes without a row in tests/portal/access.rs: {missing:?}"
+    );
+}
+
+/// Every path given to `.route(` in the source tree.
+fn collect_routes(dir: &std::path::Path, into: &mut BTreeSet<String>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_routes(&path, into);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for piece in text.split(".route(").skip(1) {
+                let rest = piece.trim_start();
+                if let Some(literal) = rest.strip_prefix('"').and_then(|r| r.split('"').next()) {
+                    into.insert(literal.to_string());
+                }
+            }
+        }
+    }
+}
