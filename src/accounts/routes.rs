@@ -17,7 +17,7 @@ use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::{
-    ClientAddress, FormErrors, PageContext, ProtectedForm, redirect_with_flash,
+    ClientAddress, FormErrors, PageContext, ProtectedForm, clean_line, redirect_with_flash,
     safe_redirect_target,
 };
 
@@ -127,12 +127,7 @@ async fn attempt_login(
     password: String,
 ) -> Result<LoginOutcome, AppError> {
     // What was typed, normalised, is the throttle's key, whether or not such an account exists.
-    let typed = email
-        .trim()
-        .to_lowercase()
-        .chars()
-        .take(254)
-        .collect::<String>();
+    let typed = clean_line(email, 254).to_lowercase();
     let actor = |user_id| Actor { user_id, client };
     let mut conn = app.db.acquire().await?;
     let failures = db::recent_login_failures(&mut conn, &typed, client, throttle::WINDOW).await?;

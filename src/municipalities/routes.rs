@@ -12,7 +12,7 @@ use super::model::Kind;
 use crate::accounts::{CurrentUser, Role};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::PageContext;
+use crate::web::{PageContext, clean_line};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/kommunen", get(directory))
@@ -64,7 +64,7 @@ async fn directory(
     Query(search): Query<SearchQuery>,
 ) -> Result<DirectoryPage, AppError> {
     user.require(Role::Admin)?;
-    let query = search.q.trim().chars().take(100).collect::<String>();
+    let query = clean_line(&search.q, 100);
     let mut conn = app.db.acquire().await?;
     let rows = db::search(&mut conn, &query, PAGE_SIZE + 1).await?;
     let truncated = rows.len() as i64 > PAGE_SIZE;

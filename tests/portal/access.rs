@@ -262,3 +262,92 @@ fn collect_routes(dir: &std::path::Path, into: &mut BTreeSet<String>) {
         }
     }
 }
+
+/// NUL bytes, control characters, broken UTF-8 and very long values in every form field get a
+/// German message or a 4xx, never a 500.
+#[tokio::test]
+async fn hostile_input_never_causes_a_server_error() {
+    let app = TestApp::spawn().await;
+    let objects = objects(&app).await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let long = "ü".repeat(50_000);
+    let hostile = [
+        "a\0b",
+        "x\u{1}\u{1b}[31m\r\nBcc: y@evil.example",
+        "\u{fffe}\u{202e}",
+        long.as_str(),
+        "%FF%FE",
+    ];
+    let forms: [(&str, &[&str]); 9] = [
+        ("/anmelden", &["email", "password", "next"]),
+        ("/passwort-vergessen", &["email"]),
+        (
+            "/zugang-beantragen",
+            &["name", "email", "municipality", "function"],
+        ),
+        ("/einladung", &["token", "password", "confirmation"]),
+        ("/konto/passwort", &["current", "password", "confirmation"]),
+        (
+            "/admin/benutzer/neu",
+            &["name", "email", "role", "municipality"],
+        ),
+        ("/admin/benutzer/{id}/rolle", &["role", "municipality"]),
+        ("/admin/zugangsantraege/{id}/ablehnen", &["reason"]),
+        ("/admin/postausgang/{id}/erneut-senden", &["x"]),
+    ];
+    let mut failures = Vec::new();
+    for (path, fields) in forms {
+        let path = concrete(path, &objects);
+        for value in hostile {
+            let values: Vec<(&str, &str)> = fields.iter().map(|f| (*f, value)).collect();
+            let page = admin.post_with_token(&path, &values).await;
+            if page.status.is_server_error() {
+                failures.push(format!(
+                    "POST {path} with {:?}…: {}",
+                    value.chars().take(12).collect::<String>(),
+                    page.status
+                ));
+            }
+        }
+    }
+    // Broken UTF-8 in the raw body.
+    let token = admin
+        .get("/anmelden")
+        .await
+        .attr("input[name=csrf_token]", "value")
+        .unwrap();
+    let raw = admin
+        .http
+        .post(app.url("/admin/benutzer/neu"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            [
+                format!("csrf_token={token}&name=").into_bytes(),
+                vec![0xff, 0xfe, 0x00],
+                b"&email=a@b.de".to_vec(),
+            ]
+            .concat(),
+        )
+        .send()
+        .await
+        .unwrap();
+    if raw.status().is_server_error() {
+        failures.push(format!("raw broken UTF-8: {}", raw.status()));
+    }
+    for query in [
+        "/admin/kommunen?q=%00",
+        "/admin/benutzer?q=%00%FF",
+        "/anmelden?next=%00",
+        "/admin/postausgang?status=%00",
+    ] {
+        let page = admin.get(query).await;
+        if page.status.is_server_error() {
+            failures.push(format!("GET {query}: {}", page.status));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "server errors:\n{}",
+        failures.join("\n")
+    );
+}
