@@ -28,3 +28,88 @@ pub async fn record(
         .await?;
     Ok(())
 }
+
+/// The German name of an action, for the admins' view of the log.
+pub fn action_label(action: &str) -> &'static str {
+    ACTIONS
+        .iter()
+        .find(|(key, _)| *key == action)
+        .map(|(_, label)| *label)
+        .unwrap_or("Sonstiges")
+}
+
+/// Every action the portal records, in the order the filter offers them.
+pub const ACTIONS: [(&str, &str); 17] = [
+    ("login", "Anmeldung"),
+    ("login.failed", "Fehlgeschlagene Anmeldung"),
+    ("login.throttled", "Anmeldung gedrosselt"),
+    ("sessions.ended", "Andere Sitzungen beendet"),
+    ("password.changed", "Passwort geändert"),
+    (
+        "password.reset_requested",
+        "Link zum Zurücksetzen angefordert",
+    ),
+    ("password.reset", "Passwort zurückgesetzt"),
+    ("user.invited", "Person eingeladen"),
+    ("user.reinvited", "Einladung erneut gesendet"),
+    ("invitation.accepted", "Einladung angenommen"),
+    ("user.roles_changed", "Rolle geändert"),
+    ("user.deactivated", "Konto deaktiviert"),
+    ("user.reactivated", "Konto wieder aktiviert"),
+    ("access.requested", "Zugang beantragt"),
+    ("access.approved", "Zugang freigegeben"),
+    ("access.declined", "Zugang abgelehnt"),
+    ("mail.retry", "E-Mail erneut gesendet"),
+];
+
+/// What the admins filter the log by; empty fields do not filter.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub action: String,
+    /// Part of the acting person's name or e-mail address.
+    pub actor: String,
+    /// Part of the object, e.g. "user:12".
+    pub subject: String,
+    /// Calendar days in Berlin, inclusive.
+    pub from: Option<time::Date>,
+    pub until: Option<time::Date>,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Entry {
+    pub id: i64,
+    pub at: time::OffsetDateTime,
+    pub actor: Option<String>,
+    pub client: String,
+    pub action: String,
+    pub subject: String,
+    pub details: serde_json::Value,
+}
+
+/// The newest entries matching the filter.
+pub async fn search(
+    conn: &mut PgConnection,
+    filter: &Filter,
+    limit: i64,
+) -> sqlx::Result<Vec<Entry>> {
+    let like = |s: &str| format!("%{}%", s.replace(['%', '_', '\\'], ""));
+    sqlx::query_as(
+        "SELECT a.id, a.at, u.display_name || ' <' || u.email || '>' AS actor, a.client, a.action, a.subject, a.details
+         FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+         WHERE ($1 = '' OR a.action = $1)
+           AND ($2 = '%%' OR u.display_name ILIKE $2 OR u.email ILIKE $2)
+           AND ($3 = '%%' OR a.subject ILIKE $3)
+           AND ($4::date IS NULL OR a.at >= $4::date::timestamp AT TIME ZONE 'Europe/Berlin')
+           AND ($5::date IS NULL OR a.at < ($5::date + 1)::timestamp AT TIME ZONE 'Europe/Berlin')
+         ORDER BY a.at DESC, a.id DESC
+         LIMIT $6",
+    )
+    .bind(&filter.action)
+    .bind(like(&filter.actor))
+    .bind(like(&filter.subject))
+    .bind(filter.from)
+    .bind(filter.until)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}

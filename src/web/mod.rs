@@ -91,6 +91,7 @@ fn navigation(viewer: Option<&Viewer>, path: &str) -> Vec<NavItem> {
             items.push(("Zugangsanträge", "/admin/zugangsantraege"));
             items.push(("Kommunen", "/admin/kommunen"));
             items.push(("Postausgang", "/admin/postausgang"));
+            items.push(("Protokoll", "/admin/protokoll"));
         }
         items.push(("Mein Konto", "/konto"));
     }

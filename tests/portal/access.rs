@@ -87,6 +87,7 @@ const MATRIX: &[Route] = &[
     post("/admin/benutzer/{id}/einladung", ADMIN_ACTION),
     post("/admin/benutzer/{id}/deaktivieren", ADMIN_ACTION),
     post("/admin/benutzer/{id}/reaktivieren", ADMIN_ACTION),
+    get("/admin/protokoll", ADMIN_PAGE),
     get("/admin/postausgang", ADMIN_PAGE),
     get("/admin/postausgang/{id}", ADMIN_PAGE),
     post("/admin/postausgang/{id}/erneut-senden", ADMIN_ACTION),

@@ -178,6 +178,8 @@ async fn journey_invite_set_password_sign_in_sign_out_passes_axe() {
     submit_login(&browser, "admin@demo.foerderportal.example").await;
     browser.goto(&app.url("/admin/benutzer")).await;
     browser.assert_accessible().await;
+    browser.goto(&app.url("/admin/protokoll?from=morgen")).await;
+    browser.assert_accessible().await;
     browser.goto(&app.url("/admin/benutzer/neu")).await;
     browser.assert_accessible().await;
     browser

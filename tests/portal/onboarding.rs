@@ -713,3 +713,43 @@ async fn only_admins_review_access_requests() {
         1
     );
 }
+
+#[tokio::test]
+async fn admins_read_the_audit_log_filtered_by_event_and_period() {
+    let app = TestApp::spawn().await;
+    app.client().sign_in(CLERK, "falsches-passwort-123").await;
+    let admin = app.sign_in_as(Role::Admin).await;
+
+    let all = admin.get("/admin/protokoll").await;
+    let events = all.texts("tbody td:nth-child(2)");
+    assert!(
+        events.contains(&"Fehlgeschlagene Anmeldung".to_string()),
+        "{events:?}"
+    );
+    assert!(events.contains(&"Anmeldung".to_string()), "{events:?}");
+
+    let failed = admin.get("/admin/protokoll?action=login.failed").await;
+    assert_eq!(
+        failed.texts("tbody td:nth-child(2)"),
+        ["Fehlgeschlagene Anmeldung"]
+    );
+    assert_eq!(failed.text("tbody td:nth-child(4)"), CLERK);
+    assert_eq!(failed.text("tbody td:nth-child(5)"), "127.0.0.1");
+
+    let by_admin = admin.get("/admin/protokoll?actor=Anna").await;
+    assert!(
+        by_admin
+            .texts("tbody td:nth-child(3)")
+            .iter()
+            .all(|a| a.starts_with("Anna Admin"))
+    );
+
+    let future = admin.get("/admin/protokoll?from=2099-01-01").await;
+    assert_eq!(future.count("tbody tr"), 0);
+    let bad = admin.get("/admin/protokoll?from=morgen").await;
+    assert_eq!(bad.status, StatusCode::OK);
+    assert_eq!(
+        bad.text("#from-error"),
+        "Fehler: Bitte geben Sie ein Datum ein, zum Beispiel 22.11.2026."
+    );
+}
