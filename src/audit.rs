@@ -39,10 +39,17 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 17] = [
+pub const ACTIONS: [(&str, &str); 21] = [
     ("login", "Anmeldung"),
     ("login.failed", "Fehlgeschlagene Anmeldung"),
     ("login.throttled", "Anmeldung gedrosselt"),
+    ("login.second_factor", "Zweiter Faktor bestätigt"),
+    (
+        "login.second_factor_failed",
+        "Falscher Code beim zweiten Faktor",
+    ),
+    ("second_factor.enabled", "Zweiter Faktor eingerichtet"),
+    ("second_factor.new_codes", "Neue Wiederherstellungscodes"),
     ("sessions.ended", "Andere Sitzungen beendet"),
     ("password.changed", "Passwort geändert"),
     (

@@ -34,6 +34,8 @@ pub struct Config {
     /// Largest accepted request body for ordinary forms.
     pub body_limit_bytes: usize,
     pub mail: MailSettings,
+    /// Reviewer and admin accounts must use a second factor (TOTP) before ministry pages.
+    pub require_second_factor: bool,
 }
 
 /// How the mail worker retries and how long it keeps sent messages.
@@ -98,6 +100,8 @@ impl Config {
             request_timeout: Duration::from_secs(30),
             body_limit_bytes: 2 * 1024 * 1024,
             mail: MailSettings::default(),
+            // A developer's checkout; from_lookup turns it on everywhere else.
+            require_second_factor: false,
         }
     }
 
@@ -161,6 +165,21 @@ impl Config {
         if let Some(v) = get("REQUEST_TIMEOUT_SECS") {
             c.request_timeout = Duration::from_secs(positive("REQUEST_TIMEOUT_SECS", &v)?);
         }
+        c.require_second_factor = match get("REQUIRE_SECOND_FACTOR") {
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => true,
+                "false" | "0" | "no" | "off" => false,
+                _ => {
+                    return Err(invalid(
+                        "REQUIRE_SECOND_FACTOR",
+                        &v,
+                        "expected true or false",
+                    ));
+                }
+            },
+            // On by default; off only in the local demo setup, so a newcomer can look around.
+            None => !c.may_load_demo_data_automatically(),
+        };
         if let Some(v) = get("MAIL_RETRY_BASE_SECS") {
             c.mail.retry_base = Duration::from_secs(positive("MAIL_RETRY_BASE_SECS", &v)?);
         }
@@ -264,6 +283,28 @@ mod tests {
         assert!(!public.may_load_demo_data_automatically());
         let https = config(&[("BASE_URL", "https://foerderportal.thueringen.de")]).unwrap();
         assert!(!https.may_load_demo_data_automatically());
+    }
+
+    #[test]
+    fn the_second_factor_is_required_except_in_the_local_demo_setup() {
+        assert!(!config(&[]).unwrap().require_second_factor);
+        assert!(
+            config(&[("DATABASE_URL", "postgres://db/portal")])
+                .unwrap()
+                .require_second_factor
+        );
+        assert!(
+            config(&[("REQUIRE_SECOND_FACTOR", "true")])
+                .unwrap()
+                .require_second_factor
+        );
+        let off = config(&[
+            ("DATABASE_URL", "postgres://db/portal"),
+            ("REQUIRE_SECOND_FACTOR", "false"),
+        ])
+        .unwrap();
+        assert!(!off.require_second_factor);
+        assert!(config(&[("REQUIRE_SECOND_FACTOR", "vielleicht")]).is_err());
     }
 
     #[test]

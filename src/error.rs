@@ -26,6 +26,9 @@ pub enum AppError {
     /// Anonymous visitor on a page that needs an account: off to the login, and back afterwards.
     #[error("login required")]
     LoginRequired { next: String },
+    /// A ministry account without its second factor: off to set it up.
+    #[error("second factor required")]
+    SecondFactorRequired,
     #[error("conflict: {0}")]
     Conflict(String),
     #[error(transparent)]
@@ -56,6 +59,9 @@ impl IntoResponse for AppError {
             AppError::LoginRequired { next } => {
                 let target = format!("/anmelden?next={}", urlencode(next));
                 return Redirect::to(&target).into_response();
+            }
+            AppError::SecondFactorRequired => {
+                return Redirect::to("/konto/zweiter-faktor").into_response();
             }
             AppError::Db(_) | AppError::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

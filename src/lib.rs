@@ -57,6 +57,7 @@ pub fn app(state: AppState) -> Router {
         .merge(accounts::admin::router())
         .merge(accounts::profile::router())
         .merge(accounts::access::router())
+        .merge(accounts::second_factor::router())
         .merge(programmes::routes::router())
         .merge(municipalities::routes::router())
         .merge(admin::router())

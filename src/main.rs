@@ -142,6 +142,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         if config.may_load_demo_data_automatically() {
             print_demo_logins(&config);
         }
+        if !config.require_second_factor {
+            println!("Zweiter Faktor für Ministeriumskonten: nicht verlangt (REQUIRE_SECOND_FACTOR=true schaltet ihn ein).");
+        }
         if config.smtp_url.is_none() {
             println!(
                 "E-Mails werden als .eml-Dateien abgelegt in {}",

@@ -79,6 +79,9 @@ pub struct SessionRecord {
     pub municipality_name: Option<String>,
     pub csrf_token: String,
     pub last_seen_at: OffsetDateTime,
+    /// "password" until the second factor is given, then "full".
+    pub stage: String,
+    pub second_factor: bool,
 }
 
 pub struct NewSession<'a> {
@@ -87,18 +90,38 @@ pub struct NewSession<'a> {
     pub csrf_token: &'a str,
     pub expires_at: OffsetDateTime,
     pub user_agent: Option<&'a str>,
+    pub stage: SessionStage,
+    pub second_factor: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionStage {
+    /// The password was right; the second factor is still to come. Opens nothing but that page.
+    Password,
+    Full,
+}
+
+impl SessionStage {
+    fn as_str(self) -> &'static str {
+        match self {
+            SessionStage::Password => "password",
+            SessionStage::Full => "full",
+        }
+    }
 }
 
 pub async fn insert_session(conn: &mut PgConnection, s: NewSession<'_>) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO sessions (id_hash, user_id, csrf_token, expires_at, user_agent)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO sessions (id_hash, user_id, csrf_token, expires_at, user_agent, stage, second_factor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(s.id_hash)
     .bind(s.user_id)
     .bind(s.csrf_token)
     .bind(s.expires_at)
     .bind(s.user_agent)
+    .bind(s.stage.as_str())
+    .bind(s.second_factor)
     .execute(conn)
     .await?;
     Ok(())
@@ -113,7 +136,7 @@ pub async fn find_live_session(
 ) -> sqlx::Result<Option<SessionRecord>> {
     sqlx::query_as(
         "SELECT s.user_id, u.email, u.display_name, u.roles, u.municipality_id, m.name AS municipality_name,
-                s.csrf_token, s.last_seen_at
+                s.csrf_token, s.last_seen_at, s.stage, s.second_factor
          FROM sessions s
          JOIN users u ON u.id = s.user_id
          LEFT JOIN municipalities m ON m.id = u.municipality_id
@@ -398,4 +421,111 @@ pub async fn set_active(conn: &mut PgConnection, user_id: i64, active: bool) -> 
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The second factor of an account.
+#[derive(Clone, Debug, Default, sqlx::FromRow)]
+pub struct SecondFactor {
+    pub totp_secret: Option<String>,
+    pub totp_pending_secret: Option<String>,
+    pub totp_last_step: i64,
+    pub recovery_codes_left: i64,
+}
+
+impl SecondFactor {
+    pub fn enabled(&self) -> bool {
+        self.totp_secret.is_some()
+    }
+}
+
+pub async fn second_factor(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<SecondFactor> {
+    sqlx::query_as(
+        "SELECT totp_secret, totp_pending_secret, totp_last_step,
+                (SELECT count(*) FROM recovery_codes r WHERE r.user_id = u.id AND r.used_at IS NULL) AS recovery_codes_left
+         FROM users u WHERE id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// The secret shown during setup, kept until the first code confirms it.
+pub async fn set_pending_totp_secret(
+    conn: &mut PgConnection,
+    user_id: i64,
+    secret: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET totp_pending_secret = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(secret)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Makes the confirmed pending secret the account's second factor, with fresh recovery codes
+/// (only their hashes are stored).
+pub async fn enable_totp(
+    conn: &mut PgConnection,
+    user_id: i64,
+    step: i64,
+    recovery_codes: &[String],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, totp_enabled_at = now(),
+                          totp_last_step = $2
+         WHERE id = $1 AND totp_pending_secret IS NOT NULL",
+    )
+    .bind(user_id)
+    .bind(step)
+    .execute(&mut *conn)
+    .await?;
+    replace_recovery_codes(conn, user_id, recovery_codes).await
+}
+
+pub async fn replace_recovery_codes(
+    conn: &mut PgConnection,
+    user_id: i64,
+    codes: &[String],
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    for code in codes {
+        let hash = super::model::token_hash(&super::totp::normalise_recovery_code(code));
+        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+            .bind(user_id)
+            .bind(hash)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Records the time step of an accepted code; false if that step (or a later one) was already
+/// used, so two submissions of the same code cannot both succeed.
+pub async fn use_totp_step(conn: &mut PgConnection, user_id: i64, step: i64) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query("UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2")
+            .bind(user_id)
+            .bind(step)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Uses up a recovery code; false if it is unknown or was used before.
+pub async fn use_recovery_code(
+    conn: &mut PgConnection,
+    user_id: i64,
+    code: &str,
+) -> sqlx::Result<bool> {
+    let hash = super::model::token_hash(&super::totp::normalise_recovery_code(code));
+    let done = sqlx::query("UPDATE recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL")
+        .bind(user_id)
+        .bind(hash)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -10,7 +10,9 @@ pub mod policy;
 pub mod profile;
 pub mod recovery;
 pub mod routes;
+pub mod second_factor;
 pub mod session;
+pub mod totp;
 
 pub use model::Role;
 pub use session::CurrentUser;

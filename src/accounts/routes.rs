@@ -10,7 +10,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::db;
+use super::db::{self, SessionStage};
 use super::model::{EmailAddress, throttle};
 use super::session::{CurrentUser, end_session, start_session};
 use crate::audit::{self, Actor};
@@ -87,13 +87,31 @@ async fn login(
     if errors.is_empty() {
         match attempt_login(&app, &client.0, &form.email, form.password).await? {
             LoginOutcome::Success(user_id) => {
-                let cookie = start_session(&app, user_id, &headers).await?;
                 let target = if next.is_empty() {
                     "/konto".to_string()
                 } else {
                     next
                 };
-                return Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&target)).into_response());
+                let has_second_factor = {
+                    let mut conn = app.db.acquire().await?;
+                    db::second_factor(&mut conn, user_id).await?.enabled()
+                };
+                let (stage, target) = if has_second_factor {
+                    let encoded =
+                        serde_urlencoded::to_string([("next", &target)]).unwrap_or_default();
+                    (
+                        SessionStage::Password,
+                        format!("/anmelden/zweiter-faktor?{encoded}"),
+                    )
+                } else {
+                    (SessionStage::Full, target)
+                };
+                let session = start_session(&app, user_id, &headers, stage, false).await?;
+                return Ok((
+                    [(header::SET_COOKIE, session.cookie)],
+                    Redirect::to(&target),
+                )
+                    .into_response());
             }
             LoginOutcome::Failed => errors.add("email", WRONG_CREDENTIALS),
             LoginOutcome::Throttled => {

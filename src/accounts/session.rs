@@ -8,7 +8,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use time::OffsetDateTime;
 
-use super::db;
+use super::db::{self, SessionStage};
 use super::model::{Role, roles_label, token_hash};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -30,6 +30,8 @@ pub struct CurrentUser {
     pub municipality_id: Option<i64>,
     pub municipality_name: Option<String>,
     session_hash: Vec<u8>,
+    /// A ministry account that has to give a second factor before ministry pages.
+    second_factor_missing: bool,
 }
 
 impl CurrentUser {
@@ -37,13 +39,16 @@ impl CurrentUser {
         self.roles.contains(&role)
     }
 
-    /// Deny unless the user holds the role.
+    /// Deny unless the user holds the role; ministry roles also need the second factor where
+    /// it is required.
     pub fn require(&self, role: Role) -> Result<(), AppError> {
-        if self.has_role(role) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
+        if !self.has_role(role) {
+            return Err(AppError::Forbidden);
         }
+        if role != Role::Clerk && self.second_factor_missing {
+            return Err(AppError::SecondFactorRequired);
+        }
+        Ok(())
     }
 
     /// Identifies this session among the user's sessions.
@@ -115,8 +120,19 @@ pub async fn load_session(State(app): State<AppState>, mut req: Request, next: N
         }
         return response;
     };
+    if s.stage == "password" {
+        // Only the second-factor page may be used with this session.
+        req.extensions_mut().insert(CsrfToken(s.csrf_token));
+        req.extensions_mut().insert(PendingLogin {
+            user_id: s.user_id,
+            session_hash: id_hash,
+        });
+        return next.run(req).await;
+    }
     let roles: Vec<Role> = s.roles.iter().filter_map(|r| r.parse().ok()).collect();
+    let ministry = roles.iter().any(|r| *r != Role::Clerk);
     let user = CurrentUser {
+        second_factor_missing: app.config.require_second_factor && ministry && !s.second_factor,
         id: s.user_id,
         email: s.email,
         name: s.display_name,
@@ -158,13 +174,27 @@ async fn lookup_and_touch(
     Ok(found)
 }
 
-/// Starts a fresh session (always a new id, so a planted cookie is worthless) and returns the
-/// Set-Cookie value.
+/// A session whose password was right but whose second factor is still to come.
+#[derive(Clone, Debug)]
+pub struct PendingLogin {
+    pub user_id: i64,
+    pub session_hash: Vec<u8>,
+}
+
+/// A new session: its Set-Cookie value and its form token.
+pub struct NewSessionCookie {
+    pub cookie: String,
+    pub csrf_token: String,
+}
+
+/// Starts a fresh session (always a new id, so a planted cookie is worthless).
 pub async fn start_session(
     app: &AppState,
     user_id: i64,
     headers: &HeaderMap,
-) -> Result<String, AppError> {
+    stage: SessionStage,
+    second_factor: bool,
+) -> Result<NewSessionCookie, AppError> {
     let token = random_token();
     let csrf = random_token();
     let expires_at = OffsetDateTime::now_utc() + app.config.session_max_lifetime;
@@ -181,10 +211,15 @@ pub async fn start_session(
             csrf_token: &csrf,
             expires_at,
             user_agent: user_agent.as_deref(),
+            stage,
+            second_factor,
         },
     )
     .await?;
-    Ok(app.cookies.set(SESSION_COOKIE, &token))
+    Ok(NewSessionCookie {
+        cookie: app.cookies.set(SESSION_COOKIE, &token),
+        csrf_token: csrf,
+    })
 }
 
 /// Ends the current session server-side and returns the Set-Cookie value that removes it.

@@ -76,6 +76,12 @@ const MATRIX: &[Route] = &[
     get("/zugang-beantragen", PUBLIC),
     post("/zugang-beantragen", ANYONE_ACTION),
     get("/konto", SIGNED_IN),
+    get("/konto/zweiter-faktor", SIGNED_IN),
+    post("/konto/zweiter-faktor", SIGNED_IN_ACTION),
+    post("/konto/zweiter-faktor/neue-codes", SIGNED_IN_ACTION),
+    // Without a half-finished login there is nothing to confirm: back to the login.
+    get("/anmelden/zweiter-faktor", [Status(303); 4]),
+    post("/anmelden/zweiter-faktor", [Status(303); 4]),
     post("/konto/passwort", SIGNED_IN_ACTION),
     post("/konto/sitzungen/beenden", SIGNED_IN_ACTION),
     get("/admin/kommunen", ADMIN_PAGE),

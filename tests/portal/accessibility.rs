@@ -312,3 +312,59 @@ async fn journey_request_access_approved_first_login_passes_axe() {
     browser.assert_accessible().await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn journey_reviewer_sets_up_the_second_factor_passes_axe() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn_with(|c| c.require_second_factor = true).await;
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+
+    browser.goto(&app.url("/anmelden")).await;
+    submit_login(&browser, "pruefung@demo.foerderportal.example").await;
+    browser.goto(&app.url("/konto/zweiter-faktor")).await;
+    browser.assert_accessible().await;
+    browser.fill("#code", "000000").await;
+    browser
+        .click("form[action='/konto/zweiter-faktor'] button[type=submit]")
+        .await;
+    assert!(browser.focus_is_on(".error-summary").await);
+    browser.assert_accessible().await;
+    let secret = browser.text("code.secret").await;
+    browser
+        .fill(
+            "#code",
+            &foerderportal::accounts::totp::code_at(&secret, now()),
+        )
+        .await;
+    browser
+        .click("form[action='/konto/zweiter-faktor'] button[type=submit]")
+        .await;
+    assert_eq!(browser.text("h1").await, "Ihre Wiederherstellungscodes");
+    browser.assert_accessible().await;
+    browser.click("form[action='/abmelden'] button").await;
+
+    browser.goto(&app.url("/anmelden")).await;
+    submit_login(&browser, "pruefung@demo.foerderportal.example").await;
+    assert_eq!(browser.path().await, "/anmelden/zweiter-faktor");
+    browser.assert_accessible().await;
+    browser
+        .fill(
+            "#code",
+            &foerderportal::accounts::totp::code_at(&secret, now() + 30),
+        )
+        .await;
+    browser
+        .click("form[action='/anmelden/zweiter-faktor'] button[type=submit]")
+        .await;
+    assert_eq!(browser.path().await, "/konto");
+    browser.goto(&app.url("/konto/zweiter-faktor")).await;
+    browser.assert_accessible().await;
+    browser.close().await;
+}

@@ -9,3 +9,4 @@ mod mail;
 mod onboarding;
 mod operations;
 mod pages;
+mod second_factor;

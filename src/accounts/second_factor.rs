@@ -1,0 +1,319 @@
+//! The second factor: setting up an authenticator app (TOTP) with recovery codes under "Mein
+//! Konto", and giving a code after the password at login. Required for reviewer and admin
+//! accounts before ministry pages (see `Config::require_second_factor`), optional for clerks.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::db::{self, SessionStage};
+use super::model::throttle;
+use super::session::{CurrentUser, PendingLogin, start_session};
+use super::totp;
+use crate::audit::{self, Actor};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::{ClientAddress, FormErrors, PageContext, ProtectedForm, safe_redirect_target};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/anmelden/zweiter-faktor", get(login_page).post(login))
+        .route("/konto/zweiter-faktor", get(setup_page).post(enable))
+        .route("/konto/zweiter-faktor/neue-codes", post(new_recovery_codes))
+}
+
+fn unix_now() -> u64 {
+    time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "accounts/second_factor_login.html")]
+struct LoginPage {
+    page: PageContext,
+    next: String,
+    errors: FormErrors,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+async fn login_page(
+    page: PageContext,
+    pending: Option<Extension<PendingLogin>>,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    if pending.is_none() {
+        return Redirect::to("/anmelden").into_response();
+    }
+    let next = safe_redirect_target(&q.next).unwrap_or("").to_string();
+    LoginPage {
+        page,
+        next,
+        errors: FormErrors::default(),
+    }
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    next: String,
+}
+
+const WRONG_CODE: &str = "Der Code ist nicht richtig oder schon abgelaufen. Bitte geben Sie den aktuellen Code aus Ihrer App oder einen Wiederherstellungscode ein.";
+
+/// Checks the code (or a recovery code), then replaces the half-way session with a full one.
+async fn login(
+    State(app): State<AppState>,
+    page: PageContext,
+    headers: HeaderMap,
+    client: ClientAddress,
+    pending: Option<Extension<PendingLogin>>,
+    ProtectedForm(form): ProtectedForm<CodeForm>,
+) -> Result<Response, AppError> {
+    let Some(Extension(pending)) = pending else {
+        return Ok(Redirect::to("/anmelden").into_response());
+    };
+    let next = safe_redirect_target(&form.next).unwrap_or("").to_string();
+    let key = format!("second-factor:{}", pending.user_id);
+    let actor = Actor {
+        user_id: Some(pending.user_id),
+        client: &client.0,
+    };
+    let mut tx = app.db.begin().await?;
+    let failures = db::recent_login_failures(&mut tx, &key, &client.0, throttle::WINDOW).await?;
+    let mut errors = FormErrors::default();
+    if throttle::is_throttled(failures.pair, failures.client, failures.email) {
+        audit::record(&mut tx, actor, "login.throttled", &key, json!({})).await?;
+        tx.commit().await?;
+        errors.add(
+            "code",
+            "Zu viele falsche Codes. Bitte warten Sie 15 Minuten und versuchen Sie es dann erneut.",
+        );
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            LoginPage { page, next, errors },
+        )
+            .into_response());
+    }
+    let factor = db::second_factor(&mut tx, pending.user_id).await?;
+    let secret = factor.totp_secret.clone().unwrap_or_default();
+    let accepted = match totp::accepted_step(&secret, &form.code, unix_now(), factor.totp_last_step)
+    {
+        Some(step) => db::use_totp_step(&mut tx, pending.user_id, step).await?,
+        None => db::use_recovery_code(&mut tx, pending.user_id, &form.code).await?,
+    };
+    if !accepted {
+        db::record_login_failure(&mut tx, &key, &client.0).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "login.second_factor_failed",
+            &format!("user:{}", pending.user_id),
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        errors.add("code", WRONG_CODE);
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            LoginPage { page, next, errors },
+        )
+            .into_response());
+    }
+    db::delete_session(&mut tx, &pending.session_hash).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "login.second_factor",
+        &format!("user:{}", pending.user_id),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    let session = start_session(&app, pending.user_id, &headers, SessionStage::Full, true).await?;
+    let target = if next.is_empty() {
+        "/konto".to_string()
+    } else {
+        next
+    };
+    Ok((
+        [(header::SET_COOKIE, session.cookie)],
+        Redirect::to(&target),
+    )
+        .into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "accounts/second_factor_setup.html")]
+struct SetupPage {
+    page: PageContext,
+    enabled: bool,
+    required: bool,
+    codes_left: i64,
+    secret: String,
+    qr_svg: String,
+    errors: FormErrors,
+}
+
+async fn setup(
+    app: &AppState,
+    page: PageContext,
+    user: &CurrentUser,
+    errors: FormErrors,
+) -> Result<SetupPage, AppError> {
+    let mut conn = app.db.acquire().await?;
+    let factor = db::second_factor(&mut conn, user.id).await?;
+    let required =
+        app.config.require_second_factor && user.roles.iter().any(|r| *r != super::Role::Clerk);
+    if factor.enabled() {
+        let codes_left = factor.recovery_codes_left;
+        return Ok(SetupPage {
+            page,
+            enabled: true,
+            required,
+            codes_left,
+            secret: String::new(),
+            qr_svg: String::new(),
+            errors,
+        });
+    }
+    let secret = match factor.totp_pending_secret {
+        Some(secret) => secret,
+        None => {
+            let secret = totp::new_secret();
+            db::set_pending_totp_secret(&mut conn, user.id, &secret).await?;
+            secret
+        }
+    };
+    let qr_svg = totp::qr_svg(&totp::otpauth_url(&secret, &user.email));
+    Ok(SetupPage {
+        page,
+        enabled: false,
+        required,
+        codes_left: 0,
+        secret,
+        qr_svg,
+        errors,
+    })
+}
+
+async fn setup_page(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+) -> Result<SetupPage, AppError> {
+    setup(&app, page, &user, FormErrors::default()).await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "accounts/recovery_codes.html")]
+struct CodesPage {
+    page: PageContext,
+    codes: Vec<String>,
+}
+
+/// Confirms the app with its first code, switches the second factor on, shows the recovery
+/// codes once, and continues in a new session that counts as having given the second factor.
+async fn enable(
+    State(app): State<AppState>,
+    mut page: PageContext,
+    headers: HeaderMap,
+    user: CurrentUser,
+    client: ClientAddress,
+    ProtectedForm(form): ProtectedForm<CodeForm>,
+) -> Result<Response, AppError> {
+    let mut tx = app.db.begin().await?;
+    let factor = db::second_factor(&mut tx, user.id).await?;
+    let pending = factor
+        .totp_pending_secret
+        .clone()
+        .filter(|_| !factor.enabled());
+    let step = pending
+        .as_deref()
+        .and_then(|secret| totp::accepted_step(secret, &form.code, unix_now(), 0));
+    let Some(step) = step else {
+        let mut errors = FormErrors::default();
+        errors.add(
+            "code",
+            "Der Code stimmt nicht. Bitte geben Sie den Code ein, den Ihre App gerade anzeigt.",
+        );
+        drop(tx);
+        let page = setup(&app, page, &user, errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let codes = totp::new_recovery_codes();
+    db::enable_totp(&mut tx, user.id, step, &codes).await?;
+    db::delete_session(&mut tx, user.session_hash()).await?;
+    let actor = Actor {
+        user_id: Some(user.id),
+        client: &client.0,
+    };
+    audit::record(
+        &mut tx,
+        actor,
+        "second_factor.enabled",
+        &format!("user:{}", user.id),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    let session = start_session(&app, user.id, &headers, SessionStage::Full, true).await?;
+    page.csrf_token = session.csrf_token;
+    Ok((
+        [(header::SET_COOKIE, session.cookie)],
+        CodesPage { page, codes },
+    )
+        .into_response())
+}
+
+async fn new_recovery_codes(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    client: ClientAddress,
+    ProtectedForm(form): ProtectedForm<CodeForm>,
+) -> Result<Response, AppError> {
+    let mut tx = app.db.begin().await?;
+    let factor = db::second_factor(&mut tx, user.id).await?;
+    let secret = factor.totp_secret.clone().unwrap_or_default();
+    let accepted = match totp::accepted_step(&secret, &form.code, unix_now(), factor.totp_last_step)
+    {
+        Some(step) => db::use_totp_step(&mut tx, user.id, step).await?,
+        None => false,
+    };
+    if !accepted {
+        drop(tx);
+        let mut errors = FormErrors::default();
+        errors.add("code", WRONG_CODE);
+        let page = setup(&app, page, &user, errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let codes = totp::new_recovery_codes();
+    db::replace_recovery_codes(&mut tx, user.id, &codes).await?;
+    let actor = Actor {
+        user_id: Some(user.id),
+        client: &client.0,
+    };
+    audit::record(
+        &mut tx,
+        actor,
+        "second_factor.new_codes",
+        &format!("user:{}", user.id),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CodesPage { page, codes }.into_response())
+}
