@@ -2,7 +2,6 @@
 -- 'password' stage when the account has a second factor, and becomes 'full' after the code.
 ALTER TABLE users
     ADD COLUMN totp_secret text,
-    ADD COLUMN totp_pending_secret text,
     ADD COLUMN totp_enabled_at timestamptz,
     -- The last time step a code was accepted for: a code cannot be used twice.
     ADD COLUMN totp_last_step bigint NOT NULL DEFAULT 0;

@@ -427,7 +427,6 @@ pub async fn set_active(conn: &mut PgConnection, user_id: i64, active: bool) -> 
 #[derive(Clone, Debug, Default, sqlx::FromRow)]
 pub struct SecondFactor {
     pub totp_secret: Option<String>,
-    pub totp_pending_secret: Option<String>,
     pub totp_last_step: i64,
     pub recovery_codes_left: i64,
 }
@@ -440,7 +439,7 @@ impl SecondFactor {
 
 pub async fn second_factor(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<SecondFactor> {
     sqlx::query_as(
-        "SELECT totp_secret, totp_pending_secret, totp_last_step,
+        "SELECT totp_secret, totp_last_step,
                 (SELECT count(*) FROM recovery_codes r WHERE r.user_id = u.id AND r.used_at IS NULL) AS recovery_codes_left
          FROM users u WHERE id = $1",
     )
@@ -449,34 +448,21 @@ pub async fn second_factor(conn: &mut PgConnection, user_id: i64) -> sqlx::Resul
     .await
 }
 
-/// The secret shown during setup, kept until the first code confirms it.
-pub async fn set_pending_totp_secret(
-    conn: &mut PgConnection,
-    user_id: i64,
-    secret: &str,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET totp_pending_secret = $2 WHERE id = $1")
-        .bind(user_id)
-        .bind(secret)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Makes the confirmed pending secret the account's second factor, with fresh recovery codes
-/// (only their hashes are stored).
+/// Makes the confirmed secret the account's second factor, with fresh recovery codes (only
+/// their hashes are stored).
 pub async fn enable_totp(
     conn: &mut PgConnection,
     user_id: i64,
+    secret: &str,
     step: i64,
     recovery_codes: &[String],
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, totp_enabled_at = now(),
-                          totp_last_step = $2
-         WHERE id = $1 AND totp_pending_secret IS NOT NULL",
+        "UPDATE users SET totp_secret = $2, totp_enabled_at = now(), totp_last_step = $3
+         WHERE id = $1 AND totp_secret IS NULL",
     )
     .bind(user_id)
+    .bind(secret)
     .bind(step)
     .execute(&mut *conn)
     .await?;

@@ -69,6 +69,8 @@ struct CodeForm {
     code: String,
     #[serde(default)]
     next: String,
+    /// During setup: the secret the page showed.
+    secret: Option<String>,
 }
 
 const WRONG_CODE: &str = "Der Code ist nicht richtig oder schon abgelaufen. Bitte geben Sie den aktuellen Code aus Ihrer App oder einen Wiederherstellungscode ein.";
@@ -167,10 +169,13 @@ struct SetupPage {
     errors: FormErrors,
 }
 
+/// The setup page. A new secret is made for each visit and travels in the form, so that merely
+/// looking at the page changes nothing; it is stored when the first code confirms it.
 async fn setup(
     app: &AppState,
     page: PageContext,
     user: &CurrentUser,
+    secret: Option<String>,
     errors: FormErrors,
 ) -> Result<SetupPage, AppError> {
     let mut conn = app.db.acquire().await?;
@@ -189,14 +194,9 @@ async fn setup(
             errors,
         });
     }
-    let secret = match factor.totp_pending_secret {
-        Some(secret) => secret,
-        None => {
-            let secret = totp::new_secret();
-            db::set_pending_totp_secret(&mut conn, user.id, &secret).await?;
-            secret
-        }
-    };
+    let secret = secret
+        .filter(|s| totp::is_secret(s))
+        .unwrap_or_else(totp::new_secret);
     let qr_svg = totp::qr_svg(&totp::otpauth_url(&secret, &user.email));
     Ok(SetupPage {
         page,
@@ -214,7 +214,7 @@ async fn setup_page(
     page: PageContext,
     user: CurrentUser,
 ) -> Result<SetupPage, AppError> {
-    setup(&app, page, &user, FormErrors::default()).await
+    setup(&app, page, &user, None, FormErrors::default()).await
 }
 
 #[derive(Template, WebTemplate)]
@@ -236,25 +236,25 @@ async fn enable(
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
     let factor = db::second_factor(&mut tx, user.id).await?;
-    let pending = factor
-        .totp_pending_secret
+    let secret = form
+        .secret
         .clone()
-        .filter(|_| !factor.enabled());
-    let step = pending
+        .filter(|s| totp::is_secret(s) && !factor.enabled());
+    let step = secret
         .as_deref()
         .and_then(|secret| totp::accepted_step(secret, &form.code, unix_now(), 0));
-    let Some(step) = step else {
+    let (Some(secret), Some(step)) = (secret, step) else {
         let mut errors = FormErrors::default();
         errors.add(
             "code",
             "Der Code stimmt nicht. Bitte geben Sie den Code ein, den Ihre App gerade anzeigt.",
         );
         drop(tx);
-        let page = setup(&app, page, &user, errors).await?;
+        let page = setup(&app, page, &user, form.secret, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let codes = totp::new_recovery_codes();
-    db::enable_totp(&mut tx, user.id, step, &codes).await?;
+    db::enable_totp(&mut tx, user.id, &secret, step, &codes).await?;
     db::delete_session(&mut tx, user.session_hash()).await?;
     let actor = Actor {
         user_id: Some(user.id),
@@ -297,7 +297,7 @@ async fn new_recovery_codes(
         drop(tx);
         let mut errors = FormErrors::default();
         errors.add("code", WRONG_CODE);
-        let page = setup(&app, page, &user, errors).await?;
+        let page = setup(&app, page, &user, None, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let codes = totp::new_recovery_codes();

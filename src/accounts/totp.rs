@@ -14,6 +14,13 @@ pub fn new_secret() -> String {
     base32(&bytes)
 }
 
+/// Whether a secret sent back by the setup form is one `new_secret` could have made.
+pub fn is_secret(s: &str) -> bool {
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+}
+
 fn totp(secret: &str, account: &str) -> Option<TOTP> {
     let bytes = totp_rs::Secret::Encoded(secret.to_string())
         .to_bytes()

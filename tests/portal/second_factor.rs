@@ -28,7 +28,8 @@ async fn set_up(client: &Client) -> (String, Vec<String>) {
     let secret = setup.text("code.secret");
     let code = totp::code_at(&secret, now());
     let done = client
-        .submit(
+        .submit_from(
+            &setup,
             "/konto/zweiter-faktor",
             "form[action='/konto/zweiter-faktor']",
             &[("code", &code)],
@@ -190,4 +191,21 @@ async fn guessing_codes_is_throttled() {
         .submit("/anmelden/zweiter-faktor", "form", &[("code", "000000")])
         .await;
     assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn looking_at_the_setup_page_changes_nothing() {
+    let app = required().await;
+    let admin = app.sign_in_as(Role::Admin).await;
+
+    let first = admin.get("/konto/zweiter-faktor").await.text("code.secret");
+    let second = admin.get("/konto/zweiter-faktor").await.text("code.secret");
+
+    assert_ne!(first, second);
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM users WHERE totp_secret IS NOT NULL")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, 0);
 }

@@ -322,6 +322,17 @@ impl Client {
     pub async fn submit(&self, page_path: &str, form: &str, fields: &[(&str, &str)]) -> Page {
         let page = self.get(page_path).await;
         assert_eq!(page.status, StatusCode::OK, "{page_path} did not load");
+        self.submit_from(&page, page_path, form, fields).await
+    }
+
+    /// Submits a form of a page already loaded (whose hidden fields must be the ones sent).
+    pub async fn submit_from(
+        &self,
+        page: &Page,
+        page_path: &str,
+        form: &str,
+        fields: &[(&str, &str)],
+    ) -> Page {
         let (action, mut values) = page.form(form);
         for (k, v) in fields {
             values.insert(k.to_string(), v.to_string());
