@@ -202,11 +202,23 @@ async fn pages_carry_security_headers_and_are_not_cached() {
     let page = app.client().get("/").await;
 
     let csp = page.header("content-security-policy").expect("CSP");
-    assert!(
-        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
-        "{csp}"
-    );
+    for directive in [
+        "default-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ] {
+        assert!(csp.contains(directive), "{directive} missing in {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
+    assert_eq!(
+        page.header("strict-transport-security"),
+        None,
+        "HSTS only over https"
+    );
     assert_eq!(page.header("cache-control"), Some("no-store"));
     assert!(page.header("x-request-id").is_some());
 }
