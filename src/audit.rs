@@ -39,8 +39,13 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 21] = [
+pub const ACTIONS: [(&str, &str); 26] = [
     ("login", "Anmeldung"),
+    ("login.password_ok", "Passwort richtig, Code folgt"),
+    ("logout", "Abmeldung"),
+    ("reauth.throttled", "Bestätigung gedrosselt"),
+    ("password.current_wrong", "Falsches bisheriges Passwort"),
+    ("second_factor.code_wrong", "Falscher Code in Mein Konto"),
     ("login.failed", "Fehlgeschlagene Anmeldung"),
     ("login.throttled", "Anmeldung gedrosselt"),
     ("login.second_factor", "Zweiter Faktor bestätigt"),

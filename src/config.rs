@@ -36,6 +36,8 @@ pub struct Config {
     pub mail: MailSettings,
     /// Reviewer and admin accounts must use a second factor (TOTP) before ministry pages.
     pub require_second_factor: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// How the mail worker retries and how long it keeps sent messages.
@@ -102,6 +104,7 @@ impl Config {
             mail: MailSettings::default(),
             // A developer's checkout; from_lookup turns it on everywhere else.
             require_second_factor: false,
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -180,6 +183,19 @@ impl Config {
             // On by default; off only in the local demo setup, so a newcomer can look around.
             None => !c.may_load_demo_data_automatically(),
         };
+        if let Some(v) = get("TRUSTED_PROXIES") {
+            c.trusted_proxies = v
+                .split(',')
+                .map(|ip| ip.trim().parse())
+                .collect::<Result<_, _>>()
+                .map_err(|_| {
+                    invalid(
+                        "TRUSTED_PROXIES",
+                        &v,
+                        "expected IP addresses separated by commas",
+                    )
+                })?;
+        }
         if let Some(v) = get("MAIL_RETRY_BASE_SECS") {
             c.mail.retry_base = Duration::from_secs(positive("MAIL_RETRY_BASE_SECS", &v)?);
         }

@@ -179,7 +179,6 @@ async fn request(
             .fetch_one(&mut *tx)
             .await?;
     let message = Message::AccessRequestReceived(AccessRequestReceived {
-        name: name.clone(),
         municipality: municipality_name,
     });
     let to = Recipient::new(email.as_str(), &name).map_err(anyhow::Error::from)?;
@@ -339,6 +338,11 @@ async fn approve(
     admin.require(Role::Admin)?;
     let target = format!("/admin/zugangsantraege/{id}");
     let mut tx = app.db.begin().await?;
+    // Two admins deciding at once: the second waits here and then sees the decision.
+    sqlx::query("SELECT 1 FROM access_requests WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     let request = find_request(&mut tx, id).await?;
     if request.row.state != "open" {
         return Ok(redirect_with_flash(
@@ -422,6 +426,11 @@ async fn decline(
     admin.require(Role::Admin)?;
     let target = format!("/admin/zugangsantraege/{id}");
     let mut tx = app.db.begin().await?;
+    // Two admins deciding at once: the second waits here and then sees the decision.
+    sqlx::query("SELECT 1 FROM access_requests WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     let request = find_request(&mut tx, id).await?;
     if request.row.state != "open" {
         return Ok(redirect_with_flash(

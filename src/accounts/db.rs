@@ -82,6 +82,8 @@ pub struct SessionRecord {
     /// "password" until the second factor is given, then "full".
     pub stage: String,
     pub second_factor: bool,
+    /// The account has a second factor set up.
+    pub has_second_factor: bool,
 }
 
 pub struct NewSession<'a> {
@@ -136,7 +138,7 @@ pub async fn find_live_session(
 ) -> sqlx::Result<Option<SessionRecord>> {
     sqlx::query_as(
         "SELECT s.user_id, u.email, u.display_name, u.roles, u.municipality_id, m.name AS municipality_name,
-                s.csrf_token, s.last_seen_at, s.stage, s.second_factor
+                s.csrf_token, s.last_seen_at, s.stage, s.second_factor, u.totp_secret IS NOT NULL AS has_second_factor
          FROM sessions s
          JOIN users u ON u.id = s.user_id
          LEFT JOIN municipalities m ON m.id = u.municipality_id
@@ -210,17 +212,17 @@ pub async fn recent_login_failures(
     .await
 }
 
+/// Records an attempt (counted as a failure until forgiven); returns its id.
 pub async fn record_login_failure(
     conn: &mut PgConnection,
     email: &str,
     client: &str,
-) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO login_failures (email, client) VALUES ($1, $2)")
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar("INSERT INTO login_failures (email, client) VALUES ($1, $2) RETURNING id")
         .bind(email)
         .bind(client)
-        .execute(conn)
-        .await?;
-    Ok(())
+        .fetch_one(conn)
+        .await
 }
 
 /// Failures older than a day no longer count for anything.
@@ -283,7 +285,8 @@ pub async fn token_user(
 ) -> sqlx::Result<Option<UserRecord>> {
     sqlx::query_as(&format!(
         "SELECT {} FROM users u JOIN account_tokens t ON t.user_id = u.id
-         WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > now() AND u.active",
+         WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > now() AND u.active
+           AND (t.purpose <> 'invitation' OR u.password_hash IS NULL)",
         USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
     ))
     .bind(super::model::token_hash(token))
@@ -310,6 +313,8 @@ pub async fn consume_token(
     .await
 }
 
+/// Stores a new password hash; every unused invitation or reset link of the account stops
+/// working.
 pub async fn set_password(
     conn: &mut PgConnection,
     user_id: i64,
@@ -318,6 +323,10 @@ pub async fn set_password(
     sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1")
         .bind(user_id)
         .bind(password_hash)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM account_tokens WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user_id)
         .execute(conn)
         .await?;
     Ok(())
@@ -456,8 +465,8 @@ pub async fn enable_totp(
     secret: &str,
     step: i64,
     recovery_codes: &[String],
-) -> sqlx::Result<()> {
-    sqlx::query(
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
         "UPDATE users SET totp_secret = $2, totp_enabled_at = now(), totp_last_step = $3
          WHERE id = $1 AND totp_secret IS NULL",
     )
@@ -466,7 +475,12 @@ pub async fn enable_totp(
     .bind(step)
     .execute(&mut *conn)
     .await?;
-    replace_recovery_codes(conn, user_id, recovery_codes).await
+    if done.rows_affected() != 1 {
+        // Set up meanwhile by another request: keep its codes.
+        return Ok(false);
+    }
+    replace_recovery_codes(conn, user_id, recovery_codes).await?;
+    Ok(true)
 }
 
 pub async fn replace_recovery_codes(
@@ -514,4 +528,20 @@ pub async fn use_recovery_code(
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Whether this client signed in to the account successfully in the last 90 days.
+pub async fn signed_in_from_before(
+    conn: &mut PgConnection,
+    user_id: i64,
+    client: &str,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM audit_log WHERE action IN ('login', 'login.second_factor')
+                        AND subject = $1 AND client = $2 AND at > now() - interval '90 days')",
+    )
+    .bind(format!("user:{user_id}"))
+    .bind(client)
+    .fetch_one(conn)
+    .await
 }

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod admin;
 pub mod db;
+pub mod guard;
 pub mod model;
 pub mod password;
 pub mod policy;

@@ -136,14 +136,17 @@ impl FromStr for EmailAddress {
         let Some((local, domain)) = s.rsplit_once('@') else {
             return Err("Bitte geben Sie eine E-Mail-Adresse im Format name@beispiel.de ein.");
         };
+        // The same rules as the mail transport's, so an address accepted here can be mailed.
         let plausible = !local.is_empty()
             && domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
+            && !domain.contains("..")
             && s.len() <= 254
             && !s
                 .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || c == ',' || c == ';');
+                .any(|c| c.is_whitespace() || c.is_control() || c == ',' || c == ';')
+            && s.parse::<lettre::Address>().is_ok();
         if plausible {
             Ok(EmailAddress(s))
         } else {
@@ -182,6 +185,8 @@ mod tests {
             "a@.de",
             "a b@c.de",
             "a@b.de\r\nBcc: x@y.de",
+            "a@b@x.de",
+            "x@x..de",
         ] {
             assert!(bad.parse::<EmailAddress>().is_err(), "{bad:?}");
         }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::db::{self, SessionInfo};
+use super::guard;
 use super::policy;
 use super::session::CurrentUser;
 use crate::audit::{self, Actor};
@@ -29,6 +30,9 @@ pub fn router() -> Router<AppState> {
         .route("/konto/passwort", post(change_password))
         .route("/konto/sitzungen/beenden", post(end_other_sessions))
 }
+
+pub const TOO_MANY_TRIES: &str =
+    "Zu viele Fehlversuche. Bitte warten Sie 15 Minuten und versuchen Sie es dann erneut.";
 
 pub struct SessionView {
     pub current: bool,
@@ -142,8 +146,40 @@ async fn change_password(
     };
     if form.current.is_empty() {
         errors.add("current", "Bitte geben Sie Ihr bisheriges Passwort ein.");
-    } else if !app.passwords.verify(form.current, stored).await? {
-        errors.add("current", "Das bisherige Passwort ist nicht richtig.");
+    } else {
+        // A stolen session must not become a way to guess the password.
+        let mut conn = app.db.acquire().await?;
+        let attempt =
+            guard::begin(&mut conn, &format!("reauth:{}", user.id), &client.0, false).await?;
+        let actor = Actor {
+            user_id: Some(user.id),
+            client: &client.0,
+        };
+        let subject = format!("user:{}", user.id);
+        match attempt {
+            None => {
+                audit::record(&mut conn, actor, "reauth.throttled", &subject, json!({})).await?;
+                errors.add("current", TOO_MANY_TRIES);
+            }
+            Some(attempt) => {
+                drop(conn);
+                let right = app.passwords.verify(form.current, stored).await?;
+                let mut conn = app.db.acquire().await?;
+                if right {
+                    guard::forgive(&mut conn, attempt).await?;
+                } else {
+                    audit::record(
+                        &mut conn,
+                        actor,
+                        "password.current_wrong",
+                        &subject,
+                        json!({}),
+                    )
+                    .await?;
+                    errors.add("current", "Das bisherige Passwort ist nicht richtig.");
+                }
+            }
+        }
     }
     if let Err(problem) = policy::check(&form.password, &[&user.name, &user.email]) {
         errors.add("password", problem.to_string());

@@ -32,6 +32,8 @@ pub const INVITATION_VALIDITY: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// At most this many reset mails per account and hour, so the form cannot flood a mailbox.
 const RESETS_PER_HOUR: i64 = 3;
+/// And at most this many requests from one client per hour, whatever the addresses.
+const RESETS_PER_CLIENT_AND_HOUR: i64 = 10;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -90,11 +92,28 @@ async fn forgot(
         }
     };
     let mut tx = app.db.begin().await?;
-    if let Some(user) = db::find_user_by_email(&mut tx, &email)
-        .await?
-        .filter(|u| u.active)
-    {
+    let from_client: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'password.reset_requested' AND client = $1
+         AND at > now() - interval '1 hour'",
+    )
+    .bind(&client.0)
+    .fetch_one(&mut *tx)
+    .await?;
+    // Same answer either way; only the mails stop (a flood from one client, or a fourth
+    // request for one account within the hour).
+    let user = if from_client < RESETS_PER_CLIENT_AND_HOUR {
+        db::find_user_by_email(&mut tx, &email)
+            .await?
+            .filter(|u| u.active)
+    } else {
+        None
+    };
+    if let Some(user) = user {
         let subject = format!("user:{}", user.id);
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(&subject)
+            .execute(&mut *tx)
+            .await?;
         let recent: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM audit_log WHERE action = 'password.reset_requested' AND subject = $1
              AND at > now() - interval '1 hour'",
@@ -125,19 +144,19 @@ async fn forgot(
                 .enqueue(&mut tx, &to, &message)
                 .await
                 .map_err(anyhow::Error::from)?;
+            let actor = Actor {
+                user_id: None,
+                client: &client.0,
+            };
+            audit::record(
+                &mut tx,
+                actor,
+                "password.reset_requested",
+                &subject,
+                json!({}),
+            )
+            .await?;
         }
-        let actor = Actor {
-            user_id: None,
-            client: &client.0,
-        };
-        audit::record(
-            &mut tx,
-            actor,
-            "password.reset_requested",
-            &subject,
-            json!({ "mail_sent": recent < RESETS_PER_HOUR }),
-        )
-        .await?;
     }
     tx.commit().await?;
     Ok(ForgotPage {

@@ -11,13 +11,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::db::{self, SessionStage};
-use super::model::{EmailAddress, throttle};
+use super::guard;
+use super::model::EmailAddress;
 use super::session::{CurrentUser, end_session, start_session};
 use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::{
-    ClientAddress, FormErrors, PageContext, ProtectedForm, clean_line, redirect_with_flash,
+    ClientAddress, FormErrors, PageContext, ProtectedForm, redirect_with_flash,
     safe_redirect_target,
 };
 
@@ -86,15 +87,14 @@ async fn login(
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     if errors.is_empty() {
         match attempt_login(&app, &client.0, &form.email, form.password).await? {
-            LoginOutcome::Success(user_id) => {
+            LoginOutcome::Success {
+                user_id,
+                has_second_factor,
+            } => {
                 let target = if next.is_empty() {
                     "/konto".to_string()
                 } else {
                     next
-                };
-                let has_second_factor = {
-                    let mut conn = app.db.acquire().await?;
-                    db::second_factor(&mut conn, user_id).await?.enabled()
                 };
                 let (stage, target) = if has_second_factor {
                     let encoded =
@@ -130,7 +130,10 @@ async fn login(
 }
 
 enum LoginOutcome {
-    Success(i64),
+    Success {
+        user_id: i64,
+        has_second_factor: bool,
+    },
     Failed,
     Throttled,
 }
@@ -144,21 +147,39 @@ async fn attempt_login(
     email: &str,
     password: String,
 ) -> Result<LoginOutcome, AppError> {
-    // What was typed, normalised, is the throttle's key, whether or not such an account exists.
-    let typed = clean_line(email, 254).to_lowercase();
-    let actor = |user_id| Actor { user_id, client };
-    let mut conn = app.db.acquire().await?;
-    let failures = db::recent_login_failures(&mut conn, &typed, client, throttle::WINDOW).await?;
-    if throttle::is_throttled(failures.pair, failures.client, failures.email) {
-        audit::record(&mut conn, actor(None), "login.throttled", &typed, json!({})).await?;
-        return Ok(LoginOutcome::Throttled);
-    }
-    let user = match typed.parse::<EmailAddress>() {
-        Ok(address) => db::find_user_by_email(&mut conn, &address).await?,
-        Err(_) => None,
+    // The throttle's key is the address as the account has it, so spelling variants of one
+    // address share one count; anything that is no address shares one key too.
+    let address = email.parse::<EmailAddress>().ok();
+    let key = address
+        .as_ref()
+        .map(|a| a.as_str().to_string())
+        .unwrap_or_else(|| "<keine gültige Adresse>".into());
+    let mut tx = app.db.begin().await?;
+    let user = match &address {
+        Some(address) => db::find_user_by_email(&mut tx, address).await?,
+        None => None,
     };
+    let known_client = match &user {
+        Some(user) => db::signed_in_from_before(&mut tx, user.id, client).await?,
+        None => false,
+    };
+    let Some(attempt) = guard::begin(&mut tx, &key, client, known_client).await? else {
+        audit::record(
+            &mut tx,
+            Actor {
+                user_id: None,
+                client,
+            },
+            "login.throttled",
+            &key,
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(LoginOutcome::Throttled);
+    };
+    tx.commit().await?;
     // Never hold a connection while hashing.
-    drop(conn);
     let stored = user
         .as_ref()
         .filter(|u| u.active)
@@ -167,19 +188,42 @@ async fn attempt_login(
     let mut conn = app.db.acquire().await?;
     match user.filter(|_| ok) {
         Some(user) => {
+            guard::forgive(&mut conn, attempt).await?;
+            // With a second factor the login is complete only after the code.
+            let has_second_factor = db::second_factor(&mut conn, user.id).await?.enabled();
+            let action = if has_second_factor {
+                "login.password_ok"
+            } else {
+                "login"
+            };
             audit::record(
                 &mut conn,
-                actor(Some(user.id)),
-                "login",
+                Actor {
+                    user_id: Some(user.id),
+                    client,
+                },
+                action,
                 &format!("user:{}", user.id),
                 json!({}),
             )
             .await?;
-            Ok(LoginOutcome::Success(user.id))
+            Ok(LoginOutcome::Success {
+                user_id: user.id,
+                has_second_factor,
+            })
         }
         None => {
-            db::record_login_failure(&mut conn, &typed, client).await?;
-            audit::record(&mut conn, actor(None), "login.failed", &typed, json!({})).await?;
+            audit::record(
+                &mut conn,
+                Actor {
+                    user_id: None,
+                    client,
+                },
+                "login.failed",
+                &key,
+                json!({}),
+            )
+            .await?;
             Ok(LoginOutcome::Failed)
         }
     }
@@ -191,9 +235,23 @@ struct LogoutForm {}
 async fn logout(
     State(app): State<AppState>,
     user: CurrentUser,
+    client: ClientAddress,
     ProtectedForm(_): ProtectedForm<LogoutForm>,
 ) -> Result<Response, AppError> {
     let clear = end_session(&app, &user).await?;
+    let mut conn = app.db.acquire().await?;
+    let actor = Actor {
+        user_id: Some(user.id),
+        client: &client.0,
+    };
+    audit::record(
+        &mut conn,
+        actor,
+        "logout",
+        &format!("user:{}", user.id),
+        json!({}),
+    )
+    .await?;
     let mut response = redirect_with_flash(&app.cookies, "/", "Sie haben sich abgemeldet.");
     if let Ok(v) = clear.parse() {
         response.headers_mut().append(header::SET_COOKIE, v);

@@ -13,13 +13,16 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::db::{self, SessionStage};
-use super::model::throttle;
+use super::guard;
 use super::session::{CurrentUser, PendingLogin, start_session};
 use super::totp;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::{ClientAddress, FormErrors, PageContext, ProtectedForm, safe_redirect_target};
+use crate::web::{
+    ClientAddress, FormErrors, PageContext, ProtectedForm, redirect_with_flash,
+    safe_redirect_target,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -89,44 +92,58 @@ async fn login(
     };
     let next = safe_redirect_target(&form.next).unwrap_or("").to_string();
     let key = format!("second-factor:{}", pending.user_id);
+    let subject = format!("user:{}", pending.user_id);
     let actor = Actor {
         user_id: Some(pending.user_id),
         client: &client.0,
     };
     let mut tx = app.db.begin().await?;
-    let failures = db::recent_login_failures(&mut tx, &key, &client.0, throttle::WINDOW).await?;
-    let mut errors = FormErrors::default();
-    if throttle::is_throttled(failures.pair, failures.client, failures.email) {
-        audit::record(&mut tx, actor, "login.throttled", &key, json!({})).await?;
-        tx.commit().await?;
-        errors.add(
-            "code",
-            "Zu viele falsche Codes. Bitte warten Sie 15 Minuten und versuchen Sie es dann erneut.",
-        );
-        return Ok((
-            StatusCode::TOO_MANY_REQUESTS,
-            LoginPage { page, next, errors },
+    // After ten wrong codes the password is needed again: a stolen password gives at most ten
+    // guesses per quarter hour, from however many machines.
+    if guard::attempts_on(&mut tx, &key).await? >= MAX_WRONG_CODES {
+        db::delete_session(&mut tx, &pending.session_hash).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "login.throttled",
+            &subject,
+            json!({ "step": "second_factor" }),
         )
-            .into_response());
+        .await?;
+        tx.commit().await?;
+        return Ok(redirect_with_flash(
+            &app.cookies,
+            "/anmelden",
+            TOO_MANY_CODES,
+        ));
     }
-    let factor = db::second_factor(&mut tx, pending.user_id).await?;
-    let secret = factor.totp_secret.clone().unwrap_or_default();
-    let accepted = match totp::accepted_step(&secret, &form.code, unix_now(), factor.totp_last_step)
-    {
-        Some(step) => db::use_totp_step(&mut tx, pending.user_id, step).await?,
-        None => db::use_recovery_code(&mut tx, pending.user_id, &form.code).await?,
+    let Some(attempt) = guard::begin(&mut tx, &key, &client.0, false).await? else {
+        audit::record(
+            &mut tx,
+            actor,
+            "login.throttled",
+            &subject,
+            json!({ "step": "second_factor" }),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(redirect_with_flash(
+            &app.cookies,
+            "/anmelden",
+            TOO_MANY_CODES,
+        ));
     };
-    if !accepted {
-        db::record_login_failure(&mut tx, &key, &client.0).await?;
+    if !check_code(&mut tx, pending.user_id, &form.code, true).await? {
         audit::record(
             &mut tx,
             actor,
             "login.second_factor_failed",
-            &format!("user:{}", pending.user_id),
+            &subject,
             json!({}),
         )
         .await?;
         tx.commit().await?;
+        let mut errors = FormErrors::default();
         errors.add("code", WRONG_CODE);
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -134,15 +151,9 @@ async fn login(
         )
             .into_response());
     }
+    guard::forgive(&mut tx, attempt).await?;
     db::delete_session(&mut tx, &pending.session_hash).await?;
-    audit::record(
-        &mut tx,
-        actor,
-        "login.second_factor",
-        &format!("user:{}", pending.user_id),
-        json!({}),
-    )
-    .await?;
+    audit::record(&mut tx, actor, "login.second_factor", &subject, json!({})).await?;
     tx.commit().await?;
     let session = start_session(&app, pending.user_id, &headers, SessionStage::Full, true).await?;
     let target = if next.is_empty() {
@@ -155,6 +166,29 @@ async fn login(
         Redirect::to(&target),
     )
         .into_response())
+}
+
+const MAX_WRONG_CODES: i64 = 10;
+const TOO_MANY_CODES: &str =
+    "Zu viele falsche Codes. Bitte melden Sie sich in 15 Minuten erneut mit Ihrem Passwort an.";
+
+/// A current code from the app (each time step once) or, where allowed, an unused recovery
+/// code; either is used up when accepted.
+async fn check_code(
+    conn: &mut sqlx::PgConnection,
+    user_id: i64,
+    code: &str,
+    recovery_allowed: bool,
+) -> sqlx::Result<bool> {
+    let factor = db::second_factor(conn, user_id).await?;
+    let Some(secret) = factor.totp_secret else {
+        return Ok(false);
+    };
+    match totp::accepted_step(&secret, code, unix_now(), factor.totp_last_step) {
+        Some(step) => db::use_totp_step(conn, user_id, step).await,
+        None if recovery_allowed => db::use_recovery_code(conn, user_id, code).await,
+        None => Ok(false),
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -254,8 +288,16 @@ async fn enable(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let codes = totp::new_recovery_codes();
-    db::enable_totp(&mut tx, user.id, &secret, step, &codes).await?;
-    db::delete_session(&mut tx, user.session_hash()).await?;
+    if !db::enable_totp(&mut tx, user.id, &secret, step, &codes).await? {
+        drop(tx);
+        return Ok(redirect_with_flash(
+            &app.cookies,
+            "/konto/zweiter-faktor",
+            "Der zweite Faktor ist schon eingerichtet.",
+        ));
+    }
+    // Every session from before the second factor ends; this one continues as a new one.
+    db::delete_sessions_of(&mut tx, user.id, None).await?;
     let actor = Actor {
         user_id: Some(user.id),
         client: &client.0,
@@ -285,32 +327,47 @@ async fn new_recovery_codes(
     client: ClientAddress,
     ProtectedForm(form): ProtectedForm<CodeForm>,
 ) -> Result<Response, AppError> {
-    let mut tx = app.db.begin().await?;
-    let factor = db::second_factor(&mut tx, user.id).await?;
-    let secret = factor.totp_secret.clone().unwrap_or_default();
-    let accepted = match totp::accepted_step(&secret, &form.code, unix_now(), factor.totp_last_step)
-    {
-        Some(step) => db::use_totp_step(&mut tx, user.id, step).await?,
-        None => false,
-    };
-    if !accepted {
-        drop(tx);
-        let mut errors = FormErrors::default();
-        errors.add("code", WRONG_CODE);
-        let page = setup(&app, page, &user, None, errors).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
-    let codes = totp::new_recovery_codes();
-    db::replace_recovery_codes(&mut tx, user.id, &codes).await?;
     let actor = Actor {
         user_id: Some(user.id),
         client: &client.0,
     };
+    let subject = format!("user:{}", user.id);
+    let mut tx = app.db.begin().await?;
+    let attempt = guard::begin(&mut tx, &format!("reauth:{}", user.id), &client.0, false).await?;
+    let accepted = match &attempt {
+        Some(_) => check_code(&mut tx, user.id, &form.code, false).await?,
+        None => false,
+    };
+    if !accepted {
+        let action = if attempt.is_some() {
+            "second_factor.code_wrong"
+        } else {
+            "reauth.throttled"
+        };
+        audit::record(&mut tx, actor, action, &subject, json!({})).await?;
+        tx.commit().await?;
+        let mut errors = FormErrors::default();
+        errors.add(
+            "code",
+            if attempt.is_some() {
+                WRONG_CODE
+            } else {
+                super::profile::TOO_MANY_TRIES
+            },
+        );
+        let page = setup(&app, page, &user, None, errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    if let Some(attempt) = attempt {
+        guard::forgive(&mut tx, attempt).await?;
+    }
+    let codes = totp::new_recovery_codes();
+    db::replace_recovery_codes(&mut tx, user.id, &codes).await?;
     audit::record(
         &mut tx,
         actor,
         "second_factor.new_codes",
-        &format!("user:{}", user.id),
+        &subject,
         json!({}),
     )
     .await?;

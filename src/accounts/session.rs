@@ -120,7 +120,9 @@ pub async fn load_session(State(app): State<AppState>, mut req: Request, next: N
         }
         return response;
     };
-    if s.stage == "password" {
+    // A session that has not given the second factor of an account that has one (one from
+    // before it was set up, say) opens nothing but the second-factor page.
+    if s.stage == "password" || (s.has_second_factor && !s.second_factor) {
         // Only the second-factor page may be used with this session.
         req.extensions_mut().insert(CsrfToken(s.csrf_token));
         req.extensions_mut().insert(PendingLogin {
@@ -197,7 +199,12 @@ pub async fn start_session(
 ) -> Result<NewSessionCookie, AppError> {
     let token = random_token();
     let csrf = random_token();
-    let expires_at = OffsetDateTime::now_utc() + app.config.session_max_lifetime;
+    // Half-way through a login, the code has to follow within minutes.
+    let lifetime = match stage {
+        SessionStage::Password => std::time::Duration::from_secs(5 * 60),
+        SessionStage::Full => app.config.session_max_lifetime,
+    };
+    let expires_at = OffsetDateTime::now_utc() + lifetime;
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())

@@ -22,8 +22,9 @@ pub struct Invitation {
 }
 
 #[derive(Clone, Debug)]
+/// Goes to an address typed into a public form: it repeats nothing the visitor typed, so the
+/// form cannot be used to send arbitrary text in the ministry's name.
 pub struct AccessRequestReceived {
-    pub name: String,
     pub municipality: String,
 }
 
@@ -328,7 +329,6 @@ mod tests {
                 valid_until: "29.11.2026".into(),
             }),
             Message::AccessRequestReceived(AccessRequestReceived {
-                name: "A".into(),
                 municipality: "Gotha".into(),
             }),
             Message::AccessRequestApproved(AccessRequestApproved {

@@ -38,12 +38,8 @@ impl FormErrors {
 /// Form fields arrive as typed: this trims them, drops control characters (NUL and friends
 /// cannot be stored and have no business in names) and limits their length.
 pub fn clean_line(value: &str, max_chars: usize) -> String {
-    value
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(max_chars)
-        .collect()
+    let without_controls: String = value.chars().filter(|c| !c.is_control()).collect();
+    without_controls.trim().chars().take(max_chars).collect()
 }
 
 #[cfg(test)]
@@ -63,5 +59,10 @@ mod tests {
     fn control_characters_are_dropped_from_single_line_fields() {
         assert_eq!(clean_line("  Karla\0 Kommunal\r\n ", 100), "Karla Kommunal");
         assert_eq!(clean_line("Jürgen", 3), "Jür");
+        assert_eq!(
+            clean_line("\u{1} a@b.de", 100),
+            "a@b.de",
+            "controls go before trimming"
+        );
     }
 }

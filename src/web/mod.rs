@@ -109,22 +109,57 @@ fn navigation(viewer: Option<&Viewer>, path: &str) -> Vec<NavItem> {
         .collect()
 }
 
-/// The address the request came from: the peer's IP (behind a reverse proxy, the proxy's).
+/// The address the request came from: the peer's IP, or, when the peer is one of the
+/// configured reverse proxies (`TRUSTED_PROXIES`), the nearest address in `X-Forwarded-For`
+/// that is not a trusted proxy itself. Client-supplied entries further left are ignored.
 #[derive(Clone, Debug)]
 pub struct ClientAddress(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl<S> FromRequestParts<S> for ClientAddress
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let app = AppState::from_ref(state);
         let peer = parts
             .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let address = client_address(peer, &forwarded.join(","), &app.config.trusted_proxies);
         Ok(ClientAddress(
-            peer.map(|c| c.0.ip().to_string())
+            address
+                .map(|ip| ip.to_string())
                 .unwrap_or_else(|| "unbekannt".into()),
         ))
     }
+}
+
+fn client_address(
+    peer: Option<std::net::IpAddr>,
+    forwarded_for: &str,
+    trusted: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
+    let mut address = peer?;
+    if !trusted.contains(&address) {
+        return Some(address);
+    }
+    for hop in forwarded_for.rsplit(',') {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => address = ip,
+            Ok(ip) => return Some(ip),
+            Err(_) => break,
+        }
+    }
+    Some(address)
 }
 
 /// The value of one cookie of the request.
@@ -228,6 +263,28 @@ mod tests {
         assert_eq!(safe_redirect_target("konto"), None);
         assert_eq!(safe_redirect_target("/\t/evil.example"), None);
         assert_eq!(safe_redirect_target("/\n/evil.example"), None);
+    }
+
+    #[test]
+    fn the_client_behind_a_trusted_proxy_is_the_nearest_untrusted_hop() {
+        let proxy: std::net::IpAddr = "10.0.0.5".parse().unwrap();
+        let client = |peer: &str, xff: &str| {
+            client_address(Some(peer.parse().unwrap()), xff, &[proxy])
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            client("203.0.113.9", "1.2.3.4"),
+            "203.0.113.9",
+            "no proxy: the header is ignored"
+        );
+        assert_eq!(client("10.0.0.5", "198.51.100.7"), "198.51.100.7");
+        assert_eq!(
+            client("10.0.0.5", "6.6.6.6, 198.51.100.7"),
+            "198.51.100.7",
+            "spoofed hops on the left are ignored"
+        );
+        assert_eq!(client("10.0.0.5", ""), "10.0.0.5");
     }
 
     #[test]

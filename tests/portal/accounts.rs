@@ -384,3 +384,23 @@ async fn the_audit_log_cannot_be_changed_or_emptied() {
         .unwrap();
     assert_eq!(logins, 1);
 }
+
+#[tokio::test]
+async fn spelling_variants_of_an_address_share_one_throttle() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    let variants = [
+        " kommune@demo.foerderportal.example",
+        "KOMMUNE@demo.foerderportal.example",
+        "Kommune@Demo.Foerderportal.Example\t",
+    ];
+    for i in 0..10 {
+        client
+            .sign_in(variants[i % variants.len()], "falsches-passwort-123")
+            .await;
+    }
+
+    let page = client.sign_in(CLERK, DEMO_PASSWORD).await;
+
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+}

@@ -753,3 +753,27 @@ async fn admins_read_the_audit_log_filtered_by_event_and_period() {
         "Fehler: Bitte geben Sie ein Datum ein, zum Beispiel 22.11.2026."
     );
 }
+
+#[tokio::test]
+async fn an_invitation_no_longer_works_once_the_account_has_a_password() {
+    let (app, sink) = app_with_mail().await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    invite(
+        &admin,
+        &[
+            ("name", "Rita Reviewer"),
+            ("email", "rita@tfm.example"),
+            ("role", "reviewer"),
+        ],
+    )
+    .await;
+    let invitation = path_of(&link_in(&sink.wait_for(1).await[0], "/einladung?token="));
+    sqlx::query("UPDATE users SET password_hash = 'x' WHERE email = 'rita@tfm.example'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let page = app.client().get(&invitation).await;
+
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+}

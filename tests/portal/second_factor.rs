@@ -177,20 +177,52 @@ async fn a_recovery_code_opens_the_account_once() {
 }
 
 #[tokio::test]
-async fn guessing_codes_is_throttled() {
+async fn after_ten_wrong_codes_the_password_is_needed_again() {
     let app = required().await;
-    set_up(&app.sign_in_as(Role::Admin).await).await;
+    let (secret, _) = set_up(&app.sign_in_as(Role::Admin).await).await;
     let client = app.client();
     client.sign_in(ADMIN, DEMO_PASSWORD).await;
     for _ in 0..10 {
-        client
+        let wrong = client
             .submit("/anmelden/zweiter-faktor", "form", &[("code", "000000")])
             .await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let throttled = client
+
+    let stopped = client
         .submit("/anmelden/zweiter-faktor", "form", &[("code", "000000")])
         .await;
-    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(stopped.location(), Some("/anmelden"));
+    assert_eq!(
+        client.get("/anmelden/zweiter-faktor").await.location(),
+        Some("/anmelden"),
+        "the half-way session is gone"
+    );
+
+    // Even with the password again, the right code waits for the quarter hour to pass.
+    let again = app.client();
+    again.sign_in(ADMIN, DEMO_PASSWORD).await;
+    let code = totp::code_at(&secret, now() + 30);
+    let refused = again
+        .submit("/anmelden/zweiter-faktor", "form", &[("code", &code)])
+        .await;
+    assert_eq!(refused.location(), Some("/anmelden"));
+}
+
+#[tokio::test]
+async fn setting_up_the_second_factor_ends_the_sessions_from_before() {
+    let app = required().await;
+    let before = app.sign_in_as(Role::Clerk).await;
+    let here = app.sign_in_as(Role::Clerk).await;
+
+    set_up(&here).await;
+
+    assert_eq!(before.get("/konto").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        here.get("/konto").await.status,
+        StatusCode::OK,
+        "the session that set it up continues"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,52 @@
+//! Guessing protection for every check of a secret (password at login, second-factor code,
+//! the current password or code when changing security settings). An attempt is counted
+//! *before* the check, so a burst of parallel requests cannot slip past the limit, and
+//! forgiven when it succeeds.
+
+use sqlx::PgConnection;
+
+use super::db;
+use super::model::throttle;
+
+/// A counted attempt; forgive it when the secret was right.
+pub struct Attempt {
+    id: i64,
+}
+
+/// Counts an attempt for `key` (an address or `kind:user-id`) from `client`, unless the limits
+/// are reached: then `None`. A `known_client` (one that signed in to this account before) is
+/// exempt from the account-wide limit, so attacks from elsewhere cannot lock the owner out.
+pub async fn begin(
+    conn: &mut PgConnection,
+    key: &str,
+    client: &str,
+    known_client: bool,
+) -> sqlx::Result<Option<Attempt>> {
+    // Serialise attempts on one key, so that counting and inserting is one step.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    let recent = db::recent_login_failures(conn, key, client, throttle::WINDOW).await?;
+    let account_wide = if known_client { 0 } else { recent.email };
+    if throttle::is_throttled(recent.pair, recent.client, account_wide) {
+        return Ok(None);
+    }
+    let id = db::record_login_failure(conn, key, client).await?;
+    Ok(Some(Attempt { id }))
+}
+
+/// How many uncleared attempts the key has in the window, from anywhere.
+pub async fn attempts_on(conn: &mut PgConnection, key: &str) -> sqlx::Result<i64> {
+    Ok(db::recent_login_failures(conn, key, "", throttle::WINDOW)
+        .await?
+        .email)
+}
+
+pub async fn forgive(conn: &mut PgConnection, attempt: Attempt) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE id = $1")
+        .bind(attempt.id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
