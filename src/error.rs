@@ -37,6 +37,12 @@ pub enum AppError {
     Other(#[from] anyhow::Error),
 }
 
+impl From<crate::mail::outbox::EnqueueError> for AppError {
+    fn from(e: crate::mail::outbox::EnqueueError) -> Self {
+        AppError::Other(e.into())
+    }
+}
+
 /// What the error page should say beyond the status (a distinct reason the user can act on).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorDetail {

@@ -25,7 +25,8 @@ use crate::mail::{Message, Recipient};
 use crate::municipalities::db as municipalities;
 use crate::state::AppState;
 use crate::web::{
-    ClientAddress, FormErrors, PageContext, ProtectedForm, clean_line, format, redirect_with_flash,
+    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, format, redirect_with_flash,
+    required_line,
 };
 
 pub fn router() -> Router<AppState> {
@@ -78,26 +79,6 @@ async fn request_page(
     })
 }
 
-/// A line of text from the form: required, at most 200 characters.
-fn required_line(
-    errors: &mut FormErrors,
-    field: &'static str,
-    value: &str,
-    missing: &str,
-    label: &str,
-) -> String {
-    let cleaned = clean_line(value, TEXT_MAX_CHARS + 1);
-    if cleaned.is_empty() {
-        errors.add(field, missing);
-    } else if cleaned.chars().count() > TEXT_MAX_CHARS {
-        errors.add(
-            field,
-            format!("{label} darf höchstens {TEXT_MAX_CHARS} Zeichen lang sein."),
-        );
-    }
-    cleaned
-}
-
 async fn request(
     State(app): State<AppState>,
     page: PageContext,
@@ -107,22 +88,19 @@ async fn request(
     let mut errors = FormErrors::default();
     let name = required_line(
         &mut errors,
+        TEXT_MAX_CHARS,
         "name",
         &form.name,
         "Bitte geben Sie Ihren Namen ein.",
         "Der Name",
     );
-    let email = match form.email.parse::<EmailAddress>() {
+    let email = match EmailAddress::from_field(
+        &form.email,
+        "Bitte geben Sie Ihre dienstliche E-Mail-Adresse ein.",
+    ) {
         Ok(email) => Some(email),
         Err(message) => {
-            errors.add(
-                "email",
-                if form.email.trim().is_empty() {
-                    "Bitte geben Sie Ihre dienstliche E-Mail-Adresse ein."
-                } else {
-                    message
-                },
-            );
+            errors.add("email", message);
             None
         }
     };
@@ -136,6 +114,7 @@ async fn request(
     };
     let function = required_line(
         &mut errors,
+        TEXT_MAX_CHARS,
         "function",
         &form.function,
         "Bitte geben Sie Ihre Funktion an, zum Beispiel „Digitalisierungsbeauftragte“.",
@@ -181,11 +160,8 @@ async fn request(
     let message = Message::AccessRequestReceived(AccessRequestReceived {
         municipality: municipality_name,
     });
-    let to = Recipient::new(email.as_str(), &name).map_err(anyhow::Error::from)?;
-    app.outbox
-        .enqueue(&mut tx, &to, &message)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let to = Recipient::new(email.as_str(), &name)?;
+    app.outbox.enqueue(&mut tx, &to, &message).await?;
     audit::record(
         &mut tx,
         Actor {
@@ -324,8 +300,16 @@ async fn show(
     })
 }
 
-#[derive(Deserialize)]
-struct EmptyForm {}
+/// The request, locked for a decision; `None` if it is decided already. Two admins deciding at
+/// once: the second waits for the first and then sees its decision.
+async fn open_request(conn: &mut PgConnection, id: i64) -> Result<Option<RequestView>, AppError> {
+    sqlx::query("SELECT 1 FROM access_requests WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let request = find_request(conn, id).await?;
+    Ok((request.row.state == "open").then_some(request))
+}
 
 /// Creates the clerk's account and sends the invitation link with the approval.
 async fn approve(
@@ -333,24 +317,18 @@ async fn approve(
     admin: CurrentUser,
     client: ClientAddress,
     Path(id): Path<i64>,
-    ProtectedForm(_): ProtectedForm<EmptyForm>,
+    ProtectedForm(_): ProtectedForm<NoFields>,
 ) -> Result<Response, AppError> {
     admin.require(Role::Admin)?;
     let target = format!("/admin/zugangsantraege/{id}");
     let mut tx = app.db.begin().await?;
-    // Two admins deciding at once: the second waits here and then sees the decision.
-    sqlx::query("SELECT 1 FROM access_requests WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    let request = find_request(&mut tx, id).await?;
-    if request.row.state != "open" {
+    let Some(request) = open_request(&mut tx, id).await? else {
         return Ok(redirect_with_flash(
             &app.cookies,
             &target,
             "Über diesen Antrag ist schon entschieden.",
         ));
-    }
+    };
     let email: EmailAddress = request.row.email.parse().map_err(anyhow::Error::msg)?;
     let new_user = NewUser {
         email: &email,
@@ -384,11 +362,8 @@ async fn approve(
         link: format!("{}/einladung?token={token}", app.config.base_url),
         valid_until: format::date(OffsetDateTime::now_utc() + INVITATION_VALIDITY),
     });
-    let to = Recipient::new(&request.row.email, &request.row.name).map_err(anyhow::Error::from)?;
-    app.outbox
-        .enqueue(&mut tx, &to, &message)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let to = Recipient::new(&request.row.email, &request.row.name)?;
+    app.outbox.enqueue(&mut tx, &to, &message).await?;
     let actor = Actor {
         user_id: Some(admin.id),
         client: &client.0,
@@ -426,19 +401,13 @@ async fn decline(
     admin.require(Role::Admin)?;
     let target = format!("/admin/zugangsantraege/{id}");
     let mut tx = app.db.begin().await?;
-    // Two admins deciding at once: the second waits here and then sees the decision.
-    sqlx::query("SELECT 1 FROM access_requests WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    let request = find_request(&mut tx, id).await?;
-    if request.row.state != "open" {
+    let Some(request) = open_request(&mut tx, id).await? else {
         return Ok(redirect_with_flash(
             &app.cookies,
             &target,
             "Über diesen Antrag ist schon entschieden.",
         ));
-    }
+    };
     let reason: String = form
         .reason
         .trim()
@@ -473,11 +442,8 @@ async fn decline(
         name: request.row.name.clone(),
         reason,
     });
-    let to = Recipient::new(&request.row.email, &request.row.name).map_err(anyhow::Error::from)?;
-    app.outbox
-        .enqueue(&mut tx, &to, &message)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let to = Recipient::new(&request.row.email, &request.row.name)?;
+    app.outbox.enqueue(&mut tx, &to, &message).await?;
     audit::record(
         &mut tx,
         Actor {

@@ -26,7 +26,8 @@ use crate::mail::{Message, Recipient};
 use crate::municipalities::db as municipalities;
 use crate::state::AppState;
 use crate::web::{
-    ClientAddress, FormErrors, PageContext, ProtectedForm, clean_line, format, redirect_with_flash,
+    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, clean_line, format,
+    redirect_with_flash, required_line,
 };
 
 pub fn router() -> Router<AppState> {
@@ -192,26 +193,22 @@ async fn invite(
 ) -> Result<Response, AppError> {
     admin.require(Role::Admin)?;
     let mut errors = FormErrors::default();
-    let name = clean_line(&form.name, NAME_MAX_CHARS + 1);
-    if name.is_empty() {
-        errors.add("name", "Bitte geben Sie den Namen der Person ein.");
-    } else if name.chars().count() > NAME_MAX_CHARS {
-        errors.add("name", "Der Name darf höchstens 200 Zeichen lang sein.");
-    }
-    let email = match form.email.parse::<EmailAddress>() {
-        Ok(email) => Some(email),
-        Err(message) => {
-            errors.add(
-                "email",
-                if form.email.trim().is_empty() {
-                    "Bitte geben Sie die E-Mail-Adresse ein."
-                } else {
-                    message
-                },
-            );
-            None
-        }
-    };
+    let name = required_line(
+        &mut errors,
+        NAME_MAX_CHARS,
+        "name",
+        &form.name,
+        "Bitte geben Sie den Namen der Person ein.",
+        "Der Name",
+    );
+    let email =
+        match EmailAddress::from_field(&form.email, "Bitte geben Sie die E-Mail-Adresse ein.") {
+            Ok(email) => Some(email),
+            Err(message) => {
+                errors.add("email", message);
+                None
+            }
+        };
     let mut tx = app.db.begin().await?;
     let roles = parse_roles(&mut tx, &form.roles, &mut errors).await?;
     let created = match (email, roles) {
@@ -296,11 +293,8 @@ async fn send_invitation(
         link: format!("{}/einladung?token={token}", app.config.base_url),
         valid_until: format::date(time::OffsetDateTime::now_utc() + INVITATION_VALIDITY),
     });
-    let to = Recipient::new(&user.email, &user.display_name).map_err(anyhow::Error::from)?;
-    app.outbox
-        .enqueue(conn, &to, &message)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let to = Recipient::new(&user.email, &user.display_name)?;
+    app.outbox.enqueue(conn, &to, &message).await?;
     Ok(())
 }
 
@@ -429,15 +423,12 @@ async fn change_role(
     ))
 }
 
-#[derive(Deserialize)]
-struct EmptyForm {}
-
 async fn deactivate(
     State(app): State<AppState>,
     admin: CurrentUser,
     client: ClientAddress,
     Path(id): Path<i64>,
-    ProtectedForm(_): ProtectedForm<EmptyForm>,
+    ProtectedForm(_): ProtectedForm<NoFields>,
 ) -> Result<Response, AppError> {
     set_active(&app, &admin, &client.0, id, false).await
 }
@@ -447,7 +438,7 @@ async fn reactivate(
     admin: CurrentUser,
     client: ClientAddress,
     Path(id): Path<i64>,
-    ProtectedForm(_): ProtectedForm<EmptyForm>,
+    ProtectedForm(_): ProtectedForm<NoFields>,
 ) -> Result<Response, AppError> {
     set_active(&app, &admin, &client.0, id, true).await
 }
@@ -506,7 +497,7 @@ async fn reinvite(
     admin: CurrentUser,
     client: ClientAddress,
     Path(id): Path<i64>,
-    ProtectedForm(_): ProtectedForm<EmptyForm>,
+    ProtectedForm(_): ProtectedForm<NoFields>,
 ) -> Result<Response, AppError> {
     admin.require(Role::Admin)?;
     let target = format!("/admin/benutzer/{id}");

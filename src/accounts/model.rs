@@ -124,6 +124,15 @@ pub fn token_hash(token: &str) -> Vec<u8> {
 pub struct EmailAddress(String);
 
 impl EmailAddress {
+    /// Reads an address typed into a form field; an empty field gets the `missing` message.
+    pub fn from_field(value: &str, missing: &'static str) -> Result<Self, &'static str> {
+        if value.trim().is_empty() {
+            Err(missing)
+        } else {
+            value.parse()
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -17,11 +17,9 @@ use super::policy;
 use super::session::CurrentUser;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
-use crate::mail::messages::PasswordChanged;
-use crate::mail::{Message, Recipient};
 use crate::state::AppState;
 use crate::web::{
-    ClientAddress, FormErrors, PageContext, ProtectedForm, format, redirect_with_flash,
+    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, format, redirect_with_flash,
 };
 
 pub fn router() -> Router<AppState> {
@@ -198,15 +196,7 @@ async fn change_password(
     db::set_password(&mut tx, user.id, &hash).await?;
     // Whoever else knew the old password is signed out everywhere else.
     db::delete_sessions_of(&mut tx, user.id, Some(user.session_hash())).await?;
-    let message = Message::PasswordChanged(PasswordChanged {
-        name: user.name.clone(),
-        changed_at: format::date_time(time::OffsetDateTime::now_utc()),
-    });
-    let to = Recipient::new(&user.email, &user.name).map_err(anyhow::Error::from)?;
-    app.outbox
-        .enqueue(&mut tx, &to, &message)
-        .await
-        .map_err(anyhow::Error::from)?;
+    super::recovery::notify_password_changed(&app, &mut tx, &user.email, &user.name).await?;
     let actor = Actor {
         user_id: Some(user.id),
         client: &client.0,
@@ -227,14 +217,11 @@ async fn change_password(
     ))
 }
 
-#[derive(Deserialize)]
-struct EmptyForm {}
-
 async fn end_other_sessions(
     State(app): State<AppState>,
     user: CurrentUser,
     client: ClientAddress,
-    ProtectedForm(_): ProtectedForm<EmptyForm>,
+    ProtectedForm(_): ProtectedForm<NoFields>,
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
     let ended = db::delete_sessions_of(&mut tx, user.id, Some(user.session_hash())).await?;

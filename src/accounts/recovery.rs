@@ -72,25 +72,21 @@ async fn forgot(
     client: ClientAddress,
     ProtectedForm(form): ProtectedForm<ForgotForm>,
 ) -> Result<Response, AppError> {
-    let email = match form.email.parse::<EmailAddress>() {
-        Ok(email) => email,
-        Err(message) => {
-            let mut errors = FormErrors::default();
-            let message = if form.email.trim().is_empty() {
-                "Bitte geben Sie Ihre E-Mail-Adresse ein."
-            } else {
-                message
-            };
-            errors.add("email", message);
-            let page = ForgotPage {
-                page,
-                email: form.email,
-                errors,
-                requested: false,
-            };
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-        }
-    };
+    let email =
+        match EmailAddress::from_field(&form.email, "Bitte geben Sie Ihre E-Mail-Adresse ein.") {
+            Ok(email) => email,
+            Err(message) => {
+                let mut errors = FormErrors::default();
+                errors.add("email", message);
+                let page = ForgotPage {
+                    page,
+                    email: form.email,
+                    errors,
+                    requested: false,
+                };
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            }
+        };
     let mut tx = app.db.begin().await?;
     let from_client: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_log WHERE action = 'password.reset_requested' AND client = $1
@@ -138,12 +134,8 @@ async fn forgot(
                 ),
                 valid_until: format::date_time(valid_until),
             });
-            let to =
-                Recipient::new(&user.email, &user.display_name).map_err(anyhow::Error::from)?;
-            app.outbox
-                .enqueue(&mut tx, &to, &message)
-                .await
-                .map_err(anyhow::Error::from)?;
+            let to = Recipient::new(&user.email, &user.display_name)?;
+            app.outbox.enqueue(&mut tx, &to, &message).await?;
             let actor = Actor {
                 user_id: None,
                 client: &client.0,
@@ -324,16 +316,7 @@ async fn set_password(
         }
         TokenPurpose::PasswordReset => {
             audit::record(&mut tx, actor, "password.reset", &subject, json!({})).await?;
-            let message = Message::PasswordChanged(PasswordChanged {
-                name: user.display_name.clone(),
-                changed_at: format::date_time(time::OffsetDateTime::now_utc()),
-            });
-            let to =
-                Recipient::new(&user.email, &user.display_name).map_err(anyhow::Error::from)?;
-            app.outbox
-                .enqueue(&mut tx, &to, &message)
-                .await
-                .map_err(anyhow::Error::from)?;
+            notify_password_changed(app, &mut tx, &user.email, &user.display_name).await?;
         }
     }
     tx.commit().await?;
@@ -342,4 +325,21 @@ async fn set_password(
         "/anmelden",
         "Ihr Passwort ist gespeichert. Bitte melden Sie sich jetzt damit an.",
     ))
+}
+
+/// Tells the account's owner that the password changed, in the caller's transaction.
+pub(super) async fn notify_password_changed(
+    app: &AppState,
+    conn: &mut sqlx::PgConnection,
+    email: &str,
+    name: &str,
+) -> Result<(), AppError> {
+    let message = Message::PasswordChanged(PasswordChanged {
+        name: name.to_string(),
+        changed_at: format::date_time(time::OffsetDateTime::now_utc()),
+    });
+    app.outbox
+        .enqueue(conn, &Recipient::new(email, name)?, &message)
+        .await?;
+    Ok(())
 }

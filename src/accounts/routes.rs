@@ -18,7 +18,7 @@ use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::{
-    ClientAddress, FormErrors, PageContext, ProtectedForm, redirect_with_flash,
+    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, redirect_with_flash,
     safe_redirect_target,
 };
 
@@ -229,14 +229,11 @@ async fn attempt_login(
     }
 }
 
-#[derive(Deserialize)]
-struct LogoutForm {}
-
 async fn logout(
     State(app): State<AppState>,
     user: CurrentUser,
     client: ClientAddress,
-    ProtectedForm(_): ProtectedForm<LogoutForm>,
+    ProtectedForm(_): ProtectedForm<NoFields>,
 ) -> Result<Response, AppError> {
     let clear = end_session(&app, &user).await?;
     let mut conn = app.db.acquire().await?;

@@ -14,7 +14,9 @@ use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::mail::outbox::{self, OutboxRow};
 use crate::state::AppState;
-use crate::web::{ClientAddress, PageContext, ProtectedForm, format, redirect_with_flash};
+use crate::web::{
+    ClientAddress, NoFields, PageContext, ProtectedForm, format, redirect_with_flash,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -171,15 +173,12 @@ async fn show(
     })
 }
 
-#[derive(Deserialize)]
-struct RetryForm {}
-
 async fn retry(
     State(app): State<AppState>,
     user: CurrentUser,
     client: ClientAddress,
     Path(id): Path<i64>,
-    ProtectedForm(_): ProtectedForm<RetryForm>,
+    ProtectedForm(_): ProtectedForm<NoFields>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let mut tx = app.db.begin().await?;

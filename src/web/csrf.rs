@@ -12,6 +12,10 @@ use crate::error::AppError;
 #[derive(Clone, Debug)]
 pub struct CsrfToken(pub String);
 
+/// The form of a bare action button: nothing but the token.
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
 /// A urlencoded form whose `csrf_token` field matched the request's [`CsrfToken`].
 /// A mismatch is answered with 403 before the handler runs.
 pub struct ProtectedForm<T>(pub T);

@@ -42,6 +42,28 @@ pub fn clean_line(value: &str, max_chars: usize) -> String {
     without_controls.trim().chars().take(max_chars).collect()
 }
 
+/// A required single line of text: cleaned, and an error when it is empty ("missing") or
+/// longer than `max_chars` ("{label} darf höchstens … Zeichen lang sein.").
+pub fn required_line(
+    errors: &mut FormErrors,
+    max_chars: usize,
+    field: &'static str,
+    value: &str,
+    missing: &str,
+    label: &str,
+) -> String {
+    let cleaned = clean_line(value, max_chars + 1);
+    if cleaned.is_empty() {
+        errors.add(field, missing);
+    } else if cleaned.chars().count() > max_chars {
+        errors.add(
+            field,
+            format!("{label} darf höchstens {max_chars} Zeichen lang sein."),
+        );
+    }
+    cleaned
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,8 +16,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::error::AppError;
 use crate::state::AppState;
 
-pub use csrf::{CsrfToken, ProtectedForm};
-pub use forms::{FormErrors, clean_line};
+pub use csrf::{CsrfToken, NoFields, ProtectedForm};
+pub use forms::{FormErrors, clean_line, required_line};
 
 /// The signed-in person as the layout shows them.
 #[derive(Clone, Debug)]
