@@ -174,11 +174,11 @@ async fn logging_out_ends_the_session_on_the_server() {
 #[tokio::test]
 async fn a_session_idle_for_longer_than_the_timeout_is_gone() {
     let app =
-        TestApp::spawn_with(|c| c.session_idle_timeout = std::time::Duration::from_secs(1)).await;
+        TestApp::spawn_with(|c| c.session_idle_timeout = std::time::Duration::from_secs(3)).await;
     let client = app.sign_in_as(Role::Reviewer).await;
     assert_eq!(client.get("/konto").await.status, StatusCode::OK);
 
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(4500)).await;
 
     let page = client.get("/konto").await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
