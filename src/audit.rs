@@ -39,7 +39,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 26] = [
+pub const ACTIONS: [(&str, &str); 27] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -72,6 +72,7 @@ pub const ACTIONS: [(&str, &str); 26] = [
     ("access.approved", "Zugang freigegeben"),
     ("access.declined", "Zugang abgelehnt"),
     ("mail.retry", "E-Mail erneut gesendet"),
+    ("mail.viewed", "E-Mail im Postausgang gelesen"),
 ];
 
 /// What the admins filter the log by; empty fields do not filter.

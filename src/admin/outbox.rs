@@ -158,6 +158,7 @@ async fn show(
     State(app): State<AppState>,
     page: PageContext,
     user: CurrentUser,
+    client: ClientAddress,
     Path(id): Path<i64>,
 ) -> Result<MessagePage, AppError> {
     user.require(Role::Admin)?;
@@ -165,6 +166,19 @@ async fn show(
     let (row, body_text, body_html) = outbox::find(&mut conn, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    // Message bodies are personal data: who read which one is on record.
+    let actor = Actor {
+        user_id: Some(user.id),
+        client: &client.0,
+    };
+    audit::record(
+        &mut conn,
+        actor,
+        "mail.viewed",
+        &format!("mail_outbox:{id}"),
+        serde_json::json!({}),
+    )
+    .await?;
     Ok(MessagePage {
         page,
         message: row.into(),
