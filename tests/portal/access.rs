@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use foerderportal::accounts::Role;
+use foerderportal::demo::DEMO_PASSWORD;
 use foerderportal::mail::messages::PasswordChanged;
 use foerderportal::mail::{Message, Recipient};
 use reqwest::StatusCode;
@@ -29,11 +30,12 @@ use Expect::*;
 struct Route {
     method: &'static str,
     path: &'static str,
-    /// anonymous, clerk, reviewer, admin
-    expect: [Expect; 4],
+    /// anonymous, clerk of the Kyffhäuserkreis, clerk of Jena, reviewer, admin. (The clerks
+    /// differ once routes show a municipality's own objects.)
+    expect: [Expect; 5],
 }
 
-const fn get(path: &'static str, expect: [Expect; 4]) -> Route {
+const fn get(path: &'static str, expect: [Expect; 5]) -> Route {
     Route {
         method: "GET",
         path,
@@ -41,7 +43,7 @@ const fn get(path: &'static str, expect: [Expect; 4]) -> Route {
     }
 }
 
-const fn post(path: &'static str, expect: [Expect; 4]) -> Route {
+const fn post(path: &'static str, expect: [Expect; 5]) -> Route {
     Route {
         method: "POST",
         path,
@@ -49,12 +51,12 @@ const fn post(path: &'static str, expect: [Expect; 4]) -> Route {
     }
 }
 
-const PUBLIC: [Expect; 4] = [Ok, Ok, Ok, Ok];
-const SIGNED_IN: [Expect; 4] = [Login, Ok, Ok, Ok];
-const SIGNED_IN_ACTION: [Expect; 4] = [Login, Allowed, Allowed, Allowed];
-const ADMIN_PAGE: [Expect; 4] = [Login, Forbidden, Forbidden, Ok];
-const ADMIN_ACTION: [Expect; 4] = [Login, Forbidden, Forbidden, Allowed];
-const ANYONE_ACTION: [Expect; 4] = [Allowed, Allowed, Allowed, Allowed];
+const PUBLIC: [Expect; 5] = [Ok, Ok, Ok, Ok, Ok];
+const SIGNED_IN: [Expect; 5] = [Login, Ok, Ok, Ok, Ok];
+const SIGNED_IN_ACTION: [Expect; 5] = [Login, Allowed, Allowed, Allowed, Allowed];
+const ADMIN_PAGE: [Expect; 5] = [Login, Forbidden, Forbidden, Forbidden, Ok];
+const ADMIN_ACTION: [Expect; 5] = [Login, Forbidden, Forbidden, Forbidden, Allowed];
+const ANYONE_ACTION: [Expect; 5] = [Allowed, Allowed, Allowed, Allowed, Allowed];
 
 /// `{id}` stands for an existing object of the route's kind (see `object_id`).
 const MATRIX: &[Route] = &[
@@ -69,10 +71,10 @@ const MATRIX: &[Route] = &[
     post("/anmelden", ANYONE_ACTION),
     get("/passwort-vergessen", PUBLIC),
     post("/passwort-vergessen", ANYONE_ACTION),
-    get("/passwort-zuruecksetzen", [Status(404); 4]),
-    post("/passwort-zuruecksetzen", [Status(404); 4]),
-    get("/einladung", [Status(404); 4]),
-    post("/einladung", [Status(404); 4]),
+    get("/passwort-zuruecksetzen", [Status(404); 5]),
+    post("/passwort-zuruecksetzen", [Status(404); 5]),
+    get("/einladung", [Status(404); 5]),
+    post("/einladung", [Status(404); 5]),
     get("/zugang-beantragen", PUBLIC),
     post("/zugang-beantragen", ANYONE_ACTION),
     get("/konto", SIGNED_IN),
@@ -80,8 +82,8 @@ const MATRIX: &[Route] = &[
     post("/konto/zweiter-faktor", SIGNED_IN_ACTION),
     post("/konto/zweiter-faktor/neue-codes", SIGNED_IN_ACTION),
     // Without a half-finished login there is nothing to confirm: back to the login.
-    get("/anmelden/zweiter-faktor", [Status(303); 4]),
-    post("/anmelden/zweiter-faktor", [Status(303); 4]),
+    get("/anmelden/zweiter-faktor", [Status(303); 5]),
+    post("/anmelden/zweiter-faktor", [Status(303); 5]),
     post("/konto/passwort", SIGNED_IN_ACTION),
     post("/konto/sitzungen/beenden", SIGNED_IN_ACTION),
     get("/admin/kommunen", ADMIN_PAGE),
@@ -144,6 +146,31 @@ async fn objects(app: &TestApp) -> Objects {
     }
 }
 
+/// A clerk of another municipality (Jena), signed in.
+async fn second_clerk(app: &TestApp) -> Client {
+    let hash = foerderportal::accounts::password::Hasher::new()
+        .hash(DEMO_PASSWORD.into())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO users (email, display_name, roles, municipality_id, password_hash)
+         SELECT 'kommune@jena.example', 'Jens Jenaer', '{clerk}', id, $1 FROM municipalities WHERE ags = '16053000'",
+    )
+    .bind(hash)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let client = app.client();
+    assert_eq!(
+        client
+            .sign_in("kommune@jena.example", DEMO_PASSWORD)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    client
+}
+
 fn concrete(path: &str, objects: &Objects) -> String {
     let id = if path.starts_with("/admin/benutzer/") {
         objects.user
@@ -191,7 +218,11 @@ async fn every_role_gets_exactly_the_access_the_matrix_says() {
     let objects = objects(&app).await;
     let clients = [
         ("anonymous", app.client()),
-        ("clerk", app.sign_in_as(Role::Clerk).await),
+        (
+            "clerk of Kyffhäuserkreis",
+            app.sign_in_as(Role::Clerk).await,
+        ),
+        ("clerk of Jena", second_clerk(&app).await),
         ("reviewer", app.sign_in_as(Role::Reviewer).await),
         ("admin", app.sign_in_as(Role::Admin).await),
     ];
