@@ -33,6 +33,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Largest accepted request body for ordinary forms.
     pub body_limit_bytes: usize,
+    /// Largest request body at all (file uploads).
+    pub upload_limit_bytes: usize,
     pub mail: MailSettings,
     /// Reviewer and admin accounts must use a second factor (TOTP) before ministry pages.
     pub require_second_factor: bool,
@@ -101,6 +103,7 @@ impl Config {
             session_max_lifetime: Duration::from_secs(12 * 3600),
             request_timeout: Duration::from_secs(30),
             body_limit_bytes: 2 * 1024 * 1024,
+            upload_limit_bytes: 11 * 1024 * 1024,
             mail: MailSettings::default(),
             // A developer's checkout; from_lookup turns it on everywhere else.
             require_second_factor: false,

@@ -99,7 +99,12 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(csrf)
         .layer(CatchPanicLayer::new())
-        .layer(RequestBodyLimitLayer::new(state.config.body_limit_bytes));
+        // Nothing larger than the largest upload gets in at all; ordinary forms are held to
+        // the smaller form limit by axum's extractors, and upload routes raise it for themselves.
+        .layer(RequestBodyLimitLayer::new(state.config.upload_limit_bytes))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.body_limit_bytes,
+        ));
 
     pages.layer(layers).with_state(state)
 }

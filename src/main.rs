@@ -43,6 +43,22 @@ enum Command {
     DemoData,
     /// Run only the e-mail delivery worker (serve runs one too; any number may run at once).
     MailWorker,
+    /// The municipality directory.
+    Municipalities {
+        #[command(subcommand)]
+        command: MunicipalityCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MunicipalityCommand {
+    /// Import the Gemeindeverzeichnis from a CSV file (columns AGS and/or ARS, Name, Art, and
+    /// optionally Straße, PLZ, Ort; semicolon or comma; UTF-8 or Windows-1252). Idempotent;
+    /// municipalities missing from the file are marked inactive, never deleted.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -100,6 +116,32 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("mail worker running");
             worker.run(stop).await;
             database.close().await;
+            Ok(())
+        }
+        Command::Municipalities {
+            command: MunicipalityCommand::Import { file },
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let database = Database::open(&config).await?;
+            let actor = foerderportal::audit::Actor {
+                user_id: None,
+                client: "cli",
+            };
+            let result = municipalities::db::import(&database.pool, &bytes, actor).await;
+            database.close().await;
+            let report = result?;
+            println!(
+                "added {}, updated {}, unchanged {}, marked inactive {}, rejected {}",
+                report.added,
+                report.updated,
+                report.unchanged,
+                report.deactivated,
+                report.rejected.len()
+            );
+            for rejected in &report.rejected {
+                println!("  line {}: {}", rejected.line, rejected.reason);
+            }
             Ok(())
         }
         Command::User {

@@ -61,3 +61,189 @@ pub async fn exists_active(conn: &mut PgConnection, id: i64) -> sqlx::Result<boo
         .fetch_one(conn)
         .await
 }
+
+/// What an import did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Of the kinds the file lists, those no longer in it (mergers): inactive, never deleted.
+    pub deactivated: usize,
+    pub rejected: Vec<super::import::Rejected>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Existing {
+    id: i64,
+    name: String,
+    kind: String,
+    ags: Option<String>,
+    ars: Option<String>,
+    parent_id: Option<i64>,
+    street: Option<String>,
+    postal_code: Option<String>,
+    city: Option<String>,
+    active: bool,
+}
+
+/// Reads the file, applies it in one transaction and records it in the audit log; nothing is
+/// written when the file as a whole cannot be used.
+pub async fn import(
+    pool: &sqlx::PgPool,
+    bytes: &[u8],
+    actor: crate::audit::Actor<'_>,
+) -> Result<ImportReport, ImportFailure> {
+    let parsed = super::import::parse(bytes)?;
+    let mut tx = pool.begin().await?;
+    let report = apply_import(&mut tx, parsed).await?;
+    let details = serde_json::json!({
+        "added": report.added, "updated": report.updated, "unchanged": report.unchanged,
+        "deactivated": report.deactivated, "rejected": report.rejected.len(),
+    });
+    crate::audit::record(
+        &mut tx,
+        actor,
+        "municipalities.imported",
+        "municipalities",
+        details,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportFailure {
+    #[error(transparent)]
+    File(#[from] super::import::ImportError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Applies the rows in the caller's transaction, keyed by AGS (else ARS): adds, updates, leaves
+/// unchanged, and marks municipalities of the file's kinds that are missing from it inactive.
+pub async fn apply_import(
+    conn: &mut PgConnection,
+    parsed: super::import::Parsed,
+) -> sqlx::Result<ImportReport> {
+    use super::import::Rejected;
+    let mut report = ImportReport {
+        rejected: parsed.rejected,
+        ..ImportReport::default()
+    };
+    let mut kept: Vec<i64> = Vec::new();
+    let kinds: Vec<&str> = {
+        let mut k: Vec<&str> = parsed.rows.iter().map(|r| r.kind.as_str()).collect();
+        k.sort();
+        k.dedup();
+        k
+    };
+    for row in parsed.rows {
+        let existing: Option<Existing> = sqlx::query_as(
+            "SELECT id, name, kind, ags, ars, parent_id, street, postal_code, city, active FROM municipalities
+             WHERE ($1::text IS NOT NULL AND ags = $1) OR ($1::text IS NULL AND ars = $2)",
+        )
+        .bind(&row.ags)
+        .bind(&row.ars)
+        .fetch_optional(&mut *conn)
+        .await?;
+        // The other key must not belong to a different municipality.
+        let clash: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM municipalities WHERE (ars = $1 OR ags = $2) AND id <> coalesce($3, -1) LIMIT 1",
+        )
+        .bind(&row.ars)
+        .bind(&row.ags)
+        .bind(existing.as_ref().map(|e| e.id))
+        .fetch_optional(&mut *conn)
+        .await?;
+        if clash.is_some() {
+            report.rejected.push(Rejected {
+                line: row.line,
+                reason: "Der Schlüssel gehört schon zu einer anderen Kommune.".into(),
+            });
+            continue;
+        }
+        let parent_id: Option<i64> = match (row.kind.is_district_level(), row.district()) {
+            (false, Some(district)) => {
+                sqlx::query_scalar("SELECT id FROM municipalities WHERE ags = $1 AND kind IN ('landkreis', 'kreisfreie_stadt')")
+                    .bind(format!("{district}000"))
+                    .fetch_optional(&mut *conn)
+                    .await?
+            }
+            _ => None,
+        };
+        match existing {
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO municipalities (name, kind, ags, ars, parent_id, street, postal_code, city)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                )
+                .bind(&row.name)
+                .bind(row.kind.as_str())
+                .bind(&row.ags)
+                .bind(&row.ars)
+                .bind(parent_id)
+                .bind(&row.street)
+                .bind(&row.postal_code)
+                .bind(&row.city)
+                .fetch_one(&mut *conn)
+                .await?;
+                kept.push(id);
+                report.added += 1;
+            }
+            Some(old) => {
+                kept.push(old.id);
+                // Keys and address parts the file leaves empty keep their stored value.
+                let ars = row.ars.or(old.ars.clone());
+                let ags = row.ags.or(old.ags.clone());
+                let street = row.street.or(old.street.clone());
+                let postal_code = row.postal_code.or(old.postal_code.clone());
+                let city = row.city.or(old.city.clone());
+                let parent_id = parent_id.or(old.parent_id);
+                let same = old.name == row.name
+                    && old.kind == row.kind.as_str()
+                    && old.ags == ags
+                    && old.ars == ars
+                    && old.parent_id == parent_id
+                    && old.street == street
+                    && old.postal_code == postal_code
+                    && old.city == city
+                    && old.active;
+                if same {
+                    report.unchanged += 1;
+                    continue;
+                }
+                sqlx::query(
+                    "UPDATE municipalities SET name = $2, kind = $3, ags = $4, ars = $5, parent_id = $6, street = $7,
+                            postal_code = $8, city = $9, active = true, updated_at = now()
+                     WHERE id = $1",
+                )
+                .bind(old.id)
+                .bind(&row.name)
+                .bind(row.kind.as_str())
+                .bind(&ags)
+                .bind(&ars)
+                .bind(parent_id)
+                .bind(&street)
+                .bind(&postal_code)
+                .bind(&city)
+                .execute(&mut *conn)
+                .await?;
+                report.updated += 1;
+            }
+        }
+    }
+    if !kept.is_empty() {
+        let done = sqlx::query(
+            "UPDATE municipalities SET active = false, updated_at = now()
+             WHERE active AND kind = ANY($1) AND NOT (id = ANY($2))",
+        )
+        .bind(&kinds)
+        .bind(&kept)
+        .execute(&mut *conn)
+        .await?;
+        report.deactivated = done.rows_affected() as usize;
+    }
+    Ok(report)
+}

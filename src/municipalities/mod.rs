@@ -2,5 +2,6 @@
 //! Städte with their official keys (AGS/ARS).
 
 pub mod db;
+pub mod import;
 pub mod model;
 pub mod routes;

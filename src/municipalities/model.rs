@@ -38,6 +38,11 @@ impl Kind {
         }
     }
 
+    /// Landkreise and kreisfreie Städte have no parent in the directory.
+    pub fn is_district_level(self) -> bool {
+        matches!(self, Kind::Landkreis | Kind::KreisfreieStadt | Kind::Land)
+    }
+
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
     }

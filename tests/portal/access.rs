@@ -87,6 +87,8 @@ const MATRIX: &[Route] = &[
     post("/konto/passwort", SIGNED_IN_ACTION),
     post("/konto/sitzungen/beenden", SIGNED_IN_ACTION),
     get("/admin/kommunen", ADMIN_PAGE),
+    get("/admin/kommunen/import", ADMIN_PAGE),
+    post("/admin/kommunen/import", ADMIN_ACTION),
     get("/admin/benutzer", ADMIN_PAGE),
     get("/admin/benutzer/neu", ADMIN_PAGE),
     post("/admin/benutzer/neu", ADMIN_ACTION),

@@ -368,3 +368,39 @@ async fn journey_reviewer_sets_up_the_second_factor_passes_axe() {
     browser.assert_accessible().await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn admin_imports_the_sample_directory_and_sees_the_report() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+
+    browser.goto(&app.url("/anmelden")).await;
+    submit_login(&browser, "admin@demo.foerderportal.example").await;
+    browser.goto(&app.url("/admin/kommunen")).await;
+    browser.click("a[href='/admin/kommunen/import']").await;
+    browser.assert_accessible().await;
+    browser
+        .click("form[action='/admin/kommunen/import'] button[type=submit]")
+        .await;
+    assert!(browser.focus_is_on(".error-summary").await);
+    browser.assert_accessible().await;
+
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/gemeindeverzeichnis-beispiel.csv"
+    );
+    browser.choose_file("#datei", sample).await;
+    browser
+        .click("form[action='/admin/kommunen/import'] button[type=submit]")
+        .await;
+    assert!(
+        browser
+            .text(".notice")
+            .await
+            .starts_with("Import abgeschlossen: 4 neu")
+    );
+    browser.assert_accessible().await;
+    browser.close().await;
+}

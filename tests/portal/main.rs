@@ -5,6 +5,7 @@ mod common;
 mod access;
 mod accessibility;
 mod accounts;
+mod directory;
 mod mail;
 mod onboarding;
 mod operations;

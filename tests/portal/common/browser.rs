@@ -253,6 +253,16 @@ impl Browser {
         }
     }
 
+    /// Chooses a file for the file input matched by the CSS selector.
+    pub async fn choose_file(&self, selector: &str, path: &str) {
+        let input = self.client.find(fantoccini::Locator::Css(selector)).await;
+        let input = input.unwrap_or_else(|e| panic!("no file input {selector}: {e}"));
+        input
+            .send_keys(path)
+            .await
+            .unwrap_or_else(|e| panic!("cannot choose {path}: {e}"));
+    }
+
     /// Ticks the checkbox or radio button matched by the CSS selector (no page load follows).
     pub async fn check(&self, selector: &str) {
         let element = self.client.find(fantoccini::Locator::Css(selector)).await;
