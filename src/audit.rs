@@ -39,7 +39,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 27] = [
+pub const ACTIONS: [(&str, &str); 29] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -73,6 +73,8 @@ pub const ACTIONS: [(&str, &str); 27] = [
     ("access.declined", "Zugang abgelehnt"),
     ("mail.retry", "E-Mail erneut gesendet"),
     ("mail.viewed", "E-Mail im Postausgang gelesen"),
+    ("municipalities.imported", "Gemeindeverzeichnis importiert"),
+    ("municipality.updated", "Kommune geändert"),
 ];
 
 /// What the admins filter the log by; empty fields do not filter.

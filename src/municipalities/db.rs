@@ -247,3 +247,50 @@ pub async fn apply_import(
     }
     Ok(report)
 }
+
+/// One municipality as the edit form shows it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct MunicipalityRecord {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub ags: Option<String>,
+    pub ars: Option<String>,
+    pub street: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub active: bool,
+}
+
+pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<MunicipalityRecord>> {
+    sqlx::query_as("SELECT id, name, kind, ags, ars, street, postal_code, city, active FROM municipalities WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Saves the edited fields; `Ok(false)` when the AGS or ARS belongs to another municipality.
+pub async fn update(conn: &mut PgConnection, m: &MunicipalityRecord) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "UPDATE municipalities SET name = $2, kind = $3, ags = $4, ars = $5, street = $6, postal_code = $7,
+                city = $8, active = $9, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(m.id)
+    .bind(&m.name)
+    .bind(&m.kind)
+    .bind(&m.ags)
+    .bind(&m.ars)
+    .bind(&m.street)
+    .bind(&m.postal_code)
+    .bind(&m.city)
+    .bind(m.active)
+    .execute(conn)
+    .await;
+    match result {
+        Ok(_) => Ok(true),
+        // 23505: unique_violation on ags or ars.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => Ok(false),
+        Err(e) => Err(e),
+    }
+}

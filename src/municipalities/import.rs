@@ -189,32 +189,7 @@ impl Columns {
         };
         let ags = get(self.ags);
         let ars = get(self.ars);
-        if ags.is_none() && ars.is_none() {
-            return Err("Weder AGS noch ARS angegeben.".into());
-        }
-        if let Some(ags) = &ags {
-            if ags.len() != 8 || !ags.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("Der AGS „{ags}“ hat nicht genau 8 Ziffern."));
-            }
-            if !ags.starts_with("16") {
-                return Err(format!("Der AGS „{ags}“ gehört nicht zu Thüringen (16…)."));
-            }
-        }
-        if let Some(ars) = &ars {
-            if ars.len() != 12 || !ars.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("Der ARS „{ars}“ hat nicht genau 12 Ziffern."));
-            }
-            if !ars.starts_with("16") {
-                return Err(format!("Der ARS „{ars}“ gehört nicht zu Thüringen (16…)."));
-            }
-        }
-        if let (Some(ags), Some(ars)) = (&ags, &ars) {
-            if ags[..5] != ars[..5] {
-                return Err(format!(
-                    "AGS {ags} und ARS {ars} nennen verschiedene Kreise."
-                ));
-            }
-        }
+        check_keys(ags.as_deref(), ars.as_deref())?;
         let name = get(Some(self.name)).ok_or("Der Name fehlt.")?;
         if name.chars().count() > NAME_MAX_CHARS {
             return Err(format!("Der Name ist länger als {NAME_MAX_CHARS} Zeichen."));
@@ -224,9 +199,7 @@ impl Columns {
             kind_of(&kind_text).ok_or_else(|| format!("Die Art „{kind_text}“ ist unbekannt."))?;
         let postal_code = get(self.postal_code);
         if let Some(plz) = &postal_code {
-            if plz.len() != 5 || !plz.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("Die PLZ „{plz}“ hat nicht genau 5 Ziffern."));
-            }
+            check_postal_code(plz)?;
         }
         Ok(ImportRow {
             line,
@@ -238,6 +211,42 @@ impl Columns {
             postal_code,
             city: get(self.city),
         })
+    }
+}
+
+/// AGS (8 digits) and/or ARS (12 digits), both of Thuringia and of the same Kreis.
+pub fn check_keys(ags: Option<&str>, ars: Option<&str>) -> Result<(), String> {
+    if ags.is_none() && ars.is_none() {
+        return Err("Weder AGS noch ARS angegeben.".into());
+    }
+    for (key, label, digits) in [(ags, "AGS", 8), (ars, "ARS", 12)] {
+        let Some(key) = key else { continue };
+        if key.len() != digits || !key.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "Der {label} „{key}“ hat nicht genau {digits} Ziffern."
+            ));
+        }
+        if !key.starts_with("16") {
+            return Err(format!(
+                "Der {label} „{key}“ gehört nicht zu Thüringen (16…)."
+            ));
+        }
+    }
+    if let (Some(ags), Some(ars)) = (ags, ars) {
+        if ags[..5] != ars[..5] {
+            return Err(format!(
+                "AGS {ags} und ARS {ars} nennen verschiedene Kreise."
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn check_postal_code(plz: &str) -> Result<(), String> {
+    if plz.len() == 5 && plz.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(format!("Die PLZ „{plz}“ hat nicht genau 5 Ziffern."))
     }
 }
 

@@ -4,14 +4,14 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart};
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use serde::Deserialize;
 
-use super::db::{self, ImportFailure, ImportReport, MunicipalityRow};
+use super::db::{self, ImportFailure, ImportReport, MunicipalityRecord, MunicipalityRow};
 use super::import;
 use super::model::Kind;
 use crate::accounts::{CurrentUser, Role};
@@ -19,11 +19,15 @@ use crate::audit::Actor;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::csrf::{self, CsrfToken};
-use crate::web::{ClientAddress, FormErrors, PageContext, clean_line};
+use crate::web::{
+    ClientAddress, FormErrors, PageContext, ProtectedForm, clean_line, redirect_with_flash,
+    required_line,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/kommunen", get(directory))
+        .route("/admin/kommunen/{id}", get(edit_page).post(update))
         .route(
             "/admin/kommunen/import",
             get(import_page).post(import).layer(DefaultBodyLimit::max(
@@ -35,6 +39,7 @@ pub fn router() -> Router<AppState> {
 const PAGE_SIZE: i64 = 200;
 
 pub struct MunicipalityView {
+    pub id: i64,
     pub name: String,
     pub kind: &'static str,
     pub ags: String,
@@ -46,6 +51,7 @@ pub struct MunicipalityView {
 impl From<MunicipalityRow> for MunicipalityView {
     fn from(m: MunicipalityRow) -> Self {
         MunicipalityView {
+            id: m.id,
             kind: Kind::parse(&m.kind).map(Kind::label).unwrap_or("–"),
             ags: m.ags.unwrap_or_default(),
             ars: m.ars.unwrap_or_default(),
@@ -178,4 +184,167 @@ async fn import(
         }
         Err(ImportFailure::Db(e)) => Err(e.into()),
     }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+struct EditForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    ags: String,
+    #[serde(default)]
+    ars: String,
+    #[serde(default)]
+    street: String,
+    #[serde(default)]
+    postal_code: String,
+    #[serde(default)]
+    city: String,
+    /// A checkbox: present ("on") when ticked.
+    active: Option<String>,
+}
+
+impl From<&MunicipalityRecord> for EditForm {
+    fn from(m: &MunicipalityRecord) -> Self {
+        EditForm {
+            name: m.name.clone(),
+            kind: m.kind.clone(),
+            ags: m.ags.clone().unwrap_or_default(),
+            ars: m.ars.clone().unwrap_or_default(),
+            street: m.street.clone().unwrap_or_default(),
+            postal_code: m.postal_code.clone().unwrap_or_default(),
+            city: m.city.clone().unwrap_or_default(),
+            active: m.active.then(|| "on".to_string()),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/municipality.html")]
+struct EditPage {
+    page: PageContext,
+    id: i64,
+    form: EditForm,
+    kinds: Vec<(&'static str, &'static str)>,
+    errors: FormErrors,
+}
+
+fn kinds() -> Vec<(&'static str, &'static str)> {
+    Kind::ALL.iter().map(|k| (k.as_str(), k.label())).collect()
+}
+
+async fn edit_page(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<EditPage, AppError> {
+    user.require(Role::Admin)?;
+    let mut conn = app.db.acquire().await?;
+    let municipality = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    Ok(EditPage {
+        page,
+        id,
+        form: (&municipality).into(),
+        kinds: kinds(),
+        errors: FormErrors::default(),
+    })
+}
+
+const TEXT_MAX_CHARS: usize = 200;
+
+/// The edited municipality, or the problems with each field.
+fn checked(id: i64, form: &EditForm, errors: &mut FormErrors) -> MunicipalityRecord {
+    let name = required_line(
+        errors,
+        TEXT_MAX_CHARS,
+        "name",
+        &form.name,
+        "Bitte geben Sie den Namen ein.",
+        "Der Name",
+    );
+    let kind = Kind::parse(&form.kind);
+    if kind.is_none() {
+        errors.add("kind", "Bitte wählen Sie die Art der Kommune aus.");
+    }
+    let optional = |value: &str| Some(clean_line(value, TEXT_MAX_CHARS)).filter(|v| !v.is_empty());
+    let (ags, ars) = (optional(&form.ags), optional(&form.ars));
+    if let Err(problem) = import::check_keys(ags.as_deref(), ars.as_deref()) {
+        errors.add(
+            if ags.is_some() || ars.is_none() {
+                "ags"
+            } else {
+                "ars"
+            },
+            problem,
+        );
+    }
+    let postal_code = optional(&form.postal_code);
+    if let Some(Err(problem)) = postal_code.as_deref().map(import::check_postal_code) {
+        errors.add("postal_code", problem);
+    }
+    MunicipalityRecord {
+        id,
+        name,
+        kind: kind.map(Kind::as_str).unwrap_or_default().to_string(),
+        ags,
+        ars,
+        street: optional(&form.street),
+        postal_code,
+        city: optional(&form.city),
+        active: form.active.is_some(),
+    }
+}
+
+async fn update(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    client: ClientAddress,
+    Path(id): Path<i64>,
+    ProtectedForm(form): ProtectedForm<EditForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let mut tx = app.db.begin().await?;
+    db::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let mut errors = FormErrors::default();
+    let municipality = checked(id, &form, &mut errors);
+    if errors.is_empty() && !db::update(&mut tx, &municipality).await? {
+        errors.add(
+            "ags",
+            "Dieser AGS oder ARS gehört schon zu einer anderen Kommune.",
+        );
+    }
+    if !errors.is_empty() {
+        drop(tx);
+        let page = EditPage {
+            page,
+            id,
+            form,
+            kinds: kinds(),
+            errors,
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let actor = Actor {
+        user_id: Some(user.id),
+        client: &client.0,
+    };
+    let details = serde_json::json!({ "name": municipality.name, "kind": municipality.kind, "active": municipality.active });
+    crate::audit::record(
+        &mut tx,
+        actor,
+        "municipality.updated",
+        &format!("municipality:{id}"),
+        details,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        "/admin/kommunen",
+        &format!("„{}“ ist gespeichert.", municipality.name),
+    ))
 }

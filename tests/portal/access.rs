@@ -88,6 +88,8 @@ const MATRIX: &[Route] = &[
     post("/konto/sitzungen/beenden", SIGNED_IN_ACTION),
     get("/admin/kommunen", ADMIN_PAGE),
     get("/admin/kommunen/import", ADMIN_PAGE),
+    get("/admin/kommunen/{id}", ADMIN_PAGE),
+    post("/admin/kommunen/{id}", ADMIN_ACTION),
     post("/admin/kommunen/import", ADMIN_ACTION),
     get("/admin/benutzer", ADMIN_PAGE),
     get("/admin/benutzer/neu", ADMIN_PAGE),
@@ -112,6 +114,7 @@ const MATRIX: &[Route] = &[
 /// The objects the `{id}` routes act on; none of them is a signed-in test user, so the
 /// admin's actions do not disturb the other roles' sessions.
 struct Objects {
+    municipality: i64,
     user: i64,
     message: i64,
     request: i64,
@@ -141,7 +144,13 @@ async fn objects(app: &TestApp) -> Objects {
     .fetch_one(&app.pool)
     .await
     .unwrap();
+    let municipality: i64 =
+        sqlx::query_scalar("SELECT id FROM municipalities WHERE ags = '16053000'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     Objects {
+        municipality,
         user,
         message,
         request,
@@ -174,7 +183,9 @@ async fn second_clerk(app: &TestApp) -> Client {
 }
 
 fn concrete(path: &str, objects: &Objects) -> String {
-    let id = if path.starts_with("/admin/benutzer/") {
+    let id = if path.starts_with("/admin/kommunen/") {
+        objects.municipality
+    } else if path.starts_with("/admin/benutzer/") {
         objects.user
     } else if path.starts_with("/admin/postausgang/") {
         objects.message

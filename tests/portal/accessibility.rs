@@ -402,5 +402,13 @@ async fn admin_imports_the_sample_directory_and_sees_the_report() {
             .starts_with("Import abgeschlossen: 4 neu")
     );
     browser.assert_accessible().await;
+    browser.goto(&app.url("/admin/kommunen?q=Musterdorf")).await;
+    browser.click("tbody a").await;
+    browser.fill("#ags", "123").await;
+    browser
+        .click("form[action^='/admin/kommunen/'] button[type=submit]")
+        .await;
+    assert!(browser.focus_is_on(".error-summary").await);
+    browser.assert_accessible().await;
     browser.close().await;
 }

@@ -194,3 +194,64 @@ async fn the_cli_imports_the_sample_and_prints_the_report() {
     );
     assert!(stdout.contains("line 6: "), "{stdout}");
 }
+
+#[tokio::test]
+async fn an_admin_corrects_a_municipality_and_bad_values_are_named() {
+    let app = TestApp::spawn().await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM municipalities WHERE ags = '16055000'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let path = format!("/admin/kommunen/{id}");
+
+    let bad = admin
+        .submit(
+            &path,
+            "form[action^='/admin/kommunen/']",
+            &[("ags", "1605500"), ("postal_code", "9942")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text("#ags-error").contains("nicht genau 8 Ziffern"));
+    assert_eq!(
+        bad.attr("#ags", "value").as_deref(),
+        Some("1605500"),
+        "what was typed is kept"
+    );
+
+    let taken = admin
+        .submit(
+            &path,
+            "form[action^='/admin/kommunen/']",
+            &[("ags", "16051000"), ("ars", "")],
+        )
+        .await;
+    assert_eq!(
+        taken.text("#ags-error"),
+        "Fehler: Dieser AGS oder ARS gehört schon zu einer anderen Kommune."
+    );
+
+    let done = admin
+        .submit(
+            &path,
+            "form[action^='/admin/kommunen/']",
+            &[
+                ("name", "Weimar (Universitätsstadt)"),
+                ("postal_code", "99423"),
+                ("street", "Schwanseestraße 17"),
+            ],
+        )
+        .await;
+    assert_eq!(done.location(), Some("/admin/kommunen"));
+    let (name, plz): (String, Option<String>) =
+        sqlx::query_as("SELECT name, postal_code FROM municipalities WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (name.as_str(), plz.as_deref()),
+        ("Weimar (Universitätsstadt)", Some("99423"))
+    );
+}

@@ -439,14 +439,34 @@ impl Page {
             .select(&sel)
             .next()
             .unwrap_or_else(|| panic!("no form {selector} on the page"));
+        // What a browser would send: ticked boxes only, the chosen option, a textarea's text.
         let inputs = Selector::parse("input[name], textarea[name], select[name]").unwrap();
+        let options = Selector::parse("option").unwrap();
         let values = form
             .select(&inputs)
-            .map(|i| {
-                (
-                    i.value().attr("name").unwrap().to_string(),
-                    i.value().attr("value").unwrap_or("").to_string(),
-                )
+            .filter_map(|field| {
+                let element = field.value();
+                let name = element.attr("name")?.to_string();
+                let value = match element.name() {
+                    "textarea" => field.text().collect::<String>(),
+                    "select" => {
+                        let mut all = field.select(&options);
+                        let chosen = field
+                            .select(&options)
+                            .find(|o| o.value().attr("selected").is_some());
+                        chosen
+                            .or_else(|| all.next())
+                            .and_then(|o| o.value().attr("value"))
+                            .unwrap_or("")
+                            .to_string()
+                    }
+                    _ if matches!(element.attr("type"), Some("checkbox" | "radio")) => {
+                        element.attr("checked")?;
+                        element.attr("value").unwrap_or("on").to_string()
+                    }
+                    _ => element.attr("value").unwrap_or("").to_string(),
+                };
+                Some((name, value))
             })
             .collect();
         (
