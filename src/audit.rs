@@ -39,7 +39,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 29] = [
+pub const ACTIONS: [(&str, &str); 33] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -75,6 +75,10 @@ pub const ACTIONS: [(&str, &str); 29] = [
     ("mail.viewed", "E-Mail im Postausgang gelesen"),
     ("municipalities.imported", "Gemeindeverzeichnis importiert"),
     ("municipality.updated", "Kommune geändert"),
+    ("round.created", "Förderaufruf angelegt"),
+    ("round.updated", "Förderaufruf geändert"),
+    ("round.published", "Förderaufruf veröffentlicht"),
+    ("round.closed", "Förderaufruf geschlossen"),
 ];
 
 /// What the admins filter the log by; empty fields do not filter.

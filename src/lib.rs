@@ -59,6 +59,7 @@ pub fn app(state: AppState) -> Router {
         .merge(accounts::access::router())
         .merge(accounts::second_factor::router())
         .merge(programmes::routes::router())
+        .merge(programmes::admin::router())
         .merge(municipalities::routes::router())
         .merge(admin::router())
         .merge(static_files)

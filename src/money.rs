@@ -152,6 +152,39 @@ impl Rate {
     }
 }
 
+impl FromStr for Rate {
+    type Err = &'static str;
+
+    /// "80", "80 %", "82,5" → basis points; more than 0 and at most 100 percent.
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        const MESSAGE: &str =
+            "Bitte geben Sie eine Quote zwischen 0 und 100 Prozent ein, zum Beispiel 80 oder 82,5.";
+        let text = input.trim().trim_end_matches('%').trim();
+        let (whole, fraction) = text.split_once(',').unwrap_or((text, ""));
+        let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty()
+            || whole.len() > 3
+            || fraction.len() > 2
+            || !digits_only(whole)
+            || !digits_only(fraction)
+        {
+            return Err(MESSAGE);
+        }
+        let whole: i32 = whole.parse().map_err(|_| MESSAGE)?;
+        let fraction: i32 = match fraction.len() {
+            0 => 0,
+            1 => fraction.parse::<i32>().map_err(|_| MESSAGE)? * 10,
+            _ => fraction.parse().map_err(|_| MESSAGE)?,
+        };
+        let bp = whole * 100 + fraction;
+        if bp == 0 || bp > 10_000 {
+            Err(MESSAGE)
+        } else {
+            Ok(Rate(bp))
+        }
+    }
+}
+
 impl fmt::Display for Rate {
     /// "80 %", or "82,5 %" where the rate is not a whole percentage.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -225,6 +258,16 @@ mod tests {
             "10.000.000,00\u{a0}€"
         );
         assert_eq!(Cents::new(-250).to_string(), "-2,50\u{a0}€");
+    }
+
+    #[test]
+    fn rates_are_read_in_german_notation() {
+        assert_eq!("80".parse::<Rate>(), Ok(Rate::from_basis_points(8000)));
+        assert_eq!("82,5 %".parse::<Rate>(), Ok(Rate::from_basis_points(8250)));
+        assert_eq!("100".parse::<Rate>(), Ok(Rate::from_basis_points(10_000)));
+        for bad in ["0", "101", "80.5", "-5", "", "achtzig", "82,555"] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -95,21 +95,106 @@ pub async fn public_rounds(
     conn: &mut PgConnection,
     programme_id: i64,
 ) -> sqlx::Result<Vec<RoundRow>> {
-    sqlx::query_as(
-        "SELECT r.id, r.title, r.year, r.budget_cents, r.opens_at, r.closes_at, r.max_rate_bp,
-                r.min_grant_cents, r.max_grant_cents, r.financing_type, r.state,
-                coalesce(array_agg(c.code ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS categories,
-                coalesce(array_agg(c.title ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS category_titles
-         FROM rounds r
-         LEFT JOIN round_categories rc ON rc.round_id = r.id
-         LEFT JOIN categories c ON c.id = rc.category_id
-         WHERE r.programme_id = $1 AND r.state IN ('published', 'closed')
+    rounds_in(conn, programme_id, &["published", "closed"]).await
+}
+
+/// Every round of the programme, drafts too (for the admins).
+pub async fn all_rounds(conn: &mut PgConnection, programme_id: i64) -> sqlx::Result<Vec<RoundRow>> {
+    rounds_in(conn, programme_id, &["draft", "published", "closed"]).await
+}
+
+const ROUND_SELECT: &str = "SELECT r.id, r.title, r.year, r.budget_cents, r.opens_at, r.closes_at, r.max_rate_bp,
+        r.min_grant_cents, r.max_grant_cents, r.financing_type, r.state,
+        coalesce(array_agg(c.code ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS categories,
+        coalesce(array_agg(c.title ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS category_titles
+ FROM rounds r
+ LEFT JOIN round_categories rc ON rc.round_id = r.id
+ LEFT JOIN categories c ON c.id = rc.category_id";
+
+async fn rounds_in(
+    conn: &mut PgConnection,
+    programme_id: i64,
+    states: &[&str],
+) -> sqlx::Result<Vec<RoundRow>> {
+    sqlx::query_as(&format!(
+        "{ROUND_SELECT}
+         WHERE r.programme_id = $1 AND r.state = ANY($2)
          GROUP BY r.id
-         ORDER BY (r.state = 'published' AND r.closes_at > now()) DESC, r.closes_at DESC",
-    )
+         ORDER BY (r.state = 'published' AND r.closes_at > now()) DESC, r.closes_at DESC"
+    ))
     .bind(programme_id)
+    .bind(states)
     .fetch_all(conn)
     .await
+}
+
+pub async fn find_round(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<RoundRow>> {
+    sqlx::query_as(&format!("{ROUND_SELECT} WHERE r.id = $1 GROUP BY r.id"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The round's fields as an admin sets them; categories by code.
+pub async fn update_round(conn: &mut PgConnection, id: i64, r: &NewRound<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE rounds SET title = $2, year = $3, budget_cents = $4, opens_at = $5, closes_at = $6, max_rate_bp = $7,
+                min_grant_cents = $8, max_grant_cents = $9, financing_type = $10, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(r.title)
+    .bind(r.year)
+    .bind(r.budget_cents)
+    .bind(r.opens_at)
+    .bind(r.closes_at)
+    .bind(r.max_rate_bp)
+    .bind(r.min_grant_cents)
+    .bind(r.max_grant_cents)
+    .bind(r.financing_type)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM round_categories WHERE round_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    set_round_categories(conn, id, r.programme_id, r.category_codes).await
+}
+
+async fn set_round_categories(
+    conn: &mut PgConnection,
+    id: i64,
+    programme_id: i64,
+    codes: &[&str],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO round_categories (round_id, category_id)
+         SELECT $1, id FROM categories WHERE programme_id = $2 AND code = ANY($3)",
+    )
+    .bind(id)
+    .bind(programme_id)
+    .bind(codes)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves a round to another state; `false` if it was not in `from`.
+pub async fn set_round_state(
+    conn: &mut PgConnection,
+    id: i64,
+    from: &str,
+    to: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE rounds SET state = $3, updated_at = now() WHERE id = $1 AND state = $2",
+    )
+    .bind(id)
+    .bind(from)
+    .bind(to)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub struct NewRound<'a> {
@@ -146,15 +231,7 @@ pub async fn insert_round(conn: &mut PgConnection, r: NewRound<'_>) -> sqlx::Res
     .bind(r.state)
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query(
-        "INSERT INTO round_categories (round_id, category_id)
-         SELECT $1, id FROM categories WHERE programme_id = $2 AND code = ANY($3)",
-    )
-    .bind(id)
-    .bind(r.programme_id)
-    .bind(r.category_codes)
-    .execute(conn)
-    .await?;
+    set_round_categories(conn, id, r.programme_id, r.category_codes).await?;
     Ok(id)
 }
 

@@ -1,6 +1,8 @@
 //! Funding programmes (Förderrichtlinien), their categories (Fördergegenstände) and rounds
 //! (Förderaufrufe).
 
+pub mod admin;
 pub mod db;
+pub mod forms;
 pub mod model;
 pub mod routes;

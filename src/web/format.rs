@@ -39,6 +39,31 @@ pub fn days_between(now: OffsetDateTime, until: OffsetDateTime) -> i64 {
     (b - a).get_days() as i64
 }
 
+/// A date ("2027-03-31" from a date field, or "31.03.2027" typed) and a time ("23:59") in
+/// Berlin, as an instant.
+pub fn parse_berlin(date: &str, time: &str) -> Option<OffsetDateTime> {
+    let date = date.trim();
+    let date = if date.contains('.') {
+        let mut parts = date.split('.');
+        let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
+        jiff::civil::Date::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?).ok()?
+    } else {
+        date.parse::<jiff::civil::Date>().ok()?
+    };
+    let time: jiff::civil::Time = time.trim().parse().ok()?;
+    let zoned = date.to_datetime(time).to_zoned(BERLIN.clone()).ok()?;
+    OffsetDateTime::from_unix_timestamp(zoned.timestamp().as_second()).ok()
+}
+
+/// The Berlin date ("2027-03-31") and time ("23:59") of an instant, for date and time fields.
+pub fn berlin_fields(at: OffsetDateTime) -> (String, String) {
+    let z = zoned(at);
+    (
+        z.strftime("%Y-%m-%d").to_string(),
+        z.strftime("%H:%M").to_string(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +87,19 @@ mod tests {
             iso(datetime!(2027-01-15 22:59 UTC)),
             "2027-01-15T23:59:00+01:00"
         );
+    }
+
+    #[test]
+    fn form_dates_are_read_in_berlin_time() {
+        let at = parse_berlin("2027-03-31", "23:59").unwrap();
+        assert_eq!(at, datetime!(2027-03-31 21:59 UTC), "summer time");
+        assert_eq!(
+            parse_berlin("15.01.2027", "00:00").unwrap(),
+            datetime!(2027-01-14 23:00 UTC)
+        );
+        assert_eq!(berlin_fields(at), ("2027-03-31".into(), "23:59".into()));
+        assert!(parse_berlin("31.02.2027", "12:00").is_none());
+        assert!(parse_berlin("morgen", "12:00").is_none());
     }
 
     #[test]

@@ -87,6 +87,7 @@ fn navigation(viewer: Option<&Viewer>, path: &str) -> Vec<NavItem> {
     let mut items = vec![("Startseite", "/"), ("Förderaufrufe", "/foerderaufrufe")];
     if let Some(v) = viewer {
         if v.is_admin {
+            items.push(("Förderaufrufe verwalten", "/admin/foerderaufrufe"));
             items.push(("Benutzer", "/admin/benutzer"));
             items.push(("Zugangsanträge", "/admin/zugangsantraege"));
             items.push(("Kommunen", "/admin/kommunen"));

@@ -100,6 +100,13 @@ const MATRIX: &[Route] = &[
     post("/admin/benutzer/{id}/deaktivieren", ADMIN_ACTION),
     post("/admin/benutzer/{id}/reaktivieren", ADMIN_ACTION),
     get("/admin/protokoll", ADMIN_PAGE),
+    get("/admin/foerderaufrufe", ADMIN_PAGE),
+    get("/admin/foerderaufrufe/neu", ADMIN_PAGE),
+    post("/admin/foerderaufrufe/neu", ADMIN_ACTION),
+    get("/admin/foerderaufrufe/{id}", ADMIN_PAGE),
+    post("/admin/foerderaufrufe/{id}", ADMIN_ACTION),
+    post("/admin/foerderaufrufe/{id}/veroeffentlichen", ADMIN_ACTION),
+    post("/admin/foerderaufrufe/{id}/schliessen", ADMIN_ACTION),
     get("/admin/postausgang", ADMIN_PAGE),
     get("/admin/postausgang/{id}", ADMIN_PAGE),
     post("/admin/postausgang/{id}/erneut-senden", ADMIN_ACTION),
@@ -115,6 +122,7 @@ const MATRIX: &[Route] = &[
 /// admin's actions do not disturb the other roles' sessions.
 struct Objects {
     municipality: i64,
+    round: i64,
     user: i64,
     message: i64,
     request: i64,
@@ -149,8 +157,13 @@ async fn objects(app: &TestApp) -> Objects {
             .fetch_one(&app.pool)
             .await
             .unwrap();
+    let round: i64 = sqlx::query_scalar("SELECT id FROM rounds LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     Objects {
         municipality,
+        round,
         user,
         message,
         request,
@@ -185,6 +198,8 @@ async fn second_clerk(app: &TestApp) -> Client {
 fn concrete(path: &str, objects: &Objects) -> String {
     let id = if path.starts_with("/admin/kommunen/") {
         objects.municipality
+    } else if path.starts_with("/admin/foerderaufrufe/") {
+        objects.round
     } else if path.starts_with("/admin/benutzer/") {
         objects.user
     } else if path.starts_with("/admin/postausgang/") {

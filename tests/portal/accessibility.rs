@@ -412,3 +412,39 @@ async fn admin_imports_the_sample_directory_and_sees_the_report() {
     browser.assert_accessible().await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn admin_creates_and_publishes_a_round_that_then_shows_on_the_start_page() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+
+    browser.goto(&app.url("/anmelden")).await;
+    submit_login(&browser, "admin@demo.foerderportal.example").await;
+    browser.goto(&app.url("/admin/foerderaufrufe")).await;
+    browser.assert_accessible().await;
+    browser.click("a[href='/admin/foerderaufrufe/neu']").await;
+    browser.assert_accessible().await;
+    browser.click("form.stack button[type=submit]").await;
+    assert!(browser.focus_is_on(".error-summary").await);
+    browser.assert_accessible().await;
+
+    browser.fill("#title", "Sonderaufruf Basisdienste").await;
+    browser.fill("#budget", "750.000").await;
+    browser.set_value("#opens_date", "2026-01-01").await;
+    browser.set_value("#closes_date", "2027-09-30").await;
+    browser.check("#category-2c").await;
+    browser.click("form.stack button[type=submit]").await;
+    assert_eq!(browser.text(".round-state").await, "Entwurf");
+    browser.assert_accessible().await;
+    browser
+        .click("form[action$='/veroeffentlichen'] button")
+        .await;
+    assert_eq!(browser.text(".round-state").await, "Veröffentlicht");
+
+    browser.goto(&app.url("/")).await;
+    let titles = browser.text("ul.card-list").await;
+    assert!(titles.contains("Sonderaufruf Basisdienste"), "{titles}");
+    browser.close().await;
+}

@@ -10,4 +10,5 @@ mod mail;
 mod onboarding;
 mod operations;
 mod pages;
+mod rounds;
 mod second_factor;

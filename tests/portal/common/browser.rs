@@ -253,6 +253,13 @@ impl Browser {
         }
     }
 
+    /// Sets a field's value directly, as a date picker would (typing into a date field depends
+    /// on the browser's locale).
+    pub async fn set_value(&self, selector: &str, value: &str) {
+        let js = format!("document.querySelector({selector:?}).value = {value:?}; return null");
+        self.script(&js).await;
+    }
+
     /// Chooses a file for the file input matched by the CSS selector.
     pub async fn choose_file(&self, selector: &str, path: &str) {
         let input = self.client.find(fantoccini::Locator::Css(selector)).await;

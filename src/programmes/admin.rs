@@ -1,0 +1,341 @@
+//! Admin pages for the rounds (Förderaufrufe): list with drafts, create, edit, publish, close.
+//! Every change is in the audit log.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::db::{self, CategoryRow, NewRound};
+use super::forms::{FINANCING_TYPES, RoundForm, ValidRound};
+use super::model::RoundSummary;
+use crate::accounts::{CurrentUser, Role};
+use crate::audit::{self, Actor};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::{
+    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, redirect_with_flash,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/foerderaufrufe", get(list))
+        .route("/admin/foerderaufrufe/neu", get(new_page).post(create))
+        .route("/admin/foerderaufrufe/{id}", get(edit_page).post(update))
+        .route("/admin/foerderaufrufe/{id}/veroeffentlichen", post(publish))
+        .route("/admin/foerderaufrufe/{id}/schliessen", post(close))
+}
+
+pub struct AdminRound {
+    pub summary: RoundSummary,
+    pub state: &'static str,
+}
+
+fn state_label(state: &str) -> &'static str {
+    match state {
+        "draft" => "Entwurf",
+        "published" => "Veröffentlicht",
+        _ => "Geschlossen",
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/rounds.html")]
+struct ListPage {
+    page: PageContext,
+    rounds: Vec<AdminRound>,
+}
+
+async fn programme(app: &AppState) -> Result<(i64, Vec<CategoryRow>), AppError> {
+    let mut conn = app.db.acquire().await?;
+    let programme = db::main_programme(&mut conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let categories = db::active_categories(&mut conn, programme.id).await?;
+    Ok((programme.id, categories))
+}
+
+async fn list(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+) -> Result<ListPage, AppError> {
+    user.require(Role::Admin)?;
+    let (programme_id, _) = programme(&app).await?;
+    let mut conn = app.db.acquire().await?;
+    let now = OffsetDateTime::now_utc();
+    let rounds = db::all_rounds(&mut conn, programme_id)
+        .await?
+        .into_iter()
+        .map(|r| AdminRound {
+            state: state_label(&r.state),
+            summary: RoundSummary::new(r, now),
+        })
+        .collect();
+    Ok(ListPage { page, rounds })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/round_form.html")]
+struct FormPage {
+    page: PageContext,
+    /// `None` for a new round.
+    id: Option<i64>,
+    state: &'static str,
+    form: RoundForm,
+    categories: Vec<CategoryRow>,
+    financing_types: &'static [(&'static str, &'static str)],
+    errors: FormErrors,
+}
+
+async fn new_page(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+) -> Result<FormPage, AppError> {
+    user.require(Role::Admin)?;
+    let (_, categories) = programme(&app).await?;
+    let next_year = OffsetDateTime::now_utc().year() + 1;
+    Ok(FormPage {
+        page,
+        id: None,
+        state: "Entwurf",
+        form: RoundForm::new_round(next_year),
+        categories,
+        financing_types: &FINANCING_TYPES,
+        errors: FormErrors::default(),
+    })
+}
+
+fn new_round<'a>(programme_id: i64, r: &'a ValidRound, codes: &'a [&'a str]) -> NewRound<'a> {
+    NewRound {
+        programme_id,
+        title: &r.title,
+        year: r.year,
+        budget_cents: r.budget.get(),
+        opens_at: r.opens_at,
+        closes_at: r.closes_at,
+        max_rate_bp: r.max_rate.basis_points(),
+        min_grant_cents: r.min_grant.get(),
+        max_grant_cents: r.max_grant.map(|c| c.get()),
+        financing_type: r.financing_type,
+        state: "draft",
+        category_codes: codes,
+    }
+}
+
+async fn create(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    client: ClientAddress,
+    ProtectedForm(pairs): ProtectedForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let form = RoundForm::from_pairs(pairs);
+    let (programme_id, categories) = programme(&app).await?;
+    let codes: Vec<String> = categories.iter().map(|c| c.code.clone()).collect();
+    let round = match form.validate(&codes) {
+        Ok(round) => round,
+        Err(errors) => {
+            let page = FormPage {
+                page,
+                id: None,
+                state: "Entwurf",
+                form,
+                categories,
+                financing_types: &FINANCING_TYPES,
+                errors,
+            };
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let chosen: Vec<&str> = round.categories.iter().map(String::as_str).collect();
+    let mut tx = app.db.begin().await?;
+    let id = db::insert_round(&mut tx, new_round(programme_id, &round, &chosen)).await?;
+    let actor = Actor {
+        user_id: Some(user.id),
+        client: &client.0,
+    };
+    audit::record(
+        &mut tx,
+        actor,
+        "round.created",
+        &format!("round:{id}"),
+        json!({ "title": round.title }),
+    )
+    .await?;
+    tx.commit().await?;
+    let message = "Der Förderaufruf ist als Entwurf gespeichert. Veröffentlichen Sie ihn, wenn er fertig ist.";
+    Ok(redirect_with_flash(
+        &app.cookies,
+        &format!("/admin/foerderaufrufe/{id}"),
+        message,
+    ))
+}
+
+async fn edit_page(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<FormPage, AppError> {
+    user.require(Role::Admin)?;
+    let (_, categories) = programme(&app).await?;
+    let mut conn = app.db.acquire().await?;
+    let round = db::find_round(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(FormPage {
+        page,
+        id: Some(id),
+        state: state_label(&round.state),
+        form: RoundForm::from_round(&round),
+        categories,
+        financing_types: &FINANCING_TYPES,
+        errors: FormErrors::default(),
+    })
+}
+
+async fn update(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    client: ClientAddress,
+    Path(id): Path<i64>,
+    ProtectedForm(pairs): ProtectedForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let form = RoundForm::from_pairs(pairs);
+    let (programme_id, categories) = programme(&app).await?;
+    let mut tx = app.db.begin().await?;
+    let existing = db::find_round(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let codes: Vec<String> = categories.iter().map(|c| c.code.clone()).collect();
+    let round = match form.validate(&codes) {
+        Ok(round) => round,
+        Err(errors) => {
+            let state = state_label(&existing.state);
+            let page = FormPage {
+                page,
+                id: Some(id),
+                state,
+                form,
+                categories,
+                financing_types: &FINANCING_TYPES,
+                errors,
+            };
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let chosen: Vec<&str> = round.categories.iter().map(String::as_str).collect();
+    db::update_round(&mut tx, id, &new_round(programme_id, &round, &chosen)).await?;
+    let actor = Actor {
+        user_id: Some(user.id),
+        client: &client.0,
+    };
+    let details = json!({
+        "budget_cents": { "before": existing.budget_cents, "after": round.budget.get() },
+        "closes_at": { "before": existing.closes_at.unix_timestamp(), "after": round.closes_at.unix_timestamp() },
+        "max_rate_bp": { "before": existing.max_rate_bp, "after": round.max_rate.basis_points() },
+    });
+    audit::record(
+        &mut tx,
+        actor,
+        "round.updated",
+        &format!("round:{id}"),
+        details,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        &format!("/admin/foerderaufrufe/{id}"),
+        "Die Änderungen sind gespeichert.",
+    ))
+}
+
+async fn publish(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    client: ClientAddress,
+    Path(id): Path<i64>,
+    ProtectedForm(_): ProtectedForm<NoFields>,
+) -> Result<Response, AppError> {
+    change_state(
+        &app,
+        &user,
+        &client.0,
+        id,
+        "draft",
+        "published",
+        "round.published",
+        "Der Förderaufruf ist veröffentlicht.",
+    )
+    .await
+}
+
+async fn close(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    client: ClientAddress,
+    Path(id): Path<i64>,
+    ProtectedForm(_): ProtectedForm<NoFields>,
+) -> Result<Response, AppError> {
+    change_state(
+        &app,
+        &user,
+        &client.0,
+        id,
+        "published",
+        "closed",
+        "round.closed",
+        "Der Förderaufruf ist geschlossen.",
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn change_state(
+    app: &AppState,
+    user: &CurrentUser,
+    client: &str,
+    id: i64,
+    from: &str,
+    to: &str,
+    action: &str,
+    done: &str,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let target = format!("/admin/foerderaufrufe/{id}");
+    let mut tx = app.db.begin().await?;
+    db::find_round(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !db::set_round_state(&mut tx, id, from, to).await? {
+        return Ok(redirect_with_flash(
+            &app.cookies,
+            &target,
+            "Der Förderaufruf hat diesen Zustand nicht (mehr).",
+        ));
+    }
+    audit::record(
+        &mut tx,
+        Actor {
+            user_id: Some(user.id),
+            client,
+        },
+        action,
+        &format!("round:{id}"),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(&app.cookies, &target, done))
+}

@@ -1,0 +1,296 @@
+//! The round form: what admins type, kept as typed, and its validation into the values a
+//! round stores (cents, basis points, instants in Berlin time).
+
+use time::OffsetDateTime;
+
+use crate::money::{Cents, Rate};
+use crate::web::{FormErrors, format, required_line};
+
+use super::db::RoundRow;
+
+#[derive(Clone, Debug, Default)]
+pub struct RoundForm {
+    pub title: String,
+    pub year: String,
+    pub budget: String,
+    pub opens_date: String,
+    pub opens_time: String,
+    pub closes_date: String,
+    pub closes_time: String,
+    pub max_rate: String,
+    pub min_grant: String,
+    pub max_grant: String,
+    pub financing_type: String,
+    /// Codes of the open categories ("2a", …).
+    pub categories: Vec<String>,
+}
+
+/// A valid round, ready for the database.
+pub struct ValidRound {
+    pub title: String,
+    pub year: i32,
+    pub budget: Cents,
+    pub opens_at: OffsetDateTime,
+    pub closes_at: OffsetDateTime,
+    pub max_rate: Rate,
+    pub min_grant: Cents,
+    pub max_grant: Option<Cents>,
+    pub financing_type: &'static str,
+    pub categories: Vec<String>,
+}
+
+pub const FINANCING_TYPES: [(&str, &str); 2] = [
+    ("anteilfinanzierung", "Anteilfinanzierung"),
+    ("festbetragsfinanzierung", "Festbetragsfinanzierung"),
+];
+
+impl RoundForm {
+    /// From the posted fields; `category` may come several times (one per ticked box).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut form = RoundForm::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "title" => form.title = value,
+                "year" => form.year = value,
+                "budget" => form.budget = value,
+                "opens_date" => form.opens_date = value,
+                "opens_time" => form.opens_time = value,
+                "closes_date" => form.closes_date = value,
+                "closes_time" => form.closes_time = value,
+                "max_rate" => form.max_rate = value,
+                "min_grant" => form.min_grant = value,
+                "max_grant" => form.max_grant = value,
+                "financing_type" => form.financing_type = value,
+                "category" => form.categories.push(value),
+                _ => {}
+            }
+        }
+        form
+    }
+
+    /// A sensible start for a new round: next year, open from tomorrow to the end of March.
+    pub fn new_round(year: i32) -> Self {
+        RoundForm {
+            year: year.to_string(),
+            opens_time: "00:00".into(),
+            closes_date: format!("{year}-03-31"),
+            closes_time: "23:59".into(),
+            max_rate: "80".into(),
+            financing_type: "anteilfinanzierung".into(),
+            ..RoundForm::default()
+        }
+    }
+
+    pub fn from_round(r: &RoundRow) -> Self {
+        let (opens_date, opens_time) = format::berlin_fields(r.opens_at);
+        let (closes_date, closes_time) = format::berlin_fields(r.closes_at);
+        let plain = |c: i64| {
+            Cents::new(c)
+                .to_string()
+                .trim_end_matches('€')
+                .trim_end()
+                .to_string()
+        };
+        RoundForm {
+            title: r.title.clone(),
+            year: r.year.to_string(),
+            budget: plain(r.budget_cents),
+            opens_date,
+            opens_time,
+            closes_date,
+            closes_time,
+            max_rate: Rate::from_basis_points(r.max_rate_bp)
+                .to_string()
+                .trim_end_matches('%')
+                .trim_end()
+                .to_string(),
+            min_grant: plain(r.min_grant_cents),
+            max_grant: r.max_grant_cents.map(plain).unwrap_or_default(),
+            financing_type: r.financing_type.clone(),
+            categories: r.categories.clone(),
+        }
+    }
+
+    pub fn has_category(&self, code: &str) -> bool {
+        self.categories.iter().any(|c| c == code)
+    }
+
+    /// Checks every field; `known_categories` are the programme's category codes.
+    pub fn validate(&self, known_categories: &[String]) -> Result<ValidRound, FormErrors> {
+        let mut errors = FormErrors::default();
+        let title = required_line(
+            &mut errors,
+            200,
+            "title",
+            &self.title,
+            "Bitte geben Sie einen Titel ein.",
+            "Der Titel",
+        );
+        let year = match self.year.trim().parse::<i32>() {
+            Ok(year) if (2000..=2100).contains(&year) => year,
+            _ => {
+                errors.add(
+                    "year",
+                    "Bitte geben Sie das Jahr vierstellig ein, zum Beispiel 2027.",
+                );
+                0
+            }
+        };
+        let mut money = |field: &'static str, value: &str, required: bool| -> Option<Cents> {
+            if value.trim().is_empty() && !required {
+                return None;
+            }
+            match value.parse::<Cents>() {
+                Ok(cents) => Some(cents),
+                Err(problem) => {
+                    errors.add(field, problem.to_string());
+                    None
+                }
+            }
+        };
+        let budget = money("budget", &self.budget, true);
+        let min_grant = money("min_grant", &self.min_grant, false).unwrap_or(Cents::ZERO);
+        let max_grant = money("max_grant", &self.max_grant, false);
+        if budget == Some(Cents::ZERO) {
+            errors.add("budget", "Das Budget muss größer als 0 € sein.");
+        }
+        if max_grant.is_some_and(|max| max < min_grant) {
+            errors.add(
+                "max_grant",
+                "Die Höchstzuwendung darf nicht kleiner als die Mindestzuwendung sein.",
+            );
+        }
+        let max_rate = match self.max_rate.parse::<Rate>() {
+            Ok(rate) => Some(rate),
+            Err(problem) => {
+                errors.add("max_rate", problem);
+                None
+            }
+        };
+        let time_or = |time: &str, default: &str| {
+            if time.trim().is_empty() {
+                default.to_string()
+            } else {
+                time.to_string()
+            }
+        };
+        let opens_at = format::parse_berlin(&self.opens_date, &time_or(&self.opens_time, "00:00"));
+        let closes_at =
+            format::parse_berlin(&self.closes_date, &time_or(&self.closes_time, "23:59"));
+        if opens_at.is_none() {
+            errors.add(
+                "opens_date",
+                "Bitte geben Sie den Beginn als Datum ein, zum Beispiel 01.12.2026.",
+            );
+        }
+        if closes_at.is_none() {
+            errors.add(
+                "closes_date",
+                "Bitte geben Sie das Ende als Datum ein, zum Beispiel 31.03.2027.",
+            );
+        }
+        if let (Some(opens), Some(closes)) = (opens_at, closes_at) {
+            if closes <= opens {
+                errors.add("closes_date", "Das Ende muss nach dem Beginn liegen.");
+            }
+        }
+        let financing_type = FINANCING_TYPES
+            .iter()
+            .map(|(key, _)| *key)
+            .find(|key| *key == self.financing_type);
+        if financing_type.is_none() {
+            errors.add(
+                "financing_type",
+                "Bitte wählen Sie die Finanzierungsart aus.",
+            );
+        }
+        let categories: Vec<String> = self
+            .categories
+            .iter()
+            .filter(|c| known_categories.contains(c))
+            .cloned()
+            .collect();
+        if categories.is_empty() {
+            errors.add(
+                "category",
+                "Bitte öffnen Sie mindestens einen Fördergegenstand.",
+            );
+        }
+        match (budget, max_rate, opens_at, closes_at, financing_type) {
+            (
+                Some(budget),
+                Some(max_rate),
+                Some(opens_at),
+                Some(closes_at),
+                Some(financing_type),
+            ) if errors.is_empty() => Ok(ValidRound {
+                title,
+                year,
+                budget,
+                opens_at,
+                closes_at,
+                max_rate,
+                min_grant,
+                max_grant,
+                financing_type,
+                categories,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filled() -> RoundForm {
+        RoundForm {
+            title: "Förderaufruf 2027".into(),
+            year: "2027".into(),
+            budget: "10.000.000".into(),
+            opens_date: "01.12.2026".into(),
+            opens_time: "".into(),
+            closes_date: "2027-03-31".into(),
+            closes_time: "23:59".into(),
+            max_rate: "80".into(),
+            min_grant: "5.000".into(),
+            max_grant: "200.000,00 €".into(),
+            financing_type: "anteilfinanzierung".into(),
+            categories: vec!["2a".into(), "2x".into()],
+        }
+    }
+
+    #[test]
+    fn a_complete_form_becomes_a_round_in_exact_units() {
+        let round = filled()
+            .validate(&["2a".into(), "2b".into()])
+            .expect("valid");
+        assert_eq!(round.budget, Cents::from_euros(10_000_000));
+        assert_eq!(round.max_rate, Rate::from_basis_points(8000));
+        assert_eq!(round.max_grant, Some(Cents::from_euros(200_000)));
+        assert_eq!(round.categories, ["2a"], "unknown codes are dropped");
+        assert_eq!(format::date_time(round.closes_at), "31.03.2027, 23:59 Uhr");
+    }
+
+    #[test]
+    fn each_problem_is_named_at_its_field() {
+        let form = RoundForm {
+            budget: "-5".into(),
+            closes_date: "30.11.2026".into(),
+            max_rate: "120".into(),
+            min_grant: "300.000".into(),
+            categories: vec![],
+            ..filled()
+        };
+        let errors = form.validate(&["2a".into()]).err().expect("invalid");
+        assert!(errors.get("budget").is_some());
+        assert_eq!(
+            errors.get("closes_date"),
+            Some("Das Ende muss nach dem Beginn liegen.")
+        );
+        assert!(errors.get("max_rate").is_some());
+        assert!(errors.get("max_grant").is_some());
+        assert!(errors.get("category").is_some());
+    }
+}

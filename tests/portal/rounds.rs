@@ -1,0 +1,176 @@
+//! Admins configure rounds: create as draft, publish (then it is public), close.
+
+use foerderportal::accounts::Role;
+use reqwest::StatusCode;
+
+use crate::common::{Client, TestApp};
+
+const FORM: &str = "form.stack[action^='/admin/foerderaufrufe']";
+
+async fn create(admin: &Client, fields: &[(&str, &str)]) -> crate::common::Page {
+    admin
+        .submit("/admin/foerderaufrufe/neu", FORM, fields)
+        .await
+}
+
+const GOOD: [(&str, &str); 9] = [
+    ("title", "Sonderaufruf Informationssicherheit 2027"),
+    ("year", "2027"),
+    ("budget", "1.500.000"),
+    ("opens_date", "01.01.2026"),
+    ("closes_date", "30.09.2027"),
+    ("max_rate", "90"),
+    ("min_grant", "2.500"),
+    ("max_grant", "50.000,00"),
+    ("category", "2g"),
+];
+
+#[tokio::test]
+async fn a_round_is_created_as_draft_published_and_then_on_the_start_page() {
+    let app = TestApp::spawn().await;
+    let admin = app.sign_in_as(Role::Admin).await;
+
+    let created = create(&admin, &GOOD).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let detail = created.location().unwrap().to_string();
+    assert_eq!(admin.get(&detail).await.text(".round-state"), "Entwurf");
+    let visitor = app.client();
+    assert!(
+        !visitor
+            .get("/")
+            .await
+            .texts(".card h3")
+            .contains(&"Sonderaufruf Informationssicherheit 2027".to_string()),
+        "drafts are not public"
+    );
+
+    admin
+        .submit(&detail, "form[action$='/veroeffentlichen']", &[])
+        .await;
+
+    let start = visitor.get("/").await;
+    let titles = start.texts(".card h3");
+    assert!(
+        titles.contains(&"Sonderaufruf Informationssicherheit 2027".to_string()),
+        "{titles:?}"
+    );
+    let details = start.texts(".card dd");
+    assert!(details.iter().any(|d| d == "1.500.000,00 €"), "{details:?}");
+    assert!(
+        details.iter().any(|d| d == "2.500,00 € bis 50.000,00 €"),
+        "{details:?}"
+    );
+    assert!(
+        details.iter().any(|d| d.starts_with("bis 90 %")),
+        "{details:?}"
+    );
+    assert!(
+        details.iter().any(|d| d == "30.09.2027, 23:59 Uhr"),
+        "{details:?}"
+    );
+
+    admin
+        .submit(&detail, "form[action$='/schliessen']", &[])
+        .await;
+    assert!(
+        !visitor
+            .get("/")
+            .await
+            .texts(".card h3")
+            .contains(&"Sonderaufruf Informationssicherheit 2027".to_string())
+    );
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action LIKE 'round.%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 3);
+}
+
+#[tokio::test]
+async fn a_bad_round_form_names_each_problem_and_keeps_the_input() {
+    let app = TestApp::spawn().await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let rounds_before: i64 = sqlx::query_scalar("SELECT count(*) FROM rounds")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+
+    let page = create(
+        &admin,
+        &[
+            ("title", ""),
+            ("year", "27"),
+            ("budget", "1.2.3"),
+            ("opens_date", "2027-04-01"),
+            ("closes_date", "31.03.2027"),
+            ("max_rate", "120"),
+            ("min_grant", "10.000"),
+            ("max_grant", "5.000"),
+            ("financing_type", "geschenkt"),
+        ],
+    )
+    .await;
+
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in [
+        "title",
+        "year",
+        "budget",
+        "closes_date",
+        "max_rate",
+        "max_grant",
+        "financing_type",
+        "category",
+    ] {
+        assert_eq!(
+            page.count(&format!("#{field}-error")),
+            1,
+            "no error shown for {field}"
+        );
+    }
+    assert_eq!(
+        page.attr("#budget", "value").as_deref(),
+        Some("1.2.3"),
+        "what was typed is kept"
+    );
+    let rounds_after: i64 = sqlx::query_scalar("SELECT count(*) FROM rounds")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(rounds_before, rounds_after);
+}
+
+#[tokio::test]
+async fn editing_a_round_keeps_german_amounts_and_berlin_times() {
+    let app = TestApp::spawn().await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM rounds LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let path = format!("/admin/foerderaufrufe/{id}");
+    let form = admin.get(&path).await;
+    assert_eq!(
+        form.attr("#budget", "value").as_deref(),
+        Some("10.000.000,00")
+    );
+    assert_eq!(form.attr("#closes_time", "value").as_deref(), Some("23:59"));
+
+    let saved = admin
+        .submit(
+            &path,
+            FORM,
+            &[("budget", "12.000.000"), ("max_rate", "82,5")],
+        )
+        .await;
+
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let (budget, rate): (i64, i32) =
+        sqlx::query_as("SELECT budget_cents, max_rate_bp FROM rounds WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((budget, rate), (1_200_000_000, 8250));
+}
