@@ -344,7 +344,34 @@ async fn hostile_input_never_causes_a_server_error() {
         long.as_str(),
         "%FF%FE",
     ];
-    let forms: [(&str, &[&str]); 9] = [
+    let round_fields: &[&str] = &[
+        "title",
+        "year",
+        "budget",
+        "opens_date",
+        "opens_time",
+        "closes_date",
+        "closes_time",
+        "max_rate",
+        "min_grant",
+        "max_grant",
+        "financing_type",
+        "category",
+    ];
+    let municipality_fields: &[&str] = &[
+        "name",
+        "kind",
+        "ags",
+        "ars",
+        "street",
+        "postal_code",
+        "city",
+        "active",
+    ];
+    let forms: [(&str, &[&str]); 12] = [
+        ("/admin/foerderaufrufe/neu", round_fields),
+        ("/admin/foerderaufrufe/{id}", round_fields),
+        ("/admin/kommunen/{id}", municipality_fields),
         ("/anmelden", &["email", "password", "next"]),
         ("/passwort-vergessen", &["email"]),
         (
