@@ -39,7 +39,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 33] = [
+pub const ACTIONS: [(&str, &str); 37] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -79,6 +79,10 @@ pub const ACTIONS: [(&str, &str); 33] = [
     ("round.updated", "Förderaufruf geändert"),
     ("round.published", "Förderaufruf veröffentlicht"),
     ("round.closed", "Förderaufruf geschlossen"),
+    ("programme.updated", "Förderrichtlinie geändert"),
+    ("category.created", "Fördergegenstand angelegt"),
+    ("category.updated", "Fördergegenstand geändert"),
+    ("category.deleted", "Fördergegenstand gelöscht"),
 ];
 
 /// What the admins filter the log by; empty fields do not filter.

@@ -105,6 +105,17 @@ pub async fn is_ready(pool: &PgPool) -> bool {
     matches!(applied, Ok(Some(v)) if v >= latest)
 }
 
+/// `Ok(false)` for a unique violation (a key, name or code that is taken), so the form can say
+/// so next to the field; other errors as they are.
+pub fn ok_unless_taken<T>(result: sqlx::Result<T>) -> sqlx::Result<bool> {
+    match result {
+        Ok(_) => Ok(true),
+        // 23505: unique_violation
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// A configured database that does not exist yet is created (if the role may), as on first start.
 async fn create_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
     match PgConnection::connect_with(options).await {

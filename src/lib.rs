@@ -60,6 +60,7 @@ pub fn app(state: AppState) -> Router {
         .merge(accounts::second_factor::router())
         .merge(programmes::routes::router())
         .merge(programmes::admin::router())
+        .merge(programmes::programme_admin::router())
         .merge(municipalities::routes::router())
         .merge(admin::router())
         .merge(static_files)

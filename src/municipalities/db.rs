@@ -287,10 +287,5 @@ pub async fn update(conn: &mut PgConnection, m: &MunicipalityRecord) -> sqlx::Re
     .bind(m.active)
     .execute(conn)
     .await;
-    match result {
-        Ok(_) => Ok(true),
-        // 23505: unique_violation on ags or ars.
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => Ok(false),
-        Err(e) => Err(e),
-    }
+    crate::database::ok_unless_taken(result)
 }

@@ -240,3 +240,135 @@ pub async fn count_rounds(conn: &mut PgConnection) -> sqlx::Result<i64> {
         .fetch_one(conn)
         .await
 }
+
+/// The programme's own texts as admins edit them.
+pub async fn update_programme(conn: &mut PgConnection, p: &ProgrammeRow) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "UPDATE programmes SET name = $2, short_name = $3, legal_basis = $4, description = $5, eligibility = $6,
+                updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(p.id)
+    .bind(&p.name)
+    .bind(&p.short_name)
+    .bind(&p.legal_basis)
+    .bind(&p.description)
+    .bind(&p.eligibility)
+    .execute(conn)
+    .await;
+    crate::database::ok_unless_taken(result)
+}
+
+/// The first contact (the one the start page, the legal pages and the mail footer name).
+pub async fn save_main_contact(
+    conn: &mut PgConnection,
+    programme_id: i64,
+    c: &ContactRow,
+) -> sqlx::Result<()> {
+    let updated = sqlx::query(
+        "UPDATE programme_contacts SET name = $2, organisation = $3, address = $4, phone = $5, email = $6
+         WHERE id = (SELECT id FROM programme_contacts WHERE programme_id = $1 ORDER BY position, id LIMIT 1)",
+    )
+    .bind(programme_id)
+    .bind(&c.name)
+    .bind(&c.organisation)
+    .bind(&c.address)
+    .bind(&c.phone)
+    .bind(&c.email)
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        sqlx::query(
+            "INSERT INTO programme_contacts (programme_id, name, organisation, address, phone, email, position)
+             VALUES ($1, $2, $3, $4, $5, $6, 1)",
+        )
+        .bind(programme_id)
+        .bind(&c.name)
+        .bind(&c.organisation)
+        .bind(&c.address)
+        .bind(&c.phone)
+        .bind(&c.email)
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// All categories of the programme, retired ones too.
+pub async fn all_categories(
+    conn: &mut PgConnection,
+    programme_id: i64,
+) -> sqlx::Result<Vec<CategoryAdminRow>> {
+    sqlx::query_as(
+        "SELECT c.id, c.code, c.title, c.description, c.retired,
+                EXISTS (SELECT 1 FROM round_categories rc WHERE rc.category_id = c.id) AS in_use
+         FROM categories c WHERE c.programme_id = $1 ORDER BY c.position, c.code",
+    )
+    .bind(programme_id)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct CategoryAdminRow {
+    pub id: i64,
+    pub code: String,
+    pub title: String,
+    pub description: String,
+    pub retired: bool,
+    /// A round opens it: it can be retired but not deleted.
+    pub in_use: bool,
+}
+
+/// Inserts (`id` None) or updates a category; `Ok(false)` when the code is taken.
+pub async fn save_category(
+    conn: &mut PgConnection,
+    programme_id: i64,
+    id: Option<i64>,
+    c: &CategoryAdminRow,
+) -> sqlx::Result<bool> {
+    let result = match id {
+        Some(id) => {
+            sqlx::query("UPDATE categories SET code = $3, title = $4, description = $5, retired = $6 WHERE id = $1 AND programme_id = $2")
+                .bind(id)
+                .bind(programme_id)
+                .bind(&c.code)
+                .bind(&c.title)
+                .bind(&c.description)
+                .bind(c.retired)
+                .execute(conn)
+                .await
+        }
+        None => {
+            sqlx::query(
+                "INSERT INTO categories (programme_id, code, title, description, retired, position)
+                 SELECT $1, $2, $3, $4, $5, coalesce(max(position), 0) + 1 FROM categories WHERE programme_id = $1",
+            )
+            .bind(programme_id)
+            .bind(&c.code)
+            .bind(&c.title)
+            .bind(&c.description)
+            .bind(c.retired)
+            .execute(conn)
+            .await
+        }
+    };
+    crate::database::ok_unless_taken(result)
+}
+
+/// Deletes a category no round uses; `false` if one does (then it can only be retired).
+pub async fn delete_unused_category(
+    conn: &mut PgConnection,
+    programme_id: i64,
+    id: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "DELETE FROM categories c WHERE c.id = $1 AND c.programme_id = $2
+         AND NOT EXISTS (SELECT 1 FROM round_categories rc WHERE rc.category_id = c.id)",
+    )
+    .bind(id)
+    .bind(programme_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -5,4 +5,5 @@ pub mod admin;
 pub mod db;
 pub mod forms;
 pub mod model;
+pub mod programme_admin;
 pub mod routes;

@@ -88,6 +88,7 @@ fn navigation(viewer: Option<&Viewer>, path: &str) -> Vec<NavItem> {
     if let Some(v) = viewer {
         if v.is_admin {
             items.push(("Förderaufrufe verwalten", "/admin/foerderaufrufe"));
+            items.push(("Richtlinie", "/admin/programm"));
             items.push(("Benutzer", "/admin/benutzer"));
             items.push(("Zugangsanträge", "/admin/zugangsantraege"));
             items.push(("Kommunen", "/admin/kommunen"));

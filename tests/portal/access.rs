@@ -100,6 +100,13 @@ const MATRIX: &[Route] = &[
     post("/admin/benutzer/{id}/deaktivieren", ADMIN_ACTION),
     post("/admin/benutzer/{id}/reaktivieren", ADMIN_ACTION),
     get("/admin/protokoll", ADMIN_PAGE),
+    get("/admin/programm", ADMIN_PAGE),
+    post("/admin/programm", ADMIN_ACTION),
+    get("/admin/programm/kategorien/neu", ADMIN_PAGE),
+    post("/admin/programm/kategorien/neu", ADMIN_ACTION),
+    get("/admin/programm/kategorien/{id}", ADMIN_PAGE),
+    post("/admin/programm/kategorien/{id}", ADMIN_ACTION),
+    post("/admin/programm/kategorien/{id}/loeschen", ADMIN_ACTION),
     get("/admin/foerderaufrufe", ADMIN_PAGE),
     get("/admin/foerderaufrufe/neu", ADMIN_PAGE),
     post("/admin/foerderaufrufe/neu", ADMIN_ACTION),
@@ -123,6 +130,7 @@ const MATRIX: &[Route] = &[
 struct Objects {
     municipality: i64,
     round: i64,
+    category: i64,
     user: i64,
     message: i64,
     request: i64,
@@ -161,9 +169,14 @@ async fn objects(app: &TestApp) -> Objects {
         .fetch_one(&app.pool)
         .await
         .unwrap();
+    let category: i64 = sqlx::query_scalar("SELECT id FROM categories WHERE code = '2h'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     Objects {
         municipality,
         round,
+        category,
         user,
         message,
         request,
@@ -200,6 +213,8 @@ fn concrete(path: &str, objects: &Objects) -> String {
         objects.municipality
     } else if path.starts_with("/admin/foerderaufrufe/") {
         objects.round
+    } else if path.starts_with("/admin/programm/kategorien/") {
+        objects.category
     } else if path.starts_with("/admin/benutzer/") {
         objects.user
     } else if path.starts_with("/admin/postausgang/") {

@@ -422,6 +422,10 @@ async fn admin_creates_and_publishes_a_round_that_then_shows_on_the_start_page()
 
     browser.goto(&app.url("/anmelden")).await;
     submit_login(&browser, "admin@demo.foerderportal.example").await;
+    browser.goto(&app.url("/admin/programm")).await;
+    browser.assert_accessible().await;
+    browser.click("ul.category-admin-list a").await;
+    browser.assert_accessible().await;
     browser.goto(&app.url("/admin/foerderaufrufe")).await;
     browser.assert_accessible().await;
     browser.click("a[href='/admin/foerderaufrufe/neu']").await;

@@ -174,3 +174,113 @@ async fn editing_a_round_keeps_german_amounts_and_berlin_times() {
             .unwrap();
     assert_eq!((budget, rate), (1_200_000_000, 8250));
 }
+
+#[tokio::test]
+async fn an_admin_edits_the_programme_texts_and_contact_shown_on_the_start_page() {
+    let app = TestApp::spawn().await;
+    let admin = app.sign_in_as(Role::Admin).await;
+
+    let bad = admin
+        .submit(
+            "/admin/programm",
+            "form[action='/admin/programm']",
+            &[("name", ""), ("contact_email", "keine")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.count("#name-error"), 1);
+    assert_eq!(bad.count("#contact_email-error"), 1);
+
+    let saved = admin
+        .submit(
+            "/admin/programm",
+            "form[action='/admin/programm']",
+            &[
+                ("description", "Neue Beschreibung der Förderung."),
+                ("contact_email", "foerderung@tfm.example"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let start = app.client().get("/").await;
+    assert_eq!(start.text("p.lead"), "Neue Beschreibung der Förderung.");
+    assert_eq!(
+        start.attr("address a", "href").as_deref(),
+        Some("mailto:foerderung@tfm.example")
+    );
+}
+
+#[tokio::test]
+async fn a_category_in_use_can_be_retired_but_not_deleted() {
+    let app = TestApp::spawn().await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let id_of = |code: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM categories WHERE code = $1")
+                .bind(code)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+
+    let duplicate = admin
+        .submit(
+            "/admin/programm/kategorien/neu",
+            "form.stack",
+            &[("code", "2a"), ("title", "Doppelt")],
+        )
+        .await;
+    assert_eq!(
+        duplicate.text("#code-error"),
+        "Fehler: Dieses Kürzel hat schon ein anderer Fördergegenstand."
+    );
+    let created = admin
+        .submit(
+            "/admin/programm/kategorien/neu",
+            "form.stack",
+            &[("code", "2i"), ("title", "Offene Daten")],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER);
+
+    let used = format!("/admin/programm/kategorien/{}", id_of("2a").await);
+    assert_eq!(
+        admin.get(&used).await.count("form[action$='/loeschen']"),
+        0,
+        "no delete button for a category in use"
+    );
+    admin
+        .post_with_token(&format!("{used}/loeschen"), &[])
+        .await;
+    assert!(
+        sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM categories WHERE code = '2a')")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    );
+
+    admin
+        .submit(&used, "form.stack", &[("retired", "on")])
+        .await;
+    let start = app.client().get("/").await;
+    let offered = start.texts("ol.category-list .category-code");
+    assert!(
+        !offered.contains(&"2a".to_string()) && offered.contains(&"2i".to_string()),
+        "{offered:?}"
+    );
+
+    let unused = format!("/admin/programm/kategorien/{}", id_of("2h").await);
+    admin
+        .submit(&unused, "form[action$='/loeschen']", &[])
+        .await;
+    assert!(
+        !sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM categories WHERE code = '2h')"
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    );
+}

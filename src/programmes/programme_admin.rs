@@ -1,0 +1,455 @@
+//! Admin pages for the programme itself (Förderrichtlinie): its texts and contact, and its
+//! funding categories. A category that rounds use can be retired but not deleted.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::db::{self, CategoryAdminRow, ContactRow, ProgrammeRow};
+use crate::accounts::{CurrentUser, Role};
+use crate::audit::{self, Actor};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::{
+    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, clean_line,
+    redirect_with_flash, required_line,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/programm", get(programme_page).post(save_programme))
+        .route(
+            "/admin/programm/kategorien/neu",
+            get(new_category_page).post(create_category),
+        )
+        .route(
+            "/admin/programm/kategorien/{id}",
+            get(category_page).post(save_category),
+        )
+        .route(
+            "/admin/programm/kategorien/{id}/loeschen",
+            post(delete_category),
+        )
+}
+
+const TEXT_MAX_CHARS: usize = 10_000;
+
+#[derive(Clone, Debug, Default, Deserialize)]
+struct ProgrammeForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    short_name: String,
+    #[serde(default)]
+    legal_basis: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    eligibility: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    contact_organisation: String,
+    #[serde(default)]
+    contact_address: String,
+    #[serde(default)]
+    contact_phone: String,
+    #[serde(default)]
+    contact_email: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/programme.html")]
+struct ProgrammePage {
+    page: PageContext,
+    form: ProgrammeForm,
+    categories: Vec<CategoryAdminRow>,
+    errors: FormErrors,
+}
+
+async fn load(
+    app: &AppState,
+) -> Result<(ProgrammeRow, Option<ContactRow>, Vec<CategoryAdminRow>), AppError> {
+    let mut conn = app.db.acquire().await?;
+    let programme = db::main_programme(&mut conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let contact = db::contacts(&mut conn, programme.id)
+        .await?
+        .into_iter()
+        .next();
+    let categories = db::all_categories(&mut conn, programme.id).await?;
+    Ok((programme, contact, categories))
+}
+
+async fn programme_page(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+) -> Result<ProgrammePage, AppError> {
+    user.require(Role::Admin)?;
+    let (p, contact, categories) = load(&app).await?;
+    let c = contact.unwrap_or(ContactRow {
+        name: String::new(),
+        organisation: String::new(),
+        address: String::new(),
+        phone: String::new(),
+        email: String::new(),
+    });
+    let form = ProgrammeForm {
+        name: p.name,
+        short_name: p.short_name,
+        legal_basis: p.legal_basis,
+        description: p.description,
+        eligibility: p.eligibility,
+        contact_name: c.name,
+        contact_organisation: c.organisation,
+        contact_address: c.address,
+        contact_phone: c.phone,
+        contact_email: c.email,
+    };
+    Ok(ProgrammePage {
+        page,
+        form,
+        categories,
+        errors: FormErrors::default(),
+    })
+}
+
+/// Multi-line text: control characters other than line breaks go, at most 10 000 characters.
+fn text(value: &str) -> String {
+    value
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .take(TEXT_MAX_CHARS)
+        .collect()
+}
+
+async fn save_programme(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    client: ClientAddress,
+    ProtectedForm(form): ProtectedForm<ProgrammeForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let (existing, _, categories) = load(&app).await?;
+    let mut errors = FormErrors::default();
+    let name = required_line(
+        &mut errors,
+        300,
+        "name",
+        &form.name,
+        "Bitte geben Sie den Namen der Richtlinie ein.",
+        "Der Name",
+    );
+    let short_name = required_line(
+        &mut errors,
+        40,
+        "short_name",
+        &form.short_name,
+        "Bitte geben Sie die Kurzbezeichnung ein.",
+        "Die Kurzbezeichnung",
+    );
+    let contact_email = clean_line(&form.contact_email, 254);
+    if !contact_email.is_empty()
+        && contact_email
+            .parse::<crate::accounts::model::EmailAddress>()
+            .is_err()
+    {
+        errors.add(
+            "contact_email",
+            "Bitte geben Sie eine E-Mail-Adresse im Format name@beispiel.de ein.",
+        );
+    }
+    let programme = ProgrammeRow {
+        id: existing.id,
+        name,
+        short_name,
+        legal_basis: text(&form.legal_basis),
+        description: text(&form.description),
+        eligibility: text(&form.eligibility),
+    };
+    let mut tx = app.db.begin().await?;
+    if errors.is_empty() && !db::update_programme(&mut tx, &programme).await? {
+        errors.add(
+            "short_name",
+            "Diese Kurzbezeichnung hat schon eine andere Richtlinie.",
+        );
+    }
+    if !errors.is_empty() {
+        drop(tx);
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ProgrammePage {
+                page,
+                form,
+                categories,
+                errors,
+            },
+        )
+            .into_response());
+    }
+    let contact = ContactRow {
+        name: clean_line(&form.contact_name, 200),
+        organisation: clean_line(&form.contact_organisation, 300),
+        address: clean_line(&form.contact_address, 300),
+        phone: clean_line(&form.contact_phone, 50),
+        email: contact_email,
+    };
+    db::save_main_contact(&mut tx, existing.id, &contact).await?;
+    let actor = Actor {
+        user_id: Some(user.id),
+        client: &client.0,
+    };
+    audit::record(
+        &mut tx,
+        actor,
+        "programme.updated",
+        &format!("programme:{}", existing.id),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        "/admin/programm",
+        "Die Richtlinie ist gespeichert.",
+    ))
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+struct CategoryForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    retired: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/category.html")]
+struct CategoryPage {
+    page: PageContext,
+    id: Option<i64>,
+    in_use: bool,
+    form: CategoryForm,
+    errors: FormErrors,
+}
+
+async fn new_category_page(page: PageContext, user: CurrentUser) -> Result<CategoryPage, AppError> {
+    user.require(Role::Admin)?;
+    Ok(CategoryPage {
+        page,
+        id: None,
+        in_use: false,
+        form: CategoryForm::default(),
+        errors: FormErrors::default(),
+    })
+}
+
+async fn find_category(app: &AppState, id: i64) -> Result<(i64, CategoryAdminRow), AppError> {
+    let (programme, _, categories) = load(app).await?;
+    let category = categories
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or(AppError::NotFound)?;
+    Ok((programme.id, category))
+}
+
+async fn category_page(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<CategoryPage, AppError> {
+    user.require(Role::Admin)?;
+    let (_, c) = find_category(&app, id).await?;
+    let form = CategoryForm {
+        code: c.code,
+        title: c.title,
+        description: c.description,
+        retired: c.retired.then(|| "on".into()),
+    };
+    Ok(CategoryPage {
+        page,
+        id: Some(id),
+        in_use: c.in_use,
+        form,
+        errors: FormErrors::default(),
+    })
+}
+
+async fn create_category(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    client: ClientAddress,
+    ProtectedForm(form): ProtectedForm<CategoryForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let (programme, _, _) = load(&app).await?;
+    store_category(
+        &app,
+        page,
+        &user,
+        &client.0,
+        programme.id,
+        None,
+        false,
+        form,
+    )
+    .await
+}
+
+async fn save_category(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    client: ClientAddress,
+    Path(id): Path<i64>,
+    ProtectedForm(form): ProtectedForm<CategoryForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let (programme_id, existing) = find_category(&app, id).await?;
+    store_category(
+        &app,
+        page,
+        &user,
+        &client.0,
+        programme_id,
+        Some(id),
+        existing.in_use,
+        form,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn store_category(
+    app: &AppState,
+    page: PageContext,
+    user: &CurrentUser,
+    client: &str,
+    programme_id: i64,
+    id: Option<i64>,
+    in_use: bool,
+    form: CategoryForm,
+) -> Result<Response, AppError> {
+    let mut errors = FormErrors::default();
+    let code = required_line(
+        &mut errors,
+        10,
+        "code",
+        &form.code,
+        "Bitte geben Sie das Kürzel ein, zum Beispiel 2c.",
+        "Das Kürzel",
+    );
+    let title = required_line(
+        &mut errors,
+        200,
+        "title",
+        &form.title,
+        "Bitte geben Sie den Titel ein.",
+        "Der Titel",
+    );
+    let category = CategoryAdminRow {
+        id: id.unwrap_or(0),
+        code,
+        title,
+        description: text(&form.description),
+        retired: form.retired.is_some(),
+        in_use,
+    };
+    let mut tx = app.db.begin().await?;
+    if errors.is_empty() && !db::save_category(&mut tx, programme_id, id, &category).await? {
+        errors.add(
+            "code",
+            "Dieses Kürzel hat schon ein anderer Fördergegenstand.",
+        );
+    }
+    if !errors.is_empty() {
+        drop(tx);
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            CategoryPage {
+                page,
+                id,
+                in_use,
+                form,
+                errors,
+            },
+        )
+            .into_response());
+    }
+    let action = if id.is_some() {
+        "category.updated"
+    } else {
+        "category.created"
+    };
+    let details = json!({ "code": category.code, "retired": category.retired });
+    audit::record(
+        &mut tx,
+        Actor {
+            user_id: Some(user.id),
+            client,
+        },
+        action,
+        &format!("category:{}", category.code),
+        details,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        "/admin/programm",
+        &format!("Der Fördergegenstand {} ist gespeichert.", category.code),
+    ))
+}
+
+async fn delete_category(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    client: ClientAddress,
+    Path(id): Path<i64>,
+    ProtectedForm(_): ProtectedForm<NoFields>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let (programme_id, category) = find_category(&app, id).await?;
+    let mut tx = app.db.begin().await?;
+    if !db::delete_unused_category(&mut tx, programme_id, id).await? {
+        let message = "Dieser Fördergegenstand wird von Förderaufrufen genutzt und kann nur stillgelegt werden.";
+        return Ok(redirect_with_flash(
+            &app.cookies,
+            &format!("/admin/programm/kategorien/{id}"),
+            message,
+        ));
+    }
+    let actor = Actor {
+        user_id: Some(user.id),
+        client: &client.0,
+    };
+    audit::record(
+        &mut tx,
+        actor,
+        "category.deleted",
+        &format!("category:{}", category.code),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        "/admin/programm",
+        &format!("Der Fördergegenstand {} ist gelöscht.", category.code),
+    ))
+}
