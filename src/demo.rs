@@ -102,7 +102,7 @@ pub async fn load(pool: &PgPool, hasher: &Hasher) -> anyhow::Result<()> {
             .await?
             .context("the ThürEGovRL programme is missing; run the migrations")?;
         let (opens_at, closes_at, year) = demo_window()?;
-        programmes::insert_round(
+        let round_id = programmes::insert_round(
             &mut tx,
             NewRound {
                 programme_id,
@@ -120,6 +120,19 @@ pub async fn load(pool: &PgPool, hasher: &Hasher) -> anyhow::Result<()> {
             },
         )
         .await?;
+        let required = |name: &str| programmes::AttachmentType {
+            name: name.into(),
+            required: true,
+        };
+        let attachments = [
+            required("Beschluss des zuständigen Gremiums zum Eigenanteil"),
+            required("Kostenschätzung oder Angebote"),
+            programmes::AttachmentType {
+                name: "Kooperationsvereinbarung mit den Partnerkommunen".into(),
+                required: false,
+            },
+        ];
+        programmes::set_attachment_types(&mut tx, round_id, &attachments).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -158,6 +158,7 @@ async fn create(
     let chosen: Vec<&str> = round.categories.iter().map(String::as_str).collect();
     let mut tx = app.db.begin().await?;
     let id = db::insert_round(&mut tx, new_round(programme_id, &round, &chosen)).await?;
+    db::set_attachment_types(&mut tx, id, &round.attachments).await?;
     let actor = Actor {
         user_id: Some(user.id),
         client: &client.0,
@@ -191,11 +192,12 @@ async fn edit_page(
     let round = db::find_round(&mut conn, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let attachments = db::attachment_types(&mut conn, id).await?;
     Ok(FormPage {
         page,
         id: Some(id),
         state: state_label(&round.state),
-        form: RoundForm::from_round(&round),
+        form: RoundForm::from_round(&round).with_attachments(&attachments),
         categories,
         financing_types: &FINANCING_TYPES,
         errors: FormErrors::default(),
@@ -236,6 +238,7 @@ async fn update(
     };
     let chosen: Vec<&str> = round.categories.iter().map(String::as_str).collect();
     db::update_round(&mut tx, id, &new_round(programme_id, &round, &chosen)).await?;
+    db::set_attachment_types(&mut tx, id, &round.attachments).await?;
     let actor = Actor {
         user_id: Some(user.id),
         client: &client.0,

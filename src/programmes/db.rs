@@ -46,6 +46,8 @@ pub struct RoundRow {
     /// Codes and titles of the round's open categories, in programme order.
     pub categories: Vec<String>,
     pub category_titles: Vec<String>,
+    /// The documents asked for, optional ones marked "(optional)".
+    pub attachments: Vec<String>,
 }
 
 /// The programme the portal presents (the first one created: ThürEGovRL).
@@ -106,7 +108,9 @@ pub async fn all_rounds(conn: &mut PgConnection, programme_id: i64) -> sqlx::Res
 const ROUND_SELECT: &str = "SELECT r.id, r.title, r.year, r.budget_cents, r.opens_at, r.closes_at, r.max_rate_bp,
         r.min_grant_cents, r.max_grant_cents, r.financing_type, r.state,
         coalesce(array_agg(c.code ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS categories,
-        coalesce(array_agg(c.title ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS category_titles
+        coalesce(array_agg(c.title ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS category_titles,
+        (SELECT coalesce(array_agg(a.name || CASE WHEN a.required THEN '' ELSE ' (optional)' END ORDER BY a.position), '{}')
+         FROM round_attachment_types a WHERE a.round_id = r.id) AS attachments
  FROM rounds r
  LEFT JOIN round_categories rc ON rc.round_id = r.id
  LEFT JOIN categories c ON c.id = rc.category_id";
@@ -371,4 +375,44 @@ pub async fn delete_unused_category(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// A document type a round asks for.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct AttachmentType {
+    pub name: String,
+    pub required: bool,
+}
+
+pub async fn attachment_types(
+    conn: &mut PgConnection,
+    round_id: i64,
+) -> sqlx::Result<Vec<AttachmentType>> {
+    sqlx::query_as(
+        "SELECT name, required FROM round_attachment_types WHERE round_id = $1 ORDER BY position",
+    )
+    .bind(round_id)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn set_attachment_types(
+    conn: &mut PgConnection,
+    round_id: i64,
+    types: &[AttachmentType],
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM round_attachment_types WHERE round_id = $1")
+        .bind(round_id)
+        .execute(&mut *conn)
+        .await?;
+    for (position, t) in types.iter().enumerate() {
+        sqlx::query("INSERT INTO round_attachment_types (round_id, position, name, required) VALUES ($1, $2, $3, $4)")
+            .bind(round_id)
+            .bind(position as i32)
+            .bind(&t.name)
+            .bind(t.required)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use crate::money::{Cents, Rate};
 use crate::web::{FormErrors, format, required_line};
 
-use super::db::RoundRow;
+use super::db::{AttachmentType, RoundRow};
 
 #[derive(Clone, Debug, Default)]
 pub struct RoundForm {
@@ -23,6 +23,8 @@ pub struct RoundForm {
     pub financing_type: String,
     /// Codes of the open categories ("2a", …).
     pub categories: Vec<String>,
+    /// The documents asked for, one per line; "(optional)" at the end marks optional ones.
+    pub attachments: String,
 }
 
 /// A valid round, ready for the database.
@@ -37,6 +39,7 @@ pub struct ValidRound {
     pub max_grant: Option<Cents>,
     pub financing_type: &'static str,
     pub categories: Vec<String>,
+    pub attachments: Vec<AttachmentType>,
 }
 
 pub const FINANCING_TYPES: [(&str, &str); 2] = [
@@ -62,6 +65,7 @@ impl RoundForm {
                 "max_grant" => form.max_grant = value,
                 "financing_type" => form.financing_type = value,
                 "category" => form.categories.push(value),
+                "attachments" => form.attachments = value,
                 _ => {}
             }
         }
@@ -108,7 +112,24 @@ impl RoundForm {
             max_grant: r.max_grant_cents.map(plain).unwrap_or_default(),
             financing_type: r.financing_type.clone(),
             categories: r.categories.clone(),
+            attachments: String::new(),
         }
+    }
+
+    /// The attachment lines as the form shows them.
+    pub fn with_attachments(mut self, types: &[AttachmentType]) -> Self {
+        self.attachments = types
+            .iter()
+            .map(|t| {
+                if t.required {
+                    t.name.clone()
+                } else {
+                    format!("{} {OPTIONAL}", t.name)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        self
     }
 
     pub fn has_category(&self, code: &str) -> bool {
@@ -204,6 +225,7 @@ impl RoundForm {
                 "Bitte wählen Sie die Finanzierungsart aus.",
             );
         }
+        let attachments = parse_attachments(&self.attachments, &mut errors);
         let categories: Vec<String> = self
             .categories
             .iter()
@@ -234,10 +256,46 @@ impl RoundForm {
                 max_grant,
                 financing_type,
                 categories,
+                attachments,
             }),
             _ => Err(errors),
         }
     }
+}
+
+const OPTIONAL: &str = "(optional)";
+
+/// "Ratsbeschluss\nAngebote (optional)" → two document types, the second optional.
+fn parse_attachments(text: &str, errors: &mut FormErrors) -> Vec<AttachmentType> {
+    let mut types: Vec<AttachmentType> = Vec::new();
+    for line in text.lines() {
+        let line: String = line.chars().filter(|c| !c.is_control()).collect();
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (name, required) = match line.strip_suffix(OPTIONAL) {
+            Some(name) => (name.trim(), false),
+            None => (line, true),
+        };
+        if name.chars().count() > 200 {
+            errors.add(
+                "attachments",
+                "Eine Anlage darf höchstens 200 Zeichen lang sein.",
+            );
+        } else if types.iter().any(|t| t.name == name) {
+            errors.add(
+                "attachments",
+                format!("Die Anlage „{name}“ steht zweimal in der Liste."),
+            );
+        } else if !name.is_empty() {
+            types.push(AttachmentType {
+                name: name.to_string(),
+                required,
+            });
+        }
+    }
+    types
 }
 
 #[cfg(test)]
@@ -258,6 +316,7 @@ mod tests {
             max_grant: "200.000,00 €".into(),
             financing_type: "anteilfinanzierung".into(),
             categories: vec!["2a".into(), "2x".into()],
+            attachments: String::new(),
         }
     }
 
@@ -271,6 +330,37 @@ mod tests {
         assert_eq!(round.max_grant, Some(Cents::from_euros(200_000)));
         assert_eq!(round.categories, ["2a"], "unknown codes are dropped");
         assert_eq!(format::date_time(round.closes_at), "31.03.2027, 23:59 Uhr");
+    }
+
+    #[test]
+    fn attachments_are_one_per_line_and_may_be_optional() {
+        let form = RoundForm {
+            attachments: "Ratsbeschluss\n\n  Angebote (optional)\nRatsbeschluss".into(),
+            ..filled()
+        };
+        let errors = form.validate(&["2a".into()]).err().expect("a duplicate");
+        assert_eq!(
+            errors.get("attachments"),
+            Some("Die Anlage „Ratsbeschluss“ steht zweimal in der Liste.")
+        );
+        let form = RoundForm {
+            attachments: "Ratsbeschluss\nAngebote (optional)".into(),
+            ..filled()
+        };
+        let round = form.validate(&["2a".into()]).expect("valid");
+        assert_eq!(
+            round.attachments[1],
+            AttachmentType {
+                name: "Angebote".into(),
+                required: false
+            }
+        );
+        assert_eq!(
+            RoundForm::default()
+                .with_attachments(&round.attachments)
+                .attachments,
+            "Ratsbeschluss\nAngebote (optional)"
+        );
     }
 
     #[test]

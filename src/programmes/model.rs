@@ -51,6 +51,7 @@ pub struct RoundSummary {
     pub grant_range: String,
     pub financing: &'static str,
     pub categories: Vec<(String, String)>,
+    pub attachments: Vec<String>,
 }
 
 impl RoundSummary {
@@ -95,6 +96,7 @@ impl RoundSummary {
                 .into_iter()
                 .zip(round.category_titles)
                 .collect(),
+            attachments: round.attachments,
         }
     }
 

@@ -372,6 +372,7 @@ async fn hostile_input_never_causes_a_server_error() {
         "max_grant",
         "financing_type",
         "category",
+        "attachments",
     ];
     let municipality_fields: &[&str] = &[
         "name",

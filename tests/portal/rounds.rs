@@ -13,7 +13,11 @@ async fn create(admin: &Client, fields: &[(&str, &str)]) -> crate::common::Page 
         .await
 }
 
-const GOOD: [(&str, &str); 9] = [
+const GOOD: [(&str, &str); 10] = [
+    (
+        "attachments",
+        "Sicherheitskonzept\nSchulungsplan (optional)",
+    ),
     ("title", "Sonderaufruf Informationssicherheit 2027"),
     ("year", "2027"),
     ("budget", "1.500.000"),
@@ -67,6 +71,12 @@ async fn a_round_is_created_as_draft_published_and_then_on_the_start_page() {
     assert!(
         details.iter().any(|d| d == "30.09.2027, 23:59 Uhr"),
         "{details:?}"
+    );
+    let documents = start.texts(".card dd li");
+    assert!(
+        documents.contains(&"Sicherheitskonzept".to_string())
+            && documents.contains(&"Schulungsplan (optional)".to_string()),
+        "{documents:?}"
     );
 
     admin
