@@ -364,10 +364,7 @@ async fn approve(
     });
     let to = Recipient::new(&request.row.email, &request.row.name)?;
     app.outbox.enqueue(&mut tx, &to, &message).await?;
-    let actor = Actor {
-        user_id: Some(admin.id),
-        client: &client.0,
-    };
+    let actor = admin.actor(&client);
     audit::record(
         &mut tx,
         actor,
@@ -446,10 +443,7 @@ async fn decline(
     app.outbox.enqueue(&mut tx, &to, &message).await?;
     audit::record(
         &mut tx,
-        Actor {
-            user_id: Some(admin.id),
-            client: &client.0,
-        },
+        admin.actor(&client),
         "access.declined",
         &format!("access_request:{id}"),
         json!({}),

@@ -247,10 +247,7 @@ async fn invite(
         .await?
         .ok_or(AppError::NotFound)?;
     send_invitation(&app, &mut tx, &user).await?;
-    let actor = Actor {
-        user_id: Some(admin.id),
-        client: &client.0,
-    };
+    let actor = admin.actor(&client);
     let details = json!({ "roles": user.roles, "municipality_id": user.municipality_id });
     audit::record(
         &mut tx,
@@ -399,10 +396,7 @@ async fn change_role(
     db::update_roles(&mut tx, id, roles, municipality_id).await?;
     // New privileges take effect with a new login.
     db::delete_sessions_of(&mut tx, id, None).await?;
-    let actor = Actor {
-        user_id: Some(admin.id),
-        client: &client.0,
-    };
+    let actor = admin.actor(&client);
     let details = json!({
         "before": { "roles": user.roles, "municipality_id": user.municipality_id },
         "after": { "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(), "municipality_id": municipality_id },
@@ -515,10 +509,7 @@ async fn reinvite(
     send_invitation(&app, &mut tx, &user).await?;
     audit::record(
         &mut tx,
-        Actor {
-            user_id: Some(admin.id),
-            client: &client.0,
-        },
+        admin.actor(&client),
         "user.reinvited",
         &format!("user:{id}"),
         json!({}),

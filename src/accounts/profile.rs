@@ -15,7 +15,7 @@ use super::db::{self, SessionInfo};
 use super::guard;
 use super::policy;
 use super::session::CurrentUser;
-use crate::audit::{self, Actor};
+use crate::audit;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::{
@@ -149,10 +149,7 @@ async fn change_password(
         let mut conn = app.db.acquire().await?;
         let attempt =
             guard::begin(&mut conn, &format!("reauth:{}", user.id), &client.0, false).await?;
-        let actor = Actor {
-            user_id: Some(user.id),
-            client: &client.0,
-        };
+        let actor = user.actor(&client);
         let subject = format!("user:{}", user.id);
         match attempt {
             None => {
@@ -197,10 +194,7 @@ async fn change_password(
     // Whoever else knew the old password is signed out everywhere else.
     db::delete_sessions_of(&mut tx, user.id, Some(user.session_hash())).await?;
     super::recovery::notify_password_changed(&app, &mut tx, &user.email, &user.name).await?;
-    let actor = Actor {
-        user_id: Some(user.id),
-        client: &client.0,
-    };
+    let actor = user.actor(&client);
     audit::record(
         &mut tx,
         actor,
@@ -225,10 +219,7 @@ async fn end_other_sessions(
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
     let ended = db::delete_sessions_of(&mut tx, user.id, Some(user.session_hash())).await?;
-    let actor = Actor {
-        user_id: Some(user.id),
-        client: &client.0,
-    };
+    let actor = user.actor(&client);
     audit::record(
         &mut tx,
         actor,

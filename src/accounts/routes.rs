@@ -237,10 +237,7 @@ async fn logout(
 ) -> Result<Response, AppError> {
     let clear = end_session(&app, &user).await?;
     let mut conn = app.db.acquire().await?;
-    let actor = Actor {
-        user_id: Some(user.id),
-        client: &client.0,
-    };
+    let actor = user.actor(&client);
     audit::record(
         &mut conn,
         actor,

@@ -298,10 +298,7 @@ async fn enable(
     }
     // Every session from before the second factor ends; this one continues as a new one.
     db::delete_sessions_of(&mut tx, user.id, None).await?;
-    let actor = Actor {
-        user_id: Some(user.id),
-        client: &client.0,
-    };
+    let actor = user.actor(&client);
     audit::record(
         &mut tx,
         actor,
@@ -327,10 +324,7 @@ async fn new_recovery_codes(
     client: ClientAddress,
     ProtectedForm(form): ProtectedForm<CodeForm>,
 ) -> Result<Response, AppError> {
-    let actor = Actor {
-        user_id: Some(user.id),
-        client: &client.0,
-    };
+    let actor = user.actor(&client);
     let subject = format!("user:{}", user.id);
     let mut tx = app.db.begin().await?;
     let attempt = guard::begin(&mut tx, &format!("reauth:{}", user.id), &client.0, false).await?;

@@ -51,6 +51,14 @@ impl CurrentUser {
         Ok(())
     }
 
+    /// This user, from this client, as the audit log records them.
+    pub fn actor<'a>(&self, client: &'a crate::web::ClientAddress) -> crate::audit::Actor<'a> {
+        crate::audit::Actor {
+            user_id: Some(self.id),
+            client: &client.0,
+        }
+    }
+
     /// Identifies this session among the user's sessions.
     pub fn session_hash(&self) -> &[u8] {
         &self.session_hash

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::accounts::{CurrentUser, Role};
-use crate::audit::{self, Actor};
+use crate::audit;
 use crate::error::AppError;
 use crate::mail::outbox::{self, OutboxRow};
 use crate::state::AppState;
@@ -167,10 +167,7 @@ async fn show(
         .await?
         .ok_or(AppError::NotFound)?;
     // Message bodies are personal data: who read which one is on record.
-    let actor = Actor {
-        user_id: Some(user.id),
-        client: &client.0,
-    };
+    let actor = user.actor(&client);
     audit::record(
         &mut conn,
         actor,
@@ -208,10 +205,7 @@ async fn retry(
     }
     audit::record(
         &mut tx,
-        Actor {
-            user_id: Some(user.id),
-            client: &client.0,
-        },
+        user.actor(&client),
         "mail.retry",
         &format!("mail_outbox:{id}"),
         serde_json::json!({}),

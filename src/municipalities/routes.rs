@@ -15,7 +15,6 @@ use super::db::{self, ImportFailure, ImportReport, MunicipalityRecord, Municipal
 use super::import;
 use super::model::Kind;
 use crate::accounts::{CurrentUser, Role};
-use crate::audit::Actor;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::csrf::{self, CsrfToken};
@@ -159,10 +158,7 @@ async fn import(
         )
             .into_response());
     };
-    let actor = Actor {
-        user_id: Some(user.id),
-        client: &client.0,
-    };
+    let actor = user.actor(&client);
     match db::import(&app.db, &bytes, actor).await {
         Ok(report) => Ok(ImportPage {
             page,
@@ -328,10 +324,7 @@ async fn update(
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let actor = Actor {
-        user_id: Some(user.id),
-        client: &client.0,
-    };
+    let actor = user.actor(&client);
     let details = serde_json::json!({ "name": municipality.name, "kind": municipality.kind, "active": municipality.active });
     crate::audit::record(
         &mut tx,

@@ -159,10 +159,7 @@ async fn create(
     let mut tx = app.db.begin().await?;
     let id = db::insert_round(&mut tx, new_round(programme_id, &round, &chosen)).await?;
     db::set_attachment_types(&mut tx, id, &round.attachments).await?;
-    let actor = Actor {
-        user_id: Some(user.id),
-        client: &client.0,
-    };
+    let actor = user.actor(&client);
     audit::record(
         &mut tx,
         actor,
@@ -239,10 +236,7 @@ async fn update(
     let chosen: Vec<&str> = round.categories.iter().map(String::as_str).collect();
     db::update_round(&mut tx, id, &new_round(programme_id, &round, &chosen)).await?;
     db::set_attachment_types(&mut tx, id, &round.attachments).await?;
-    let actor = Actor {
-        user_id: Some(user.id),
-        client: &client.0,
-    };
+    let actor = user.actor(&client);
     let details = json!({
         "budget_cents": { "before": existing.budget_cents, "after": round.budget.get() },
         "closes_at": { "before": existing.closes_at.unix_timestamp(), "after": round.closes_at.unix_timestamp() },

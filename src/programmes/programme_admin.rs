@@ -205,10 +205,7 @@ async fn save_programme(
         email: contact_email,
     };
     db::save_main_contact(&mut tx, existing.id, &contact).await?;
-    let actor = Actor {
-        user_id: Some(user.id),
-        client: &client.0,
-    };
+    let actor = user.actor(&client);
     audit::record(
         &mut tx,
         actor,
@@ -434,10 +431,7 @@ async fn delete_category(
             message,
         ));
     }
-    let actor = Actor {
-        user_id: Some(user.id),
-        client: &client.0,
-    };
+    let actor = user.actor(&client);
     audit::record(
         &mut tx,
         actor,
