@@ -384,7 +384,20 @@ async fn hostile_input_never_causes_a_server_error() {
         "city",
         "active",
     ];
-    let forms: [(&str, &[&str]); 12] = [
+    let programme_fields: &[&str] = &[
+        "name",
+        "short_name",
+        "legal_basis",
+        "description",
+        "eligibility",
+        "contact_name",
+        "contact_email",
+    ];
+    let category_fields: &[&str] = &["code", "title", "description", "retired"];
+    let forms: [(&str, &[&str]); 15] = [
+        ("/admin/programm", programme_fields),
+        ("/admin/programm/kategorien/neu", category_fields),
+        ("/admin/programm/kategorien/{id}", category_fields),
         ("/admin/foerderaufrufe/neu", round_fields),
         ("/admin/foerderaufrufe/{id}", round_fields),
         ("/admin/kommunen/{id}", municipality_fields),
