@@ -22,6 +22,7 @@ pub async fn begin(
     client: &str,
     known_client: bool,
 ) -> sqlx::Result<Option<Attempt>> {
+    let client = &client_bucket(client);
     // Serialise attempts on one key, so that counting and inserting is one step.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
         .bind(key)
@@ -43,10 +44,37 @@ pub async fn attempts_on(conn: &mut PgConnection, key: &str) -> sqlx::Result<i64
         .email)
 }
 
+/// The unit a client is counted in: its IPv4 address, or the /64 network of an IPv6 address
+/// (one household or server gets a whole /64, so single addresses are free to rotate).
+fn client_bucket(client: &str) -> String {
+    match client.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => client.to_string(),
+    }
+}
+
 pub async fn forgive(conn: &mut PgConnection, attempt: Attempt) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM login_failures WHERE id = $1")
         .bind(attempt.id)
         .execute(conn)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_bucket;
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64_network() {
+        assert_eq!(client_bucket("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            client_bucket("2001:db8:1:2:ffff::9"),
+            client_bucket("2001:db8:1:2::5")
+        );
+        assert_eq!(client_bucket("203.0.113.7"), "203.0.113.7");
+    }
 }
