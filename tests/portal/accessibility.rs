@@ -50,8 +50,7 @@ async fn error_pages_pass_axe() {
     browser.assert_accessible().await;
 
     // 403: a clerk on an admin page.
-    browser.goto(&app.url("/anmelden")).await;
-    submit_login(&browser, "kommune@demo.foerderportal.example").await;
+    open_login_and_sign_in(&browser, &app, "kommune@demo.foerderportal.example").await;
     browser.goto(&app.url("/admin/kommunen")).await;
     assert_eq!(browser.text("h1").await, "Kein Zugriff");
     browser.assert_accessible().await;
@@ -140,8 +139,7 @@ async fn the_outbox_pages_pass_axe() {
     });
     let id = app.failed_message(&to, &message).await;
 
-    browser.goto(&app.url("/anmelden")).await;
-    submit_login(&browser, "admin@demo.foerderportal.example").await;
+    open_login_and_sign_in(&browser, &app, "admin@demo.foerderportal.example").await;
     for path in [
         "/admin/postausgang".to_string(),
         "/admin/postausgang?status=failed".into(),
@@ -174,19 +172,18 @@ async fn journey_invite_set_password_sign_in_sign_out_passes_axe() {
         .await
         .unwrap();
 
-    browser.goto(&app.url("/anmelden")).await;
-    submit_login(&browser, "admin@demo.foerderportal.example").await;
+    open_login_and_sign_in(&browser, &app, "admin@demo.foerderportal.example").await;
     browser.goto(&app.url("/admin/benutzer")).await;
     browser.assert_accessible().await;
     browser.goto(&app.url("/admin/protokoll?from=morgen")).await;
     browser.assert_accessible().await;
     browser.goto(&app.url("/admin/benutzer/neu")).await;
     browser.assert_accessible().await;
-    browser
-        .click("form[action='/admin/benutzer/neu'] button[type=submit]")
-        .await;
-    assert!(browser.focus_is_on(".error-summary").await);
-    browser.assert_accessible().await;
+    submit_expecting_errors(
+        &browser,
+        "form[action='/admin/benutzer/neu'] button[type=submit]",
+    )
+    .await;
 
     browser.fill("#name", "Nora Neu").await;
     browser.fill("#email", "nora.neu@gotha.example").await;
@@ -245,11 +242,11 @@ async fn journey_forgot_password_passes_axe() {
     let link = link_in(&sink.wait_for(1).await[0], "/passwort-zuruecksetzen?token=");
     browser.goto(&link).await;
     browser.fill("#password", "kurz").await;
-    browser
-        .click("form[action='/passwort-zuruecksetzen'] button[type=submit]")
-        .await;
-    assert!(browser.focus_is_on(".error-summary").await);
-    browser.assert_accessible().await;
+    submit_expecting_errors(
+        &browser,
+        "form[action='/passwort-zuruecksetzen'] button[type=submit]",
+    )
+    .await;
     browser.fill("#password", NEW_PASSWORD).await;
     browser.fill("#confirmation", NEW_PASSWORD).await;
     browser
@@ -275,11 +272,11 @@ async fn journey_request_access_approved_first_login_passes_axe() {
     browser.goto(&app.url("/anmelden")).await;
     browser.click("a[href='/zugang-beantragen']").await;
     browser.assert_accessible().await;
-    browser
-        .click("form[action='/zugang-beantragen'] button[type=submit]")
-        .await;
-    assert!(browser.focus_is_on(".error-summary").await);
-    browser.assert_accessible().await;
+    submit_expecting_errors(
+        &browser,
+        "form[action='/zugang-beantragen'] button[type=submit]",
+    )
+    .await;
     browser.fill("#name", "Jana Jenaer").await;
     browser.fill("#email", "jana@jena.example").await;
     browser.select("#municipality", &jena.to_string()).await;
@@ -289,8 +286,7 @@ async fn journey_request_access_approved_first_login_passes_axe() {
         .await;
     browser.assert_accessible().await;
 
-    browser.goto(&app.url("/anmelden")).await;
-    submit_login(&browser, "admin@demo.foerderportal.example").await;
+    open_login_and_sign_in(&browser, &app, "admin@demo.foerderportal.example").await;
     browser.goto(&app.url("/admin/zugangsantraege")).await;
     browser.assert_accessible().await;
     browser.click("tbody a").await;
@@ -326,16 +322,15 @@ async fn journey_reviewer_sets_up_the_second_factor_passes_axe() {
             .as_secs()
     };
 
-    browser.goto(&app.url("/anmelden")).await;
-    submit_login(&browser, "pruefung@demo.foerderportal.example").await;
+    open_login_and_sign_in(&browser, &app, "pruefung@demo.foerderportal.example").await;
     browser.goto(&app.url("/konto/zweiter-faktor")).await;
     browser.assert_accessible().await;
     browser.fill("#code", "000000").await;
-    browser
-        .click("form[action='/konto/zweiter-faktor'] button[type=submit]")
-        .await;
-    assert!(browser.focus_is_on(".error-summary").await);
-    browser.assert_accessible().await;
+    submit_expecting_errors(
+        &browser,
+        "form[action='/konto/zweiter-faktor'] button[type=submit]",
+    )
+    .await;
     let secret = browser.text("code.secret").await;
     browser
         .fill(
@@ -350,8 +345,7 @@ async fn journey_reviewer_sets_up_the_second_factor_passes_axe() {
     browser.assert_accessible().await;
     browser.click("form[action='/abmelden'] button").await;
 
-    browser.goto(&app.url("/anmelden")).await;
-    submit_login(&browser, "pruefung@demo.foerderportal.example").await;
+    open_login_and_sign_in(&browser, &app, "pruefung@demo.foerderportal.example").await;
     assert_eq!(browser.path().await, "/anmelden/zweiter-faktor");
     browser.assert_accessible().await;
     browser
@@ -376,16 +370,15 @@ async fn admin_imports_the_sample_directory_and_sees_the_report() {
     };
     let app = TestApp::spawn().await;
 
-    browser.goto(&app.url("/anmelden")).await;
-    submit_login(&browser, "admin@demo.foerderportal.example").await;
+    open_login_and_sign_in(&browser, &app, "admin@demo.foerderportal.example").await;
     browser.goto(&app.url("/admin/kommunen")).await;
     browser.click("a[href='/admin/kommunen/import']").await;
     browser.assert_accessible().await;
-    browser
-        .click("form[action='/admin/kommunen/import'] button[type=submit]")
-        .await;
-    assert!(browser.focus_is_on(".error-summary").await);
-    browser.assert_accessible().await;
+    submit_expecting_errors(
+        &browser,
+        "form[action='/admin/kommunen/import'] button[type=submit]",
+    )
+    .await;
 
     let sample = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -405,11 +398,11 @@ async fn admin_imports_the_sample_directory_and_sees_the_report() {
     browser.goto(&app.url("/admin/kommunen?q=Musterdorf")).await;
     browser.click("tbody a").await;
     browser.fill("#ags", "123").await;
-    browser
-        .click("form[action^='/admin/kommunen/'] button[type=submit]")
-        .await;
-    assert!(browser.focus_is_on(".error-summary").await);
-    browser.assert_accessible().await;
+    submit_expecting_errors(
+        &browser,
+        "form[action^='/admin/kommunen/'] button[type=submit]",
+    )
+    .await;
     browser.close().await;
 }
 
@@ -420,8 +413,7 @@ async fn admin_creates_and_publishes_a_round_that_then_shows_on_the_start_page()
     };
     let app = TestApp::spawn().await;
 
-    browser.goto(&app.url("/anmelden")).await;
-    submit_login(&browser, "admin@demo.foerderportal.example").await;
+    open_login_and_sign_in(&browser, &app, "admin@demo.foerderportal.example").await;
     browser.goto(&app.url("/admin/programm")).await;
     browser.assert_accessible().await;
     browser.click("ul.category-admin-list a").await;
@@ -430,9 +422,7 @@ async fn admin_creates_and_publishes_a_round_that_then_shows_on_the_start_page()
     browser.assert_accessible().await;
     browser.click("a[href='/admin/foerderaufrufe/neu']").await;
     browser.assert_accessible().await;
-    browser.click("form.stack button[type=submit]").await;
-    assert!(browser.focus_is_on(".error-summary").await);
-    browser.assert_accessible().await;
+    submit_expecting_errors(&browser, "form.stack button[type=submit]").await;
 
     browser.fill("#title", "Sonderaufruf Basisdienste").await;
     browser.fill("#budget", "750.000").await;
@@ -451,4 +441,21 @@ async fn admin_creates_and_publishes_a_round_that_then_shows_on_the_start_page()
     let titles = browser.text("ul.card-list").await;
     assert!(titles.contains("Sonderaufruf Basisdienste"), "{titles}");
     browser.close().await;
+}
+
+/// Opens the login page and signs in with a demo account.
+async fn open_login_and_sign_in(browser: &Browser, app: &TestApp, email: &str) {
+    browser.goto(&app.url("/anmelden")).await;
+    submit_login(browser, email).await;
+}
+
+/// Submits a form that has problems: focus must move to the error summary, and the page with
+/// its errors must pass axe too.
+async fn submit_expecting_errors(browser: &Browser, button: &str) {
+    browser.click(button).await;
+    assert!(
+        browser.focus_is_on(".error-summary").await,
+        "focus did not move to the error summary"
+    );
+    browser.assert_accessible().await;
 }
