@@ -159,21 +159,7 @@ async fn a_bad_file_is_refused_whole_with_a_reason_next_to_the_field() {
 #[tokio::test]
 async fn the_cli_imports_the_sample_and_prints_the_report() {
     let app = TestApp::spawn().await;
-    let options = &app.database_url_options;
-    let url = match options.get_socket() {
-        Some(dir) => format!(
-            "postgresql:///{}?host={}&port={}&user=postgres",
-            options.get_database().unwrap(),
-            dir.display(),
-            options.get_port()
-        ),
-        None => format!(
-            "postgresql://postgres@{}:{}/{}",
-            options.get_host(),
-            options.get_port(),
-            options.get_database().unwrap()
-        ),
-    };
+    let url = app.database_url();
 
     let out = Command::new(env!("CARGO_BIN_EXE_foerderportal"))
         .args(["municipalities", "import", SAMPLE])

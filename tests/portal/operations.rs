@@ -14,7 +14,7 @@ use lettre::Message;
 use reqwest::StatusCode;
 
 use crate::common::smtp::SmtpSink;
-use crate::common::{TestApp, test_postgres, unused_database_name};
+use crate::common::{TestApp, test_postgres, unused_database_name, url_of};
 
 #[tokio::test]
 async fn health_and_readiness_answer_for_load_balancers() {
@@ -262,28 +262,10 @@ fn cli(database_url: &str) -> Command {
     cmd
 }
 
-fn url_of(options: &sqlx::postgres::PgConnectOptions, name: &str) -> String {
-    let socket_or_host = options.get_socket().map(|s| s.display().to_string());
-    match socket_or_host {
-        Some(dir) => format!(
-            "postgresql:///{name}?host={dir}&port={}&user=postgres",
-            options.get_port()
-        ),
-        None => format!(
-            "postgresql://postgres@{}:{}/{name}",
-            options.get_host(),
-            options.get_port()
-        ),
-    }
-}
-
 #[tokio::test]
 async fn the_cli_adds_a_user_who_can_then_sign_in() {
     let app = TestApp::spawn().await;
-    let url = url_of(
-        &app.database_url_options,
-        app.database_url_options.get_database().unwrap(),
-    );
+    let url = app.database_url();
 
     let mut child = cli(&url)
         .args([
@@ -332,10 +314,7 @@ async fn the_cli_adds_a_user_who_can_then_sign_in() {
 #[tokio::test]
 async fn the_cli_refuses_a_clerk_with_a_ministry_role() {
     let app = TestApp::spawn().await;
-    let url = url_of(
-        &app.database_url_options,
-        app.database_url_options.get_database().unwrap(),
-    );
+    let url = app.database_url();
     let out = cli(&url)
         .args([
             "user",

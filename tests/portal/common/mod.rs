@@ -204,6 +204,16 @@ impl TestApp {
         }
     }
 
+    /// The test database as a `DATABASE_URL`, for the CLI.
+    pub fn database_url(&self) -> String {
+        url_of(
+            &self.database_url_options,
+            self.database_url_options
+                .get_database()
+                .unwrap_or("postgres"),
+        )
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
@@ -495,4 +505,20 @@ pub fn path_of(link: &str) -> String {
         .find('/')
         .map(|i| after_scheme[i..].to_string())
         .unwrap_or_else(|| "/".into())
+}
+
+/// A `DATABASE_URL` for database `name` on the server of `options` (TCP or Unix socket).
+pub fn url_of(options: &PgConnectOptions, name: &str) -> String {
+    match options.get_socket() {
+        Some(dir) => format!(
+            "postgresql:///{name}?host={}&port={}&user=postgres",
+            dir.display(),
+            options.get_port()
+        ),
+        None => format!(
+            "postgresql://postgres@{}:{}/{name}",
+            options.get_host(),
+            options.get_port()
+        ),
+    }
 }
