@@ -29,6 +29,31 @@ pub async fn record(
     Ok(())
 }
 
+/// Whose entries to count: those about one object, or those from one client address.
+pub enum Whose<'a> {
+    Subject(&'a str),
+    Client(&'a str),
+}
+
+/// How often an action was recorded in the last hour (for limits such as reset mails).
+pub async fn count_last_hour(
+    conn: &mut PgConnection,
+    action: &str,
+    whose: Whose<'_>,
+) -> sqlx::Result<i64> {
+    let (column, value) = match whose {
+        Whose::Subject(s) => ("subject", s),
+        Whose::Client(c) => ("client", c),
+    };
+    sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM audit_log WHERE action = $1 AND {column} = $2 AND at > now() - interval '1 hour'"
+    ))
+    .bind(action)
+    .bind(value)
+    .fetch_one(conn)
+    .await
+}
+
 /// The German name of an action, for the admins' view of the log.
 pub fn action_label(action: &str) -> &'static str {
     ACTIONS

@@ -105,6 +105,15 @@ pub async fn is_ready(pool: &PgPool) -> bool {
     matches!(applied, Ok(Some(v)) if v >= latest)
 }
 
+/// Serialises work on one key (an account, say) until the transaction ends.
+pub async fn lock_key(conn: &mut PgConnection, key: &str) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// `Ok(false)` for a unique violation (a key, name or code that is taken), so the form can say
 /// so next to the field; other errors as they are.
 pub fn ok_unless_taken<T>(result: sqlx::Result<T>) -> sqlx::Result<bool> {

@@ -132,34 +132,21 @@ async fn request(
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    let recent: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM access_requests WHERE client = $1 AND created_at > now() - interval '1 hour'",
-    )
-    .bind(&client.0)
-    .fetch_one(&mut *tx)
-    .await?;
-    if recent >= REQUESTS_PER_CLIENT_AND_HOUR {
+    if db::access_requests_in_last_hour(&mut tx, &client.0).await? >= REQUESTS_PER_CLIENT_AND_HOUR {
         return Err(AppError::TooManyRequests);
     }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO access_requests (name, email, municipality_id, function, client)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(&name)
-    .bind(email.as_str())
-    .bind(municipality_id)
-    .bind(&function)
-    .bind(&client.0)
-    .fetch_one(&mut *tx)
-    .await?;
-    let municipality_name: String =
-        sqlx::query_scalar("SELECT name FROM municipalities WHERE id = $1")
-            .bind(municipality_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    let message = Message::AccessRequestReceived(AccessRequestReceived {
-        municipality: municipality_name,
-    });
+    let new_request = db::NewAccessRequest {
+        name: &name,
+        email: &email,
+        municipality_id,
+        function: &function,
+        client: &client.0,
+    };
+    let id = db::insert_access_request(&mut tx, new_request).await?;
+    let municipality = municipalities::name_of(&mut tx, municipality_id)
+        .await?
+        .unwrap_or_default();
+    let message = Message::AccessRequestReceived(AccessRequestReceived { municipality });
     let to = Recipient::new(email.as_str(), &name)?;
     app.outbox.enqueue(&mut tx, &to, &message).await?;
     audit::record(
@@ -184,24 +171,8 @@ async fn request(
     .into_response())
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct RequestRow {
-    pub id: i64,
-    pub name: String,
-    pub email: String,
-    pub municipality: String,
-    pub function: String,
-    pub state: String,
-    pub reason: Option<String>,
-    pub created_at: OffsetDateTime,
-    pub municipality_id: i64,
-}
-
-const REQUEST_COLUMNS: &str = "r.id, r.name, r.email, m.name AS municipality, r.function, r.state, r.reason, \
-                               r.created_at, r.municipality_id";
-
 pub struct RequestView {
-    pub row: RequestRow,
+    pub row: db::AccessRequestRow,
     pub created: String,
     pub state: &'static str,
     pub account_exists: bool,
@@ -216,18 +187,10 @@ fn state_label(state: &str) -> &'static str {
 }
 
 async fn find_request(conn: &mut PgConnection, id: i64) -> Result<RequestView, AppError> {
-    let row: RequestRow = sqlx::query_as(&format!(
-        "SELECT {REQUEST_COLUMNS} FROM access_requests r JOIN municipalities m ON m.id = r.municipality_id WHERE r.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    let account_exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
-            .bind(&row.email)
-            .fetch_one(conn)
-            .await?;
+    let row = db::find_access_request(conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let account_exists = db::has_account(conn, &row.email).await?;
     Ok(RequestView {
         created: format::date_time(row.created_at),
         state: state_label(&row.state),
@@ -251,13 +214,7 @@ async fn list(
 ) -> Result<ListPage, AppError> {
     admin.require(Role::Admin)?;
     let mut conn = app.db.acquire().await?;
-    let rows: Vec<RequestRow> = sqlx::query_as(&format!(
-        "SELECT {REQUEST_COLUMNS} FROM access_requests r JOIN municipalities m ON m.id = r.municipality_id
-         WHERE r.state = 'open' OR r.decided_at > now() - interval '30 days'
-         ORDER BY r.created_at DESC LIMIT 500"
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = db::recent_access_requests(&mut conn).await?;
     let (open, decided): (Vec<_>, Vec<_>) = rows
         .into_iter()
         .map(|row| RequestView {
@@ -303,10 +260,7 @@ async fn show(
 /// The request, locked for a decision; `None` if it is decided already. Two admins deciding at
 /// once: the second waits for the first and then sees its decision.
 async fn open_request(conn: &mut PgConnection, id: i64) -> Result<Option<RequestView>, AppError> {
-    sqlx::query("SELECT 1 FROM access_requests WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    db::lock_access_request(conn, id).await?;
     let request = find_request(conn, id).await?;
     Ok((request.row.state == "open").then_some(request))
 }
@@ -351,12 +305,13 @@ async fn approve(
         INVITATION_VALIDITY,
     )
     .await?;
-    sqlx::query("UPDATE access_requests SET state = 'approved', decided_by = $2, decided_at = now(), user_id = $3 WHERE id = $1")
-        .bind(id)
-        .bind(admin.id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+    db::decide_access_request(
+        &mut tx,
+        id,
+        admin.id,
+        db::AccessDecision::Approved { user_id },
+    )
+    .await?;
     let message = Message::AccessRequestApproved(AccessRequestApproved {
         name: request.row.name.clone(),
         link: format!("{}/einladung?token={token}", app.config.base_url),
@@ -429,12 +384,13 @@ async fn decline(
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    sqlx::query("UPDATE access_requests SET state = 'declined', decided_by = $2, decided_at = now(), reason = $3 WHERE id = $1")
-        .bind(id)
-        .bind(admin.id)
-        .bind(&reason)
-        .execute(&mut *tx)
-        .await?;
+    db::decide_access_request(
+        &mut tx,
+        id,
+        admin.id,
+        db::AccessDecision::Declined { reason: &reason },
+    )
+    .await?;
     let message = Message::AccessRequestDeclined(AccessRequestDeclined {
         name: request.row.name.clone(),
         reason,

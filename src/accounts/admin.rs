@@ -275,12 +275,7 @@ async fn send_invitation(
     let token =
         db::create_token(conn, user.id, TokenPurpose::Invitation, INVITATION_VALIDITY).await?;
     let municipality = match user.municipality_id {
-        Some(id) => {
-            sqlx::query_scalar("SELECT name FROM municipalities WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?
-        }
+        Some(id) => municipalities::name_of(conn, id).await?,
         None => None,
     };
     let message = Message::Invitation(Invitation {
@@ -319,12 +314,7 @@ async fn user_page(
     errors: FormErrors,
 ) -> Result<UserPage, AppError> {
     let municipality = match user.municipality_id {
-        Some(id) => {
-            sqlx::query_scalar("SELECT name FROM municipalities WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?
-        }
+        Some(id) => municipalities::name_of(conn, id).await?,
         None => None,
     };
     let roles = roles.unwrap_or_else(|| RoleForm {

@@ -545,3 +545,126 @@ pub async fn signed_in_from_before(
     .fetch_one(conn)
     .await
 }
+
+/// An access request with the name of its municipality.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AccessRequestRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub municipality: String,
+    pub function: String,
+    pub state: String,
+    pub reason: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub municipality_id: i64,
+}
+
+const ACCESS_REQUEST_COLUMNS: &str = "r.id, r.name, r.email, m.name AS municipality, r.function, r.state, r.reason, \
+                               r.created_at, r.municipality_id";
+
+pub struct NewAccessRequest<'a> {
+    pub name: &'a str,
+    pub email: &'a EmailAddress,
+    pub municipality_id: i64,
+    pub function: &'a str,
+    pub client: &'a str,
+}
+
+pub async fn insert_access_request(
+    conn: &mut PgConnection,
+    r: NewAccessRequest<'_>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO access_requests (name, email, municipality_id, function, client)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(r.name)
+    .bind(r.email.as_str())
+    .bind(r.municipality_id)
+    .bind(r.function)
+    .bind(r.client)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn access_requests_in_last_hour(
+    conn: &mut PgConnection,
+    client: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM access_requests WHERE client = $1 AND created_at > now() - interval '1 hour'")
+        .bind(client)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn find_access_request(
+    conn: &mut PgConnection,
+    id: i64,
+) -> sqlx::Result<Option<AccessRequestRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {ACCESS_REQUEST_COLUMNS} FROM access_requests r JOIN municipalities m ON m.id = r.municipality_id
+         WHERE r.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Open requests and those decided in the last 30 days, newest first.
+pub async fn recent_access_requests(
+    conn: &mut PgConnection,
+) -> sqlx::Result<Vec<AccessRequestRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {ACCESS_REQUEST_COLUMNS} FROM access_requests r JOIN municipalities m ON m.id = r.municipality_id
+         WHERE r.state = 'open' OR r.decided_at > now() - interval '30 days'
+         ORDER BY r.created_at DESC LIMIT 500"
+    ))
+    .fetch_all(conn)
+    .await
+}
+
+/// Locks the request until the transaction ends, so two decisions cannot cross.
+pub async fn lock_access_request(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query("SELECT 1 FROM access_requests WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub enum AccessDecision<'a> {
+    Approved { user_id: i64 },
+    Declined { reason: &'a str },
+}
+
+pub async fn decide_access_request(
+    conn: &mut PgConnection,
+    id: i64,
+    admin_id: i64,
+    decision: AccessDecision<'_>,
+) -> sqlx::Result<()> {
+    let (state, user_id, reason) = match decision {
+        AccessDecision::Approved { user_id } => ("approved", Some(user_id), None),
+        AccessDecision::Declined { reason } => ("declined", None, Some(reason)),
+    };
+    sqlx::query(
+        "UPDATE access_requests SET state = $3, decided_by = $2, decided_at = now(), user_id = $4, reason = $5
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(admin_id)
+    .bind(state)
+    .bind(user_id)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn has_account(conn: &mut PgConnection, email: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
+        .bind(email)
+        .fetch_one(conn)
+        .await
+}

@@ -24,10 +24,7 @@ pub async fn begin(
 ) -> sqlx::Result<Option<Attempt>> {
     let client = &client_bucket(client);
     // Serialise attempts on one key, so that counting and inserting is one step.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-        .bind(key)
-        .execute(&mut *conn)
-        .await?;
+    crate::database::lock_key(conn, key).await?;
     let recent = db::recent_login_failures(conn, key, client, throttle::WINDOW).await?;
     let account_wide = if known_client { 0 } else { recent.email };
     if throttle::is_throttled(recent.pair, recent.client, account_wide) {

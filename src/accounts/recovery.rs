@@ -18,6 +18,7 @@ use super::db::{self, TokenPurpose};
 use super::model::EmailAddress;
 use super::policy;
 use crate::audit::{self, Actor};
+use crate::database;
 use crate::error::AppError;
 use crate::mail::messages::{PasswordChanged, PasswordReset};
 use crate::mail::{Message, Recipient};
@@ -88,13 +89,9 @@ async fn forgot(
             }
         };
     let mut tx = app.db.begin().await?;
-    let from_client: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM audit_log WHERE action = 'password.reset_requested' AND client = $1
-         AND at > now() - interval '1 hour'",
-    )
-    .bind(&client.0)
-    .fetch_one(&mut *tx)
-    .await?;
+    let requested = "password.reset_requested";
+    let from_client =
+        audit::count_last_hour(&mut tx, requested, audit::Whose::Client(&client.0)).await?;
     // Same answer either way; only the mails stop (a flood from one client, or a fourth
     // request for one account within the hour).
     let user = if from_client < RESETS_PER_CLIENT_AND_HOUR {
@@ -106,17 +103,9 @@ async fn forgot(
     };
     if let Some(user) = user {
         let subject = format!("user:{}", user.id);
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind(&subject)
-            .execute(&mut *tx)
-            .await?;
-        let recent: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM audit_log WHERE action = 'password.reset_requested' AND subject = $1
-             AND at > now() - interval '1 hour'",
-        )
-        .bind(&subject)
-        .fetch_one(&mut *tx)
-        .await?;
+        database::lock_key(&mut tx, &subject).await?;
+        let recent =
+            audit::count_last_hour(&mut tx, requested, audit::Whose::Subject(&subject)).await?;
         if recent < RESETS_PER_HOUR {
             let token = db::create_token(
                 &mut tx,

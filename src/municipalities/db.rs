@@ -289,3 +289,10 @@ pub async fn update(conn: &mut PgConnection, m: &MunicipalityRecord) -> sqlx::Re
     .await;
     crate::database::ok_unless_taken(result)
 }
+
+pub async fn name_of(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT name FROM municipalities WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
