@@ -33,8 +33,12 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Largest accepted request body for ordinary forms.
     pub body_limit_bytes: usize,
-    /// Largest request body at all (file uploads).
+    /// Largest request body at all (file uploads); follows from the attachment limit.
     pub upload_limit_bytes: usize,
+    /// Largest single attachment file.
+    pub attachment_max_bytes: u64,
+    /// All attachments of one application together.
+    pub application_files_max_bytes: u64,
     pub mail: MailSettings,
     /// Reviewer and admin accounts must use a second factor (TOTP) before ministry pages.
     pub require_second_factor: bool,
@@ -76,6 +80,16 @@ impl Default for MailSettings {
     }
 }
 
+const MB: u64 = 1024 * 1024;
+
+/// The largest request body: an attachment (or the 10 MB directory import) plus a margin, so a
+/// file somewhat over the limit is still read and answered beside its field; anything larger is
+/// refused at the door with 413.
+pub fn upload_limit(attachment_max_bytes: u64) -> usize {
+    let largest_file = attachment_max_bytes.max(10 * MB);
+    usize::try_from(largest_file + MB).unwrap_or(usize::MAX)
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {name}={value:?}: {reason}")]
 pub struct ConfigError {
@@ -103,7 +117,9 @@ impl Config {
             session_max_lifetime: Duration::from_secs(12 * 3600),
             request_timeout: Duration::from_secs(30),
             body_limit_bytes: 2 * 1024 * 1024,
-            upload_limit_bytes: 11 * 1024 * 1024,
+            upload_limit_bytes: upload_limit(20 * MB),
+            attachment_max_bytes: 20 * MB,
+            application_files_max_bytes: 100 * MB,
             mail: MailSettings::default(),
             // A developer's checkout; from_lookup turns it on everywhere else.
             require_second_factor: false,
@@ -199,6 +215,13 @@ impl Config {
                     )
                 })?;
         }
+        if let Some(v) = get("ATTACHMENT_MAX_MB") {
+            c.attachment_max_bytes = positive("ATTACHMENT_MAX_MB", &v)? * MB;
+        }
+        if let Some(v) = get("APPLICATION_FILES_MAX_MB") {
+            c.application_files_max_bytes = positive("APPLICATION_FILES_MAX_MB", &v)? * MB;
+        }
+        c.upload_limit_bytes = upload_limit(c.attachment_max_bytes);
         if let Some(v) = get("MAIL_RETRY_BASE_SECS") {
             c.mail.retry_base = Duration::from_secs(positive("MAIL_RETRY_BASE_SECS", &v)?);
         }

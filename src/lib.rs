@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod applications;
 pub mod audit;
 pub mod config;
 pub mod database;
@@ -58,6 +59,7 @@ pub fn app(state: AppState) -> Router {
         .merge(accounts::profile::router())
         .merge(accounts::access::router())
         .merge(accounts::second_factor::router())
+        .merge(applications::router(state.config.upload_limit_bytes))
         .merge(programmes::routes::router())
         .merge(programmes::admin::router())
         .merge(programmes::programme_admin::router())

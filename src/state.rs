@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::accounts::password::Hasher;
+use crate::applications::files::FileStore;
 use crate::config::Config;
 use crate::mail::{Mailer, Outbox};
 use crate::web::CookiePolicy;
@@ -18,6 +19,7 @@ pub struct AppState {
     pub mailer: Mailer,
     pub outbox: Outbox,
     pub passwords: Hasher,
+    pub files: FileStore,
 }
 
 impl AppState {
@@ -28,6 +30,7 @@ impl AppState {
             cookies: CookiePolicy::for_base_url(&config.base_url),
             assets: Arc::new(assets),
             outbox: Outbox::new(&config.base_url),
+            files: FileStore::local(&config.data_dir),
             config: Arc::new(config),
             mailer,
             passwords: Hasher::new(),

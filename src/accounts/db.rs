@@ -668,3 +668,18 @@ pub async fn has_account(conn: &mut PgConnection, email: &str) -> sqlx::Result<b
         .fetch_one(conn)
         .await
 }
+
+/// E-mail and name of the active clerks of a municipality who can sign in.
+pub async fn clerks_of(
+    conn: &mut PgConnection,
+    municipality_id: i64,
+) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as(
+        "SELECT email, display_name FROM users
+         WHERE municipality_id = $1 AND 'clerk' = ANY (roles) AND active AND password_hash IS NOT NULL
+         ORDER BY id",
+    )
+    .bind(municipality_id)
+    .fetch_all(conn)
+    .await
+}

@@ -396,23 +396,30 @@ pub async fn attachment_types(
     .await
 }
 
+/// Sets the round's document types. Types are kept by name, so files already uploaded for a
+/// type stay attached to it; a removed type's files become additional documents.
 pub async fn set_attachment_types(
     conn: &mut PgConnection,
     round_id: i64,
     types: &[AttachmentType],
 ) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM round_attachment_types WHERE round_id = $1")
+    let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
+    sqlx::query("DELETE FROM round_attachment_types WHERE round_id = $1 AND name <> ALL($2)")
         .bind(round_id)
+        .bind(&names)
         .execute(&mut *conn)
         .await?;
     for (position, t) in types.iter().enumerate() {
-        sqlx::query("INSERT INTO round_attachment_types (round_id, position, name, required) VALUES ($1, $2, $3, $4)")
-            .bind(round_id)
-            .bind(position as i32)
-            .bind(&t.name)
-            .bind(t.required)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO round_attachment_types (round_id, position, name, required) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (round_id, name) DO UPDATE SET position = excluded.position, required = excluded.required",
+        )
+        .bind(round_id)
+        .bind(position as i32)
+        .bind(&t.name)
+        .bind(t.required)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }

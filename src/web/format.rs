@@ -42,17 +42,30 @@ pub fn days_between(now: OffsetDateTime, until: OffsetDateTime) -> i64 {
 /// A date ("2027-03-31" from a date field, or "31.03.2027" typed) and a time ("23:59") in
 /// Berlin, as an instant.
 pub fn parse_berlin(date: &str, time: &str) -> Option<OffsetDateTime> {
-    let date = date.trim();
-    let date = if date.contains('.') {
-        let mut parts = date.split('.');
-        let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
-        jiff::civil::Date::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?).ok()?
-    } else {
-        date.parse::<jiff::civil::Date>().ok()?
-    };
+    let date = parse_date(date)?;
     let time: jiff::civil::Time = time.trim().parse().ok()?;
     let zoned = date.to_datetime(time).to_zoned(BERLIN.clone()).ok()?;
     OffsetDateTime::from_unix_timestamp(zoned.timestamp().as_second()).ok()
+}
+
+/// A calendar date from a date field ("2027-03-31") or typed the German way ("31.03.2027").
+pub fn parse_date(date: &str) -> Option<jiff::civil::Date> {
+    let date = date.trim();
+    if date.contains('.') {
+        let mut parts = date.split('.');
+        let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || y.len() != 4 {
+            return None;
+        }
+        jiff::civil::Date::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?).ok()
+    } else {
+        date.parse().ok()
+    }
+}
+
+/// "31.03.2027" for a calendar date.
+pub fn civil_date(date: jiff::civil::Date) -> String {
+    date.strftime("%d.%m.%Y").to_string()
 }
 
 /// The Berlin date ("2027-03-31") and time ("23:59") of an instant, for date and time fields.

@@ -3,7 +3,8 @@
 
 #[derive(Clone, Debug)]
 pub struct FieldError {
-    pub field: &'static str,
+    /// The id of the field, also the anchor the error summary links to.
+    pub field: String,
     pub message: String,
 }
 
@@ -11,9 +12,9 @@ pub struct FieldError {
 pub struct FormErrors(Vec<FieldError>);
 
 impl FormErrors {
-    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.0.push(FieldError {
-            field,
+            field: field.into(),
             message: message.into(),
         });
     }

@@ -1,0 +1,523 @@
+//! The Anlagen section: one upload form per document type the round asks for, plus additional
+//! documents; streaming uploads checked by content and size, downloads with a safe name.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Extension;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::multipart::{Field, MultipartRejection};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use super::db::{self, NewAttachment};
+use super::dossier::Dossier;
+use super::files::{self, FileKind, SNIFF_BYTES, Upload};
+use super::model::Section;
+use super::routes::{Access, Header, open};
+use super::sections::SectionQuery;
+use crate::accounts::CurrentUser;
+use crate::audit;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::csrf::{self, CsrfToken};
+use crate::web::{ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, format, redirect_with_flash};
+
+pub fn router(upload_limit: usize) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/antraege/{id}/anlagen",
+            get(page).post(upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/antraege/{id}/anlagen/{file}", get(download))
+        .route("/antraege/{id}/anlagen/{file}/loeschen", post(delete))
+}
+
+pub struct FileView {
+    pub id: i64,
+    pub name: String,
+    pub size: String,
+    pub uploaded: String,
+    pub by: String,
+}
+
+pub struct DocumentView {
+    /// "document-{id}" or "document-extra": the upload field's id.
+    pub field: String,
+    /// The value the form sends.
+    pub value: String,
+    pub name: String,
+    pub required: bool,
+    pub files: Vec<FileView>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "applications/attachments.html")]
+struct AttachmentsPage {
+    page: PageContext,
+    head: Header,
+    documents: Vec<DocumentView>,
+    errors: FormErrors,
+    editable: bool,
+    max_file: String,
+    max_total: String,
+    used: String,
+    accepted: &'static str,
+    next_href: String,
+    back_to_review: bool,
+}
+
+const ACCEPTED: &str = "PDF, ODT, ODS, DOCX, XLSX, PNG oder JPEG";
+
+fn megabytes(bytes: u64) -> String {
+    let tenths = (bytes * 10 + 512 * 1024) / (1024 * 1024);
+    if tenths % 10 == 0 {
+        format!("{} MB", tenths / 10)
+    } else {
+        format!("{},{} MB", tenths / 10, tenths % 10)
+    }
+}
+
+fn file_view(a: &db::AttachmentRow) -> FileView {
+    FileView {
+        id: a.id,
+        name: a.file_name.clone(),
+        size: megabytes(a.size_bytes.max(0) as u64),
+        uploaded: format::date_time(a.uploaded_at),
+        by: a.uploaded_by_name.clone(),
+    }
+}
+
+fn documents(dossier: &Dossier) -> Vec<DocumentView> {
+    let mut docs: Vec<DocumentView> = dossier
+        .documents
+        .iter()
+        .map(|d| DocumentView {
+            field: format!("document-{}", d.id),
+            value: d.id.to_string(),
+            name: d.name.clone(),
+            required: d.required,
+            files: dossier
+                .attachments
+                .iter()
+                .filter(|a| a.attachment_type_id == Some(d.id))
+                .map(file_view)
+                .collect(),
+        })
+        .collect();
+    docs.push(DocumentView {
+        field: "document-extra".into(),
+        value: "extra".into(),
+        name: "Weitere Unterlagen".into(),
+        required: false,
+        files: dossier
+            .attachments
+            .iter()
+            .filter(|a| a.attachment_type_id.is_none())
+            .map(file_view)
+            .collect(),
+    });
+    docs
+}
+
+fn attachments_page(
+    app: &AppState,
+    page: PageContext,
+    dossier: &Dossier,
+    errors: FormErrors,
+    back_to_review: bool,
+) -> AttachmentsPage {
+    let id = dossier.id();
+    let used: i64 = dossier.attachments.iter().map(|a| a.size_bytes).sum();
+    let next_href = if back_to_review {
+        format!("/antraege/{id}/pruefen")
+    } else {
+        match Section::Attachments.next() {
+            Some(next) if dossier.is_editable(next) => format!("/antraege/{id}/{}", next.slug()),
+            _ => format!("/antraege/{id}"),
+        }
+    };
+    AttachmentsPage {
+        page,
+        head: Header::new(&dossier.application),
+        documents: documents(dossier),
+        errors,
+        editable: dossier.is_editable(Section::Attachments),
+        max_file: megabytes(app.config.attachment_max_bytes),
+        max_total: megabytes(app.config.application_files_max_bytes),
+        used: megabytes(used.max(0) as u64),
+        accepted: ACCEPTED,
+        next_href,
+        back_to_review,
+    }
+}
+
+async fn owner_dossier(
+    conn: &mut sqlx::PgConnection,
+    user: &CurrentUser,
+    id: i64,
+    lock: bool,
+) -> Result<Dossier, AppError> {
+    let (row, access) = open(conn, user, id, lock).await?;
+    if access != Access::Owner {
+        return Err(AppError::Forbidden);
+    }
+    Ok(Dossier::load(conn, row).await?)
+}
+
+async fn page(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(query): Query<SectionQuery>,
+) -> Result<Response, AppError> {
+    let mut conn = app.db.acquire().await?;
+    let dossier = owner_dossier(&mut conn, &user, id, false).await?;
+    if !dossier.is_editable(Section::Attachments) {
+        return Ok(Redirect::to(&format!("/antraege/{id}")).into_response());
+    }
+    let back = query.zurueck == "pruefen";
+    Ok(attachments_page(&app, page, &dossier, FormErrors::default(), back).into_response())
+}
+
+/// What the upload form sent, the file already received into the store's incoming area.
+struct Received {
+    document: String,
+    back_to_review: bool,
+    file: Option<ReceivedFile>,
+}
+
+struct ReceivedFile {
+    upload: Upload,
+    original_name: String,
+    size: u64,
+    head: Vec<u8>,
+    sha256: Vec<u8>,
+}
+
+enum FileProblem {
+    TooLarge,
+}
+
+/// Streams the file field to the store, keeping only its first bytes in memory (for the type
+/// check). Stops writing once it is over the limit but reads on, so the browser gets the answer.
+async fn receive_file(
+    app: &AppState,
+    mut field: Field<'_>,
+) -> Result<Result<ReceivedFile, FileProblem>, AppError> {
+    let original_name = field.file_name().unwrap_or_default().to_string();
+    let mut upload = app.files.begin().await.map_err(anyhow::Error::from)?;
+    let limit = app.config.attachment_max_bytes;
+    let (mut size, mut head, mut hasher) = (0u64, Vec::new(), Sha256::new());
+    let mut too_large = false;
+    loop {
+        let chunk = match field.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(_) => {
+                upload.discard().await;
+                return Err(AppError::PayloadTooLarge);
+            }
+        };
+        size += chunk.len() as u64;
+        if too_large || size > limit {
+            too_large = true;
+            continue;
+        }
+        if head.len() < SNIFF_BYTES {
+            let take = (SNIFF_BYTES - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+        }
+        hasher.update(&chunk);
+        if let Err(e) = upload.file.write_all(&chunk).await {
+            upload.discard().await;
+            return Err(anyhow::Error::from(e).into());
+        }
+    }
+    if too_large {
+        upload.discard().await;
+        return Ok(Err(FileProblem::TooLarge));
+    }
+    Ok(Ok(ReceivedFile {
+        upload,
+        original_name,
+        size,
+        head,
+        sha256: hasher.finalize().to_vec(),
+    }))
+}
+
+async fn upload(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    client: ClientAddress,
+    csrf_token: Option<Extension<CsrfToken>>,
+    Path(id): Path<i64>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, AppError> {
+    // Who may upload is decided before the body is read.
+    {
+        let mut conn = app.db.acquire().await?;
+        owner_dossier(&mut conn, &user, id, false).await?;
+    }
+    let mut multipart = multipart.map_err(|_| AppError::BadRequest)?;
+    let mut token_checked = false;
+    let mut received = Received {
+        document: String::new(),
+        back_to_review: false,
+        file: None,
+    };
+    let mut too_large = false;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::BadRequest)?
+    {
+        match field.name().unwrap_or_default() {
+            "csrf_token" => {
+                let sent = field.text().await.map_err(|_| AppError::BadRequest)?;
+                csrf::verify(csrf_token.as_ref().map(|Extension(t)| t), &sent)?;
+                token_checked = true;
+            }
+            "document" => received.document = field.text().await.unwrap_or_default(),
+            "zurueck" => {
+                received.back_to_review = field.text().await.unwrap_or_default() == "pruefen"
+            }
+            // The form puts the token first; a file before it is not read at all.
+            "datei" if token_checked && received.file.is_none() && !too_large => {
+                match receive_file(&app, field).await? {
+                    Ok(file) => received.file = Some(file),
+                    Err(FileProblem::TooLarge) => too_large = true,
+                }
+            }
+            _ => {}
+        }
+    }
+    if !token_checked {
+        if let Some(file) = received.file {
+            file.upload.discard().await;
+        }
+        return Err(AppError::CsrfMismatch);
+    }
+    let result = store(&app, &user, &client, id, &received.document, received.file, too_large).await;
+    match result {
+        Ok(Ok(name)) => {
+            let query = if received.back_to_review { "?zurueck=pruefen" } else { "" };
+            Ok(redirect_with_flash(
+                &app.cookies,
+                &format!("/antraege/{id}/anlagen{query}"),
+                &format!("„{name}“ ist hochgeladen."),
+            ))
+        }
+        Ok(Err((field, message))) => {
+            let mut conn = app.db.acquire().await?;
+            let dossier = owner_dossier(&mut conn, &user, id, false).await?;
+            let mut errors = FormErrors::default();
+            errors.add(field, message);
+            let page = attachments_page(&app, page, &dossier, errors, received.back_to_review);
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Checks the received file and records it. Returns its name, or the field and message to show.
+async fn store(
+    app: &AppState,
+    user: &CurrentUser,
+    client: &ClientAddress,
+    id: i64,
+    document: &str,
+    file: Option<ReceivedFile>,
+    too_large: bool,
+) -> Result<Result<String, (String, String)>, AppError> {
+    let mut tx = app.db.begin().await?;
+    let dossier = owner_dossier(&mut tx, user, id, true).await?;
+    let type_id = match document {
+        "extra" => None,
+        other => match dossier
+            .documents
+            .iter()
+            .find(|d| other.parse() == Ok(d.id))
+        {
+            Some(d) => Some(d.id),
+            None => {
+                if let Some(f) = file {
+                    f.upload.discard().await;
+                }
+                return Err(AppError::BadRequest);
+            }
+        },
+    };
+    let field = match type_id {
+        Some(t) => format!("document-{t}"),
+        None => "document-extra".to_string(),
+    };
+    let refuse = |message: String| Ok(Err((field.clone(), message)));
+    if !dossier.is_editable(Section::Attachments) {
+        if let Some(f) = file {
+            f.upload.discard().await;
+        }
+        return refuse("Die Anlagen können in diesem Status nicht mehr geändert werden.".into());
+    }
+    if too_large {
+        return refuse(format!(
+            "Die Datei ist größer als {}. Bitte verkleinern Sie sie oder teilen Sie sie auf.",
+            megabytes(app.config.attachment_max_bytes)
+        ));
+    }
+    let Some(file) = file.filter(|f| f.size > 0) else {
+        return refuse("Bitte wählen Sie eine Datei aus.".into());
+    };
+    let Some(kind) = files::sniff(&file.head) else {
+        file.upload.discard().await;
+        return refuse(format!(
+            "Die Datei „{}“ ist kein zugelassenes Dokument. Erlaubt sind {ACCEPTED}; maßgeblich ist der Inhalt der Datei, nicht ihr Name.",
+            crate::web::clean_line(&file.original_name, 150)
+        ));
+    };
+    let used = db::attachment_bytes(&mut tx, id).await?.max(0) as u64;
+    if used + file.size > app.config.application_files_max_bytes {
+        file.upload.discard().await;
+        return refuse(format!(
+            "Alle Anlagen eines Antrags zusammen dürfen höchstens {} groß sein; bereits hochgeladen sind {}.",
+            megabytes(app.config.application_files_max_bytes),
+            megabytes(used)
+        ));
+    }
+    let name = files::safe_file_name(&file.original_name, kind);
+    let (size, sha256) = (file.size, file.sha256);
+    let key = app
+        .files
+        .keep(file.upload)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let recorded = record(&mut tx, &dossier, user, client, type_id, &name, &key, kind, size, &sha256).await;
+    match recorded {
+        Ok(()) => {}
+        Err(e) => {
+            let _ = app.files.delete(&key).await;
+            return Err(e);
+        }
+    }
+    if let Err(e) = tx.commit().await {
+        let _ = app.files.delete(&key).await;
+        return Err(e.into());
+    }
+    Ok(Ok(name))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record(
+    conn: &mut sqlx::PgConnection,
+    dossier: &Dossier,
+    user: &CurrentUser,
+    client: &ClientAddress,
+    type_id: Option<i64>,
+    name: &str,
+    key: &str,
+    kind: FileKind,
+    size: u64,
+    sha256: &[u8],
+) -> Result<(), AppError> {
+    let file_id = db::insert_attachment(
+        conn,
+        &NewAttachment {
+            application_id: dossier.id(),
+            attachment_type_id: type_id,
+            file_name: name,
+            storage_key: key,
+            content_type: kind.content_type(),
+            size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
+            sha256,
+            uploaded_by: user.id,
+        },
+    )
+    .await?;
+    audit::record(
+        conn,
+        user.actor(client),
+        "application.attachment_uploaded",
+        &format!("application:{}", dossier.id()),
+        json!({ "attachment_id": file_id, "name": name, "bytes": size }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Clerks of the applying and the partner municipalities may download.
+async fn download(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Path((id, file_id)): Path<(i64, i64)>,
+) -> Result<Response, AppError> {
+    let mut conn = app.db.acquire().await?;
+    open(&mut conn, &user, id, false).await?;
+    let attachment = db::attachments(&mut conn, id)
+        .await?
+        .into_iter()
+        .find(|a| a.id == file_id)
+        .ok_or(AppError::NotFound)?;
+    drop(conn);
+    let file = app
+        .files
+        .open(&attachment.storage_key)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((
+        [
+            (header::CONTENT_TYPE, attachment.content_type.clone()),
+            (
+                header::CONTENT_DISPOSITION,
+                files::content_disposition(&attachment.file_name),
+            ),
+            (header::CONTENT_LENGTH, attachment.size_bytes.to_string()),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+async fn delete(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    client: ClientAddress,
+    Path((id, file_id)): Path<(i64, i64)>,
+    ProtectedForm(_): ProtectedForm<NoFields>,
+) -> Result<Response, AppError> {
+    let mut tx = app.db.begin().await?;
+    let dossier = owner_dossier(&mut tx, &user, id, true).await?;
+    if !dossier.is_editable(Section::Attachments) {
+        return Err(AppError::Forbidden);
+    }
+    let Some(key) = db::delete_attachment(&mut tx, id, file_id).await? else {
+        return Err(AppError::NotFound);
+    };
+    audit::record(
+        &mut tx,
+        user.actor(&client),
+        "application.attachment_deleted",
+        &format!("application:{id}"),
+        json!({ "attachment_id": file_id }),
+    )
+    .await?;
+    tx.commit().await?;
+    // After the commit: a failed delete leaves an orphan file, never a record without its file.
+    if let Err(e) = app.files.delete(&key).await {
+        tracing::warn!(error = %e, "could not delete attachment file");
+    }
+    Ok(redirect_with_flash(
+        &app.cookies,
+        &format!("/antraege/{id}/anlagen"),
+        "Die Datei ist gelöscht.",
+    ))
+}

@@ -1,0 +1,569 @@
+//! SQL for applications: the aggregate, its sections, partners, attachments, timeline and
+//! revisions. Status changes are not here: only `workflow` writes `applications.status`.
+
+use sqlx::PgConnection;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+
+use super::forms::Answers;
+use super::model::{Section, Status};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ApplicationRow {
+    pub id: i64,
+    pub round_id: i64,
+    pub round_title: String,
+    pub round_closes_at: OffsetDateTime,
+    pub municipality_id: i64,
+    pub municipality_name: String,
+    pub status: String,
+    pub reference: Option<String>,
+    pub title: String,
+    pub requested_grant_cents: Option<i64>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub submitted_at: Option<OffsetDateTime>,
+}
+
+impl ApplicationRow {
+    pub fn status(&self) -> Status {
+        self.status.parse().unwrap_or(Status::Draft)
+    }
+
+    /// The title, or a stand-in while the clerk has not given one.
+    pub fn display_title(&self) -> &str {
+        if self.title.is_empty() {
+            "Antrag ohne Titel"
+        } else {
+            &self.title
+        }
+    }
+}
+
+const APPLICATION_SELECT: &str = "SELECT a.id, a.round_id, r.title AS round_title, r.closes_at AS round_closes_at,
+        a.municipality_id, m.name AS municipality_name, a.status, a.reference, a.title,
+        a.requested_grant_cents, a.created_at, a.updated_at, a.submitted_at
+ FROM applications a
+ JOIN rounds r ON r.id = a.round_id
+ JOIN municipalities m ON m.id = a.municipality_id";
+
+pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ApplicationRow>> {
+    sqlx::query_as(&format!("{APPLICATION_SELECT} WHERE a.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Locks the application for the rest of the transaction: saves and transitions of one
+/// application happen one after the other.
+pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ApplicationRow>> {
+    sqlx::query("SELECT 1 FROM applications WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    find(conn, id).await
+}
+
+/// The municipality's own applications, most recently changed first.
+pub async fn of_municipality(
+    conn: &mut PgConnection,
+    municipality_id: i64,
+) -> sqlx::Result<Vec<ApplicationRow>> {
+    sqlx::query_as(&format!(
+        "{APPLICATION_SELECT} WHERE a.municipality_id = $1 ORDER BY a.updated_at DESC, a.id DESC"
+    ))
+    .bind(municipality_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Joint projects of other municipalities in which this one is a partner.
+pub async fn as_partner(
+    conn: &mut PgConnection,
+    municipality_id: i64,
+) -> sqlx::Result<Vec<ApplicationRow>> {
+    sqlx::query_as(&format!(
+        "{APPLICATION_SELECT}
+         JOIN application_partners p ON p.application_id = a.id AND p.municipality_id = $1
+         WHERE a.status <> 'withdrawn' OR a.reference IS NOT NULL
+         ORDER BY a.updated_at DESC, a.id DESC"
+    ))
+    .bind(municipality_id)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn create(
+    conn: &mut PgConnection,
+    round_id: i64,
+    municipality_id: i64,
+    user_id: i64,
+) -> sqlx::Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO applications (round_id, municipality_id, created_by) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(round_id)
+    .bind(municipality_id)
+    .bind(user_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    insert_event(conn, id, "created", Some(user_id), "", None).await?;
+    Ok(id)
+}
+
+/// Copies of validated answers for lists and filters; `None` where the answer is not valid.
+pub struct Summary<'a> {
+    pub title: &'a str,
+    pub category_code: Option<&'a str>,
+    pub total_cost_cents: Option<i64>,
+    pub eligible_cost_cents: Option<i64>,
+    pub requested_grant_cents: Option<i64>,
+}
+
+pub async fn update_summary(conn: &mut PgConnection, id: i64, s: &Summary<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE applications SET title = $2, category_code = $3, total_cost_cents = $4,
+                eligible_cost_cents = $5, requested_grant_cents = $6, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(s.title)
+    .bind(s.category_code)
+    .bind(s.total_cost_cents)
+    .bind(s.eligible_cost_cents)
+    .bind(s.requested_grant_cents)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SectionRow {
+    pub section: String,
+    pub answers: Json<Answers>,
+    pub version: i32,
+    pub reopened: bool,
+    pub updated_at: OffsetDateTime,
+    pub updated_by_name: String,
+}
+
+pub async fn sections(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<SectionRow>> {
+    sqlx::query_as(
+        "SELECT s.section, s.answers, s.version, s.reopened, s.updated_at, u.display_name AS updated_by_name
+         FROM application_sections s JOIN users u ON u.id = s.updated_by
+         WHERE s.application_id = $1",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Saves a section's answers if nobody saved it since the clerk loaded it (`loaded_version`,
+/// 0 when it had never been saved). Returns the new version, or `None` on a conflict.
+pub async fn save_section(
+    conn: &mut PgConnection,
+    id: i64,
+    section: Section,
+    answers: &Answers,
+    loaded_version: i32,
+    user_id: i64,
+) -> sqlx::Result<Option<i32>> {
+    let saved: Option<i32> = if loaded_version == 0 {
+        sqlx::query_scalar(
+            "INSERT INTO application_sections (application_id, section, answers, updated_by)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (application_id, section) DO NOTHING
+             RETURNING version",
+        )
+        .bind(id)
+        .bind(section.slug())
+        .bind(Json(answers))
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    } else {
+        sqlx::query_scalar(
+            "UPDATE application_sections
+             SET answers = $3, version = version + 1, updated_by = $5, updated_at = now()
+             WHERE application_id = $1 AND section = $2 AND version = $4
+             RETURNING version",
+        )
+        .bind(id)
+        .bind(section.slug())
+        .bind(Json(answers))
+        .bind(loaded_version)
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    };
+    if saved.is_some() {
+        sqlx::query("UPDATE applications SET updated_at = now() WHERE id = $1")
+            .bind(id)
+            .execute(conn)
+            .await?;
+    }
+    Ok(saved)
+}
+
+/// Marks which sections a Nachforderung opens again (all others closed).
+pub async fn set_reopened(
+    conn: &mut PgConnection,
+    id: i64,
+    sections: &[Section],
+    user_id: i64,
+) -> sqlx::Result<()> {
+    let slugs: Vec<&str> = sections.iter().map(|s| s.slug()).collect();
+    // A reopened section that was never saved still needs a row to carry the flag.
+    sqlx::query(
+        "INSERT INTO application_sections (application_id, section, updated_by)
+         SELECT $1, s, $3 FROM unnest($2::text[]) AS s
+         ON CONFLICT (application_id, section) DO NOTHING",
+    )
+    .bind(id)
+    .bind(&slugs)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE application_sections SET reopened = (section = ANY($2)) WHERE application_id = $1",
+    )
+    .bind(id)
+    .bind(&slugs)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PartnerRow {
+    pub municipality_id: i64,
+    pub name: String,
+    pub ags: Option<String>,
+    pub confirmed_at: Option<OffsetDateTime>,
+    pub confirmed_by_name: Option<String>,
+}
+
+pub async fn partners(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<PartnerRow>> {
+    sqlx::query_as(
+        "SELECT p.municipality_id, m.name, m.ags, p.confirmed_at, u.display_name AS confirmed_by_name
+         FROM application_partners p
+         JOIN municipalities m ON m.id = p.municipality_id
+         LEFT JOIN users u ON u.id = p.confirmed_by
+         WHERE p.application_id = $1
+         ORDER BY m.name, m.id",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Adds a partner; `false` if it already is one.
+pub async fn add_partner(
+    conn: &mut PgConnection,
+    id: i64,
+    municipality_id: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO application_partners (application_id, municipality_id) VALUES ($1, $2)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(municipality_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn remove_partner(
+    conn: &mut PgConnection,
+    id: i64,
+    municipality_id: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "DELETE FROM application_partners WHERE application_id = $1 AND municipality_id = $2",
+    )
+    .bind(id)
+    .bind(municipality_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records the partner's confirmation; `false` if it is not a partner or had confirmed already.
+pub async fn confirm_partner(
+    conn: &mut PgConnection,
+    id: i64,
+    municipality_id: i64,
+    user_id: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE application_partners SET confirmed_at = now(), confirmed_by = $3
+         WHERE application_id = $1 AND municipality_id = $2 AND confirmed_at IS NULL",
+    )
+    .bind(id)
+    .bind(municipality_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn is_partner(
+    conn: &mut PgConnection,
+    id: i64,
+    municipality_id: i64,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM application_partners WHERE application_id = $1 AND municipality_id = $2)",
+    )
+    .bind(id)
+    .bind(municipality_id)
+    .fetch_one(conn)
+    .await
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct EventRow {
+    pub at: OffsetDateTime,
+    pub kind: String,
+    pub actor_name: Option<String>,
+    pub message: String,
+    pub details: Json<serde_json::Value>,
+}
+
+pub async fn insert_event(
+    conn: &mut PgConnection,
+    id: i64,
+    kind: &str,
+    actor_id: Option<i64>,
+    message: &str,
+    transition: Option<(Status, Status)>,
+) -> sqlx::Result<()> {
+    insert_event_with_details(conn, id, kind, actor_id, message, transition, &serde_json::json!({}))
+        .await
+}
+
+pub async fn insert_event_with_details(
+    conn: &mut PgConnection,
+    id: i64,
+    kind: &str,
+    actor_id: Option<i64>,
+    message: &str,
+    transition: Option<(Status, Status)>,
+    details: &serde_json::Value,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO application_events (application_id, kind, from_status, to_status, actor_id, message, details)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(transition.map(|(from, _)| from.as_str()))
+    .bind(transition.map(|(_, to)| to.as_str()))
+    .bind(actor_id)
+    .bind(message)
+    .bind(Json(details))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn events(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<EventRow>> {
+    sqlx::query_as(
+        "SELECT e.at, e.kind, u.display_name AS actor_name, e.message, e.details
+         FROM application_events e LEFT JOIN users u ON u.id = e.actor_id
+         WHERE e.application_id = $1
+         ORDER BY e.at, e.id",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+}
+
+/// The next Aktenzeichen of `year` ("EGOV-2027-0001"). Gap-free: the counter is part of the
+/// caller's transaction, and concurrent submissions queue on its row.
+pub async fn next_reference(conn: &mut PgConnection, year: i32) -> sqlx::Result<String> {
+    let number: i32 = sqlx::query_scalar(
+        "INSERT INTO reference_counters (year, last) VALUES ($1, 1)
+         ON CONFLICT (year) DO UPDATE SET last = reference_counters.last + 1
+         RETURNING last",
+    )
+    .bind(year)
+    .fetch_one(conn)
+    .await?;
+    Ok(format!("EGOV-{year}-{number:04}"))
+}
+
+/// Sets status (and at the first submission the Aktenzeichen). Only `workflow` calls this.
+pub(super) async fn set_status(
+    conn: &mut PgConnection,
+    id: i64,
+    status: Status,
+    reference: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE applications SET status = $2, reference = coalesce(reference, $3), updated_at = now(),
+                submitted_at = CASE WHEN $2 IN ('submitted', 'in_review') AND submitted_at IS NULL THEN now() ELSE submitted_at END,
+                decided_at = CASE WHEN $2 IN ('approved', 'rejected') THEN now() ELSE decided_at END
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status.as_str())
+    .bind(reference)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Stores everything as submitted; returns the revision number (1 for the first submission).
+pub async fn insert_revision(
+    conn: &mut PgConnection,
+    id: i64,
+    answers: &serde_json::Value,
+    user_id: i64,
+) -> sqlx::Result<i32> {
+    sqlx::query_scalar(
+        "INSERT INTO application_revisions (application_id, number, answers, submitted_by)
+         SELECT $1, coalesce(max(number), 0) + 1, $2, $3 FROM application_revisions WHERE application_id = $1
+         RETURNING number",
+    )
+    .bind(id)
+    .bind(Json(answers))
+    .bind(user_id)
+    .fetch_one(conn)
+    .await
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct RevisionRow {
+    pub number: i32,
+    pub answers: Json<serde_json::Value>,
+    pub submitted_at: OffsetDateTime,
+}
+
+pub async fn revisions(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<RevisionRow>> {
+    sqlx::query_as(
+        "SELECT number, answers, submitted_at FROM application_revisions WHERE application_id = $1 ORDER BY number",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+}
+
+/// A document type of the round, with its id for uploads.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct DocumentType {
+    pub id: i64,
+    pub name: String,
+    pub required: bool,
+}
+
+pub async fn document_types(
+    conn: &mut PgConnection,
+    round_id: i64,
+) -> sqlx::Result<Vec<DocumentType>> {
+    sqlx::query_as(
+        "SELECT id, name, required FROM round_attachment_types WHERE round_id = $1 ORDER BY position",
+    )
+    .bind(round_id)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AttachmentRow {
+    pub id: i64,
+    pub attachment_type_id: Option<i64>,
+    pub file_name: String,
+    pub storage_key: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub uploaded_at: OffsetDateTime,
+    pub uploaded_by_name: String,
+}
+
+pub async fn attachments(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<AttachmentRow>> {
+    sqlx::query_as(
+        "SELECT f.id, f.attachment_type_id, f.file_name, f.storage_key, f.content_type, f.size_bytes,
+                f.uploaded_at, u.display_name AS uploaded_by_name
+         FROM application_attachments f JOIN users u ON u.id = f.uploaded_by
+         WHERE f.application_id = $1
+         ORDER BY f.uploaded_at, f.id",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+}
+
+pub struct NewAttachment<'a> {
+    pub application_id: i64,
+    pub attachment_type_id: Option<i64>,
+    pub file_name: &'a str,
+    pub storage_key: &'a str,
+    pub content_type: &'a str,
+    pub size_bytes: i64,
+    pub sha256: &'a [u8],
+    pub uploaded_by: i64,
+}
+
+pub async fn insert_attachment(conn: &mut PgConnection, a: &NewAttachment<'_>) -> sqlx::Result<i64> {
+    let id = sqlx::query_scalar(
+        "INSERT INTO application_attachments
+            (application_id, attachment_type_id, file_name, storage_key, content_type, size_bytes, sha256, uploaded_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(a.application_id)
+    .bind(a.attachment_type_id)
+    .bind(a.file_name)
+    .bind(a.storage_key)
+    .bind(a.content_type)
+    .bind(a.size_bytes)
+    .bind(a.sha256)
+    .bind(a.uploaded_by)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE applications SET updated_at = now() WHERE id = $1")
+        .bind(a.application_id)
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
+/// Deletes the attachment record; returns its storage key for removing the file.
+pub async fn delete_attachment(
+    conn: &mut PgConnection,
+    application_id: i64,
+    attachment_id: i64,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "DELETE FROM application_attachments WHERE application_id = $1 AND id = $2 RETURNING storage_key",
+    )
+    .bind(application_id)
+    .bind(attachment_id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn attachment_bytes(conn: &mut PgConnection, application_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT coalesce(sum(size_bytes), 0)::bigint FROM application_attachments WHERE application_id = $1",
+    )
+    .bind(application_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// E-mail and name of the reviewer who asked for the latest Nachforderung, if still active.
+pub async fn requesting_reviewer(
+    conn: &mut PgConnection,
+    id: i64,
+) -> sqlx::Result<Option<(String, String)>> {
+    sqlx::query_as(
+        "SELECT u.email, u.display_name FROM application_events e JOIN users u ON u.id = e.actor_id
+         WHERE e.application_id = $1 AND e.kind = 'changes_requested' AND u.active
+         ORDER BY e.at DESC, e.id DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}

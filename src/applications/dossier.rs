@@ -1,0 +1,227 @@
+//! One application with everything it consists of (sections, partners, attachments, the round's
+//! rules), loaded together, and what follows from it: each section's status, the cost plan,
+//! and what is still missing before it can be submitted.
+
+use std::collections::HashMap;
+
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+
+use super::costs::CostPlan;
+use super::db::{self, ApplicationRow, AttachmentRow, DocumentType, PartnerRow, SectionRow};
+use super::forms::{self, Answers, Check, RoundRules};
+use super::model::{Section, SectionStatus, Status};
+use crate::money::{Cents, Rate};
+use crate::programmes::db::{RoundRow, find_round};
+use crate::programmes::model::{Phase, phase};
+
+pub struct Dossier {
+    pub application: ApplicationRow,
+    pub round: RoundRow,
+    pub rules: RoundRules,
+    sections: HashMap<Section, SectionRow>,
+    pub partners: Vec<PartnerRow>,
+    pub documents: Vec<DocumentType>,
+    pub attachments: Vec<AttachmentRow>,
+}
+
+/// Something that stops the submission, with where to fix it.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    pub message: String,
+    pub href: String,
+}
+
+impl Dossier {
+    /// Loads the application; `lock` first for anything that changes it.
+    pub async fn load(conn: &mut PgConnection, application: ApplicationRow) -> sqlx::Result<Self> {
+        let round = find_round(conn, application.round_id)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        let sections = db::sections(conn, application.id)
+            .await?
+            .into_iter()
+            .filter_map(|row| Section::from_slug(&row.section).map(|s| (s, row)))
+            .collect();
+        Ok(Dossier {
+            rules: rules_of(&round),
+            partners: db::partners(conn, application.id).await?,
+            documents: db::document_types(conn, round.id).await?,
+            attachments: db::attachments(conn, application.id).await?,
+            application,
+            round,
+            sections,
+        })
+    }
+
+    pub fn id(&self) -> i64 {
+        self.application.id
+    }
+
+    pub fn status(&self) -> Status {
+        self.application.status()
+    }
+
+    /// The saved answers of a section (empty if never saved).
+    pub fn answers(&self, section: Section) -> Answers {
+        self.sections
+            .get(&section)
+            .map(|row| row.answers.0.clone())
+            .unwrap_or_default()
+    }
+
+    /// The version the clerk's form must carry (0: never saved).
+    pub fn version(&self, section: Section) -> i32 {
+        self.sections.get(&section).map(|r| r.version).unwrap_or(0)
+    }
+
+    pub fn saved_by(&self, section: Section) -> Option<(&str, OffsetDateTime)> {
+        self.sections
+            .get(&section)
+            .map(|r| (r.updated_by_name.as_str(), r.updated_at))
+    }
+
+    /// Whether clerks may change the section now: anything in a draft, only the reopened
+    /// sections during a Nachforderung.
+    pub fn is_editable(&self, section: Section) -> bool {
+        match self.status() {
+            Status::Draft => true,
+            Status::ChangesRequested => self.sections.get(&section).is_some_and(|r| r.reopened),
+            _ => false,
+        }
+    }
+
+    pub fn reopened(&self) -> Vec<Section> {
+        Section::ALL
+            .into_iter()
+            .filter(|s| self.sections.get(s).is_some_and(|r| r.reopened))
+            .collect()
+    }
+
+    /// The section's answers checked against the round's current rules.
+    pub fn check(&self, section: Section) -> Check {
+        self.check_answers(section, &self.answers(section)).0
+    }
+
+    /// Checks answers as if they were the section's (for a form just posted).
+    pub fn check_answers(&self, section: Section, answers: &Answers) -> (Check, Option<CostPlan>) {
+        match section {
+            Section::Applicant => (forms::check_applicant(answers), None),
+            Section::Project => (forms::check_project(answers, &self.rules), None),
+            Section::Partnership => (forms::check_partnership(answers), None),
+            Section::Costs => forms::check_costs(answers, &self.rules),
+            Section::Attachments => (self.check_attachments(), None),
+            Section::Declarations => (forms::check_declarations(answers), None),
+        }
+    }
+
+    pub fn cost_plan(&self) -> Option<CostPlan> {
+        forms::check_costs(&self.answers(Section::Costs), &self.rules).1
+    }
+
+    fn check_attachments(&self) -> Check {
+        let mut check = Check::default();
+        for doc in self.documents.iter().filter(|d| d.required) {
+            if !self
+                .attachments
+                .iter()
+                .any(|a| a.attachment_type_id == Some(doc.id))
+            {
+                check.missing_document(doc);
+            }
+        }
+        check
+    }
+
+    pub fn section_status(&self, section: Section) -> SectionStatus {
+        let started = match section {
+            Section::Attachments => !self.attachments.is_empty(),
+            _ => self
+                .sections
+                .get(&section)
+                .is_some_and(|r| !r.answers.0.is_empty()),
+        };
+        let check = self.check(section);
+        if !started && !(section == Section::Attachments && check.is_complete()) {
+            SectionStatus::NotStarted
+        } else {
+            check.status()
+        }
+    }
+
+    /// Everything that stops the submission now; empty when it may go.
+    pub fn problems(&self, now: OffsetDateTime) -> Vec<Problem> {
+        let base = format!("/antraege/{}", self.id());
+        let mut problems = Vec::new();
+        match phase(&self.round.state, self.round.opens_at, self.round.closes_at, now) {
+            Phase::Open { .. } => {}
+            // A Nachforderung is answered after the round's deadline as a matter of course.
+            _ if self.status() == Status::ChangesRequested => {}
+            Phase::OpensSoon => problems.push(Problem {
+                message: "Der Förderaufruf nimmt noch keine Anträge an.".into(),
+                href: "/foerderaufrufe".into(),
+            }),
+            Phase::Closed => problems.push(Problem {
+                message: format!(
+                    "Die Antragsfrist ist am {} abgelaufen.",
+                    crate::web::format::date_time(self.round.closes_at)
+                ),
+                href: "/foerderaufrufe".into(),
+            }),
+        }
+        for section in Section::ALL {
+            let check = self.check(section);
+            if !check.is_complete() {
+                let what = match check.status() {
+                    SectionStatus::Error => "enthält Fehler",
+                    _ => "ist noch nicht vollständig",
+                };
+                problems.push(Problem {
+                    message: format!("Der Abschnitt „{}“ {what}.", section.title()),
+                    href: format!("{base}/{}", section.slug()),
+                });
+            }
+        }
+        let project = self.answers(Section::Project);
+        let declarations = self.answers(Section::Declarations);
+        if project.get("started").map(String::as_str) == Some("ja")
+            && declarations.get("start_status").map(String::as_str) == Some("not_started")
+        {
+            problems.push(Problem {
+                message: "Das Vorhaben wurde bereits begonnen: Bitte beantragen Sie in den Erklärungen den vorzeitigen Maßnahmebeginn.".into(),
+                href: format!("{base}/erklaerungen#start_status"),
+            });
+        }
+        for p in self.partners.iter().filter(|p| p.confirmed_at.is_none()) {
+            problems.push(Problem {
+                message: format!("{} hat die Teilnahme noch nicht bestätigt.", p.name),
+                href: format!("{base}/verbund"),
+            });
+        }
+        problems
+    }
+}
+
+impl Check {
+    fn missing_document(&mut self, doc: &DocumentType) {
+        self.errors.add(
+            format!("document-{}", doc.id),
+            format!("Bitte laden Sie „{}“ hoch.", doc.name),
+        );
+    }
+}
+
+pub fn rules_of(round: &RoundRow) -> RoundRules {
+    RoundRules {
+        year: round.year,
+        categories: round
+            .categories
+            .iter()
+            .cloned()
+            .zip(round.category_titles.iter().cloned())
+            .collect(),
+        max_rate: Rate::from_basis_points(round.max_rate_bp),
+        min_grant: Cents::new(round.min_grant_cents),
+        max_grant: round.max_grant_cents.map(Cents::new),
+    }
+}

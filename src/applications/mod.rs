@@ -1,0 +1,27 @@
+//! Applications (Anträge): the aggregate and its state machine, the task-list sections, the cost
+//! plan, attachments, check answers and submission, withdrawal and partner confirmation.
+
+pub mod attachments;
+pub mod costs;
+pub mod db;
+pub mod dossier;
+pub mod files;
+pub mod forms;
+pub mod model;
+pub mod routes;
+pub mod sections;
+pub mod submission;
+pub mod workflow;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+/// `upload_limit`: the largest request body the attachment upload accepts.
+pub fn router(upload_limit: usize) -> Router<AppState> {
+    Router::new()
+        .merge(routes::router())
+        .merge(attachments::router(upload_limit))
+        .merge(sections::router())
+        .merge(submission::router())
+}

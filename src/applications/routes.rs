@@ -1,0 +1,521 @@
+//! The clerks' pages around an application: "Meine Anträge", starting one, the overview with
+//! task list and timeline, partner confirmation and withdrawal.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::db::{self, ApplicationRow, PartnerRow};
+use super::dossier::Dossier;
+use super::model::{Party, Section, SectionStatus, Status, Transition, event_label};
+use super::workflow::{self, Acting, Input};
+use crate::accounts::{CurrentUser, Role};
+use crate::audit;
+use crate::error::AppError;
+use crate::money::Cents;
+use crate::programmes::db as programmes_db;
+use crate::programmes::model::RoundSummary;
+use crate::state::AppState;
+use crate::web::{
+    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, clean_line, format,
+    redirect_with_flash,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/antraege", get(list).post(start))
+        .route("/antraege/{id}", get(overview))
+        .route(
+            "/antraege/{id}/zurueckziehen",
+            get(withdraw_page).post(withdraw),
+        )
+        .route("/antraege/{id}/teilnahme", post(confirm_participation))
+}
+
+/// How the signed-in clerk relates to an application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// A clerk of the applying municipality.
+    Owner,
+    /// A clerk of a partner municipality: reads, confirms participation.
+    Partner,
+}
+
+/// The application, if the clerk may see it. Others' applications do not exist for them (404);
+/// ministry staff work on applications in the review pages.
+pub async fn open(
+    conn: &mut sqlx::PgConnection,
+    user: &CurrentUser,
+    id: i64,
+    lock: bool,
+) -> Result<(ApplicationRow, Access), AppError> {
+    user.require(Role::Clerk)?;
+    let municipality = user.municipality_id.ok_or(AppError::Forbidden)?;
+    let row = if lock {
+        db::lock(conn, id).await?
+    } else {
+        db::find(conn, id).await?
+    }
+    .ok_or(AppError::NotFound)?;
+    if row.municipality_id == municipality {
+        Ok((row, Access::Owner))
+    } else if db::is_partner(conn, id, municipality).await? {
+        Ok((row, Access::Partner))
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+pub fn acting(user: &CurrentUser) -> Acting {
+    Acting {
+        user_id: user.id,
+        party: Party::Applicant,
+        municipality_id: user.municipality_id,
+    }
+}
+
+/// An application in a list.
+pub struct ListItem {
+    pub id: i64,
+    pub reference: String,
+    pub title: String,
+    pub round: String,
+    pub municipality: String,
+    pub status_label: &'static str,
+    pub status_class: &'static str,
+    pub amount: String,
+    pub updated: String,
+    pub updated_iso: String,
+    pub next_step: &'static str,
+}
+
+impl ListItem {
+    fn new(a: &ApplicationRow) -> Self {
+        let status = a.status();
+        ListItem {
+            id: a.id,
+            reference: a.reference.clone().unwrap_or_default(),
+            title: a.display_title().to_string(),
+            round: a.round_title.clone(),
+            municipality: a.municipality_name.clone(),
+            status_label: status.label(),
+            status_class: status.tag_class(),
+            amount: a
+                .requested_grant_cents
+                .map(|c| Cents::new(c).to_string())
+                .unwrap_or_else(|| "–".into()),
+            updated: format::date_time(a.updated_at),
+            updated_iso: format::iso(a.updated_at),
+            next_step: status.next_step(),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "applications/list.html")]
+struct ListPage {
+    page: PageContext,
+    municipality: String,
+    own: Vec<ListItem>,
+    partner_of: Vec<ListItem>,
+    open_rounds: Vec<RoundSummary>,
+}
+
+async fn list(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+) -> Result<ListPage, AppError> {
+    user.require(Role::Clerk)?;
+    let municipality_id = user.municipality_id.ok_or(AppError::Forbidden)?;
+    let mut conn = app.db.acquire().await?;
+    let own = db::of_municipality(&mut conn, municipality_id).await?;
+    let partner_of = db::as_partner(&mut conn, municipality_id).await?;
+    let open_rounds = open_rounds(&mut conn).await?;
+    Ok(ListPage {
+        page,
+        municipality: user.municipality_name.clone().unwrap_or_default(),
+        own: own.iter().map(ListItem::new).collect(),
+        partner_of: partner_of.iter().map(ListItem::new).collect(),
+        open_rounds,
+    })
+}
+
+async fn open_rounds(conn: &mut sqlx::PgConnection) -> Result<Vec<RoundSummary>, AppError> {
+    let Some(programme) = programmes_db::main_programme(conn).await? else {
+        return Ok(Vec::new());
+    };
+    let now = OffsetDateTime::now_utc();
+    Ok(programmes_db::public_rounds(conn, programme.id)
+        .await?
+        .into_iter()
+        .map(|r| RoundSummary::new(r, now))
+        .filter(RoundSummary::is_open)
+        .collect())
+}
+
+#[derive(Deserialize)]
+struct StartForm {
+    round_id: String,
+}
+
+async fn start(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    client: ClientAddress,
+    ProtectedForm(form): ProtectedForm<StartForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Clerk)?;
+    let municipality_id = user.municipality_id.ok_or(AppError::Forbidden)?;
+    let round_id: i64 = form.round_id.trim().parse().map_err(|_| AppError::BadRequest)?;
+    let mut tx = app.db.begin().await?;
+    let round = programmes_db::find_round(&mut tx, round_id)
+        .await?
+        .filter(|r| r.state != "draft")
+        .ok_or(AppError::NotFound)?;
+    if !RoundSummary::new(round, OffsetDateTime::now_utc()).is_open() {
+        return Ok(redirect_with_flash(
+            &app.cookies,
+            "/antraege",
+            "Dieser Förderaufruf nimmt derzeit keine Anträge an.",
+        ));
+    }
+    let id = db::create(&mut tx, round_id, municipality_id, user.id).await?;
+    audit::record(
+        &mut tx,
+        user.actor(&client),
+        "application.created",
+        &format!("application:{id}"),
+        json!({ "round_id": round_id }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/antraege/{id}")).into_response())
+}
+
+/// The top of every application page.
+pub struct Header {
+    pub id: i64,
+    pub reference: String,
+    pub title: String,
+    pub round: String,
+    pub municipality: String,
+    pub status_label: &'static str,
+    pub status_class: &'static str,
+    pub deadline: String,
+    pub deadline_iso: String,
+}
+
+impl Header {
+    pub fn new(a: &ApplicationRow) -> Self {
+        let status = a.status();
+        Header {
+            id: a.id,
+            reference: a.reference.clone().unwrap_or_default(),
+            title: a.display_title().to_string(),
+            round: a.round_title.clone(),
+            municipality: a.municipality_name.clone(),
+            status_label: status.label(),
+            status_class: status.tag_class(),
+            deadline: format::date_time(a.round_closes_at),
+            deadline_iso: format::iso(a.round_closes_at),
+        }
+    }
+}
+
+pub struct Task {
+    pub title: &'static str,
+    pub href: String,
+    pub status: SectionStatus,
+    pub editable: bool,
+}
+
+pub struct TimelineEntry {
+    pub at: String,
+    pub at_iso: String,
+    pub label: &'static str,
+    pub actor: String,
+    pub message: String,
+}
+
+pub struct PartnerView {
+    pub name: String,
+    pub confirmed: String,
+}
+
+impl PartnerView {
+    pub fn new(p: &PartnerRow) -> Self {
+        PartnerView {
+            name: p.name.clone(),
+            confirmed: match (&p.confirmed_at, &p.confirmed_by_name) {
+                (Some(at), Some(by)) => format!("bestätigt am {} von {by}", format::date(*at)),
+                _ => "Bestätigung ausstehend".into(),
+            },
+        }
+    }
+}
+
+/// The open Nachforderung, as the municipality sees it.
+pub struct ChangeRequestView {
+    pub message: String,
+    pub deadline: String,
+    pub sections: Vec<&'static str>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "applications/overview.html")]
+struct OverviewPage {
+    page: PageContext,
+    head: Header,
+    next_step: &'static str,
+    editable: bool,
+    tasks: Vec<Task>,
+    complete_count: usize,
+    partners: Vec<PartnerView>,
+    confirm_needed: bool,
+    can_withdraw: bool,
+    change_request: Option<ChangeRequestView>,
+    timeline: Vec<TimelineEntry>,
+}
+
+async fn overview(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<OverviewPage, AppError> {
+    let mut conn = app.db.acquire().await?;
+    let (row, access) = open(&mut conn, &user, id, false).await?;
+    let dossier = Dossier::load(&mut conn, row).await?;
+    let events = db::events(&mut conn, id).await?;
+    let status = dossier.status();
+    let tasks: Vec<Task> = Section::ALL
+        .into_iter()
+        .map(|s| Task {
+            title: s.title(),
+            href: format!("/antraege/{id}/{}", s.slug()),
+            status: dossier.section_status(s),
+            editable: access == Access::Owner && dossier.is_editable(s),
+        })
+        .collect();
+    let my_municipality = user.municipality_id;
+    let confirm_needed = access == Access::Partner
+        && !status.is_decided()
+        && status != Status::Withdrawn
+        && dossier
+            .partners
+            .iter()
+            .any(|p| Some(p.municipality_id) == my_municipality && p.confirmed_at.is_none());
+    Ok(OverviewPage {
+        page,
+        head: Header::new(&dossier.application),
+        next_step: status.next_step(),
+        editable: access == Access::Owner && status.is_editable(),
+        complete_count: tasks
+            .iter()
+            .filter(|t| t.status == SectionStatus::Complete)
+            .count(),
+        tasks,
+        partners: dossier.partners.iter().map(PartnerView::new).collect(),
+        confirm_needed,
+        can_withdraw: access == Access::Owner && Transition::Withdraw.target(status).is_some(),
+        change_request: change_request(&events, status),
+        timeline: timeline(&events),
+    })
+}
+
+pub fn change_request(events: &[db::EventRow], status: Status) -> Option<ChangeRequestView> {
+    if status != Status::ChangesRequested {
+        return None;
+    }
+    let event = events.iter().rev().find(|e| e.kind == "changes_requested")?;
+    let details = &event.details.0;
+    Some(ChangeRequestView {
+        message: event.message.clone(),
+        deadline: details["deadline"]
+            .as_i64()
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+            .map(format::date)
+            .unwrap_or_default(),
+        sections: details["sections"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().and_then(Section::from_slug))
+                    .map(Section::title)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+/// The events the municipality sees, oldest first.
+pub fn timeline(events: &[db::EventRow]) -> Vec<TimelineEntry> {
+    events
+        .iter()
+        .filter_map(|e| {
+            let label = event_label(&e.kind)?;
+            Some(TimelineEntry {
+                at: format::date_time(e.at),
+                at_iso: format::iso(e.at),
+                label,
+                actor: e.actor_name.clone().unwrap_or_default(),
+                // A reviewer's message belongs to the Nachforderung box, not the timeline.
+                message: if e.kind == "withdrawn" {
+                    e.message.clone()
+                } else {
+                    String::new()
+                },
+            })
+        })
+        .collect()
+}
+
+async fn confirm_participation(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    client: ClientAddress,
+    Path(id): Path<i64>,
+    ProtectedForm(_): ProtectedForm<NoFields>,
+) -> Result<Response, AppError> {
+    let mut tx = app.db.begin().await?;
+    let (row, access) = open(&mut tx, &user, id, true).await?;
+    let status = row.status();
+    if access != Access::Partner || status.is_decided() || status == Status::Withdrawn {
+        return Err(AppError::Forbidden);
+    }
+    let municipality = user.municipality_id.ok_or(AppError::Forbidden)?;
+    if db::confirm_partner(&mut tx, id, municipality, user.id).await? {
+        db::insert_event(&mut tx, id, "partner_confirmed", Some(user.id), "", None).await?;
+        audit::record(
+            &mut tx,
+            user.actor(&client),
+            "application.partner_confirmed",
+            &format!("application:{id}"),
+            json!({ "municipality_id": municipality }),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        &format!("/antraege/{id}"),
+        "Sie haben die Teilnahme Ihrer Kommune bestätigt.",
+    ))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "applications/withdraw.html")]
+struct WithdrawPage {
+    page: PageContext,
+    head: Header,
+    reason: String,
+    errors: FormErrors,
+}
+
+async fn withdrawable(
+    conn: &mut sqlx::PgConnection,
+    user: &CurrentUser,
+    id: i64,
+    lock: bool,
+) -> Result<ApplicationRow, AppError> {
+    let (row, access) = open(conn, user, id, lock).await?;
+    if access != Access::Owner {
+        return Err(AppError::Forbidden);
+    }
+    Ok(row)
+}
+
+async fn withdraw_page(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let mut conn = app.db.acquire().await?;
+    let row = withdrawable(&mut conn, &user, id, false).await?;
+    if Transition::Withdraw.target(row.status()).is_none() {
+        return Ok(Redirect::to(&format!("/antraege/{id}")).into_response());
+    }
+    Ok(WithdrawPage {
+        page,
+        head: Header::new(&row),
+        reason: String::new(),
+        errors: FormErrors::default(),
+    }
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct WithdrawForm {
+    #[serde(default)]
+    reason: String,
+}
+
+const REASON_MAX: usize = 2000;
+
+async fn withdraw(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    client: ClientAddress,
+    Path(id): Path<i64>,
+    ProtectedForm(form): ProtectedForm<WithdrawForm>,
+) -> Result<Response, AppError> {
+    let reason = clean_line(&form.reason, REASON_MAX + 1);
+    let mut tx = app.db.begin().await?;
+    let row = withdrawable(&mut tx, &user, id, true).await?;
+    if reason.chars().count() > REASON_MAX {
+        let mut errors = FormErrors::default();
+        errors.add(
+            "reason",
+            format!("Die Begründung darf höchstens {REASON_MAX} Zeichen lang sein."),
+        );
+        let page = WithdrawPage {
+            page,
+            head: Header::new(&row),
+            reason,
+            errors,
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    if Transition::Withdraw.target(row.status()).is_none() {
+        // Already withdrawn (a resent form) or decided meanwhile.
+        return Ok(Redirect::to(&format!("/antraege/{id}")).into_response());
+    }
+    let input = Input {
+        message: reason,
+        ..Input::default()
+    };
+    workflow::apply(
+        &mut tx,
+        &app.outbox,
+        &app.config.base_url,
+        &row,
+        acting(&user),
+        Transition::Withdraw,
+        &input,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        user.actor(&client),
+        "application.withdrawn",
+        &format!("application:{id}"),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        &format!("/antraege/{id}"),
+        "Der Antrag ist zurückgezogen.",
+    ))
+}

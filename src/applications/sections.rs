@@ -1,0 +1,560 @@
+//! The section pages of the task list (Antragsteller, Vorhaben, Verbund, Kosten, Erklärungen):
+//! every save keeps what was typed, valid or not; a save over someone else's newer save is
+//! refused and shown side by side.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::costs::{COST_KINDS, CostPlan};
+use super::db;
+use super::dossier::Dossier;
+use super::forms::{
+    self, Answers, CostRowInput, DECLARATION_FIELDS, MAX_COST_ROWS, START_STATUS, VAT_STATUS,
+    YES_NO,
+};
+use super::model::Section;
+use super::routes::{Access, Header, open};
+use crate::accounts::CurrentUser;
+use crate::audit;
+use crate::error::AppError;
+use crate::mail::messages::{Message, PartnerConfirmationRequest};
+use crate::municipalities::db as municipalities_db;
+use crate::state::AppState;
+use crate::web::{ClientAddress, FormErrors, PageContext, ProtectedForm, format, redirect_with_flash};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/antraege/{id}/{section}", get(edit).post(save))
+}
+
+/// The answers of the form, for the template.
+pub struct SectionForm {
+    pub answers: Answers,
+}
+
+impl SectionForm {
+    pub fn v(&self, name: &str) -> &str {
+        self.answers.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    pub fn is(&self, name: &str, value: &str) -> bool {
+        self.v(name) == value
+    }
+}
+
+/// A cost row in the form, with the names of its fields (`cost-{index}-amount`, …).
+pub struct CostRowView {
+    pub index: usize,
+    pub number: usize,
+    pub row: CostRowInput,
+    pub kind_key: String,
+    pub description_key: String,
+    pub year_key: String,
+    pub amount_key: String,
+    pub eligible_key: String,
+}
+
+impl CostRowView {
+    fn new(index: usize, row: CostRowInput) -> Self {
+        let key = |part: &str| format!("cost-{index}-{part}");
+        CostRowView {
+            index,
+            number: index + 1,
+            row,
+            kind_key: key("kind"),
+            description_key: key("description"),
+            year_key: key("year"),
+            amount_key: key("amount"),
+            eligible_key: key("eligible"),
+        }
+    }
+}
+
+/// The computed figures of a cost plan.
+pub struct PlanView {
+    pub total: String,
+    pub eligible: String,
+    pub by_year: Vec<(i32, String)>,
+    pub by_kind: Vec<(&'static str, String)>,
+    pub financed: String,
+    pub grant: String,
+    pub rate: String,
+    pub ceiling: String,
+    pub balanced: bool,
+}
+
+impl PlanView {
+    pub fn new(plan: &CostPlan, dossier: &Dossier) -> Self {
+        PlanView {
+            total: plan.total.to_string(),
+            eligible: plan.eligible.to_string(),
+            by_year: plan
+                .by_year()
+                .into_iter()
+                .map(|(y, c)| (y, c.to_string()))
+                .collect(),
+            by_kind: plan
+                .by_kind()
+                .into_iter()
+                .map(|(k, c)| (k, c.to_string()))
+                .collect(),
+            financed: plan.financing.total().to_string(),
+            grant: plan.financing.grant.to_string(),
+            rate: plan
+                .rate()
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "–".into()),
+            ceiling: plan.grant_ceiling(&dossier.rules).to_string(),
+            balanced: plan.financing.total() == plan.total,
+        }
+    }
+}
+
+/// A field whose saved answer differs from what the clerk just typed.
+pub struct ChangedField {
+    pub label: String,
+    pub theirs: String,
+    pub mine: String,
+}
+
+pub struct Conflict {
+    pub by: String,
+    pub at: String,
+    pub fields: Vec<ChangedField>,
+}
+
+pub struct Applicant {
+    pub name: String,
+    pub ags: String,
+    pub address: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "applications/section.html")]
+pub struct SectionPage {
+    page: PageContext,
+    head: Header,
+    slug: &'static str,
+    title: &'static str,
+    form: SectionForm,
+    errors: FormErrors,
+    version: i32,
+    back_to_review: bool,
+    /// Shown when the answers were saved but have problems.
+    saved_with_errors: bool,
+    conflict: Option<Conflict>,
+    applicant: Applicant,
+    categories: Vec<(String, String)>,
+    partners: Vec<super::db::PartnerRow>,
+    partner_choices: Vec<(i64, String)>,
+    cost_rows: Vec<CostRowView>,
+    cost_kinds: &'static [(&'static str, &'static str)],
+    plan: Option<PlanView>,
+    max_rate: String,
+    grant_range: String,
+    yes_no: &'static [(&'static str, &'static str)],
+    start_status: &'static [(&'static str, &'static str)],
+    vat_status: &'static [(&'static str, &'static str)],
+    declarations: &'static [forms::Field],
+}
+
+#[derive(Deserialize)]
+pub struct SectionQuery {
+    #[serde(default)]
+    pub zurueck: String,
+}
+
+/// The section of the URL, if it is one with a form.
+fn form_section(slug: &str) -> Result<Section, AppError> {
+    match Section::from_slug(slug) {
+        Some(Section::Attachments) | None => Err(AppError::NotFound),
+        Some(section) => Ok(section),
+    }
+}
+
+async fn build_page(
+    conn: &mut sqlx::PgConnection,
+    page: PageContext,
+    dossier: &Dossier,
+    section: Section,
+    answers: Answers,
+    errors: FormErrors,
+) -> Result<SectionPage, AppError> {
+    let application = &dossier.application;
+    let municipality = municipalities_db::find(conn, application.municipality_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let address = [
+        municipality.street.clone().unwrap_or_default(),
+        format!(
+            "{} {}",
+            municipality.postal_code.clone().unwrap_or_default(),
+            municipality.city.clone().unwrap_or_default()
+        )
+        .trim()
+        .to_string(),
+    ]
+    .into_iter()
+    .filter(|s| !s.is_empty())
+    .collect::<Vec<_>>()
+    .join(", ");
+    let partner_choices = if section == Section::Partnership {
+        municipalities_db::choices(conn)
+            .await?
+            .into_iter()
+            .filter(|(id, _)| {
+                *id != application.municipality_id
+                    && !dossier.partners.iter().any(|p| p.municipality_id == *id)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut rows = forms::cost_rows(&answers);
+    if rows.is_empty() {
+        rows.push(blank_row());
+    }
+    let plan = (section == Section::Costs)
+        .then(|| forms::check_costs(&answers, &dossier.rules).1)
+        .flatten()
+        .map(|p| PlanView::new(&p, dossier));
+    let summary =
+        crate::programmes::model::RoundSummary::new(dossier.round.clone(), time::OffsetDateTime::now_utc());
+    Ok(SectionPage {
+        page,
+        head: Header::new(application),
+        slug: section.slug(),
+        title: section.title(),
+        errors,
+        version: dossier.version(section),
+        back_to_review: false,
+        saved_with_errors: false,
+        conflict: None,
+        applicant: Applicant {
+            name: municipality.name,
+            ags: municipality.ags.or(municipality.ars).unwrap_or_default(),
+            address,
+        },
+        categories: dossier.rules.categories.clone(),
+        partners: dossier.partners.clone(),
+        partner_choices,
+        cost_rows: rows
+            .into_iter()
+            .enumerate()
+            .map(|(index, row)| CostRowView::new(index, row))
+            .collect(),
+        cost_kinds: COST_KINDS,
+        plan,
+        max_rate: summary.max_rate,
+        grant_range: summary.grant_range,
+        yes_no: YES_NO,
+        start_status: START_STATUS,
+        vat_status: VAT_STATUS,
+        declarations: DECLARATION_FIELDS,
+        form: SectionForm { answers },
+    })
+}
+
+fn blank_row() -> CostRowInput {
+    CostRowInput {
+        eligible: "ja".into(),
+        ..CostRowInput::default()
+    }
+}
+
+/// Loads the application for a clerk of the applying municipality who may change `section`.
+async fn editable(
+    conn: &mut sqlx::PgConnection,
+    user: &CurrentUser,
+    id: i64,
+    section: Section,
+    lock: bool,
+) -> Result<Option<Dossier>, AppError> {
+    let (row, access) = open(conn, user, id, lock).await?;
+    if access != Access::Owner {
+        return Err(AppError::Forbidden);
+    }
+    let dossier = Dossier::load(conn, row).await?;
+    Ok(dossier.is_editable(section).then_some(dossier))
+}
+
+async fn edit(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    Path((id, slug)): Path<(i64, String)>,
+    Query(query): Query<SectionQuery>,
+) -> Result<Response, AppError> {
+    let section = form_section(&slug)?;
+    let mut conn = app.db.acquire().await?;
+    let Some(dossier) = editable(&mut conn, &user, id, section, false).await? else {
+        return Ok(Redirect::to(&format!("/antraege/{id}")).into_response());
+    };
+    let answers = dossier.answers(section);
+    // Saved answers with mistakes show them again; merely unfinished ones do not nag.
+    let check = dossier.check(section);
+    let errors = if check.status() == super::model::SectionStatus::Error {
+        check.errors
+    } else {
+        FormErrors::default()
+    };
+    let mut section_page = build_page(&mut conn, page, &dossier, section, answers, errors).await?;
+    section_page.back_to_review = query.zurueck == "pruefen";
+    Ok(section_page.into_response())
+}
+
+/// What the clerk pressed.
+enum Action {
+    Continue,
+    Later,
+    AddRow,
+    RemoveRow(usize),
+    AddPartner,
+    RemovePartner(i64),
+}
+
+fn action_of(pairs: &[(String, String)]) -> Action {
+    let value = pairs
+        .iter()
+        .find(|(k, _)| k == "action")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("weiter");
+    if let Some(n) = value.strip_prefix("zeile-entfernen-") {
+        return n.parse().map(Action::RemoveRow).unwrap_or(Action::Later);
+    }
+    if let Some(n) = value.strip_prefix("partner-entfernen-") {
+        return n.parse().map(Action::RemovePartner).unwrap_or(Action::Later);
+    }
+    match value {
+        "spaeter" => Action::Later,
+        "zeile-hinzufuegen" => Action::AddRow,
+        "partner-hinzufuegen" => Action::AddPartner,
+        _ => Action::Continue,
+    }
+}
+
+fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+async fn save(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    client: ClientAddress,
+    Path((id, slug)): Path<(i64, String)>,
+    ProtectedForm(pairs): ProtectedForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let section = form_section(&slug)?;
+    let action = action_of(&pairs);
+    let back_to_review = field(&pairs, "zurueck") == "pruefen";
+    let loaded_version: i32 = field(&pairs, "version").trim().parse().unwrap_or(-1);
+    let mut answers = forms::answers_from_pairs(section, &pairs);
+    if section == Section::Costs {
+        let mut rows = forms::cost_rows(&answers);
+        match action {
+            Action::AddRow if rows.len() < MAX_COST_ROWS => rows.push(blank_row()),
+            Action::RemoveRow(i) if i < rows.len() => {
+                rows.remove(i);
+            }
+            _ => {}
+        }
+        forms::set_cost_rows(&mut answers, &rows);
+    }
+
+    let mut tx = app.db.begin().await?;
+    let Some(dossier) = editable(&mut tx, &user, id, section, true).await? else {
+        return Ok(redirect_with_flash(
+            &app.cookies,
+            &format!("/antraege/{id}"),
+            "Dieser Abschnitt kann nicht mehr geändert werden.",
+        ));
+    };
+    let mut partner_error = None;
+    if section == Section::Partnership {
+        match action {
+            Action::AddPartner => {
+                partner_error = add_partner(&mut tx, &app, &dossier, field(&pairs, "partner_id")).await?;
+            }
+            Action::RemovePartner(municipality_id) => {
+                db::remove_partner(&mut tx, id, municipality_id).await?;
+            }
+            _ => {}
+        }
+    }
+    let saved = db::save_section(&mut tx, id, section, &answers, loaded_version, user.id).await?;
+    if saved.is_none() {
+        // Someone saved in between: show both, keep what this clerk typed.
+        let conflict = conflict(&dossier, section, &answers);
+        tx.rollback().await?;
+        let mut conn = app.db.acquire().await?;
+        let mut section_page =
+            build_page(&mut conn, page, &dossier, section, answers, FormErrors::default()).await?;
+        section_page.conflict = Some(conflict);
+        section_page.back_to_review = back_to_review;
+        return Ok((StatusCode::CONFLICT, section_page).into_response());
+    }
+    let (check, plan) = dossier.check_answers(section, &answers);
+    update_summary(&mut tx, &dossier, section, &answers, plan.as_ref()).await?;
+    audit::record(
+        &mut tx,
+        user.actor(&client),
+        "application.section_saved",
+        &format!("application:{id}"),
+        json!({ "section": section.slug() }),
+    )
+    .await?;
+    tx.commit().await?;
+
+    let here = format!("/antraege/{id}/{}", section.slug());
+    let reload = |anchor: &str| {
+        let query = if back_to_review { "?zurueck=pruefen" } else { "" };
+        Redirect::to(&format!("{here}{query}#{anchor}")).into_response()
+    };
+    match action {
+        Action::AddRow => return Ok(reload("kostenpositionen")),
+        Action::RemoveRow(_) => return Ok(reload("kostenpositionen")),
+        Action::RemovePartner(_) => return Ok(reload("partner")),
+        Action::AddPartner if partner_error.is_none() => return Ok(reload("partner")),
+        Action::Later => {
+            return Ok(redirect_with_flash(
+                &app.cookies,
+                &format!("/antraege/{id}"),
+                &format!("Der Abschnitt „{}“ ist gespeichert.", section.title()),
+            ));
+        }
+        _ => {}
+    }
+    let mut errors = check.errors;
+    if let Some(message) = partner_error {
+        errors = FormErrors::default();
+        errors.add("partner_id", message);
+    }
+    if !errors.is_empty() {
+        let mut conn = app.db.acquire().await?;
+        let row = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+        let dossier = Dossier::load(&mut conn, row).await?;
+        let mut section_page = build_page(&mut conn, page, &dossier, section, answers, errors).await?;
+        section_page.saved_with_errors = true;
+        section_page.back_to_review = back_to_review;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, section_page).into_response());
+    }
+    let next = if back_to_review {
+        format!("/antraege/{id}/pruefen")
+    } else {
+        match section.next() {
+            Some(next) if dossier.is_editable(next) => format!("/antraege/{id}/{}", next.slug()),
+            _ => format!("/antraege/{id}"),
+        }
+    };
+    Ok(Redirect::to(&next).into_response())
+}
+
+/// Adds the chosen municipality as partner and asks its clerks to confirm. Returns the error
+/// message for the form when the choice is not possible.
+async fn add_partner(
+    conn: &mut sqlx::PgConnection,
+    app: &AppState,
+    dossier: &Dossier,
+    chosen: &str,
+) -> Result<Option<String>, AppError> {
+    let Ok(municipality_id) = chosen.trim().parse::<i64>() else {
+        return Ok(Some("Bitte wählen Sie eine Partnerkommune aus.".into()));
+    };
+    if municipality_id == dossier.application.municipality_id {
+        return Ok(Some(
+            "Ihre Kommune ist die antragstellende Kommune und kann nicht zugleich Partner sein.".into(),
+        ));
+    }
+    if !municipalities_db::exists_active(conn, municipality_id).await? {
+        return Ok(Some("Bitte wählen Sie eine Kommune aus der Liste.".into()));
+    }
+    if !db::add_partner(conn, dossier.id(), municipality_id).await? {
+        return Ok(Some("Diese Kommune ist bereits Partner.".into()));
+    }
+    let partner = municipalities_db::name_of(conn, municipality_id)
+        .await?
+        .unwrap_or_default();
+    let message = Message::PartnerConfirmationRequest(PartnerConfirmationRequest {
+        lead: dossier.application.municipality_name.clone(),
+        partner,
+        title: dossier.application.display_title().to_string(),
+        link: format!("{}/antraege/{}", app.config.base_url, dossier.id()),
+    });
+    let clerks = super::workflow::recipients(
+        crate::accounts::db::clerks_of(conn, municipality_id).await?,
+    );
+    app.outbox.enqueue_to_all(conn, &clerks, &message).await?;
+    Ok(None)
+}
+
+/// Keeps the application's list columns in step with its valid answers.
+async fn update_summary(
+    conn: &mut sqlx::PgConnection,
+    dossier: &Dossier,
+    section: Section,
+    answers: &Answers,
+    plan: Option<&CostPlan>,
+) -> Result<(), AppError> {
+    let project = if section == Section::Project {
+        answers.clone()
+    } else {
+        dossier.answers(Section::Project)
+    };
+    let plan = match section {
+        Section::Costs => plan.cloned(),
+        _ => dossier.cost_plan(),
+    };
+    let title: String = project
+        .get("title")
+        .map(|t| t.chars().take(150).collect())
+        .unwrap_or_default();
+    let category = project
+        .get("category")
+        .filter(|c| dossier.rules.categories.iter().any(|(code, _)| code == *c))
+        .map(String::as_str);
+    db::update_summary(
+        conn,
+        dossier.id(),
+        &db::Summary {
+            title: &title,
+            category_code: category,
+            total_cost_cents: plan.as_ref().map(|p| p.total.get()),
+            eligible_cost_cents: plan.as_ref().map(|p| p.eligible.get()),
+            requested_grant_cents: plan.as_ref().map(|p| p.financing.grant.get()),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+fn conflict(dossier: &Dossier, section: Section, mine: &Answers) -> Conflict {
+    let theirs = dossier.answers(section);
+    let mut names: Vec<&String> = theirs.keys().chain(mine.keys()).collect();
+    names.sort();
+    names.dedup();
+    let fields = names
+        .into_iter()
+        .filter(|n| theirs.get(*n) != mine.get(*n))
+        .map(|n| ChangedField {
+            label: forms::label_of(section, n),
+            theirs: forms::display_of(section, n, theirs.get(n).map(String::as_str).unwrap_or("")),
+            mine: forms::display_of(section, n, mine.get(n).map(String::as_str).unwrap_or("")),
+        })
+        .collect();
+    let (by, at) = dossier
+        .saved_by(section)
+        .map(|(by, at)| (by.to_string(), format::date_time(at)))
+        .unwrap_or_default();
+    Conflict { by, at, fields }
+}
