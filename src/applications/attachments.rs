@@ -26,13 +26,17 @@ use crate::audit;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::csrf::{self, CsrfToken};
-use crate::web::{ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, format, redirect_with_flash};
+use crate::web::{
+    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, format, redirect_with_flash,
+};
 
 pub fn router(upload_limit: usize) -> Router<AppState> {
     Router::new()
         .route(
             "/antraege/{id}/anlagen",
-            get(page).post(upload).layer(DefaultBodyLimit::max(upload_limit)),
+            get(page)
+                .post(upload)
+                .layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route("/antraege/{id}/anlagen/{file}", get(download))
         .route("/antraege/{id}/anlagen/{file}/loeschen", post(delete))
@@ -306,10 +310,23 @@ async fn upload(
         }
         return Err(AppError::CsrfMismatch);
     }
-    let result = store(&app, &user, &client, id, &received.document, received.file, too_large).await;
+    let result = store(
+        &app,
+        &user,
+        &client,
+        id,
+        &received.document,
+        received.file,
+        too_large,
+    )
+    .await;
     match result {
         Ok(Ok(name)) => {
-            let query = if received.back_to_review { "?zurueck=pruefen" } else { "" };
+            let query = if received.back_to_review {
+                "?zurueck=pruefen"
+            } else {
+                ""
+            };
             Ok(redirect_with_flash(
                 &app.cookies,
                 &format!("/antraege/{id}/anlagen{query}"),
@@ -342,11 +359,7 @@ async fn store(
     let dossier = owner_dossier(&mut tx, user, id, true).await?;
     let type_id = match document {
         "extra" => None,
-        other => match dossier
-            .documents
-            .iter()
-            .find(|d| other.parse() == Ok(d.id))
-        {
+        other => match dossier.documents.iter().find(|d| other.parse() == Ok(d.id)) {
             Some(d) => Some(d.id),
             None => {
                 if let Some(f) = file {
@@ -399,7 +412,10 @@ async fn store(
         .keep(file.upload)
         .await
         .map_err(anyhow::Error::from)?;
-    let recorded = record(&mut tx, &dossier, user, client, type_id, &name, &key, kind, size, &sha256).await;
+    let recorded = record(
+        &mut tx, &dossier, user, client, type_id, &name, &key, kind, size, &sha256,
+    )
+    .await;
     match recorded {
         Ok(()) => {}
         Err(e) => {

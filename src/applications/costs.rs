@@ -68,13 +68,11 @@ pub struct CostPlan {
 impl CostPlan {
     pub fn new(items: Vec<CostItem>, financing: Financing) -> Self {
         let total = add(&items.iter().map(|i| i.amount).collect::<Vec<_>>());
-        let eligible = add(
-            &items
-                .iter()
-                .filter(|i| i.eligible)
-                .map(|i| i.amount)
-                .collect::<Vec<_>>(),
-        );
+        let eligible = add(&items
+            .iter()
+            .filter(|i| i.eligible)
+            .map(|i| i.amount)
+            .collect::<Vec<_>>());
         CostPlan {
             items,
             financing,
@@ -226,21 +224,21 @@ mod tests {
         let plan = CostPlan::new(
             vec![
                 item("software", 2027, 1, true),
-                item("software", 2028, 10_000_01, true),
+                item("software", 2028, 1_000_001, true),
                 item("training", 2027, 33, false),
             ],
             Financing::default(),
         );
-        assert_eq!(plan.total, Cents::new(10_000_35));
-        assert_eq!(plan.eligible, Cents::new(10_000_02));
+        assert_eq!(plan.total, Cents::new(1_000_035));
+        assert_eq!(plan.eligible, Cents::new(1_000_002));
         assert_eq!(
             plan.by_year(),
-            vec![(2027, Cents::new(34)), (2028, Cents::new(10_000_01))]
+            vec![(2027, Cents::new(34)), (2028, Cents::new(1_000_001))]
         );
         assert_eq!(
             plan.by_kind(),
             vec![
-                ("Software/Lizenzen", Cents::new(10_000_02)),
+                ("Software/Lizenzen", Cents::new(1_000_002)),
                 ("Schulung", Cents::new(33))
             ]
         );
@@ -248,7 +246,10 @@ mod tests {
 
     #[test]
     fn the_ceiling_rounds_down_to_the_cent_and_respects_the_maximum_grant() {
-        let plan = CostPlan::new(vec![item("software", 2027, 333, true)], Financing::default());
+        let plan = CostPlan::new(
+            vec![item("software", 2027, 333, true)],
+            Financing::default(),
+        );
         // 80 % of 3,33 € is 2,664 €: the ceiling is 2,66 €.
         assert_eq!(plan.grant_ceiling(&rules(None)), Cents::new(266));
         assert_eq!(plan.grant_ceiling(&rules(Some(100))), Cents::new(100));
@@ -257,9 +258,9 @@ mod tests {
     #[test]
     fn the_rate_is_shown_to_the_basis_point() {
         let plan = CostPlan::new(
-            vec![item("software", 2027, 300_00, true)],
+            vec![item("software", 2027, 30_000, true)],
             Financing {
-                grant: Cents::new(247_50),
+                grant: Cents::new(24_750),
                 ..Financing::default()
             },
         );
@@ -276,6 +277,10 @@ mod tests {
             },
         );
         assert_eq!(plan.rate(), None);
-        assert!(plan.problems(&rules(None)).iter().any(|(f, _)| *f == "grant"));
+        assert!(
+            plan.problems(&rules(None))
+                .iter()
+                .any(|(f, _)| *f == "grant")
+        );
     }
 }

@@ -40,7 +40,8 @@ impl ApplicationRow {
     }
 }
 
-const APPLICATION_SELECT: &str = "SELECT a.id, a.round_id, r.title AS round_title, r.closes_at AS round_closes_at,
+const APPLICATION_SELECT: &str =
+    "SELECT a.id, a.round_id, r.title AS round_title, r.closes_at AS round_closes_at,
         a.municipality_id, m.name AS municipality_name, a.status, a.reference, a.title,
         a.requested_grant_cents, a.created_at, a.updated_at, a.submitted_at
  FROM applications a
@@ -339,8 +340,16 @@ pub async fn insert_event(
     message: &str,
     transition: Option<(Status, Status)>,
 ) -> sqlx::Result<()> {
-    insert_event_with_details(conn, id, kind, actor_id, message, transition, &serde_json::json!({}))
-        .await
+    insert_event_with_details(
+        conn,
+        id,
+        kind,
+        actor_id,
+        message,
+        transition,
+        &serde_json::json!({}),
+    )
+    .await
 }
 
 pub async fn insert_event_with_details(
@@ -506,7 +515,10 @@ pub struct NewAttachment<'a> {
     pub uploaded_by: i64,
 }
 
-pub async fn insert_attachment(conn: &mut PgConnection, a: &NewAttachment<'_>) -> sqlx::Result<i64> {
+pub async fn insert_attachment(
+    conn: &mut PgConnection,
+    a: &NewAttachment<'_>,
+) -> sqlx::Result<i64> {
     let id = sqlx::query_scalar(
         "INSERT INTO application_attachments
             (application_id, attachment_type_id, file_name, storage_key, content_type, size_bytes, sha256, uploaded_by)

@@ -142,10 +142,12 @@ impl Dossier {
                 .is_some_and(|r| !r.answers.0.is_empty()),
         };
         let check = self.check(section);
-        if !started && !(section == Section::Attachments && check.is_complete()) {
-            SectionStatus::NotStarted
-        } else {
+        // A round that asks for no documents needs nothing here.
+        let nothing_needed = section == Section::Attachments && check.is_complete();
+        if started || nothing_needed {
             check.status()
+        } else {
+            SectionStatus::NotStarted
         }
     }
 
@@ -153,7 +155,12 @@ impl Dossier {
     pub fn problems(&self, now: OffsetDateTime) -> Vec<Problem> {
         let base = format!("/antraege/{}", self.id());
         let mut problems = Vec::new();
-        match phase(&self.round.state, self.round.opens_at, self.round.closes_at, now) {
+        match phase(
+            &self.round.state,
+            self.round.opens_at,
+            self.round.closes_at,
+            now,
+        ) {
             Phase::Open { .. } => {}
             // A Nachforderung is answered after the round's deadline as a matter of course.
             _ if self.status() == Status::ChangesRequested => {}

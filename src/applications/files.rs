@@ -107,10 +107,7 @@ pub fn sniff(head: &[u8]) -> Option<FileKind> {
 /// control or path characters, at most 150 characters, and the extension of what the file
 /// really is.
 pub fn safe_file_name(original: &str, kind: FileKind) -> String {
-    let last = original
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or_default();
+    let last = original.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = last
         .chars()
         .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*'))
@@ -250,8 +247,10 @@ mod tests {
         assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(FileKind::Jpeg));
         let odt = zip_with_first_entry(b"mimetype", b"application/vnd.oasis.opendocument.text");
         assert_eq!(sniff(&odt), Some(FileKind::Odt));
-        let ods =
-            zip_with_first_entry(b"mimetype", b"application/vnd.oasis.opendocument.spreadsheet");
+        let ods = zip_with_first_entry(
+            b"mimetype",
+            b"application/vnd.oasis.opendocument.spreadsheet",
+        );
         assert_eq!(sniff(&ods), Some(FileKind::Ods));
         let mut docx = zip_with_first_entry(b"[Content_Types].xml", b"<Types/>");
         docx.extend_from_slice(b"PK\x03\x04....word/document.xml");
@@ -285,7 +284,10 @@ mod tests {
             "Beschluss Gemeinderat 2027.pdf"
         );
         assert_eq!(safe_file_name("..", FileKind::Png), "Dokument.png");
-        assert_eq!(safe_file_name("a\u{0}b\"<c>.docx", FileKind::Docx), "abc.docx");
+        assert_eq!(
+            safe_file_name("a\u{0}b\"<c>.docx", FileKind::Docx),
+            "abc.docx"
+        );
     }
 
     #[test]

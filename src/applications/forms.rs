@@ -64,10 +64,7 @@ const fn optional(name: &'static str, label: &'static str, kind: Kind, max_chars
 pub const YES_NO: &[(&str, &str)] = &[("nein", "Nein"), ("ja", "Ja")];
 
 pub const START_STATUS: &[(&str, &str)] = &[
-    (
-        "not_started",
-        "Mit dem Vorhaben wurde noch nicht begonnen.",
-    ),
+    ("not_started", "Mit dem Vorhaben wurde noch nicht begonnen."),
     (
         "early_start",
         "Ich beantrage den vorzeitigen Maßnahmebeginn.",
@@ -103,7 +100,12 @@ pub const PROJECT_FIELDS: &[Field] = &[
     // The choices are the round's open categories; `project` checks them.
     field("category", "Fördergegenstand", Kind::Line, 20),
     field("summary", "Kurzbeschreibung", Kind::Text, 1000),
-    field("description", "Ausführliche Beschreibung", Kind::Text, 10_000),
+    field(
+        "description",
+        "Ausführliche Beschreibung",
+        Kind::Text,
+        10_000,
+    ),
     field(
         "goals",
         "Ziele und Nutzen für Bürgerinnen, Bürger und Unternehmen",
@@ -174,7 +176,12 @@ pub const DECLARATION_FIELDS: &[Field] = &[
 pub const FINANCING_FIELDS: &[Field] = &[
     field("own_share", "Eigenanteil", Kind::Line, 30),
     optional("third_party", "Drittmittel", Kind::Line, 30),
-    optional("other_public", "Andere öffentliche Förderung", Kind::Line, 30),
+    optional(
+        "other_public",
+        "Andere öffentliche Förderung",
+        Kind::Line,
+        30,
+    ),
     field("grant", "Beantragte Zuwendung", Kind::Line, 30),
 ];
 
@@ -515,9 +522,15 @@ pub fn check_costs(answers: &Answers, rules: &RoundRules) -> (Check, Option<Cost
         }
         let n = i + 1;
         let key = |part: &str| format!("cost-{i}-{part}");
-        let kind = COST_KINDS.iter().find(|(k, _)| *k == row.kind).map(|(k, _)| *k);
+        let kind = COST_KINDS
+            .iter()
+            .find(|(k, _)| *k == row.kind)
+            .map(|(k, _)| *k);
         if kind.is_none() {
-            check.missing(key("kind"), format!("Bitte wählen Sie die Art der Kostenposition {n}."));
+            check.missing(
+                key("kind"),
+                format!("Bitte wählen Sie die Art der Kostenposition {n}."),
+            );
         }
         if row.description.is_empty() {
             check.missing(
@@ -527,13 +540,18 @@ pub fn check_costs(answers: &Answers, rules: &RoundRules) -> (Check, Option<Cost
         } else if row.description.chars().count() > 300 {
             check.invalid(
                 key("description"),
-                format!("Die Beschreibung der Kostenposition {n} darf höchstens 300 Zeichen lang sein."),
+                format!(
+                    "Die Beschreibung der Kostenposition {n} darf höchstens 300 Zeichen lang sein."
+                ),
             );
         }
         let year = match row.year.parse::<i32>() {
             Ok(y) if (min_year..=max_year).contains(&y) => Some(y),
             _ if row.year.is_empty() => {
-                check.missing(key("year"), format!("Bitte geben Sie das Jahr der Kostenposition {n} an."));
+                check.missing(
+                    key("year"),
+                    format!("Bitte geben Sie das Jahr der Kostenposition {n} an."),
+                );
                 None
             }
             _ => {
@@ -548,19 +566,27 @@ pub fn check_costs(answers: &Answers, rules: &RoundRules) -> (Check, Option<Cost
         };
         let amount = match row.amount.parse::<Cents>() {
             Ok(a) if a == Cents::ZERO => {
-                check.invalid(key("amount"), format!("Der Betrag der Kostenposition {n} muss größer als 0 € sein."));
+                check.invalid(
+                    key("amount"),
+                    format!("Der Betrag der Kostenposition {n} muss größer als 0 € sein."),
+                );
                 None
             }
             Ok(a) if a > MAX_AMOUNT => {
                 check.invalid(
                     key("amount"),
-                    format!("Der Betrag der Kostenposition {n} darf höchstens {MAX_AMOUNT} betragen."),
+                    format!(
+                        "Der Betrag der Kostenposition {n} darf höchstens {MAX_AMOUNT} betragen."
+                    ),
                 );
                 None
             }
             Ok(a) => Some(a),
             Err(crate::money::MoneyError::Empty) => {
-                check.missing(key("amount"), format!("Bitte geben Sie den Betrag der Kostenposition {n} an."));
+                check.missing(
+                    key("amount"),
+                    format!("Bitte geben Sie den Betrag der Kostenposition {n} an."),
+                );
                 None
             }
             Err(e) => {
@@ -572,7 +598,10 @@ pub fn check_costs(answers: &Answers, rules: &RoundRules) -> (Check, Option<Cost
             "ja" => Some(true),
             "nein" => Some(false),
             _ => {
-                check.missing(key("eligible"), format!("Bitte geben Sie an, ob die Kostenposition {n} förderfähig ist."));
+                check.missing(
+                    key("eligible"),
+                    format!("Bitte geben Sie an, ob die Kostenposition {n} förderfähig ist."),
+                );
                 None
             }
         };
@@ -814,9 +843,19 @@ mod tests {
         let long = "x".repeat(1001);
         let pairs = vec![("summary".to_string(), long.clone())];
         let a = answers_from_pairs(Section::Project, &pairs);
-        assert_eq!(a["summary"], long, "the text is kept for the clerk to shorten");
-        let message = check_project(&a, &rules()).errors.get("summary").unwrap().to_string();
-        assert!(message.contains("1.000") && message.contains("1.001"), "{message}");
+        assert_eq!(
+            a["summary"], long,
+            "the text is kept for the clerk to shorten"
+        );
+        let message = check_project(&a, &rules())
+            .errors
+            .get("summary")
+            .unwrap()
+            .to_string();
+        assert!(
+            message.contains("1.000") && message.contains("1.001"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -317,7 +317,9 @@ impl FromStr for Iban {
         let rearranged = format!("{}{}", &compact[4..], &compact[..4]);
         let mut remainder: u32 = 0;
         for c in rearranged.chars() {
-            let value = c.to_digit(36).ok_or("Die IBAN enthält ungültige Zeichen.")?;
+            let value = c
+                .to_digit(36)
+                .ok_or("Die IBAN enthält ungültige Zeichen.")?;
             for digit in value.to_string().chars() {
                 remainder = (remainder * 10 + digit.to_digit(10).unwrap_or(0)) % 97;
             }

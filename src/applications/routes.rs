@@ -48,22 +48,22 @@ pub enum Access {
     Partner,
 }
 
-/// The application, if the clerk may see it. Others' applications do not exist for them (404);
-/// ministry staff work on applications in the review pages.
+/// The application, if the clerk may see it. Other municipalities' applications do not exist
+/// for them (404); ministry staff work on applications in the review pages (403 here).
 pub async fn open(
     conn: &mut sqlx::PgConnection,
     user: &CurrentUser,
     id: i64,
     lock: bool,
 ) -> Result<(ApplicationRow, Access), AppError> {
-    user.require(Role::Clerk)?;
-    let municipality = user.municipality_id.ok_or(AppError::Forbidden)?;
     let row = if lock {
         db::lock(conn, id).await?
     } else {
         db::find(conn, id).await?
     }
     .ok_or(AppError::NotFound)?;
+    user.require(Role::Clerk)?;
+    let municipality = user.municipality_id.ok_or(AppError::Forbidden)?;
     if row.municipality_id == municipality {
         Ok((row, Access::Owner))
     } else if db::is_partner(conn, id, municipality).await? {
@@ -163,6 +163,7 @@ async fn open_rounds(conn: &mut sqlx::PgConnection) -> Result<Vec<RoundSummary>,
 
 #[derive(Deserialize)]
 struct StartForm {
+    #[serde(default)]
     round_id: String,
 }
 
@@ -174,7 +175,11 @@ async fn start(
 ) -> Result<Response, AppError> {
     user.require(Role::Clerk)?;
     let municipality_id = user.municipality_id.ok_or(AppError::Forbidden)?;
-    let round_id: i64 = form.round_id.trim().parse().map_err(|_| AppError::BadRequest)?;
+    let round_id: i64 = form
+        .round_id
+        .trim()
+        .parse()
+        .map_err(|_| AppError::BadRequest)?;
     let mut tx = app.db.begin().await?;
     let round = programmes_db::find_round(&mut tx, round_id)
         .await?
@@ -335,7 +340,10 @@ pub fn change_request(events: &[db::EventRow], status: Status) -> Option<ChangeR
     if status != Status::ChangesRequested {
         return None;
     }
-    let event = events.iter().rev().find(|e| e.kind == "changes_requested")?;
+    let event = events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "changes_requested")?;
     let details = &event.details.0;
     Some(ChangeRequestView {
         message: event.message.clone(),

@@ -27,7 +27,9 @@ use crate::error::AppError;
 use crate::mail::messages::{Message, PartnerConfirmationRequest};
 use crate::municipalities::db as municipalities_db;
 use crate::state::AppState;
-use crate::web::{ClientAddress, FormErrors, PageContext, ProtectedForm, format, redirect_with_flash};
+use crate::web::{
+    ClientAddress, FormErrors, PageContext, ProtectedForm, format, redirect_with_flash,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/antraege/{id}/{section}", get(edit).post(save))
@@ -224,8 +226,10 @@ async fn build_page(
         .then(|| forms::check_costs(&answers, &dossier.rules).1)
         .flatten()
         .map(|p| PlanView::new(&p, dossier));
-    let summary =
-        crate::programmes::model::RoundSummary::new(dossier.round.clone(), time::OffsetDateTime::now_utc());
+    let summary = crate::programmes::model::RoundSummary::new(
+        dossier.round.clone(),
+        time::OffsetDateTime::now_utc(),
+    );
     Ok(SectionPage {
         page,
         head: Header::new(application),
@@ -329,7 +333,10 @@ fn action_of(pairs: &[(String, String)]) -> Action {
         return n.parse().map(Action::RemoveRow).unwrap_or(Action::Later);
     }
     if let Some(n) = value.strip_prefix("partner-entfernen-") {
-        return n.parse().map(Action::RemovePartner).unwrap_or(Action::Later);
+        return n
+            .parse()
+            .map(Action::RemovePartner)
+            .unwrap_or(Action::Later);
     }
     match value {
         "spaeter" => Action::Later,
@@ -384,7 +391,8 @@ async fn save(
     if section == Section::Partnership {
         match action {
             Action::AddPartner => {
-                partner_error = add_partner(&mut tx, &app, &dossier, field(&pairs, "partner_id")).await?;
+                partner_error =
+                    add_partner(&mut tx, &app, &dossier, field(&pairs, "partner_id")).await?;
             }
             Action::RemovePartner(municipality_id) => {
                 db::remove_partner(&mut tx, id, municipality_id).await?;
@@ -398,8 +406,15 @@ async fn save(
         let conflict = conflict(&dossier, section, &answers);
         tx.rollback().await?;
         let mut conn = app.db.acquire().await?;
-        let mut section_page =
-            build_page(&mut conn, page, &dossier, section, answers, FormErrors::default()).await?;
+        let mut section_page = build_page(
+            &mut conn,
+            page,
+            &dossier,
+            section,
+            answers,
+            FormErrors::default(),
+        )
+        .await?;
         section_page.conflict = Some(conflict);
         section_page.back_to_review = back_to_review;
         return Ok((StatusCode::CONFLICT, section_page).into_response());
@@ -418,7 +433,11 @@ async fn save(
 
     let here = format!("/antraege/{id}/{}", section.slug());
     let reload = |anchor: &str| {
-        let query = if back_to_review { "?zurueck=pruefen" } else { "" };
+        let query = if back_to_review {
+            "?zurueck=pruefen"
+        } else {
+            ""
+        };
         Redirect::to(&format!("{here}{query}#{anchor}")).into_response()
     };
     match action {
@@ -444,7 +463,8 @@ async fn save(
         let mut conn = app.db.acquire().await?;
         let row = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
         let dossier = Dossier::load(&mut conn, row).await?;
-        let mut section_page = build_page(&mut conn, page, &dossier, section, answers, errors).await?;
+        let mut section_page =
+            build_page(&mut conn, page, &dossier, section, answers, errors).await?;
         section_page.saved_with_errors = true;
         section_page.back_to_review = back_to_review;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, section_page).into_response());
@@ -473,7 +493,8 @@ async fn add_partner(
     };
     if municipality_id == dossier.application.municipality_id {
         return Ok(Some(
-            "Ihre Kommune ist die antragstellende Kommune und kann nicht zugleich Partner sein.".into(),
+            "Ihre Kommune ist die antragstellende Kommune und kann nicht zugleich Partner sein."
+                .into(),
         ));
     }
     if !municipalities_db::exists_active(conn, municipality_id).await? {
@@ -491,9 +512,8 @@ async fn add_partner(
         title: dossier.application.display_title().to_string(),
         link: format!("{}/antraege/{}", app.config.base_url, dossier.id()),
     });
-    let clerks = super::workflow::recipients(
-        crate::accounts::db::clerks_of(conn, municipality_id).await?,
-    );
+    let clerks =
+        super::workflow::recipients(crate::accounts::db::clerks_of(conn, municipality_id).await?);
     app.outbox.enqueue_to_all(conn, &clerks, &message).await?;
     Ok(None)
 }

@@ -16,7 +16,7 @@ use super::db;
 use super::dossier::{Dossier, Problem};
 use super::forms;
 use super::model::{Section, Status, Transition};
-use super::routes::{Access, Header, PartnerView, acting, open, timeline, TimelineEntry};
+use super::routes::{Access, Header, PartnerView, TimelineEntry, acting, open, timeline};
 use super::sections::PlanView;
 use super::workflow::{self, Input};
 use crate::accounts::CurrentUser;
@@ -63,9 +63,8 @@ pub fn answer_groups(dossier: &Dossier, editable: bool) -> Vec<AnswerGroup> {
         .map(|section| {
             let answers = dossier.answers(section);
             let change = |field: &str| {
-                (editable && dossier.is_editable(section)).then(|| {
-                    format!("/antraege/{id}/{}?zurueck=pruefen#{field}", section.slug())
-                })
+                (editable && dossier.is_editable(section))
+                    .then(|| format!("/antraege/{id}/{}?zurueck=pruefen#{field}", section.slug()))
             };
             let mut rows: Vec<AnswerRow> = forms::fields(section)
                 .iter()
@@ -338,9 +337,10 @@ async fn print(
     let mut conn = app.db.acquire().await?;
     let (row, _) = open(&mut conn, &user, id, false).await?;
     let dossier = Dossier::load(&mut conn, row).await?;
-    let municipality = crate::municipalities::db::find(&mut conn, dossier.application.municipality_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let municipality =
+        crate::municipalities::db::find(&mut conn, dossier.application.municipality_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
     let events = db::events(&mut conn, id).await?;
     Ok(PrintPage {
         page,

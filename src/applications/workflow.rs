@@ -71,9 +71,9 @@ pub async fn apply(
 ) -> Result<Status, TransitionError> {
     let from = application.status();
     let not_allowed = TransitionError::NotAllowed { transition, from };
-    let target = transition.target(from).ok_or_else(|| {
-        TransitionError::NotAllowed { transition, from }
-    })?;
+    let target = transition
+        .target(from)
+        .ok_or_else(|| TransitionError::NotAllowed { transition, from })?;
     if transition.party() != by.party {
         return Err(not_allowed);
     }
@@ -82,7 +82,9 @@ pub async fn apply(
     }
     let reference = match (transition, &application.reference) {
         (Transition::Submit, None) => {
-            let year = jiff::Zoned::now().with_time_zone(format::berlin().clone()).year();
+            let year = jiff::Zoned::now()
+                .with_time_zone(format::berlin().clone())
+                .year();
             Some(db::next_reference(conn, i32::from(year)).await?)
         }
         (_, existing) => existing.clone(),

@@ -57,6 +57,11 @@ const SIGNED_IN_ACTION: [Expect; 5] = [Login, Allowed, Allowed, Allowed, Allowed
 const ADMIN_PAGE: [Expect; 5] = [Login, Forbidden, Forbidden, Forbidden, Ok];
 const ADMIN_ACTION: [Expect; 5] = [Login, Forbidden, Forbidden, Forbidden, Allowed];
 const ANYONE_ACTION: [Expect; 5] = [Allowed, Allowed, Allowed, Allowed, Allowed];
+const CLERK_PAGE: [Expect; 5] = [Login, Ok, Ok, Forbidden, Forbidden];
+const CLERK_ACTION: [Expect; 5] = [Login, Allowed, Allowed, Forbidden, Forbidden];
+/// An application of the Kyffhäuserkreis: Jena's clerk must not learn it exists.
+const OWN_PAGE: [Expect; 5] = [Login, Ok, Status(404), Forbidden, Forbidden];
+const OWN_ACTION: [Expect; 5] = [Login, Allowed, Status(404), Forbidden, Forbidden];
 
 /// `{id}` stands for an existing object of the route's kind (see `object_id`).
 const MATRIX: &[Route] = &[
@@ -121,6 +126,31 @@ const MATRIX: &[Route] = &[
     get("/admin/zugangsantraege/{id}", ADMIN_PAGE),
     post("/admin/zugangsantraege/{id}/ablehnen", ADMIN_ACTION),
     post("/admin/zugangsantraege/{id}/freigeben", ADMIN_ACTION),
+    get("/antraege", CLERK_PAGE),
+    post("/antraege", CLERK_ACTION),
+    get("/antraege/{id}", OWN_PAGE),
+    get("/antraege/{id}/{section}", OWN_PAGE),
+    post("/antraege/{id}/{section}", OWN_ACTION),
+    get("/antraege/{id}/anlagen", OWN_PAGE),
+    post("/antraege/{id}/anlagen", OWN_ACTION),
+    get("/antraege/{id}/anlagen/{file}", OWN_PAGE),
+    post("/antraege/{id}/anlagen/{file}/loeschen", OWN_ACTION),
+    get("/antraege/{id}/pruefen", OWN_PAGE),
+    post("/antraege/{id}/einreichen", OWN_ACTION),
+    // A draft has no confirmation yet: back to the application.
+    get(
+        "/antraege/{id}/bestaetigung",
+        [Login, Status(303), Status(404), Forbidden, Forbidden],
+    ),
+    get("/antraege/{id}/druck", OWN_PAGE),
+    // Only partner municipalities confirm; the applicant is none.
+    post(
+        "/antraege/{id}/teilnahme",
+        [Login, Forbidden, Status(404), Forbidden, Forbidden],
+    ),
+    get("/antraege/{id}/zurueckziehen", OWN_PAGE),
+    // After every other application route: it withdraws the application.
+    post("/antraege/{id}/zurueckziehen", OWN_ACTION),
     // Last: it ends the session it is sent with.
     post("/abmelden", SIGNED_IN_ACTION),
 ];
@@ -134,6 +164,8 @@ struct Objects {
     user: i64,
     message: i64,
     request: i64,
+    application: i64,
+    attachment: i64,
 }
 
 async fn objects(app: &TestApp) -> Objects {
@@ -173,6 +205,7 @@ async fn objects(app: &TestApp) -> Objects {
         .fetch_one(&app.pool)
         .await
         .unwrap();
+    let (application, attachment) = application_with_file(app).await;
     Objects {
         municipality,
         round,
@@ -180,7 +213,29 @@ async fn objects(app: &TestApp) -> Objects {
         user,
         message,
         request,
+        application,
+        attachment,
     }
+}
+
+/// A draft of the demo clerk's municipality with one uploaded file.
+async fn application_with_file(app: &TestApp) -> (i64, i64) {
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let application = crate::applications::start(&clerk).await;
+    let uploaded = crate::applications::upload(
+        &clerk,
+        application,
+        "extra",
+        "a.pdf",
+        crate::applications::PDF,
+    )
+    .await;
+    assert_eq!(uploaded.status, StatusCode::SEE_OTHER);
+    let attachment = sqlx::query_scalar("SELECT id FROM application_attachments")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    (application, attachment)
 }
 
 /// A clerk of another municipality (Jena), signed in.
@@ -209,7 +264,12 @@ async fn second_clerk(app: &TestApp) -> Client {
 }
 
 fn concrete(path: &str, objects: &Objects) -> String {
-    let id = if path.starts_with("/admin/kommunen/") {
+    let path = path
+        .replace("{section}", "vorhaben")
+        .replace("{file}", &objects.attachment.to_string());
+    let id = if path.starts_with("/antraege/") {
+        objects.application
+    } else if path.starts_with("/admin/kommunen/") {
         objects.municipality
     } else if path.starts_with("/admin/foerderaufrufe/") {
         objects.round
@@ -291,7 +351,11 @@ async fn unknown_objects_answer_404_even_for_admins() {
     let app = TestApp::spawn().await;
     let admin = app.sign_in_as(Role::Admin).await;
     for route in MATRIX.iter().filter(|r| r.path.contains("{id}")) {
-        let path = route.path.replace("{id}", "987654321");
+        let path = route
+            .path
+            .replace("{id}", "987654321")
+            .replace("{section}", "vorhaben")
+            .replace("{file}", "987654321");
         let page = call(&admin, route.method, &path).await;
         assert_eq!(
             page.status,
@@ -429,6 +493,94 @@ async fn hostile_input_never_causes_a_server_error() {
                     value.chars().take(12).collect::<String>(),
                     page.status
                 ));
+            }
+        }
+    }
+    // The clerk's application forms, every field of every section; the withdrawal last.
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let application_forms: [(&str, &[&str]); 6] = [
+        (
+            "antragsteller",
+            &[
+                "contact_name",
+                "contact_function",
+                "contact_phone",
+                "contact_email",
+                "account_holder",
+                "iban",
+                "version",
+            ],
+        ),
+        (
+            "vorhaben",
+            &[
+                "title",
+                "category",
+                "summary",
+                "description",
+                "goals",
+                "start_date",
+                "end_date",
+                "started",
+                "started_explanation",
+                "version",
+                "action",
+            ],
+        ),
+        (
+            "verbund",
+            &[
+                "reuse",
+                "standards",
+                "licence",
+                "documentation",
+                "partner_id",
+                "action",
+                "version",
+            ],
+        ),
+        (
+            "kosten",
+            &[
+                "cost-0-kind",
+                "cost-0-description",
+                "cost-0-year",
+                "cost-0-amount",
+                "cost-0-eligible",
+                "cost-99-amount",
+                "own_share",
+                "third_party",
+                "other_public",
+                "grant",
+                "action",
+                "version",
+            ],
+        ),
+        (
+            "erklaerungen",
+            &[
+                "start_status",
+                "vat",
+                "budget_cover",
+                "correct",
+                "privacy",
+                "version",
+            ],
+        ),
+        ("zurueckziehen", &["reason"]),
+    ];
+    for (section, fields) in application_forms {
+        let path = format!("/antraege/{}/{section}", objects.application);
+        for value in hostile {
+            let mut values: Vec<(&str, &str)> = fields.iter().map(|f| (*f, value)).collect();
+            if fields.contains(&"version") {
+                // Also as a save that is not refused as a conflict.
+                values.retain(|(f, _)| *f != "version");
+                values.push(("version", "0"));
+            }
+            let page = clerk.post_with_token(&path, &values).await;
+            if page.status.is_server_error() {
+                failures.push(format!("POST {path}: {}", page.status));
             }
         }
     }

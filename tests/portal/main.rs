@@ -5,6 +5,7 @@ mod common;
 mod access;
 mod accessibility;
 mod accounts;
+mod applications;
 mod directory;
 mod mail;
 mod onboarding;

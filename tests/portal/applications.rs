@@ -1,0 +1,1125 @@
+//! Clerks file applications: sections saved as typed, the cost plan's rules, attachments checked
+//! by content, partners confirming, check answers, one submission per application, withdrawal,
+//! Nachforderung and the state machine's limits.
+
+use foerderportal::accounts::Role;
+use foerderportal::applications::db as applications_db;
+use foerderportal::applications::model::{Party, Section, Status, Transition};
+use foerderportal::applications::workflow::{self, Acting, Input, TransitionError};
+use foerderportal::demo::DEMO_PASSWORD;
+use foerderportal::mail::Outbox;
+use reqwest::StatusCode;
+
+use crate::common::{Client, Page, TestApp};
+
+pub const PDF: &[u8] =
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+pub const PNG: &[u8] =
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00";
+
+pub fn section_form(section: &str) -> String {
+    format!("form.stack[action$='/{section}']")
+}
+
+/// Starts an application for the demo round as `clerk`; returns its id.
+pub async fn start(clerk: &Client) -> i64 {
+    let page = clerk
+        .submit("/antraege", "form[action='/antraege']", &[])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    page.location()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+pub async fn round_year(app: &TestApp) -> String {
+    let year: i32 = sqlx::query_scalar("SELECT year FROM rounds LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    year.to_string()
+}
+
+pub fn applicant() -> Vec<(&'static str, String)> {
+    [
+        ("contact_name", "Karla Kommunal"),
+        ("contact_function", "Sachgebietsleitung IT"),
+        ("contact_phone", "03632 741-0"),
+        ("contact_email", "karla@kyffhaeuser.example"),
+        ("account_holder", "Landkreis Kyffhäuserkreis"),
+        ("iban", "DE89 3704 0044 0532 0130 00"),
+    ]
+    .map(|(k, v)| (k, v.to_string()))
+    .to_vec()
+}
+
+pub fn project() -> Vec<(&'static str, String)> {
+    [
+        ("title", "Digitales Bürgerbüro"),
+        ("category", "2c"),
+        ("summary", "Ein Bürgerbüro, das online erreichbar ist."),
+        (
+            "description",
+            "Wir führen einen Terminservice und digitale Anträge ein.",
+        ),
+        ("goals", "Kürzere Wege für Bürgerinnen und Bürger."),
+        ("start_date", "2027-04-01"),
+        ("end_date", "2028-03-31"),
+        ("started", "nein"),
+    ]
+    .map(|(k, v)| (k, v.to_string()))
+    .to_vec()
+}
+
+pub fn partnership() -> Vec<(&'static str, String)> {
+    [
+        ("reuse", "Alle Landkreise können den Dienst übernehmen."),
+        ("licence", "EUPL-1.2"),
+    ]
+    .map(|(k, v)| (k, v.to_string()))
+    .to_vec()
+}
+
+pub fn costs(year: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("cost-0-kind", "software".into()),
+        ("cost-0-description", "Lizenzen Terminservice".into()),
+        ("cost-0-year", year.into()),
+        ("cost-0-amount", "100.000,00".into()),
+        ("cost-0-eligible", "ja".into()),
+        ("own_share", "20.000".into()),
+        ("grant", "80.000".into()),
+    ]
+}
+
+pub fn declarations() -> Vec<(&'static str, String)> {
+    [
+        ("start_status", "not_started"),
+        ("vat", "none"),
+        ("budget_cover", "ja"),
+        ("correct", "ja"),
+        ("privacy", "ja"),
+    ]
+    .map(|(k, v)| (k, v.to_string()))
+    .to_vec()
+}
+
+/// Saves a section with these answers ("Speichern und weiter").
+pub async fn save(clerk: &Client, id: i64, section: &str, answers: &[(&str, String)]) -> Page {
+    let fields: Vec<(&str, &str)> = answers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    clerk
+        .submit(
+            &format!("/antraege/{id}/{section}"),
+            &section_form(section),
+            &fields,
+        )
+        .await
+}
+
+/// Uploads a file for a document ("extra" or a round attachment type id).
+pub async fn upload(clerk: &Client, id: i64, document: &str, name: &str, bytes: &[u8]) -> Page {
+    let page = clerk.get(&format!("/antraege/{id}/anlagen")).await;
+    let token = page
+        .attr("input[name='csrf_token']", "value")
+        .expect("a form token");
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", token)
+        .text("document", document.to_string())
+        .part(
+            "datei",
+            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+        );
+    let response = clerk
+        .http
+        .post(format!("{}/antraege/{id}/anlagen", clerk.base_url))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    Page::from(response).await
+}
+
+/// The ids of the round's document types, required ones first as the round lists them.
+pub async fn document_ids(app: &TestApp) -> Vec<String> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM round_attachment_types WHERE required ORDER BY position",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    ids.into_iter().map(|i| i.to_string()).collect()
+}
+
+/// An application with every section complete and the required documents uploaded.
+pub async fn complete_application(app: &TestApp, clerk: &Client) -> i64 {
+    let id = start(clerk).await;
+    let year = round_year(app).await;
+    for (section, answers) in [
+        ("antragsteller", applicant()),
+        ("vorhaben", project()),
+        ("verbund", partnership()),
+        ("kosten", costs(&year)),
+        ("erklaerungen", declarations()),
+    ] {
+        let saved = save(clerk, id, section, &answers).await;
+        assert_eq!(
+            saved.status,
+            StatusCode::SEE_OTHER,
+            "{section}: {}",
+            saved.body
+        );
+    }
+    for (i, document) in document_ids(app).await.iter().enumerate() {
+        let uploaded = upload(clerk, id, document, &format!("Unterlage {i}.pdf"), PDF).await;
+        assert_eq!(uploaded.status, StatusCode::SEE_OTHER, "{}", uploaded.body);
+    }
+    id
+}
+
+pub async fn status_of(app: &TestApp, id: i64) -> String {
+    sqlx::query_scalar("SELECT status FROM applications WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+async fn submit(clerk: &Client, id: i64) -> Page {
+    clerk
+        .submit(
+            &format!("/antraege/{id}/pruefen"),
+            "form[action$='/einreichen']",
+            &[],
+        )
+        .await
+}
+
+/// A clerk of Jena, signed in.
+pub async fn jena_clerk(app: &TestApp) -> Client {
+    let hash = foerderportal::accounts::password::Hasher::new()
+        .hash(DEMO_PASSWORD.into())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO users (email, display_name, roles, municipality_id, password_hash)
+         SELECT 'kommune@jena.example', 'Jens Jenaer', '{clerk}', id, $1 FROM municipalities WHERE ags = '16053000'
+         ON CONFLICT (email) DO NOTHING",
+    )
+    .bind(hash)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let client = app.client();
+    assert_eq!(
+        client
+            .sign_in("kommune@jena.example", DEMO_PASSWORD)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    client
+}
+
+#[tokio::test]
+async fn a_complete_application_is_submitted_once_with_a_reference_timeline_and_receipt() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = complete_application(&app, &clerk).await;
+
+    let overview = clerk.get(&format!("/antraege/{id}")).await;
+    assert_eq!(
+        overview.texts(".task-list .tag"),
+        vec!["Abgeschlossen"; 6],
+        "every section is complete"
+    );
+    let check = clerk.get(&format!("/antraege/{id}/pruefen")).await;
+    assert_eq!(check.count(".error-summary"), 0, "{}", check.body);
+    assert!(check.body.contains("Digitales Bürgerbüro"));
+    assert!(check.body.contains("DE89 3704 0044 0532 0130 00"));
+    assert!(
+        check
+            .texts(".plan-summary dd")
+            .contains(&"80 % der förderfähigen Kosten".to_string())
+    );
+
+    // A double click: two submissions of the same form at once.
+    let (first, second) = tokio::join!(submit(&clerk, id), submit(&clerk, id));
+    for page in [&first, &second] {
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(
+            page.location(),
+            Some(format!("/antraege/{id}/bestaetigung").as_str())
+        );
+    }
+    let year = jiff::Zoned::now().year();
+    let confirmation = clerk.get(&format!("/antraege/{id}/bestaetigung")).await;
+    assert_eq!(confirmation.text(".reference"), format!("EGOV-{year}-0001"));
+    let revisions: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM application_revisions WHERE application_id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(revisions, 1, "exactly one submission");
+    let receipts: Vec<String> = sqlx::query_scalar(
+        "SELECT recipient FROM mail_outbox WHERE kind = 'submission-receipt' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(receipts, vec!["kommune@demo.foerderportal.example"]);
+
+    let overview = clerk.get(&format!("/antraege/{id}")).await;
+    assert_eq!(
+        overview.count(".task-list"),
+        0,
+        "read-only after submission"
+    );
+    let timeline = overview.texts(".timeline li strong");
+    assert_eq!(timeline, vec!["Antrag angelegt", "Antrag eingereicht"]);
+    let edit = clerk.get(&format!("/antraege/{id}/vorhaben")).await;
+    assert_eq!(
+        edit.status,
+        StatusCode::SEE_OTHER,
+        "sections are closed now"
+    );
+    let late_save = clerk
+        .post_with_token(
+            &format!("/antraege/{id}/vorhaben"),
+            &[("title", "Nachträglich geändert"), ("version", "1")],
+        )
+        .await;
+    assert_eq!(late_save.status, StatusCode::SEE_OTHER);
+    assert_eq!(status_of(&app, id).await, "submitted");
+
+    let list = clerk.get("/antraege").await;
+    assert!(list.body.contains(&format!("EGOV-{year}-0001")));
+    assert!(list.body.contains("80.000,00\u{a0}€"));
+    let print = clerk.get(&format!("/antraege/{id}/druck")).await;
+    assert_eq!(print.status, StatusCode::OK);
+    assert!(print.body.contains("Lizenzen Terminservice"));
+}
+
+#[tokio::test]
+async fn references_count_up_per_year_without_gaps() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let mut references = Vec::new();
+    for _ in 0..3 {
+        let id = complete_application(&app, &clerk).await;
+        submit(&clerk, id).await;
+        let reference: String =
+            sqlx::query_scalar("SELECT reference FROM applications WHERE id = $1")
+                .bind(id)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        references.push(reference);
+    }
+    let year = jiff::Zoned::now().year();
+    assert_eq!(
+        references,
+        (1..=3)
+            .map(|n| format!("EGOV-{year}-{n:04}"))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn an_incomplete_application_says_exactly_what_is_missing() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = start(&clerk).await;
+    save(&clerk, id, "antragsteller", &applicant()).await;
+    let check = clerk.get(&format!("/antraege/{id}/pruefen")).await;
+    let problems = check.texts(".error-summary li");
+    assert!(
+        problems.contains(&"Der Abschnitt „Vorhaben“ ist noch nicht vollständig.".to_string()),
+        "{problems:?}"
+    );
+    assert!(
+        !problems.iter().any(|p| p.contains("Antragsteller")),
+        "{problems:?}"
+    );
+    assert_eq!(
+        check.attr(".error-summary a[href$='/vorhaben']", "href"),
+        Some(format!("/antraege/{id}/vorhaben"))
+    );
+    // A crafted submit is refused with the same list.
+    let forced = clerk
+        .post_with_token(&format!("/antraege/{id}/einreichen"), &[])
+        .await;
+    assert_eq!(forced.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(forced.text("title").starts_with("Fehler:"));
+    assert_eq!(status_of(&app, id).await, "draft");
+}
+
+#[tokio::test]
+async fn invalid_answers_are_saved_with_their_errors_and_nothing_typed_is_lost() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = start(&clerk).await;
+    let mut answers = applicant();
+    answers[5].1 = "DE89 3704 0044 0532 0130 01".into();
+    let page = save(&clerk, id, "antragsteller", &answers).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text("title").starts_with("Fehler:"));
+    assert_eq!(
+        page.text("#iban-error"),
+        "Fehler: Die IBAN ist nicht gültig. Bitte prüfen Sie die Prüfziffern und Ziffern."
+    );
+    assert_eq!(
+        page.attr("#iban", "value").as_deref(),
+        Some("DE89 3704 0044 0532 0130 01")
+    );
+    let overview = clerk.get(&format!("/antraege/{id}")).await;
+    assert_eq!(overview.texts(".task-list .tag")[0], "Fehler");
+    // Coming back shows the saved answer and its error again.
+    let again = clerk.get(&format!("/antraege/{id}/antragsteller")).await;
+    assert_eq!(
+        again.attr("#iban", "value").as_deref(),
+        Some("DE89 3704 0044 0532 0130 01")
+    );
+    assert_eq!(again.count("#iban-error"), 1);
+
+    // "Später fortsetzen" with half the answers: in progress, no errors forced on the clerk.
+    let later = clerk
+        .submit(
+            &format!("/antraege/{id}/vorhaben"),
+            &section_form("vorhaben"),
+            &[("title", "Nur ein Titel"), ("action", "spaeter")],
+        )
+        .await;
+    assert_eq!(later.location(), Some(format!("/antraege/{id}").as_str()));
+    let overview = clerk.get(&format!("/antraege/{id}")).await;
+    assert_eq!(overview.texts(".task-list .tag")[1], "In Bearbeitung");
+    assert_eq!(
+        clerk
+            .get(&format!("/antraege/{id}/vorhaben"))
+            .await
+            .attr("#title", "value")
+            .as_deref(),
+        Some("Nur ein Titel")
+    );
+}
+
+#[tokio::test]
+async fn bad_input_in_every_section_gets_a_message_beside_the_field() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = start(&clerk).await;
+    let year = round_year(&app).await;
+    let long = "x".repeat(10_001);
+    // (section, changed answers, the error element expected)
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "antragsteller",
+            vec![("contact_email", "karla at example".into())],
+            "#contact_email-error",
+        ),
+        (
+            "antragsteller",
+            vec![("contact_phone", "<script>".into())],
+            "#contact_phone-error",
+        ),
+        (
+            "vorhaben",
+            vec![("description", long.clone())],
+            "#description-error",
+        ),
+        ("vorhaben", vec![("title", "t".repeat(151))], "#title-error"),
+        (
+            "vorhaben",
+            vec![
+                ("start_date", "2027-06-01".into()),
+                ("end_date", "2027-05-31".into()),
+            ],
+            "#end_date-error",
+        ),
+        (
+            "vorhaben",
+            vec![("start_date", "31.02.2027".into())],
+            "#start_date-error",
+        ),
+        (
+            "vorhaben",
+            vec![("category", "2b".into())],
+            "#category-error",
+        ),
+        (
+            "kosten",
+            vec![("cost-0-amount", "-100".into())],
+            "#cost-0-amount-error",
+        ),
+        (
+            "kosten",
+            vec![("cost-0-amount", "1.000.000.000,00".into())],
+            "#cost-0-amount-error",
+        ),
+        (
+            "kosten",
+            vec![("cost-0-amount", "12.34".into())],
+            "#cost-0-amount-error",
+        ),
+        (
+            "kosten",
+            vec![("cost-0-year", "1999".into())],
+            "#cost-0-year-error",
+        ),
+        (
+            "kosten",
+            vec![("own_share", "19.999,99".into())],
+            "#own_share-error",
+        ),
+        (
+            "kosten",
+            vec![("grant", "90.000".into()), ("own_share", "10.000".into())],
+            "#grant-error",
+        ),
+        ("erklaerungen", vec![("vat", "evil".into())], "#vat-error"),
+    ];
+    let base = |section: &str| match section {
+        "antragsteller" => applicant(),
+        "vorhaben" => project(),
+        "kosten" => costs(&year),
+        _ => declarations(),
+    };
+    for (section, changes, error) in cases {
+        let mut answers = base(section);
+        for (k, v) in &changes {
+            answers.retain(|(key, _)| key != k);
+            answers.push((k, v.clone()));
+        }
+        let page = save(&clerk, id, section, &answers).await;
+        assert_eq!(
+            page.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{section} {changes:?}"
+        );
+        assert_eq!(
+            page.count(error),
+            1,
+            "{section} {changes:?}: {:?}",
+            page.texts(".field-error")
+        );
+        assert!(!page.body.contains("<script>"), "input is escaped");
+        // What was typed is shown again.
+        let (field, value) = &changes[0];
+        let shown = page
+            .attr(&format!("#{}", field), "value")
+            .or_else(|| Some(page.text(&format!("textarea#{field}"))));
+        if !matches!(*field, "category" | "vat") {
+            assert_eq!(shown.as_deref(), Some(value.as_str()), "{field}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn script_in_text_fields_is_shown_as_text_everywhere() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = complete_application(&app, &clerk).await;
+    let hostile = "<script>alert(1)</script><b>fett</b>";
+    let mut answers = project();
+    answers[0].1 = hostile.into();
+    answers[2].1 = hostile.into();
+    assert_eq!(
+        save(&clerk, id, "vorhaben", &answers).await.status,
+        StatusCode::SEE_OTHER
+    );
+    for path in ["", "/pruefen", "/druck", "/vorhaben"] {
+        let page = clerk.get(&format!("/antraege/{id}{path}")).await;
+        assert!(!page.body.contains("<script>alert"), "{path}");
+        assert!(
+            page.body.contains("&lt;script&gt;") || page.body.contains("&#60;script&#62;"),
+            "{path}"
+        );
+    }
+    submit(&clerk, id).await;
+    let (text, html): (String, String) = sqlx::query_as(
+        "SELECT body_text, body_html FROM mail_outbox WHERE kind = 'submission-receipt'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(text.contains(hostile), "the text part shows it literally");
+    assert!(!html.contains("<script>"), "the HTML part escapes it");
+}
+
+#[tokio::test]
+async fn cost_rows_are_added_and_removed_without_javascript_and_totals_computed() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = start(&clerk).await;
+    let year = round_year(&app).await;
+    let path = format!("/antraege/{id}/kosten");
+    let mut fields = costs(&year);
+    fields.push(("action", "zeile-hinzufuegen".into()));
+    let fields_ref: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let added = clerk
+        .submit(&path, &section_form("kosten"), &fields_ref)
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let page = clerk.get(&path).await;
+    assert_eq!(page.count("fieldset.cost-row"), 2);
+    let filled = clerk
+        .submit(
+            &path,
+            &section_form("kosten"),
+            &[
+                ("cost-1-kind", "training"),
+                ("cost-1-description", "Schulung"),
+                ("cost-1-year", &year),
+                ("cost-1-amount", "10.000,01"),
+                ("cost-1-eligible", "nein"),
+                ("own_share", "30.000,01"),
+            ],
+        )
+        .await;
+    assert_eq!(filled.status, StatusCode::SEE_OTHER, "{:?}", filled.body);
+    let page = clerk.get(&path).await;
+    let figures = page.texts(".plan-summary dd");
+    assert_eq!(figures[0], "110.000,01 €");
+    assert_eq!(figures[1], "100.000,00 €");
+    assert_eq!(figures[4], "80 % der förderfähigen Kosten");
+    let removed = clerk
+        .submit(
+            &path,
+            &section_form("kosten"),
+            &[("action", "zeile-entfernen-0")],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    let page = clerk.get(&path).await;
+    assert_eq!(page.count("fieldset.cost-row"), 1);
+    assert_eq!(
+        page.attr("#cost-0-description", "value").as_deref(),
+        Some("Schulung")
+    );
+}
+
+#[tokio::test]
+async fn a_second_save_over_a_newer_one_shows_both_and_lets_the_clerk_decide() {
+    let app = TestApp::spawn().await;
+    let karla = app.sign_in_as(Role::Clerk).await;
+    let id = start(&karla).await;
+    save(&karla, id, "vorhaben", &project()).await;
+    let colleague = app.sign_in_as(Role::Clerk).await;
+    let path = format!("/antraege/{id}/vorhaben");
+    let karlas_page = karla.get(&path).await;
+    let colleagues_page = colleague.get(&path).await;
+    let first = colleague
+        .submit_from(
+            &colleagues_page,
+            &path,
+            &section_form("vorhaben"),
+            &[("title", "Titel der Kollegin")],
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    let second = karla
+        .submit_from(
+            &karlas_page,
+            &path,
+            &section_form("vorhaben"),
+            &[("title", "Karlas Titel")],
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::CONFLICT);
+    let rows = second.texts(".notice-warning tbody tr");
+    assert_eq!(
+        rows,
+        vec!["Titel des Vorhabens Titel der Kollegin Karlas Titel"]
+    );
+    assert_eq!(
+        second.attr("#title", "value").as_deref(),
+        Some("Karlas Titel")
+    );
+    let stored: String = sqlx::query_scalar("SELECT title FROM applications WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored, "Titel der Kollegin",
+        "nothing was overwritten silently"
+    );
+    // Karla decides to keep hers: the conflict page's form carries the newer version.
+    let overwrite = karla
+        .submit_from(&second, &path, &section_form("vorhaben"), &[])
+        .await;
+    assert_eq!(
+        overwrite.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        overwrite.body
+    );
+    let stored: String = sqlx::query_scalar("SELECT title FROM applications WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, "Karlas Titel");
+}
+
+#[tokio::test]
+async fn attachments_are_checked_by_content_size_and_name() {
+    let app = TestApp::spawn_with(|c| c.attachment_max_bytes = 1024 * 1024).await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = start(&clerk).await;
+    let documents = document_ids(&app).await;
+
+    let exe = upload(
+        &clerk,
+        id,
+        &documents[0],
+        "Angebot.pdf",
+        b"MZ\x90\x00\x03\x00\x00\x00",
+    )
+    .await;
+    assert_eq!(exe.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        exe.text(&format!("#document-{}-error", documents[0]))
+            .contains("kein zugelassenes Dokument")
+    );
+
+    let big = vec![b'%'; 1024 * 1024 + 10];
+    let mut big_pdf = b"%PDF-1.4\n".to_vec();
+    big_pdf.extend_from_slice(&big);
+    let too_big = upload(&clerk, id, "extra", "gross.pdf", &big_pdf).await;
+    assert_eq!(too_big.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        too_big
+            .text("#document-extra-error")
+            .contains("größer als 1 MB")
+    );
+
+    let sneaky = upload(&clerk, id, "extra", "../../etc/passwd", PNG).await;
+    assert_eq!(sneaky.status, StatusCode::SEE_OTHER, "{}", sneaky.body);
+    let page = clerk.get(&format!("/antraege/{id}/anlagen")).await;
+    assert_eq!(page.texts(".file-list a"), vec!["passwd.png"]);
+    let stored: Vec<String> = sqlx::query_scalar("SELECT storage_key FROM application_attachments")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        stored
+            .iter()
+            .all(|k| k.len() == 32 && k.bytes().all(|b| b.is_ascii_hexdigit()))
+    );
+    let leftovers = std::fs::read_dir(app.config.data_dir.join("attachments/incoming"))
+        .unwrap()
+        .count();
+    assert_eq!(leftovers, 0, "refused uploads leave no files behind");
+
+    let href = page.attr(".file-list a", "href").unwrap();
+    let download = clerk
+        .http
+        .get(format!("{}{href}", clerk.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.headers()["content-type"], "image/png");
+    assert_eq!(
+        download.headers()["content-disposition"],
+        "attachment; filename=\"passwd.png\"; filename*=UTF-8''passwd.png"
+    );
+    assert_eq!(download.bytes().await.unwrap().as_ref(), PNG);
+
+    // Others cannot fetch it.
+    let jena = jena_clerk(&app).await;
+    assert_eq!(jena.get(&href).await.status, StatusCode::NOT_FOUND);
+
+    let deleted = clerk
+        .submit(
+            &format!("/antraege/{id}/anlagen"),
+            "form[action$='/loeschen']",
+            &[],
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    assert_eq!(clerk.get(&href).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_total_size_of_an_applications_files_is_capped() {
+    let app = TestApp::spawn_with(|c| c.application_files_max_bytes = 50).await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = start(&clerk).await;
+    assert_eq!(
+        upload(&clerk, id, "extra", "a.pdf", PDF).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        upload(&clerk, id, "extra", "a.png", PNG).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let second = upload(&clerk, id, "extra", "b.png", &[PNG, &[0u8; 60]].concat()).await;
+    assert_eq!(second.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        second
+            .text("#document-extra-error")
+            .contains("Alle Anlagen")
+    );
+}
+
+#[tokio::test]
+async fn partners_must_confirm_before_the_application_can_be_submitted() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = complete_application(&app, &clerk).await;
+    let jena: i64 = sqlx::query_scalar("SELECT id FROM municipalities WHERE ags = '16053000'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let jena_clerk = jena_clerk(&app).await;
+    let added = clerk
+        .submit(
+            &format!("/antraege/{id}/verbund"),
+            &section_form("verbund"),
+            &[
+                ("partner_id", &jena.to_string()),
+                ("action", "partner-hinzufuegen"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let request: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM mail_outbox WHERE kind = 'partner-confirmation-request' AND recipient = 'kommune@jena.example'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(request, 1);
+
+    let check = clerk.get(&format!("/antraege/{id}/pruefen")).await;
+    assert!(
+        check
+            .texts(".error-summary li")
+            .contains(&"Jena hat die Teilnahme noch nicht bestätigt.".to_string()),
+        "{:?}",
+        check.texts(".error-summary li")
+    );
+    assert_eq!(
+        submit_forced(&clerk, id).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // The partner reads the application but cannot change it.
+    let list = jena_clerk.get("/antraege").await;
+    assert!(list.body.contains("Digitales Bürgerbüro"));
+    assert_eq!(
+        jena_clerk
+            .get(&format!("/antraege/{id}/vorhaben"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        jena_clerk
+            .get(&format!("/antraege/{id}/druck"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(submit_forced(&jena_clerk, id).await, StatusCode::FORBIDDEN);
+    let confirmed = jena_clerk
+        .submit(
+            &format!("/antraege/{id}"),
+            "form[action$='/teilnahme']",
+            &[],
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::SEE_OTHER);
+
+    assert_eq!(submit(&clerk, id).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(status_of(&app, id).await, "submitted");
+}
+
+async fn submit_forced(clerk: &Client, id: i64) -> StatusCode {
+    clerk
+        .post_with_token(&format!("/antraege/{id}/einreichen"), &[])
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn an_application_can_be_withdrawn_until_a_decision_with_a_reason() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = complete_application(&app, &clerk).await;
+    submit(&clerk, id).await;
+    let withdrawn = clerk
+        .submit(
+            &format!("/antraege/{id}/zurueckziehen"),
+            "form[action$='/zurueckziehen']",
+            &[("reason", "Das Vorhaben wird aus Eigenmitteln finanziert.")],
+        )
+        .await;
+    assert_eq!(withdrawn.status, StatusCode::SEE_OTHER);
+    assert_eq!(status_of(&app, id).await, "withdrawn");
+    let overview = clerk.get(&format!("/antraege/{id}")).await;
+    assert!(
+        overview
+            .body
+            .contains("Das Vorhaben wird aus Eigenmitteln finanziert.")
+    );
+    assert_eq!(
+        overview.texts(".timeline li strong").last().unwrap(),
+        "Antrag zurückgezogen"
+    );
+    let mails: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM mail_outbox WHERE kind = 'withdrawal-confirmation'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(mails, 1);
+    // A resent form changes nothing.
+    let again = clerk
+        .post_with_token(&format!("/antraege/{id}/zurueckziehen"), &[])
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    let events: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM application_events WHERE application_id = $1 AND kind = 'withdrawn'",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(events, 1);
+}
+
+/// Puts the application into `status` directly, as if it had got there.
+async fn force_status(app: &TestApp, id: i64, status: Status) {
+    sqlx::query(
+        "UPDATE applications SET status = $2, reference = CASE WHEN $2 = 'draft' THEN NULL ELSE coalesce(reference, 'EGOV-1999-' || lpad(id::text, 4, '0')) END WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status.as_str())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn the_state_machine_refuses_every_illegal_transition() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = complete_application(&app, &clerk).await;
+    let (clerk_id, municipality): (i64, i64) = sqlx::query_as(
+        "SELECT id, municipality_id FROM users WHERE email = 'kommune@demo.foerderportal.example'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let reviewer_id: i64 = sqlx::query_scalar(
+        "SELECT id FROM users WHERE email = 'pruefung@demo.foerderportal.example'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let outbox = Outbox::new(&app.base_url);
+    let jena: i64 = sqlx::query_scalar("SELECT id FROM municipalities WHERE ags = '16053000'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    for from in Status::ALL {
+        for transition in Transition::ALL {
+            for (party, user_id, municipality_id) in [
+                (Party::Applicant, clerk_id, Some(municipality)),
+                (Party::Applicant, clerk_id, Some(jena)),
+                (Party::Reviewer, reviewer_id, None),
+            ] {
+                force_status(&app, id, from).await;
+                let legal = transition.target(from).is_some()
+                    && transition.party() == party
+                    && (party == Party::Reviewer || municipality_id == Some(municipality));
+                let mut tx = app.pool.begin().await.unwrap();
+                let row = applications_db::lock(&mut tx, id).await.unwrap().unwrap();
+                let result = workflow::apply(
+                    &mut tx,
+                    &outbox,
+                    &app.base_url,
+                    &row,
+                    Acting {
+                        user_id,
+                        party,
+                        municipality_id,
+                    },
+                    transition,
+                    &Input {
+                        reopen: vec![Section::Project],
+                        ..Input::default()
+                    },
+                )
+                .await;
+                tx.rollback().await.unwrap();
+                match (legal, result) {
+                    (true, Ok(to)) => assert_eq!(Some(to), transition.target(from)),
+                    (false, Err(TransitionError::NotAllowed { .. })) => {}
+                    (legal, other) => panic!(
+                        "{transition:?} from {from:?} by {party:?} ({municipality_id:?}): legal={legal}, got {other:?}"
+                    ),
+                }
+            }
+        }
+    }
+
+    // And through the clerk's pages: nothing they can post moves a decided application.
+    for from in [
+        Status::Approved,
+        Status::Rejected,
+        Status::Withdrawn,
+        Status::InReview,
+    ] {
+        force_status(&app, id, from).await;
+        for path in ["einreichen", "zurueckziehen", "vorhaben", "kosten"] {
+            clerk
+                .post_with_token(&format!("/antraege/{id}/{path}"), &[("title", "geändert")])
+                .await;
+        }
+        let expected = if from == Status::InReview {
+            "withdrawn"
+        } else {
+            from.as_str()
+        };
+        assert_eq!(status_of(&app, id).await, expected, "from {from:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_nachforderung_reopens_sections_and_the_resubmission_is_a_new_revision() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = complete_application(&app, &clerk).await;
+    submit(&clerk, id).await;
+    let reviewer_id: i64 = sqlx::query_scalar(
+        "SELECT id FROM users WHERE email = 'pruefung@demo.foerderportal.example'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let outbox = Outbox::new(&app.base_url);
+    let reviewer = Acting {
+        user_id: reviewer_id,
+        party: Party::Reviewer,
+        municipality_id: None,
+    };
+    for (transition, input) in [
+        (Transition::StartReview, Input::default()),
+        (
+            Transition::RequestChanges,
+            Input {
+                message: "Bitte begründen Sie die Kosten genauer.".into(),
+                reopen: vec![Section::Project],
+                deadline: Some(time::OffsetDateTime::now_utc() + time::Duration::days(14)),
+            },
+        ),
+    ] {
+        let mut tx = app.pool.begin().await.unwrap();
+        let row = applications_db::lock(&mut tx, id).await.unwrap().unwrap();
+        workflow::apply(
+            &mut tx,
+            &outbox,
+            &app.base_url,
+            &row,
+            reviewer,
+            transition,
+            &input,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let mails: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM mail_outbox WHERE kind = 'change-request'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(mails, 1);
+
+    let overview = clerk.get(&format!("/antraege/{id}")).await;
+    assert!(
+        overview
+            .body
+            .contains("Bitte begründen Sie die Kosten genauer.")
+    );
+    let editable: Vec<String> = overview.texts(".task-list a");
+    assert_eq!(editable, vec!["Vorhaben"]);
+    assert_eq!(
+        clerk.get(&format!("/antraege/{id}/kosten")).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let mut answers = project();
+    answers[3].1 = "Genauere Begründung der Kosten.".into();
+    assert_eq!(
+        save(&clerk, id, "vorhaben", &answers).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(submit(&clerk, id).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(status_of(&app, id).await, "in_review");
+
+    let revisions = {
+        let mut conn = app.pool.acquire().await.unwrap();
+        applications_db::revisions(&mut conn, id).await.unwrap()
+    };
+    assert_eq!(revisions.len(), 2);
+    assert_eq!(
+        revisions[1].answers.0["vorhaben"]["description"],
+        "Genauere Begründung der Kosten."
+    );
+    assert_ne!(
+        revisions[0].answers.0["vorhaben"],
+        revisions[1].answers.0["vorhaben"]
+    );
+    let to_reviewer: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM mail_outbox WHERE kind = 'resubmission-received' AND recipient = 'pruefung@demo.foerderportal.example'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(to_reviewer, 1);
+}
+
+#[tokio::test]
+async fn other_municipalities_and_ministry_staff_cannot_reach_an_application() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = start(&clerk).await;
+    let jena = jena_clerk(&app).await;
+    assert_eq!(
+        jena.get(&format!("/antraege/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(
+        !jena
+            .get("/antraege")
+            .await
+            .body
+            .contains(&format!("/antraege/{id}\""))
+    );
+    let saved = jena
+        .post_with_token(
+            &format!("/antraege/{id}/vorhaben"),
+            &[("title", "übernommen"), ("version", "0")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::NOT_FOUND);
+    let reviewer = app.sign_in_as(Role::Reviewer).await;
+    assert_eq!(
+        reviewer.get(&format!("/antraege/{id}")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let title: String = sqlx::query_scalar("SELECT title FROM applications WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(title, "");
+}
