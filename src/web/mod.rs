@@ -86,6 +86,9 @@ where
 fn navigation(viewer: Option<&Viewer>, path: &str) -> Vec<NavItem> {
     let mut items = vec![("Startseite", "/"), ("Förderaufrufe", "/foerderaufrufe")];
     if let Some(v) = viewer {
+        if v.is_clerk {
+            items.push(("Meine Anträge", "/antraege"));
+        }
         if v.is_admin {
             items.push(("Förderaufrufe verwalten", "/admin/foerderaufrufe"));
             items.push(("Richtlinie", "/admin/programm"));
@@ -335,10 +338,9 @@ mod tests {
             is_clerk: true,
             ..admin
         };
-        assert!(
-            !navigation(Some(&clerk), "/")
-                .iter()
-                .any(|i| i.href.starts_with("/admin"))
-        );
+        let clerk_nav = navigation(Some(&clerk), "/antraege/7/kosten");
+        assert!(!clerk_nav.iter().any(|i| i.href.starts_with("/admin")));
+        assert!(clerk_nav.iter().any(|i| i.href == "/antraege" && i.current));
+        assert!(!nav.iter().any(|i| i.href == "/antraege"));
     }
 }

@@ -459,3 +459,217 @@ async fn submit_expecting_errors(browser: &Browser, button: &str) {
     );
     browser.assert_accessible().await;
 }
+
+#[tokio::test]
+async fn journey_clerk_files_an_application_passes_axe() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url())).await;
+    let year = crate::applications::round_year(&app).await;
+    let jena: i64 = sqlx::query_scalar("SELECT id FROM municipalities WHERE ags = '16053000'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let jena_clerk = crate::applications::jena_clerk(&app).await;
+    let files = std::env::temp_dir().join(format!("fp-journey-{}", std::process::id()));
+    std::fs::create_dir_all(&files).unwrap();
+    let pdf = files.join("Beschluss Kreistag.pdf");
+    std::fs::write(&pdf, crate::applications::PDF).unwrap();
+    let png = files.join("Angebot.png");
+    std::fs::write(&png, crate::applications::PNG).unwrap();
+
+    open_login_and_sign_in(&browser, &app, "kommune@demo.foerderportal.example").await;
+    browser.click("a[href='/antraege']").await;
+    browser.assert_accessible().await;
+    browser.click("form[action='/antraege'] button").await;
+    assert_eq!(browser.text(".task-list .tag").await, "Nicht begonnen");
+    browser.assert_accessible().await;
+    let overview = browser.path().await;
+    let save = ".button-group button[value=weiter]";
+
+    // 1. Antragsteller, first with a wrong IBAN.
+    browser.click(".task-list a[href$='/antragsteller']").await;
+    browser.assert_accessible().await;
+    browser.fill("#contact_name", "Karla Kommunal").await;
+    browser
+        .fill("#contact_function", "Sachgebietsleitung IT")
+        .await;
+    browser.fill("#contact_phone", "03632 741-0").await;
+    browser
+        .fill("#contact_email", "karla@kyffhaeuser.example")
+        .await;
+    browser
+        .fill("#account_holder", "Landkreis Kyffhäuserkreis")
+        .await;
+    browser.fill("#iban", "DE89 3704 0044 0532 0130 01").await;
+    submit_expecting_errors(&browser, save).await;
+    browser.fill("#iban", "DE89 3704 0044 0532 0130 00").await;
+    browser.click(save).await;
+
+    // 2. Vorhaben, with the dates in the wrong order first.
+    assert!(browser.path().await.ends_with("/vorhaben"));
+    browser.assert_accessible().await;
+    browser
+        .fill("#title", "Digitales Bürgerbüro <b>Kyffhäuser</b>")
+        .await;
+    browser.check("#category").await;
+    browser
+        .fill("#summary", "Termine und Anträge online.")
+        .await;
+    browser
+        .fill(
+            "#description",
+            "Wir führen einen Terminservice ein.\nUnd digitale Anträge.",
+        )
+        .await;
+    browser.fill("#goals", "Kürzere Wege.").await;
+    browser.set_value("#start_date", "2027-06-01").await;
+    browser.set_value("#end_date", "2027-05-01").await;
+    browser.check("#started").await;
+    submit_expecting_errors(&browser, save).await;
+    browser.set_value("#end_date", "2028-05-31").await;
+    browser.click(save).await;
+
+    // 3. Verbund: Jena as partner.
+    assert!(browser.path().await.ends_with("/verbund"));
+    browser.select("#partner_id", &jena.to_string()).await;
+    browser.click("button[value='partner-hinzufuegen']").await;
+    assert!(browser.text(".partner-list").await.contains("Jena"));
+    browser.assert_accessible().await;
+    browser
+        .fill("#reuse", "Alle Landkreise können den Dienst übernehmen.")
+        .await;
+    browser.fill("#licence", "EUPL-1.2").await;
+    browser.click(save).await;
+
+    // 4. Kosten: a second row, added without JavaScript, and an unbalanced plan first.
+    assert!(browser.path().await.ends_with("/kosten"));
+    browser.assert_accessible().await;
+    browser.select("#cost-0-kind", "software").await;
+    browser.fill("#cost-0-description", "Lizenzen").await;
+    browser.fill("#cost-0-year", &year).await;
+    browser.fill("#cost-0-amount", "100.000,00").await;
+    browser.click("button[value='zeile-hinzufuegen']").await;
+    browser.select("#cost-1-kind", "training").await;
+    browser.fill("#cost-1-description", "Schulung").await;
+    browser.fill("#cost-1-year", &year).await;
+    browser.fill("#cost-1-amount", "5.000").await;
+    browser.select("#cost-1-eligible", "nein").await;
+    browser.fill("#own_share", "20.000").await;
+    browser.fill("#grant", "80.000").await;
+    submit_expecting_errors(&browser, save).await;
+    browser.fill("#own_share", "25.000").await;
+    browser.click(save).await;
+
+    // 5. Anlagen: the two required documents.
+    assert!(browser.path().await.ends_with("/anlagen"));
+    browser.assert_accessible().await;
+    let inputs = crate::applications::document_ids(&app).await;
+    for (document, file) in inputs.iter().zip([&pdf, &png]) {
+        let input = format!("#document-{document}");
+        browser.choose_file(&input, file.to_str().unwrap()).await;
+        browser
+            .click(&format!("section:has({input}) form[enctype] button"))
+            .await;
+    }
+    assert_eq!(
+        browser.text(".notice").await,
+        "Hinweis: „Angebot.png“ ist hochgeladen."
+    );
+    browser.assert_accessible().await;
+    browser.click("a.button").await;
+
+    // 6. Erklärungen: the project had started, so early start is asked for.
+    assert!(browser.path().await.ends_with("/erklaerungen"));
+    browser.assert_accessible().await;
+    browser.check("#start_status-early_start").await;
+    browser.check("#vat").await;
+    browser.check("#budget_cover").await;
+    browser.check("#correct").await;
+    browser.check("#privacy").await;
+    browser.click(save).await;
+    assert_eq!(browser.path().await, overview);
+    browser.assert_accessible().await;
+
+    // Check answers: the partner has not confirmed yet.
+    browser.click("a[href$='/pruefen']").await;
+    assert!(
+        browser
+            .text(".error-summary")
+            .await
+            .contains("Jena hat die Teilnahme noch nicht bestätigt.")
+    );
+    browser.assert_accessible().await;
+    let id = overview.rsplit('/').next().unwrap();
+    let confirmed = jena_clerk
+        .submit(
+            &format!("/antraege/{id}"),
+            "form[action$='/teilnahme']",
+            &[],
+        )
+        .await;
+    assert_eq!(confirmed.status, reqwest::StatusCode::SEE_OTHER);
+
+    browser
+        .goto(&app.url(&format!("/antraege/{id}/pruefen")))
+        .await;
+    assert!(
+        browser
+            .text("main")
+            .await
+            .contains("Digitales Bürgerbüro <b>Kyffhäuser</b>")
+    );
+    browser.assert_accessible().await;
+    // A change link comes back to the check page.
+    browser
+        .click("a[href*='/vorhaben?zurueck=pruefen#goals']")
+        .await;
+    browser.fill("#goals", "Kürzere Wege für alle.").await;
+    browser.click(save).await;
+    assert!(browser.path().await.ends_with("/pruefen"));
+    browser.click("form[action$='/einreichen'] button").await;
+    assert!(browser.path().await.ends_with("/bestaetigung"));
+    let reference = browser.text(".reference").await;
+    assert!(reference.starts_with("EGOV-"), "{reference}");
+    browser.assert_accessible().await;
+
+    browser.goto(&app.url(&overview)).await;
+    let timeline = browser.text(".timeline").await;
+    assert!(timeline.contains("Antrag eingereicht"), "{timeline}");
+    assert!(timeline.contains("Teilnahme bestätigt"), "{timeline}");
+    browser.assert_accessible().await;
+    browser
+        .goto(&app.url(&format!("/antraege/{id}/druck")))
+        .await;
+    browser.assert_accessible().await;
+    browser
+        .goto(&app.url(&format!("/antraege/{id}/zurueckziehen")))
+        .await;
+    browser.assert_accessible().await;
+
+    // The receipt reached the clerk through real SMTP.
+    let mails = sink.wait_for(2).await;
+    let receipt = mails
+        .iter()
+        .find(|m| {
+            m.rcpt_to
+                .iter()
+                .any(|r| r == "kommune@demo.foerderportal.example")
+        })
+        .expect("a receipt to the clerk");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(receipt.data.as_bytes())
+        .unwrap();
+    assert_eq!(
+        parsed.subject(),
+        Some(
+            format!("Eingangsbestätigung: {reference} – Digitales Bürgerbüro <b>Kyffhäuser</b>")
+                .as_str()
+        )
+    );
+    assert!(parsed.body_text(0).unwrap().contains(&reference));
+    let _ = std::fs::remove_dir_all(&files);
+    browser.close().await;
+}
