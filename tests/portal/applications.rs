@@ -1074,10 +1074,13 @@ async fn a_nachforderung_reopens_sections_and_the_resubmission_is_a_new_revision
         revisions[1].answers.0["vorhaben"]["description"],
         "Genauere Begründung der Kosten."
     );
-    assert_ne!(
-        revisions[0].answers.0["vorhaben"],
-        revisions[1].answers.0["vorhaben"]
+    let changes = foerderportal::applications::revisions::diff(
+        &revisions[0].answers.0,
+        &revisions[1].answers.0,
     );
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].label, "Ausführliche Beschreibung");
+    assert_eq!(changes[0].after, "Genauere Begründung der Kosten.");
     let to_reviewer: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM mail_outbox WHERE kind = 'resubmission-received' AND recipient = 'pruefung@demo.foerderportal.example'",
     )
@@ -1122,4 +1125,35 @@ async fn other_municipalities_and_ministry_staff_cannot_reach_an_application() {
         .await
         .unwrap();
     assert_eq!(title, "");
+}
+
+#[tokio::test]
+async fn the_deadline_is_checked_on_the_server_when_submitting() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = complete_application(&app, &clerk).await;
+    let check = clerk.get(&format!("/antraege/{id}/pruefen")).await;
+    // The round closes while the clerk reads the check page.
+    sqlx::query("UPDATE rounds SET closes_at = now() - interval '1 minute', opens_at = now() - interval '30 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let late = clerk
+        .submit_from(
+            &check,
+            &format!("/antraege/{id}/pruefen"),
+            "form[action$='/einreichen']",
+            &[],
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        late.texts(".error-summary li")[0].starts_with("Die Antragsfrist ist am "),
+        "{:?}",
+        late.texts(".error-summary li")
+    );
+    assert_eq!(status_of(&app, id).await, "draft");
+    // And no new application can be started for it.
+    let list = clerk.get("/antraege").await;
+    assert_eq!(list.count("form[action='/antraege']"), 0);
 }
