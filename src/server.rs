@@ -11,10 +11,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Span;
 
-use crate::accounts;
 use crate::mail::Worker;
 use crate::state::AppState;
 use crate::web::middleware::REQUEST_ID_HEADER;
+use crate::{accounts, applications};
 
 /// How long shutdown waits for requests in flight and for the workers.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
@@ -38,7 +38,8 @@ pub fn log_response<B>(response: &Response<B>, latency: Duration, _span: &Span) 
     }
 }
 
-/// Background jobs that run inside `serve`. Each stops when the token is cancelled.
+/// Background jobs that run inside `serve`: mail delivery, and every ten minutes the pruning
+/// of dead sessions and the deadline reminders. Each stops when the token is cancelled.
 pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> {
     let mut workers = JoinSet::new();
     let mail = Worker::new(
@@ -57,6 +58,11 @@ pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> 
             }
             if let Err(e) = prune_accounts(&app).await {
                 tracing::warn!(error = %e, "removing expired sessions and old login failures failed");
+            }
+            match applications::reminders::send_due(&app.db, &app.outbox, &app.config.base_url).await {
+                Ok(0) => {}
+                Ok(sent) => tracing::info!(sent, "enqueued deadline reminders"),
+                Err(e) => tracing::warn!(error = %e, "sending deadline reminders failed"),
             }
         }
     });

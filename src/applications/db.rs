@@ -579,3 +579,30 @@ pub async fn requesting_reviewer(
     .fetch_optional(conn)
     .await
 }
+
+/// A draft whose round is still taking applications.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct OpenDraft {
+    pub id: i64,
+    pub title: String,
+    pub round_title: String,
+    pub closes_at: OffsetDateTime,
+    pub municipality_id: i64,
+}
+
+/// Drafts in published rounds whose deadline is less than `within` away.
+pub async fn drafts_closing_within(
+    conn: &mut PgConnection,
+    within: time::Duration,
+) -> sqlx::Result<Vec<OpenDraft>> {
+    sqlx::query_as(
+        "SELECT a.id, a.title, r.title AS round_title, r.closes_at, a.municipality_id
+         FROM applications a JOIN rounds r ON r.id = a.round_id
+         WHERE a.status = 'draft' AND r.state = 'published'
+           AND r.closes_at > now() AND r.closes_at <= now() + $1
+         ORDER BY a.id",
+    )
+    .bind(within)
+    .fetch_all(conn)
+    .await
+}

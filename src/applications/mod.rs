@@ -8,6 +8,7 @@ pub mod dossier;
 pub mod files;
 pub mod forms;
 pub mod model;
+pub mod reminders;
 pub mod revisions;
 pub mod routes;
 pub mod sections;

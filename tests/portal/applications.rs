@@ -1157,3 +1157,59 @@ async fn the_deadline_is_checked_on_the_server_when_submitting() {
     let list = clerk.get("/antraege").await;
     assert_eq!(list.count("form[action='/antraege']"), 0);
 }
+
+#[tokio::test]
+async fn clerks_with_a_draft_are_reminded_a_week_and_a_day_before_the_deadline_once_each() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let draft = start(&clerk).await;
+    let submitted = complete_application(&app, &clerk).await;
+    submit(&clerk, submitted).await;
+    let reminders = || async {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT once_key FROM mail_outbox WHERE kind = 'deadline-reminder' ORDER BY id",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        rows
+    };
+    let outbox = Outbox::new(&app.base_url);
+    let send =
+        || foerderportal::applications::reminders::send_due(&app.pool, &outbox, &app.base_url);
+    assert_eq!(
+        send().await.unwrap(),
+        0,
+        "the demo round closes months from now"
+    );
+
+    sqlx::query("UPDATE rounds SET closes_at = now() + interval '5 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(send().await.unwrap(), 1);
+    assert_eq!(send().await.unwrap(), 0, "once per stage");
+    assert_eq!(
+        reminders().await,
+        vec![format!(
+            "deadline-reminder:7:application-{draft}:kommune@demo.foerderportal.example"
+        )]
+    );
+
+    sqlx::query("UPDATE rounds SET closes_at = now() + interval '10 hours'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(send().await.unwrap(), 1);
+    assert_eq!(send().await.unwrap(), 0);
+    let subject: String = sqlx::query_scalar(
+        "SELECT subject FROM mail_outbox WHERE once_key LIKE 'deadline-reminder:1:%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(
+        subject.starts_with("Erinnerung: Die Antragsfrist für „Antrag ohne Titel“ endet"),
+        "{subject}"
+    );
+}

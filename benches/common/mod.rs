@@ -1,0 +1,168 @@
+//! What the HTTP benchmarks share: the release portal in its own process on a scratch database
+//! with the demo data, signed-in clients, and the statistics they report.
+
+#![allow(dead_code)] // each benchmark uses its own part
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use foerderportal::database::{self, Server};
+use foerderportal::demo::DEMO_PASSWORD;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+
+/// `FP_BENCH_SECONDS` (default 10): how long each measurement runs.
+pub fn seconds() -> u64 {
+    std::env::var("FP_BENCH_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10)
+}
+
+/// The release server (`foerderportal serve`) on database `fp_bench_<name>_<pid>` of the local
+/// PostgreSQL (or DATABASE_URL's server), loaded with the demo data; both go when it drops.
+pub struct Portal {
+    pub base: String,
+    child: Child,
+    server: Server,
+    database: String,
+    scratch: std::path::PathBuf,
+}
+
+impl Portal {
+    pub async fn start(name: &str) -> anyhow::Result<Portal> {
+        let server = match std::env::var("DATABASE_URL") {
+            Ok(url) => Server {
+                options: url.parse::<PgConnectOptions>()?.database("postgres"),
+                started_instance: None,
+                description: "DATABASE_URL".into(),
+            },
+            Err(_) => database::local_server(std::path::Path::new("var")).await?,
+        };
+        let database = format!("fp_bench_{name}_{}", std::process::id());
+        let url = database_url(&server.options, &database);
+        let scratch = std::env::temp_dir().join(&database);
+        let status = Command::new(env!("CARGO_BIN_EXE_foerderportal"))
+            .arg("demo-data")
+            .env("DATABASE_URL", &url)
+            .stdout(Stdio::null())
+            .status()?;
+        anyhow::ensure!(status.success(), "loading the demo data failed");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_foerderportal"))
+            .arg("serve")
+            .env("DATABASE_URL", &url)
+            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("VAR_DIR", &scratch)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()?;
+        let portal = Portal {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+            server,
+            database,
+            scratch,
+        };
+        portal.wait_until_ready().await?;
+        Ok(portal)
+    }
+
+    async fn wait_until_ready(&self) -> anyhow::Result<()> {
+        for _ in 0..300 {
+            if let Ok(r) = reqwest::get(format!("{}/readyz", self.base)).await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("the portal did not become ready")
+    }
+
+    /// Stops the server and drops its database.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        let mut admin = PgConnection::connect_with(&self.server.options).await?;
+        sqlx::query(&format!("DROP DATABASE \"{}\" WITH (FORCE)", self.database))
+            .execute(&mut admin)
+            .await?;
+        let _ = std::fs::remove_dir_all(&self.scratch);
+        Ok(())
+    }
+}
+
+impl Drop for Portal {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn database_url(options: &PgConnectOptions, name: &str) -> String {
+    match options.get_socket() {
+        Some(dir) => format!(
+            "postgresql:///{name}?host={}&port={}&user=postgres",
+            dir.display(),
+            options.get_port()
+        ),
+        None => format!(
+            "postgresql://postgres@{}:{}/{name}",
+            options.get_host(),
+            options.get_port()
+        ),
+    }
+}
+
+/// A browser-like client: cookies, no redirects followed.
+pub fn client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?)
+}
+
+/// The value of the first `csrf_token` field in a page.
+pub fn form_token(html: &str) -> anyhow::Result<String> {
+    html.split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("no form token"))
+}
+
+/// One login as a browser does it: the form (for its token and cookie), then the post.
+/// Returns whether the portal signed the client in.
+pub async fn login(client: &reqwest::Client, base: &str, email: &str) -> anyhow::Result<bool> {
+    let form = client
+        .get(format!("{base}/anmelden"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let token = form_token(&form)?;
+    let response = client
+        .post(format!("{base}/anmelden"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", email),
+            ("password", DEMO_PASSWORD),
+        ])
+        .send()
+        .await?;
+    Ok(response.status() == reqwest::StatusCode::SEE_OTHER)
+}
+
+pub fn median_ms(values: &mut [Duration]) -> f64 {
+    percentile_ms(values, 50)
+}
+
+pub fn percentile_ms(values: &mut [Duration], percent: usize) -> f64 {
+    values.sort();
+    values
+        .get(values.len() * percent / 100)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
