@@ -91,6 +91,8 @@ struct FormPage {
     categories: Vec<CategoryRow>,
     financing_types: &'static [(&'static str, &'static str)],
     errors: FormErrors,
+    /// Submitted applications the posted change would put outside the round's rules.
+    broken: i64,
 }
 
 async fn new_page(
@@ -109,6 +111,7 @@ async fn new_page(
         categories,
         financing_types: &FINANCING_TYPES,
         errors: FormErrors::default(),
+        broken: 0,
     })
 }
 
@@ -151,6 +154,7 @@ async fn create(
                 categories,
                 financing_types: &FINANCING_TYPES,
                 errors,
+                broken: 0,
             };
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
@@ -198,6 +202,7 @@ async fn edit_page(
         categories,
         financing_types: &FINANCING_TYPES,
         errors: FormErrors::default(),
+        broken: 0,
     })
 }
 
@@ -229,15 +234,32 @@ async fn update(
                 categories,
                 financing_types: &FINANCING_TYPES,
                 errors,
+                broken: 0,
             };
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
     let chosen: Vec<&str> = round.categories.iter().map(String::as_str).collect();
-    db::update_round(&mut tx, id, &new_round(programme_id, &round, &chosen)).await?;
+    let changed = new_round(programme_id, &round, &chosen);
+    let broken = db::submissions_broken_by(&mut tx, id, &changed).await?;
+    if broken > 0 && !form.confirmed {
+        let page = FormPage {
+            page,
+            id: Some(id),
+            state: state_label(&existing.state),
+            form,
+            categories,
+            financing_types: &FINANCING_TYPES,
+            errors: FormErrors::default(),
+            broken,
+        };
+        return Ok((StatusCode::CONFLICT, page).into_response());
+    }
+    db::update_round(&mut tx, id, &changed).await?;
     db::set_attachment_types(&mut tx, id, &round.attachments).await?;
     let actor = user.actor(&client);
     let details = json!({
+        "submissions_outside_rules": broken,
         "budget_cents": { "before": existing.budget_cents, "after": round.budget.get() },
         "closes_at": { "before": existing.closes_at.unix_timestamp(), "after": round.closes_at.unix_timestamp() },
         "max_rate_bp": { "before": existing.max_rate_bp, "after": round.max_rate.basis_points() },

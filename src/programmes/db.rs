@@ -423,3 +423,32 @@ pub async fn set_attachment_types(
     }
     Ok(())
 }
+
+/// How many submitted applications of the round (not drafts, not withdrawn) would break the
+/// round's new rules: submitted outside the new window, a grant above the new rate or caps, or a
+/// category no longer open. (Read straight from the applications table: this layer does not
+/// import the applications feature.)
+pub async fn submissions_broken_by(
+    conn: &mut PgConnection,
+    id: i64,
+    r: &NewRound<'_>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM applications a
+         WHERE a.round_id = $1 AND a.status NOT IN ('draft', 'withdrawn')
+           AND (a.submitted_at < $2 OR a.submitted_at > $3
+                OR a.requested_grant_cents::numeric * 10000 > a.eligible_cost_cents::numeric * $4
+                OR a.requested_grant_cents < $5
+                OR a.requested_grant_cents > coalesce($6, a.requested_grant_cents)
+                OR a.category_code <> ALL($7))",
+    )
+    .bind(id)
+    .bind(r.opens_at)
+    .bind(r.closes_at)
+    .bind(r.max_rate_bp)
+    .bind(r.min_grant_cents)
+    .bind(r.max_grant_cents)
+    .bind(r.category_codes)
+    .fetch_one(conn)
+    .await
+}

@@ -25,6 +25,8 @@ pub struct RoundForm {
     pub categories: Vec<String>,
     /// The documents asked for, one per line; "(optional)" at the end marks optional ones.
     pub attachments: String,
+    /// The admin confirmed a change that breaks the rules for submitted applications.
+    pub confirmed: bool,
 }
 
 /// A valid round, ready for the database.
@@ -66,6 +68,7 @@ impl RoundForm {
                 "financing_type" => form.financing_type = value,
                 "category" => form.categories.push(value),
                 "attachments" => form.attachments = value,
+                "confirm" => form.confirmed = value == "ja",
                 _ => {}
             }
         }
@@ -113,6 +116,7 @@ impl RoundForm {
             financing_type: r.financing_type.clone(),
             categories: r.categories.clone(),
             attachments: String::new(),
+            confirmed: false,
         }
     }
 
@@ -317,6 +321,7 @@ mod tests {
             financing_type: "anteilfinanzierung".into(),
             categories: vec!["2a".into(), "2x".into()],
             attachments: String::new(),
+            confirmed: false,
         }
     }
 

@@ -294,3 +294,64 @@ async fn a_category_in_use_can_be_retired_but_not_deleted() {
         .unwrap()
     );
 }
+
+#[tokio::test]
+async fn a_change_that_puts_submitted_applications_outside_the_rules_needs_confirmation() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = crate::applications::complete_application(&app, &clerk).await;
+    clerk
+        .submit(
+            &format!("/antraege/{id}/pruefen"),
+            "form[action$='/einreichen']",
+            &[],
+        )
+        .await;
+    let round: i64 = sqlx::query_scalar("SELECT id FROM rounds LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let admin = app.sign_in_as(Role::Admin).await;
+    let path = format!("/admin/foerderaufrufe/{round}");
+
+    // A harmless change (a higher budget) goes through at once.
+    let harmless = admin.submit(&path, FORM, &[("budget", "12.000.000")]).await;
+    assert_eq!(harmless.status, StatusCode::SEE_OTHER);
+
+    // The application asks for 80 %: lowering the rate to 50 % breaks it.
+    let lowered = admin.submit(&path, FORM, &[("max_rate", "50")]).await;
+    assert_eq!(lowered.status, StatusCode::CONFLICT);
+    assert!(
+        lowered
+            .text(".notice-warning p")
+            .starts_with("Mit dieser Änderung liegt ein bereits eingereichter Antrag"),
+        "{}",
+        lowered.text(".notice-warning p")
+    );
+    assert_eq!(lowered.attr("#max_rate", "value").as_deref(), Some("50"));
+    let rate: i32 = sqlx::query_scalar("SELECT max_rate_bp FROM rounds WHERE id = $1")
+        .bind(round)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(rate, 8000, "nothing changed without confirmation");
+
+    let confirmed = admin
+        .submit_from(&lowered, &path, FORM, &[("confirm", "ja")])
+        .await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        confirmed.body
+    );
+    let (rate, broken): (i32, serde_json::Value) = sqlx::query_as(
+        "SELECT r.max_rate_bp, l.details -> 'submissions_outside_rules' FROM rounds r, audit_log l
+         WHERE r.id = $1 AND l.action = 'round.updated' ORDER BY l.id DESC LIMIT 1",
+    )
+    .bind(round)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((rate, broken), (5000, serde_json::json!(1)));
+}

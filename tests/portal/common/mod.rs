@@ -7,7 +7,6 @@
 pub mod browser;
 pub mod smtp;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use foerderportal::accounts::Role;
@@ -442,7 +441,7 @@ impl Page {
     }
 
     /// A form's action and its current field values (inputs with a name).
-    pub fn form(&self, selector: &str) -> (String, HashMap<String, String>) {
+    pub fn form(&self, selector: &str) -> (String, FormFields) {
         let html = Html::parse_document(&self.body);
         let sel = Selector::parse(selector).unwrap();
         let form = html
@@ -479,10 +478,25 @@ impl Page {
                 Some((name, value))
             })
             .collect();
+        let values = FormFields(values);
         (
             form.value().attr("action").unwrap_or("").to_string(),
             values,
         )
+    }
+}
+
+/// A form's fields in document order, as a browser sends them: a name may come several times
+/// (ticked checkboxes of one group).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+#[serde(transparent)]
+pub struct FormFields(pub Vec<(String, String)>);
+
+impl FormFields {
+    /// Sets a field, replacing every value it had.
+    pub fn insert(&mut self, name: String, value: String) {
+        self.0.retain(|(n, _)| *n != name);
+        self.0.push((name, value));
     }
 }
 
