@@ -518,6 +518,11 @@ async fn journey_clerk_files_an_application_passes_axe() {
     browser
         .fill("#summary", "Termine und Anträge online.")
         .await;
+    // The script counts down while typing; without it the limit is still stated.
+    assert_eq!(
+        browser.text("#summary-limit").await,
+        "Noch 973 von 1.000 Zeichen."
+    );
     browser
         .fill(
             "#description",
@@ -559,6 +564,11 @@ async fn journey_clerk_files_an_application_passes_axe() {
     browser.select("#cost-1-eligible", "nein").await;
     browser.fill("#own_share", "20.000").await;
     browser.fill("#grant", "80.000").await;
+    let live = browser.text(".live-totals").await;
+    assert!(
+        live.contains("Gesamtkosten 105.000,00") && live.contains("nicht ausgeglichen"),
+        "{live}"
+    );
     submit_expecting_errors(&browser, save).await;
     browser.fill("#own_share", "25.000").await;
     browser.click(save).await;
