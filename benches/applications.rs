@@ -14,6 +14,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Portal, form_token, median_ms, percentile_ms};
+use foerderportal::applications::model::Section;
+use foerderportal::applications::sample;
 
 const CLIENTS: usize = 10;
 const CLERK: &str = "kommune@demo.foerderportal.example";
@@ -188,21 +190,17 @@ impl Clerk {
     /// A draft with every section complete and every document uploaded.
     async fn complete(&self) -> anyhow::Result<i64> {
         let id = self.start().await?;
-        let year = jiff::Zoned::now().year().to_string();
-        self.save(id, "antragsteller", &applicant()).await?;
-        self.save(id, "vorhaben", &project("Digitales Bürgerbüro"))
-            .await?;
-        self.save(
-            id,
-            "verbund",
-            &[
-                ("reuse", "Alle Landkreise.".into()),
-                ("licence", "EUPL-1.2".into()),
-            ],
-        )
-        .await?;
-        self.save(id, "kosten", &costs(&year)).await?;
-        self.save(id, "erklaerungen", &declarations()).await?;
+        let year = i32::from(jiff::Zoned::now().year());
+        for section in [
+            Section::Applicant,
+            Section::Project,
+            Section::Partnership,
+            Section::Costs,
+            Section::Declarations,
+        ] {
+            self.save(id, section.slug(), &sample::answers(section, year))
+                .await?;
+        }
         let attachments = self.page(&format!("/antraege/{id}/anlagen")).await?;
         let token = form_token(&attachments)?;
         for document in attachments
@@ -263,56 +261,10 @@ fn attribute_after(html: &str, marker: &str) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("{marker} not on the page"))
 }
 
-fn owned(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
-    pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
-}
-
-fn applicant() -> Vec<(&'static str, String)> {
-    owned(&[
-        ("contact_name", "Karla Kommunal"),
-        ("contact_function", "Sachgebietsleitung IT"),
-        ("contact_phone", "03632 741-0"),
-        ("contact_email", "karla@kyffhaeuser.example"),
-        ("account_holder", "Landkreis Kyffhäuserkreis"),
-        ("iban", "DE89 3704 0044 0532 0130 00"),
-    ])
-}
-
+/// The sample answers, with another title for each save.
 fn project(title: &str) -> Vec<(&'static str, String)> {
-    let mut answers = owned(&[
-        ("category", "2c"),
-        ("summary", "Termine und Anträge online."),
-        (
-            "description",
-            "Wir führen einen Terminservice und digitale Anträge ein. Die Lösung wird mit den Partnern abgestimmt und dokumentiert.",
-        ),
-        ("goals", "Kürzere Wege für Bürgerinnen und Bürger."),
-        ("start_date", "2027-04-01"),
-        ("end_date", "2028-03-31"),
-        ("started", "nein"),
-    ]);
+    let mut answers = sample::answers(Section::Project, 0);
+    answers.retain(|(k, _)| *k != "title");
     answers.push(("title", title.to_string()));
     answers
-}
-
-fn costs(year: &str) -> Vec<(&'static str, String)> {
-    owned(&[
-        ("cost-0-kind", "software"),
-        ("cost-0-description", "Lizenzen"),
-        ("cost-0-year", year),
-        ("cost-0-amount", "100.000,00"),
-        ("cost-0-eligible", "ja"),
-        ("own_share", "20.000"),
-        ("grant", "80.000"),
-    ])
-}
-
-fn declarations() -> Vec<(&'static str, String)> {
-    owned(&[
-        ("start_status", "not_started"),
-        ("vat", "none"),
-        ("budget_cover", "ja"),
-        ("correct", "ja"),
-        ("privacy", "ja"),
-    ])
 }

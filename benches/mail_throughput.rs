@@ -17,7 +17,6 @@ use foerderportal::config::{Config, MailSettings};
 use foerderportal::database::{self, Server};
 use foerderportal::mail::messages::SubmissionReceipt;
 use foerderportal::mail::{Mailer, Message, Outbox, Recipient, Worker};
-use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 
@@ -29,14 +28,7 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
-    let server = match std::env::var("DATABASE_URL") {
-        Ok(url) => Server {
-            options: url.parse::<PgConnectOptions>()?.database("postgres"),
-            started_instance: None,
-            description: "DATABASE_URL".into(),
-        },
-        Err(_) => database::local_server(std::path::Path::new("var")).await?,
-    };
+    let server = Server::from_env_or_local(std::path::Path::new("var")).await?;
     let name = format!("fp_bench_{}", std::process::id());
     database::ensure_database(&server, &name).await?;
     let pool = database::connect(server.options.clone().database(&name)).await?;

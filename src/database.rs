@@ -35,6 +35,39 @@ impl Server {
             description: description.into(),
         }
     }
+
+    /// For tools that make their own databases (tests, benchmarks): the server of
+    /// `DATABASE_URL` if set, otherwise [`local_server`].
+    pub async fn from_env_or_local(var_dir: &Path) -> anyhow::Result<Server> {
+        match std::env::var("DATABASE_URL") {
+            Ok(url) => {
+                let options = url.parse::<PgConnectOptions>().context("DATABASE_URL")?;
+                Ok(Server::of(options, "DATABASE_URL"))
+            }
+            Err(_) => local_server(var_dir).await,
+        }
+    }
+
+    /// A `DATABASE_URL` for database `name` on this server (TCP or Unix socket).
+    pub fn url_of(&self, name: &str) -> String {
+        url_of(&self.options, name)
+    }
+}
+
+/// A `DATABASE_URL` for database `name` on the server of `options`.
+pub fn url_of(options: &PgConnectOptions, name: &str) -> String {
+    match options.get_socket() {
+        Some(dir) => format!(
+            "postgresql:///{name}?host={}&port={}&user=postgres",
+            dir.display(),
+            options.get_port()
+        ),
+        None => format!(
+            "postgresql://postgres@{}:{}/{name}",
+            options.get_host(),
+            options.get_port()
+        ),
+    }
 }
 
 /// The portal's database, open and migrated.

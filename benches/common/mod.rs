@@ -6,9 +6,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use foerderportal::database::{self, Server};
+use foerderportal::database::Server;
 use foerderportal::demo::DEMO_PASSWORD;
-use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
 /// `FP_BENCH_SECONDS` (default 10): how long each measurement runs.
@@ -31,16 +30,9 @@ pub struct Portal {
 
 impl Portal {
     pub async fn start(name: &str) -> anyhow::Result<Portal> {
-        let server = match std::env::var("DATABASE_URL") {
-            Ok(url) => Server {
-                options: url.parse::<PgConnectOptions>()?.database("postgres"),
-                started_instance: None,
-                description: "DATABASE_URL".into(),
-            },
-            Err(_) => database::local_server(std::path::Path::new("var")).await?,
-        };
+        let server = Server::from_env_or_local(std::path::Path::new("var")).await?;
         let database = format!("fp_bench_{name}_{}", std::process::id());
-        let url = database_url(&server.options, &database);
+        let url = server.url_of(&database);
         let scratch = std::env::temp_dir().join(&database);
         let status = Command::new(env!("CARGO_BIN_EXE_foerderportal"))
             .arg("demo-data")
@@ -98,21 +90,6 @@ impl Portal {
 impl Drop for Portal {
     fn drop(&mut self) {
         let _ = self.child.kill();
-    }
-}
-
-fn database_url(options: &PgConnectOptions, name: &str) -> String {
-    match options.get_socket() {
-        Some(dir) => format!(
-            "postgresql:///{name}?host={}&port={}&user=postgres",
-            dir.display(),
-            options.get_port()
-        ),
-        None => format!(
-            "postgresql://postgres@{}:{}/{name}",
-            options.get_host(),
-            options.get_port()
-        ),
     }
 }
 

@@ -19,7 +19,7 @@ use super::db::{self, NewAttachment};
 use super::dossier::Dossier;
 use super::files::{self, FileKind, SNIFF_BYTES, Upload};
 use super::model::Section;
-use super::routes::{Access, Header, open};
+use super::routes::{Header, open, owned_dossier};
 use super::sections::SectionQuery;
 use crate::accounts::CurrentUser;
 use crate::audit;
@@ -161,19 +161,6 @@ fn attachments_page(
     }
 }
 
-async fn owner_dossier(
-    conn: &mut sqlx::PgConnection,
-    user: &CurrentUser,
-    id: i64,
-    lock: bool,
-) -> Result<Dossier, AppError> {
-    let (row, access) = open(conn, user, id, lock).await?;
-    if access != Access::Owner {
-        return Err(AppError::Forbidden);
-    }
-    Ok(Dossier::load(conn, row).await?)
-}
-
 async fn page(
     State(app): State<AppState>,
     page: PageContext,
@@ -182,7 +169,7 @@ async fn page(
     Query(query): Query<SectionQuery>,
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
-    let dossier = owner_dossier(&mut conn, &user, id, false).await?;
+    let dossier = owned_dossier(&mut conn, &user, id, false).await?;
     if !dossier.is_editable(Section::Attachments) {
         return Ok(Redirect::to(&format!("/antraege/{id}")).into_response());
     }
@@ -269,7 +256,7 @@ async fn upload(
     // Who may upload is decided before the body is read.
     {
         let mut conn = app.db.acquire().await?;
-        owner_dossier(&mut conn, &user, id, false).await?;
+        owned_dossier(&mut conn, &user, id, false).await?;
     }
     let mut multipart = multipart.map_err(|_| AppError::BadRequest)?;
     let mut token_checked = false;
@@ -335,7 +322,7 @@ async fn upload(
         }
         Ok(Err((field, message))) => {
             let mut conn = app.db.acquire().await?;
-            let dossier = owner_dossier(&mut conn, &user, id, false).await?;
+            let dossier = owned_dossier(&mut conn, &user, id, false).await?;
             let mut errors = FormErrors::default();
             errors.add(field, message);
             let page = attachments_page(&app, page, &dossier, errors, received.back_to_review);
@@ -356,7 +343,7 @@ async fn store(
     too_large: bool,
 ) -> Result<Result<String, (String, String)>, AppError> {
     let mut tx = app.db.begin().await?;
-    let dossier = owner_dossier(&mut tx, user, id, true).await?;
+    let dossier = owned_dossier(&mut tx, user, id, true).await?;
     let type_id = match document {
         "extra" => None,
         other => match dossier.documents.iter().find(|d| other.parse() == Ok(d.id)) {
@@ -511,7 +498,7 @@ async fn delete(
     ProtectedForm(_): ProtectedForm<NoFields>,
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
-    let dossier = owner_dossier(&mut tx, &user, id, true).await?;
+    let dossier = owned_dossier(&mut tx, &user, id, true).await?;
     if !dossier.is_editable(Section::Attachments) {
         return Err(AppError::Forbidden);
     }

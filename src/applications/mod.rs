@@ -11,6 +11,7 @@ pub mod model;
 pub mod reminders;
 pub mod revisions;
 pub mod routes;
+pub mod sample;
 pub mod sections;
 pub mod submission;
 pub mod workflow;

@@ -73,6 +73,30 @@ pub async fn open(
     }
 }
 
+/// The application, if the clerk belongs to the applying municipality; partners get 403.
+pub async fn owned(
+    conn: &mut sqlx::PgConnection,
+    user: &CurrentUser,
+    id: i64,
+    lock: bool,
+) -> Result<ApplicationRow, AppError> {
+    match open(conn, user, id, lock).await? {
+        (row, Access::Owner) => Ok(row),
+        (_, Access::Partner) => Err(AppError::Forbidden),
+    }
+}
+
+/// [`owned`], with everything the application consists of.
+pub async fn owned_dossier(
+    conn: &mut sqlx::PgConnection,
+    user: &CurrentUser,
+    id: i64,
+    lock: bool,
+) -> Result<Dossier, AppError> {
+    let row = owned(conn, user, id, lock).await?;
+    Ok(Dossier::load(conn, row).await?)
+}
+
 pub fn acting(user: &CurrentUser) -> Acting {
     Acting {
         user_id: user.id,
@@ -81,15 +105,9 @@ pub fn acting(user: &CurrentUser) -> Acting {
     }
 }
 
-/// An application in a list.
+/// An application in a list: its header and where it stands.
 pub struct ListItem {
-    pub id: i64,
-    pub reference: String,
-    pub title: String,
-    pub round: String,
-    pub municipality: String,
-    pub status_label: &'static str,
-    pub status_class: &'static str,
+    pub head: Header,
     pub amount: String,
     pub updated: String,
     pub updated_iso: String,
@@ -98,22 +116,15 @@ pub struct ListItem {
 
 impl ListItem {
     fn new(a: &ApplicationRow) -> Self {
-        let status = a.status();
         ListItem {
-            id: a.id,
-            reference: a.reference.clone().unwrap_or_default(),
-            title: a.display_title().to_string(),
-            round: a.round_title.clone(),
-            municipality: a.municipality_name.clone(),
-            status_label: status.label(),
-            status_class: status.tag_class(),
+            head: Header::new(a),
             amount: a
                 .requested_grant_cents
                 .map(|c| Cents::new(c).to_string())
                 .unwrap_or_else(|| "–".into()),
             updated: format::date_time(a.updated_at),
             updated_iso: format::iso(a.updated_at),
-            next_step: status.next_step(),
+            next_step: a.status().next_step(),
         }
     }
 }
@@ -428,19 +439,6 @@ struct WithdrawPage {
     errors: FormErrors,
 }
 
-async fn withdrawable(
-    conn: &mut sqlx::PgConnection,
-    user: &CurrentUser,
-    id: i64,
-    lock: bool,
-) -> Result<ApplicationRow, AppError> {
-    let (row, access) = open(conn, user, id, lock).await?;
-    if access != Access::Owner {
-        return Err(AppError::Forbidden);
-    }
-    Ok(row)
-}
-
 async fn withdraw_page(
     State(app): State<AppState>,
     page: PageContext,
@@ -448,7 +446,7 @@ async fn withdraw_page(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
-    let row = withdrawable(&mut conn, &user, id, false).await?;
+    let row = owned(&mut conn, &user, id, false).await?;
     if Transition::Withdraw.target(row.status()).is_none() {
         return Ok(Redirect::to(&format!("/antraege/{id}")).into_response());
     }
@@ -479,7 +477,7 @@ async fn withdraw(
 ) -> Result<Response, AppError> {
     let reason = clean_line(&form.reason, REASON_MAX + 1);
     let mut tx = app.db.begin().await?;
-    let row = withdrawable(&mut tx, &user, id, true).await?;
+    let row = owned(&mut tx, &user, id, true).await?;
     if reason.chars().count() > REASON_MAX {
         let mut errors = FormErrors::default();
         errors.add(

@@ -20,7 +20,7 @@ use super::forms::{
     YES_NO,
 };
 use super::model::Section;
-use super::routes::{Access, Header, open};
+use super::routes::{Header, owned_dossier};
 use crate::accounts::CurrentUser;
 use crate::audit;
 use crate::error::AppError;
@@ -280,11 +280,7 @@ async fn editable(
     section: Section,
     lock: bool,
 ) -> Result<Option<Dossier>, AppError> {
-    let (row, access) = open(conn, user, id, lock).await?;
-    if access != Access::Owner {
-        return Err(AppError::Forbidden);
-    }
-    let dossier = Dossier::load(conn, row).await?;
+    let dossier = owned_dossier(conn, user, id, lock).await?;
     Ok(dossier.is_editable(section).then_some(dossier))
 }
 

@@ -16,7 +16,7 @@ use super::db;
 use super::dossier::{Dossier, Problem};
 use super::forms;
 use super::model::{Section, Status, Transition};
-use super::routes::{Access, Header, PartnerView, TimelineEntry, acting, open, timeline};
+use super::routes::{Header, PartnerView, TimelineEntry, acting, open, owned_dossier, timeline};
 use super::sections::PlanView;
 use super::workflow::{self, Input};
 use crate::accounts::CurrentUser;
@@ -207,19 +207,6 @@ fn check_page_of(page: PageContext, dossier: &Dossier, refused: bool) -> CheckPa
         refused,
         resubmission: dossier.status() == Status::ChangesRequested,
     }
-}
-
-async fn owned_dossier(
-    conn: &mut sqlx::PgConnection,
-    user: &CurrentUser,
-    id: i64,
-    lock: bool,
-) -> Result<Dossier, AppError> {
-    let (row, access) = open(conn, user, id, lock).await?;
-    if access != Access::Owner {
-        return Err(AppError::Forbidden);
-    }
-    Ok(Dossier::load(conn, row).await?)
 }
 
 async fn check_page(

@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 
 use foerderportal::accounts::Role;
-use foerderportal::demo::DEMO_PASSWORD;
 use foerderportal::mail::messages::PasswordChanged;
 use foerderportal::mail::{Message, Recipient};
 use reqwest::StatusCode;
@@ -238,31 +237,6 @@ async fn application_with_file(app: &TestApp) -> (i64, i64) {
     (application, attachment)
 }
 
-/// A clerk of another municipality (Jena), signed in.
-async fn second_clerk(app: &TestApp) -> Client {
-    let hash = foerderportal::accounts::password::Hasher::new()
-        .hash(DEMO_PASSWORD.into())
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO users (email, display_name, roles, municipality_id, password_hash)
-         SELECT 'kommune@jena.example', 'Jens Jenaer', '{clerk}', id, $1 FROM municipalities WHERE ags = '16053000'",
-    )
-    .bind(hash)
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    let client = app.client();
-    assert_eq!(
-        client
-            .sign_in("kommune@jena.example", DEMO_PASSWORD)
-            .await
-            .status,
-        StatusCode::SEE_OTHER
-    );
-    client
-}
-
 fn concrete(path: &str, objects: &Objects) -> String {
     let path = path
         .replace("{section}", "vorhaben")
@@ -325,7 +299,7 @@ async fn every_role_gets_exactly_the_access_the_matrix_says() {
             "clerk of Kyffhäuserkreis",
             app.sign_in_as(Role::Clerk).await,
         ),
-        ("clerk of Jena", second_clerk(&app).await),
+        ("clerk of Jena", crate::applications::jena_clerk(&app).await),
         ("reviewer", app.sign_in_as(Role::Reviewer).await),
         ("admin", app.sign_in_as(Role::Admin).await),
     ];

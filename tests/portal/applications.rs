@@ -5,6 +5,7 @@
 use foerderportal::accounts::Role;
 use foerderportal::applications::db as applications_db;
 use foerderportal::applications::model::{Party, Section, Status, Transition};
+use foerderportal::applications::sample;
 use foerderportal::applications::workflow::{self, Acting, Input, TransitionError};
 use foerderportal::demo::DEMO_PASSWORD;
 use foerderportal::mail::Outbox;
@@ -45,67 +46,23 @@ pub async fn round_year(app: &TestApp) -> String {
 }
 
 pub fn applicant() -> Vec<(&'static str, String)> {
-    [
-        ("contact_name", "Karla Kommunal"),
-        ("contact_function", "Sachgebietsleitung IT"),
-        ("contact_phone", "03632 741-0"),
-        ("contact_email", "karla@kyffhaeuser.example"),
-        ("account_holder", "Landkreis Kyffhäuserkreis"),
-        ("iban", "DE89 3704 0044 0532 0130 00"),
-    ]
-    .map(|(k, v)| (k, v.to_string()))
-    .to_vec()
+    sample::answers(Section::Applicant, 0)
 }
 
 pub fn project() -> Vec<(&'static str, String)> {
-    [
-        ("title", "Digitales Bürgerbüro"),
-        ("category", "2c"),
-        ("summary", "Ein Bürgerbüro, das online erreichbar ist."),
-        (
-            "description",
-            "Wir führen einen Terminservice und digitale Anträge ein.",
-        ),
-        ("goals", "Kürzere Wege für Bürgerinnen und Bürger."),
-        ("start_date", "2027-04-01"),
-        ("end_date", "2028-03-31"),
-        ("started", "nein"),
-    ]
-    .map(|(k, v)| (k, v.to_string()))
-    .to_vec()
+    sample::answers(Section::Project, 0)
 }
 
 pub fn partnership() -> Vec<(&'static str, String)> {
-    [
-        ("reuse", "Alle Landkreise können den Dienst übernehmen."),
-        ("licence", "EUPL-1.2"),
-    ]
-    .map(|(k, v)| (k, v.to_string()))
-    .to_vec()
+    sample::answers(Section::Partnership, 0)
 }
 
 pub fn costs(year: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("cost-0-kind", "software".into()),
-        ("cost-0-description", "Lizenzen Terminservice".into()),
-        ("cost-0-year", year.into()),
-        ("cost-0-amount", "100.000,00".into()),
-        ("cost-0-eligible", "ja".into()),
-        ("own_share", "20.000".into()),
-        ("grant", "80.000".into()),
-    ]
+    sample::answers(Section::Costs, year.parse().unwrap())
 }
 
 pub fn declarations() -> Vec<(&'static str, String)> {
-    [
-        ("start_status", "not_started"),
-        ("vat", "none"),
-        ("budget_cover", "ja"),
-        ("correct", "ja"),
-        ("privacy", "ja"),
-    ]
-    .map(|(k, v)| (k, v.to_string()))
-    .to_vec()
+    sample::answers(Section::Declarations, 0)
 }
 
 /// Saves a section with these answers ("Speichern und weiter").

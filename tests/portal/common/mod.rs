@@ -55,22 +55,10 @@ const LEFTOVER_AGE_SECS: u64 = 6 * 3600;
 async fn test_server() -> &'static TestServer {
     SERVER
         .get_or_init(|| async {
-            let server = match std::env::var("DATABASE_URL") {
-                Ok(url) => Server {
-                    options: url
-                        .parse::<PgConnectOptions>()
-                        .expect("DATABASE_URL")
-                        .database("postgres"),
-                    started_instance: None,
-                    description: "DATABASE_URL".into(),
-                },
-                Err(_) => {
-                    let var = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("var");
-                    database::local_server(&var)
-                        .await
-                        .expect("a PostgreSQL server for the tests")
-                }
-            };
+            let var = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("var");
+            let server = Server::from_env_or_local(&var)
+                .await
+                .expect("a PostgreSQL server for the tests");
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()
@@ -521,18 +509,4 @@ pub fn path_of(link: &str) -> String {
         .unwrap_or_else(|| "/".into())
 }
 
-/// A `DATABASE_URL` for database `name` on the server of `options` (TCP or Unix socket).
-pub fn url_of(options: &PgConnectOptions, name: &str) -> String {
-    match options.get_socket() {
-        Some(dir) => format!(
-            "postgresql:///{name}?host={}&port={}&user=postgres",
-            dir.display(),
-            options.get_port()
-        ),
-        None => format!(
-            "postgresql://postgres@{}:{}/{name}",
-            options.get_host(),
-            options.get_port()
-        ),
-    }
-}
+pub use foerderportal::database::url_of;
