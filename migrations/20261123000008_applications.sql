@@ -17,12 +17,15 @@ CREATE TABLE applications (
     total_cost_cents      bigint CHECK (total_cost_cents >= 0),
     eligible_cost_cents   bigint CHECK (eligible_cost_cents >= 0),
     requested_grant_cents bigint CHECK (requested_grant_cents >= 0),
+    -- The amount of the Zuwendungsbescheid, set with the approval.
+    granted_cents         bigint CHECK (granted_cents >= 0),
     created_by            bigint NOT NULL REFERENCES users (id),
     created_at            timestamptz NOT NULL DEFAULT now(),
     updated_at            timestamptz NOT NULL DEFAULT now(),
     submitted_at          timestamptz,
     decided_at            timestamptz,
-    CHECK ((status = 'draft') = (reference IS NULL) OR status = 'withdrawn')
+    CHECK ((status = 'draft') = (reference IS NULL) OR status = 'withdrawn'),
+    CHECK (status <> 'approved' OR granted_cents IS NOT NULL)
 );
 
 CREATE INDEX applications_municipality ON applications (municipality_id, updated_at DESC);
@@ -106,3 +109,23 @@ CREATE TABLE application_revisions (
     submitted_by   bigint NOT NULL REFERENCES users (id),
     PRIMARY KEY (application_id, number)
 );
+
+-- A round's budget never drops below what it has already granted. The admin form says so in
+-- words first; this is the backstop for every other way of changing a budget.
+CREATE FUNCTION rounds_budget_covers_grants() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    granted bigint;
+BEGIN
+    SELECT coalesce(sum(granted_cents), 0) INTO granted
+    FROM applications WHERE round_id = NEW.id AND status = 'approved';
+    IF NEW.budget_cents < granted THEN
+        RAISE EXCEPTION 'budget % of round % is below its approved grants %', NEW.budget_cents, NEW.id, granted
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'rounds_budget_covers_grants';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+CREATE TRIGGER rounds_budget_covers_grants
+    BEFORE UPDATE OF budget_cents ON rounds
+    FOR EACH ROW EXECUTE FUNCTION rounds_budget_covers_grants();

@@ -17,6 +17,7 @@ use super::model::RoundSummary;
 use crate::accounts::{CurrentUser, Role};
 use crate::audit::{self, Actor};
 use crate::error::AppError;
+use crate::money::Cents;
 use crate::state::AppState;
 use crate::web::{
     ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, redirect_with_flash,
@@ -222,7 +223,20 @@ async fn update(
         .await?
         .ok_or(AppError::NotFound)?;
     let codes: Vec<String> = categories.iter().map(|c| c.code.clone()).collect();
-    let round = match form.validate(&codes) {
+    let granted = Cents::new(db::granted_total(&mut tx, id).await?);
+    let validated = form.validate(&codes).and_then(|round| {
+        if round.budget < granted {
+            let mut errors = FormErrors::default();
+            errors.add(
+                "budget",
+                format!("Das Budget darf nicht unter den in diesem Förderaufruf bereits bewilligten {granted} liegen."),
+            );
+            Err(errors)
+        } else {
+            Ok(round)
+        }
+    });
+    let round = match validated {
         Ok(round) => round,
         Err(errors) => {
             let state = state_label(&existing.state);

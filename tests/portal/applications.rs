@@ -481,15 +481,43 @@ async fn script_in_text_fields_is_shown_as_text_everywhere() {
     let app = TestApp::spawn().await;
     let clerk = app.sign_in_as(Role::Clerk).await;
     let id = complete_application(&app, &clerk).await;
+    let year = round_year(&app).await;
     let hostile = "<script>alert(1)</script><b>fett</b>";
-    let mut answers = project();
-    answers[0].1 = hostile.into();
-    answers[2].1 = hostile.into();
-    assert_eq!(
-        save(&clerk, id, "vorhaben", &answers).await.status,
-        StatusCode::SEE_OTHER
-    );
-    for path in ["", "/pruefen", "/druck", "/vorhaben"] {
+    // Every free-text answer of every section (each still valid with this content).
+    let free_text: [(&str, Vec<(&str, String)>, &[&str]); 4] = [
+        (
+            "antragsteller",
+            applicant(),
+            &["contact_name", "contact_function", "account_holder"],
+        ),
+        (
+            "vorhaben",
+            project(),
+            &["title", "summary", "description", "goals"],
+        ),
+        (
+            "verbund",
+            partnership(),
+            &["reuse", "standards", "licence", "documentation"],
+        ),
+        ("kosten", costs(&year), &["cost-0-description"]),
+    ];
+    for (section, mut answers, fields) in free_text {
+        answers.retain(|(k, _)| !fields.contains(k));
+        answers.extend(fields.iter().map(|f| (*f, hostile.to_string())));
+        let saved = save(&clerk, id, section, &answers).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{section}");
+    }
+    let pages = [
+        "",
+        "/pruefen",
+        "/druck",
+        "/antragsteller",
+        "/vorhaben",
+        "/verbund",
+        "/kosten",
+    ];
+    for path in pages {
         let page = clerk.get(&format!("/antraege/{id}{path}")).await;
         assert!(!page.body.contains("<script>alert"), "{path}");
         assert!(
@@ -497,7 +525,17 @@ async fn script_in_text_fields_is_shown_as_text_everywhere() {
             "{path}"
         );
     }
-    submit(&clerk, id).await;
+    let check = clerk.get(&format!("/antraege/{id}/pruefen")).await;
+    assert_eq!(
+        check
+            .texts("dd, td")
+            .iter()
+            .filter(|t| t.as_str() == hostile)
+            .count(),
+        12,
+        "every answer is shown as the text it is"
+    );
+    assert_eq!(submit(&clerk, id).await.status, StatusCode::SEE_OTHER);
     let (text, html): (String, String) = sqlx::query_as(
         "SELECT body_text, body_html FROM mail_outbox WHERE kind = 'submission-receipt'",
     )
@@ -506,6 +544,21 @@ async fn script_in_text_fields_is_shown_as_text_everywhere() {
     .unwrap();
     assert!(text.contains(hostile), "the text part shows it literally");
     assert!(!html.contains("<script>"), "the HTML part escapes it");
+
+    clerk
+        .post_with_token(
+            &format!("/antraege/{id}/zurueckziehen"),
+            &[("reason", hostile)],
+        )
+        .await;
+    let overview = clerk.get(&format!("/antraege/{id}")).await;
+    assert!(!overview.body.contains("<script>alert"));
+    assert!(
+        overview
+            .texts(".timeline li")
+            .iter()
+            .any(|t| t.contains(hostile))
+    );
 }
 
 #[tokio::test]

@@ -355,3 +355,51 @@ async fn a_change_that_puts_submitted_applications_outside_the_rules_needs_confi
     .unwrap();
     assert_eq!((rate, broken), (5000, serde_json::json!(1)));
 }
+
+#[tokio::test]
+async fn a_budget_cannot_drop_below_what_the_round_has_granted() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = crate::applications::complete_application(&app, &clerk).await;
+    clerk
+        .submit(
+            &format!("/antraege/{id}/pruefen"),
+            "form[action$='/einreichen']",
+            &[],
+        )
+        .await;
+    // As if the decision had been confirmed: 80.000 € granted.
+    sqlx::query(
+        "UPDATE applications SET status = 'approved', granted_cents = 8000000 WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let round: i64 = sqlx::query_scalar("SELECT id FROM rounds LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let admin = app.sign_in_as(Role::Admin).await;
+    let path = format!("/admin/foerderaufrufe/{round}");
+    let page = admin.submit(&path, FORM, &[("budget", "79.999,99")]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        page.text("#budget-error"),
+        "Fehler: Das Budget darf nicht unter den in diesem Förderaufruf bereits bewilligten 80.000,00 € liegen."
+    );
+    assert_eq!(page.attr("#budget", "value").as_deref(), Some("79.999,99"));
+    let exact = admin.submit(&path, FORM, &[("budget", "80.000")]).await;
+    assert_eq!(exact.status, StatusCode::SEE_OTHER);
+
+    // The database refuses it too, whoever asks.
+    let direct = sqlx::query("UPDATE rounds SET budget_cents = 7999999 WHERE id = $1")
+        .bind(round)
+        .execute(&app.pool)
+        .await;
+    let error = direct.unwrap_err();
+    assert_eq!(
+        error.as_database_error().and_then(|e| e.constraint()),
+        Some("rounds_budget_covers_grants")
+    );
+}
