@@ -18,6 +18,9 @@ pub const PDF: &[u8] =
 pub const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00";
 
+/// A section's answers as the form fields to post.
+pub type Answers = Vec<(&'static str, String)>;
+
 pub fn section_form(section: &str) -> String {
     format!("form.stack[action$='/{section}']")
 }
@@ -45,23 +48,23 @@ pub async fn round_year(app: &TestApp) -> String {
     year.to_string()
 }
 
-pub fn applicant() -> Vec<(&'static str, String)> {
+pub fn applicant() -> Answers {
     sample::answers(Section::Applicant, 0)
 }
 
-pub fn project() -> Vec<(&'static str, String)> {
+pub fn project() -> Answers {
     sample::answers(Section::Project, 0)
 }
 
-pub fn partnership() -> Vec<(&'static str, String)> {
+pub fn partnership() -> Answers {
     sample::answers(Section::Partnership, 0)
 }
 
-pub fn costs(year: &str) -> Vec<(&'static str, String)> {
+pub fn costs(year: &str) -> Answers {
     sample::answers(Section::Costs, year.parse().unwrap())
 }
 
-pub fn declarations() -> Vec<(&'static str, String)> {
+pub fn declarations() -> Answers {
     sample::answers(Section::Declarations, 0)
 }
 
@@ -484,7 +487,7 @@ async fn script_in_text_fields_is_shown_as_text_everywhere() {
     let year = round_year(&app).await;
     let hostile = "<script>alert(1)</script><b>fett</b>";
     // Every free-text answer of every section (each still valid with this content).
-    let free_text: [(&str, Vec<(&str, String)>, &[&str]); 4] = [
+    let free_text: [(&str, Answers, &[&str]); 4] = [
         (
             "antragsteller",
             applicant(),
