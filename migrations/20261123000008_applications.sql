@@ -110,22 +110,9 @@ CREATE TABLE application_revisions (
     PRIMARY KEY (application_id, number)
 );
 
--- A round's budget never drops below what it has already granted. The admin form says so in
--- words first; this is the backstop for every other way of changing a budget.
-CREATE FUNCTION rounds_budget_covers_grants() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    granted bigint;
-BEGIN
-    SELECT coalesce(sum(granted_cents), 0) INTO granted
-    FROM applications WHERE round_id = NEW.id AND status = 'approved';
-    IF NEW.budget_cents < granted THEN
-        RAISE EXCEPTION 'budget % of round % is below its approved grants %', NEW.budget_cents, NEW.id, granted
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'rounds_budget_covers_grants';
-    END IF;
-    RETURN NEW;
-END;
-$$;
-
-CREATE TRIGGER rounds_budget_covers_grants
-    BEFORE UPDATE OF budget_cents ON rounds
-    FOR EACH ROW EXECUTE FUNCTION rounds_budget_covers_grants();
+-- What a round has granted so far, raised by each confirmed approval in the same transaction.
+-- The check makes the budget a hard limit: no approval beyond it, under any concurrency, and no
+-- budget cut below what is granted.
+ALTER TABLE rounds
+    ADD COLUMN granted_cents bigint NOT NULL DEFAULT 0 CHECK (granted_cents >= 0),
+    ADD CONSTRAINT rounds_budget_covers_grants CHECK (granted_cents <= budget_cents);

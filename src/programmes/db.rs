@@ -455,10 +455,8 @@ pub async fn submissions_broken_by(
 
 /// The sum of the grants approved in the round (in cents).
 pub async fn granted_total(conn: &mut PgConnection, id: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT coalesce(sum(granted_cents), 0)::bigint FROM applications WHERE round_id = $1 AND status = 'approved'",
-    )
-    .bind(id)
-    .fetch_one(conn)
-    .await
+    sqlx::query_scalar("SELECT granted_cents FROM rounds WHERE id = $1")
+        .bind(id)
+        .fetch_one(conn)
+        .await
 }

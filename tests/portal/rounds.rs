@@ -376,6 +376,10 @@ async fn a_budget_cannot_drop_below_what_the_round_has_granted() {
     .execute(&app.pool)
     .await
     .unwrap();
+    sqlx::query("UPDATE rounds SET granted_cents = 8000000")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     let round: i64 = sqlx::query_scalar("SELECT id FROM rounds LIMIT 1")
         .fetch_one(&app.pool)
         .await
