@@ -101,7 +101,9 @@ pub async fn create(
     user_id: i64,
 ) -> sqlx::Result<i64> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO applications (round_id, municipality_id, created_by) VALUES ($1, $2, $3) RETURNING id",
+        "INSERT INTO applications (round_id, municipality_id, created_by, search_text)
+         SELECT $1, $2, $3, name FROM municipalities WHERE id = $2
+         RETURNING id",
     )
     .bind(round_id)
     .bind(municipality_id)
@@ -119,12 +121,14 @@ pub struct Summary<'a> {
     pub total_cost_cents: Option<i64>,
     pub eligible_cost_cents: Option<i64>,
     pub requested_grant_cents: Option<i64>,
+    /// What the search finds besides reference and title: municipality, summary, description.
+    pub search_text: &'a str,
 }
 
 pub async fn update_summary(conn: &mut PgConnection, id: i64, s: &Summary<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE applications SET title = $2, category_code = $3, total_cost_cents = $4,
-                eligible_cost_cents = $5, requested_grant_cents = $6, updated_at = now()
+                eligible_cost_cents = $5, requested_grant_cents = $6, search_text = $7, updated_at = now()
          WHERE id = $1",
     )
     .bind(id)
@@ -133,6 +137,7 @@ pub async fn update_summary(conn: &mut PgConnection, id: i64, s: &Summary<'_>) -
     .bind(s.total_cost_cents)
     .bind(s.eligible_cost_cents)
     .bind(s.requested_grant_cents)
+    .bind(s.search_text)
     .execute(conn)
     .await?;
     Ok(())
@@ -605,4 +610,38 @@ pub async fn drafts_closing_within(
     .bind(within)
     .fetch_all(conn)
     .await
+}
+
+/// Commits an approval's grant against its round: raises the round's granted total only if it
+/// stays within the budget (one statement, so concurrent approvals cannot overshoot; the
+/// round's check constraint backs it up), and records the amount on the application.
+/// `Err(remaining)` when it does not fit.
+pub async fn commit_grant(
+    conn: &mut PgConnection,
+    application: &ApplicationRow,
+    granted: crate::money::Cents,
+) -> sqlx::Result<Result<(), crate::money::Cents>> {
+    let raised: Option<i64> = sqlx::query_scalar(
+        "UPDATE rounds SET granted_cents = granted_cents + $2
+         WHERE id = $1 AND granted_cents + $2 <= budget_cents
+         RETURNING granted_cents",
+    )
+    .bind(application.round_id)
+    .bind(granted.get())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if raised.is_none() {
+        let remaining: i64 =
+            sqlx::query_scalar("SELECT budget_cents - granted_cents FROM rounds WHERE id = $1")
+                .bind(application.round_id)
+                .fetch_one(conn)
+                .await?;
+        return Ok(Err(crate::money::Cents::new(remaining)));
+    }
+    sqlx::query("UPDATE applications SET granted_cents = $2 WHERE id = $1")
+        .bind(application.id)
+        .bind(granted.get())
+        .execute(conn)
+        .await?;
+    Ok(Ok(()))
 }

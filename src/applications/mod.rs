@@ -14,6 +14,7 @@ pub mod routes;
 pub mod sample;
 pub mod sections;
 pub mod submission;
+pub mod views;
 pub mod workflow;
 
 use axum::Router;

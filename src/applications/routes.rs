@@ -12,9 +12,12 @@ use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::db::{self, ApplicationRow, PartnerRow};
+use super::db::{self, ApplicationRow};
 use super::dossier::Dossier;
-use super::model::{Party, Section, SectionStatus, Status, Transition, event_label};
+use super::model::{Party, Section, SectionStatus, Status, Transition};
+use super::views::{
+    ChangeRequestView, Header, PartnerView, TimelineEntry, change_request, timeline,
+};
 use super::workflow::{self, Acting, Input};
 use crate::accounts::{CurrentUser, Role};
 use crate::audit;
@@ -216,73 +219,11 @@ async fn start(
     Ok(Redirect::to(&format!("/antraege/{id}")).into_response())
 }
 
-/// The top of every application page.
-pub struct Header {
-    pub id: i64,
-    pub reference: String,
-    pub title: String,
-    pub round: String,
-    pub municipality: String,
-    pub status_label: &'static str,
-    pub status_class: &'static str,
-    pub deadline: String,
-    pub deadline_iso: String,
-}
-
-impl Header {
-    pub fn new(a: &ApplicationRow) -> Self {
-        let status = a.status();
-        Header {
-            id: a.id,
-            reference: a.reference.clone().unwrap_or_default(),
-            title: a.display_title().to_string(),
-            round: a.round_title.clone(),
-            municipality: a.municipality_name.clone(),
-            status_label: status.label(),
-            status_class: status.tag_class(),
-            deadline: format::date_time(a.round_closes_at),
-            deadline_iso: format::iso(a.round_closes_at),
-        }
-    }
-}
-
 pub struct Task {
     pub title: &'static str,
     pub href: String,
     pub status: SectionStatus,
     pub editable: bool,
-}
-
-pub struct TimelineEntry {
-    pub at: String,
-    pub at_iso: String,
-    pub label: &'static str,
-    pub actor: String,
-    pub message: String,
-}
-
-pub struct PartnerView {
-    pub name: String,
-    pub confirmed: String,
-}
-
-impl PartnerView {
-    pub fn new(p: &PartnerRow) -> Self {
-        PartnerView {
-            name: p.name.clone(),
-            confirmed: match (&p.confirmed_at, &p.confirmed_by_name) {
-                (Some(at), Some(by)) => format!("bestätigt am {} von {by}", format::date(*at)),
-                _ => "Bestätigung ausstehend".into(),
-            },
-        }
-    }
-}
-
-/// The open Nachforderung, as the municipality sees it.
-pub struct ChangeRequestView {
-    pub message: String,
-    pub deadline: String,
-    pub sections: Vec<&'static str>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -345,56 +286,6 @@ async fn overview(
         change_request: change_request(&events, status),
         timeline: timeline(&events),
     })
-}
-
-pub fn change_request(events: &[db::EventRow], status: Status) -> Option<ChangeRequestView> {
-    if status != Status::ChangesRequested {
-        return None;
-    }
-    let event = events
-        .iter()
-        .rev()
-        .find(|e| e.kind == "changes_requested")?;
-    let details = &event.details.0;
-    Some(ChangeRequestView {
-        message: event.message.clone(),
-        deadline: details["deadline"]
-            .as_i64()
-            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
-            .map(format::date)
-            .unwrap_or_default(),
-        sections: details["sections"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().and_then(Section::from_slug))
-                    .map(Section::title)
-                    .collect()
-            })
-            .unwrap_or_default(),
-    })
-}
-
-/// The events the municipality sees, oldest first.
-pub fn timeline(events: &[db::EventRow]) -> Vec<TimelineEntry> {
-    events
-        .iter()
-        .filter_map(|e| {
-            let label = event_label(&e.kind)?;
-            Some(TimelineEntry {
-                at: format::date_time(e.at),
-                at_iso: format::iso(e.at),
-                label,
-                actor: e.actor_name.clone().unwrap_or_default(),
-                // A reviewer's message belongs to the Nachforderung box, not the timeline.
-                message: if e.kind == "withdrawn" {
-                    e.message.clone()
-                } else {
-                    String::new()
-                },
-            })
-        })
-        .collect()
 }
 
 async fn confirm_participation(

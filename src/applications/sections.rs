@@ -20,7 +20,8 @@ use super::forms::{
     YES_NO,
 };
 use super::model::Section;
-use super::routes::{Header, owned_dossier};
+use super::routes::owned_dossier;
+use super::views::{Header, PlanView};
 use crate::accounts::CurrentUser;
 use crate::audit;
 use crate::error::AppError;
@@ -74,46 +75,6 @@ impl CostRowView {
             year_key: key("year"),
             amount_key: key("amount"),
             eligible_key: key("eligible"),
-        }
-    }
-}
-
-/// The computed figures of a cost plan.
-pub struct PlanView {
-    pub total: String,
-    pub eligible: String,
-    pub by_year: Vec<(i32, String)>,
-    pub by_kind: Vec<(&'static str, String)>,
-    pub financed: String,
-    pub grant: String,
-    pub rate: String,
-    pub ceiling: String,
-    pub balanced: bool,
-}
-
-impl PlanView {
-    pub fn new(plan: &CostPlan, dossier: &Dossier) -> Self {
-        PlanView {
-            total: plan.total.to_string(),
-            eligible: plan.eligible.to_string(),
-            by_year: plan
-                .by_year()
-                .into_iter()
-                .map(|(y, c)| (y, c.to_string()))
-                .collect(),
-            by_kind: plan
-                .by_kind()
-                .into_iter()
-                .map(|(k, c)| (k, c.to_string()))
-                .collect(),
-            financed: plan.financing.total().to_string(),
-            grant: plan.financing.grant.to_string(),
-            rate: plan
-                .rate()
-                .map(|r| r.to_string())
-                .unwrap_or_else(|| "–".into()),
-            ceiling: plan.grant_ceiling(&dossier.rules).to_string(),
-            balanced: plan.financing.total() == plan.total,
         }
     }
 }
@@ -535,6 +496,13 @@ async fn update_summary(
         .get("title")
         .map(|t| t.chars().take(150).collect())
         .unwrap_or_default();
+    let text = |name: &str| project.get(name).map(String::as_str).unwrap_or("");
+    let search_text = format!(
+        "{} {} {}",
+        dossier.application.municipality_name,
+        text("summary"),
+        text("description")
+    );
     let category = project
         .get("category")
         .filter(|c| dossier.rules.categories.iter().any(|(code, _)| code == *c))
@@ -548,6 +516,7 @@ async fn update_summary(
             total_cost_cents: plan.as_ref().map(|p| p.total.get()),
             eligible_cost_cents: plan.as_ref().map(|p| p.eligible.get()),
             requested_grant_cents: plan.as_ref().map(|p| p.financing.grant.get()),
+            search_text: &search_text,
         },
     )
     .await?;

@@ -11,13 +11,14 @@ use axum::routing::{get, post};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::costs::kind_label;
 use super::db;
 use super::dossier::{Dossier, Problem};
-use super::forms;
-use super::model::{Section, Status, Transition};
-use super::routes::{Header, PartnerView, TimelineEntry, acting, open, owned_dossier, timeline};
-use super::sections::PlanView;
+use super::model::{Status, Transition};
+use super::routes::{acting, open, owned_dossier};
+use super::views::{
+    AnswerGroup, CostLine, FileLine, Header, PlanView, TimelineEntry, answer_groups, cost_lines,
+    file_lines, timeline,
+};
 use super::workflow::{self, Input};
 use crate::accounts::CurrentUser;
 use crate::audit;
@@ -31,153 +32,6 @@ pub fn router() -> Router<AppState> {
         .route("/antraege/{id}/einreichen", post(submit))
         .route("/antraege/{id}/bestaetigung", get(confirmation))
         .route("/antraege/{id}/druck", get(print))
-}
-
-pub struct AnswerRow {
-    pub label: String,
-    pub value: String,
-    /// The change link, where the clerk may change it now.
-    pub change: Option<String>,
-}
-
-pub struct AnswerGroup {
-    pub title: &'static str,
-    pub rows: Vec<AnswerRow>,
-}
-
-pub struct CostLine {
-    pub kind: &'static str,
-    pub description: String,
-    pub year: i32,
-    pub amount: String,
-    pub eligible: &'static str,
-}
-
-/// Every answer of the application, grouped by section, as the check page and the print copy
-/// show them. `editable` adds change links that come back to the check page.
-pub fn answer_groups(dossier: &Dossier, editable: bool) -> Vec<AnswerGroup> {
-    let id = dossier.id();
-    Section::ALL
-        .into_iter()
-        .filter(|s| *s != Section::Attachments)
-        .map(|section| {
-            let answers = dossier.answers(section);
-            let change = |field: &str| {
-                (editable && dossier.is_editable(section))
-                    .then(|| format!("/antraege/{id}/{}?zurueck=pruefen#{field}", section.slug()))
-            };
-            let mut rows: Vec<AnswerRow> = forms::fields(section)
-                .iter()
-                .filter(|f| {
-                    // The explanation belongs only to a project already started.
-                    f.name != "started_explanation"
-                        || answers.get("started").map(String::as_str) == Some("ja")
-                })
-                .map(|f| {
-                    let raw = answers.get(f.name).map(String::as_str).unwrap_or("");
-                    let value = if f.name == "category" {
-                        dossier
-                            .rules
-                            .categories
-                            .iter()
-                            .find(|(code, _)| code == raw)
-                            .map(|(code, title)| format!("{code} {title}"))
-                            .unwrap_or_else(|| forms::display(f, raw))
-                    } else {
-                        forms::display(f, raw)
-                    };
-                    AnswerRow {
-                        label: f.label.to_string(),
-                        value,
-                        change: change(f.name),
-                    }
-                })
-                .collect();
-            if section == Section::Partnership {
-                let partners = if dossier.partners.is_empty() {
-                    "Keine (Einzelvorhaben)".to_string()
-                } else {
-                    dossier
-                        .partners
-                        .iter()
-                        .map(|p| {
-                            let v = PartnerView::new(p);
-                            format!("{} ({})", v.name, v.confirmed)
-                        })
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                };
-                rows.insert(
-                    0,
-                    AnswerRow {
-                        label: "Partnerkommunen".into(),
-                        value: partners,
-                        change: change("partner"),
-                    },
-                );
-            }
-            AnswerGroup {
-                title: section.title(),
-                rows,
-            }
-        })
-        .collect()
-}
-
-pub fn cost_lines(dossier: &Dossier) -> Vec<CostLine> {
-    dossier
-        .cost_plan()
-        .map(|plan| {
-            plan.items
-                .iter()
-                .map(|i| CostLine {
-                    kind: kind_label(i.kind),
-                    description: i.description.clone(),
-                    year: i.year,
-                    amount: i.amount.to_string(),
-                    eligible: if i.eligible { "Ja" } else { "Nein" },
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-pub struct FileLine {
-    pub document: String,
-    pub files: Vec<String>,
-}
-
-pub fn file_lines(dossier: &Dossier) -> Vec<FileLine> {
-    let mut lines: Vec<FileLine> = dossier
-        .documents
-        .iter()
-        .map(|d| FileLine {
-            document: if d.required {
-                d.name.clone()
-            } else {
-                format!("{} (optional)", d.name)
-            },
-            files: dossier
-                .attachments
-                .iter()
-                .filter(|a| a.attachment_type_id == Some(d.id))
-                .map(|a| a.file_name.clone())
-                .collect(),
-        })
-        .collect();
-    let extra: Vec<String> = dossier
-        .attachments
-        .iter()
-        .filter(|a| a.attachment_type_id.is_none())
-        .map(|a| a.file_name.clone())
-        .collect();
-    if !extra.is_empty() {
-        lines.push(FileLine {
-            document: "Weitere Unterlagen".into(),
-            files: extra,
-        });
-    }
-    lines
 }
 
 #[derive(Template, WebTemplate)]

@@ -13,6 +13,7 @@ use crate::mail::messages::{
     WithdrawalConfirmation,
 };
 use crate::mail::{Outbox, Recipient};
+use crate::money::Cents;
 use crate::web::format;
 
 /// Who makes a transition.
@@ -32,6 +33,8 @@ pub struct Input {
     /// A Nachforderung's reopened sections and deadline.
     pub reopen: Vec<Section>,
     pub deadline: Option<OffsetDateTime>,
+    /// An approval's granted amount, committed against the round's budget.
+    pub granted: Option<Cents>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +45,9 @@ pub enum TransitionError {
         transition: Transition,
         from: Status,
     },
+    /// The approval does not fit into what is left of the round's budget.
+    #[error("the round's remaining budget {remaining} is too small")]
+    BudgetExceeded { remaining: Cents },
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
@@ -51,7 +57,9 @@ pub enum TransitionError {
 impl From<TransitionError> for crate::error::AppError {
     fn from(e: TransitionError) -> Self {
         match e {
-            TransitionError::NotAllowed { .. } => crate::error::AppError::Conflict(e.to_string()),
+            TransitionError::NotAllowed { .. } | TransitionError::BudgetExceeded { .. } => {
+                crate::error::AppError::Conflict(e.to_string())
+            }
             TransitionError::Db(e) => e.into(),
             TransitionError::Mail(e) => e.into(),
         }
@@ -70,15 +78,13 @@ pub async fn apply(
     input: &Input,
 ) -> Result<Status, TransitionError> {
     let from = application.status();
-    let not_allowed = TransitionError::NotAllowed { transition, from };
-    let target = transition
-        .target(from)
-        .ok_or_else(|| TransitionError::NotAllowed { transition, from })?;
+    let not_allowed = || TransitionError::NotAllowed { transition, from };
+    let target = transition.target(from).ok_or_else(not_allowed)?;
     if transition.party() != by.party {
-        return Err(not_allowed);
+        return Err(not_allowed());
     }
     if by.party == Party::Applicant && by.municipality_id != Some(application.municipality_id) {
-        return Err(not_allowed);
+        return Err(not_allowed());
     }
     let reference = match (transition, &application.reference) {
         (Transition::Submit, None) => {
@@ -89,6 +95,12 @@ pub async fn apply(
         }
         (_, existing) => existing.clone(),
     };
+    if transition == Transition::Approve {
+        let granted = input.granted.ok_or_else(not_allowed)?;
+        if let Err(remaining) = db::commit_grant(conn, application, granted).await? {
+            return Err(TransitionError::BudgetExceeded { remaining });
+        }
+    }
     db::set_status(conn, application.id, target, reference.as_deref()).await?;
     let details = match transition {
         Transition::RequestChanges => json!({

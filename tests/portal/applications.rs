@@ -9,6 +9,7 @@ use foerderportal::applications::sample;
 use foerderportal::applications::workflow::{self, Acting, Input, TransitionError};
 use foerderportal::demo::DEMO_PASSWORD;
 use foerderportal::mail::Outbox;
+use foerderportal::money::Cents;
 use reqwest::StatusCode;
 
 use crate::common::{Client, Page, TestApp};
@@ -911,7 +912,10 @@ async fn an_application_can_be_withdrawn_until_a_decision_with_a_reason() {
 /// Puts the application into `status` directly, as if it had got there.
 async fn force_status(app: &TestApp, id: i64, status: Status) {
     sqlx::query(
-        "UPDATE applications SET status = $2, reference = CASE WHEN $2 = 'draft' THEN NULL ELSE coalesce(reference, 'EGOV-1999-' || lpad(id::text, 4, '0')) END WHERE id = $1",
+        "UPDATE applications SET status = $2,
+                reference = CASE WHEN $2 = 'draft' THEN NULL ELSE coalesce(reference, 'EGOV-1999-' || lpad(id::text, 4, '0')) END,
+                granted_cents = CASE WHEN $2 = 'approved' THEN 100 END
+         WHERE id = $1",
     )
     .bind(id)
     .bind(status.as_str())
@@ -968,6 +972,7 @@ async fn the_state_machine_refuses_every_illegal_transition() {
                     transition,
                     &Input {
                         reopen: vec![Section::Project],
+                        granted: Some(Cents::new(100)),
                         ..Input::default()
                     },
                 )
@@ -1032,6 +1037,7 @@ async fn a_nachforderung_reopens_sections_and_the_resubmission_is_a_new_revision
                 message: "Bitte begründen Sie die Kosten genauer.".into(),
                 reopen: vec![Section::Project],
                 deadline: Some(time::OffsetDateTime::now_utc() + time::Duration::days(14)),
+                ..Input::default()
             },
         ),
     ] {

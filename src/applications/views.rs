@@ -1,0 +1,310 @@
+//! How an application is shown: its header, every answer by section, the cost plan's figures,
+//! the files, partners and the timeline. Shared by the clerks' pages and the review pages.
+
+use time::OffsetDateTime;
+
+use super::costs::{CostPlan, kind_label};
+use super::db::{self, ApplicationRow, PartnerRow};
+use super::dossier::Dossier;
+use super::forms;
+use super::model::{Section, Status, event_label};
+use crate::web::format;
+
+/// The top of every application page.
+pub struct Header {
+    pub id: i64,
+    pub reference: String,
+    pub title: String,
+    pub round: String,
+    pub municipality: String,
+    pub status_label: &'static str,
+    pub status_class: &'static str,
+    pub deadline: String,
+    pub deadline_iso: String,
+}
+
+impl Header {
+    pub fn new(a: &ApplicationRow) -> Self {
+        let status = a.status();
+        Header {
+            id: a.id,
+            reference: a.reference.clone().unwrap_or_default(),
+            title: a.display_title().to_string(),
+            round: a.round_title.clone(),
+            municipality: a.municipality_name.clone(),
+            status_label: status.label(),
+            status_class: status.tag_class(),
+            deadline: format::date_time(a.round_closes_at),
+            deadline_iso: format::iso(a.round_closes_at),
+        }
+    }
+}
+
+/// The computed figures of a cost plan.
+pub struct PlanView {
+    pub total: String,
+    pub eligible: String,
+    pub by_year: Vec<(i32, String)>,
+    pub by_kind: Vec<(&'static str, String)>,
+    pub financed: String,
+    pub grant: String,
+    pub rate: String,
+    pub ceiling: String,
+    pub balanced: bool,
+}
+
+impl PlanView {
+    pub fn new(plan: &CostPlan, dossier: &Dossier) -> Self {
+        PlanView {
+            total: plan.total.to_string(),
+            eligible: plan.eligible.to_string(),
+            by_year: plan
+                .by_year()
+                .into_iter()
+                .map(|(y, c)| (y, c.to_string()))
+                .collect(),
+            by_kind: plan
+                .by_kind()
+                .into_iter()
+                .map(|(k, c)| (k, c.to_string()))
+                .collect(),
+            financed: plan.financing.total().to_string(),
+            grant: plan.financing.grant.to_string(),
+            rate: plan
+                .rate()
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "–".into()),
+            ceiling: plan.grant_ceiling(&dossier.rules).to_string(),
+            balanced: plan.financing.total() == plan.total,
+        }
+    }
+}
+
+pub struct AnswerRow {
+    pub label: String,
+    pub value: String,
+    /// The change link, where the clerk may change it now.
+    pub change: Option<String>,
+}
+
+pub struct AnswerGroup {
+    pub title: &'static str,
+    pub rows: Vec<AnswerRow>,
+}
+
+pub struct CostLine {
+    pub kind: &'static str,
+    pub description: String,
+    pub year: i32,
+    pub amount: String,
+    pub eligible: &'static str,
+}
+
+/// Every answer of the application, grouped by section, as the check page and the print copy
+/// show them. `editable` adds change links that come back to the check page.
+pub fn answer_groups(dossier: &Dossier, editable: bool) -> Vec<AnswerGroup> {
+    let id = dossier.id();
+    Section::ALL
+        .into_iter()
+        .filter(|s| *s != Section::Attachments)
+        .map(|section| {
+            let answers = dossier.answers(section);
+            let change = |field: &str| {
+                (editable && dossier.is_editable(section))
+                    .then(|| format!("/antraege/{id}/{}?zurueck=pruefen#{field}", section.slug()))
+            };
+            let mut rows: Vec<AnswerRow> = forms::fields(section)
+                .iter()
+                .filter(|f| {
+                    // The explanation belongs only to a project already started.
+                    f.name != "started_explanation"
+                        || answers.get("started").map(String::as_str) == Some("ja")
+                })
+                .map(|f| {
+                    let raw = answers.get(f.name).map(String::as_str).unwrap_or("");
+                    let value = if f.name == "category" {
+                        dossier
+                            .rules
+                            .categories
+                            .iter()
+                            .find(|(code, _)| code == raw)
+                            .map(|(code, title)| format!("{code} {title}"))
+                            .unwrap_or_else(|| forms::display(f, raw))
+                    } else {
+                        forms::display(f, raw)
+                    };
+                    AnswerRow {
+                        label: f.label.to_string(),
+                        value,
+                        change: change(f.name),
+                    }
+                })
+                .collect();
+            if section == Section::Partnership {
+                let partners = if dossier.partners.is_empty() {
+                    "Keine (Einzelvorhaben)".to_string()
+                } else {
+                    dossier
+                        .partners
+                        .iter()
+                        .map(|p| {
+                            let v = PartnerView::new(p);
+                            format!("{} ({})", v.name, v.confirmed)
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                };
+                rows.insert(
+                    0,
+                    AnswerRow {
+                        label: "Partnerkommunen".into(),
+                        value: partners,
+                        change: change("partner"),
+                    },
+                );
+            }
+            AnswerGroup {
+                title: section.title(),
+                rows,
+            }
+        })
+        .collect()
+}
+
+pub fn cost_lines(dossier: &Dossier) -> Vec<CostLine> {
+    dossier
+        .cost_plan()
+        .map(|plan| {
+            plan.items
+                .iter()
+                .map(|i| CostLine {
+                    kind: kind_label(i.kind),
+                    description: i.description.clone(),
+                    year: i.year,
+                    amount: i.amount.to_string(),
+                    eligible: if i.eligible { "Ja" } else { "Nein" },
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub struct FileLine {
+    pub document: String,
+    pub files: Vec<String>,
+}
+
+pub fn file_lines(dossier: &Dossier) -> Vec<FileLine> {
+    let mut lines: Vec<FileLine> = dossier
+        .documents
+        .iter()
+        .map(|d| FileLine {
+            document: if d.required {
+                d.name.clone()
+            } else {
+                format!("{} (optional)", d.name)
+            },
+            files: dossier
+                .attachments
+                .iter()
+                .filter(|a| a.attachment_type_id == Some(d.id))
+                .map(|a| a.file_name.clone())
+                .collect(),
+        })
+        .collect();
+    let extra: Vec<String> = dossier
+        .attachments
+        .iter()
+        .filter(|a| a.attachment_type_id.is_none())
+        .map(|a| a.file_name.clone())
+        .collect();
+    if !extra.is_empty() {
+        lines.push(FileLine {
+            document: "Weitere Unterlagen".into(),
+            files: extra,
+        });
+    }
+    lines
+}
+
+pub struct TimelineEntry {
+    pub at: String,
+    pub at_iso: String,
+    pub label: &'static str,
+    pub actor: String,
+    pub message: String,
+}
+
+pub struct PartnerView {
+    pub name: String,
+    pub confirmed: String,
+}
+
+impl PartnerView {
+    pub fn new(p: &PartnerRow) -> Self {
+        PartnerView {
+            name: p.name.clone(),
+            confirmed: match (&p.confirmed_at, &p.confirmed_by_name) {
+                (Some(at), Some(by)) => format!("bestätigt am {} von {by}", format::date(*at)),
+                _ => "Bestätigung ausstehend".into(),
+            },
+        }
+    }
+}
+
+/// The open Nachforderung, as the municipality sees it.
+pub struct ChangeRequestView {
+    pub message: String,
+    pub deadline: String,
+    pub sections: Vec<&'static str>,
+}
+
+pub fn change_request(events: &[db::EventRow], status: Status) -> Option<ChangeRequestView> {
+    if status != Status::ChangesRequested {
+        return None;
+    }
+    let event = events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "changes_requested")?;
+    let details = &event.details.0;
+    Some(ChangeRequestView {
+        message: event.message.clone(),
+        deadline: details["deadline"]
+            .as_i64()
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+            .map(format::date)
+            .unwrap_or_default(),
+        sections: details["sections"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().and_then(Section::from_slug))
+                    .map(Section::title)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+/// The events the municipality sees, oldest first.
+pub fn timeline(events: &[db::EventRow]) -> Vec<TimelineEntry> {
+    events
+        .iter()
+        .filter_map(|e| {
+            let label = event_label(&e.kind)?;
+            Some(TimelineEntry {
+                at: format::date_time(e.at),
+                at_iso: format::iso(e.at),
+                label,
+                actor: e.actor_name.clone().unwrap_or_default(),
+                // A reviewer's message belongs to the Nachforderung box, not the timeline.
+                message: if e.kind == "withdrawn" {
+                    e.message.clone()
+                } else {
+                    String::new()
+                },
+            })
+        })
+        .collect()
+}
