@@ -3,6 +3,8 @@
 
 ALTER TABLE applications
     ADD COLUMN assigned_to bigint REFERENCES users (id),
+    -- The Landkreis (or kreisfreie Stadt) of the applicant, for filters and statistics.
+    ADD COLUMN district_id bigint REFERENCES municipalities (id),
     -- Summary, description and municipality name, kept in step with the answers, for search.
     ADD COLUMN search_text text NOT NULL DEFAULT '',
     ADD COLUMN search tsvector GENERATED ALWAYS AS (
@@ -86,5 +88,8 @@ CREATE UNIQUE INDEX decisions_final ON decisions (application_id) WHERE state = 
 -- Round statistics reports (per round and category, per Landkreis) read these columns.
 CREATE INDEX applications_round_category ON applications (round_id, category_code);
 
--- Every application's municipality name is searchable from the start.
-UPDATE applications a SET search_text = m.name FROM municipalities m WHERE m.id = a.municipality_id;
+CREATE INDEX applications_district ON applications (district_id);
+
+-- Applications from before this migration get their district and searchable municipality name.
+UPDATE applications a SET search_text = m.name, district_id = coalesce(m.parent_id, m.id)
+FROM municipalities m WHERE m.id = a.municipality_id;

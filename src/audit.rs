@@ -64,7 +64,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 45] = [
+pub const ACTIONS: [(&str, &str); 49] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -119,6 +119,10 @@ pub const ACTIONS: [(&str, &str); 45] = [
     ("application.submitted", "Antrag eingereicht"),
     ("application.resubmitted", "Antrag erneut eingereicht"),
     ("application.withdrawn", "Antrag zurückgezogen"),
+    ("application.assigned", "Antrag zugewiesen"),
+    ("application.review_started", "Prüfung begonnen"),
+    ("application.assessed", "Prüfvermerk gespeichert"),
+    ("application.changes_requested", "Nachforderung gestellt"),
 ];
 
 /// What the admins filter the log by; empty fields do not filter.

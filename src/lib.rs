@@ -13,6 +13,7 @@ pub mod mail;
 pub mod money;
 pub mod municipalities;
 pub mod programmes;
+pub mod review;
 pub mod server;
 pub mod site;
 pub mod state;
@@ -60,6 +61,7 @@ pub fn app(state: AppState) -> Router {
         .merge(accounts::access::router())
         .merge(accounts::second_factor::router())
         .merge(applications::router(state.config.upload_limit_bytes))
+        .merge(review::router())
         .merge(programmes::routes::router())
         .merge(programmes::admin::router())
         .merge(programmes::programme_admin::router())

@@ -464,12 +464,22 @@ async fn download(
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     open(&mut conn, &user, id, false).await?;
-    let attachment = db::attachments(&mut conn, id)
+    send_file(&app, &mut conn, id, file_id).await
+}
+
+/// The attachment as a download (never shown inline: the browser gets `attachment`, the type
+/// found by content, and no caching).
+pub async fn send_file(
+    app: &AppState,
+    conn: &mut sqlx::PgConnection,
+    application_id: i64,
+    file_id: i64,
+) -> Result<Response, AppError> {
+    let attachment = db::attachments(conn, application_id)
         .await?
         .into_iter()
         .find(|a| a.id == file_id)
         .ok_or(AppError::NotFound)?;
-    drop(conn);
     let file = app
         .files
         .open(&attachment.storage_key)

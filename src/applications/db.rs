@@ -101,8 +101,8 @@ pub async fn create(
     user_id: i64,
 ) -> sqlx::Result<i64> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO applications (round_id, municipality_id, created_by, search_text)
-         SELECT $1, $2, $3, name FROM municipalities WHERE id = $2
+        "INSERT INTO applications (round_id, municipality_id, created_by, search_text, district_id)
+         SELECT $1, $2, $3, name, coalesce(parent_id, id) FROM municipalities WHERE id = $2
          RETURNING id",
     )
     .bind(round_id)

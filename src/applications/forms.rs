@@ -287,7 +287,7 @@ pub fn answers_from_pairs(section: Section, pairs: &[(String, String)]) -> Answe
 }
 
 /// Multi-line text: other control characters go, line breaks stay (as "\n").
-fn clean_text(value: &str, max_chars: usize) -> String {
+pub fn clean_text(value: &str, max_chars: usize) -> String {
     let normalised = value.replace("\r\n", "\n").replace('\r', "\n");
     let cleaned: String = normalised
         .chars()

@@ -89,6 +89,9 @@ fn navigation(viewer: Option<&Viewer>, path: &str) -> Vec<NavItem> {
         if v.is_clerk {
             items.push(("Meine Anträge", "/antraege"));
         }
+        if v.is_reviewer {
+            items.push(("Prüfung", "/pruefung"));
+        }
         if v.is_admin {
             items.push(("Förderaufrufe verwalten", "/admin/foerderaufrufe"));
             items.push(("Richtlinie", "/admin/programm"));

@@ -61,6 +61,8 @@ const CLERK_ACTION: [Expect; 5] = [Login, Allowed, Allowed, Forbidden, Forbidden
 /// An application of the Kyffhäuserkreis: Jena's clerk must not learn it exists.
 const OWN_PAGE: [Expect; 5] = [Login, Ok, Status(404), Forbidden, Forbidden];
 const OWN_ACTION: [Expect; 5] = [Login, Allowed, Status(404), Forbidden, Forbidden];
+const REVIEW_PAGE: [Expect; 5] = [Login, Forbidden, Forbidden, Ok, Forbidden];
+const REVIEW_ACTION: [Expect; 5] = [Login, Forbidden, Forbidden, Allowed, Forbidden];
 
 /// `{id}` stands for an existing object of the route's kind (see `object_id`).
 const MATRIX: &[Route] = &[
@@ -150,6 +152,14 @@ const MATRIX: &[Route] = &[
     get("/antraege/{id}/zurueckziehen", OWN_PAGE),
     // After every other application route: it withdraws the application.
     post("/antraege/{id}/zurueckziehen", OWN_ACTION),
+    get("/pruefung", REVIEW_PAGE),
+    get("/pruefung/antraege/{id}", REVIEW_PAGE),
+    get("/pruefung/antraege/{id}/anlagen/{file}", REVIEW_PAGE),
+    post("/pruefung/antraege/{id}/zuweisen", REVIEW_ACTION),
+    post("/pruefung/antraege/{id}/pruefung-beginnen", REVIEW_ACTION),
+    post("/pruefung/antraege/{id}/pruefvermerk", REVIEW_ACTION),
+    post("/pruefung/antraege/{id}/nachforderung", REVIEW_ACTION),
+    post("/pruefung/antraege/{id}/notizen", REVIEW_ACTION),
     // Last: it ends the session it is sent with.
     post("/abmelden", SIGNED_IN_ACTION),
 ];
@@ -165,6 +175,9 @@ struct Objects {
     request: i64,
     application: i64,
     attachment: i64,
+    /// A submitted application (of the Kyffhäuserkreis) and one of its files.
+    case: i64,
+    case_file: i64,
 }
 
 async fn objects(app: &TestApp) -> Objects {
@@ -205,7 +218,10 @@ async fn objects(app: &TestApp) -> Objects {
         .await
         .unwrap();
     let (application, attachment) = application_with_file(app).await;
+    let (case, case_file) = submitted_application(app).await;
     Objects {
+        case,
+        case_file,
         municipality,
         round,
         category,
@@ -215,6 +231,21 @@ async fn objects(app: &TestApp) -> Objects {
         application,
         attachment,
     }
+}
+
+/// A submitted application of the demo clerk's municipality, and one of its files.
+async fn submitted_application(app: &TestApp) -> (i64, i64) {
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = crate::applications::complete_application(app, &clerk).await;
+    crate::applications::submit(&clerk, id).await;
+    let file = sqlx::query_scalar(
+        "SELECT id FROM application_attachments WHERE application_id = $1 LIMIT 1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    (id, file)
 }
 
 /// A draft of the demo clerk's municipality with one uploaded file.
@@ -230,18 +261,27 @@ async fn application_with_file(app: &TestApp) -> (i64, i64) {
     )
     .await;
     assert_eq!(uploaded.status, StatusCode::SEE_OTHER);
-    let attachment = sqlx::query_scalar("SELECT id FROM application_attachments")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let attachment =
+        sqlx::query_scalar("SELECT id FROM application_attachments WHERE application_id = $1")
+            .bind(application)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     (application, attachment)
 }
 
 fn concrete(path: &str, objects: &Objects) -> String {
+    let file = if path.starts_with("/pruefung/") {
+        objects.case_file
+    } else {
+        objects.attachment
+    };
     let path = path
         .replace("{section}", "vorhaben")
-        .replace("{file}", &objects.attachment.to_string());
-    let id = if path.starts_with("/antraege/") {
+        .replace("{file}", &file.to_string());
+    let id = if path.starts_with("/pruefung/") {
+        objects.case
+    } else if path.starts_with("/antraege/") {
         objects.application
     } else if path.starts_with("/admin/kommunen/") {
         objects.municipality

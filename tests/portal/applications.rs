@@ -149,7 +149,7 @@ pub async fn status_of(app: &TestApp, id: i64) -> String {
         .unwrap()
 }
 
-async fn submit(clerk: &Client, id: i64) -> Page {
+pub async fn submit(clerk: &Client, id: i64) -> Page {
     clerk
         .submit(
             &format!("/antraege/{id}/pruefen"),

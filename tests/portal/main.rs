@@ -11,5 +11,6 @@ mod mail;
 mod onboarding;
 mod operations;
 mod pages;
+mod review;
 mod rounds;
 mod second_factor;

@@ -1,0 +1,247 @@
+//! The reviewers' dashboard: every submitted application with filters in the URL, full-text
+//! search, sorting by each column, keyset pages, counts per status and the rounds' budgets.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::db::{self, CaseRow};
+use super::model::{FilterQuery, Sort};
+use crate::accounts::{CurrentUser, Role};
+use crate::applications::model::Status;
+use crate::error::AppError;
+use crate::money::Cents;
+use crate::state::AppState;
+use crate::web::{FormErrors, PageContext, format};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/pruefung", get(dashboard))
+}
+
+const PAGE_SIZE: i64 = 50;
+
+pub struct CaseView {
+    pub id: i64,
+    pub reference: String,
+    pub title: String,
+    pub municipality: String,
+    pub round: String,
+    pub category: String,
+    pub status_label: &'static str,
+    pub status_class: &'static str,
+    pub amount: String,
+    pub submitted: String,
+    pub submitted_iso: String,
+    pub assignee: String,
+}
+
+impl CaseView {
+    pub fn new(c: &CaseRow) -> Self {
+        let status: Status = c.status.parse().unwrap_or(Status::Submitted);
+        CaseView {
+            id: c.id,
+            reference: c.reference.clone(),
+            title: if c.title.is_empty() {
+                "Antrag ohne Titel".into()
+            } else {
+                c.title.clone()
+            },
+            municipality: c.municipality.clone(),
+            round: c.round_title.clone(),
+            category: c.category_code.clone().unwrap_or_default(),
+            status_label: review_label(status),
+            status_class: status.tag_class(),
+            amount: c
+                .requested_grant_cents
+                .map(|a| Cents::new(a).to_string())
+                .unwrap_or_else(|| "–".into()),
+            submitted: format::date(c.submitted_at),
+            submitted_iso: format::iso(c.submitted_at),
+            assignee: c.assignee.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// The status as the ministry sees it (the four-eyes step is visible here).
+pub fn review_label(status: Status) -> &'static str {
+    match status {
+        Status::DecisionProposed => "Zur Zweitzeichnung",
+        other => other.label(),
+    }
+}
+
+pub struct StatusCount {
+    pub label: &'static str,
+    pub count: i64,
+    pub href: String,
+    pub current: bool,
+}
+
+/// A round's budget as figures and as shares of the bar (in per mille, for the widths).
+pub struct BudgetView {
+    pub title: String,
+    pub budget: String,
+    pub requested: String,
+    pub granted: String,
+    pub remaining: String,
+    pub granted_share: i64,
+    pub requested_share: i64,
+}
+
+impl BudgetView {
+    pub fn new(b: &db::BudgetRow) -> Self {
+        let share = |part: i64| {
+            if b.budget_cents <= 0 {
+                0
+            } else {
+                (i128::from(part) * 1000 / i128::from(b.budget_cents)).clamp(0, 1000) as i64
+            }
+        };
+        let granted_share = share(b.granted_cents);
+        BudgetView {
+            title: b.title.clone(),
+            budget: Cents::new(b.budget_cents).to_string(),
+            requested: Cents::new(b.requested_cents).to_string(),
+            granted: Cents::new(b.granted_cents).to_string(),
+            remaining: Cents::new(b.budget_cents - b.granted_cents).to_string(),
+            granted_share,
+            requested_share: share(b.requested_cents).min(1000 - granted_share),
+        }
+    }
+}
+
+pub struct ColumnHead {
+    pub label: &'static str,
+    pub href: String,
+    /// "ascending" / "descending" for the sorted column (aria-sort), else empty.
+    pub sorted: &'static str,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "review/dashboard.html")]
+struct DashboardPage {
+    page: PageContext,
+    query: FilterQuery,
+    errors: FormErrors,
+    cases: Vec<CaseView>,
+    counts: Vec<StatusCount>,
+    total: i64,
+    budgets: Vec<BudgetView>,
+    columns: Vec<ColumnHead>,
+    next_href: Option<String>,
+    first_href: Option<String>,
+    export_href: String,
+    rounds: Vec<(i64, String)>,
+    statuses: Vec<(&'static str, &'static str)>,
+    categories: Vec<(String, String)>,
+    districts: Vec<(i64, String)>,
+}
+
+/// The statuses a reviewer filters by (all but drafts).
+pub fn status_choices() -> Vec<(&'static str, &'static str)> {
+    Status::ALL
+        .into_iter()
+        .filter(|s| *s != Status::Draft)
+        .map(|s| (s.as_str(), review_label(s)))
+        .collect()
+}
+
+async fn dashboard(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    Query(query): Query<FilterQuery>,
+) -> Result<Response, AppError> {
+    user.require(Role::Reviewer)?;
+    let (filter, errors) = query.parse();
+    let mut conn = app.db.acquire().await?;
+    let mut rows = db::cases(&mut conn, &filter, user.id, PAGE_SIZE).await?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let next_href = match rows.last() {
+        Some(last) if more => Some(format!(
+            "/pruefung?{}",
+            query.after(&super::model::Cursor {
+                value: last.sort_value.clone(),
+                id: last.id,
+            })
+        )),
+        _ => None,
+    };
+    let by_status = db::counts_by_status(&mut conn, &filter, user.id).await?;
+    let count_of = |s: Status| {
+        by_status
+            .iter()
+            .find(|(k, _)| k == s.as_str())
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    let total = by_status.iter().map(|(_, n)| n).sum();
+    let mut counts = vec![StatusCount {
+        label: "Alle",
+        count: total,
+        href: format!("/pruefung?{}", query.with_status("")),
+        current: filter.status.is_none(),
+    }];
+    counts.extend(
+        Status::ALL
+            .into_iter()
+            .filter(|s| *s != Status::Draft)
+            .map(|s| StatusCount {
+                label: review_label(s),
+                count: count_of(s),
+                href: format!("/pruefung?{}", query.with_status(s.as_str())),
+                current: filter.status == Some(s),
+            }),
+    );
+    let columns = Sort::ALL
+        .into_iter()
+        .map(|s| {
+            let current = filter.sort == s;
+            // A click on the sorted column turns its order around.
+            let descending = if current {
+                !filter.descending
+            } else {
+                s.is_numeric()
+            };
+            ColumnHead {
+                label: s.label(),
+                href: format!("/pruefung?{}", query.sorted_by(s, descending)),
+                sorted: match (current, filter.descending) {
+                    (false, _) => "",
+                    (true, true) => "descending",
+                    (true, false) => "ascending",
+                },
+            }
+        })
+        .collect();
+    let budgets = db::budgets(&mut conn, filter.round)
+        .await?
+        .iter()
+        .map(BudgetView::new)
+        .collect();
+    Ok(DashboardPage {
+        page,
+        errors,
+        cases: rows.iter().map(CaseView::new).collect(),
+        counts,
+        total,
+        budgets,
+        columns,
+        next_href,
+        first_href: filter
+            .after
+            .as_ref()
+            .map(|_| format!("/pruefung?{}", query.first_page())),
+        export_href: format!("/pruefung/export.csv?{}", query.first_page()),
+        rounds: db::round_choices(&mut conn).await?,
+        statuses: status_choices(),
+        categories: db::category_choices(&mut conn).await?,
+        districts: db::district_choices(&mut conn).await?,
+        query,
+    }
+    .into_response())
+}

@@ -1,0 +1,294 @@
+//! SQL for the review: the dashboard (filters, full-text search, keyset pages, counts), budgets,
+//! assignment, assessments, notes and decisions.
+
+use sqlx::types::Json;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use time::OffsetDateTime;
+
+use super::model::{Assignment, Cursor, Filter};
+
+/// One application in the dashboard.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct CaseRow {
+    pub id: i64,
+    pub reference: String,
+    pub title: String,
+    pub municipality: String,
+    pub round_title: String,
+    pub category_code: Option<String>,
+    pub status: String,
+    pub requested_grant_cents: Option<i64>,
+    pub submitted_at: OffsetDateTime,
+    pub assignee: Option<String>,
+    /// The sort value of this row, as the cursor carries it.
+    pub sort_value: String,
+}
+
+const CASE_COLUMNS: &str = "a.id, a.reference, a.title, m.name AS municipality, r.title AS round_title,
+        a.category_code, a.status, a.requested_grant_cents, a.submitted_at, u.display_name AS assignee";
+
+const CASE_FROM: &str = " FROM applications a
+ JOIN municipalities m ON m.id = a.municipality_id
+ JOIN rounds r ON r.id = a.round_id
+ LEFT JOIN users u ON u.id = a.assigned_to
+ WHERE a.reference IS NOT NULL";
+
+/// Appends the filter's conditions (all but the status when `with_status` is false).
+fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, f: &Filter, me: i64, with_status: bool) {
+    if let Some(round) = f.round {
+        q.push(" AND a.round_id = ").push_bind(round);
+    }
+    if let (true, Some(status)) = (with_status, f.status) {
+        q.push(" AND a.status = ").push_bind(status.as_str());
+    }
+    if let Some(category) = &f.category {
+        q.push(" AND a.category_code = ")
+            .push_bind(category.clone());
+    }
+    if let Some(district) = f.district {
+        q.push(" AND a.district_id = ").push_bind(district);
+    }
+    if let Some(municipality) = f.municipality {
+        q.push(" AND a.municipality_id = ").push_bind(municipality);
+    }
+    match f.assignment {
+        Assignment::Anyone => {}
+        Assignment::Me => {
+            q.push(" AND a.assigned_to = ").push_bind(me);
+        }
+        Assignment::Someone => {
+            q.push(" AND a.assigned_to IS NOT NULL");
+        }
+        Assignment::Nobody => {
+            q.push(" AND a.assigned_to IS NULL");
+        }
+    }
+    if let Some(min) = f.amount_min {
+        q.push(" AND a.requested_grant_cents >= ")
+            .push_bind(min.get());
+    }
+    if let Some(max) = f.amount_max {
+        q.push(" AND a.requested_grant_cents <= ")
+            .push_bind(max.get());
+    }
+    if let Some(from) = f.submitted_from {
+        q.push(" AND a.submitted_at >= ").push_bind(from);
+    }
+    if let Some(before) = f.submitted_before {
+        q.push(" AND a.submitted_at < ").push_bind(before);
+    }
+    if !f.search.is_empty() {
+        q.push(" AND a.search @@ websearch_to_tsquery('german', ")
+            .push_bind(f.search.clone())
+            .push(")");
+    }
+}
+
+/// One page of the dashboard (`limit` rows, plus one to tell whether more follow).
+pub async fn cases(
+    conn: &mut PgConnection,
+    f: &Filter,
+    me: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<CaseRow>> {
+    let sort = f.sort.expression();
+    let value = if f.sort == super::model::Sort::Submitted {
+        // Microseconds: exact, and comparable as a number.
+        format!("(extract(epoch FROM {sort}) * 1000000)::bigint::text")
+    } else {
+        format!("{sort}::text")
+    };
+    let mut q = QueryBuilder::new(format!("SELECT {CASE_COLUMNS}, {value} AS sort_value"));
+    q.push(CASE_FROM);
+    push_conditions(&mut q, f, me, true);
+    if let Some(Cursor { value, id }) = &f.after {
+        let op = if f.descending { "<" } else { ">" };
+        q.push(format!(" AND ({sort}, a.id) {op} ("));
+        match f.sort {
+            super::model::Sort::Submitted => {
+                let micros: i64 = value.parse().unwrap_or(0);
+                let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+                    .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                q.push_bind(at);
+            }
+            super::model::Sort::Amount => {
+                q.push_bind(value.parse::<i64>().unwrap_or(0));
+            }
+            _ => {
+                q.push_bind(value.clone());
+            }
+        }
+        q.push(", ").push_bind(*id).push(")");
+    }
+    let dir = if f.descending { "DESC" } else { "ASC" };
+    q.push(format!(" ORDER BY {sort} {dir}, a.id {dir} LIMIT "))
+        .push_bind(limit + 1);
+    q.build_query_as().fetch_all(conn).await
+}
+
+/// How many applications the filter finds per status (ignoring its own status choice).
+pub async fn counts_by_status(
+    conn: &mut PgConnection,
+    f: &Filter,
+    me: i64,
+) -> sqlx::Result<Vec<(String, i64)>> {
+    let mut q = QueryBuilder::new("SELECT a.status, count(*)");
+    q.push(" FROM applications a JOIN municipalities m ON m.id = a.municipality_id WHERE a.reference IS NOT NULL");
+    push_conditions(&mut q, f, me, false);
+    q.push(" GROUP BY a.status");
+    q.build_query_as().fetch_all(conn).await
+}
+
+/// A round's money: budget, what is being asked for in open cases, what is granted.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct BudgetRow {
+    pub round_id: i64,
+    pub title: String,
+    pub budget_cents: i64,
+    pub requested_cents: i64,
+    pub granted_cents: i64,
+}
+
+pub async fn budgets(conn: &mut PgConnection, round: Option<i64>) -> sqlx::Result<Vec<BudgetRow>> {
+    sqlx::query_as(
+        "SELECT r.id AS round_id, r.title, r.budget_cents, r.granted_cents,
+                coalesce((SELECT sum(a.requested_grant_cents) FROM applications a
+                          WHERE a.round_id = r.id
+                            AND a.status IN ('submitted', 'in_review', 'changes_requested', 'decision_proposed')), 0)::bigint
+                    AS requested_cents
+         FROM rounds r
+         WHERE r.state <> 'draft' AND ($1::bigint IS NULL OR r.id = $1)
+         ORDER BY r.closes_at DESC",
+    )
+    .bind(round)
+    .fetch_all(conn)
+    .await
+}
+
+/// The filter's choices: rounds, Landkreise and kreisfreie Städte, categories.
+pub async fn round_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as("SELECT id, title FROM rounds WHERE state <> 'draft' ORDER BY closes_at DESC")
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn district_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as(
+        "SELECT id, name FROM municipalities WHERE kind IN ('landkreis', 'kreisfreie_stadt') ORDER BY name",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn category_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as("SELECT code, title FROM categories ORDER BY position, code")
+        .fetch_all(conn)
+        .await
+}
+
+/// Active reviewers, for assignment.
+pub async fn reviewers(conn: &mut PgConnection) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as(
+        "SELECT id, display_name FROM users WHERE 'reviewer' = ANY (roles) AND active ORDER BY display_name, id",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn is_reviewer(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND 'reviewer' = ANY (roles) AND active)",
+    )
+    .bind(user_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// The assignee's id and name.
+pub async fn assignee(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<(i64, String)>> {
+    sqlx::query_as(
+        "SELECT u.id, u.display_name FROM applications a JOIN users u ON u.id = a.assigned_to WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn assign(conn: &mut PgConnection, id: i64, to: Option<i64>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE applications SET assigned_to = $2 WHERE id = $1")
+        .bind(id)
+        .bind(to)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct NoteRow {
+    pub at: OffsetDateTime,
+    pub author: String,
+    pub body: String,
+}
+
+pub async fn notes(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<NoteRow>> {
+    sqlx::query_as(
+        "SELECT n.at, u.display_name AS author, n.body FROM application_notes n JOIN users u ON u.id = n.author_id
+         WHERE n.application_id = $1 ORDER BY n.at, n.id",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn add_note(
+    conn: &mut PgConnection,
+    id: i64,
+    author: i64,
+    body: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO application_notes (application_id, author_id, body) VALUES ($1, $2, $3)",
+    )
+    .bind(id)
+    .bind(author)
+    .bind(body)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AssessmentRow {
+    pub at: OffsetDateTime,
+    pub reviewer: String,
+    pub items: Json<serde_json::Value>,
+}
+
+/// The latest Prüfvermerk.
+pub async fn assessment(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<AssessmentRow>> {
+    sqlx::query_as(
+        "SELECT s.at, u.display_name AS reviewer, s.items FROM application_assessments s
+         JOIN users u ON u.id = s.reviewer_id
+         WHERE s.application_id = $1 ORDER BY s.at DESC, s.id DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn save_assessment(
+    conn: &mut PgConnection,
+    id: i64,
+    reviewer: i64,
+    items: &serde_json::Value,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO application_assessments (application_id, reviewer_id, items) VALUES ($1, $2, $3)",
+    )
+    .bind(id)
+    .bind(reviewer)
+    .bind(Json(items))
+    .execute(conn)
+    .await?;
+    Ok(())
+}

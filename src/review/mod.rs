@@ -1,0 +1,17 @@
+//! Ministry review: the dashboard, working a case (assignment, Prüfvermerk, Nachforderung,
+//! notes), decisions under the four-eyes principle, and statistics.
+
+pub mod case;
+pub mod dashboard;
+pub mod db;
+pub mod model;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(dashboard::router())
+        .merge(case::router())
+}
