@@ -17,6 +17,10 @@ CREATE INDEX applications_submitted ON applications (submitted_at DESC, id DESC)
     WHERE reference IS NOT NULL;
 CREATE INDEX applications_assigned ON applications (assigned_to) WHERE assigned_to IS NOT NULL;
 
+-- The Nebenbestimmungen a decision proposes by default; reviewers edit them per case.
+ALTER TABLE rounds ADD COLUMN conditions_template text NOT NULL DEFAULT
+    'Die Allgemeinen Nebenbestimmungen für Zuwendungen zur Projektförderung an Gemeinden (GV) (ANBest-Gk) sind Bestandteil dieses Bescheides. Die Zuwendung ist zweckgebunden für das bewilligte Vorhaben zu verwenden. Der Verwendungsnachweis (Sachbericht und zahlenmäßiger Nachweis) ist innerhalb von sechs Monaten nach Ende des Bewilligungszeitraums vorzulegen. Die Ergebnisse sind anderen Thüringer Kommunen zur Nachnutzung bereitzustellen.';
+
 -- The Prüfvermerk: each save is kept, the latest counts.
 CREATE TABLE application_assessments (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -64,7 +64,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 49] = [
+pub const ACTIONS: [(&str, &str); 52] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -123,6 +123,12 @@ pub const ACTIONS: [(&str, &str); 49] = [
     ("application.review_started", "Prüfung begonnen"),
     ("application.assessed", "Prüfvermerk gespeichert"),
     ("application.changes_requested", "Nachforderung gestellt"),
+    ("decision.proposed", "Entscheidung vorgeschlagen"),
+    (
+        "decision.confirmed",
+        "Entscheidung bestätigt (Zweitzeichnung)",
+    ),
+    ("decision.sent_back", "Entscheidungsvorschlag zurückgegeben"),
 ];
 
 /// What the admins filter the log by; empty fields do not filter.

@@ -645,3 +645,15 @@ pub async fn commit_grant(
         .await?;
     Ok(Ok(()))
 }
+
+/// The notice of the application's confirmed decision (read from the review's table: the
+/// municipality downloads what the ministry issued).
+pub async fn notice_pdf(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar(
+        "SELECT notice_pdf FROM decisions WHERE application_id = $1 AND state = 'confirmed'",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .map(Option::flatten)
+}

@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
             get(withdraw_page).post(withdraw),
         )
         .route("/antraege/{id}/teilnahme", post(confirm_participation))
+        .route("/antraege/{id}/bescheid.pdf", get(notice))
 }
 
 /// How the signed-in clerk relates to an application.
@@ -233,6 +234,8 @@ struct OverviewPage {
     head: Header,
     next_step: &'static str,
     editable: bool,
+    /// A decision with its notice exists.
+    decided: bool,
     tasks: Vec<Task>,
     complete_count: usize,
     partners: Vec<PartnerView>,
@@ -274,6 +277,7 @@ async fn overview(
         page,
         head: Header::new(&dossier.application),
         next_step: status.next_step(),
+        decided: status.is_decided(),
         editable: access == Access::Owner && status.is_editable(),
         complete_count: tasks
             .iter()
@@ -415,4 +419,44 @@ async fn withdraw(
         &format!("/antraege/{id}"),
         "Der Antrag ist zurückgezogen.",
     ))
+}
+
+/// The notice of the decision, for the applying municipality.
+async fn notice(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let mut conn = app.db.acquire().await?;
+    let row = owned(&mut conn, &user, id, false).await?;
+    notice_response(&mut conn, &row).await
+}
+
+/// The issued notice as a download named after the Aktenzeichen.
+pub async fn notice_response(
+    conn: &mut sqlx::PgConnection,
+    row: &ApplicationRow,
+) -> Result<Response, AppError> {
+    let pdf = db::notice_pdf(conn, row.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let name = format!("Bescheid {}.pdf", row.reference.clone().unwrap_or_default());
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                super::files::content_disposition(&name),
+            ),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, no-store".to_string(),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
 }

@@ -150,6 +150,12 @@ pub struct CasePage {
     change_sections: Vec<String>,
     change_deadline: String,
     note: String,
+    decision: Option<super::decisions::DecisionView>,
+    /// The open proposal is someone else's: this reviewer may confirm or send it back.
+    can_settle: bool,
+    pub proposal: super::model::ProposalForm,
+    has_notice: bool,
+    outcomes: &'static [(&'static str, &'static str)],
 }
 
 impl CasePage {
@@ -181,9 +187,12 @@ pub async fn load_case_page(
     conn: &mut sqlx::PgConnection,
     page: PageContext,
     row: ApplicationRow,
+    me: i64,
     errors: FormErrors,
 ) -> Result<CasePage, AppError> {
     let id = row.id;
+    let decision = db::current_decision(conn, id).await?;
+    let notice_context = db::notice_context(conn, id).await?;
     let dossier = Dossier::load(conn, row).await?;
     let events = applications_db::events(conn, id).await?;
     let revisions = applications_db::revisions(conn, id).await?;
@@ -263,6 +272,17 @@ pub async fn load_case_page(
         change_sections: Vec::new(),
         change_deadline: String::new(),
         note: String::new(),
+        can_settle: status == Status::DecisionProposed
+            && decision
+                .as_ref()
+                .is_some_and(|d| d.state == "proposed" && d.proposed_by != me),
+        has_notice: decision.as_ref().is_some_and(|d| d.state == "confirmed"),
+        outcomes: &[("approve", "Bewilligen"), ("reject", "Ablehnen")],
+        decision: decision.as_ref().map(super::decisions::DecisionView::new),
+        proposal: super::decisions::proposal_defaults(
+            &notice_context,
+            &dossier.answers(Section::Project),
+        ),
     })
 }
 
@@ -274,7 +294,7 @@ async fn case_page(
 ) -> Result<CasePage, AppError> {
     let mut conn = app.db.acquire().await?;
     let row = case_of(&mut conn, &user, id, false).await?;
-    load_case_page(&mut conn, page, row, FormErrors::default()).await
+    load_case_page(&mut conn, page, row, user.id, FormErrors::default()).await
 }
 
 fn back_to_case(app: &AppState, id: i64, message: &str) -> Response {
@@ -485,7 +505,7 @@ async fn request_changes(
         tx.rollback().await?;
         let mut conn = app.db.acquire().await?;
         let row = case_of(&mut conn, &user, id, false).await?;
-        let mut case = load_case_page(&mut conn, page, row, errors).await?;
+        let mut case = load_case_page(&mut conn, page, row, user.id, errors).await?;
         case.change_message = message;
         case.change_sections = chosen;
         case.change_deadline = deadline_text;
@@ -551,7 +571,7 @@ async fn add_note(
     if let Some(message) = problem {
         let mut errors = FormErrors::default();
         errors.add("body", message);
-        let mut case = load_case_page(&mut conn, page, row, errors).await?;
+        let mut case = load_case_page(&mut conn, page, row, user.id, errors).await?;
         case.note = body;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, case).into_response());
     }

@@ -292,3 +292,126 @@ pub async fn save_assessment(
     .await?;
     Ok(())
 }
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct DecisionRow {
+    pub id: i64,
+    pub outcome: String,
+    pub granted_cents: Option<i64>,
+    pub eligible_cents: Option<i64>,
+    pub reason: String,
+    pub period_start: Option<time::Date>,
+    pub period_end: Option<time::Date>,
+    pub conditions: String,
+    pub state: String,
+    pub proposed_by: i64,
+    pub proposer: String,
+    pub proposed_at: OffsetDateTime,
+    pub settler: Option<String>,
+    pub settled_at: Option<OffsetDateTime>,
+}
+
+const DECISION_SELECT: &str = "SELECT d.id, d.outcome, d.granted_cents, d.eligible_cents, d.reason, d.period_start,
+        d.period_end, d.conditions, d.state, d.proposed_by, p.display_name AS proposer, d.proposed_at,
+        s.display_name AS settler, d.settled_at
+ FROM decisions d JOIN users p ON p.id = d.proposed_by LEFT JOIN users s ON s.id = d.settled_by";
+
+/// The open proposal, or else the confirmed decision, of an application.
+pub async fn current_decision(
+    conn: &mut PgConnection,
+    id: i64,
+) -> sqlx::Result<Option<DecisionRow>> {
+    sqlx::query_as(&format!(
+        "{DECISION_SELECT} WHERE d.application_id = $1 AND d.state IN ('proposed', 'confirmed')
+         ORDER BY d.proposed_at DESC LIMIT 1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub struct NewDecision<'a> {
+    pub application_id: i64,
+    pub outcome: &'a str,
+    pub granted_cents: Option<i64>,
+    pub eligible_cents: Option<i64>,
+    pub reason: &'a str,
+    pub period_start: Option<time::Date>,
+    pub period_end: Option<time::Date>,
+    pub conditions: &'a str,
+    pub proposed_by: i64,
+}
+
+pub async fn propose(conn: &mut PgConnection, d: &NewDecision<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO decisions (application_id, outcome, granted_cents, eligible_cents, reason,
+                                period_start, period_end, conditions, proposed_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(d.application_id)
+    .bind(d.outcome)
+    .bind(d.granted_cents)
+    .bind(d.eligible_cents)
+    .bind(d.reason)
+    .bind(d.period_start)
+    .bind(d.period_end)
+    .bind(d.conditions)
+    .bind(d.proposed_by)
+    .fetch_one(conn)
+    .await
+}
+
+/// Confirms (with the notice) or sends back an open proposal.
+pub async fn settle(
+    conn: &mut PgConnection,
+    decision_id: i64,
+    state: &str,
+    settled_by: i64,
+    note: &str,
+    notice_pdf: Option<&[u8]>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE decisions SET state = $2, settled_by = $3, settled_at = now(), settle_note = $4, notice_pdf = $5
+         WHERE id = $1 AND state = 'proposed'",
+    )
+    .bind(decision_id)
+    .bind(state)
+    .bind(settled_by)
+    .bind(note)
+    .bind(notice_pdf)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// What a notice needs besides the decision: the round's rules and texts, the programme's.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct NoticeContext {
+    pub round_title: String,
+    pub financing_type: String,
+    pub max_rate_bp: i32,
+    pub min_grant_cents: i64,
+    pub max_grant_cents: Option<i64>,
+    pub conditions_template: String,
+    pub legal_basis: String,
+    pub programme_name: String,
+    pub street: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub eligible_cost_cents: Option<i64>,
+    pub requested_grant_cents: Option<i64>,
+}
+
+pub async fn notice_context(conn: &mut PgConnection, id: i64) -> sqlx::Result<NoticeContext> {
+    sqlx::query_as(
+        "SELECT r.title AS round_title, r.financing_type, r.max_rate_bp, r.min_grant_cents, r.max_grant_cents,
+                r.conditions_template, p.legal_basis, p.name AS programme_name, m.street, m.postal_code, m.city,
+                a.eligible_cost_cents, a.requested_grant_cents
+         FROM applications a JOIN rounds r ON r.id = a.round_id JOIN programmes p ON p.id = r.programme_id
+         JOIN municipalities m ON m.id = a.municipality_id
+         WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await
+}

@@ -4,7 +4,9 @@
 pub mod case;
 pub mod dashboard;
 pub mod db;
+pub mod decisions;
 pub mod model;
+pub mod notice;
 
 use axum::Router;
 
@@ -14,4 +16,5 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(dashboard::router())
         .merge(case::router())
+        .merge(decisions::router())
 }

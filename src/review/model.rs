@@ -341,3 +341,270 @@ mod tests {
         assert_eq!(Cursor::decode("garbage"), None);
     }
 }
+
+/// A decision proposal as typed.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ProposalForm {
+    pub outcome: String,
+    pub granted: String,
+    pub eligible: String,
+    pub reason: String,
+    pub period_start: String,
+    pub period_end: String,
+    pub conditions: String,
+}
+
+/// What bounds a grant: the application's figures and the round's rules.
+#[derive(Clone, Copy, Debug)]
+pub struct GrantLimits {
+    pub requested: Cents,
+    pub eligible: Cents,
+    pub max_rate: crate::money::Rate,
+    pub min_grant: Cents,
+    pub max_grant: Option<Cents>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValidProposal {
+    Approve {
+        granted: Cents,
+        eligible: Cents,
+        /// Why the eligible costs were cut (empty if they were not).
+        reason: String,
+        period: (time::Date, time::Date),
+        conditions: String,
+    },
+    Reject {
+        reason: String,
+    },
+}
+
+const TEXT_MAX: usize = 20_000;
+
+fn civil_to_time(d: jiff::civil::Date) -> Option<time::Date> {
+    let month = time::Month::try_from(u8::try_from(d.month()).ok()?).ok()?;
+    time::Date::from_calendar_date(i32::from(d.year()), month, u8::try_from(d.day()).ok()?).ok()
+}
+
+impl ProposalForm {
+    pub fn validate(&self, limits: &GrantLimits) -> Result<ValidProposal, FormErrors> {
+        let mut errors = FormErrors::default();
+        let text = |value: &str| crate::applications::forms::clean_text(value, TEXT_MAX + 1);
+        let reason = text(&self.reason);
+        if reason.chars().count() > TEXT_MAX {
+            errors.add("reason", "Die Begründung ist zu lang.");
+        }
+        match self.outcome.as_str() {
+            "reject" => {
+                if reason.is_empty() {
+                    errors.add("reason", "Bitte begründen Sie die Ablehnung.");
+                }
+                return if errors.is_empty() {
+                    Ok(ValidProposal::Reject { reason })
+                } else {
+                    Err(errors)
+                };
+            }
+            "approve" => {}
+            _ => {
+                errors.add("outcome", "Bitte wählen Sie: bewilligen oder ablehnen.");
+                return Err(errors);
+            }
+        }
+        let amount = |errors: &mut FormErrors, field: &'static str, value: &str| match value
+            .parse::<Cents>()
+        {
+            Ok(c) if c > Cents::ZERO => Some(c),
+            Ok(_) => {
+                errors.add(field, "Der Betrag muss größer als 0 € sein.");
+                None
+            }
+            Err(e) => {
+                errors.add(field, e.to_string());
+                None
+            }
+        };
+        let granted = amount(&mut errors, "granted", &self.granted);
+        let eligible = amount(&mut errors, "eligible", &self.eligible);
+        if let Some(eligible) = eligible {
+            if eligible > limits.eligible {
+                errors.add(
+                    "eligible",
+                    format!(
+                        "Die zuwendungsfähigen Ausgaben können gekürzt, aber nicht über die beantragten {} erhöht werden.",
+                        limits.eligible
+                    ),
+                );
+            } else if eligible < limits.eligible && reason.is_empty() {
+                errors.add(
+                    "reason",
+                    "Bitte begründen Sie, warum die zuwendungsfähigen Ausgaben gekürzt werden.",
+                );
+            }
+        }
+        if let (Some(granted), Some(eligible)) = (granted, eligible) {
+            let by_rate = Cents::new(
+                i64::try_from(
+                    i128::from(eligible.get()) * i128::from(limits.max_rate.basis_points())
+                        / 10_000,
+                )
+                .unwrap_or(i64::MAX),
+            );
+            let problem = if granted > limits.requested {
+                Some(format!(
+                    "Bewilligt werden kann höchstens der beantragte Betrag von {}.",
+                    limits.requested
+                ))
+            } else if granted > by_rate {
+                Some(format!(
+                    "Bei {} höchstens {} der zuwendungsfähigen Ausgaben: höchstens {by_rate}.",
+                    eligible, limits.max_rate
+                ))
+            } else if limits.max_grant.is_some_and(|max| granted > max) {
+                Some(format!(
+                    "Die Zuwendung darf in diesem Förderaufruf höchstens {} betragen.",
+                    limits.max_grant.unwrap_or_default()
+                ))
+            } else if granted < limits.min_grant {
+                Some(format!(
+                    "Die Zuwendung muss in diesem Förderaufruf mindestens {} betragen.",
+                    limits.min_grant
+                ))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                errors.add("granted", problem);
+            }
+        }
+        let date = |errors: &mut FormErrors, field: &'static str, value: &str| {
+            let parsed = format::parse_date(value).and_then(civil_to_time);
+            if parsed.is_none() {
+                errors.add(
+                    field,
+                    "Bitte geben Sie ein Datum ein, zum Beispiel 01.04.2027.",
+                );
+            }
+            parsed
+        };
+        let start = date(&mut errors, "period_start", &self.period_start);
+        let end = date(&mut errors, "period_end", &self.period_end);
+        if let (Some(s), Some(e)) = (start, end)
+            && e < s
+        {
+            errors.add(
+                "period_end",
+                "Das Ende des Bewilligungszeitraums muss nach seinem Beginn liegen.",
+            );
+        }
+        let conditions = text(&self.conditions);
+        if conditions.is_empty() {
+            errors.add("conditions", "Bitte geben Sie die Nebenbestimmungen an.");
+        } else if conditions.chars().count() > TEXT_MAX {
+            errors.add("conditions", "Die Nebenbestimmungen sind zu lang.");
+        }
+        match (granted, eligible, start, end) {
+            (Some(granted), Some(eligible), Some(start), Some(end)) if errors.is_empty() => {
+                Ok(ValidProposal::Approve {
+                    granted,
+                    eligible,
+                    reason,
+                    period: (start, end),
+                    conditions,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod proposal_tests {
+    use super::*;
+    use crate::money::Rate;
+
+    fn limits() -> GrantLimits {
+        GrantLimits {
+            requested: Cents::from_euros(80_000),
+            eligible: Cents::from_euros(100_000),
+            max_rate: Rate::from_basis_points(8000),
+            min_grant: Cents::from_euros(5000),
+            max_grant: Some(Cents::from_euros(200_000)),
+        }
+    }
+
+    fn form(granted: &str, eligible: &str, reason: &str) -> ProposalForm {
+        ProposalForm {
+            outcome: "approve".into(),
+            granted: granted.into(),
+            eligible: eligible.into(),
+            reason: reason.into(),
+            period_start: "2027-04-01".into(),
+            period_end: "2028-03-31".into(),
+            conditions: "ANBest-Gk".into(),
+        }
+    }
+
+    #[test]
+    fn a_grant_stays_within_request_rate_and_caps() {
+        assert!(form("80.000", "100.000", "").validate(&limits()).is_ok());
+        let more = form("80.000,01", "100.000", "")
+            .validate(&limits())
+            .unwrap_err();
+        assert!(more.get("granted").unwrap().contains("beantragte"));
+        // Cut eligible costs: the rate applies to the cut amount, and the cut needs a reason.
+        let cut = form("80.000", "90.000", "")
+            .validate(&limits())
+            .unwrap_err();
+        assert!(cut.get("granted").unwrap().contains("72.000,00"));
+        assert!(cut.get("reason").is_some());
+        assert_eq!(
+            form("72.000", "90.000", "Schulung nicht förderfähig")
+                .validate(&limits())
+                .ok(),
+            Some(ValidProposal::Approve {
+                granted: Cents::from_euros(72_000),
+                eligible: Cents::from_euros(90_000),
+                reason: "Schulung nicht förderfähig".into(),
+                period: (
+                    time::macros::date!(2027 - 04 - 01),
+                    time::macros::date!(2028 - 03 - 31)
+                ),
+                conditions: "ANBest-Gk".into(),
+            })
+        );
+        assert!(
+            form("80.000", "100.000,01", "")
+                .validate(&limits())
+                .is_err(),
+            "never raised"
+        );
+        assert!(
+            form("4.999,99", "100.000", "").validate(&limits()).is_err(),
+            "minimum"
+        );
+    }
+
+    #[test]
+    fn a_rejection_needs_a_reason() {
+        let reject = ProposalForm {
+            outcome: "reject".into(),
+            ..ProposalForm::default()
+        };
+        assert!(
+            reject
+                .validate(&limits())
+                .unwrap_err()
+                .get("reason")
+                .is_some()
+        );
+        assert!(
+            ProposalForm::default()
+                .validate(&limits())
+                .unwrap_err()
+                .get("outcome")
+                .is_some()
+        );
+    }
+}

@@ -144,6 +144,10 @@ const MATRIX: &[Route] = &[
         [Login, Status(303), Status(404), Forbidden, Forbidden],
     ),
     get("/antraege/{id}/druck", OWN_PAGE),
+    get(
+        "/antraege/{id}/bescheid.pdf",
+        [Login, Status(404), Status(404), Forbidden, Forbidden],
+    ),
     // Only partner municipalities confirm; the applicant is none.
     post(
         "/antraege/{id}/teilnahme",
@@ -160,6 +164,20 @@ const MATRIX: &[Route] = &[
     post("/pruefung/antraege/{id}/pruefvermerk", REVIEW_ACTION),
     post("/pruefung/antraege/{id}/nachforderung", REVIEW_ACTION),
     post("/pruefung/antraege/{id}/notizen", REVIEW_ACTION),
+    post("/pruefung/antraege/{id}/entscheidung", REVIEW_ACTION),
+    post(
+        "/pruefung/antraege/{id}/entscheidung/bestaetigen",
+        REVIEW_ACTION,
+    ),
+    post(
+        "/pruefung/antraege/{id}/entscheidung/zurueckgeben",
+        REVIEW_ACTION,
+    ),
+    // No decision yet, so no notice.
+    get(
+        "/pruefung/antraege/{id}/bescheid.pdf",
+        [Login, Forbidden, Forbidden, Status(404), Forbidden],
+    ),
     // Last: it ends the session it is sent with.
     post("/abmelden", SIGNED_IN_ACTION),
 ];

@@ -244,3 +244,283 @@ async fn a_reviewer_works_a_case_and_the_municipality_sees_only_what_is_meant_fo
     assert_eq!(clerk.get(&case).await.status, StatusCode::FORBIDDEN);
     assert_eq!(clerk.get("/pruefung").await.status, StatusCode::FORBIDDEN);
 }
+
+/// A second reviewer ("Paula Zweitprüferin"), signed in.
+async fn second_reviewer(app: &TestApp) -> crate::common::Client {
+    let hash = foerderportal::accounts::password::Hasher::new()
+        .hash(foerderportal::demo::DEMO_PASSWORD.into())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO users (email, display_name, roles, password_hash)
+         VALUES ('zweitpruefung@tfm.example', 'Paula Zweitprüferin', '{reviewer}', $1)",
+    )
+    .bind(hash)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let client = app.client();
+    let signed_in = client
+        .sign_in(
+            "zweitpruefung@tfm.example",
+            foerderportal::demo::DEMO_PASSWORD,
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    client
+}
+
+async fn propose_approval(
+    reviewer: &crate::common::Client,
+    id: i64,
+    granted: &str,
+) -> crate::common::Page {
+    reviewer
+        .submit(
+            &format!("/pruefung/antraege/{id}"),
+            "form[action$='/entscheidung']",
+            &[("outcome", "approve"), ("granted", granted)],
+        )
+        .await
+}
+
+async fn status_of(app: &TestApp, id: i64) -> String {
+    crate::applications::status_of(app, id).await
+}
+
+#[tokio::test]
+async fn nobody_confirms_their_own_proposal_and_the_notice_reaches_the_municipality() {
+    let app = TestApp::spawn().await;
+    let id = submitted_cases(&app, 0).await;
+    let first = app.sign_in_as(Role::Reviewer).await;
+    let second = second_reviewer(&app).await;
+    let case = format!("/pruefung/antraege/{id}");
+    first
+        .submit(&case, "form[action$='/pruefung-beginnen']", &[])
+        .await;
+
+    // Above the rate of the eligible costs: refused with the limit named.
+    let too_much = propose_approval(&first, id, "80.000,01").await;
+    assert_eq!(too_much.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(too_much.text("#granted-error").contains("80.000,00"));
+    let proposed = propose_approval(&first, id, "80.000").await;
+    assert_eq!(proposed.status, StatusCode::SEE_OTHER, "{}", proposed.body);
+    assert_eq!(status_of(&app, id).await, "decision_proposed");
+
+    // Four eyes: the proposer cannot confirm, not even by posting directly.
+    let own = first
+        .post_with_token(&format!("{case}/entscheidung/bestaetigen"), &[])
+        .await;
+    assert_eq!(own.status, StatusCode::CONFLICT);
+    assert!(own.text(".error-summary").contains("Vier-Augen-Prinzip"));
+    assert_eq!(
+        first.get(&case).await.count("form[action$='/bestaetigen']"),
+        0
+    );
+    assert_eq!(status_of(&app, id).await, "decision_proposed");
+    // And the database refuses it too.
+    let forced = sqlx::query(
+        "UPDATE decisions SET state = 'sent_back', settled_by = proposed_by, settled_at = now()",
+    )
+    .execute(&app.pool)
+    .await;
+    assert_eq!(
+        forced
+            .unwrap_err()
+            .as_database_error()
+            .and_then(|e| e.constraint()),
+        Some("decisions_four_eyes")
+    );
+
+    // The second reviewer sends it back; the first proposes again; the second confirms.
+    let back = second
+        .submit(
+            &case,
+            "form[action$='/zurueckgeben']",
+            &[("note", "Zeitraum prüfen")],
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER);
+    assert_eq!(status_of(&app, id).await, "in_review");
+    assert_eq!(
+        propose_approval(&first, id, "80.000").await.status,
+        StatusCode::SEE_OTHER
+    );
+    let confirmed = second
+        .submit(&case, "form[action$='/bestaetigen']", &[])
+        .await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        confirmed.body
+    );
+    assert_eq!(status_of(&app, id).await, "approved");
+    let (granted, round_granted): (i64, i64) = sqlx::query_as(
+        "SELECT a.granted_cents, r.granted_cents FROM applications a JOIN rounds r ON r.id = a.round_id WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((granted, round_granted), (8_000_000, 8_000_000));
+
+    // The municipality hears of it and downloads the notice.
+    let mails: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM mail_outbox WHERE kind = 'decision-available' AND recipient = 'kommune@demo.foerderportal.example'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(mails, 1);
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let overview = clerk.get(&format!("/antraege/{id}")).await;
+    let href = overview
+        .attr("a[href$='/bescheid.pdf']", "href")
+        .expect("a notice link");
+    let response = clerk
+        .http
+        .get(format!("{}{href}", clerk.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    let pdf = response.bytes().await.unwrap();
+    let text = pdf_text(&pdf);
+    let year = jiff::Zoned::now().year();
+    for expected in [
+        "Zuwendungsbescheid",
+        "80.000,00 €",
+        &format!("EGOV-{year}-0001"),
+        "Kyffhäuserkreis Sondershausen",
+        "Digitales Bürgerbüro",
+        "80 % der zuwendungsfähigen Ausgaben",
+        "01.04.2027 bis 31.03.2028",
+        "Paula Zweitprüferin",
+        "Rechtsbehelfsbelehrung",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing in:\n{text}");
+    }
+    // Another municipality never gets it.
+    let jena = crate::applications::jena_clerk(&app).await;
+    assert_eq!(jena.get(&href).await.status, StatusCode::NOT_FOUND);
+}
+
+/// The text of a PDF, as poppler's `pdftotext` reads it.
+fn pdf_text(pdf: &[u8]) -> String {
+    let path = std::env::temp_dir().join(format!("fp-notice-{}.pdf", std::process::id()));
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (Debian poppler-utils) is installed");
+    let _ = std::fs::remove_file(&path);
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn parallel_confirmations_never_grant_more_than_the_budget() {
+    let app = TestApp::spawn().await;
+    let first_id = submitted_cases(&app, 5).await;
+    // Six cases asking 80.000 € each; the round has 200.000 €: two fit, a third would not.
+    sqlx::query(
+        "UPDATE applications SET status = 'in_review', requested_grant_cents = 8000000, eligible_cost_cents = 10000000
+         WHERE reference IS NOT NULL",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE rounds SET budget_cents = 20000000")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM applications WHERE reference IS NOT NULL ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(ids.len(), 6);
+    assert!(ids.contains(&first_id));
+    let first = app.sign_in_as(Role::Reviewer).await;
+    for id in &ids {
+        let proposed = first
+            .post_with_token(
+                &format!("/pruefung/antraege/{id}/entscheidung"),
+                &[
+                    ("outcome", "approve"),
+                    ("granted", "80.000"),
+                    ("eligible", "100.000"),
+                    ("period_start", "2027-04-01"),
+                    ("period_end", "2028-03-31"),
+                    ("conditions", "ANBest-Gk"),
+                ],
+            )
+            .await;
+        assert_eq!(proposed.status, StatusCode::SEE_OTHER, "{}", proposed.body);
+    }
+    let second = second_reviewer(&app).await;
+    // All confirmations at once, each on its own connection.
+    let token = second
+        .get("/pruefung")
+        .await
+        .attr("input[name=csrf_token]", "value")
+        .unwrap();
+    let mut requests = tokio::task::JoinSet::new();
+    for id in &ids {
+        let (http, url) = (
+            second.http.clone(),
+            format!(
+                "{}/pruefung/antraege/{id}/entscheidung/bestaetigen",
+                second.base_url
+            ),
+        );
+        let token = token.clone();
+        requests.spawn(async move {
+            let response = http
+                .post(url)
+                .form(&[("csrf_token", token)])
+                .send()
+                .await
+                .unwrap();
+            crate::common::Page::from(response).await
+        });
+    }
+    let pages = requests.join_all().await;
+    let succeeded = pages
+        .iter()
+        .filter(|p| p.status == StatusCode::SEE_OTHER)
+        .count();
+    let refused: Vec<_> = pages
+        .iter()
+        .filter(|p| p.status == StatusCode::CONFLICT)
+        .collect();
+    assert_eq!(succeeded, 2, "exactly the confirmations that fit");
+    assert_eq!(refused.len(), 4);
+    for page in refused {
+        assert!(
+            page.text(".error-summary")
+                .contains("Das Budget des Förderaufrufs reicht nicht")
+        );
+    }
+    let (granted, approved_sum, approved): (i64, i64, i64) = sqlx::query_as(
+        "SELECT r.granted_cents, (SELECT sum(granted_cents) FROM applications WHERE status = 'approved')::bigint,
+                (SELECT count(*) FROM applications WHERE status = 'approved')
+         FROM rounds r",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (granted, approved_sum, approved),
+        (16_000_000, 16_000_000, 2)
+    );
+    let still_open: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM decisions WHERE state = 'proposed'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(still_open, 4, "refused proposals stay open");
+}

@@ -1,0 +1,497 @@
+//! Decisions under the four-eyes principle: one reviewer proposes approval (amount, eligible
+//! costs, period, Nebenbestimmungen) or rejection; a different reviewer confirms or sends it
+//! back. Confirming an approval commits the grant against the round's budget atomically and
+//! issues the notice as PDF.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::case::{case_of, load_case_page, reviewer};
+use super::db::{self, DecisionRow, NewDecision};
+use super::model::{GrantLimits, ProposalForm, ValidProposal};
+use super::notice::{self, Notice};
+use crate::accounts::CurrentUser;
+use crate::applications::db::ApplicationRow;
+use crate::applications::model::{Status, Transition};
+use crate::applications::workflow::{self, Input, TransitionError};
+use crate::audit;
+use crate::error::AppError;
+use crate::money::{Cents, Rate};
+use crate::state::AppState;
+use crate::web::{
+    ClientAddress, FormErrors, PageContext, ProtectedForm, format, redirect_with_flash,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/pruefung/antraege/{id}/entscheidung", post(propose))
+        .route(
+            "/pruefung/antraege/{id}/entscheidung/bestaetigen",
+            post(confirm),
+        )
+        .route(
+            "/pruefung/antraege/{id}/entscheidung/zurueckgeben",
+            post(send_back),
+        )
+        .route("/pruefung/antraege/{id}/bescheid.pdf", get(notice_pdf))
+}
+
+/// A decision as the case page shows it.
+pub struct DecisionView {
+    pub approve: bool,
+    pub confirmed: bool,
+    pub granted: String,
+    pub eligible: String,
+    pub reason: String,
+    pub period: String,
+    pub conditions: String,
+    pub proposed: String,
+    pub settled: String,
+}
+
+impl DecisionView {
+    pub fn new(d: &DecisionRow) -> Self {
+        let amount = |c: Option<i64>| c.map(|c| Cents::new(c).to_string()).unwrap_or_default();
+        DecisionView {
+            approve: d.outcome == "approve",
+            confirmed: d.state == "confirmed",
+            granted: amount(d.granted_cents),
+            eligible: amount(d.eligible_cents),
+            reason: d.reason.clone(),
+            period: period_text(d.period_start, d.period_end),
+            conditions: d.conditions.clone(),
+            proposed: format!("{}, {}", d.proposer, format::date_time(d.proposed_at)),
+            settled: match (&d.settler, d.settled_at) {
+                (Some(by), Some(at)) => format!("{by}, {}", format::date_time(at)),
+                _ => String::new(),
+            },
+        }
+    }
+}
+
+fn period_text(start: Option<time::Date>, end: Option<time::Date>) -> String {
+    let day = |d: time::Date| format!("{:02}.{:02}.{}", d.day(), u8::from(d.month()), d.year());
+    match (start, end) {
+        (Some(s), Some(e)) => format!("{} bis {}", day(s), day(e)),
+        _ => String::new(),
+    }
+}
+
+/// The proposal form as first shown: the application's figures, its planned period and the
+/// round's Nebenbestimmungen.
+pub fn proposal_defaults(
+    ctx: &db::NoticeContext,
+    project: &crate::applications::forms::Answers,
+) -> ProposalForm {
+    let plain = |c: Option<i64>| {
+        c.map(|c| {
+            Cents::new(c)
+                .to_string()
+                .trim_end_matches('€')
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_default()
+    };
+    ProposalForm {
+        outcome: String::new(),
+        granted: plain(ctx.requested_grant_cents),
+        eligible: plain(ctx.eligible_cost_cents),
+        reason: String::new(),
+        period_start: project.get("start_date").cloned().unwrap_or_default(),
+        period_end: project.get("end_date").cloned().unwrap_or_default(),
+        conditions: ctx.conditions_template.clone(),
+    }
+}
+
+fn limits(ctx: &db::NoticeContext) -> GrantLimits {
+    GrantLimits {
+        requested: Cents::new(ctx.requested_grant_cents.unwrap_or(0)),
+        eligible: Cents::new(ctx.eligible_cost_cents.unwrap_or(0)),
+        max_rate: Rate::from_basis_points(ctx.max_rate_bp),
+        min_grant: Cents::new(ctx.min_grant_cents),
+        max_grant: ctx.max_grant_cents.map(Cents::new),
+    }
+}
+
+/// The case page again, with a problem to show (422 for form errors, 409 for refusals).
+async fn case_with_errors(
+    app: &AppState,
+    page: PageContext,
+    user: &CurrentUser,
+    id: i64,
+    status: StatusCode,
+    errors: FormErrors,
+    proposal: Option<ProposalForm>,
+) -> Result<Response, AppError> {
+    let mut conn = app.db.acquire().await?;
+    let row = case_of(&mut conn, user, id, false).await?;
+    let mut case = load_case_page(&mut conn, page, row, user.id, errors).await?;
+    if let Some(p) = proposal {
+        case.proposal = p;
+    }
+    Ok((status, case).into_response())
+}
+
+async fn propose(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    client: ClientAddress,
+    Path(id): Path<i64>,
+    ProtectedForm(form): ProtectedForm<ProposalForm>,
+) -> Result<Response, AppError> {
+    let mut tx = app.db.begin().await?;
+    let row = case_of(&mut tx, &user, id, true).await?;
+    if row.status() != Status::InReview {
+        let mut errors = FormErrors::default();
+        errors.add(
+            "outcome",
+            "Eine Entscheidung kann nur während der Prüfung vorgeschlagen werden.",
+        );
+        tx.rollback().await?;
+        return case_with_errors(
+            &app,
+            page,
+            &user,
+            id,
+            StatusCode::CONFLICT,
+            errors,
+            Some(form),
+        )
+        .await;
+    }
+    let ctx = db::notice_context(&mut tx, id).await?;
+    let valid = match form.validate(&limits(&ctx)) {
+        Ok(valid) => valid,
+        Err(errors) => {
+            tx.rollback().await?;
+            return case_with_errors(
+                &app,
+                page,
+                &user,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                errors,
+                Some(form),
+            )
+            .await;
+        }
+    };
+    let decision = match &valid {
+        ValidProposal::Approve {
+            granted,
+            eligible,
+            reason,
+            period,
+            conditions,
+        } => NewDecision {
+            application_id: id,
+            outcome: "approve",
+            granted_cents: Some(granted.get()),
+            eligible_cents: Some(eligible.get()),
+            reason,
+            period_start: Some(period.0),
+            period_end: Some(period.1),
+            conditions,
+            proposed_by: user.id,
+        },
+        ValidProposal::Reject { reason } => NewDecision {
+            application_id: id,
+            outcome: "reject",
+            granted_cents: None,
+            eligible_cents: None,
+            reason,
+            period_start: None,
+            period_end: None,
+            conditions: "",
+            proposed_by: user.id,
+        },
+    };
+    db::propose(&mut tx, &decision).await?;
+    workflow::apply(
+        &mut tx,
+        &app.outbox,
+        &app.config.base_url,
+        &row,
+        reviewer(&user),
+        Transition::ProposeDecision,
+        &Input::default(),
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        user.actor(&client),
+        "decision.proposed",
+        &format!("application:{id}"),
+        json!({ "outcome": decision.outcome, "granted_cents": decision.granted_cents }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        &format!("/pruefung/antraege/{id}"),
+        "Die Entscheidung ist vorgeschlagen. Eine zweite Person muss sie bestätigen.",
+    ))
+}
+
+/// The open proposal, if `user` may settle it (four eyes: never their own).
+async fn settleable(
+    conn: &mut sqlx::PgConnection,
+    user: &CurrentUser,
+    row: &ApplicationRow,
+) -> Result<Result<DecisionRow, &'static str>, AppError> {
+    if row.status() != Status::DecisionProposed {
+        return Ok(Err(
+            "Zu diesem Antrag liegt kein offener Entscheidungsvorschlag vor.",
+        ));
+    }
+    let decision = db::current_decision(conn, row.id)
+        .await?
+        .filter(|d| d.state == "proposed")
+        .ok_or(AppError::NotFound)?;
+    if decision.proposed_by == user.id {
+        return Ok(Err(
+            "Vier-Augen-Prinzip: Ihren eigenen Vorschlag muss eine andere Person bestätigen oder zurückgeben.",
+        ));
+    }
+    Ok(Ok(decision))
+}
+
+fn notice_of(
+    row: &ApplicationRow,
+    ctx: &db::NoticeContext,
+    d: &DecisionRow,
+    signed_by: &str,
+    contact: &str,
+) -> Notice {
+    let granted = d.granted_cents.unwrap_or(0);
+    let eligible = d.eligible_cents.unwrap_or(0);
+    let rate = if eligible > 0 {
+        Rate::from_basis_points(
+            i32::try_from(i128::from(granted) * 10_000 / i128::from(eligible)).unwrap_or(0),
+        )
+        .to_string()
+    } else {
+        String::new()
+    };
+    let mut addressee = vec![row.municipality_name.clone()];
+    addressee.extend(ctx.street.clone());
+    let place = format!(
+        "{} {}",
+        ctx.postal_code.clone().unwrap_or_default(),
+        ctx.city.clone().unwrap_or_default()
+    );
+    if !place.trim().is_empty() {
+        addressee.push(place.trim().to_string());
+    }
+    Notice {
+        approved: d.outcome == "approve",
+        reference: row.reference.clone().unwrap_or_default(),
+        date: format::date(OffsetDateTime::now_utc()),
+        addressee,
+        title: row.display_title().to_string(),
+        round: ctx.round_title.clone(),
+        submitted: row.submitted_at.map(format::date).unwrap_or_default(),
+        amount: Cents::new(granted).to_string(),
+        rate,
+        eligible: Cents::new(eligible).to_string(),
+        financing: match ctx.financing_type.as_str() {
+            "festbetragsfinanzierung" => "Festbetragsfinanzierung",
+            _ => "Anteilfinanzierung",
+        }
+        .into(),
+        period: period_text(d.period_start, d.period_end),
+        legal_basis: if ctx.legal_basis.is_empty() {
+            ctx.programme_name.clone()
+        } else {
+            ctx.legal_basis.clone()
+        },
+        conditions: d.conditions.clone(),
+        reason: d.reason.clone(),
+        signed_by: signed_by.to_string(),
+        contact: contact.to_string(),
+    }
+}
+
+/// The ministry's address line for the letterhead, from the programme's first contact.
+async fn letterhead_contact(conn: &mut sqlx::PgConnection) -> Result<String, AppError> {
+    let Some(programme) = crate::programmes::db::main_programme(conn).await? else {
+        return Ok(String::new());
+    };
+    let contacts = crate::programmes::db::contacts(conn, programme.id).await?;
+    Ok(contacts
+        .first()
+        .map(|c| {
+            [
+                c.organisation.as_str(),
+                c.address.as_str(),
+                c.phone.as_str(),
+                c.email.as_str(),
+            ]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" · ")
+        })
+        .unwrap_or_default())
+}
+
+async fn confirm(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    client: ClientAddress,
+    Path(id): Path<i64>,
+    ProtectedForm(_): ProtectedForm<crate::web::NoFields>,
+) -> Result<Response, AppError> {
+    let mut tx = app.db.begin().await?;
+    let row = case_of(&mut tx, &user, id, true).await?;
+    let decision = match settleable(&mut tx, &user, &row).await? {
+        Ok(d) => d,
+        Err(refusal) => {
+            tx.rollback().await?;
+            let mut errors = FormErrors::default();
+            errors.add("entscheidung", refusal);
+            return case_with_errors(&app, page, &user, id, StatusCode::CONFLICT, errors, None)
+                .await;
+        }
+    };
+    let ctx = db::notice_context(&mut tx, id).await?;
+    let contact = letterhead_contact(&mut tx).await?;
+    let notice = notice_of(&row, &ctx, &decision, &user.name, &contact);
+    let pdf = tokio::task::spawn_blocking(move || notice::render(&notice))
+        .await
+        .map_err(anyhow::Error::from)??;
+    db::settle(&mut tx, decision.id, "confirmed", user.id, "", Some(&pdf)).await?;
+    let approve = decision.outcome == "approve";
+    let input = Input {
+        granted: decision.granted_cents.map(Cents::new),
+        ..Input::default()
+    };
+    let transition = if approve {
+        Transition::Approve
+    } else {
+        Transition::Reject
+    };
+    match workflow::apply(
+        &mut tx,
+        &app.outbox,
+        &app.config.base_url,
+        &row,
+        reviewer(&user),
+        transition,
+        &input,
+    )
+    .await
+    {
+        Ok(_) => {}
+        Err(TransitionError::BudgetExceeded { remaining }) => {
+            tx.rollback().await?;
+            let mut errors = FormErrors::default();
+            errors.add(
+                "entscheidung",
+                format!(
+                    "Das Budget des Förderaufrufs reicht nicht: verfügbar sind noch {remaining}, bewilligt werden sollen {}. Der Vorschlag bleibt offen.",
+                    Cents::new(decision.granted_cents.unwrap_or(0))
+                ),
+            );
+            return case_with_errors(&app, page, &user, id, StatusCode::CONFLICT, errors, None)
+                .await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    audit::record(
+        &mut tx,
+        user.actor(&client),
+        "decision.confirmed",
+        &format!("application:{id}"),
+        json!({ "outcome": decision.outcome, "granted_cents": decision.granted_cents }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        &format!("/pruefung/antraege/{id}"),
+        if approve {
+            "Die Bewilligung ist bestätigt; der Zuwendungsbescheid ist erstellt und die Kommune benachrichtigt."
+        } else {
+            "Die Ablehnung ist bestätigt; der Ablehnungsbescheid ist erstellt und die Kommune benachrichtigt."
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct SendBackForm {
+    #[serde(default)]
+    note: String,
+}
+
+async fn send_back(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    client: ClientAddress,
+    Path(id): Path<i64>,
+    ProtectedForm(form): ProtectedForm<SendBackForm>,
+) -> Result<Response, AppError> {
+    let mut tx = app.db.begin().await?;
+    let row = case_of(&mut tx, &user, id, true).await?;
+    let decision = match settleable(&mut tx, &user, &row).await? {
+        Ok(d) => d,
+        Err(refusal) => {
+            tx.rollback().await?;
+            let mut errors = FormErrors::default();
+            errors.add("entscheidung", refusal);
+            return case_with_errors(&app, page, &user, id, StatusCode::CONFLICT, errors, None)
+                .await;
+        }
+    };
+    let note = crate::applications::forms::clean_text(&form.note, 5000);
+    db::settle(&mut tx, decision.id, "sent_back", user.id, &note, None).await?;
+    let input = Input {
+        message: note,
+        ..Input::default()
+    };
+    workflow::apply(
+        &mut tx,
+        &app.outbox,
+        &app.config.base_url,
+        &row,
+        reviewer(&user),
+        Transition::SendBack,
+        &input,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        user.actor(&client),
+        "decision.sent_back",
+        &format!("application:{id}"),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        &format!("/pruefung/antraege/{id}"),
+        "Der Vorschlag ist zurückgegeben; der Antrag ist wieder in Prüfung.",
+    ))
+}
+
+async fn notice_pdf(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let mut conn = app.db.acquire().await?;
+    let row = case_of(&mut conn, &user, id, false).await?;
+    crate::applications::routes::notice_response(&mut conn, &row).await
+}
