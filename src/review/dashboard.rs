@@ -18,7 +18,9 @@ use crate::state::AppState;
 use crate::web::{FormErrors, PageContext, format};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/pruefung", get(dashboard))
+    Router::new()
+        .route("/pruefung", get(dashboard))
+        .route("/pruefung/aufgaben", get(tasks))
 }
 
 const PAGE_SIZE: i64 = 50;
@@ -244,4 +246,52 @@ async fn dashboard(
         query,
     }
     .into_response())
+}
+
+pub struct TaskList {
+    pub heading: &'static str,
+    pub empty: &'static str,
+    pub cases: Vec<CaseView>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "review/tasks.html")]
+struct TasksPage {
+    page: PageContext,
+    lists: Vec<TaskList>,
+}
+
+async fn tasks(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+) -> Result<TasksPage, AppError> {
+    user.require(Role::Reviewer)?;
+    let mut conn = app.db.acquire().await?;
+    let mut lists = Vec::new();
+    for (which, heading, empty) in [
+        (
+            db::Task::Assigned,
+            "Mir zugewiesen",
+            "Keine Anträge sind Ihnen zur Prüfung zugewiesen.",
+        ),
+        (
+            db::Task::ToConfirm,
+            "Warten auf meine Zweitzeichnung",
+            "Kein Vorschlag wartet auf Ihre Zweitzeichnung.",
+        ),
+        (
+            db::Task::Overdue,
+            "Nachforderungen mit abgelaufener Frist",
+            "Keine Frist ist abgelaufen.",
+        ),
+    ] {
+        let cases = db::tasks(&mut conn, user.id, which).await?;
+        lists.push(TaskList {
+            heading,
+            empty,
+            cases: cases.iter().map(CaseView::new).collect(),
+        });
+    }
+    Ok(TasksPage { page, lists })
 }

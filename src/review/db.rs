@@ -415,3 +415,33 @@ pub async fn notice_context(conn: &mut PgConnection, id: i64) -> sqlx::Result<No
     .fetch_one(conn)
     .await
 }
+
+/// "Meine Aufgaben": cases assigned to `me` that are mine to work, proposals waiting for my
+/// second signature, and Nachforderungen whose deadline has passed.
+pub async fn tasks(conn: &mut PgConnection, me: i64, which: Task) -> sqlx::Result<Vec<CaseRow>> {
+    let condition = match which {
+        Task::Assigned => "a.assigned_to = $1 AND a.status IN ('submitted', 'in_review')",
+        Task::ToConfirm => {
+            "a.status = 'decision_proposed' AND EXISTS (SELECT 1 FROM decisions d
+             WHERE d.application_id = a.id AND d.state = 'proposed' AND d.proposed_by <> $1)"
+        }
+        Task::Overdue => {
+            "a.status = 'changes_requested' AND $1 = $1 AND (SELECT (e.details ->> 'deadline')::bigint
+             FROM application_events e WHERE e.application_id = a.id AND e.kind = 'changes_requested'
+             ORDER BY e.at DESC, e.id DESC LIMIT 1) < extract(epoch FROM now())"
+        }
+    };
+    sqlx::query_as(&format!(
+        "SELECT {CASE_COLUMNS}, '' AS sort_value{CASE_FROM} AND {condition} ORDER BY a.submitted_at, a.id LIMIT 200"
+    ))
+    .bind(me)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Task {
+    Assigned,
+    ToConfirm,
+    Overdue,
+}

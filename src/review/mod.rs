@@ -5,6 +5,7 @@ pub mod case;
 pub mod dashboard;
 pub mod db;
 pub mod decisions;
+pub mod export;
 pub mod model;
 pub mod notice;
 
@@ -17,4 +18,5 @@ pub fn router() -> Router<AppState> {
         .merge(dashboard::router())
         .merge(case::router())
         .merge(decisions::router())
+        .merge(export::router())
 }

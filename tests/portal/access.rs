@@ -157,6 +157,8 @@ const MATRIX: &[Route] = &[
     // After every other application route: it withdraws the application.
     post("/antraege/{id}/zurueckziehen", OWN_ACTION),
     get("/pruefung", REVIEW_PAGE),
+    get("/pruefung/export.csv", REVIEW_PAGE),
+    get("/pruefung/aufgaben", REVIEW_PAGE),
     get("/pruefung/antraege/{id}", REVIEW_PAGE),
     get("/pruefung/antraege/{id}/anlagen/{file}", REVIEW_PAGE),
     post("/pruefung/antraege/{id}/zuweisen", REVIEW_ACTION),

@@ -306,6 +306,20 @@ async fn nobody_confirms_their_own_proposal_and_the_notice_reaches_the_municipal
     let proposed = propose_approval(&first, id, "80.000").await;
     assert_eq!(proposed.status, StatusCode::SEE_OTHER, "{}", proposed.body);
     assert_eq!(status_of(&app, id).await, "decision_proposed");
+    let year = jiff::Zoned::now().year();
+    let waiting = second.get("/pruefung/aufgaben").await;
+    assert_eq!(
+        waiting.texts("ul.task-cases a"),
+        vec![format!("EGOV-{year}-0001 – Digitales Bürgerbüro")],
+        "it waits for the second reviewer's signature"
+    );
+    assert_eq!(
+        first
+            .get("/pruefung/aufgaben")
+            .await
+            .count("ul.task-cases a"),
+        0
+    );
 
     // Four eyes: the proposer cannot confirm, not even by posting directly.
     let own = first
@@ -387,7 +401,6 @@ async fn nobody_confirms_their_own_proposal_and_the_notice_reaches_the_municipal
     assert_eq!(response.headers()["content-type"], "application/pdf");
     let pdf = response.bytes().await.unwrap();
     let text = pdf_text(&pdf);
-    let year = jiff::Zoned::now().year();
     for expected in [
         "Zuwendungsbescheid",
         "80.000,00 €",
@@ -523,4 +536,57 @@ async fn parallel_confirmations_never_grant_more_than_the_budget() {
             .await
             .unwrap();
     assert_eq!(still_open, 4, "refused proposals stay open");
+}
+
+#[tokio::test]
+async fn the_csv_export_holds_the_whole_selection_in_german_spreadsheet_format() {
+    let app = TestApp::spawn().await;
+    submitted_cases(&app, 1500).await;
+    let reviewer = app.sign_in_as(Role::Reviewer).await;
+    let response = reviewer
+        .http
+        .get(format!(
+            "{}/pruefung/export.csv?sortierung=betrag&richtung=auf",
+            reviewer.base_url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    let bytes = response.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\xef\xbb\xbf"), "a BOM for Excel");
+    let body = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = body.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1 + 1501,
+        "header and every case, across export pages"
+    );
+    assert!(lines[0].starts_with("Aktenzeichen;Vorhaben;Kommune;"));
+    assert!(
+        lines[1].starts_with("EGOV-1999-0001;Vorhaben 1;Kyffhäuserkreis;"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[1].contains(";5001,00;"), "{}", lines[1]);
+    let filtered = reviewer
+        .http
+        .get(format!(
+            "{}/pruefung/export.csv?betrag_bis=5.010",
+            reviewer.base_url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        filtered.lines().count(),
+        1 + 10,
+        "the export follows the filter"
+    );
 }
