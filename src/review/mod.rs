@@ -8,6 +8,7 @@ pub mod decisions;
 pub mod export;
 pub mod model;
 pub mod notice;
+pub mod statistics;
 
 use axum::Router;
 
@@ -19,4 +20,5 @@ pub fn router() -> Router<AppState> {
         .merge(case::router())
         .merge(decisions::router())
         .merge(export::router())
+        .merge(statistics::router())
 }

@@ -159,6 +159,7 @@ const MATRIX: &[Route] = &[
     get("/pruefung", REVIEW_PAGE),
     get("/pruefung/export.csv", REVIEW_PAGE),
     get("/pruefung/aufgaben", REVIEW_PAGE),
+    get("/pruefung/statistik", REVIEW_PAGE),
     get("/pruefung/antraege/{id}", REVIEW_PAGE),
     get("/pruefung/antraege/{id}/anlagen/{file}", REVIEW_PAGE),
     post("/pruefung/antraege/{id}/zuweisen", REVIEW_ACTION),

@@ -590,3 +590,55 @@ async fn the_csv_export_holds_the_whole_selection_in_german_spreadsheet_format()
         "the export follows the filter"
     );
 }
+
+#[tokio::test]
+async fn statistics_count_municipalities_sums_partners_and_processing_time() {
+    let app = TestApp::spawn().await;
+    let id = submitted_cases(&app, 3).await;
+    // One approved ten days after submission, one withdrawn, one a joint project with Jena.
+    sqlx::query(
+        "UPDATE applications SET status = 'approved', granted_cents = 5000000,
+                decided_at = submitted_at + interval '10 days' WHERE title = 'Vorhaben 1'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE applications SET status = 'withdrawn' WHERE title = 'Vorhaben 2'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO application_partners (application_id, municipality_id)
+         SELECT $1, id FROM municipalities WHERE ags = '16053000'",
+    )
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let reviewer = app.sign_in_as(Role::Reviewer).await;
+    let page = reviewer.get("/pruefung/statistik").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let figures = page.texts("dl.summary-list dd");
+    assert_eq!(figures[0], "4");
+    assert_eq!(figures[1], "1");
+    // 80.000 + 5.001 (approved, still counted as requested) + 5.003; the withdrawn 5.002 not.
+    assert_eq!(figures[2], "90.004,00 €");
+    assert_eq!(figures[3], "50.000,00 €");
+    assert_eq!(figures[4], "1 mit zusammen 1 Partnerkommunen");
+    assert_eq!(figures[5], "10,0 Tage");
+    let by_status = page.texts("table:has(#status-caption) tbody tr");
+    assert!(
+        by_status.contains(&"Eingereicht 2".to_string()),
+        "{by_status:?}"
+    );
+    assert!(
+        by_status.contains(&"Bewilligt 1".to_string()),
+        "{by_status:?}"
+    );
+    let by_district = page.texts("table:has(#district-caption) tbody tr");
+    assert_eq!(
+        by_district,
+        vec!["Kyffhäuserkreis 4 90.004,00 € 50.000,00 €"]
+    );
+    assert_eq!(page.count("svg.bar-chart"), 2, "a chart beside each table");
+}
