@@ -28,7 +28,7 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
-    let portal = Portal::start("applications").await?;
+    let portal = Portal::start("applications", &[]).await?;
     let result = run(
         &portal.base,
         Duration::from_secs(common::seconds()),

@@ -22,7 +22,7 @@ const CLIENTS: usize = 20;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     argon2_cost().await?;
-    let portal = Portal::start("login").await?;
+    let portal = Portal::start("login", &[]).await?;
     let result = logins(&portal.base, Duration::from_secs(common::seconds())).await;
     portal.stop().await?;
     result

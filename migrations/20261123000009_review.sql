@@ -16,6 +16,14 @@ CREATE INDEX applications_search ON applications USING gin (search);
 CREATE INDEX applications_submitted ON applications (submitted_at DESC, id DESC)
     WHERE reference IS NOT NULL;
 CREATE INDEX applications_assigned ON applications (assigned_to) WHERE assigned_to IS NOT NULL;
+-- Counts per status and the statistics, read from the index alone (the table's rows are
+-- wide with texts and the search vector).
+CREATE INDEX applications_overview ON applications (status, category_code, district_id)
+    INCLUDE (round_id, municipality_id, requested_grant_cents, granted_cents, submitted_at, decided_at)
+    WHERE reference IS NOT NULL;
+-- The amount filter and sorting by amount.
+CREATE INDEX applications_requested ON applications ((coalesce(requested_grant_cents, 0)), id)
+    WHERE reference IS NOT NULL;
 
 -- The Nebenbestimmungen a decision proposes by default; reviewers edit them per case.
 ALTER TABLE rounds ADD COLUMN conditions_template text NOT NULL DEFAULT
@@ -97,3 +105,41 @@ CREATE INDEX applications_district ON applications (district_id);
 -- Applications from before this migration get their district and searchable municipality name.
 UPDATE applications a SET search_text = m.name, district_id = coalesce(m.parent_id, m.id)
 FROM municipalities m WHERE m.id = a.municipality_id;
+
+-- What the open applications of a round ask for (submitted up to decision proposed), kept
+-- exact by the database itself: the budget bars read one number instead of summing every time.
+ALTER TABLE rounds ADD COLUMN open_requested_cents bigint NOT NULL DEFAULT 0;
+
+CREATE FUNCTION application_is_open(status text) RETURNS boolean LANGUAGE sql IMMUTABLE AS
+$$ SELECT status IN ('submitted', 'in_review', 'changes_requested', 'decision_proposed') $$;
+
+CREATE FUNCTION rounds_track_open_requests() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE rounds r SET open_requested_cents = r.open_requested_cents + d.delta
+        FROM (SELECT round_id, sum(requested_grant_cents) AS delta FROM new_rows
+              WHERE application_is_open(status) AND requested_grant_cents IS NOT NULL GROUP BY round_id) d
+        WHERE r.id = d.round_id AND d.delta <> 0;
+    ELSE
+        UPDATE rounds r SET open_requested_cents = r.open_requested_cents + d.delta
+        FROM (SELECT round_id, sum(amount) AS delta FROM (
+                  SELECT round_id, coalesce(requested_grant_cents, 0) AS amount FROM new_rows WHERE application_is_open(status)
+                  UNION ALL
+                  SELECT round_id, -coalesce(requested_grant_cents, 0) FROM old_rows WHERE application_is_open(status)) c
+              GROUP BY round_id) d
+        WHERE r.id = d.round_id AND d.delta <> 0;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER applications_open_requests_insert AFTER INSERT ON applications
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION rounds_track_open_requests();
+CREATE TRIGGER applications_open_requests_update AFTER UPDATE ON applications
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION rounds_track_open_requests();
+
+UPDATE rounds r SET open_requested_cents = coalesce((
+    SELECT sum(requested_grant_cents) FROM applications a
+    WHERE a.round_id = r.id AND application_is_open(a.status)), 0);

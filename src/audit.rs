@@ -64,7 +64,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 52] = [
+pub const ACTIONS: [(&str, &str); 53] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -129,6 +129,7 @@ pub const ACTIONS: [(&str, &str); 52] = [
         "Entscheidung bestätigt (Zweitzeichnung)",
     ),
     ("decision.sent_back", "Entscheidungsvorschlag zurückgegeben"),
+    ("application.message_sent", "Nachricht zum Antrag gesendet"),
 ];
 
 /// What the admins filter the log by; empty fields do not filter.

@@ -27,7 +27,7 @@ pub struct DemoAccount {
     pub municipality_ags: Option<&'static str>,
 }
 
-pub const DEMO_ACCOUNTS: [DemoAccount; 3] = [
+pub const DEMO_ACCOUNTS: [DemoAccount; 4] = [
     DemoAccount {
         email: "kommune@demo.foerderportal.example",
         name: "Karla Kommunal (Kyffhäuserkreis)",
@@ -37,6 +37,13 @@ pub const DEMO_ACCOUNTS: [DemoAccount; 3] = [
     DemoAccount {
         email: "pruefung@demo.foerderportal.example",
         name: "Paul Prüfer (TFM)",
+        role: Role::Reviewer,
+        municipality_ags: None,
+    },
+    // A second reviewer: decisions need someone else's confirmation.
+    DemoAccount {
+        email: "zweitpruefung@demo.foerderportal.example",
+        name: "Paula Zweitprüferin (TFM)",
         role: Role::Reviewer,
         municipality_ags: None,
     },
@@ -155,4 +162,99 @@ fn demo_window() -> anyhow::Result<(OffsetDateTime, OffsetDateTime, i32)> {
         to_time(&closes)?,
         i32::from(last_day.year()),
     ))
+}
+
+/// Generates `count` submitted applications in the demo round, spread over all active
+/// municipalities, its open categories, amounts, statuses and the last twelve months; a share is
+/// assigned to the demo reviewer and, within the budget, approved. For load tests and
+/// benchmarks (`demo-data --applications 100000`); one statement, so it takes seconds.
+pub async fn generate_applications(pool: &PgPool, count: i64) -> anyhow::Result<u64> {
+    let mut tx = pool.begin().await?;
+    let year = jiff::Zoned::now()
+        .with_time_zone(format::berlin().clone())
+        .year();
+    let first: i32 = sqlx::query_scalar(
+        "INSERT INTO reference_counters (year, last) VALUES ($1, 0)
+         ON CONFLICT (year) DO UPDATE SET last = reference_counters.last RETURNING last",
+    )
+    .bind(i32::from(year))
+    .fetch_one(&mut *tx)
+    .await?;
+    let inserted = sqlx::query(
+        "WITH round AS (
+             SELECT r.id, r.budget_cents - r.granted_cents AS free,
+                    array_agg(c.code ORDER BY c.code) AS codes
+             FROM rounds r JOIN round_categories rc ON rc.round_id = r.id JOIN categories c ON c.id = rc.category_id
+             WHERE r.state = 'published' GROUP BY r.id ORDER BY r.id LIMIT 1),
+         places AS (SELECT array_agg(id ORDER BY id) AS ids FROM municipalities WHERE active),
+         people AS (SELECT (SELECT id FROM users WHERE 'clerk' = ANY (roles) ORDER BY id LIMIT 1) AS clerk,
+                           (SELECT id FROM users WHERE 'reviewer' = ANY (roles) ORDER BY id LIMIT 1) AS reviewer),
+         generated AS (
+             SELECT g, round.id AS round_id, round.codes[1 + g % cardinality(round.codes)] AS code,
+                    places.ids[1 + (g * 7919) % cardinality(places.ids)] AS municipality_id,
+                    (g * 104729) % 97 AS pick,
+                    1000000 + ((g * 7907) % 40000) * 500 AS requested,
+                    now() - ((g * 6151) % 525600) * interval '1 minute' AS submitted_at,
+                    people.clerk, people.reviewer
+             FROM generate_series(1, $1) g, round, places, people)
+         INSERT INTO applications (round_id, municipality_id, status, reference, title, category_code,
+                 total_cost_cents, eligible_cost_cents, requested_grant_cents, created_by, created_at,
+                 updated_at, submitted_at, search_text, district_id, assigned_to)
+         SELECT n.round_id, n.municipality_id,
+                CASE WHEN n.pick < 50 THEN 'submitted' WHEN n.pick < 80 THEN 'in_review'
+                     WHEN n.pick < 88 THEN 'changes_requested' WHEN n.pick < 93 THEN 'decision_proposed'
+                     WHEN n.pick < 96 THEN 'rejected' ELSE 'withdrawn' END,
+                -- lpad cuts longer strings: numbers past 9999 keep all their digits.
+                'EGOV-' || $2 || '-' || lpad(($3 + n.g)::text, greatest(4, length(($3 + n.g)::text)), '0'),
+                (ARRAY['Digitales', 'Gemeinsames', 'Interkommunales', 'Zentrales', 'Offenes'])[1 + n.g % 5] || ' ' ||
+                (ARRAY['Bürgerbüro', 'Rechnungseingangsportal', 'Dokumentenmanagement', 'Ratsinformationssystem',
+                       'Schulnetz', 'Terminmanagement', 'Bauantragsverfahren', 'Informationssicherheitskonzept',
+                       'Fachverfahren Meldewesen', 'E-Akte'])[1 + (n.g / 5) % 10],
+                n.code, n.requested * 5 / 4, n.requested * 5 / 4, n.requested, n.clerk, n.submitted_at,
+                n.submitted_at, n.submitted_at,
+                m.name || ' Einführung und Betrieb gemeinsam mit Nachbarkommunen, Schnittstellen nach XÖV-Standard',
+                coalesce(m.parent_id, m.id),
+                CASE WHEN n.pick % 3 = 0 THEN n.reviewer END
+         FROM generated n JOIN municipalities m ON m.id = n.municipality_id",
+    )
+    .bind(count)
+    .bind(i32::from(year).to_string())
+    .bind(first)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query("UPDATE reference_counters SET last = last + $2 WHERE year = $1")
+        .bind(i32::from(year))
+        .bind(i32::try_from(inserted)?)
+        .execute(&mut *tx)
+        .await?;
+    // Approve the oldest decided-looking ones while the budget lasts.
+    sqlx::query(
+        "WITH candidates AS (
+             SELECT a.id, a.round_id, a.requested_grant_cents,
+                    sum(a.requested_grant_cents) OVER (ORDER BY a.submitted_at, a.id) AS running
+             FROM applications a
+             WHERE a.status = 'rejected' AND a.id % 2 = 0),
+         budget AS (SELECT r.id, r.budget_cents - r.granted_cents AS free FROM rounds r),
+         chosen AS (
+             SELECT c.* FROM candidates c JOIN budget b ON b.id = c.round_id WHERE c.running <= b.free * 9 / 10),
+         approved AS (
+             UPDATE applications a SET status = 'approved', granted_cents = a.requested_grant_cents,
+                    decided_at = a.submitted_at + interval '40 days'
+             FROM chosen WHERE a.id = chosen.id RETURNING a.round_id, a.granted_cents)
+         UPDATE rounds r SET granted_cents = r.granted_cents + s.total
+         FROM (SELECT round_id, sum(granted_cents) AS total FROM approved GROUP BY round_id) s
+         WHERE r.id = s.round_id",
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE applications SET decided_at = submitted_at + interval '30 days'
+         WHERE status = 'rejected' AND decided_at IS NULL",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    sqlx::query("ANALYZE applications").execute(pool).await?;
+    Ok(inserted)
 }

@@ -40,7 +40,11 @@ enum Command {
         command: UserCommand,
     },
     /// Load the demo round and one demo account per role (idempotent; existing data is kept).
-    DemoData,
+    DemoData {
+        /// Also generate this many submitted applications (load tests, benchmarks).
+        #[arg(long)]
+        applications: Option<i64>,
+    },
     /// Run only the e-mail delivery worker (serve runs one too; any number may run at once).
     MailWorker,
     /// The municipality directory.
@@ -92,9 +96,14 @@ async fn main() -> anyhow::Result<()> {
             println!("Migrations applied.");
             Ok(())
         }
-        Command::DemoData => {
+        Command::DemoData { applications } => {
             let database = Database::open(&config).await?;
-            let loaded = demo::load(&database.pool, &Hasher::new()).await;
+            let mut loaded = demo::load(&database.pool, &Hasher::new()).await;
+            if let (Ok(()), Some(count)) = (&loaded, applications) {
+                loaded = demo::generate_applications(&database.pool, count)
+                    .await
+                    .map(|n| println!("{n} Anträge erzeugt."));
+            }
             database.close().await;
             loaded?;
             print_demo_logins(&config);

@@ -22,6 +22,8 @@ pub fn seconds() -> u64 {
 /// PostgreSQL (or DATABASE_URL's server), loaded with the demo data; both go when it drops.
 pub struct Portal {
     pub base: String,
+    /// The scratch database, for looking up ids to ask for.
+    pub database_url: String,
     child: Child,
     server: Server,
     database: String,
@@ -29,13 +31,15 @@ pub struct Portal {
 }
 
 impl Portal {
-    pub async fn start(name: &str) -> anyhow::Result<Portal> {
+    /// `demo_args` go to `demo-data` (e.g. `--applications 100000`).
+    pub async fn start(name: &str, demo_args: &[&str]) -> anyhow::Result<Portal> {
         let server = Server::from_env_or_local(std::path::Path::new("var")).await?;
         let database = format!("fp_bench_{name}_{}", std::process::id());
         let url = server.url_of(&database);
         let scratch = std::env::temp_dir().join(&database);
         let status = Command::new(env!("CARGO_BIN_EXE_foerderportal"))
             .arg("demo-data")
+            .args(demo_args)
             .env("DATABASE_URL", &url)
             .stdout(Stdio::null())
             .status()?;
@@ -49,10 +53,13 @@ impl Portal {
             .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
             .env("VAR_DIR", &scratch)
             .env("RUST_LOG", "warn")
+            // The benchmark signs in with passwords only.
+            .env("REQUIRE_SECOND_FACTOR", "false")
             .stdout(Stdio::null())
             .spawn()?;
         let portal = Portal {
             base: format!("http://127.0.0.1:{port}"),
+            database_url: url,
             child,
             server,
             database,

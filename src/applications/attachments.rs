@@ -464,16 +464,18 @@ async fn download(
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     open(&mut conn, &user, id, false).await?;
-    send_file(&app, &mut conn, id, file_id).await
+    send_file(&app, &mut conn, id, file_id, false).await
 }
 
-/// The attachment as a download (never shown inline: the browser gets `attachment`, the type
-/// found by content, and no caching).
+/// The attachment as a download: the type found by content, no caching. `inline` shows a PDF
+/// in the browser instead (sandboxed, so a PDF's scripts cannot act as the portal); other
+/// types are always downloaded.
 pub async fn send_file(
     app: &AppState,
     conn: &mut sqlx::PgConnection,
     application_id: i64,
     file_id: i64,
+    inline: bool,
 ) -> Result<Response, AppError> {
     let attachment = db::attachments(conn, application_id)
         .await?
@@ -486,15 +488,17 @@ pub async fn send_file(
         .await
         .map_err(anyhow::Error::from)?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let mut disposition = files::content_disposition(&attachment.file_name);
+    if inline && attachment.content_type == FileKind::Pdf.content_type() {
+        disposition = disposition.replacen("attachment", "inline", 1);
+    }
     Ok((
         [
             (header::CONTENT_TYPE, attachment.content_type.clone()),
-            (
-                header::CONTENT_DISPOSITION,
-                files::content_disposition(&attachment.file_name),
-            ),
+            (header::CONTENT_DISPOSITION, disposition),
             (header::CONTENT_LENGTH, attachment.size_bytes.to_string()),
             (header::CACHE_CONTROL, "private, no-store".to_string()),
+            (header::CONTENT_SECURITY_POLICY, "sandbox".to_string()),
         ],
         body,
     )

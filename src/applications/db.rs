@@ -657,3 +657,61 @@ pub async fn notice_pdf(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option
     .await
     .map(Option::flatten)
 }
+
+/// A message on the case between the ministry and the municipality.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct MessageRow {
+    pub at: OffsetDateTime,
+    pub author: String,
+    pub from_ministry: bool,
+    pub body: String,
+}
+
+pub async fn messages(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<MessageRow>> {
+    sqlx::query_as(
+        "SELECT m.at, u.display_name AS author, m.from_ministry, m.body
+         FROM application_messages m JOIN users u ON u.id = m.author_id
+         WHERE m.application_id = $1 ORDER BY m.at, m.id",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn add_message(
+    conn: &mut PgConnection,
+    id: i64,
+    author: i64,
+    from_ministry: bool,
+    body: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO application_messages (application_id, author_id, from_ministry, body) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(author)
+    .bind(from_ministry)
+    .bind(body)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Who at the ministry hears of the municipality's messages: the assigned reviewer, else the
+/// one who asked for the latest Nachforderung.
+pub async fn case_reviewer(
+    conn: &mut PgConnection,
+    id: i64,
+) -> sqlx::Result<Option<(String, String)>> {
+    let assigned: Option<(String, String)> = sqlx::query_as(
+        "SELECT u.email, u.display_name FROM applications a JOIN users u ON u.id = a.assigned_to
+         WHERE a.id = $1 AND u.active",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match assigned {
+        Some(a) => Ok(Some(a)),
+        None => requesting_reviewer(conn, id).await,
+    }
+}

@@ -194,6 +194,9 @@ pub const COST_ROW_FIELDS: &[(&str, &str)] = &[
     ("eligible", "Förderfähig"),
 ];
 
+/// The longest message on a case, either way, and of a reviewer's note.
+pub const MESSAGE_MAX: usize = 5000;
+
 /// Cost rows a plan may have.
 pub const MAX_COST_ROWS: usize = 100;
 

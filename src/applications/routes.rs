@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/antraege/{id}/teilnahme", post(confirm_participation))
         .route("/antraege/{id}/bescheid.pdf", get(notice))
+        .route("/antraege/{id}/nachrichten", post(send_message))
 }
 
 /// How the signed-in clerk relates to an application.
@@ -236,6 +237,9 @@ struct OverviewPage {
     editable: bool,
     /// A decision with its notice exists.
     decided: bool,
+    messages: Vec<super::views::MessageView>,
+    /// The municipality may write to the ministry (submitted, owner).
+    can_message: bool,
     tasks: Vec<Task>,
     complete_count: usize,
     partners: Vec<PartnerView>,
@@ -278,6 +282,8 @@ async fn overview(
         head: Header::new(&dossier.application),
         next_step: status.next_step(),
         decided: status.is_decided(),
+        messages: super::views::messages(&db::messages(&mut conn, id).await?, false),
+        can_message: access == Access::Owner && dossier.application.reference.is_some(),
         editable: access == Access::Owner && status.is_editable(),
         complete_count: tasks
             .iter()
@@ -459,4 +465,68 @@ pub async fn notice_response(
         pdf,
     )
         .into_response())
+}
+
+#[derive(Deserialize)]
+struct MessageForm {
+    #[serde(default)]
+    body: String,
+}
+
+/// The municipality writes to the ministry about its submitted application.
+async fn send_message(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    client: ClientAddress,
+    Path(id): Path<i64>,
+    ProtectedForm(form): ProtectedForm<MessageForm>,
+) -> Result<Response, AppError> {
+    let mut tx = app.db.begin().await?;
+    let row = owned(&mut tx, &user, id, true).await?;
+    let Some(reference) = row.reference.clone() else {
+        return Err(AppError::Forbidden);
+    };
+    let body = super::forms::clean_text(&form.body, super::forms::MESSAGE_MAX + 1);
+    if body.is_empty() || body.chars().count() > super::forms::MESSAGE_MAX {
+        return Ok(redirect_with_flash(
+            &app.cookies,
+            &format!("/antraege/{id}#nachrichten"),
+            &format!(
+                "Bitte schreiben Sie eine Nachricht mit höchstens {} Zeichen.",
+                super::forms::MESSAGE_MAX
+            ),
+        ));
+    }
+    db::add_message(&mut tx, id, user.id, false, &body).await?;
+    if let Some(reviewer) = db::case_reviewer(&mut tx, id).await? {
+        let message =
+            crate::mail::messages::Message::CaseMessage(crate::mail::messages::CaseMessage {
+                reference,
+                title: row.display_title().to_string(),
+                from: row.municipality_name.clone(),
+                message: body,
+                link: format!("{}/pruefung/antraege/{id}#nachrichten", app.config.base_url),
+            });
+        app.outbox
+            .enqueue_to_all(
+                &mut tx,
+                &super::workflow::recipients(vec![reviewer]),
+                &message,
+            )
+            .await?;
+    }
+    audit::record(
+        &mut tx,
+        user.actor(&client),
+        "application.message_sent",
+        &format!("application:{id}"),
+        json!({ "from_ministry": false }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        &format!("/antraege/{id}#nachrichten"),
+        "Ihre Nachricht ist an das Ministerium gesendet.",
+    ))
 }

@@ -308,3 +308,29 @@ pub fn timeline(events: &[db::EventRow]) -> Vec<TimelineEntry> {
         })
         .collect()
 }
+
+pub struct MessageView {
+    pub at: String,
+    pub at_iso: String,
+    pub from: String,
+    pub from_ministry: bool,
+    pub body: String,
+}
+
+/// Messages on the case; the ministry's side shows as the ministry, not as a person, to the
+/// municipality.
+pub fn messages(rows: &[db::MessageRow], for_ministry: bool) -> Vec<MessageView> {
+    rows.iter()
+        .map(|m| MessageView {
+            at: format::date_time(m.at),
+            at_iso: format::iso(m.at),
+            from: match (m.from_ministry, for_ministry) {
+                (true, false) => "Thüringer Finanzministerium".into(),
+                (true, true) => format!("{} (Ministerium)", m.author),
+                (false, _) => format!("{} (Kommune)", m.author),
+            },
+            from_ministry: m.from_ministry,
+            body: m.body.clone(),
+        })
+        .collect()
+}

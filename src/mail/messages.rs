@@ -115,6 +115,17 @@ pub struct PartnerConfirmationRequest {
     pub link: String,
 }
 
+/// A message on a case, between the ministry and the municipality.
+#[derive(Clone, Debug)]
+pub struct CaseMessage {
+    pub reference: String,
+    pub title: String,
+    /// "Das Thüringer Finanzministerium" or the municipality's name.
+    pub from: String,
+    pub message: String,
+    pub link: String,
+}
+
 #[derive(Clone, Debug)]
 pub enum Message {
     Invitation(Invitation),
@@ -130,6 +141,7 @@ pub enum Message {
     WithdrawalConfirmation(WithdrawalConfirmation),
     DeadlineReminder(DeadlineReminder),
     PartnerConfirmationRequest(PartnerConfirmationRequest),
+    CaseMessage(CaseMessage),
 }
 
 /// A message ready for the outbox.
@@ -172,6 +184,7 @@ impl Message {
             Message::WithdrawalConfirmation(_) => "withdrawal-confirmation",
             Message::DeadlineReminder(_) => "deadline-reminder",
             Message::PartnerConfirmationRequest(_) => "partner-confirmation-request",
+            Message::CaseMessage(_) => "case-message",
         }
     }
 
@@ -227,6 +240,7 @@ impl Message {
                     m.partner, m.title
                 )
             }
+            Message::CaseMessage(m) => format!("Neue Nachricht zum Antrag {}", m.reference),
         };
         one_line(&subject, 200)
     }
@@ -392,6 +406,13 @@ mod tests {
                 lead: "Gotha".into(),
                 partner: "Jena".into(),
                 title: "T".into(),
+                link: link.clone(),
+            }),
+            Message::CaseMessage(CaseMessage {
+                reference: "R".into(),
+                title: "T".into(),
+                from: "Gotha".into(),
+                message: "M".into(),
                 link: link.clone(),
             }),
         ];

@@ -49,6 +49,7 @@ pub fn router() -> Router<AppState> {
             post(request_changes),
         )
         .route("/pruefung/antraege/{id}/notizen", post(add_note))
+        .route("/pruefung/antraege/{id}/nachrichten", post(send_message))
         .route("/pruefung/antraege/{id}/anlagen/{file}", get(download))
 }
 
@@ -150,6 +151,8 @@ pub struct CasePage {
     change_sections: Vec<String>,
     change_deadline: String,
     note: String,
+    messages: Vec<crate::applications::views::MessageView>,
+    message: String,
     decision: Option<super::decisions::DecisionView>,
     /// The open proposal is someone else's: this reviewer may confirm or send it back.
     can_settle: bool,
@@ -272,6 +275,11 @@ pub async fn load_case_page(
         change_sections: Vec::new(),
         change_deadline: String::new(),
         note: String::new(),
+        messages: crate::applications::views::messages(
+            &applications_db::messages(conn, id).await?,
+            true,
+        ),
+        message: String::new(),
         can_settle: status == Status::DecisionProposed
             && decision
                 .as_ref()
@@ -436,7 +444,7 @@ async fn save_assessment(
     Ok(back_to_case(&app, id, "Der Prüfvermerk ist gespeichert."))
 }
 
-const MESSAGE_MAX: usize = 5000;
+use crate::applications::forms::MESSAGE_MAX;
 
 async fn request_changes(
     State(app): State<AppState>,
@@ -579,12 +587,86 @@ async fn add_note(
     Ok(back_to_case(&app, id, "Die Notiz ist gespeichert."))
 }
 
+#[derive(Deserialize)]
+struct DownloadQuery {
+    /// Present: show a PDF in the browser.
+    ansehen: Option<String>,
+}
+
 async fn download(
     State(app): State<AppState>,
     user: CurrentUser,
     Path((id, file_id)): Path<(i64, i64)>,
+    axum::extract::Query(query): axum::extract::Query<DownloadQuery>,
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     case_of(&mut conn, &user, id, false).await?;
-    crate::applications::attachments::send_file(&app, &mut conn, id, file_id).await
+    let inline = query.ansehen.is_some();
+    crate::applications::attachments::send_file(&app, &mut conn, id, file_id, inline).await
+}
+
+#[derive(Deserialize)]
+struct MessageForm {
+    #[serde(default, rename = "nachricht")]
+    body: String,
+}
+
+/// The ministry writes to the municipality; its clerks get the message by e-mail.
+async fn send_message(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    client: ClientAddress,
+    Path(id): Path<i64>,
+    ProtectedForm(form): ProtectedForm<MessageForm>,
+) -> Result<Response, AppError> {
+    let mut tx = app.db.begin().await?;
+    let row = case_of(&mut tx, &user, id, true).await?;
+    let body = crate::applications::forms::clean_text(&form.body, MESSAGE_MAX + 1);
+    let problem = if body.is_empty() {
+        Some("Bitte schreiben Sie eine Nachricht.".to_string())
+    } else if body.chars().count() > MESSAGE_MAX {
+        Some(format!(
+            "Eine Nachricht darf höchstens {MESSAGE_MAX} Zeichen lang sein."
+        ))
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        tx.rollback().await?;
+        let mut errors = FormErrors::default();
+        errors.add("nachricht", problem);
+        let mut conn = app.db.acquire().await?;
+        let mut case = load_case_page(&mut conn, page, row, user.id, errors).await?;
+        case.message = body;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, case).into_response());
+    }
+    applications_db::add_message(&mut tx, id, user.id, true, &body).await?;
+    let clerks = crate::applications::workflow::recipients(
+        crate::accounts::db::clerks_of(&mut tx, row.municipality_id).await?,
+    );
+    let message = crate::mail::messages::Message::CaseMessage(crate::mail::messages::CaseMessage {
+        reference: row.reference.clone().unwrap_or_default(),
+        title: row.display_title().to_string(),
+        from: "dem Thüringer Finanzministerium".into(),
+        message: body,
+        link: format!("{}/antraege/{id}#nachrichten", app.config.base_url),
+    });
+    app.outbox
+        .enqueue_to_all(&mut tx, &clerks, &message)
+        .await?;
+    audit::record(
+        &mut tx,
+        user.actor(&client),
+        "application.message_sent",
+        &format!("application:{id}"),
+        json!({ "from_ministry": true }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(back_to_case(
+        &app,
+        id,
+        "Die Nachricht ist an die Kommune gesendet.",
+    ))
 }

@@ -64,11 +64,11 @@ fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, f: &Filter, me: i64, with
         }
     }
     if let Some(min) = f.amount_min {
-        q.push(" AND a.requested_grant_cents >= ")
+        q.push(" AND coalesce(a.requested_grant_cents, 0) >= ")
             .push_bind(min.get());
     }
     if let Some(max) = f.amount_max {
-        q.push(" AND a.requested_grant_cents <= ")
+        q.push(" AND coalesce(a.requested_grant_cents, 0) <= ")
             .push_bind(max.get());
     }
     if let Some(from) = f.submitted_from {
@@ -133,7 +133,7 @@ pub async fn counts_by_status(
     me: i64,
 ) -> sqlx::Result<Vec<(String, i64)>> {
     let mut q = QueryBuilder::new("SELECT a.status, count(*)");
-    q.push(" FROM applications a JOIN municipalities m ON m.id = a.municipality_id WHERE a.reference IS NOT NULL");
+    q.push(" FROM applications a WHERE a.reference IS NOT NULL");
     push_conditions(&mut q, f, me, false);
     q.push(" GROUP BY a.status");
     q.build_query_as().fetch_all(conn).await
@@ -152,10 +152,7 @@ pub struct BudgetRow {
 pub async fn budgets(conn: &mut PgConnection, round: Option<i64>) -> sqlx::Result<Vec<BudgetRow>> {
     sqlx::query_as(
         "SELECT r.id AS round_id, r.title, r.budget_cents, r.granted_cents,
-                coalesce((SELECT sum(a.requested_grant_cents) FROM applications a
-                          WHERE a.round_id = r.id
-                            AND a.status IN ('submitted', 'in_review', 'changes_requested', 'decision_proposed')), 0)::bigint
-                    AS requested_cents
+                r.open_requested_cents AS requested_cents
          FROM rounds r
          WHERE r.state <> 'draft' AND ($1::bigint IS NULL OR r.id = $1)
          ORDER BY r.closes_at DESC",

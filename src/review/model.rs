@@ -110,6 +110,10 @@ impl Cursor {
     }
 
     fn decode(text: &str) -> Option<Cursor> {
+        // A cursor is one of ours: no control characters (PostgreSQL refuses NUL in text).
+        if text.chars().any(char::is_control) || text.len() > 1000 {
+            return None;
+        }
         let (id, value) = text.split_once('~')?;
         Some(Cursor {
             id: id.parse().ok()?,
@@ -196,7 +200,7 @@ impl FilterQuery {
         let filter = Filter {
             round: id(&mut errors, "runde", &self.runde),
             status,
-            category: Some(self.kategorie.trim().to_string()).filter(|c| !c.is_empty()),
+            category: Some(crate::web::clean_line(&self.kategorie, 20)).filter(|c| !c.is_empty()),
             district: id(&mut errors, "landkreis", &self.landkreis),
             municipality: id(&mut errors, "kommune", &self.kommune),
             assignment: match self.zuweisung.as_str() {

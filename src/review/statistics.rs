@@ -23,15 +23,16 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/pruefung/statistik", get(statistics))
 }
 
-/// One row of the single grouped scan: which grouping it belongs to and its figures.
+/// The figures of one combination of status, category and Landkreis: one hash aggregate over
+/// the applications, summed up further in Rust (a few hundred rows instead of grouping sets
+/// that each sort the whole table).
 #[derive(Debug, sqlx::FromRow)]
 struct GroupRow {
-    /// "status", "category", "district" or "total".
-    grouping: String,
-    key: Option<String>,
-    label: Option<String>,
+    status: String,
+    category_code: Option<String>,
+    category_title: Option<String>,
+    district: Option<String>,
     applications: i64,
-    municipalities: i64,
     requested_cents: i64,
     granted_cents: i64,
     decided: i64,
@@ -41,30 +42,68 @@ struct GroupRow {
 
 async fn grouped(conn: &mut PgConnection, round: Option<i64>) -> sqlx::Result<Vec<GroupRow>> {
     sqlx::query_as(
-        "SELECT CASE WHEN grouping(a.status) = 0 THEN 'status'
-                     WHEN grouping(a.category_code) = 0 THEN 'category'
-                     WHEN grouping(a.district_id) = 0 THEN 'district'
-                     ELSE 'total' END AS grouping,
-                coalesce(a.status, a.category_code, a.district_id::text) AS key,
-                CASE WHEN grouping(a.category_code) = 0 THEN min(c.title)
-                     WHEN grouping(a.district_id) = 0 THEN min(d.name) END AS label,
-                count(*) AS applications,
-                count(DISTINCT a.municipality_id) AS municipalities,
-                coalesce(sum(a.requested_grant_cents) FILTER (WHERE a.status <> 'withdrawn'), 0)::bigint AS requested_cents,
-                coalesce(sum(a.granted_cents) FILTER (WHERE a.status = 'approved'), 0)::bigint AS granted_cents,
-                count(*) FILTER (WHERE a.decided_at IS NOT NULL) AS decided,
-                coalesce(sum(extract(epoch FROM a.decided_at - a.submitted_at) / 86400.0)
-                         FILTER (WHERE a.decided_at IS NOT NULL), 0)::float8 AS decision_days
-         FROM applications a
-         JOIN rounds r ON r.id = a.round_id
-         LEFT JOIN categories c ON c.programme_id = r.programme_id AND c.code = a.category_code
-         LEFT JOIN municipalities d ON d.id = a.district_id
-         WHERE a.reference IS NOT NULL AND ($1::bigint IS NULL OR a.round_id = $1)
-         GROUP BY GROUPING SETS ((a.status), (a.category_code), (a.district_id), ())",
+        "SELECT g.*, d.name AS district,
+                (SELECT c.title FROM categories c WHERE c.code = g.category_code ORDER BY c.id LIMIT 1) AS category_title
+         FROM (SELECT a.status, a.category_code, a.district_id,
+                      count(*) AS applications,
+                      coalesce(sum(a.requested_grant_cents) FILTER (WHERE a.status <> 'withdrawn'), 0)::bigint AS requested_cents,
+                      coalesce(sum(a.granted_cents) FILTER (WHERE a.status = 'approved'), 0)::bigint AS granted_cents,
+                      count(*) FILTER (WHERE a.decided_at IS NOT NULL) AS decided,
+                      coalesce(extract(epoch FROM sum(a.decided_at - a.submitted_at)
+                                       FILTER (WHERE a.decided_at IS NOT NULL)) / 86400.0, 0)::float8 AS decision_days
+               FROM applications a
+               WHERE a.reference IS NOT NULL AND ($1::bigint IS NULL OR a.round_id = $1)
+               GROUP BY a.status, a.category_code, a.district_id) g
+         LEFT JOIN municipalities d ON d.id = g.district_id",
     )
     .bind(round)
     .fetch_all(conn)
     .await
+}
+
+async fn applicant_municipalities(
+    conn: &mut PgConnection,
+    round: Option<i64>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        // One index probe per municipality instead of a distinct count over every application.
+        "SELECT count(*) FROM municipalities m
+         WHERE EXISTS (SELECT 1 FROM applications a
+                       WHERE a.municipality_id = m.id AND a.reference IS NOT NULL
+                         AND ($1::bigint IS NULL OR a.round_id = $1))",
+    )
+    .bind(round)
+    .fetch_one(conn)
+    .await
+}
+
+/// Sums of group rows under one key.
+#[derive(Default)]
+struct Sums {
+    applications: i64,
+    requested_cents: i64,
+    granted_cents: i64,
+    decided: i64,
+    decision_days: f64,
+}
+
+impl Sums {
+    fn add(&mut self, r: &GroupRow) {
+        self.applications += r.applications;
+        self.requested_cents += r.requested_cents;
+        self.granted_cents += r.granted_cents;
+        self.decided += r.decided;
+        self.decision_days += r.decision_days;
+    }
+}
+
+/// The rows summed by `key`, in key order.
+fn sum_by(rows: &[GroupRow], key: impl Fn(&GroupRow) -> String) -> Vec<(String, Sums)> {
+    let mut sums: std::collections::BTreeMap<String, Sums> = std::collections::BTreeMap::new();
+    for r in rows {
+        sums.entry(key(r)).or_default().add(r);
+    }
+    sums.into_iter().collect()
 }
 
 /// Joint projects (with at least one partner) and their partners.
@@ -92,23 +131,24 @@ pub struct Bar {
     pub y: i64,
 }
 
-fn bars(rows: Vec<&GroupRow>, label: impl Fn(&GroupRow) -> String) -> Vec<Bar> {
-    let max = rows
+fn bars(groups: Vec<(String, Sums)>) -> Vec<Bar> {
+    let max = groups
         .iter()
-        .map(|r| r.requested_cents.max(r.granted_cents))
+        .map(|(_, s)| s.requested_cents.max(s.granted_cents))
         .max()
         .unwrap_or(0)
         .max(1);
     let len = |v: i64| (i128::from(v) * 1000 / i128::from(max)) as i64;
-    rows.into_iter()
+    groups
+        .into_iter()
         .enumerate()
-        .map(|(i, r)| Bar {
-            label: label(r),
-            count: r.applications,
-            requested: Cents::new(r.requested_cents).to_string(),
-            granted: Cents::new(r.granted_cents).to_string(),
-            requested_len: len(r.requested_cents),
-            granted_len: len(r.granted_cents),
+        .map(|(i, (label, s))| Bar {
+            label,
+            count: s.applications,
+            requested: Cents::new(s.requested_cents).to_string(),
+            granted: Cents::new(s.granted_cents).to_string(),
+            requested_len: len(s.requested_cents),
+            granted_len: len(s.granted_cents),
             y: i as i64 * 28,
         })
         .collect()
@@ -154,30 +194,36 @@ async fn statistics(
         .ok()
         .filter(|r| rounds.iter().any(|(id, _)| id == r));
     let rows = grouped(&mut conn, round).await?;
+    let municipalities = applicant_municipalities(&mut conn, round).await?;
     let (joint, partners) = joint_projects(&mut conn, round).await?;
-    let of = |grouping: &'static str| rows.iter().filter(move |r| r.grouping == grouping);
-    let total = of("total").next();
+    let mut total = Sums::default();
+    rows.iter().for_each(|r| total.add(r));
+    let statuses = sum_by(&rows, |r| r.status.clone());
     let by_status = Status::ALL
         .into_iter()
         .filter(|s| *s != Status::Draft)
         .map(|s| {
-            let n = of("status")
-                .find(|r| r.key.as_deref() == Some(s.as_str()))
-                .map(|r| r.applications)
+            let n = statuses
+                .iter()
+                .find(|(k, _)| k == s.as_str())
+                .map(|(_, sums)| sums.applications)
                 .unwrap_or(0);
             (review_label(s), n)
         })
         .collect();
-    let mut categories: Vec<&GroupRow> = of("category").collect();
-    categories.sort_by(|a, b| a.key.cmp(&b.key));
-    let mut districts: Vec<&GroupRow> = of("district").collect();
-    districts.sort_by(|a, b| a.label.cmp(&b.label));
-    let average_days = match total {
-        Some(t) if t.decided > 0 => {
-            let days = t.decision_days / t.decided as f64;
-            format!("{:.1} Tage", days).replace('.', ",")
-        }
-        _ => "noch keine Entscheidungen".into(),
+    let by_category = sum_by(&rows, |r| match (&r.category_code, &r.category_title) {
+        (Some(code), Some(title)) => format!("{code} {title}"),
+        (Some(code), None) => code.clone(),
+        _ => "Ohne Angabe".into(),
+    });
+    let by_district = sum_by(&rows, |r| {
+        r.district.clone().unwrap_or_else(|| "Ohne Angabe".into())
+    });
+    let average_days = if total.decided > 0 {
+        let days = total.decision_days / total.decided as f64;
+        format!("{days:.1} Tage").replace('.', ",")
+    } else {
+        "noch keine Entscheidungen".into()
     };
     Ok(StatisticsPage {
         page,
@@ -187,21 +233,15 @@ async fn statistics(
             .unwrap_or_else(|| "Alle Förderaufrufe".into()),
         rounds,
         round,
-        applications: total.map(|t| t.applications).unwrap_or(0),
-        municipalities: total.map(|t| t.municipalities).unwrap_or(0),
-        requested: Cents::new(total.map(|t| t.requested_cents).unwrap_or(0)).to_string(),
-        granted: Cents::new(total.map(|t| t.granted_cents).unwrap_or(0)).to_string(),
+        applications: total.applications,
+        municipalities,
+        requested: Cents::new(total.requested_cents).to_string(),
+        granted: Cents::new(total.granted_cents).to_string(),
         joint,
         partners,
         average_days,
         by_status,
-        by_category: bars(categories, |r| match (&r.key, &r.label) {
-            (Some(code), Some(title)) => format!("{code} {title}"),
-            (Some(code), None) => code.clone(),
-            _ => "Ohne Angabe".into(),
-        }),
-        by_district: bars(districts, |r| {
-            r.label.clone().unwrap_or_else(|| "Ohne Angabe".into())
-        }),
+        by_category: bars(by_category),
+        by_district: bars(by_district),
     })
 }

@@ -148,6 +148,11 @@ const MATRIX: &[Route] = &[
         "/antraege/{id}/bescheid.pdf",
         [Login, Status(404), Status(404), Forbidden, Forbidden],
     ),
+    // The draft has no reference yet: nothing to write about.
+    post(
+        "/antraege/{id}/nachrichten",
+        [Login, Forbidden, Status(404), Forbidden, Forbidden],
+    ),
     // Only partner municipalities confirm; the applicant is none.
     post(
         "/antraege/{id}/teilnahme",
@@ -167,6 +172,7 @@ const MATRIX: &[Route] = &[
     post("/pruefung/antraege/{id}/pruefvermerk", REVIEW_ACTION),
     post("/pruefung/antraege/{id}/nachforderung", REVIEW_ACTION),
     post("/pruefung/antraege/{id}/notizen", REVIEW_ACTION),
+    post("/pruefung/antraege/{id}/nachrichten", REVIEW_ACTION),
     post("/pruefung/antraege/{id}/entscheidung", REVIEW_ACTION),
     post(
         "/pruefung/antraege/{id}/entscheidung/bestaetigen",
@@ -616,6 +622,75 @@ async fn hostile_input_never_causes_a_server_error() {
             let page = clerk.post_with_token(&path, &values).await;
             if page.status.is_server_error() {
                 failures.push(format!("POST {path}: {}", page.status));
+            }
+        }
+    }
+    // The reviewers' forms on a submitted case, and the dashboard's filters.
+    let reviewer = app.sign_in_as(Role::Reviewer).await;
+    let review_forms: [(&str, &[&str]); 8] = [
+        ("pruefung-beginnen", &["x"]),
+        ("zuweisen", &["reviewer"]),
+        (
+            "pruefvermerk",
+            &[
+                "eligible_applicant-result",
+                "eligible_applicant-note",
+                "costs_plausible-note",
+            ],
+        ),
+        ("nachforderung", &["message", "section", "deadline"]),
+        ("notizen", &["body"]),
+        ("nachrichten", &["nachricht"]),
+        (
+            "entscheidung",
+            &[
+                "outcome",
+                "granted",
+                "eligible",
+                "reason",
+                "period_start",
+                "period_end",
+                "conditions",
+            ],
+        ),
+        ("entscheidung/zurueckgeben", &["note"]),
+    ];
+    for (action, fields) in review_forms {
+        let path = format!("/pruefung/antraege/{}/{action}", objects.case);
+        for value in hostile {
+            let values: Vec<(&str, &str)> = fields.iter().map(|f| (*f, value)).collect();
+            let page = reviewer.post_with_token(&path, &values).await;
+            if page.status.is_server_error() {
+                failures.push(format!("POST {path}: {}", page.status));
+            }
+        }
+    }
+    // (Addresses have a length limit of their own: the 50 000 characters go in forms only.)
+    for value in hostile.iter().filter(|v| v.len() < 1000) {
+        let query: Vec<(&str, &str)> = [
+            "runde",
+            "status",
+            "kategorie",
+            "landkreis",
+            "kommune",
+            "zuweisung",
+            "betrag_von",
+            "betrag_bis",
+            "eingereicht_von",
+            "eingereicht_bis",
+            "suche",
+            "sortierung",
+            "richtung",
+            "nach",
+        ]
+        .iter()
+        .map(|k| (*k, *value))
+        .collect();
+        let encoded = serde_urlencoded::to_string(&query).unwrap();
+        for page in ["/pruefung", "/pruefung/export.csv", "/pruefung/statistik"] {
+            let got = reviewer.get(&format!("{page}?{encoded}")).await;
+            if got.status.is_server_error() {
+                failures.push(format!("GET {page} with hostile filters: {}", got.status));
             }
         }
     }

@@ -683,3 +683,181 @@ async fn journey_clerk_files_an_application_passes_axe() {
     let _ = std::fs::remove_dir_all(&files);
     browser.close().await;
 }
+
+/// Subjects of the messages the sink has received, decoded.
+fn subjects(mails: &[crate::common::smtp::Received]) -> Vec<String> {
+    mails
+        .iter()
+        .map(|m| {
+            mail_parser::MessageParser::default()
+                .parse(m.data.as_bytes())
+                .and_then(|p| p.subject().map(str::to_string))
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn journey_two_reviewers_decide_and_the_municipality_gets_its_notice_passes_axe() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url())).await;
+    let hash = foerderportal::accounts::password::Hasher::new()
+        .hash(DEMO_PASSWORD.into())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO users (email, display_name, roles, password_hash)
+         VALUES ('zweitpruefung@tfm.example', 'Paula Zweitprüferin', '{reviewer}', $1)",
+    )
+    .bind(hash)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let clerk_http = app.sign_in_as(foerderportal::accounts::Role::Clerk).await;
+    let id = crate::applications::complete_application(&app, &clerk_http).await;
+    let sign_out = "form[action='/abmelden'] button";
+
+    // The clerk submits.
+    open_login_and_sign_in(&browser, &app, "kommune@demo.foerderportal.example").await;
+    browser
+        .goto(&app.url(&format!("/antraege/{id}/pruefen")))
+        .await;
+    browser.click("form[action$='/einreichen'] button").await;
+    let reference = browser.text(".reference").await;
+    assert_eq!(
+        subjects(&sink.wait_for(1).await)[0],
+        format!("Eingangsbestätigung: {reference} – Digitales Bürgerbüro")
+    );
+    browser.click(sign_out).await;
+
+    // Reviewer A takes the case, assesses it and asks for more.
+    open_login_and_sign_in(&browser, &app, "pruefung@demo.foerderportal.example").await;
+    browser.click("a[href='/pruefung']").await;
+    browser.assert_accessible().await;
+    browser
+        .click(&format!("a[href='/pruefung/antraege/{id}']"))
+        .await;
+    browser.assert_accessible().await;
+    browser
+        .click("form[action$='/zuweisen'] input[value='me'] ~ button")
+        .await;
+    browser
+        .click("form[action$='/pruefung-beginnen'] button")
+        .await;
+    browser.check("#eligible_applicant-ok").await;
+    browser.check("#costs_plausible-not_ok").await;
+    browser
+        .fill("#costs_plausible-note", "Angebote fehlen")
+        .await;
+    browser.click("form[action$='/pruefvermerk'] button").await;
+    browser.assert_accessible().await;
+    submit_expecting_errors(&browser, "form[action$='/nachforderung'] button").await;
+    browser
+        .fill("#message", "Bitte legen Sie Angebote vor.")
+        .await;
+    browser.check("#section-kosten").await;
+    let deadline = (jiff::Zoned::now().date() + jiff::ToSpan::days(14)).to_string();
+    browser.set_value("#deadline", &deadline).await;
+    browser.click("form[action$='/nachforderung'] button").await;
+    assert!(
+        browser
+            .text(".notice")
+            .await
+            .contains("Nachforderung ist gestellt")
+    );
+    assert_eq!(
+        subjects(&sink.wait_for(2).await)[1],
+        format!("Nachforderung zu Ihrem Antrag {reference}")
+    );
+    browser.click(sign_out).await;
+
+    // The clerk amends the cost plan and resubmits.
+    open_login_and_sign_in(&browser, &app, "kommune@demo.foerderportal.example").await;
+    browser.goto(&app.url(&format!("/antraege/{id}"))).await;
+    assert!(
+        browser
+            .text("main")
+            .await
+            .contains("Bitte legen Sie Angebote vor.")
+    );
+    browser.assert_accessible().await;
+    browser.click(".task-list a[href$='/kosten']").await;
+    browser
+        .fill("#cost-0-description", "Lizenzen laut Angebot vom 01.12.")
+        .await;
+    browser.click(".button-group button[value=weiter]").await;
+    browser
+        .goto(&app.url(&format!("/antraege/{id}/pruefen")))
+        .await;
+    browser.assert_accessible().await;
+    browser.click("form[action$='/einreichen'] button").await;
+    assert!(
+        browser
+            .text("h1")
+            .await
+            .contains("Ergänzter Antrag eingereicht")
+    );
+    let after_resubmit = subjects(&sink.wait_for(4).await);
+    assert!(
+        after_resubmit.contains(&format!(
+            "Antrag {reference} wurde nach Nachforderung erneut eingereicht"
+        )),
+        "{after_resubmit:?}"
+    );
+    browser.click(sign_out).await;
+
+    // Reviewer A sees what changed and proposes approval.
+    open_login_and_sign_in(&browser, &app, "pruefung@demo.foerderportal.example").await;
+    browser
+        .goto(&app.url(&format!("/pruefung/antraege/{id}")))
+        .await;
+    assert!(
+        browser
+            .text("main")
+            .await
+            .contains("Lizenzen laut Angebot vom 01.12.")
+    );
+    browser.check("#outcome").await;
+    browser.click("form[action$='/entscheidung'] button").await;
+    browser.assert_accessible().await;
+    browser.click(sign_out).await;
+
+    // Reviewer B confirms; the notice is issued.
+    open_login_and_sign_in(&browser, &app, "zweitpruefung@tfm.example").await;
+    browser.goto(&app.url("/pruefung/aufgaben")).await;
+    browser.assert_accessible().await;
+    browser
+        .click(&format!("ul.task-cases a[href='/pruefung/antraege/{id}']"))
+        .await;
+    browser.click("form[action$='/bestaetigen'] button").await;
+    assert!(
+        browser
+            .text(".notice")
+            .await
+            .contains("Bewilligung ist bestätigt")
+    );
+    browser.assert_accessible().await;
+    browser.goto(&app.url("/pruefung/statistik")).await;
+    browser.assert_accessible().await;
+    let all = subjects(&sink.wait_for(5).await);
+    assert!(
+        all.contains(&format!("Entscheidung zu Ihrem Antrag {reference}")),
+        "{all:?}"
+    );
+    browser.click(sign_out).await;
+
+    // The clerk sees the decision and downloads the notice.
+    open_login_and_sign_in(&browser, &app, "kommune@demo.foerderportal.example").await;
+    browser.goto(&app.url(&format!("/antraege/{id}"))).await;
+    assert_eq!(browser.text(".tag").await, "Bewilligt");
+    browser.assert_accessible().await;
+    let pdf = clerk_http
+        .get(&format!("/antraege/{id}/bescheid.pdf"))
+        .await;
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    assert!(pdf.body.starts_with("%PDF-"));
+    browser.close().await;
+}

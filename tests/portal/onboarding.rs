@@ -204,7 +204,7 @@ async fn the_invitation_form_names_each_problem_and_keeps_the_input() {
     );
     assert_eq!(
         count(&app, "SELECT count(*) FROM users").await,
-        3,
+        foerderportal::demo::DEMO_ACCOUNTS.len() as i64,
         "nothing was created"
     );
 }
@@ -662,7 +662,7 @@ async fn a_declined_request_needs_a_reason_which_is_sent_to_the_person() {
     );
     assert_eq!(
         count(&app, "SELECT count(*) FROM users").await,
-        3,
+        foerderportal::demo::DEMO_ACCOUNTS.len() as i64,
         "no account was created"
     );
 }

@@ -156,7 +156,10 @@ async fn the_local_default_setup_gets_demo_data_once_on_first_start() {
             .unwrap()
     );
 
-    assert_eq!(count(&database.pool, "users").await, 3);
+    assert_eq!(
+        count(&database.pool, "users").await,
+        foerderportal::demo::DEMO_ACCOUNTS.len() as i64
+    );
     assert_eq!(count(&database.pool, "rounds").await, 1);
     database.close().await;
 }

@@ -219,7 +219,54 @@ async fn a_reviewer_works_a_case_and_the_municipality_sees_only_what_is_meant_fo
     .unwrap();
     assert_eq!((status.as_str(), mails), ("changes_requested", 1));
 
+    // Messages both ways, each announced by e-mail.
+    let sent = reviewer
+        .submit(
+            &case,
+            "form[action$='/nachrichten']",
+            &[("nachricht", "Rufen Sie gern an: 0361 57 3000")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
     let clerk = app.sign_in_as(Role::Clerk).await;
+    let overview = clerk.get(&format!("/antraege/{id}")).await;
+    assert_eq!(
+        overview.texts("ol.messages li .preserve-lines"),
+        vec!["Rufen Sie gern an: 0361 57 3000"]
+    );
+    assert!(
+        overview
+            .text("ol.messages li .meta")
+            .starts_with("Thüringer Finanzministerium,")
+    );
+    let reply = clerk
+        .submit(
+            &format!("/antraege/{id}"),
+            "form[action$='/nachrichten']",
+            &[("body", "Angebote folgen morgen.")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let mails: Vec<String> = sqlx::query_scalar(
+        "SELECT recipient FROM mail_outbox WHERE kind = 'case-message' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        mails,
+        vec![
+            "kommune@demo.foerderportal.example",
+            "pruefung@demo.foerderportal.example"
+        ]
+    );
+    assert!(
+        reviewer
+            .get(&case)
+            .await
+            .body
+            .contains("Angebote folgen morgen.")
+    );
     let overview = clerk.get(&format!("/antraege/{id}")).await;
     assert!(
         overview
