@@ -7,6 +7,7 @@ pub mod db;
 pub mod dossier;
 pub mod files;
 pub mod forms;
+pub mod messages;
 pub mod model;
 pub mod reminders;
 pub mod revisions;

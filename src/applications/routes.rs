@@ -483,9 +483,9 @@ async fn send_message(
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
     let row = owned(&mut tx, &user, id, true).await?;
-    let Some(reference) = row.reference.clone() else {
+    if row.reference.is_none() {
         return Err(AppError::Forbidden);
-    };
+    }
     let body = super::forms::clean_text(&form.body, super::forms::MESSAGE_MAX + 1);
     if body.is_empty() || body.chars().count() > super::forms::MESSAGE_MAX {
         return Ok(redirect_with_flash(
@@ -497,30 +497,13 @@ async fn send_message(
             ),
         ));
     }
-    db::add_message(&mut tx, id, user.id, false, &body).await?;
-    if let Some(reviewer) = db::case_reviewer(&mut tx, id).await? {
-        let message =
-            crate::mail::messages::Message::CaseMessage(crate::mail::messages::CaseMessage {
-                reference,
-                title: row.display_title().to_string(),
-                from: row.municipality_name.clone(),
-                message: body,
-                link: format!("{}/pruefung/antraege/{id}#nachrichten", app.config.base_url),
-            });
-        app.outbox
-            .enqueue_to_all(
-                &mut tx,
-                &super::workflow::recipients(vec![reviewer]),
-                &message,
-            )
-            .await?;
-    }
-    audit::record(
+    super::messages::post(
         &mut tx,
+        &app,
+        &row,
         user.actor(&client),
-        "application.message_sent",
-        &format!("application:{id}"),
-        json!({ "from_ministry": false }),
+        super::messages::Side::Municipality,
+        &body,
     )
     .await?;
     tx.commit().await?;

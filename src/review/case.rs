@@ -641,26 +641,13 @@ async fn send_message(
         case.message = body;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, case).into_response());
     }
-    applications_db::add_message(&mut tx, id, user.id, true, &body).await?;
-    let clerks = crate::applications::workflow::recipients(
-        crate::accounts::db::clerks_of(&mut tx, row.municipality_id).await?,
-    );
-    let message = crate::mail::messages::Message::CaseMessage(crate::mail::messages::CaseMessage {
-        reference: row.reference.clone().unwrap_or_default(),
-        title: row.display_title().to_string(),
-        from: "dem Thüringer Finanzministerium".into(),
-        message: body,
-        link: format!("{}/antraege/{id}#nachrichten", app.config.base_url),
-    });
-    app.outbox
-        .enqueue_to_all(&mut tx, &clerks, &message)
-        .await?;
-    audit::record(
+    crate::applications::messages::post(
         &mut tx,
+        &app,
+        &row,
         user.actor(&client),
-        "application.message_sent",
-        &format!("application:{id}"),
-        json!({ "from_ministry": true }),
+        crate::applications::messages::Side::Ministry,
+        &body,
     )
     .await?;
     tx.commit().await?;
