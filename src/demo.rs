@@ -124,6 +124,7 @@ pub async fn load(pool: &PgPool, hasher: &Hasher) -> anyhow::Result<()> {
                 financing_type: "anteilfinanzierung",
                 state: "published",
                 category_codes: &["2a", "2c", "2e", "2g"],
+                conditions_template: None,
             },
         )
         .await?;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::accounts::model::EmailAddress;
 use crate::money::{Cents, Rate};
-use crate::web::{FormErrors, clean_line, format};
+use crate::web::{FormErrors, clean_line, clean_text, format};
 
 use super::costs::{COST_KINDS, CostItem, CostPlan, Financing};
 use super::model::{Iban, Section, SectionStatus};
@@ -287,16 +287,6 @@ pub fn answers_from_pairs(section: Section, pairs: &[(String, String)]) -> Answe
         answers.insert(name.clone(), cleaned);
     }
     answers
-}
-
-/// Multi-line text: other control characters go, line breaks stay (as "\n").
-pub fn clean_text(value: &str, max_chars: usize) -> String {
-    let normalised = value.replace("\r\n", "\n").replace('\r', "\n");
-    let cleaned: String = normalised
-        .chars()
-        .filter(|c| *c == '\n' || !c.is_control())
-        .collect();
-    cleaned.trim().chars().take(max_chars).collect()
 }
 
 /// `cost-3-amount` → (3, "amount").

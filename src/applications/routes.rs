@@ -486,7 +486,7 @@ async fn send_message(
     if row.reference.is_none() {
         return Err(AppError::Forbidden);
     }
-    let body = super::forms::clean_text(&form.body, super::forms::MESSAGE_MAX + 1);
+    let body = crate::web::clean_text(&form.body, super::forms::MESSAGE_MAX + 1);
     if body.is_empty() || body.chars().count() > super::forms::MESSAGE_MAX {
         return Ok(redirect_with_flash(
             &app.cookies,

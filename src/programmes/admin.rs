@@ -130,6 +130,7 @@ fn new_round<'a>(programme_id: i64, r: &'a ValidRound, codes: &'a [&'a str]) -> 
         financing_type: r.financing_type,
         state: "draft",
         category_codes: codes,
+        conditions_template: r.conditions.as_deref(),
     }
 }
 

@@ -48,6 +48,8 @@ pub struct RoundRow {
     pub category_titles: Vec<String>,
     /// The documents asked for, optional ones marked "(optional)".
     pub attachments: Vec<String>,
+    /// The Nebenbestimmungen a decision in this round proposes by default.
+    pub conditions_template: String,
 }
 
 /// The programme the portal presents (the first one created: ThürEGovRL).
@@ -106,7 +108,7 @@ pub async fn all_rounds(conn: &mut PgConnection, programme_id: i64) -> sqlx::Res
 }
 
 const ROUND_SELECT: &str = "SELECT r.id, r.title, r.year, r.budget_cents, r.opens_at, r.closes_at, r.max_rate_bp,
-        r.min_grant_cents, r.max_grant_cents, r.financing_type, r.state,
+        r.min_grant_cents, r.max_grant_cents, r.financing_type, r.state, r.conditions_template,
         coalesce(array_agg(c.code ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS categories,
         coalesce(array_agg(c.title ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS category_titles,
         (SELECT coalesce(array_agg(a.name || CASE WHEN a.required THEN '' ELSE ' (optional)' END ORDER BY a.position), '{}')
@@ -162,6 +164,7 @@ pub async fn update_round(conn: &mut PgConnection, id: i64, r: &NewRound<'_>) ->
         .bind(id)
         .execute(&mut *conn)
         .await?;
+    set_conditions(conn, id, r.conditions_template).await?;
     set_round_categories(conn, id, r.programme_id, r.category_codes).await
 }
 
@@ -214,6 +217,8 @@ pub struct NewRound<'a> {
     pub financing_type: &'a str,
     pub state: &'a str,
     pub category_codes: &'a [&'a str],
+    /// `None` keeps the current (or, for a new round, the standard) Nebenbestimmungen.
+    pub conditions_template: Option<&'a str>,
 }
 
 pub async fn insert_round(conn: &mut PgConnection, r: NewRound<'_>) -> sqlx::Result<i64> {
@@ -236,7 +241,19 @@ pub async fn insert_round(conn: &mut PgConnection, r: NewRound<'_>) -> sqlx::Res
     .fetch_one(&mut *conn)
     .await?;
     set_round_categories(conn, id, r.programme_id, r.category_codes).await?;
+    set_conditions(conn, id, r.conditions_template).await?;
     Ok(id)
+}
+
+async fn set_conditions(conn: &mut PgConnection, id: i64, text: Option<&str>) -> sqlx::Result<()> {
+    if let Some(text) = text {
+        sqlx::query("UPDATE rounds SET conditions_template = $2 WHERE id = $1")
+            .bind(id)
+            .bind(text)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 pub async fn count_rounds(conn: &mut PgConnection) -> sqlx::Result<i64> {

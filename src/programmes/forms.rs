@@ -27,6 +27,8 @@ pub struct RoundForm {
     pub attachments: String,
     /// The admin confirmed a change that breaks the rules for submitted applications.
     pub confirmed: bool,
+    /// Default Nebenbestimmungen of the round's decisions; empty keeps the standard text.
+    pub conditions: String,
 }
 
 /// A valid round, ready for the database.
@@ -42,6 +44,7 @@ pub struct ValidRound {
     pub financing_type: &'static str,
     pub categories: Vec<String>,
     pub attachments: Vec<AttachmentType>,
+    pub conditions: Option<String>,
 }
 
 pub const FINANCING_TYPES: [(&str, &str); 2] = [
@@ -69,6 +72,7 @@ impl RoundForm {
                 "category" => form.categories.push(value),
                 "attachments" => form.attachments = value,
                 "confirm" => form.confirmed = value == "ja",
+                "conditions" => form.conditions = value,
                 _ => {}
             }
         }
@@ -117,6 +121,7 @@ impl RoundForm {
             categories: r.categories.clone(),
             attachments: String::new(),
             confirmed: false,
+            conditions: r.conditions_template.clone(),
         }
     }
 
@@ -230,6 +235,15 @@ impl RoundForm {
             );
         }
         let attachments = parse_attachments(&self.attachments, &mut errors);
+        let conditions = crate::web::clean_text(&self.conditions, CONDITIONS_MAX + 1);
+        if conditions.chars().count() > CONDITIONS_MAX {
+            errors.add(
+                "conditions",
+                format!(
+                    "Die Nebenbestimmungen dürfen höchstens {CONDITIONS_MAX} Zeichen lang sein."
+                ),
+            );
+        }
         let categories: Vec<String> = self
             .categories
             .iter()
@@ -261,6 +275,7 @@ impl RoundForm {
                 financing_type,
                 categories,
                 attachments,
+                conditions: Some(conditions).filter(|c| !c.is_empty()),
             }),
             _ => Err(errors),
         }
@@ -268,6 +283,8 @@ impl RoundForm {
 }
 
 const OPTIONAL: &str = "(optional)";
+
+const CONDITIONS_MAX: usize = 20_000;
 
 /// "Ratsbeschluss\nAngebote (optional)" → two document types, the second optional.
 fn parse_attachments(text: &str, errors: &mut FormErrors) -> Vec<AttachmentType> {
@@ -322,6 +339,7 @@ mod tests {
             categories: vec!["2a".into(), "2x".into()],
             attachments: String::new(),
             confirmed: false,
+            conditions: String::new(),
         }
     }
 

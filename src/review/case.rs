@@ -463,7 +463,7 @@ async fn request_changes(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    let message = crate::applications::forms::clean_text(&field("message"), MESSAGE_MAX + 1);
+    let message = crate::web::clean_text(&field("message"), MESSAGE_MAX + 1);
     let chosen: Vec<String> = pairs
         .iter()
         .filter(|(k, _)| k == "section")
@@ -566,7 +566,7 @@ async fn add_note(
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     let row = case_of(&mut conn, &user, id, false).await?;
-    let body = crate::applications::forms::clean_text(&form.body, MESSAGE_MAX + 1);
+    let body = crate::web::clean_text(&form.body, MESSAGE_MAX + 1);
     let problem = if body.is_empty() {
         Some("Bitte schreiben Sie eine Notiz.".to_string())
     } else if body.chars().count() > MESSAGE_MAX {
@@ -622,7 +622,7 @@ async fn send_message(
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
     let row = case_of(&mut tx, &user, id, true).await?;
-    let body = crate::applications::forms::clean_text(&form.body, MESSAGE_MAX + 1);
+    let body = crate::web::clean_text(&form.body, MESSAGE_MAX + 1);
     let problem = if body.is_empty() {
         Some("Bitte schreiben Sie eine Nachricht.".to_string())
     } else if body.chars().count() > MESSAGE_MAX {

@@ -454,7 +454,7 @@ async fn send_back(
                 .await;
         }
     };
-    let note = crate::applications::forms::clean_text(&form.note, 5000);
+    let note = crate::web::clean_text(&form.note, 5000);
     db::settle(&mut tx, decision.id, "sent_back", user.id, &note, None).await?;
     let input = Input {
         message: note,

@@ -394,7 +394,7 @@ fn civil_to_time(d: jiff::civil::Date) -> Option<time::Date> {
 impl ProposalForm {
     pub fn validate(&self, limits: &GrantLimits) -> Result<ValidProposal, FormErrors> {
         let mut errors = FormErrors::default();
-        let text = |value: &str| crate::applications::forms::clean_text(value, TEXT_MAX + 1);
+        let text = |value: &str| crate::web::clean_text(value, TEXT_MAX + 1);
         let reason = text(&self.reason);
         if reason.chars().count() > TEXT_MAX {
             errors.add("reason", "Die Begründung ist zu lang.");

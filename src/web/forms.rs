@@ -43,6 +43,16 @@ pub fn clean_line(value: &str, max_chars: usize) -> String {
     without_controls.trim().chars().take(max_chars).collect()
 }
 
+/// Multi-line text: other control characters go, line breaks stay (as "\n").
+pub fn clean_text(value: &str, max_chars: usize) -> String {
+    let normalised = value.replace("\r\n", "\n").replace('\r', "\n");
+    let cleaned: String = normalised
+        .chars()
+        .filter(|c| *c == '\n' || !c.is_control())
+        .collect();
+    cleaned.trim().chars().take(max_chars).collect()
+}
+
 /// A required single line of text: cleaned, and an error when it is empty ("missing") or
 /// longer than `max_chars` ("{label} darf höchstens … Zeichen lang sein.").
 pub fn required_line(

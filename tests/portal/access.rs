@@ -478,6 +478,7 @@ async fn hostile_input_never_causes_a_server_error() {
         "financing_type",
         "category",
         "attachments",
+        "conditions",
     ];
     let municipality_fields: &[&str] = &[
         "name",

@@ -407,3 +407,47 @@ async fn a_budget_cannot_drop_below_what_the_round_has_granted() {
         Some("rounds_budget_covers_grants")
     );
 }
+
+#[tokio::test]
+async fn a_round_carries_its_default_nebenbestimmungen_for_decisions() {
+    let app = TestApp::spawn().await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let round: i64 = sqlx::query_scalar("SELECT id FROM rounds LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let path = format!("/admin/foerderaufrufe/{round}");
+    let page = admin.get(&path).await;
+    assert!(
+        page.text("textarea#conditions")
+            .starts_with("Die Allgemeinen Nebenbestimmungen")
+    );
+    let saved = admin
+        .submit(
+            &path,
+            FORM,
+            &[(
+                "conditions",
+                "ANBest-Gk gelten.\nDie Ergebnisse sind nachnutzbar zu veröffentlichen.",
+            )],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let stored: String = sqlx::query_scalar("SELECT conditions_template FROM rounds WHERE id = $1")
+        .bind(round)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        "ANBest-Gk gelten.\nDie Ergebnisse sind nachnutzbar zu veröffentlichen."
+    );
+    // Emptied, the text stays as it was.
+    admin.submit(&path, FORM, &[("conditions", "")]).await;
+    let kept: String = sqlx::query_scalar("SELECT conditions_template FROM rounds WHERE id = $1")
+        .bind(round)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, stored);
+}
