@@ -1,15 +1,22 @@
 //! The Zuwendungsbescheid and the Ablehnungsbescheid as PDF, made in process with krilla and the
 //! DejaVu Sans fonts shipped in `src/review/fonts` (Bitstream Vera licence, see there). Text is
 //! laid out here: measured with the font's own advance widths, wrapped at word boundaries, broken
-//! across A4 pages with page numbers.
+//! across A4 pages with page numbers. The file is tagged PDF/UA-1 (headings, paragraphs, reading
+//! order; rule and page footer as artifacts), so screen readers read a notice like the pages.
 
 use std::sync::{Arc, LazyLock};
 
-use krilla::Document;
+use std::num::NonZeroU16;
+
+use krilla::configure::{Configuration, Validator};
+use krilla::destination::XyzDestination;
 use krilla::geom::{PathBuilder, Point, Rect};
 use krilla::metadata::Metadata;
+use krilla::outline::{Outline, OutlineNode};
 use krilla::page::PageSettings;
+use krilla::tagging::{ArtifactType, ContentTag, Identifier, SpanTag, Tag, TagGroup, TagTree};
 use krilla::text::{Font, TextDirection};
+use krilla::{Document, SerializeSettings};
 use skrifa::MetadataProvider;
 use skrifa::instance::{LocationRef, Size};
 
@@ -60,6 +67,13 @@ enum Weight {
     Bold,
 }
 
+/// A unit of the document's structure: what screen readers announce.
+enum Block {
+    /// Level, text, and where it stands (page index, top of its first line) for the outline.
+    Heading(u16, String, usize, f32),
+    Paragraph,
+}
+
 enum Item {
     Text {
         x: f32,
@@ -67,6 +81,8 @@ enum Item {
         size: f32,
         weight: Weight,
         text: String,
+        /// The block (index into `Layout::blocks`) this line belongs to.
+        block: usize,
     },
     Rule {
         y: f32,
@@ -76,6 +92,7 @@ enum Item {
 /// Lays text out onto pages.
 struct Layout {
     pages: Vec<Vec<Item>>,
+    blocks: Vec<Block>,
     y: f32,
 }
 
@@ -138,6 +155,7 @@ impl Layout {
     fn new() -> Self {
         Layout {
             pages: vec![Vec::new()],
+            blocks: Vec::new(),
             y: TOP,
         }
     }
@@ -154,6 +172,21 @@ impl Layout {
     }
 
     fn paragraph(&mut self, text: &str, size: f32, weight: Weight, indent: f32) {
+        self.blocks.push(Block::Paragraph);
+        self.lines(text, size, weight, indent);
+    }
+
+    fn title(&mut self, level: u16, text: &str, size: f32) {
+        self.room(size * 1.4);
+        let page = self.pages.len() - 1;
+        self.blocks
+            .push(Block::Heading(level, text.to_string(), page, self.y));
+        self.lines(text, size, Weight::Bold, 0.0);
+    }
+
+    /// Lines of the current block.
+    fn lines(&mut self, text: &str, size: f32, weight: Weight, indent: f32) {
+        let block = self.blocks.len() - 1;
         let line_height = size * 1.4;
         for line in wrap(text, size, weight, PAGE_W - LEFT - RIGHT - indent) {
             self.room(line_height);
@@ -164,6 +197,7 @@ impl Layout {
                 size,
                 weight,
                 text: line,
+                block,
             });
         }
     }
@@ -176,7 +210,7 @@ impl Layout {
         // Keep a heading with at least two lines of what follows.
         self.room(11.0 * 1.4 * 3.0 + 8.0);
         self.gap(8.0);
-        self.paragraph(text, 11.0, Weight::Bold, 0.0);
+        self.title(2, text, 11.0);
     }
 
     /// "Label: value" with the value wrapped beside a fixed label column.
@@ -184,6 +218,8 @@ impl Layout {
         let size = 10.0;
         let line_height = size * 1.4;
         let column = 185.0;
+        self.blocks.push(Block::Paragraph);
+        let block = self.blocks.len() - 1;
         let lines = wrap(value, size, Weight::Regular, PAGE_W - LEFT - RIGHT - column);
         for (i, line) in lines.into_iter().enumerate() {
             self.room(line_height);
@@ -195,6 +231,7 @@ impl Layout {
                     size,
                     weight: Weight::Bold,
                     text: format!("{label}:"),
+                    block,
                 });
             }
             self.item(Item::Text {
@@ -203,6 +240,7 @@ impl Layout {
                 size,
                 weight: Weight::Regular,
                 text: line,
+                block,
             });
         }
     }
@@ -234,7 +272,7 @@ fn layout(n: &Notice) -> Layout {
     } else {
         "Ablehnungsbescheid"
     };
-    l.paragraph(kind, 14.0, Weight::Bold, 0.0);
+    l.title(1, kind, 14.0);
     l.paragraph(&format!("Vorhaben: {}", n.title), 10.5, Weight::Bold, 0.0);
     l.gap(12.0);
     l.paragraph("Sehr geehrte Damen und Herren,", 10.5, Weight::Regular, 0.0);
@@ -303,12 +341,44 @@ fn layout(n: &Notice) -> Layout {
     l
 }
 
+/// Bookmarks: the notice's title with its sections beneath (PDF/UA asks for them).
+fn outline(blocks: &[Block]) -> Outline {
+    let mut outline = Outline::new();
+    let mut top: Option<OutlineNode> = None;
+    for block in blocks {
+        if let Block::Heading(level, text, page, y) = block {
+            let node = OutlineNode::new(
+                text.clone(),
+                XyzDestination::new(*page, Point::from_xy(LEFT, *y)),
+            );
+            match (level, top.as_mut()) {
+                (1, _) => {
+                    if let Some(done) = top.replace(node) {
+                        outline.push_child(done);
+                    }
+                }
+                (_, Some(parent)) => parent.push_child(node),
+                (_, None) => outline.push_child(node),
+            }
+        }
+    }
+    if let Some(done) = top {
+        outline.push_child(done);
+    }
+    outline
+}
+
 /// The notice as PDF bytes.
 pub fn render(n: &Notice) -> anyhow::Result<Vec<u8>> {
     let layout = layout(n);
     let (regular, bold) = FONTS.clone();
-    let mut document = Document::new();
+    let mut document = Document::new_with(SerializeSettings {
+        enable_tagging: true,
+        configuration: Configuration::new_with_validator(Validator::UA1),
+        ..SerializeSettings::default()
+    });
     let total = layout.pages.len();
+    let mut ids: Vec<Vec<Identifier>> = layout.blocks.iter().map(|_| Vec::new()).collect();
     for (number, items) in layout.pages.iter().enumerate() {
         let settings = PageSettings::from_wh(PAGE_W, PAGE_H)
             .ok_or_else(|| anyhow::anyhow!("A4 is a page size"))?;
@@ -322,12 +392,14 @@ pub fn render(n: &Notice) -> anyhow::Result<Vec<u8>> {
                     size,
                     weight,
                     text,
+                    block,
                 } => {
                     let font = if *weight == Weight::Bold {
                         bold.clone()
                     } else {
                         regular.clone()
                     };
+                    ids[*block].push(surface.start_tagged(ContentTag::Span(SpanTag::empty())));
                     surface.draw_text(
                         Point::from_xy(*x, *y),
                         font,
@@ -336,6 +408,7 @@ pub fn render(n: &Notice) -> anyhow::Result<Vec<u8>> {
                         false,
                         TextDirection::Auto,
                     );
+                    surface.end_tagged();
                 }
                 Item::Rule { y } => {
                     let mut path = PathBuilder::new();
@@ -343,12 +416,15 @@ pub fn render(n: &Notice) -> anyhow::Result<Vec<u8>> {
                         path.push_rect(rect);
                     }
                     if let Some(path) = path.finish() {
+                        surface.start_tagged(ContentTag::Artifact(ArtifactType::Other));
                         surface.draw_path(&path);
+                        surface.end_tagged();
                     }
                 }
             }
         }
         let footer = format!("{} · Seite {} von {total}", n.reference, number + 1);
+        surface.start_tagged(ContentTag::Artifact(ArtifactType::Footer));
         surface.draw_text(
             Point::from_xy(LEFT, PAGE_H - BOTTOM / 2.0),
             regular.clone(),
@@ -357,6 +433,7 @@ pub fn render(n: &Notice) -> anyhow::Result<Vec<u8>> {
             false,
             TextDirection::Auto,
         );
+        surface.end_tagged();
         surface.finish();
         page.finish();
     }
@@ -371,6 +448,22 @@ pub fn render(n: &Notice) -> anyhow::Result<Vec<u8>> {
             .language("de-DE".into())
             .creator("Förderportal E-Government Thüringen".into()),
     );
+    let mut tree = TagTree::new();
+    for (block, ids) in layout.blocks.iter().zip(ids) {
+        let mut group = match block {
+            Block::Heading(level, text, _, _) => TagGroup::new(Tag::Hn(
+                NonZeroU16::new(*level).unwrap_or(NonZeroU16::MIN),
+                Some(text.clone()),
+            )),
+            Block::Paragraph => TagGroup::new(Tag::P),
+        };
+        for id in ids {
+            group.push(id);
+        }
+        tree.push(group);
+    }
+    document.set_tag_tree(tree);
+    document.set_outline(outline(&layout.blocks));
     document
         .finish()
         .map_err(|e| anyhow::anyhow!("the notice could not be written: {e:?}"))
@@ -423,5 +516,15 @@ mod tests {
         assert!(pdf.starts_with(b"%PDF-"));
         assert!(layout(&sample(true)).pages.len() >= 2);
         assert!(render(&sample(false)).unwrap().starts_with(b"%PDF-"));
+    }
+
+    #[test]
+    fn the_notice_is_tagged_for_screen_readers() {
+        let pdf = render(&sample(true)).unwrap();
+        let has = |needle: &[u8]| pdf.windows(needle.len()).any(|w| w == needle);
+        assert!(has(b"/StructTreeRoot"), "a structure tree");
+        assert!(has(b"pdfuaid:part"), "declared PDF/UA-1");
+        assert!(has(b"/Lang (de-DE)"), "the document's language");
+        assert!(has(b"/Outlines"), "bookmarks");
     }
 }
