@@ -19,7 +19,7 @@ use super::db::{self, NewAttachment};
 use super::dossier::Dossier;
 use super::files::{self, FileKind, SNIFF_BYTES, Upload};
 use super::model::Section;
-use super::routes::{open, owned_dossier};
+use super::routes::{open, owned, owned_dossier};
 use super::sections::SectionQuery;
 use super::views::Header;
 use crate::accounts::CurrentUser;
@@ -257,7 +257,7 @@ async fn upload(
     // Who may upload is decided before the body is read.
     {
         let mut conn = app.db.acquire().await?;
-        owned_dossier(&mut conn, &user, id, false).await?;
+        owned(&mut conn, &user, id, false).await?;
     }
     let mut multipart = multipart.map_err(|_| AppError::BadRequest)?;
     let mut token_checked = false;

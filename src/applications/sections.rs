@@ -29,7 +29,7 @@ use crate::mail::messages::{Message, PartnerConfirmationRequest};
 use crate::municipalities::db as municipalities_db;
 use crate::state::AppState;
 use crate::web::{
-    ClientAddress, FormErrors, PageContext, ProtectedForm, format, redirect_with_flash,
+    ClientAddress, FormErrors, PageContext, ProtectedForm, field, format, redirect_with_flash,
 };
 
 pub fn router() -> Router<AppState> {
@@ -281,11 +281,7 @@ enum Action {
 }
 
 fn action_of(pairs: &[(String, String)]) -> Action {
-    let value = pairs
-        .iter()
-        .find(|(k, _)| k == "action")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("weiter");
+    let value = field(pairs, "action");
     if let Some(n) = value.strip_prefix("zeile-entfernen-") {
         return n.parse().map(Action::RemoveRow).unwrap_or(Action::Later);
     }
@@ -301,14 +297,6 @@ fn action_of(pairs: &[(String, String)]) -> Action {
         "partner-hinzufuegen" => Action::AddPartner,
         _ => Action::Continue,
     }
-}
-
-fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
 }
 
 async fn save(

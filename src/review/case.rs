@@ -28,7 +28,7 @@ use crate::audit;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::{
-    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, clean_line, format,
+    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, clean_line, field, format,
     redirect_with_flash,
 };
 
@@ -414,20 +414,13 @@ async fn save_assessment(
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
     case_of(&mut tx, &user, id, true).await?;
-    let value = |name: String| {
-        pairs
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
     let mut items = serde_json::Map::new();
     for (key, _) in CHECKLIST {
-        let result = match value(format!("{key}-result")) {
+        let result = match field(&pairs, &format!("{key}-result")) {
             r @ ("ok" | "not_ok") => r,
             _ => "",
         };
-        let note = clean_line(value(format!("{key}-note")), 1000);
+        let note = clean_line(field(&pairs, &format!("{key}-note")), 1000);
         items.insert(key.into(), json!({ "result": result, "note": note }));
     }
     let items = serde_json::Value::Object(items);
@@ -456,14 +449,7 @@ async fn request_changes(
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
     let row = case_of(&mut tx, &user, id, true).await?;
-    let field = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let message = crate::web::clean_text(&field("message"), MESSAGE_MAX + 1);
+    let message = crate::web::clean_text(field(&pairs, "message"), MESSAGE_MAX + 1);
     let chosen: Vec<String> = pairs
         .iter()
         .filter(|(k, _)| k == "section")
@@ -473,7 +459,7 @@ async fn request_changes(
         .iter()
         .filter_map(|s| Section::from_slug(s))
         .collect();
-    let deadline_text = field("deadline");
+    let deadline_text = field(&pairs, "deadline").to_string();
     let deadline = format::parse_berlin(&deadline_text, "23:59");
     let mut errors = FormErrors::default();
     if message.is_empty() {

@@ -442,3 +442,75 @@ pub enum Task {
     ToConfirm,
     Overdue,
 }
+
+/// The figures of one combination of status, category and Landkreis: one hash aggregate over
+/// the applications, summed up further in Rust (a few hundred rows instead of grouping sets
+/// that each sort the whole table).
+#[derive(Debug, sqlx::FromRow)]
+pub struct GroupRow {
+    pub status: String,
+    pub category_code: Option<String>,
+    pub category_title: Option<String>,
+    pub district: Option<String>,
+    pub applications: i64,
+    pub requested_cents: i64,
+    pub granted_cents: i64,
+    pub decided: i64,
+    /// Total days from submission to decision over the decided applications.
+    pub decision_days: f64,
+}
+
+pub async fn statistics_groups(
+    conn: &mut PgConnection,
+    round: Option<i64>,
+) -> sqlx::Result<Vec<GroupRow>> {
+    sqlx::query_as(
+        "SELECT g.*, d.name AS district,
+                (SELECT c.title FROM categories c WHERE c.code = g.category_code ORDER BY c.id LIMIT 1) AS category_title
+         FROM (SELECT a.status, a.category_code, a.district_id,
+                      count(*) AS applications,
+                      coalesce(sum(a.requested_grant_cents) FILTER (WHERE a.status <> 'withdrawn'), 0)::bigint AS requested_cents,
+                      coalesce(sum(a.granted_cents) FILTER (WHERE a.status = 'approved'), 0)::bigint AS granted_cents,
+                      count(*) FILTER (WHERE a.decided_at IS NOT NULL) AS decided,
+                      coalesce(extract(epoch FROM sum(a.decided_at - a.submitted_at)
+                                       FILTER (WHERE a.decided_at IS NOT NULL)) / 86400.0, 0)::float8 AS decision_days
+               FROM applications a
+               WHERE a.reference IS NOT NULL AND ($1::bigint IS NULL OR a.round_id = $1)
+               GROUP BY a.status, a.category_code, a.district_id) g
+         LEFT JOIN municipalities d ON d.id = g.district_id",
+    )
+    .bind(round)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn applicant_municipalities(
+    conn: &mut PgConnection,
+    round: Option<i64>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        // One index probe per municipality instead of a distinct count over every application.
+        "SELECT count(*) FROM municipalities m
+         WHERE EXISTS (SELECT 1 FROM applications a
+                       WHERE a.municipality_id = m.id AND a.reference IS NOT NULL
+                         AND ($1::bigint IS NULL OR a.round_id = $1))",
+    )
+    .bind(round)
+    .fetch_one(conn)
+    .await
+}
+
+/// Joint projects (with at least one partner) and their partners.
+pub async fn joint_projects(
+    conn: &mut PgConnection,
+    round: Option<i64>,
+) -> sqlx::Result<(i64, i64)> {
+    sqlx::query_as(
+        "SELECT count(DISTINCT p.application_id), count(*)
+         FROM application_partners p JOIN applications a ON a.id = p.application_id
+         WHERE a.reference IS NOT NULL AND a.status <> 'withdrawn' AND ($1::bigint IS NULL OR a.round_id = $1)",
+    )
+    .bind(round)
+    .fetch_one(conn)
+    .await
+}

@@ -8,10 +8,9 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use serde::Deserialize;
-use sqlx::PgConnection;
 
 use super::dashboard::review_label;
-use super::db;
+use super::db::{self, GroupRow};
 use crate::accounts::{CurrentUser, Role};
 use crate::applications::model::Status;
 use crate::error::AppError;
@@ -21,60 +20,6 @@ use crate::web::PageContext;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/pruefung/statistik", get(statistics))
-}
-
-/// The figures of one combination of status, category and Landkreis: one hash aggregate over
-/// the applications, summed up further in Rust (a few hundred rows instead of grouping sets
-/// that each sort the whole table).
-#[derive(Debug, sqlx::FromRow)]
-struct GroupRow {
-    status: String,
-    category_code: Option<String>,
-    category_title: Option<String>,
-    district: Option<String>,
-    applications: i64,
-    requested_cents: i64,
-    granted_cents: i64,
-    decided: i64,
-    /// Total days from submission to decision over the decided applications.
-    decision_days: f64,
-}
-
-async fn grouped(conn: &mut PgConnection, round: Option<i64>) -> sqlx::Result<Vec<GroupRow>> {
-    sqlx::query_as(
-        "SELECT g.*, d.name AS district,
-                (SELECT c.title FROM categories c WHERE c.code = g.category_code ORDER BY c.id LIMIT 1) AS category_title
-         FROM (SELECT a.status, a.category_code, a.district_id,
-                      count(*) AS applications,
-                      coalesce(sum(a.requested_grant_cents) FILTER (WHERE a.status <> 'withdrawn'), 0)::bigint AS requested_cents,
-                      coalesce(sum(a.granted_cents) FILTER (WHERE a.status = 'approved'), 0)::bigint AS granted_cents,
-                      count(*) FILTER (WHERE a.decided_at IS NOT NULL) AS decided,
-                      coalesce(extract(epoch FROM sum(a.decided_at - a.submitted_at)
-                                       FILTER (WHERE a.decided_at IS NOT NULL)) / 86400.0, 0)::float8 AS decision_days
-               FROM applications a
-               WHERE a.reference IS NOT NULL AND ($1::bigint IS NULL OR a.round_id = $1)
-               GROUP BY a.status, a.category_code, a.district_id) g
-         LEFT JOIN municipalities d ON d.id = g.district_id",
-    )
-    .bind(round)
-    .fetch_all(conn)
-    .await
-}
-
-async fn applicant_municipalities(
-    conn: &mut PgConnection,
-    round: Option<i64>,
-) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        // One index probe per municipality instead of a distinct count over every application.
-        "SELECT count(*) FROM municipalities m
-         WHERE EXISTS (SELECT 1 FROM applications a
-                       WHERE a.municipality_id = m.id AND a.reference IS NOT NULL
-                         AND ($1::bigint IS NULL OR a.round_id = $1))",
-    )
-    .bind(round)
-    .fetch_one(conn)
-    .await
 }
 
 /// Sums of group rows under one key.
@@ -104,18 +49,6 @@ fn sum_by(rows: &[GroupRow], key: impl Fn(&GroupRow) -> String) -> Vec<(String, 
         sums.entry(key(r)).or_default().add(r);
     }
     sums.into_iter().collect()
-}
-
-/// Joint projects (with at least one partner) and their partners.
-async fn joint_projects(conn: &mut PgConnection, round: Option<i64>) -> sqlx::Result<(i64, i64)> {
-    sqlx::query_as(
-        "SELECT count(DISTINCT p.application_id), count(*)
-         FROM application_partners p JOIN applications a ON a.id = p.application_id
-         WHERE a.reference IS NOT NULL AND a.status <> 'withdrawn' AND ($1::bigint IS NULL OR a.round_id = $1)",
-    )
-    .bind(round)
-    .fetch_one(conn)
-    .await
 }
 
 /// A table row with the share of the largest value (0–1000), for its bar.
@@ -193,9 +126,9 @@ async fn statistics(
         .parse::<i64>()
         .ok()
         .filter(|r| rounds.iter().any(|(id, _)| id == r));
-    let rows = grouped(&mut conn, round).await?;
-    let municipalities = applicant_municipalities(&mut conn, round).await?;
-    let (joint, partners) = joint_projects(&mut conn, round).await?;
+    let rows = db::statistics_groups(&mut conn, round).await?;
+    let municipalities = db::applicant_municipalities(&mut conn, round).await?;
+    let (joint, partners) = db::joint_projects(&mut conn, round).await?;
     let mut total = Sums::default();
     rows.iter().for_each(|r| total.add(r));
     let statuses = sum_by(&rows, |r| r.status.clone());

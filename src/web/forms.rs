@@ -43,6 +43,16 @@ pub fn clean_line(value: &str, max_chars: usize) -> String {
     without_controls.trim().chars().take(max_chars).collect()
 }
 
+/// The first value of `name` among posted fields ("" if absent), for forms whose fields are
+/// not known in advance (repeated rows, checklists).
+pub fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
 /// Multi-line text: other control characters go, line breaks stay (as "\n").
 pub fn clean_text(value: &str, max_chars: usize) -> String {
     let normalised = value.replace("\r\n", "\n").replace('\r', "\n");

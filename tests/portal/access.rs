@@ -626,6 +626,14 @@ async fn hostile_input_never_causes_a_server_error() {
             }
         }
     }
+    // The municipality's message to the ministry on its submitted case.
+    for value in hostile {
+        let path = format!("/antraege/{}/nachrichten", objects.case);
+        let page = clerk.post_with_token(&path, &[("body", value)]).await;
+        if page.status.is_server_error() {
+            failures.push(format!("POST {path}: {}", page.status));
+        }
+    }
     // The reviewers' forms on a submitted case, and the dashboard's filters.
     let reviewer = app.sign_in_as(Role::Reviewer).await;
     let review_forms: [(&str, &[&str]); 8] = [

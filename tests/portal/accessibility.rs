@@ -832,6 +832,7 @@ async fn journey_two_reviewers_decide_and_the_municipality_gets_its_notice_passe
     browser
         .click(&format!("ul.task-cases a[href='/pruefung/antraege/{id}']"))
         .await;
+    browser.assert_accessible().await;
     browser.click("form[action$='/bestaetigen'] button").await;
     assert!(
         browser
@@ -859,5 +860,79 @@ async fn journey_two_reviewers_decide_and_the_municipality_gets_its_notice_passe
         .await;
     assert_eq!(pdf.header("content-type"), Some("application/pdf"));
     assert!(pdf.body.starts_with("%PDF-"));
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn conflict_partner_and_rule_change_pages_pass_axe() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(foerderportal::accounts::Role::Clerk).await;
+    let draft = crate::applications::start(&clerk).await;
+    crate::applications::save(&clerk, draft, "vorhaben", &crate::applications::project()).await;
+
+    // Two clerks on one section: the second save shows both versions.
+    open_login_and_sign_in(&browser, &app, "kommune@demo.foerderportal.example").await;
+    browser
+        .goto(&app.url(&format!("/antraege/{draft}/vorhaben")))
+        .await;
+    let mut newer = crate::applications::project();
+    newer[0].1 = "Titel der Kollegin".into();
+    crate::applications::save(&clerk, draft, "vorhaben", &newer).await;
+    browser.fill("#title", "Karlas Titel").await;
+    browser.click(".button-group button[value=weiter]").await;
+    assert!(
+        browser
+            .text(".notice-warning h2")
+            .await
+            .contains("inzwischen geändert")
+    );
+    browser.assert_accessible().await;
+
+    // A partner municipality reads the application and is asked to confirm.
+    let jena: i64 = sqlx::query_scalar("SELECT id FROM municipalities WHERE ags = '16053000'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    crate::applications::jena_clerk(&app).await;
+    clerk
+        .submit(
+            &format!("/antraege/{draft}/verbund"),
+            &crate::applications::section_form("verbund"),
+            &[
+                ("partner_id", &jena.to_string()),
+                ("action", "partner-hinzufuegen"),
+            ],
+        )
+        .await;
+    browser.click("form[action='/abmelden'] button").await;
+    open_login_and_sign_in(&browser, &app, "kommune@jena.example").await;
+    browser.goto(&app.url(&format!("/antraege/{draft}"))).await;
+    assert!(browser.text("main").await.contains("Teilnahme bestätigen"));
+    browser.assert_accessible().await;
+    browser.click("form[action='/abmelden'] button").await;
+
+    // A round change that would put a submitted application outside the rules.
+    let submitted = crate::applications::complete_application(&app, &clerk).await;
+    crate::applications::submit(&clerk, submitted).await;
+    let round: i64 = sqlx::query_scalar("SELECT id FROM rounds LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    open_login_and_sign_in(&browser, &app, "admin@demo.foerderportal.example").await;
+    browser
+        .goto(&app.url(&format!("/admin/foerderaufrufe/{round}")))
+        .await;
+    browser.fill("#max_rate", "50").await;
+    browser.click("form.stack button[type=submit]").await;
+    assert!(
+        browser
+            .text(".notice-warning h2")
+            .await
+            .contains("Eingereichte Anträge betroffen")
+    );
+    browser.assert_accessible().await;
     browser.close().await;
 }
