@@ -5,10 +5,9 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Extension;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::multipart::{Field, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde_json::json;
@@ -464,45 +463,7 @@ async fn download(
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     open(&mut conn, &user, id, false).await?;
-    send_file(&app, &mut conn, id, file_id, false).await
-}
-
-/// The attachment as a download: the type found by content, no caching. `inline` shows a PDF
-/// in the browser instead (sandboxed, so a PDF's scripts cannot act as the portal); other
-/// types are always downloaded.
-pub async fn send_file(
-    app: &AppState,
-    conn: &mut sqlx::PgConnection,
-    application_id: i64,
-    file_id: i64,
-    inline: bool,
-) -> Result<Response, AppError> {
-    let attachment = db::attachments(conn, application_id)
-        .await?
-        .into_iter()
-        .find(|a| a.id == file_id)
-        .ok_or(AppError::NotFound)?;
-    let file = app
-        .files
-        .open(&attachment.storage_key)
-        .await
-        .map_err(anyhow::Error::from)?;
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    let mut disposition = files::content_disposition(&attachment.file_name);
-    if inline && attachment.content_type == FileKind::Pdf.content_type() {
-        disposition = disposition.replacen("attachment", "inline", 1);
-    }
-    Ok((
-        [
-            (header::CONTENT_TYPE, attachment.content_type.clone()),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::CONTENT_LENGTH, attachment.size_bytes.to_string()),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-            (header::CONTENT_SECURITY_POLICY, "sandbox".to_string()),
-        ],
-        body,
-    )
-        .into_response())
+    super::downloads::attachment(&app, &mut conn, id, file_id, false).await
 }
 
 async fn delete(

@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod costs;
 pub mod db;
 pub mod dossier;
+pub mod downloads;
 pub mod files;
 pub mod forms;
 pub mod messages;

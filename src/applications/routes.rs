@@ -435,36 +435,7 @@ async fn notice(
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     let row = owned(&mut conn, &user, id, false).await?;
-    notice_response(&mut conn, &row).await
-}
-
-/// The issued notice as a download named after the Aktenzeichen.
-pub async fn notice_response(
-    conn: &mut sqlx::PgConnection,
-    row: &ApplicationRow,
-) -> Result<Response, AppError> {
-    let pdf = db::notice_pdf(conn, row.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let name = format!("Bescheid {}.pdf", row.reference.clone().unwrap_or_default());
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "application/pdf".to_string(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                super::files::content_disposition(&name),
-            ),
-            (
-                axum::http::header::CACHE_CONTROL,
-                "private, no-store".to_string(),
-            ),
-        ],
-        pdf,
-    )
-        .into_response())
+    super::downloads::notice(&mut conn, &row).await
 }
 
 #[derive(Deserialize)]

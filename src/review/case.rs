@@ -588,7 +588,7 @@ async fn download(
     let mut conn = app.db.acquire().await?;
     case_of(&mut conn, &user, id, false).await?;
     let inline = query.ansehen.is_some();
-    crate::applications::attachments::send_file(&app, &mut conn, id, file_id, inline).await
+    crate::applications::downloads::attachment(&app, &mut conn, id, file_id, inline).await
 }
 
 #[derive(Deserialize)]

@@ -493,5 +493,5 @@ async fn notice_pdf(
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     let row = case_of(&mut conn, &user, id, false).await?;
-    crate::applications::routes::notice_response(&mut conn, &row).await
+    crate::applications::downloads::notice(&mut conn, &row).await
 }

@@ -207,8 +207,13 @@ async fn a_complete_application_is_submitted_once_with_a_reference_timeline_and_
             .contains(&"80 % der förderfähigen Kosten".to_string())
     );
 
-    // A double click: two submissions of the same form at once.
-    let (first, second) = tokio::join!(submit(&clerk, id), submit(&clerk, id));
+    // A double click: the same loaded form posted twice at once.
+    let check_path = format!("/antraege/{id}/pruefen");
+    let form = "form[action$='/einreichen']";
+    let (first, second) = tokio::join!(
+        clerk.submit_from(&check, &check_path, form, &[]),
+        clerk.submit_from(&check, &check_path, form, &[])
+    );
     for page in [&first, &second] {
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         assert_eq!(
