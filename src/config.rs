@@ -31,6 +31,10 @@ pub struct Config {
     pub session_idle_timeout: Duration,
     pub session_max_lifetime: Duration,
     pub request_timeout: Duration,
+    /// A connection whose request headers take longer is closed (also idle keep-alive ones).
+    pub header_timeout: Duration,
+    /// Open client connections at most (further lowered to fit the open-file limit).
+    pub max_connections: usize,
     /// Largest accepted request body for ordinary forms.
     pub body_limit_bytes: usize,
     /// Largest request body at all (file uploads); follows from the attachment limit.
@@ -116,6 +120,8 @@ impl Config {
             session_idle_timeout: Duration::from_secs(30 * 60),
             session_max_lifetime: Duration::from_secs(12 * 3600),
             request_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
             body_limit_bytes: 2 * 1024 * 1024,
             upload_limit_bytes: upload_limit(20 * MB),
             attachment_max_bytes: 20 * MB,
@@ -186,6 +192,13 @@ impl Config {
         }
         if let Some(v) = get("REQUEST_TIMEOUT_SECS") {
             c.request_timeout = Duration::from_secs(positive("REQUEST_TIMEOUT_SECS", &v)?);
+        }
+        if let Some(v) = get("HEADER_TIMEOUT_SECS") {
+            c.header_timeout = Duration::from_secs(positive("HEADER_TIMEOUT_SECS", &v)?);
+        }
+        if let Some(v) = get("MAX_CONNECTIONS") {
+            c.max_connections = usize::try_from(positive("MAX_CONNECTIONS", &v)?)
+                .map_err(|_| invalid("MAX_CONNECTIONS", &v, "too large"))?;
         }
         c.require_second_factor = match get("REQUIRE_SECOND_FACTOR") {
             Some(v) => match v.to_ascii_lowercase().as_str() {

@@ -7,6 +7,7 @@ mod accessibility;
 mod accounts;
 mod applications;
 mod directory;
+mod hardening;
 mod mail;
 mod onboarding;
 mod operations;

@@ -1,11 +1,12 @@
-//! Running the portal: request tracing, background workers and graceful shutdown.
+//! Running the portal: request tracing, background workers and graceful shutdown; the
+//! connection handling itself is in [`connections`].
+
+pub mod connections;
 
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, Response};
-use std::future::IntoFuture;
-
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -97,34 +98,33 @@ pub async fn serve(
     let stop_workers = CancellationToken::new();
     let mut workers = spawn_workers(&state, &stop_workers);
     let pool = state.db.clone();
+    let limits = connections::Limits::within_open_file_limit(
+        state.config.max_connections,
+        state.config.header_timeout,
+    );
     let router = crate::app(state);
-    let shutdown = {
-        let stop = stop.clone();
-        async move {
-            tokio::select! {
-                _ = stop.cancelled() => {}
-                _ = termination_signal() => tracing::info!("shutdown requested"),
+    let on_signal = stop.clone();
+    let signals = tokio::spawn(async move {
+        tokio::select! {
+            _ = on_signal.cancelled() => {}
+            _ = termination_signal() => {
+                tracing::info!("shutdown requested");
+                on_signal.cancel();
             }
-            stop.cancel();
         }
-    };
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .into_future();
+    });
+    let server = connections::serve(listener, router, limits, stop.clone());
     let drained = async {
         stop.cancelled().await;
         tokio::time::sleep(SHUTDOWN_GRACE).await;
     };
-    let result = tokio::select! {
-        result = server => result.map_err(anyhow::Error::from),
+    tokio::select! {
+        _ = server => {}
         _ = drained => {
             tracing::warn!("requests still running after the grace period; stopping anyway");
-            Ok(())
         }
     };
+    signals.abort();
     stop_workers.cancel();
     let joined = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while workers.join_next().await.is_some() {}
@@ -135,7 +135,7 @@ pub async fn serve(
     }
     pool.close().await;
     tracing::info!("stopped");
-    result
+    Ok(())
 }
 
 /// SIGTERM or Ctrl-C.

@@ -1,0 +1,152 @@
+//! What an attacker or a fault tries from outside: slow clients, stolen sessions, interrupted
+//! uploads, silent mail servers, foreign Host headers, a database that goes away.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::common::TestApp;
+
+/// The portal's own binary serving the test database in a process of its own, with the
+/// open-file limit most machines start processes with.
+struct ServerProcess {
+    child: Child,
+    base_url: String,
+    port: u16,
+}
+
+impl ServerProcess {
+    async fn start(app: &TestApp, open_files: u32) -> ServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let base_url = format!("http://127.0.0.1:{port}");
+        let binary = env!("CARGO_BIN_EXE_foerderportal");
+        let child = Command::new("bash")
+            .args([
+                "-c",
+                &format!("ulimit -n {open_files} && exec \"$0\" serve"),
+                binary,
+            ])
+            .env("DATABASE_URL", app.database_url())
+            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("BASE_URL", &base_url)
+            .env("VAR_DIR", app.config.var_dir.join("process"))
+            .env("RUST_LOG", "warn")
+            .current_dir(std::env::temp_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the portal binary");
+        let server = ServerProcess {
+            child,
+            base_url,
+            port,
+        };
+        for _ in 0..300 {
+            if let Ok(r) = reqwest::get(format!("{}/healthz", server.base_url)).await {
+                if r.status() == StatusCode::OK {
+                    return server;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the portal process did not come up");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A connection that sends the start of a request and then nothing.
+async fn half_open(port: u16) -> Option<TcpStream> {
+    let connect = TcpStream::connect(("127.0.0.1", port));
+    let mut stream = tokio::time::timeout(Duration::from_secs(2), connect)
+        .await
+        .ok()?
+        .ok()?;
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Langsam: ")
+        .await
+        .ok()?;
+    Some(stream)
+}
+
+fn is_closed_by_server(stream: &TcpStream) -> bool {
+    let mut buf = [0u8; 64];
+    match stream.try_read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => true,
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    }
+}
+
+#[tokio::test]
+async fn slow_clients_cannot_exhaust_the_server_a_normal_request_still_gets_through() {
+    let app = TestApp::spawn().await;
+    // 1,024 open files: without a bound on connections about 1,000 slow clients were enough
+    // to make the server unreachable ("Too many open files").
+    let server = ServerProcess::start(&app, 1024).await;
+    let mut slow = Vec::new();
+    for _ in 0..1100 {
+        if let Some(stream) = half_open(server.port).await {
+            slow.push(stream);
+        }
+    }
+    assert!(slow.len() >= 1000, "only {} connected", slow.len());
+
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let answer = client
+        .get(format!("{}/healthz", server.base_url))
+        .send()
+        .await
+        .expect("the health check is answered");
+    let took = started.elapsed();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let held = slow.iter().filter(|s| !is_closed_by_server(s)).count();
+    eprintln!(
+        "{} slow connections opened, {held} still held; /healthz answered in {:.1} ms",
+        slow.len(),
+        took.as_secs_f64() * 1000.0
+    );
+    assert!(
+        took < Duration::from_secs(1),
+        "the health check took {took:?}"
+    );
+    // A real page too, not just the health check.
+    let page = client
+        .get(format!("{}/", server.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_connection_whose_headers_never_complete_is_closed_after_the_header_timeout() {
+    let app = TestApp::spawn_with(|c| c.header_timeout = Duration::from_secs(1)).await;
+    let port = app.config.listen_addr.port();
+    let mut stream = half_open(port).await.expect("connects");
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buf)).await;
+    assert!(
+        read.is_ok(),
+        "the server still holds the half-open connection after 5 s"
+    );
+    // A client that completes its request in time is served as always.
+    let page = app.client().get("/healthz").await;
+    assert_eq!(page.status, StatusCode::OK);
+}
