@@ -48,6 +48,8 @@ pub struct Config {
     pub require_second_factor: bool,
     /// Reverse proxies whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Host names (with port where not the default) answered besides `BASE_URL`'s and loopback.
+    pub allowed_hosts: Vec<String>,
 }
 
 /// How the mail worker retries and how long it keeps sent messages.
@@ -130,6 +132,7 @@ impl Config {
             // A developer's checkout; from_lookup turns it on everywhere else.
             require_second_factor: false,
             trusted_proxies: Vec::new(),
+            allowed_hosts: Vec::new(),
         }
     }
 
@@ -227,6 +230,13 @@ impl Config {
                         "expected IP addresses separated by commas",
                     )
                 })?;
+        }
+        if let Some(v) = get("ALLOWED_HOSTS") {
+            c.allowed_hosts = v
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect();
         }
         if let Some(v) = get("ATTACHMENT_MAX_MB") {
             c.attachment_max_bytes = positive("ATTACHMENT_MAX_MB", &v)? * MB;

@@ -143,6 +143,90 @@ pub async fn is_ready(pool: &PgPool) -> bool {
     matches!(applied, Ok(Some(v)) if v >= latest)
 }
 
+/// Whether an error means the database cannot be reached at all (down, restarting, out of
+/// connections), as opposed to a failing query: pages then answer 503, not 500.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // 08: connection exception; 57P: shutting down, starting up; 53300: too many connections.
+        sqlx::Error::Database(e) => e
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
+        _ => false,
+    }
+}
+
+/// Tracks an outage of the database so it is logged once when it starts and once when it ends,
+/// not for every request that meets it.
+#[derive(Debug, Default)]
+pub struct Health {
+    outage: std::sync::Mutex<Option<Outage>>,
+}
+
+#[derive(Debug)]
+struct Outage {
+    since: std::time::Instant,
+    refused: u64,
+}
+
+impl Health {
+    /// A request could not reach the database. Returns whether this started an outage.
+    pub fn unreachable(&self, error: &str) -> bool {
+        let mut outage = self.outage.lock().unwrap_or_else(|p| p.into_inner());
+        match outage.as_mut() {
+            Some(o) => {
+                o.refused += 1;
+                false
+            }
+            None => {
+                tracing::error!(error, "the database is unreachable; pages answer 503 until it is back");
+                *outage = Some(Outage {
+                    since: std::time::Instant::now(),
+                    refused: 1,
+                });
+                true
+            }
+        }
+    }
+
+    pub fn is_down(&self) -> bool {
+        self.outage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// The database answered again. Returns whether this ended an outage.
+    pub fn reachable(&self) -> bool {
+        let ended = self.outage.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(o) = &ended {
+            tracing::warn!(
+                after_secs = o.since.elapsed().as_secs(),
+                refused_requests = o.refused,
+                "the database is reachable again"
+            );
+        }
+        ended.is_some()
+    }
+
+    /// While an outage lasts, asks the database every second whether it is back.
+    pub async fn watch(&self, pool: &PgPool, stop: &tokio_util::sync::CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+            if self.is_down() && sqlx::query("SELECT 1").execute(pool).await.is_ok() {
+                self.reachable();
+            }
+        }
+    }
+}
+
 /// Serialises work on one key (an account, say) until the transaction ends.
 pub async fn lock_key(conn: &mut PgConnection, key: &str) -> sqlx::Result<()> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
@@ -404,4 +488,31 @@ async fn run(mut cmd: tokio::process::Command, what: &str) -> anyhow::Result<()>
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_is_reported_once_when_it_starts_and_once_when_it_ends() {
+        let health = Health::default();
+        assert!(!health.reachable(), "no outage, nothing to report");
+        assert!(health.unreachable("connection refused"));
+        assert!(!health.unreachable("connection refused"), "the same outage");
+        assert!(!health.unreachable("pool timed out"));
+        assert!(health.is_down());
+        assert!(health.reachable());
+        assert!(!health.is_down());
+        assert!(health.unreachable("connection refused"), "a new outage");
+    }
+
+    #[test]
+    fn connection_failures_count_as_unavailable_but_failing_queries_do_not() {
+        assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(is_unavailable(&sqlx::Error::Io(refused)));
+        assert!(!is_unavailable(&sqlx::Error::RowNotFound));
+        assert!(!is_unavailable(&sqlx::Error::ColumnNotFound("x".into())));
+    }
 }

@@ -47,7 +47,16 @@ impl From<crate::mail::outbox::EnqueueError> for AppError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorDetail {
     CsrfMismatch,
+    /// The request named a host that is not the portal's (see `web::middleware::KnownHosts`).
+    UnknownHost,
 }
+
+/// Marks a 503 caused by an unreachable database, with the error, for the outage log.
+#[derive(Clone, Debug)]
+pub struct DatabaseUnreachable(pub String);
+
+/// How long clients are asked to wait while the database is unreachable.
+pub const RETRY_AFTER_SECS: &str = "30";
 
 /// Marks a response whose body must reach the client unchanged (health checks).
 #[derive(Clone, Copy, Debug)]
@@ -69,7 +78,10 @@ impl IntoResponse for AppError {
             AppError::SecondFactorRequired => {
                 return Redirect::to("/konto/zweiter-faktor").into_response();
             }
-            AppError::Db(_) | AppError::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Db(_) | AppError::Other(_) => match self.unreachable_database() {
+                Some(e) => return database_unreachable(e),
+                None => StatusCode::INTERNAL_SERVER_ERROR,
+            },
         };
         if status.is_server_error() {
             // Runs inside the request's span, so the log line carries the request id.
@@ -81,6 +93,31 @@ impl IntoResponse for AppError {
         }
         response
     }
+}
+
+impl AppError {
+    /// The database error behind this one, if it means the database cannot be reached.
+    fn unreachable_database(&self) -> Option<&sqlx::Error> {
+        let e = match self {
+            AppError::Db(e) => e,
+            AppError::Other(e) => e.downcast_ref::<sqlx::Error>()?,
+            _ => return None,
+        };
+        crate::database::is_unavailable(e).then_some(e)
+    }
+}
+
+/// 503 with `Retry-After`; the error-page middleware logs the outage once and renders the page.
+pub fn database_unreachable(e: &dyn std::fmt::Display) -> Response {
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECS)],
+    )
+        .into_response();
+    response
+        .extensions_mut()
+        .insert(DatabaseUnreachable(e.to_string()));
+    response
 }
 
 fn urlencode(s: &str) -> String {
@@ -111,6 +148,10 @@ impl ErrorPage {
                 "Das Formular ist abgelaufen",
                 "Das Formular wurde nicht von dieser Seite gesendet oder Ihre Sitzung ist inzwischen abgelaufen. Bitte öffnen Sie die Seite neu und senden Sie das Formular noch einmal.",
             ),
+            (400, Some(ErrorDetail::UnknownHost)) => (
+                "Unbekannte Adresse",
+                "Unter dieser Adresse ist das Förderportal nicht erreichbar. Bitte rufen Sie das Portal über seine offizielle Adresse auf.",
+            ),
             (403, _) => (
                 "Kein Zugriff",
                 "Sie haben keine Berechtigung für diese Seite. Wenn Sie meinen, dass das ein Fehler ist, wenden Sie sich bitte an die Administration.",
@@ -136,8 +177,8 @@ impl ErrorPage {
                 "Bitte warten Sie einen Moment und versuchen Sie es dann noch einmal.",
             ),
             (503, _) => (
-                "Vorübergehend nicht verfügbar",
-                "Das Portal ist gerade nicht erreichbar. Bitte versuchen Sie es in einigen Minuten noch einmal.",
+                "Das Portal ist vorübergehend nicht erreichbar",
+                "Das Portal ist gerade nicht erreichbar. Ihre gespeicherten Angaben sind nicht verloren. Bitte versuchen Sie es in einigen Minuten noch einmal.",
             ),
             (s, _) if s >= 500 => (
                 "Ein technischer Fehler ist aufgetreten",

@@ -36,7 +36,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
 use crate::web::middleware::{
-    REQUEST_ID_HEADER, distrust_client_request_id, error_pages, security_headers, visitor_cookies,
+    REQUEST_ID_HEADER, distrust_client_request_id, error_pages, known_host, security_headers,
+    visitor_cookies,
 };
 
 /// The whole portal as one router.
@@ -91,6 +92,7 @@ pub fn app(state: AppState) -> Router {
                 .on_response(server::log_response),
         )
         .layer(PropagateRequestIdLayer::new(request_id))
+        .layer(from_fn_with_state(state.clone(), known_host))
         .layer(CompressionLayer::new())
         .layer(from_fn_with_state(state.clone(), security_headers))
         .layer(from_fn_with_state(state.clone(), visitor_cookies))

@@ -78,7 +78,8 @@ enum UserCommand {
         /// clerk, reviewer or admin; repeat for several (reviewer and admin may be combined).
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
-        /// AGS (8 digits) of the clerk's municipality; required for clerks.
+        /// The clerk's municipality (required for clerks): its 8-digit AGS, or the 5-digit key
+        /// of a Landkreis or kreisfreie Stadt.
         #[arg(long)]
         municipality: Option<String>,
     },
@@ -241,6 +242,12 @@ async fn add_user(
         .collect::<Result<_, _>>()
         .map_err(anyhow::Error::msg)?;
     check_roles(&roles, municipality.is_some()).map_err(anyhow::Error::msg)?;
+    let municipality = municipality
+        .map(|typed| {
+            municipalities::model::directory_key(&typed)
+                .map_err(|e| anyhow::anyhow!("--municipality {typed:?}: {e}"))
+        })
+        .transpose()?;
     let mut password = String::new();
     std::io::stdin()
         .lock()
@@ -278,7 +285,9 @@ async fn insert_user(
         Some(ags) => Some(
             municipalities::db::id_by_ags(&mut conn, ags)
                 .await?
-                .with_context(|| format!("no municipality with AGS {ags}"))?,
+                .with_context(|| {
+                    format!("--municipality: no municipality with the key {ags} in the directory")
+                })?,
         ),
         None => None,
     };

@@ -9,6 +9,7 @@ use crate::applications::files::FileStore;
 use crate::config::Config;
 use crate::mail::{Mailer, Outbox};
 use crate::web::CookiePolicy;
+use crate::web::middleware::KnownHosts;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,6 +21,8 @@ pub struct AppState {
     pub outbox: Outbox,
     pub passwords: Hasher,
     pub files: FileStore,
+    pub hosts: Arc<KnownHosts>,
+    pub db_health: Arc<crate::database::Health>,
 }
 
 impl AppState {
@@ -31,6 +34,8 @@ impl AppState {
             assets: Arc::new(assets),
             outbox: Outbox::new(&config.base_url),
             files: FileStore::local(&config.data_dir),
+            hosts: Arc::new(KnownHosts::from_config(&config)),
+            db_health: Arc::default(),
             config: Arc::new(config),
             mailer,
             passwords: Hasher::new(),

@@ -383,6 +383,18 @@ async fn change_role(
         let page = user_page(&mut tx, page, &admin, user, Some(form), errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
+    let mut before = user.roles();
+    before.sort();
+    let mut after = roles.to_vec();
+    after.sort();
+    if before == after && user.municipality_id == municipality_id {
+        drop(tx);
+        return Ok(redirect_with_flash(
+            &app.cookies,
+            &format!("/admin/benutzer/{id}"),
+            "Die Rolle ist unverändert; es wurde nichts gespeichert.",
+        ));
+    }
     db::update_roles(&mut tx, id, roles, municipality_id).await?;
     // New privileges take effect with a new login.
     db::delete_sessions_of(&mut tx, id, None).await?;

@@ -108,17 +108,22 @@ pub async fn load_session(State(app): State<AppState>, mut req: Request, next: N
     let record = match record {
         Ok(r) => r,
         Err(e) => {
-            // Without the database the request cannot be served as this user; fail loudly rather
+            // Without the database the request cannot be served as this user; say so rather
             // than show the page as if they were anonymous.
-            tracing::error!(error = %e, "loading the session failed");
+            app.db_health.unreachable(&e);
             let (parts, _) = req.into_parts();
             let page = PageContext::build(&parts, &app);
-            return error_page(
+            let mut response = error_page(
                 page,
                 StatusCode::SERVICE_UNAVAILABLE,
                 None,
                 request_id(&parts),
             );
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(crate::error::RETRY_AFTER_SECS),
+            );
+            return response;
         }
     };
     let Some(s) = record else {
@@ -218,6 +223,10 @@ pub async fn start_session(
         .and_then(|v| v.to_str().ok())
         .map(|s| truncate(s, 300));
     let mut conn = app.db.acquire().await?;
+    // A session this browser still carries is replaced, not left open beside the new one.
+    if let Some(previous) = cookie(headers, &app.cookies.name(SESSION_COOKIE)) {
+        db::delete_session(&mut conn, &token_hash(previous)).await?;
+    }
     db::insert_session(
         &mut conn,
         db::NewSession {

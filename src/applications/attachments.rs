@@ -27,7 +27,8 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::csrf::{self, CsrfToken};
 use crate::web::{
-    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, format, redirect_with_flash,
+    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, format, multipart_text,
+    redirect_with_flash,
 };
 
 pub fn router(upload_limit: usize) -> Router<AppState> {
@@ -266,6 +267,7 @@ async fn upload(
         file: None,
     };
     let mut too_large = false;
+    let text_limit = app.config.body_limit_bytes;
     while let Some(field) = multipart
         .next_field()
         .await
@@ -273,13 +275,13 @@ async fn upload(
     {
         match field.name().unwrap_or_default() {
             "csrf_token" => {
-                let sent = field.text().await.map_err(|_| AppError::BadRequest)?;
+                let sent = multipart_text(field, text_limit).await?;
                 csrf::verify(csrf_token.as_ref().map(|Extension(t)| t), &sent)?;
                 token_checked = true;
             }
-            "document" => received.document = field.text().await.unwrap_or_default(),
+            "document" => received.document = multipart_text(field, text_limit).await?,
             "zurueck" => {
-                received.back_to_review = field.text().await.unwrap_or_default() == "pruefen"
+                received.back_to_review = multipart_text(field, text_limit).await? == "pruefen"
             }
             // The form puts the token first; a file before it is not read at all.
             "datei" if token_checked && received.file.is_none() && !too_large => {

@@ -19,7 +19,8 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::csrf::{self, CsrfToken};
 use crate::web::{
-    ClientAddress, FormErrors, PageContext, ProtectedForm, clean_line, redirect_with_flash,
+    ClientAddress, FormErrors, PageContext, ProtectedForm, clean_line, multipart_text,
+    redirect_with_flash,
     required_line,
 };
 
@@ -136,7 +137,9 @@ async fn import(
         .map_err(|_| AppError::BadRequest)?
     {
         match field.name() {
-            Some("csrf_token") => token = field.text().await.map_err(|_| AppError::BadRequest)?,
+            Some("csrf_token") => {
+                token = multipart_text(field, app.config.body_limit_bytes).await?
+            }
             Some("datei") => {
                 file = Some(field.bytes().await.map_err(|_| AppError::PayloadTooLarge)?)
             }

@@ -49,6 +49,8 @@ pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> 
         state.config.mail.clone(),
     );
     workers.spawn(mail.run(stop.clone()));
+    let (health, pool, stop_watching) = (state.db_health.clone(), state.db.clone(), stop.clone());
+    workers.spawn(async move { health.watch(&pool, &stop_watching).await });
     let (app, stop) = (state.clone(), stop.clone());
     workers.spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));

@@ -8,12 +8,88 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{CookiePolicy, CsrfToken, PageContext, cookie, decode_flash, random_token};
-use crate::error::{ErrorDetail, ErrorPage, RawResponse};
+use crate::error::{DatabaseUnreachable, ErrorDetail, ErrorPage, RawResponse};
 use crate::state::AppState;
 
 pub const FLASH_COOKIE: &str = "fp_flash";
 pub const ANON_CSRF_COOKIE: &str = "fp_csrf";
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The host names the portal answers for: `BASE_URL`'s, any in `ALLOWED_HOSTS`, and loopback
+/// (health checks, a proxy on the same machine). Anything else is refused, so a DNS name an
+/// attacker points at the server (DNS rebinding) does not reach the portal.
+#[derive(Clone, Debug)]
+pub struct KnownHosts {
+    /// `host:port`, lower case, the port filled in where the name had none.
+    hosts: Vec<String>,
+    /// The port a Host header without one means (that of `BASE_URL`'s scheme).
+    default_port: &'static str,
+}
+
+impl KnownHosts {
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let (scheme, rest) = config.base_url.split_once("://").unwrap_or(("http", ""));
+        let default_port = if scheme == "https" { "443" } else { "80" };
+        let base = rest.split('/').next().unwrap_or("");
+        let hosts = std::iter::once(base)
+            .chain(config.allowed_hosts.iter().map(String::as_str))
+            .map(|h| split_host(h, default_port))
+            .map(|(name, port)| format!("{name}:{port}"))
+            .collect();
+        KnownHosts {
+            hosts,
+            default_port,
+        }
+    }
+
+    pub fn allows(&self, host: &str) -> bool {
+        let (name, port) = split_host(host, self.default_port);
+        matches!(name.as_str(), "localhost" | "127.0.0.1" | "[::1]")
+            || self.hosts.contains(&format!("{name}:{port}"))
+    }
+}
+
+/// "Name:port" (or "[v6]:port") into the lower-case name and the port, `default_port` if none.
+fn split_host<'a>(authority: &'a str, default_port: &'a str) -> (String, &'a str) {
+    let authority = authority.trim();
+    let (name, port) = match authority.rsplit_once(':') {
+        Some((name, port))
+            if !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && (!name.contains(':') || name.ends_with(']')) =>
+        {
+            (name, port)
+        }
+        _ => (authority, default_port),
+    };
+    (name.to_ascii_lowercase(), port)
+}
+
+/// Refuses requests for a host the portal is not (see [`KnownHosts`]) with a German 400 page.
+pub async fn known_host(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        });
+    if host.as_deref().is_some_and(|h| app.hosts.allows(h)) {
+        return next.run(req).await;
+    }
+    tracing::info!(host = ?host, "refused a request for a foreign host");
+    let (parts, _) = req.into_parts();
+    let page = PageContext::build(&parts, &app);
+    error_page(
+        page,
+        StatusCode::BAD_REQUEST,
+        Some(ErrorDetail::UnknownHost),
+        request_id(&parts),
+    )
+}
 
 /// Gives every visitor a CSRF token (double-submit cookie) for anonymous forms such as the login,
 /// and hands a pending flash message to the page that displays it.
@@ -149,9 +225,14 @@ pub async fn error_pages(State(app): State<AppState>, req: Request, next: Next) 
         .get::<ErrorDetail>()
         .copied()
         .or(cross_site.then_some(ErrorDetail::CsrfMismatch));
+    if let Some(DatabaseUnreachable(error)) = response.extensions().get() {
+        app.db_health.unreachable(error);
+    }
     let mut page = error_page(page, status, detail, request_id);
-    if let Some(allow) = response.headers().get(header::ALLOW) {
-        page.headers_mut().insert(header::ALLOW, allow.clone());
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = response.headers().get(&name) {
+            page.headers_mut().insert(name, value.clone());
+        }
     }
     page
 }
@@ -182,5 +263,35 @@ impl CookiePolicy {
         CookiePolicy {
             secure: base_url.starts_with("https://"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(base_url: &str, extra: &[&str]) -> KnownHosts {
+        let mut config = crate::config::Config::local_defaults();
+        config.base_url = base_url.into();
+        config.allowed_hosts = extra.iter().map(|h| h.to_string()).collect();
+        KnownHosts::from_config(&config)
+    }
+
+    #[test]
+    fn only_the_portals_own_host_and_loopback_are_answered() {
+        let public = hosts("https://foerderportal.thueringen.de", &["app1.intern:8080"]);
+        assert!(public.allows("foerderportal.thueringen.de"));
+        assert!(public.allows("Foerderportal.Thueringen.DE:443"));
+        assert!(public.allows("app1.intern:8080"));
+        assert!(public.allows("127.0.0.1:8080"), "health checks on the machine");
+        assert!(public.allows("localhost"));
+        assert!(public.allows("[::1]:8080"));
+        assert!(!public.allows("foerderportal.thueringen.de:8443"));
+        assert!(!public.allows("evil.example"));
+        assert!(!public.allows("foerderportal.thueringen.de.evil.example"));
+        assert!(!public.allows(""));
+        let local = hosts("http://localhost:8080", &[]);
+        assert!(local.allows("localhost:8080"));
+        assert!(!local.allows("rebind.evil.example:8080"));
     }
 }

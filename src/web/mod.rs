@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 pub use csrf::{CsrfToken, NoFields, ProtectedForm};
-pub use forms::{FormErrors, clean_line, clean_text, field, required_line};
+pub use forms::{FormErrors, clean_line, clean_text, field, multipart_text, required_line};
 
 /// The signed-in person as the layout shows them.
 #[derive(Clone, Debug)]

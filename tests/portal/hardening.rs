@@ -8,7 +8,13 @@ use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use foerderportal::accounts::Role;
+use foerderportal::demo::DEMO_PASSWORD;
+
 use crate::common::TestApp;
+
+const CLERK: &str = "kommune@demo.foerderportal.example";
+const REVIEWER: &str = "pruefung@demo.foerderportal.example";
 
 /// The portal's own binary serving the test database in a process of its own, with the
 /// open-file limit most machines start processes with.
@@ -149,4 +155,133 @@ async fn a_connection_whose_headers_never_complete_is_closed_after_the_header_ti
     // A client that completes its request in time is served as always.
     let page = app.client().get("/healthz").await;
     assert_eq!(page.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn signing_in_again_in_the_same_browser_ends_the_previous_session() {
+    let app = TestApp::spawn().await;
+    let browser = app.sign_in_as(Role::Clerk).await;
+    let replaced = browser.cookie_header();
+    let again = browser.sign_in(CLERK, DEMO_PASSWORD).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(browser.get("/konto").await.status, StatusCode::OK);
+
+    // Whoever copied the earlier cookie cannot use it any more.
+    let stolen = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/konto"))
+        .header("cookie", replaced)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), StatusCode::SEE_OTHER);
+    assert!(stolen.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/anmelden"));
+    let sessions: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = $1",
+    )
+    .bind(CLERK)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(sessions, 1);
+}
+
+#[tokio::test]
+async fn saving_a_users_roles_unchanged_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let reviewer = app.sign_in_as(Role::Reviewer).await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(REVIEWER)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let detail = format!("/admin/benutzer/{id}");
+    let saved = admin
+        .submit(&detail, "form[action$='/rolle']", &[])
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let shown = admin.get(&detail).await;
+    assert!(shown.body.contains("unverändert"), "{}", shown.body);
+    assert_eq!(
+        reviewer.get("/konto").await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'user.roles_changed'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 0);
+}
+
+/// A raw HTTP/1.1 request with the given Host header; the status and the body.
+async fn with_host(port: u16, path: &str, host: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+#[tokio::test]
+async fn only_the_configured_host_and_loopback_are_answered() {
+    let app = TestApp::spawn_with(|c| c.base_url = "https://foerderportal.thueringen.de".into()).await;
+    let port = app.config.listen_addr.port();
+    let (status, body) = with_host(port, "/", "rebind.evil.example").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("Unbekannte Adresse"), "{body}");
+    assert!(body.contains("<html"), "the German error page, not a bare status");
+    assert_eq!(with_host(port, "/", "foerderportal.thueringen.de").await.0, 200);
+    assert_eq!(with_host(port, "/healthz", &format!("127.0.0.1:{port}")).await.0, 200);
+    assert_eq!(with_host(port, "/healthz", "localhost").await.0, 200);
+    assert_eq!(with_host(port, "/healthz", "evil.example").await.0, 400);
+}
+
+#[tokio::test]
+async fn while_the_database_is_down_pages_say_so_with_503_and_come_back_afterwards() {
+    let (app, database) = TestApp::spawn_behind_relay(|_| {}).await;
+    let visitor = app.client();
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    assert_eq!(visitor.get("/foerderaufrufe").await.status, StatusCode::OK);
+
+    database.cut();
+    for (who, path) in [(&visitor, "/foerderaufrufe"), (&clerk, "/antraege")] {
+        let page = who.get(path).await;
+        assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert_eq!(page.header("retry-after"), Some("30"), "{path}");
+        assert!(
+            page.text("h1").contains("vorübergehend nicht erreichbar"),
+            "{path}: {}",
+            page.body
+        );
+        assert!(!page.body.contains("PoolTimedOut") && !page.body.contains("sqlx"));
+    }
+    let ready = visitor.get("/readyz").await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+
+    database.restore();
+    let mut back = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..50 {
+        back = visitor.get("/foerderaufrufe").await.status;
+        if back == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(back, StatusCode::OK);
+    assert_eq!(clerk.get("/antraege").await.status, StatusCode::OK, "the session survived");
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod relay;
 pub mod smtp;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -163,6 +164,27 @@ impl TestApp {
     /// Spawns the app after letting the test adjust the configuration.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let (options, name) = fresh_database().await;
+        Self::spawn_on(options, name, adjust).await
+    }
+
+    /// The app reaching its database through a relay that the test can cut, as if PostgreSQL
+    /// went down (`TestApp::pool` goes through the relay too).
+    pub async fn spawn_behind_relay(adjust: impl FnOnce(&mut Config)) -> (TestApp, relay::Relay) {
+        let (options, name) = fresh_database().await;
+        let relay = relay::Relay::start(relay::Target::of_postgres(&options)).await;
+        let through = PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(relay.port)
+            .username(options.get_username())
+            .database(&name);
+        (Self::spawn_on(through, name, adjust).await, relay)
+    }
+
+    async fn spawn_on(
+        options: PgConnectOptions,
+        name: String,
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let pool = database::connect(options.clone())
             .await
             .expect("connect to the test database");
