@@ -64,7 +64,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 53] = [
+pub const ACTIONS: [(&str, &str); 55] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -80,6 +80,11 @@ pub const ACTIONS: [(&str, &str); 53] = [
     ),
     ("second_factor.enabled", "Zweiter Faktor eingerichtet"),
     ("second_factor.new_codes", "Neue Wiederherstellungscodes"),
+    (
+        "second_factor.replaced",
+        "Zweiter Faktor durch neue App ersetzt",
+    ),
+    ("second_factor.removed", "Zweiter Faktor entfernt"),
     ("sessions.ended", "Andere Sitzungen beendet"),
     ("password.changed", "Passwort geändert"),
     (

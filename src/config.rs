@@ -50,6 +50,10 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Host names (with port where not the default) answered besides `BASE_URL`'s and loopback.
     pub allowed_hosts: Vec<String>,
+    /// Seals second-factor keys at rest (`None`: the local default keeps one in `$VAR_DIR`).
+    pub secret_key: Option<String>,
+    /// Earlier keys, still accepted for opening until everything is sealed anew.
+    pub secret_key_previous: Vec<String>,
 }
 
 /// How the mail worker retries and how long it keeps sent messages.
@@ -133,6 +137,8 @@ impl Config {
             require_second_factor: false,
             trusted_proxies: Vec::new(),
             allowed_hosts: Vec::new(),
+            secret_key: None,
+            secret_key_previous: Vec::new(),
         }
     }
 
@@ -236,6 +242,14 @@ impl Config {
                 .split(',')
                 .map(|h| h.trim().to_ascii_lowercase())
                 .filter(|h| !h.is_empty())
+                .collect();
+        }
+        c.secret_key = get("SECRET_KEY");
+        if let Some(v) = get("SECRET_KEY_PREVIOUS") {
+            c.secret_key_previous = v
+                .split(',')
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty())
                 .collect();
         }
         if let Some(v) = get("ATTACHMENT_MAX_MB") {

@@ -183,7 +183,10 @@ impl Health {
                 false
             }
             None => {
-                tracing::error!(error, "the database is unreachable; pages answer 503 until it is back");
+                tracing::error!(
+                    error,
+                    "the database is unreachable; pages answer 503 until it is back"
+                );
                 *outage = Some(Outage {
                     since: std::time::Instant::now(),
                     refused: 1,

@@ -14,6 +14,7 @@ pub mod money;
 pub mod municipalities;
 pub mod programmes;
 pub mod review;
+pub mod secrets;
 pub mod server;
 pub mod site;
 pub mod state;

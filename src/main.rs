@@ -47,6 +47,8 @@ enum Command {
     },
     /// Run only the e-mail delivery worker (serve runs one too; any number may run at once).
     MailWorker,
+    /// Print a new random key for SECRET_KEY (32 bytes, base64).
+    SecretKey,
     /// The municipality directory.
     Municipalities {
         #[command(subcommand)]
@@ -92,6 +94,10 @@ async fn main() -> anyhow::Result<()> {
     init_logging(&config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
+        Command::SecretKey => {
+            println!("{}", foerderportal::secrets::new_key());
+            Ok(())
+        }
         Command::Migrate => {
             Database::open(&config).await?.close().await;
             println!("Migrations applied.");
@@ -186,6 +192,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let result = async {
         let mailer = mail::Mailer::from_config(&config)?;
         let state = AppState::new(pool, config.clone(), mailer)?;
+        let resealed =
+            accounts::reseal_totp_secrets(&mut *state.db.acquire().await?, &state.secrets).await?;
+        if resealed > 0 {
+            tracing::info!(resealed, "sealed second-factor keys under the current SECRET_KEY");
+        }
         demo::load_on_first_start(&config, &state.db, &state.passwords).await?;
         let listener = tokio::net::TcpListener::bind(config.listen_addr)
             .await

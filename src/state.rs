@@ -23,6 +23,7 @@ pub struct AppState {
     pub files: FileStore,
     pub hosts: Arc<KnownHosts>,
     pub db_health: Arc<crate::database::Health>,
+    pub secrets: crate::secrets::SecretBox,
 }
 
 impl AppState {
@@ -36,6 +37,7 @@ impl AppState {
             files: FileStore::local(&config.data_dir),
             hosts: Arc::new(KnownHosts::from_config(&config)),
             db_health: Arc::default(),
+            secrets: crate::secrets::SecretBox::from_config(&config)?,
             config: Arc::new(config),
             mailer,
             passwords: Hasher::new(),

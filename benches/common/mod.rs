@@ -53,6 +53,7 @@ impl Portal {
             .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
             .env("VAR_DIR", &scratch)
             .env("RUST_LOG", "warn")
+            .env("SECRET_KEY", foerderportal::secrets::new_key())
             // The benchmark signs in with passwords only.
             .env("REQUIRE_SECOND_FACTOR", "false")
             .stdout(Stdio::null())

@@ -483,6 +483,63 @@ pub async fn enable_totp(
     Ok(true)
 }
 
+/// A new app's secret in place of the old one, with fresh recovery codes; false if the account
+/// has no second factor (removed meanwhile).
+pub async fn replace_totp(
+    conn: &mut PgConnection,
+    user_id: i64,
+    secret: &str,
+    step: i64,
+    recovery_codes: &[String],
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET totp_secret = $2, totp_enabled_at = now(), totp_last_step = $3
+         WHERE id = $1 AND totp_secret IS NOT NULL",
+    )
+    .bind(user_id)
+    .bind(secret)
+    .bind(step)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    replace_recovery_codes(conn, user_id, recovery_codes).await?;
+    Ok(true)
+}
+
+pub async fn disable_totp(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    replace_recovery_codes(conn, user_id, &[]).await
+}
+
+/// Seals every second-factor secret that is still in clear text or under an earlier key with
+/// the current key (after a rotation of `SECRET_KEY`, or once after the upgrade to sealing).
+pub async fn reseal_totp_secrets(
+    conn: &mut PgConnection,
+    secrets: &crate::secrets::SecretBox,
+) -> anyhow::Result<u64> {
+    let stored: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL")
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut resealed = 0;
+    for (id, value) in stored.into_iter().filter(|(_, v)| secrets.needs_sealing(v)) {
+        let sealed = secrets.seal(&secrets.reveal(&value)?);
+        sqlx::query("UPDATE users SET totp_secret = $2 WHERE id = $1 AND totp_secret = $3")
+            .bind(id)
+            .bind(sealed)
+            .bind(&value)
+            .execute(&mut *conn)
+            .await?;
+        resealed += 1;
+    }
+    Ok(resealed)
+}
+
 pub async fn replace_recovery_codes(
     conn: &mut PgConnection,
     user_id: i64,

@@ -32,6 +32,50 @@ pub fn router() -> Router<AppState> {
 pub const TOO_MANY_TRIES: &str =
     "Zu viele Fehlversuche. Bitte warten Sie 15 Minuten und versuchen Sie es dann erneut.";
 
+/// Checks the signed-in user's current password before a change of security settings, so a
+/// stolen session alone cannot make one; throttled and audited like the login, so it cannot
+/// become a way to guess the password either. `Err` holds the message for the field.
+pub async fn confirm_password(
+    app: &AppState,
+    user: &CurrentUser,
+    client: &ClientAddress,
+    password: String,
+) -> Result<Result<(), &'static str>, AppError> {
+    if password.is_empty() {
+        return Ok(Err("Bitte geben Sie Ihr Passwort ein."));
+    }
+    let actor = user.actor(client);
+    let subject = format!("user:{}", user.id);
+    let mut conn = app.db.acquire().await?;
+    let stored = db::find_user(&mut conn, user.id)
+        .await?
+        .and_then(|u| u.password_hash);
+    let Some(attempt) =
+        guard::begin(&mut conn, &format!("reauth:{}", user.id), &client.0, false).await?
+    else {
+        audit::record(&mut conn, actor, "reauth.throttled", &subject, json!({})).await?;
+        return Ok(Err(TOO_MANY_TRIES));
+    };
+    drop(conn);
+    let right = app.passwords.verify(password, stored).await?;
+    let mut conn = app.db.acquire().await?;
+    if right {
+        guard::forgive(&mut conn, attempt).await?;
+        return Ok(Ok(()));
+    }
+    audit::record(
+        &mut conn,
+        actor,
+        "password.current_wrong",
+        &subject,
+        json!({}),
+    )
+    .await?;
+    Ok(Err(WRONG_PASSWORD))
+}
+
+pub const WRONG_PASSWORD: &str = "Das Passwort ist nicht richtig.";
+
 pub struct SessionView {
     pub current: bool,
     pub started: String,
@@ -136,45 +180,14 @@ async fn change_password(
     ProtectedForm(form): ProtectedForm<PasswordForm>,
 ) -> Result<Response, AppError> {
     let mut errors = FormErrors::default();
-    let stored = {
-        let mut conn = app.db.acquire().await?;
-        db::find_user(&mut conn, user.id)
-            .await?
-            .and_then(|u| u.password_hash)
-    };
     if form.current.is_empty() {
         errors.add("current", "Bitte geben Sie Ihr bisheriges Passwort ein.");
-    } else {
-        // A stolen session must not become a way to guess the password.
-        let mut conn = app.db.acquire().await?;
-        let attempt =
-            guard::begin(&mut conn, &format!("reauth:{}", user.id), &client.0, false).await?;
-        let actor = user.actor(&client);
-        let subject = format!("user:{}", user.id);
-        match attempt {
-            None => {
-                audit::record(&mut conn, actor, "reauth.throttled", &subject, json!({})).await?;
-                errors.add("current", TOO_MANY_TRIES);
-            }
-            Some(attempt) => {
-                drop(conn);
-                let right = app.passwords.verify(form.current, stored).await?;
-                let mut conn = app.db.acquire().await?;
-                if right {
-                    guard::forgive(&mut conn, attempt).await?;
-                } else {
-                    audit::record(
-                        &mut conn,
-                        actor,
-                        "password.current_wrong",
-                        &subject,
-                        json!({}),
-                    )
-                    .await?;
-                    errors.add("current", "Das bisherige Passwort ist nicht richtig.");
-                }
-            }
-        }
+    } else if let Err(problem) = confirm_password(&app, &user, &client, form.current).await? {
+        let problem = match problem {
+            WRONG_PASSWORD => "Das bisherige Passwort ist nicht richtig.",
+            other => other,
+        };
+        errors.add("current", problem);
     }
     if let Err(problem) = policy::check(&form.password, &[&user.name, &user.email]) {
         errors.add("password", problem.to_string());

@@ -14,6 +14,7 @@ use serde_json::json;
 
 use super::db::{self, SessionStage};
 use super::guard;
+use super::profile::{TOO_MANY_TRIES, confirm_password};
 use super::session::{CurrentUser, PendingLogin, start_session};
 use super::totp;
 use crate::audit::{self, Actor};
@@ -28,7 +29,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/anmelden/zweiter-faktor", get(login_page).post(login))
         .route("/konto/zweiter-faktor", get(setup_page).post(enable))
+        .route(
+            "/konto/zweiter-faktor/neue-app",
+            get(replace_page).post(replace),
+        )
         .route("/konto/zweiter-faktor/neue-codes", post(new_recovery_codes))
+        .route("/konto/zweiter-faktor/entfernen", post(remove))
 }
 
 fn unix_now() -> u64 {
@@ -66,14 +72,19 @@ async fn login_page(
     .into_response()
 }
 
+/// The code and password fields; on the page with several forms they carry the form's prefix
+/// (`codes_…`, `remove_…`), so each has an id of its own for the error summary.
 #[derive(Deserialize)]
 struct CodeForm {
-    #[serde(default)]
+    #[serde(default, alias = "codes_code", alias = "remove_code")]
     code: String,
     #[serde(default)]
     next: String,
     /// During setup: the secret the page showed.
     secret: Option<String>,
+    /// The current password, which every change of the second factor needs.
+    #[serde(default, alias = "codes_password", alias = "remove_password")]
+    password: String,
 }
 
 const WRONG_CODE: &str = "Der Code ist nicht richtig oder schon abgelaufen. Bitte geben Sie den aktuellen Code aus Ihrer App oder einen Wiederherstellungscode ein.";
@@ -133,7 +144,7 @@ async fn login(
             TOO_MANY_CODES,
         ));
     };
-    if !check_code(&mut tx, pending.user_id, &form.code, true).await? {
+    if !check_code(&app, &mut tx, pending.user_id, &form.code, true).await? {
         audit::record(
             &mut tx,
             actor,
@@ -175,70 +186,79 @@ const TOO_MANY_CODES: &str =
 /// A current code from the app (each time step once) or, where allowed, an unused recovery
 /// code; either is used up when accepted.
 async fn check_code(
+    app: &AppState,
     conn: &mut sqlx::PgConnection,
     user_id: i64,
     code: &str,
     recovery_allowed: bool,
-) -> sqlx::Result<bool> {
+) -> Result<bool, AppError> {
     let factor = db::second_factor(conn, user_id).await?;
-    let Some(secret) = factor.totp_secret else {
+    let Some(stored) = factor.totp_secret else {
         return Ok(false);
     };
-    match totp::accepted_step(&secret, code, unix_now(), factor.totp_last_step) {
-        Some(step) => db::use_totp_step(conn, user_id, step).await,
-        None if recovery_allowed => db::use_recovery_code(conn, user_id, code).await,
-        None => Ok(false),
-    }
+    let secret = app.secrets.reveal(&stored)?;
+    Ok(
+        match totp::accepted_step(&secret, code, unix_now(), factor.totp_last_step) {
+            Some(step) => db::use_totp_step(conn, user_id, step).await?,
+            None if recovery_allowed => db::use_recovery_code(conn, user_id, code).await?,
+            None => false,
+        },
+    )
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "accounts/second_factor_setup.html")]
 struct SetupPage {
     page: PageContext,
-    enabled: bool,
+    /// This account must have a second factor (so it can be replaced, not removed).
     required: bool,
     codes_left: i64,
-    secret: String,
-    qr_svg: String,
+    /// Enrolling an app: the new secret and its QR code, and where the form goes.
+    enrol: Option<Enrolment>,
     errors: FormErrors,
 }
 
+struct Enrolment {
+    secret: String,
+    qr_svg: String,
+    action: &'static str,
+    replacing: bool,
+}
+
+const SETUP: &str = "/konto/zweiter-faktor";
+const REPLACE: &str = "/konto/zweiter-faktor/neue-app";
+
 /// The setup page. A new secret is made for each visit and travels in the form, so that merely
-/// looking at the page changes nothing; it is stored when the first code confirms it.
+/// looking at the page changes nothing; it is stored when the password and the first code
+/// confirm it. `replacing` shows the enrolment of a new app for an account that has one.
 async fn setup(
     app: &AppState,
     page: PageContext,
     user: &CurrentUser,
     secret: Option<String>,
+    replacing: bool,
     errors: FormErrors,
 ) -> Result<SetupPage, AppError> {
     let mut conn = app.db.acquire().await?;
     let factor = db::second_factor(&mut conn, user.id).await?;
     let required =
         app.config.require_second_factor && user.roles.iter().any(|r| *r != super::Role::Clerk);
-    if factor.enabled() {
-        let codes_left = factor.recovery_codes_left;
-        return Ok(SetupPage {
-            page,
-            enabled: true,
-            required,
-            codes_left,
-            secret: String::new(),
-            qr_svg: String::new(),
-            errors,
-        });
-    }
-    let secret = secret
-        .filter(|s| totp::is_secret(s))
-        .unwrap_or_else(totp::new_secret);
-    let qr_svg = totp::qr_svg(&totp::otpauth_url(&secret, &user.email));
+    let enrol = (!factor.enabled() || replacing).then(|| {
+        let secret = secret
+            .filter(|s| totp::is_secret(s))
+            .unwrap_or_else(totp::new_secret);
+        Enrolment {
+            qr_svg: totp::qr_svg(&totp::otpauth_url(&secret, &user.email)),
+            secret,
+            action: if factor.enabled() { REPLACE } else { SETUP },
+            replacing: factor.enabled(),
+        }
+    });
     Ok(SetupPage {
         page,
-        enabled: false,
         required,
-        codes_left: 0,
-        secret,
-        qr_svg,
+        codes_left: factor.recovery_codes_left,
+        enrol,
         errors,
     })
 }
@@ -248,7 +268,15 @@ async fn setup_page(
     page: PageContext,
     user: CurrentUser,
 ) -> Result<SetupPage, AppError> {
-    setup(&app, page, &user, None, FormErrors::default()).await
+    setup(&app, page, &user, None, false, FormErrors::default()).await
+}
+
+async fn replace_page(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+) -> Result<SetupPage, AppError> {
+    setup(&app, page, &user, None, true, FormErrors::default()).await
 }
 
 #[derive(Template, WebTemplate)]
@@ -258,63 +286,193 @@ struct CodesPage {
     codes: Vec<String>,
 }
 
-/// Confirms the app with its first code, switches the second factor on, shows the recovery
-/// codes once, and continues in a new session that counts as having given the second factor.
+const WRONG_NEW_CODE: &str =
+    "Der Code stimmt nicht. Bitte geben Sie den Code ein, den Ihre App gerade anzeigt.";
+
+/// The password (throttled) and a first code from the app for the secret the page showed:
+/// the errors for the fields, or the secret and the code's time step.
+async fn confirm_enrolment(
+    app: &AppState,
+    user: &CurrentUser,
+    client: &ClientAddress,
+    form: &CodeForm,
+) -> Result<Result<(String, i64), FormErrors>, AppError> {
+    let mut errors = FormErrors::default();
+    if let Err(problem) = confirm_password(app, user, client, form.password.clone()).await? {
+        errors.add("password", problem);
+    }
+    let secret = form.secret.clone().filter(|s| totp::is_secret(s));
+    let step = secret
+        .as_deref()
+        .and_then(|secret| totp::accepted_step(secret, &form.code, unix_now(), 0));
+    match (secret, step) {
+        (Some(secret), Some(step)) if errors.is_empty() => Ok(Ok((secret, step))),
+        (_, None) => {
+            errors.add("code", WRONG_NEW_CODE);
+            Ok(Err(errors))
+        }
+        _ => Ok(Err(errors)),
+    }
+}
+
+/// Confirms the app with the password and its first code, switches the second factor on,
+/// shows the recovery codes once, and continues in a new session that counts as having given
+/// the second factor.
 async fn enable(
     State(app): State<AppState>,
-    mut page: PageContext,
+    page: PageContext,
     headers: HeaderMap,
     user: CurrentUser,
     client: ClientAddress,
     ProtectedForm(form): ProtectedForm<CodeForm>,
 ) -> Result<Response, AppError> {
-    let mut tx = app.db.begin().await?;
-    let factor = db::second_factor(&mut tx, user.id).await?;
-    let secret = form
-        .secret
-        .clone()
-        .filter(|s| totp::is_secret(s) && !factor.enabled());
-    let step = secret
-        .as_deref()
-        .and_then(|secret| totp::accepted_step(secret, &form.code, unix_now(), 0));
-    let (Some(secret), Some(step)) = (secret, step) else {
-        let mut errors = FormErrors::default();
-        errors.add(
-            "code",
-            "Der Code stimmt nicht. Bitte geben Sie den Code ein, den Ihre App gerade anzeigt.",
-        );
-        drop(tx);
-        let page = setup(&app, page, &user, form.secret, errors).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    let (secret, step) = match confirm_enrolment(&app, &user, &client, &form).await? {
+        Ok(confirmed) => confirmed,
+        Err(errors) => {
+            let page = setup(&app, page, &user, form.secret, false, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
     };
     let codes = totp::new_recovery_codes();
-    if !db::enable_totp(&mut tx, user.id, &secret, step, &codes).await? {
+    let mut tx = app.db.begin().await?;
+    if !db::enable_totp(&mut tx, user.id, &app.secrets.seal(&secret), step, &codes).await? {
         drop(tx);
         return Ok(redirect_with_flash(
             &app.cookies,
-            "/konto/zweiter-faktor",
+            SETUP,
             "Der zweite Faktor ist schon eingerichtet.",
         ));
     }
-    // Every session from before the second factor ends; this one continues as a new one.
-    db::delete_sessions_of(&mut tx, user.id, None).await?;
-    let actor = user.actor(&client);
-    audit::record(
-        &mut tx,
-        actor,
+    finish_enrolment(
+        &app,
+        page,
+        &headers,
+        &user,
+        &client,
+        tx,
+        codes,
         "second_factor.enabled",
-        &format!("user:{}", user.id),
-        json!({}),
     )
-    .await?;
+    .await
+}
+
+/// A new app in place of the old one (a new phone, say): the password and a code from the new
+/// app; the old app's codes and the recovery codes stop working.
+async fn replace(
+    State(app): State<AppState>,
+    page: PageContext,
+    headers: HeaderMap,
+    user: CurrentUser,
+    client: ClientAddress,
+    ProtectedForm(form): ProtectedForm<CodeForm>,
+) -> Result<Response, AppError> {
+    let (secret, step) = match confirm_enrolment(&app, &user, &client, &form).await? {
+        Ok(confirmed) => confirmed,
+        Err(errors) => {
+            let page = setup(&app, page, &user, form.secret, true, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let codes = totp::new_recovery_codes();
+    let mut tx = app.db.begin().await?;
+    if !db::replace_totp(&mut tx, user.id, &app.secrets.seal(&secret), step, &codes).await? {
+        drop(tx);
+        return Ok(Redirect::to(SETUP).into_response());
+    }
+    finish_enrolment(
+        &app,
+        page,
+        &headers,
+        &user,
+        &client,
+        tx,
+        codes,
+        "second_factor.replaced",
+    )
+    .await
+}
+
+/// Every session from before ends; this one continues as a new one that has given the second
+/// factor, and the recovery codes are shown once.
+#[allow(clippy::too_many_arguments)]
+async fn finish_enrolment(
+    app: &AppState,
+    mut page: PageContext,
+    headers: &HeaderMap,
+    user: &CurrentUser,
+    client: &ClientAddress,
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    codes: Vec<String>,
+    action: &str,
+) -> Result<Response, AppError> {
+    db::delete_sessions_of(&mut tx, user.id, None).await?;
+    let subject = format!("user:{}", user.id);
+    audit::record(&mut tx, user.actor(client), action, &subject, json!({})).await?;
     tx.commit().await?;
-    let session = start_session(&app, user.id, &headers, SessionStage::Full, true).await?;
+    let session = start_session(app, user.id, headers, SessionStage::Full, true).await?;
     page.csrf_token = session.csrf_token;
     Ok((
         [(header::SET_COOKIE, session.cookie)],
         CodesPage { page, codes },
     )
         .into_response())
+}
+
+/// The password and a current code (from the app, or for `remove` also a recovery code), each
+/// throttled; the errors for the fields named `{prefix}_password` and `{prefix}_code`.
+async fn confirm_password_and_code(
+    app: &AppState,
+    user: &CurrentUser,
+    client: &ClientAddress,
+    form: &CodeForm,
+    prefix: &str,
+    recovery_allowed: bool,
+) -> Result<FormErrors, AppError> {
+    let mut errors = FormErrors::default();
+    if let Err(problem) = confirm_password(app, user, client, form.password.clone()).await? {
+        errors.add(format!("{prefix}_password"), problem);
+        return Ok(errors);
+    }
+    let subject = format!("user:{}", user.id);
+    let mut tx = app.db.begin().await?;
+    let attempt = guard::begin(
+        &mut tx,
+        &format!("second-factor:{}", user.id),
+        &client.0,
+        false,
+    )
+    .await?;
+    let accepted = match &attempt {
+        Some(_) => check_code(app, &mut tx, user.id, &form.code, recovery_allowed).await?,
+        None => false,
+    };
+    match attempt {
+        Some(attempt) if accepted => guard::forgive(&mut tx, attempt).await?,
+        Some(_) => {
+            audit::record(
+                &mut tx,
+                user.actor(client),
+                "second_factor.code_wrong",
+                &subject,
+                json!({}),
+            )
+            .await?;
+            errors.add(format!("{prefix}_code"), WRONG_CODE);
+        }
+        None => {
+            audit::record(
+                &mut tx,
+                user.actor(client),
+                "reauth.throttled",
+                &subject,
+                json!({}),
+            )
+            .await?;
+            errors.add(format!("{prefix}_code"), TOO_MANY_TRIES);
+        }
+    }
+    tx.commit().await?;
+    Ok(errors)
 }
 
 async fn new_recovery_codes(
@@ -324,42 +482,18 @@ async fn new_recovery_codes(
     client: ClientAddress,
     ProtectedForm(form): ProtectedForm<CodeForm>,
 ) -> Result<Response, AppError> {
-    let actor = user.actor(&client);
-    let subject = format!("user:{}", user.id);
-    let mut tx = app.db.begin().await?;
-    let attempt = guard::begin(&mut tx, &format!("reauth:{}", user.id), &client.0, false).await?;
-    let accepted = match &attempt {
-        Some(_) => check_code(&mut tx, user.id, &form.code, false).await?,
-        None => false,
-    };
-    if !accepted {
-        let action = if attempt.is_some() {
-            "second_factor.code_wrong"
-        } else {
-            "reauth.throttled"
-        };
-        audit::record(&mut tx, actor, action, &subject, json!({})).await?;
-        tx.commit().await?;
-        let mut errors = FormErrors::default();
-        errors.add(
-            "code",
-            if attempt.is_some() {
-                WRONG_CODE
-            } else {
-                super::profile::TOO_MANY_TRIES
-            },
-        );
-        let page = setup(&app, page, &user, None, errors).await?;
+    let errors = confirm_password_and_code(&app, &user, &client, &form, "codes", false).await?;
+    if !errors.is_empty() {
+        let page = setup(&app, page, &user, None, false, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    if let Some(attempt) = attempt {
-        guard::forgive(&mut tx, attempt).await?;
-    }
     let codes = totp::new_recovery_codes();
+    let mut tx = app.db.begin().await?;
     db::replace_recovery_codes(&mut tx, user.id, &codes).await?;
+    let subject = format!("user:{}", user.id);
     audit::record(
         &mut tx,
-        actor,
+        user.actor(&client),
         "second_factor.new_codes",
         &subject,
         json!({}),
@@ -367,4 +501,42 @@ async fn new_recovery_codes(
     .await?;
     tx.commit().await?;
     Ok(CodesPage { page, codes }.into_response())
+}
+
+/// Switches the second factor off, for accounts that need none: the password and a code from
+/// the app or a recovery code.
+async fn remove(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    client: ClientAddress,
+    ProtectedForm(form): ProtectedForm<CodeForm>,
+) -> Result<Response, AppError> {
+    let required =
+        app.config.require_second_factor && user.roles.iter().any(|r| *r != super::Role::Clerk);
+    if required {
+        return Err(AppError::Forbidden);
+    }
+    let errors = confirm_password_and_code(&app, &user, &client, &form, "remove", true).await?;
+    if !errors.is_empty() {
+        let page = setup(&app, page, &user, None, false, errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let mut tx = app.db.begin().await?;
+    db::disable_totp(&mut tx, user.id).await?;
+    let subject = format!("user:{}", user.id);
+    audit::record(
+        &mut tx,
+        user.actor(&client),
+        "second_factor.removed",
+        &subject,
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        SETUP,
+        "Der zweite Faktor ist entfernt. Bei der Anmeldung genügt jetzt Ihr Passwort.",
+    ))
 }

@@ -87,7 +87,10 @@ mod tests {
         assert_eq!(directory_key(" 16067 ").unwrap(), "16067000");
         assert_eq!(directory_key("16051").unwrap(), "16051000");
         let wrong = directory_key("1606").unwrap_err();
-        assert!(wrong.contains("8-digit") && wrong.contains("5-digit"), "{wrong}");
+        assert!(
+            wrong.contains("8-digit") && wrong.contains("5-digit"),
+            "{wrong}"
+        );
         assert!(directory_key("1606x").is_err());
     }
 

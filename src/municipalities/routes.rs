@@ -20,8 +20,7 @@ use crate::state::AppState;
 use crate::web::csrf::{self, CsrfToken};
 use crate::web::{
     ClientAddress, FormErrors, PageContext, ProtectedForm, clean_line, multipart_text,
-    redirect_with_flash,
-    required_line,
+    redirect_with_flash, required_line,
 };
 
 pub fn router() -> Router<AppState> {

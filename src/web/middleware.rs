@@ -283,7 +283,10 @@ mod tests {
         assert!(public.allows("foerderportal.thueringen.de"));
         assert!(public.allows("Foerderportal.Thueringen.DE:443"));
         assert!(public.allows("app1.intern:8080"));
-        assert!(public.allows("127.0.0.1:8080"), "health checks on the machine");
+        assert!(
+            public.allows("127.0.0.1:8080"),
+            "health checks on the machine"
+        );
         assert!(public.allows("localhost"));
         assert!(public.allows("[::1]:8080"));
         assert!(!public.allows("foerderportal.thueringen.de:8443"));

@@ -87,6 +87,9 @@ const MATRIX: &[Route] = &[
     get("/konto/zweiter-faktor", SIGNED_IN),
     post("/konto/zweiter-faktor", SIGNED_IN_ACTION),
     post("/konto/zweiter-faktor/neue-codes", SIGNED_IN_ACTION),
+    get("/konto/zweiter-faktor/neue-app", SIGNED_IN),
+    post("/konto/zweiter-faktor/neue-app", SIGNED_IN_ACTION),
+    post("/konto/zweiter-faktor/entfernen", SIGNED_IN_ACTION),
     // Without a half-finished login there is nothing to confirm: back to the login.
     get("/anmelden/zweiter-faktor", [Status(303); 5]),
     post("/anmelden/zweiter-faktor", [Status(303); 5]),

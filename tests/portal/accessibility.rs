@@ -333,6 +333,9 @@ async fn journey_reviewer_sets_up_the_second_factor_passes_axe() {
     .await;
     let secret = browser.text("code.secret").await;
     browser
+        .fill("#password", foerderportal::demo::DEMO_PASSWORD)
+        .await;
+    browser
         .fill(
             "#code",
             &foerderportal::accounts::totp::code_at(&secret, now()),

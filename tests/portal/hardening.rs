@@ -44,6 +44,7 @@ impl ServerProcess {
             .env("BASE_URL", &base_url)
             .env("VAR_DIR", app.config.var_dir.join("process"))
             .env("RUST_LOG", "warn")
+            .env("SECRET_KEY", foerderportal::secrets::new_key())
             .current_dir(std::env::temp_dir())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -177,10 +178,12 @@ async fn signing_in_again_in_the_same_browser_ends_the_previous_session() {
         .await
         .unwrap();
     assert_eq!(stolen.status(), StatusCode::SEE_OTHER);
-    assert!(stolen.headers()["location"]
-        .to_str()
-        .unwrap()
-        .starts_with("/anmelden"));
+    assert!(
+        stolen.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/anmelden")
+    );
     let sessions: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = $1",
     )
@@ -202,9 +205,7 @@ async fn saving_a_users_roles_unchanged_changes_nothing() {
         .await
         .unwrap();
     let detail = format!("/admin/benutzer/{id}");
-    let saved = admin
-        .submit(&detail, "form[action$='/rolle']", &[])
-        .await;
+    let saved = admin.submit(&detail, "form[action$='/rolle']", &[]).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
     let shown = admin.get(&detail).await;
     assert!(shown.body.contains("unverändert"), "{}", shown.body);
@@ -239,14 +240,26 @@ async fn with_host(port: u16, path: &str, host: &str) -> (u16, String) {
 
 #[tokio::test]
 async fn only_the_configured_host_and_loopback_are_answered() {
-    let app = TestApp::spawn_with(|c| c.base_url = "https://foerderportal.thueringen.de".into()).await;
+    let app =
+        TestApp::spawn_with(|c| c.base_url = "https://foerderportal.thueringen.de".into()).await;
     let port = app.config.listen_addr.port();
     let (status, body) = with_host(port, "/", "rebind.evil.example").await;
     assert_eq!(status, 400);
     assert!(body.contains("Unbekannte Adresse"), "{body}");
-    assert!(body.contains("<html"), "the German error page, not a bare status");
-    assert_eq!(with_host(port, "/", "foerderportal.thueringen.de").await.0, 200);
-    assert_eq!(with_host(port, "/healthz", &format!("127.0.0.1:{port}")).await.0, 200);
+    assert!(
+        body.contains("<html"),
+        "the German error page, not a bare status"
+    );
+    assert_eq!(
+        with_host(port, "/", "foerderportal.thueringen.de").await.0,
+        200
+    );
+    assert_eq!(
+        with_host(port, "/healthz", &format!("127.0.0.1:{port}"))
+            .await
+            .0,
+        200
+    );
     assert_eq!(with_host(port, "/healthz", "localhost").await.0, 200);
     assert_eq!(with_host(port, "/healthz", "evil.example").await.0, 400);
 }
@@ -283,5 +296,34 @@ async fn while_the_database_is_down_pages_say_so_with_503_and_come_back_afterwar
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(back, StatusCode::OK);
-    assert_eq!(clerk.get("/antraege").await.status, StatusCode::OK, "the session survived");
+    assert_eq!(
+        clerk.get("/antraege").await.status,
+        StatusCode::OK,
+        "the session survived"
+    );
+}
+
+#[tokio::test]
+async fn a_huge_text_part_in_an_upload_form_is_refused_without_being_buffered() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = crate::applications::start(&clerk).await;
+    let page = clerk.get(&format!("/antraege/{id}/anlagen")).await;
+    let token = page.attr("input[name='csrf_token']", "value").unwrap();
+    let huge = "x".repeat(app.config.body_limit_bytes + 1);
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", token)
+        .text("document", huge)
+        .part(
+            "datei",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4\n".to_vec()).file_name("a.pdf"),
+        );
+    let response = clerk
+        .http
+        .post(app.url(&format!("/antraege/{id}/anlagen")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }

@@ -339,6 +339,54 @@ async fn the_cli_refuses_a_clerk_with_a_ministry_role() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot also hold a ministry role"));
 }
 
+#[tokio::test]
+async fn the_cli_takes_the_five_digit_key_of_a_district_and_explains_a_wrong_one() {
+    let app = TestApp::spawn().await;
+    let add = |key: &str| {
+        let mut child = cli(&app.database_url())
+            .args([
+                "user",
+                "add",
+                "--email",
+                "kreis@gotha.example",
+                "--name",
+                "Kim Kreis",
+            ])
+            .args(["--role", "clerk", "--municipality", key])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _ = child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"ein-langes-Passwort-2026\n");
+        child.wait_with_output().unwrap()
+    };
+    let wrong = add("1606");
+    assert!(!wrong.status.success());
+    let message = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        message.contains("8-digit AGS") && message.contains("5-digit key"),
+        "{message}"
+    );
+    let district = add("16067");
+    assert!(
+        district.status.success(),
+        "{}",
+        String::from_utf8_lossy(&district.stderr)
+    );
+    let name: String = sqlx::query_scalar(
+        "SELECT m.name FROM users u JOIN municipalities m ON m.id = u.municipality_id WHERE u.email = 'kreis@gotha.example'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(name, "Landkreis Gotha");
+}
+
 #[test]
 fn the_cli_explains_its_commands() {
     let out = Command::new(env!("CARGO_BIN_EXE_foerderportal"))

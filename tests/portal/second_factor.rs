@@ -32,7 +32,7 @@ async fn set_up(client: &Client) -> (String, Vec<String>) {
             &setup,
             "/konto/zweiter-faktor",
             "form[action='/konto/zweiter-faktor']",
-            &[("code", &code)],
+            &[("code", &code), ("password", DEMO_PASSWORD)],
         )
         .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
@@ -240,4 +240,247 @@ async fn looking_at_the_setup_page_changes_nothing() {
             .await
             .unwrap();
     assert_eq!(stored, 0);
+}
+
+async fn audited(app: &TestApp, action: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = $1")
+        .bind(action)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_stolen_session_alone_cannot_set_up_a_second_factor() {
+    let app = required().await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let setup = admin.get("/konto/zweiter-faktor").await;
+    let secret = setup.text("code.secret");
+    let form = "form[action='/konto/zweiter-faktor']";
+    let code = totp::code_at(&secret, now());
+
+    for password in ["", "falsches-Passwort-123"] {
+        let refused = admin
+            .submit_from(
+                &setup,
+                "/konto/zweiter-faktor",
+                form,
+                &[("code", &code), ("password", password)],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.text("#password-error").contains("Passwort"));
+        assert_eq!(
+            refused.text("code.secret"),
+            secret,
+            "the app need not be set up again"
+        );
+    }
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM users WHERE totp_secret IS NOT NULL")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, 0);
+    assert_eq!(audited(&app, "password.current_wrong").await, 1);
+    assert_eq!(
+        admin.get("/konto").await.status,
+        StatusCode::OK,
+        "not locked out"
+    );
+}
+
+#[tokio::test]
+async fn new_recovery_codes_need_the_password_and_a_current_code() {
+    let app = required().await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let (secret, old_codes) = set_up(&admin).await;
+    let form = "form[action='/konto/zweiter-faktor/neue-codes']";
+    let refused = admin
+        .submit(
+            "/konto/zweiter-faktor",
+            form,
+            &[
+                ("codes_password", "falsches-Passwort-123"),
+                ("codes_code", &totp::code_at(&secret, now() + 30)),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let message = refused.text("#codes_password-error");
+    assert!(message.contains("nicht richtig"), "{message}");
+    let done = admin
+        .submit(
+            "/konto/zweiter-faktor",
+            form,
+            &[
+                ("codes_password", DEMO_PASSWORD),
+                ("codes_code", &totp::code_at(&secret, now() + 30)),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let new_codes = done.texts("ul.recovery-codes code");
+    assert_eq!(new_codes.len(), 10);
+    assert!(new_codes.iter().all(|c| !old_codes.contains(c)));
+}
+
+#[tokio::test]
+async fn a_new_app_replaces_the_old_one_after_the_password_and_its_first_code() {
+    let app = required().await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let (old_secret, _) = set_up(&admin).await;
+    let page = admin.get("/konto/zweiter-faktor/neue-app").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let new_secret = page.text("code.secret");
+    assert_ne!(new_secret, old_secret);
+    let form = "form[action='/konto/zweiter-faktor/neue-app']";
+    let code = totp::code_at(&new_secret, now());
+    let refused = admin
+        .submit_from(
+            &page,
+            "/konto/zweiter-faktor/neue-app",
+            form,
+            &[("code", &code)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let done = admin
+        .submit_from(
+            &page,
+            "/konto/zweiter-faktor/neue-app",
+            form,
+            &[("code", &code), ("password", DEMO_PASSWORD)],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(audited(&app, "second_factor.replaced").await, 1);
+
+    let again = app.client();
+    again.sign_in(ADMIN, DEMO_PASSWORD).await;
+    let old = again
+        .submit(
+            "/anmelden/zweiter-faktor",
+            "form",
+            &[("code", &totp::code_at(&old_secret, now() + 30))],
+        )
+        .await;
+    assert_eq!(
+        old.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the old app's codes are void"
+    );
+    let new = again
+        .submit(
+            "/anmelden/zweiter-faktor",
+            "form",
+            &[("code", &totp::code_at(&new_secret, now() + 30))],
+        )
+        .await;
+    assert_eq!(new.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_clerk_removes_the_second_factor_with_password_and_code_but_ministry_staff_cannot() {
+    let app = required().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let (secret, _) = set_up(&clerk).await;
+    let form = "form[action='/konto/zweiter-faktor/entfernen']";
+    let refused = clerk
+        .submit(
+            "/konto/zweiter-faktor",
+            form,
+            &[
+                ("remove_password", DEMO_PASSWORD),
+                ("remove_code", "000000"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text("#remove_code-error").contains("Code"));
+    let removed = clerk
+        .submit(
+            "/konto/zweiter-faktor",
+            form,
+            &[
+                ("remove_password", DEMO_PASSWORD),
+                ("remove_code", &totp::code_at(&secret, now() + 30)),
+            ],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    assert_eq!(audited(&app, "second_factor.removed").await, 1);
+    let again = app.client();
+    let login = again
+        .sign_in("kommune@demo.foerderportal.example", DEMO_PASSWORD)
+        .await;
+    assert_eq!(
+        login.location(),
+        Some("/konto"),
+        "the password is enough again"
+    );
+
+    let admin = app.sign_in_as(Role::Admin).await;
+    set_up(&admin).await;
+    let page = admin.get("/konto/zweiter-faktor").await;
+    assert_eq!(
+        page.count(form),
+        0,
+        "a ministry account must keep its second factor"
+    );
+    let forged = admin
+        .post_with_token(
+            "/konto/zweiter-faktor/entfernen",
+            &[("remove_password", DEMO_PASSWORD)],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn second_factor_keys_are_sealed_at_rest_and_clear_ones_are_sealed_at_start() {
+    let app = required().await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let (secret, _) = set_up(&admin).await;
+    let stored: String = sqlx::query_scalar("SELECT totp_secret FROM users WHERE email = $1")
+        .bind(ADMIN)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(stored.starts_with("sealed1:"), "{stored}");
+    assert!(
+        !stored.contains(&secret),
+        "a database dump does not reveal the key"
+    );
+
+    // A key from before sealing, in clear text: sealed under the current key, and still works.
+    let plain = totp::new_secret();
+    sqlx::query("UPDATE users SET totp_secret = $1, totp_last_step = 0 WHERE email = $2")
+        .bind(&plain)
+        .bind(ADMIN)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let secrets = foerderportal::secrets::SecretBox::from_config(&app.config).unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let resealed = foerderportal::accounts::db::reseal_totp_secrets(&mut conn, &secrets)
+        .await
+        .unwrap();
+    assert_eq!(resealed, 1);
+    let stored: String = sqlx::query_scalar("SELECT totp_secret FROM users WHERE email = $1")
+        .bind(ADMIN)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(stored.starts_with("sealed1:") && !stored.contains(&plain));
+    let again = app.client();
+    again.sign_in(ADMIN, DEMO_PASSWORD).await;
+    let login = again
+        .submit(
+            "/anmelden/zweiter-faktor",
+            "form",
+            &[("code", &totp::code_at(&plain, now()))],
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER);
 }
