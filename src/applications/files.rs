@@ -168,27 +168,58 @@ impl FileStore {
 
     /// A new file being received: written to a temporary place first.
     pub async fn begin(&self) -> std::io::Result<Upload> {
-        let FileStore::Local { root } = self;
-        let dir = root.join("incoming");
+        let dir = self.incoming();
         fs::create_dir_all(&dir).await?;
         let key = uuid::Uuid::new_v4().simple().to_string();
         let path = dir.join(&key);
         let file = fs::File::create(&path).await?;
-        Ok(Upload { key, path, file })
+        Ok(Upload {
+            key,
+            path,
+            file,
+            kept: false,
+        })
     }
 
     /// Moves a received file to its final place under its key.
-    pub async fn keep(&self, upload: Upload) -> std::io::Result<String> {
-        let mut file = upload.file;
-        file.flush().await?;
-        file.sync_all().await?;
-        drop(file);
+    pub async fn keep(&self, mut upload: Upload) -> std::io::Result<String> {
+        upload.file.flush().await?;
+        upload.file.sync_all().await?;
         let target = self.path_of(&upload.key);
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent).await?;
         }
         fs::rename(&upload.path, &target).await?;
-        Ok(upload.key)
+        upload.kept = true;
+        Ok(upload.key.clone())
+    }
+
+    /// Removes files left in the incoming area by uploads that never finished (a crash, say);
+    /// an upload in progress is never older than `max_age`. Returns how many went.
+    pub async fn sweep_incoming(&self, max_age: std::time::Duration) -> std::io::Result<usize> {
+        let mut entries = match fs::read_dir(self.incoming()).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut removed = 0;
+        while let Some(entry) = entries.next_entry().await? {
+            let age = entry
+                .metadata()
+                .await?
+                .modified()?
+                .elapsed()
+                .unwrap_or_default();
+            if age > max_age && fs::remove_file(entry.path()).await.is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    fn incoming(&self) -> PathBuf {
+        let FileStore::Local { root } = self;
+        root.join("incoming")
     }
 
     pub async fn open(&self, key: &str) -> std::io::Result<fs::File> {
@@ -211,18 +242,28 @@ impl FileStore {
     }
 }
 
-/// A file being received.
+/// A file being received. Unless it is kept, its temporary file is removed when the upload is
+/// dropped: also when the request is cut off (a timeout, a client that goes away) while the
+/// body is still arriving.
 pub struct Upload {
     key: String,
     path: PathBuf,
     pub file: fs::File,
+    kept: bool,
 }
 
 impl Upload {
     /// Gives up on the file.
     pub async fn discard(self) {
-        drop(self.file);
-        let _ = fs::remove_file(&self.path).await;
+        drop(self);
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 

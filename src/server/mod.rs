@@ -39,8 +39,13 @@ pub fn log_response<B>(response: &Response<B>, latency: Duration, _span: &Span) 
     }
 }
 
-/// Background jobs that run inside `serve`: mail delivery, and every ten minutes the pruning
-/// of dead sessions and the deadline reminders. Each stops when the token is cancelled.
+/// Files of uploads that never finished are removed once they are this old (or twice the
+/// request timeout, if that is longer).
+const INCOMING_MAX_AGE: Duration = Duration::from_secs(3600);
+
+/// Background jobs that run inside `serve`: mail delivery, the database's health, and at start
+/// and every ten minutes the pruning of dead sessions, the sweep of unfinished uploads and the
+/// deadline reminders. Each stops when the token is cancelled.
 pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> {
     let mut workers = JoinSet::new();
     let mail = Worker::new(
@@ -61,6 +66,12 @@ pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> 
             }
             if let Err(e) = prune_accounts(&app).await {
                 tracing::warn!(error = %e, "removing expired sessions and old login failures failed");
+            }
+            let unfinished = app.config.request_timeout.mul_f32(2.0).max(INCOMING_MAX_AGE);
+            match app.files.sweep_incoming(unfinished).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "removed files of unfinished uploads"),
+                Err(e) => tracing::warn!(error = %e, "sweeping unfinished uploads failed"),
             }
             match applications::reminders::send_due(&app.db, &app.outbox, &app.config.base_url).await {
                 Ok(0) => {}

@@ -327,3 +327,77 @@ async fn a_huge_text_part_in_an_upload_form_is_refused_without_being_buffered() 
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn an_upload_cut_off_by_the_request_timeout_leaves_no_file_behind() {
+    let app = TestApp::spawn_with(|c| c.request_timeout = Duration::from_secs(1)).await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = crate::applications::start(&clerk).await;
+    let page = clerk.get(&format!("/antraege/{id}/anlagen")).await;
+    let token = page.attr("input[name='csrf_token']", "value").unwrap();
+    let incoming = app.config.data_dir.join("attachments/incoming");
+
+    let mut body = format!(
+        "--grenze\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
+         --grenze\r\nContent-Disposition: form-data; name=\"document\"\r\n\r\nextra\r\n\
+         --grenze\r\nContent-Disposition: form-data; name=\"datei\"; filename=\"a.pdf\"\r\n\
+         Content-Type: application/pdf\r\n\r\n%PDF-1.4\n"
+    )
+    .into_bytes();
+    body.extend(std::iter::repeat_n(b'x', 200_000));
+    let port = app.config.listen_addr.port();
+    let head = format!(
+        "POST /antraege/{id}/anlagen HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {}\r\n\
+         Origin: {}\r\nContent-Type: multipart/form-data; boundary=grenze\r\n\
+         Content-Length: 5000000\r\n\r\n",
+        clerk.cookie_header(),
+        app.base_url
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body).await.unwrap();
+    // The rest of the file never comes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let receiving = std::fs::read_dir(&incoming).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(receiving, 1, "the upload is being received");
+    let mut answer = vec![0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("an answer")
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 504"),
+        "{}",
+        String::from_utf8_lossy(&answer[..n])
+    );
+    assert_eq!(
+        std::fs::read_dir(&incoming).unwrap().count(),
+        0,
+        "the partial file is gone"
+    );
+}
+
+#[tokio::test]
+async fn files_of_unfinished_uploads_are_swept_once_old() {
+    let app = TestApp::spawn().await;
+    let incoming = app.config.data_dir.join("attachments/incoming");
+    std::fs::create_dir_all(&incoming).unwrap();
+    let old = incoming.join("0123456789abcdef0123456789abcdef");
+    let fresh = incoming.join("fedcba9876543210fedcba9876543210");
+    std::fs::write(&old, b"%PDF-1.4 halb").unwrap();
+    std::fs::write(&fresh, b"%PDF-1.4 gerade").unwrap();
+    let status = Command::new("touch")
+        .args(["-d", "2 hours ago"])
+        .arg(&old)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let store = foerderportal::applications::files::FileStore::local(&app.config.data_dir);
+    let removed = store
+        .sweep_incoming(Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert!(!old.exists());
+    assert!(fresh.exists(), "an upload in progress is left alone");
+}
