@@ -66,15 +66,18 @@ pub struct MailSettings {
     pub max_attempts: i32,
     /// Sent messages are deleted after this long.
     pub retention: Duration,
-    /// A claimed message belongs to its worker this long. A send is cut off after half of it,
-    /// so a slow server cannot make two workers send the same message.
+    /// A claimed message belongs to its worker this long. A send is cut off after half of it
+    /// at the latest, so a slow server cannot make two workers send the same message.
     pub lease: Duration,
+    /// One delivery as a whole: connecting, the server's greeting and the exchange. A server
+    /// that accepts and never answers costs one message this long, not the queue.
+    pub max_send_time: Duration,
 }
 
 impl MailSettings {
     /// How long one delivery may take before it counts as failed (and is retried).
     pub fn send_timeout(&self) -> Duration {
-        self.lease / 2
+        self.max_send_time.min(self.lease / 2)
     }
 }
 
@@ -86,6 +89,7 @@ impl Default for MailSettings {
             max_attempts: 12,
             retention: Duration::from_secs(90 * 24 * 3600),
             lease: Duration::from_secs(600),
+            max_send_time: Duration::from_secs(30),
         }
     }
 }
@@ -269,6 +273,9 @@ impl Config {
             let n = positive("MAIL_MAX_ATTEMPTS", &v)?;
             c.mail.max_attempts =
                 i32::try_from(n).map_err(|_| invalid("MAIL_MAX_ATTEMPTS", &v, "too large"))?;
+        }
+        if let Some(v) = get("MAIL_SEND_TIMEOUT_SECS") {
+            c.mail.max_send_time = Duration::from_secs(positive("MAIL_SEND_TIMEOUT_SECS", &v)?);
         }
         if let Some(v) = get("MAIL_RETENTION_DAYS") {
             c.mail.retention =

@@ -1,6 +1,8 @@
 //! The delivery worker: claims due messages, sends them, records the outcome; retries with
 //! exponential backoff and jitter; prunes old sent messages. Several workers (in several app
-//! instances) can run at once without sending a message twice.
+//! instances) can run at once without sending a message twice. Up to [`IN_FLIGHT`] sends run at
+//! once, each on its own and bounded in time: a server that hangs holds up one message, and
+//! the worker claims the next ones as soon as any send is done.
 
 use std::time::{Duration, Instant};
 
@@ -15,8 +17,8 @@ use super::outbox::{self, CHANNEL, Claimed};
 use super::transport::{Mailer, SendError};
 use crate::config::MailSettings;
 
-/// Messages claimed (and sent concurrently) per round.
-const BATCH: i64 = 32;
+/// Sends at once per worker.
+const IN_FLIGHT: usize = 32;
 /// Without a notification, look for due messages this often (also how soon a lost
 /// notification connection is retried).
 const POLL_INTERVAL: Duration = Duration::from_secs(5);
@@ -57,31 +59,41 @@ impl Worker {
         }
     }
 
-    /// Runs until `stop` is cancelled: delivers whatever is due, then waits for a notification
-    /// from `enqueue`, the next due retry or the poll interval. A round in progress is finished
-    /// (each send is bounded by the send timeout) before it returns.
+    /// Runs until `stop` is cancelled: sends whatever is due, then waits for a notification
+    /// from `enqueue`, a finished send, the next due retry or the poll interval. Sends in
+    /// progress are finished (each is bounded by the send timeout) before it returns.
     pub async fn run(self, stop: CancellationToken) {
         let mut listener = None;
         let mut last_prune: Option<Instant> = None;
+        let mut sends = JoinSet::new();
         while !stop.is_cancelled() {
             if listener.is_none() {
                 listener = self.listen().await;
             }
-            let full_batch = match self.deliver_due().await {
-                Ok(report) => report.attempted() as i64 == BATCH,
-                Err(e) => {
-                    tracing::warn!(error = %e, "mail delivery round failed");
-                    false
+            let free = IN_FLIGHT - sends.len();
+            let mut more_due = false;
+            if free > 0 {
+                match self.claim(free).await {
+                    Ok(claimed) => {
+                        more_due = claimed.len() == free;
+                        for message in claimed {
+                            let worker = self.clone();
+                            sends.spawn(async move { worker.deliver(message).await });
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "claiming due mail failed"),
                 }
-            };
+            }
             if last_prune.is_none_or(|t| t.elapsed() > PRUNE_INTERVAL) {
                 self.prune().await;
                 last_prune = Some(Instant::now());
             }
-            if full_batch {
-                continue;
-            }
-            let wait = self.time_until_next_due().await;
+            // With every slot taken and more waiting, the next finished send is the signal.
+            let wait = if more_due {
+                POLL_INTERVAL
+            } else {
+                self.time_until_next_due().await
+            };
             let notified = async {
                 match listener.as_mut() {
                     Some(l) => l.recv().await.map(|_| ()),
@@ -91,12 +103,14 @@ impl Worker {
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = tokio::time::sleep(wait) => {}
+                Some(_) = sends.join_next(), if !sends.is_empty() => {}
                 result = notified => if let Err(e) = result {
                     tracing::warn!(error = %e, "mail worker lost its notification connection; reconnecting");
                     listener = None;
                 },
             }
         }
+        while sends.join_next().await.is_some() {}
     }
 
     async fn listen(&self) -> Option<PgListener> {
@@ -125,48 +139,52 @@ impl Worker {
             .clamp(MIN_WAIT, POLL_INTERVAL)
     }
 
-    /// Claims one batch of due messages and sends them concurrently. A failure to record one
-    /// outcome does not stop the others from being recorded.
-    pub async fn deliver_due(&self) -> anyhow::Result<Report> {
+    async fn claim(&self, limit: usize) -> sqlx::Result<Vec<Claimed>> {
         let mut conn = self.pool.acquire().await?;
-        let claimed = outbox::claim_due(
+        outbox::claim_due(
             &mut conn,
-            BATCH,
+            i64::try_from(limit).unwrap_or(i64::MAX),
             self.settings.lease,
             self.settings.max_attempts,
         )
-        .await?;
-        drop(conn);
+        .await
+    }
+
+    /// Claims one batch of due messages, sends them concurrently and waits for all outcomes.
+    pub async fn deliver_due(&self) -> anyhow::Result<Report> {
         let mut sends = JoinSet::new();
-        for message in claimed {
-            let mailer = self.mailer.clone();
-            let timeout = self.settings.send_timeout();
-            sends.spawn(async move {
-                let result = match build(&mailer, &message) {
-                    Ok(email) => match tokio::time::timeout(timeout, mailer.send(&email)).await {
-                        Ok(sent) => sent,
-                        Err(_) => Err(SendError::transient(format!(
-                            "no answer within {} s",
-                            timeout.as_secs()
-                        ))),
-                    },
-                    Err(e) => Err(e),
-                };
-                (message, result)
-            });
+        for message in self.claim(IN_FLIGHT).await? {
+            let worker = self.clone();
+            sends.spawn(async move { worker.deliver(message).await });
         }
         let mut report = Report::default();
-        while let Some(joined) = sends.join_next().await {
-            let (message, result) = joined?;
-            match self.record(&message, result).await {
-                Ok(outcome) => outcome.count(&mut report),
-                Err(e) => {
-                    tracing::error!(outbox_id = message.id, error = %e, "recording a delivery failed; it is retried after the lease");
-                    report.unrecorded += 1;
-                }
-            }
+        while let Some(outcome) = sends.join_next().await {
+            outcome?.count(&mut report);
         }
         Ok(report)
+    }
+
+    /// Sends one message within the send timeout and records the outcome. A failure to record
+    /// it leaves the message to be sent again after its lease.
+    async fn deliver(self, message: Claimed) -> Outcome {
+        let timeout = self.settings.send_timeout();
+        let result = match build(&self.mailer, &message) {
+            Ok(email) => match tokio::time::timeout(timeout, self.mailer.send(&email)).await {
+                Ok(sent) => sent,
+                Err(_) => Err(SendError::transient(format!(
+                    "no answer within {} s",
+                    timeout.as_secs()
+                ))),
+            },
+            Err(e) => Err(e),
+        };
+        match self.record(&message, result).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::error!(outbox_id = message.id, error = %e, "recording a delivery failed; it is retried after the lease");
+                Outcome::Unrecorded
+            }
+        }
     }
 
     async fn record(
@@ -205,7 +223,7 @@ impl Worker {
                 outbox_id = message.id,
                 "another worker took this message over; outcome not recorded"
             );
-            return Ok(Outcome::TakenOver);
+            return Ok(Outcome::Unrecorded);
         }
         Ok(outcome)
     }
@@ -227,7 +245,7 @@ enum Outcome {
     Sent,
     Retrying,
     Failed,
-    TakenOver,
+    Unrecorded,
 }
 
 impl Outcome {
@@ -236,7 +254,7 @@ impl Outcome {
             Outcome::Sent => report.sent += 1,
             Outcome::Retrying => report.retrying += 1,
             Outcome::Failed => report.failed += 1,
-            Outcome::TakenOver => report.unrecorded += 1,
+            Outcome::Unrecorded => report.unrecorded += 1,
         }
     }
 }

@@ -12,6 +12,7 @@ use mail_parser::{MessageParser, MimeHeaders};
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
+use crate::common::relay::{Relay, Target};
 use crate::common::smtp::{SmtpSink, unused_port, url_for_port};
 use crate::common::{TestApp, fresh_database};
 
@@ -670,4 +671,38 @@ async fn one_time_links_are_masked_for_admins_and_removed_once_sent() {
         !stored.contains("Geheim_123-abc"),
         "no usable token kept after delivery"
     );
+}
+
+#[tokio::test]
+async fn a_server_that_accepts_and_never_greets_holds_up_one_message_not_the_queue() {
+    let pool = pool().await;
+    let sink = SmtpSink::start().await;
+    // The first connection is accepted and never greeted; later ones reach the sink.
+    let hanging = Relay::stalling_first(Target::Tcp(format!("127.0.0.1:{}", sink.port())), 1).await;
+    let settings = MailSettings {
+        max_send_time: Duration::from_secs(3),
+        ..settings()
+    };
+    assert_eq!(settings.send_timeout(), Duration::from_secs(3));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let worker = tokio::spawn(
+        Worker::new(pool.clone(), mailer(url_for_port(hanging.port)), settings).run(stop.clone()),
+    );
+    enqueue_receipts(&pool, 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    enqueue_receipts(&pool, 5).await;
+
+    // The five behind the stuck one arrive while it still waits for its greeting.
+    let started = std::time::Instant::now();
+    sink.wait_for(5).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the queue waited {:?} behind the stuck connection",
+        started.elapsed()
+    );
+    // The stuck one gives up after the send timeout and is delivered on its retry.
+    sink.wait_for(6).await;
+    stop.cancel();
+    worker.await.unwrap();
+    assert_eq!(states(&pool).await, [("sent".to_string(), 6)]);
 }

@@ -78,6 +78,10 @@ impl SmtpSink {
         url_for_port(self.port)
     }
 
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     pub fn messages(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
