@@ -64,7 +64,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 55] = [
+pub const ACTIONS: [(&str, &str); 56] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -91,6 +91,7 @@ pub const ACTIONS: [(&str, &str); 55] = [
         "password.reset_requested",
         "Link zum Zurücksetzen angefordert",
     ),
+    ("password.reset_sent", "Link zum Zurücksetzen gesendet"),
     ("password.reset", "Passwort zurückgesetzt"),
     ("user.invited", "Person eingeladen"),
     ("user.reinvited", "Einladung erneut gesendet"),

@@ -44,6 +44,54 @@ pub async fn find_user_by_email(
     .await
 }
 
+/// A reset request for the background step (see `recovery::send_requested_resets`).
+pub async fn queue_reset_request(
+    conn: &mut PgConnection,
+    email: &EmailAddress,
+    client: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO password_reset_requests (email, client) VALUES ($1, $2)")
+        .bind(email.as_str())
+        .bind(client)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Reset requests from this client in the last hour.
+pub async fn reset_requests_from(conn: &mut PgConnection, client: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM password_reset_requests
+         WHERE client = $1 AND requested_at > now() - interval '1 hour'",
+    )
+    .bind(client)
+    .fetch_one(conn)
+    .await
+}
+
+/// Takes the oldest waiting reset request (others skip it until this transaction ends).
+pub async fn take_reset_request(conn: &mut PgConnection) -> sqlx::Result<Option<(String, String)>> {
+    sqlx::query_as(
+        "UPDATE password_reset_requests SET done_at = now()
+         WHERE id = (SELECT id FROM password_reset_requests WHERE done_at IS NULL
+                     ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
+         RETURNING email, client",
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Done requests are kept an hour, for the limit per client.
+pub async fn prune_reset_requests(conn: &mut PgConnection) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM password_reset_requests
+         WHERE done_at IS NOT NULL AND requested_at < now() - interval '1 hour'",
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Inserts the user; `Ok(None)` when the e-mail address is taken.
 pub async fn insert_user(conn: &mut PgConnection, user: NewUser<'_>) -> sqlx::Result<Option<i64>> {
     let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();

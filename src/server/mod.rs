@@ -73,6 +73,9 @@ pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> 
                 Ok(removed) => tracing::info!(removed, "removed files of unfinished uploads"),
                 Err(e) => tracing::warn!(error = %e, "sweeping unfinished uploads failed"),
             }
+            if let Err(e) = accounts::recovery::send_requested_resets(&app).await {
+                tracing::warn!(error = %e, "sending requested reset links failed");
+            }
             match applications::reminders::send_due(&app.db, &app.outbox, &app.config.base_url).await {
                 Ok(0) => {}
                 Ok(sent) => tracing::info!(sent, "enqueued deadline reminders"),
@@ -89,6 +92,7 @@ async fn prune_accounts(app: &AppState) -> sqlx::Result<()> {
     let sessions =
         accounts::db::delete_dead_sessions(&mut conn, app.config.session_idle_timeout).await?;
     let failures = accounts::db::prune_login_failures(&mut conn).await?;
+    accounts::db::prune_reset_requests(&mut conn).await?;
     if sessions + failures > 0 {
         tracing::info!(
             sessions,

@@ -12,6 +12,7 @@ use foerderportal::accounts::Role;
 use foerderportal::demo::DEMO_PASSWORD;
 
 use crate::common::TestApp;
+use crate::common::smtp::SmtpSink;
 
 const CLERK: &str = "kommune@demo.foerderportal.example";
 const REVIEWER: &str = "pruefung@demo.foerderportal.example";
@@ -400,4 +401,38 @@ async fn files_of_unfinished_uploads_are_swept_once_old() {
     assert_eq!(removed, 1);
     assert!(!old.exists());
     assert!(fresh.exists(), "an upload in progress is left alone");
+}
+
+#[tokio::test]
+async fn the_answer_to_a_reset_request_does_not_wait_for_the_account_lookup() {
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url())).await;
+    let visitor = app.client();
+    let form = visitor.get("/passwort-vergessen").await;
+    // While the accounts cannot be read, the answer still comes at once, the same as for an
+    // unknown address; the link follows when the lookup can run.
+    let mut blocker = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let known = visitor
+        .submit_from(
+            &form,
+            "/passwort-vergessen",
+            "form[action='/passwort-vergessen']",
+            &[("email", CLERK)],
+        )
+        .await;
+    assert_eq!(known.status, StatusCode::OK);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the answer waited {:?} for the lookup",
+        started.elapsed()
+    );
+    assert!(sink.messages().is_empty());
+    blocker.rollback().await.unwrap();
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails[0].rcpt_to, [CLERK]);
 }
