@@ -410,7 +410,7 @@ async fn finish_enrolment(
     audit::record(&mut tx, user.actor(client), action, &subject, json!({})).await?;
     tx.commit().await?;
     let session = start_session(app, user.id, headers, SessionStage::Full, true).await?;
-    page.csrf_token = session.csrf_token;
+    page.csrf_token = crate::web::csrf::masked(&session.csrf_token);
     Ok((
         [(header::SET_COOKIE, session.cookie)],
         CodesPage { page, codes },

@@ -1,8 +1,12 @@
 //! Per-session CSRF tokens in every form, on top of the Origin/Sec-Fetch-Site check that
-//! tower-http's `CsrfLayer` does for the whole router.
+//! tower-http's `CsrfLayer` does for the whole router. Pages carry the token masked afresh in
+//! every response (a random pad and the token XORed with it), so compressed pages that also
+//! reflect input cannot leak it byte by byte (BREACH).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
@@ -36,7 +40,7 @@ where
                 AppError::BadRequest
             }
         })?;
-        let sent = form_urlencoded_value(&body, "csrf_token");
+        let sent = form_urlencoded_value(&body, "csrf_token").and_then(|s| unmask(&s));
         match (expected, sent) {
             (Some(expected), Some(sent))
                 if !expected.is_empty() && constant_time_eq(&expected, &sent) => {}
@@ -49,10 +53,32 @@ where
 
 /// For forms that `ProtectedForm` cannot read (multipart uploads): the token they sent.
 pub fn verify(expected: Option<&CsrfToken>, sent: &str) -> Result<(), AppError> {
-    match expected {
-        Some(expected) if !expected.0.is_empty() && constant_time_eq(&expected.0, sent) => Ok(()),
+    match (expected, unmask(sent)) {
+        (Some(expected), Some(sent))
+            if !expected.0.is_empty() && constant_time_eq(&expected.0, &sent) =>
+        {
+            Ok(())
+        }
         _ => Err(AppError::CsrfMismatch),
     }
+}
+
+/// The token as one page carries it: a random pad followed by the token XORed with the pad,
+/// base64url; different in every response, opened again by [`unmask`].
+pub fn masked(token: &str) -> String {
+    let pad: Vec<u8> = (0..token.len()).map(|_| rand::random::<u8>()).collect();
+    let mut bytes = pad.clone();
+    bytes.extend(token.bytes().zip(&pad).map(|(t, p)| t ^ p));
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn unmask(sent: &str) -> Option<String> {
+    let bytes = URL_SAFE_NO_PAD.decode(sent.trim()).ok()?;
+    if bytes.is_empty() || bytes.len() % 2 != 0 {
+        return None;
+    }
+    let (pad, hidden) = bytes.split_at(bytes.len() / 2);
+    String::from_utf8(hidden.iter().zip(pad).map(|(h, p)| h ^ p).collect()).ok()
 }
 
 fn form_urlencoded_value(body: &[u8], name: &str) -> Option<String> {
@@ -69,4 +95,32 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_masked_token_differs_every_time_and_opens_to_the_token() {
+        let token = crate::web::random_token();
+        let (first, second) = (masked(&token), masked(&token));
+        assert_ne!(first, second);
+        assert!(!first.contains(&token));
+        assert_eq!(unmask(&first).as_deref(), Some(token.as_str()));
+        let expected = CsrfToken(token.clone());
+        assert!(verify(Some(&expected), &second).is_ok());
+        assert!(
+            verify(Some(&expected), &token).is_err(),
+            "the bare token is not a masked one"
+        );
+        assert!(
+            verify(
+                Some(&expected),
+                &masked("anderes-token-anderes-token-andere")
+            )
+            .is_err()
+        );
+        assert!(verify(Some(&expected), "%%%").is_err());
+    }
 }

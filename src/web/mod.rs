@@ -45,6 +45,7 @@ pub struct Flash(pub String);
 pub struct PageContext {
     pub viewer: Option<Viewer>,
     pub nav: Vec<NavItem>,
+    /// The form token, masked for this response (see [`csrf::masked`]).
     pub csrf_token: String,
     pub flash: Option<Flash>,
     pub stylesheet: String,
@@ -61,7 +62,7 @@ impl PageContext {
             csrf_token: parts
                 .extensions
                 .get::<CsrfToken>()
-                .map(|t| t.0.clone())
+                .map(|t| csrf::masked(&t.0))
                 .unwrap_or_default(),
             flash: parts.extensions.get::<Flash>().cloned(),
             stylesheet: app.assets.stylesheet_href.clone(),

@@ -436,3 +436,39 @@ async fn the_answer_to_a_reset_request_does_not_wait_for_the_account_lookup() {
     let mails = sink.wait_for(1).await;
     assert_eq!(mails[0].rcpt_to, [CLERK]);
 }
+
+#[tokio::test]
+async fn the_form_token_is_masked_anew_in_every_response_and_each_one_works() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let first = clerk.get("/konto").await;
+    let second = clerk.get("/konto").await;
+    let token = |page: &crate::common::Page| page.attr("input[name=csrf_token]", "value").unwrap();
+    assert_ne!(
+        token(&first),
+        token(&second),
+        "compression cannot learn a token that changes"
+    );
+    let session_token: String = sqlx::query_scalar(
+        "SELECT s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = $1",
+    )
+    .bind(CLERK)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(
+        !first.body.contains(&session_token),
+        "the bare token is never on a page"
+    );
+    // An empty password form passes the token check and fails at the fields.
+    for page in [&first, &second] {
+        let checked = clerk
+            .submit_from(page, "/konto", "form[action='/konto/passwort']", &[])
+            .await;
+        assert_eq!(checked.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let bare = clerk
+        .post("/konto/passwort", &[("csrf_token", &session_token)])
+        .await;
+    assert_eq!(bare.status, StatusCode::FORBIDDEN);
+}
