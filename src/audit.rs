@@ -64,7 +64,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 56] = [
+pub const ACTIONS: [(&str, &str); 57] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -86,6 +86,7 @@ pub const ACTIONS: [(&str, &str); 56] = [
     ),
     ("second_factor.removed", "Zweiter Faktor entfernt"),
     ("sessions.ended", "Andere Sitzungen beendet"),
+    ("access.denied", "Zugriff verweigert"),
     ("password.changed", "Passwort geändert"),
     (
         "password.reset_requested",

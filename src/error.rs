@@ -51,6 +51,11 @@ pub enum ErrorDetail {
     UnknownHost,
 }
 
+/// Marks a 403 that refused a signed-in person access (an authorisation decision, unlike a
+/// form token that did not match), for the audit log.
+#[derive(Clone, Copy, Debug)]
+pub struct AccessDenied;
+
 /// Marks a 503 caused by an unreachable database, with the error, for the outage log.
 #[derive(Clone, Debug)]
 pub struct DatabaseUnreachable(pub String);
@@ -88,8 +93,14 @@ impl IntoResponse for AppError {
             tracing::error!(error = ?self, "request failed");
         }
         let mut response = status.into_response();
-        if matches!(self, AppError::CsrfMismatch) {
-            response.extensions_mut().insert(ErrorDetail::CsrfMismatch);
+        match self {
+            AppError::CsrfMismatch => {
+                response.extensions_mut().insert(ErrorDetail::CsrfMismatch);
+            }
+            AppError::Forbidden => {
+                response.extensions_mut().insert(AccessDenied);
+            }
+            _ => {}
         }
         response
     }

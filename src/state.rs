@@ -9,7 +9,7 @@ use crate::applications::files::FileStore;
 use crate::config::Config;
 use crate::mail::{Mailer, Outbox};
 use crate::web::CookiePolicy;
-use crate::web::middleware::KnownHosts;
+use crate::web::middleware::{DenialLog, KnownHosts};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -24,6 +24,7 @@ pub struct AppState {
     pub hosts: Arc<KnownHosts>,
     pub db_health: Arc<crate::database::Health>,
     pub secrets: crate::secrets::SecretBox,
+    pub denials: Arc<DenialLog>,
 }
 
 impl AppState {
@@ -37,6 +38,7 @@ impl AppState {
             files: FileStore::local(&config.data_dir),
             hosts: Arc::new(KnownHosts::from_config(&config)),
             db_health: Arc::default(),
+            denials: Arc::default(),
             secrets: crate::secrets::SecretBox::from_config(&config)?,
             config: Arc::new(config),
             mailer,

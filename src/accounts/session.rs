@@ -157,6 +157,7 @@ pub async fn load_session(State(app): State<AppState>, mut req: Request, next: N
         roles,
     };
     let viewer = Viewer {
+        user_id: user.id,
         name: user.name.clone(),
         role_label: user.roles_label(),
         is_clerk: user.has_role(Role::Clerk),

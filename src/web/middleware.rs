@@ -1,14 +1,16 @@
 //! Request/response middleware of the page shell: visitor cookies (anonymous CSRF token, flash),
 //! security headers, and German error pages for every error response.
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::{CookiePolicy, CsrfToken, PageContext, cookie, decode_flash, random_token};
-use crate::error::{DatabaseUnreachable, ErrorDetail, ErrorPage, RawResponse};
+use super::{
+    ClientAddress, CookiePolicy, CsrfToken, PageContext, cookie, decode_flash, random_token,
+};
+use crate::error::{AccessDenied, DatabaseUnreachable, ErrorDetail, ErrorPage, RawResponse};
 use crate::state::AppState;
 
 pub const FLASH_COOKIE: &str = "fp_flash";
@@ -204,10 +206,19 @@ pub async fn security_headers(State(app): State<AppState>, req: Request, next: N
 /// limit, 504 of the timeout, 500 of a panic, an `AppError`, …) into the German error page with
 /// the request id.
 pub async fn error_pages(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let page = PageContext::build(&parts, &app);
     let request_id = request_id(&parts);
+    let client = match ClientAddress::from_request_parts(&mut parts, &app).await {
+        Ok(client) => client,
+        Err(never) => match never {},
+    };
+    let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
     let response = next.run(Request::from_parts(parts, body)).await;
+    if response.extensions().get::<AccessDenied>().is_some() {
+        let user_id = page.viewer.as_ref().map(|v| v.user_id);
+        record_denial(&app, user_id, &client, method.as_str(), &path).await;
+    }
 
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error())
@@ -235,6 +246,75 @@ pub async fn error_pages(State(app): State<AppState>, req: Request, next: Next) 
         }
     }
     page
+}
+
+/// Refused requests go into the audit log, but each person (or anonymous client) and route at
+/// most once per [`DENIAL_WINDOW`], so a crawler cannot flood the log.
+#[derive(Debug, Default)]
+pub struct DenialLog {
+    recorded: std::sync::Mutex<std::collections::HashMap<(String, String), std::time::Instant>>,
+}
+
+pub const DENIAL_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl DenialLog {
+    /// Whether this refusal is the first of its kind in the window (and so to be recorded).
+    pub fn first_in_window(&self, who: &str, route: &str) -> bool {
+        let mut recorded = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        if recorded.len() > 10_000 {
+            recorded.retain(|_, at| now.duration_since(*at) < DENIAL_WINDOW);
+        }
+        match recorded.get(&(who.to_string(), route.to_string())) {
+            Some(at) if now.duration_since(*at) < DENIAL_WINDOW => false,
+            _ => {
+                recorded.insert((who.to_string(), route.to_string()), now);
+                true
+            }
+        }
+    }
+}
+
+/// A path with its numeric segments as `{id}`: the route, not the object.
+fn route_of(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+                "{id}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+async fn record_denial(
+    app: &AppState,
+    user_id: Option<i64>,
+    client: &ClientAddress,
+    method: &str,
+    path: &str,
+) {
+    let route = format!("{method} {}", route_of(path));
+    let who = user_id.map_or_else(|| client.0.clone(), |id| format!("user:{id}"));
+    if !app.denials.first_in_window(&who, &route) {
+        return;
+    }
+    let actor = crate::audit::Actor {
+        user_id,
+        client: &client.0,
+    };
+    let details = serde_json::json!({ "path": path });
+    let recorded = match app.db.acquire().await {
+        Ok(mut conn) => {
+            crate::audit::record(&mut conn, actor, "access.denied", &route, details).await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = recorded {
+        tracing::warn!(error = %e, "recording a refused request in the audit log failed");
+    }
 }
 
 /// The German error page for a status, for middleware that fails before the handlers run.
@@ -275,6 +355,19 @@ mod tests {
         config.base_url = base_url.into();
         config.allowed_hosts = extra.iter().map(|h| h.to_string()).collect();
         KnownHosts::from_config(&config)
+    }
+
+    #[test]
+    fn refusals_are_recorded_once_per_person_and_route_in_the_window() {
+        let log = DenialLog::default();
+        assert!(log.first_in_window("user:7", "GET /pruefung"));
+        assert!(!log.first_in_window("user:7", "GET /pruefung"));
+        assert!(log.first_in_window("user:7", "GET /admin/benutzer"));
+        assert!(log.first_in_window("user:8", "GET /pruefung"));
+        assert_eq!(
+            route_of("/pruefung/antraege/17/notizen"),
+            "/pruefung/antraege/{id}/notizen"
+        );
     }
 
     #[test]

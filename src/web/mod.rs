@@ -22,6 +22,8 @@ pub use forms::{FormErrors, clean_line, clean_text, field, multipart_text, requi
 /// The signed-in person as the layout shows them.
 #[derive(Clone, Debug)]
 pub struct Viewer {
+    /// The account's id, for the audit log of refused requests.
+    pub user_id: i64,
     pub name: String,
     pub role_label: String,
     pub is_clerk: bool,
@@ -329,6 +331,7 @@ mod tests {
         );
         assert!(anon[0].current);
         let admin = Viewer {
+            user_id: 1,
             name: "A".into(),
             role_label: "Administration".into(),
             is_clerk: false,

@@ -472,3 +472,34 @@ async fn the_form_token_is_masked_anew_in_every_response_and_each_one_works() {
         .await;
     assert_eq!(bare.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn refused_requests_are_audited_once_per_person_and_route_not_per_request() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    for _ in 0..5 {
+        assert_eq!(clerk.get("/pruefung").await.status, StatusCode::FORBIDDEN);
+    }
+    for id in [1, 2, 3] {
+        let page = clerk.get(&format!("/admin/benutzer/{id}")).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+    }
+    let entries: Vec<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT subject, actor_id FROM audit_log WHERE action = 'access.denied' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let clerk_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(CLERK)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        entries,
+        [
+            ("GET /pruefung".to_string(), Some(clerk_id)),
+            ("GET /admin/benutzer/{id}".to_string(), Some(clerk_id)),
+        ]
+    );
+}
