@@ -15,6 +15,8 @@ pub enum LogFormat {
 pub struct Config {
     /// `None` is the local default: find or start a PostgreSQL server on this machine.
     pub database_url: Option<String>,
+    /// The owner of the tables, for migrations; unset: `database_url`'s role migrates too.
+    pub migration_database_url: Option<String>,
     pub listen_addr: SocketAddr,
     /// The address users reach the portal at; links in e-mails are built from it.
     pub base_url: String,
@@ -118,6 +120,7 @@ impl Config {
         let var_dir = PathBuf::from("var");
         Config {
             database_url: None,
+            migration_database_url: None,
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             base_url: "http://localhost:8080".into(),
             smtp_url: None,
@@ -155,6 +158,7 @@ impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut c = Self::local_defaults();
         c.database_url = get("DATABASE_URL");
+        c.migration_database_url = get("MIGRATION_DATABASE_URL");
         if let Some(v) = get("LISTEN_ADDR") {
             c.listen_addr = parse("LISTEN_ADDR", &v, "expected host:port, e.g. 127.0.0.1:8080")?;
         }

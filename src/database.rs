@@ -78,27 +78,44 @@ pub struct Database {
 }
 
 impl Database {
-    /// Finds (or creates) the database the configuration names, connects and migrates it.
+    /// Finds (or creates) the database the configuration names, migrates it as the owner of
+    /// its tables and connects as the portal's own role (see [`OWNER_ROLE`], [`APP_ROLE`]).
     pub async fn open(config: &Config) -> anyhow::Result<Database> {
         let (options, server) = match &config.database_url {
             Some(url) => {
-                let options = PgConnectOptions::from_str(url)
+                let app = PgConnectOptions::from_str(url)
                     .context("DATABASE_URL is not a PostgreSQL URL")?;
-                create_if_missing(&options).await?;
-                (options, None)
+                let owner = match &config.migration_database_url {
+                    Some(url) => PgConnectOptions::from_str(url)
+                        .context("MIGRATION_DATABASE_URL is not a PostgreSQL URL")?,
+                    None => app.clone(),
+                };
+                create_if_missing(&owner).await?;
+                let mut conn = PgConnection::connect_with(&owner)
+                    .await
+                    .context("cannot connect to the database to migrate it")?;
+                migrate_on(&mut conn).await?;
+                if owner.get_username() == app.get_username() {
+                    tracing::warn!(
+                        role = app.get_username(),
+                        "the portal connects as the owner of its tables, so it could drop the audit \
+                         log's protection; set MIGRATION_DATABASE_URL to the owner role and \
+                         DATABASE_URL to a role of its own (README: database roles)"
+                    );
+                } else {
+                    grant_app_role(&mut conn, app.get_username()).await?;
+                }
+                conn.close().await?;
+                (app, None)
             }
             None => {
                 let server = local_server(&config.var_dir).await?;
-                ensure_database(&server, LOCAL_DATABASE).await?;
-                tracing::info!(server = %server.description, database = LOCAL_DATABASE, "using the local default database");
-                (
-                    server.options.clone().database(LOCAL_DATABASE),
-                    Some(server),
-                )
+                let app = prepare_with_two_roles(&server, LOCAL_DATABASE).await?;
+                tracing::info!(server = %server.description, database = LOCAL_DATABASE, role = app.get_username(), "using the local default database");
+                (app, Some(server))
             }
         };
         let pool = connect(options).await?;
-        migrate(&pool).await?;
         Ok(Database { pool, server })
     }
 
@@ -109,6 +126,101 @@ impl Database {
             stop_private_instance(&data).await;
         }
     }
+}
+
+/// Owns the tables, triggers and functions; only migrations act as it. It cannot log in: on
+/// a server the local setup manages, migrations `SET ROLE` to it.
+pub const OWNER_ROLE: &str = "foerderportal_owner";
+/// The portal at run time: reads and writes the tables, only appends to the audit log, and
+/// owns nothing, so it cannot drop the audit log's trigger or change the schema.
+pub const APP_ROLE: &str = "foerderportal_app";
+
+/// The local default setup on a server we administer: creates the database and both roles if
+/// missing, hands objects made before the two roles existed to the owner, migrates as the
+/// owner and grants the portal's role what it needs. Returns how the portal connects.
+pub async fn prepare_with_two_roles(
+    server: &Server,
+    name: &str,
+) -> anyhow::Result<PgConnectOptions> {
+    ensure_database(server, name).await?;
+    let mut conn = PgConnection::connect_with(&server.options.clone().database(name)).await?;
+    for (role, login) in [(OWNER_ROLE, "NOLOGIN"), (APP_ROLE, "LOGIN")] {
+        // Roles belong to the whole server; another process may create them at the same time.
+        let sql = format!(
+            "DO $$ BEGIN CREATE ROLE {role} {login};
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        );
+        sqlx::query(&sql)
+            .execute(&mut conn)
+            .await
+            .with_context(|| format!("cannot create the database role {role}"))?;
+    }
+    let adopt = format!(
+        "DO $$ DECLARE o record; BEGIN
+           EXECUTE format('ALTER DATABASE %I OWNER TO {OWNER_ROLE}', current_database());
+           REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+           GRANT USAGE, CREATE ON SCHEMA public TO {OWNER_ROLE};
+           FOR o IN SELECT c.oid::regclass AS name FROM pg_class c
+                    JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm')
+                      AND pg_get_userbyid(c.relowner) <> '{OWNER_ROLE}' LOOP
+             EXECUTE format('ALTER TABLE %s OWNER TO {OWNER_ROLE}', o.name);
+           END LOOP;
+           FOR o IN SELECT p.oid::regprocedure AS name FROM pg_proc p
+                    JOIN pg_namespace n ON n.oid = p.pronamespace
+                    WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> '{OWNER_ROLE}' LOOP
+             EXECUTE format('ALTER FUNCTION %s OWNER TO {OWNER_ROLE}', o.name);
+           END LOOP;
+         END $$"
+    );
+    sqlx::query(&adopt)
+        .execute(&mut conn)
+        .await
+        .context("cannot hand the tables to the owner role")?;
+    sqlx::query(&format!("SET ROLE {OWNER_ROLE}"))
+        .execute(&mut conn)
+        .await?;
+    migrate_on(&mut conn).await?;
+    grant_app_role(&mut conn, APP_ROLE).await?;
+    conn.close().await?;
+    let app = server.options.clone().database(name).username(APP_ROLE);
+    if accepts(&app).await {
+        return Ok(app);
+    }
+    // A server that lets only `postgres` in without a password: connect as it, acting as the
+    // portal's role from the start of every session.
+    tracing::warn!(
+        role = APP_ROLE,
+        "the server does not let the portal's role sign in; acting as it through postgres"
+    );
+    Ok(server
+        .options
+        .clone()
+        .database(name)
+        .options([("role", APP_ROLE)]))
+}
+
+/// What the portal's role may do: read and write every table, but only read and append the
+/// audit log and only read the migration history. Run after every migration, so new tables
+/// are covered.
+pub async fn grant_app_role(conn: &mut PgConnection, role: &str) -> anyhow::Result<()> {
+    if role.is_empty() || !role.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        bail!("refusing to grant privileges to the unusual role name {role:?}");
+    }
+    let role = format!("\"{role}\"");
+    for sql in [
+        format!("GRANT USAGE ON SCHEMA public TO {role}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
+        format!("REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {role}"),
+        format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON _sqlx_migrations FROM {role}"),
+        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"),
+    ] {
+        sqlx::query(&sql)
+            .execute(&mut *conn)
+            .await
+            .with_context(|| format!("granting privileges failed: {sql}"))?;
+    }
+    Ok(())
 }
 
 pub async fn connect(options: PgConnectOptions) -> anyhow::Result<PgPool> {
@@ -129,6 +241,13 @@ pub async fn connect(options: PgConnectOptions) -> anyhow::Result<PgPool> {
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     MIGRATOR
         .run(pool)
+        .await
+        .context("applying migrations failed")
+}
+
+async fn migrate_on(conn: &mut PgConnection) -> anyhow::Result<()> {
+    MIGRATOR
+        .run(&mut *conn)
         .await
         .context("applying migrations failed")
 }

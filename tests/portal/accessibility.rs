@@ -57,7 +57,7 @@ async fn error_pages_pass_axe() {
 
     // 500: the database lost a table.
     sqlx::query("DROP TABLE programme_contacts")
-        .execute(&app.pool)
+        .execute(&app.owner_pool().await)
         .await
         .unwrap();
     browser.goto(&app.url("/")).await;

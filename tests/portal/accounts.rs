@@ -370,14 +370,35 @@ async fn the_audit_log_cannot_be_changed_or_emptied() {
     let app = TestApp::spawn().await;
     app.client().sign_in(CLERK, DEMO_PASSWORD).await;
 
+    // The portal's own role lacks the privilege; even the owner meets the trigger.
+    let owner = app.owner_pool().await;
     for statement in [
         "UPDATE audit_log SET action = 'x'",
         "DELETE FROM audit_log",
         "TRUNCATE audit_log",
     ] {
-        let refused = sqlx::query(statement).execute(&app.pool).await;
-        assert!(refused.is_err(), "{statement} must be refused");
+        for pool in [&app.pool, &owner] {
+            let refused = sqlx::query(statement).execute(pool).await;
+            assert!(refused.is_err(), "{statement} must be refused");
+        }
     }
+    // Nor can the portal take the protection away.
+    for statement in [
+        "DROP TRIGGER audit_log_no_update_or_delete ON audit_log",
+        "ALTER TABLE audit_log DISABLE TRIGGER ALL",
+        "DROP TABLE audit_log",
+    ] {
+        let refused = sqlx::query(statement).execute(&app.pool).await.unwrap_err();
+        assert!(
+            refused.to_string().contains("must be owner"),
+            "{statement}: {refused}"
+        );
+    }
+    let app_role: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(app_role, foerderportal::database::APP_ROLE);
     let logins: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'login'")
         .fetch_one(&app.pool)
         .await

@@ -31,7 +31,7 @@ async fn health_and_readiness_answer_for_load_balancers() {
     sqlx::query(
         "DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
     )
-    .execute(&app.pool)
+    .execute(&app.owner_pool().await)
     .await
     .unwrap();
     let ready = client.get("/readyz").await;
@@ -135,6 +135,105 @@ async fn a_configured_database_is_created_if_missing_and_never_gets_demo_data() 
         .unwrap();
     assert_eq!(kept, 42, "opening again keeps what is there");
     reopened.close().await;
+}
+
+/// The owner of a table, and whether the pool's role may drop the audit log's trigger.
+async fn owner_and_trigger_guard(pool: &sqlx::PgPool, table: &str) -> (String, bool) {
+    let owner: String =
+        sqlx::query_scalar("SELECT tableowner::text FROM pg_tables WHERE tablename = $1")
+            .bind(table)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    let dropped = sqlx::query("DROP TRIGGER audit_log_no_update_or_delete ON audit_log")
+        .execute(pool)
+        .await;
+    (owner, dropped.is_err())
+}
+
+#[tokio::test]
+async fn the_local_setup_migrates_as_the_owner_role_and_runs_as_the_portals_role() {
+    let server = test_postgres().await;
+    let name = unused_database_name().await;
+    // A database from before the two roles: its tables belong to the superuser.
+    database::ensure_database(server, &name).await.unwrap();
+    let before = sqlx::PgPool::connect_with(server.options.clone().database(&name))
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE keep_me (x int)")
+        .execute(&before)
+        .await
+        .unwrap();
+    before.close().await;
+
+    let options = database::prepare_with_two_roles(server, &name)
+        .await
+        .unwrap();
+    let pool = database::connect(options).await.unwrap();
+    let role: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(role, database::APP_ROLE);
+    assert_eq!(
+        owner_and_trigger_guard(&pool, "audit_log").await,
+        (database::OWNER_ROLE.to_string(), true)
+    );
+    assert_eq!(
+        owner_and_trigger_guard(&pool, "keep_me").await.0,
+        database::OWNER_ROLE,
+        "older tables are handed to the owner"
+    );
+    assert_eq!(count(&pool, "municipalities").await, 22);
+    let appended = sqlx::query(
+        "INSERT INTO audit_log (client, action, subject, details) VALUES ('t', 'test', 'x', '{}')",
+    )
+    .execute(&pool)
+    .await;
+    assert!(appended.is_ok(), "the portal appends to the audit log");
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn an_operator_migrates_with_the_owner_url_and_the_portal_uses_its_own_role() {
+    let server = test_postgres().await;
+    let name = unused_database_name().await;
+    let role = format!("fp_portal_{}", std::process::id());
+    let admin = sqlx::PgPool::connect_with(server.options.clone())
+        .await
+        .unwrap();
+    let _ = sqlx::query(&format!("CREATE ROLE {role} LOGIN"))
+        .execute(&admin)
+        .await;
+    let owner_url = url_of(&server.options, &name);
+    let mut config = Config::local_defaults();
+    config.database_url = Some(
+        owner_url
+            .replace("postgres@", &format!("{role}@"))
+            .replace("user=postgres", &format!("user={role}")),
+    );
+    config.migration_database_url = Some(owner_url);
+
+    let database = Database::open(&config)
+        .await
+        .expect("migrates as the owner");
+    let connected: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&database.pool)
+        .await
+        .unwrap();
+    assert_eq!(connected, role);
+    assert_eq!(count(&database.pool, "municipalities").await, 22);
+    let (owner, guarded) = owner_and_trigger_guard(&database.pool, "audit_log").await;
+    assert_eq!((owner.as_str(), guarded), ("postgres", true));
+    let changed = sqlx::query("UPDATE audit_log SET action = 'x'")
+        .execute(&database.pool)
+        .await
+        .unwrap_err();
+    assert!(
+        changed.to_string().contains("permission denied"),
+        "{changed}"
+    );
+    database.close().await;
 }
 
 #[tokio::test]

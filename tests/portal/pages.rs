@@ -136,7 +136,7 @@ async fn an_unknown_address_gets_the_german_404_page_with_the_request_id() {
 async fn a_database_failure_shows_a_500_page_without_internals() {
     let app = TestApp::spawn().await;
     sqlx::query("DROP TABLE programme_contacts")
-        .execute(&app.pool)
+        .execute(&app.owner_pool().await)
         .await
         .unwrap();
 

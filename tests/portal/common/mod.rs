@@ -43,6 +43,9 @@ struct TestServer {
     run: String,
     /// A migrated database with the demo data; every test copies it.
     template: String,
+    /// How the portal connects to the template (its own role, see `database::APP_ROLE`); a
+    /// copy is reached the same way.
+    app_options: PgConnectOptions,
 }
 
 static SERVER: OnceCell<TestServer> = OnceCell::const_new();
@@ -67,15 +70,25 @@ async fn test_server() -> &'static TestServer {
             drop_leftover_databases(&server, now).await;
             let run = format!("fp_test_{now}_{}_", std::process::id());
             let template = format!("{run}template");
-            database::ensure_database(&server, &template)
-                .await
-                .expect("create template database");
-            let pool = PgPool::connect_with(server.options.clone().database(&template))
-                .await
-                .unwrap();
-            database::migrate(&pool)
-                .await
-                .expect("migrations apply to an empty database");
+            // As in the local default setup: the owner migrates, the portal's role runs. A
+            // server where we may not create roles gets one role for both.
+            let app_options = match database::prepare_with_two_roles(&server, &template).await {
+                Ok(options) => options,
+                Err(e) => {
+                    eprintln!("testing with a single database role: {e:#}");
+                    database::ensure_database(&server, &template)
+                        .await
+                        .expect("create template database");
+                    let options = server.options.clone().database(&template);
+                    let pool = PgPool::connect_with(options.clone()).await.unwrap();
+                    database::migrate(&pool)
+                        .await
+                        .expect("migrations apply to an empty database");
+                    pool.close().await;
+                    options
+                }
+            };
+            let pool = PgPool::connect_with(app_options.clone()).await.unwrap();
             demo::load(&pool, &Hasher::new())
                 .await
                 .expect("demo data loads");
@@ -84,6 +97,7 @@ async fn test_server() -> &'static TestServer {
                 server,
                 run,
                 template,
+                app_options,
             }
         })
         .await
@@ -128,8 +142,16 @@ pub async fn unused_database_name() -> String {
     )
 }
 
-/// A fresh database with the migrations and demo data applied.
+/// A fresh database with the migrations and demo data applied, reached as the portal reaches
+/// it (its own database role).
 pub async fn fresh_database() -> (PgConnectOptions, String) {
+    let (_, name) = fresh_database_as_owner().await;
+    let app = test_server().await.app_options.clone().database(&name);
+    (app, name)
+}
+
+/// A fresh database, and the server's superuser options for it (schema changes, faults).
+pub async fn fresh_database_as_owner() -> (PgConnectOptions, String) {
     let ts = test_server().await;
     let name = unused_database_name().await;
     let mut conn = PgConnection::connect_with(&ts.server.options)
@@ -150,6 +172,7 @@ pub struct TestApp {
     pub base_url: String,
     pub pool: PgPool,
     pub config: Config,
+    /// The test database as the server's superuser reaches it (the CLI, schema changes).
     pub database_url_options: PgConnectOptions,
     pub stop: CancellationToken,
     pub server: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -163,25 +186,30 @@ impl TestApp {
 
     /// Spawns the app after letting the test adjust the configuration.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-        let (options, name) = fresh_database().await;
-        Self::spawn_on(options, name, adjust).await
+        let (owner, name) = fresh_database_as_owner().await;
+        let app = test_server().await.app_options.clone().database(&name);
+        Self::spawn_on(app, owner, name, adjust).await
     }
 
     /// The app reaching its database through a relay that the test can cut, as if PostgreSQL
     /// went down (`TestApp::pool` goes through the relay too).
     pub async fn spawn_behind_relay(adjust: impl FnOnce(&mut Config)) -> (TestApp, relay::Relay) {
-        let (options, name) = fresh_database().await;
-        let relay = relay::Relay::start(relay::Target::of_postgres(&options)).await;
+        let (owner, name) = fresh_database_as_owner().await;
+        let app = test_server().await.app_options.clone().database(&name);
+        let relay = relay::Relay::start(relay::Target::of_postgres(&app)).await;
         let through = PgConnectOptions::new()
             .host("127.0.0.1")
             .port(relay.port)
-            .username(options.get_username())
+            .username(app.get_username())
             .database(&name);
-        (Self::spawn_on(through, name, adjust).await, relay)
+        (Self::spawn_on(through, owner, name, adjust).await, relay)
     }
 
+    /// `options` is how the app connects; `owner` the superuser's way in, for the CLI and for
+    /// tests that change the schema.
     async fn spawn_on(
         options: PgConnectOptions,
+        owner: PgConnectOptions,
         name: String,
         adjust: impl FnOnce(&mut Config),
     ) -> TestApp {
@@ -206,11 +234,19 @@ impl TestApp {
             base_url: format!("http://127.0.0.1:{}", addr.port()),
             pool,
             config,
-            database_url_options: options,
+            database_url_options: owner,
             stop,
             server,
             scratch,
         }
+    }
+
+    /// A connection pool as the server's superuser, for tests that change the schema (which
+    /// the portal's own role may not).
+    pub async fn owner_pool(&self) -> PgPool {
+        PgPool::connect_with(self.database_url_options.clone())
+            .await
+            .expect("connect as the owner")
     }
 
     /// The test database as a `DATABASE_URL`, for the CLI.
