@@ -363,6 +363,21 @@ async fn journey_reviewer_sets_up_the_second_factor_passes_axe() {
     assert_eq!(browser.path().await, "/konto");
     browser.goto(&app.url("/konto/zweiter-faktor")).await;
     browser.assert_accessible().await;
+    // New recovery codes without the password: the errors beside the fields of that form.
+    browser.fill("#codes_code", "000000").await;
+    submit_expecting_errors(
+        &browser,
+        "form[action='/konto/zweiter-faktor/neue-codes'] button[type=submit]",
+    )
+    .await;
+    browser
+        .click("a[href='/konto/zweiter-faktor/neue-app']")
+        .await;
+    assert_eq!(
+        browser.text("h1").await,
+        "Neue Authenticator-App einrichten"
+    );
+    browser.assert_accessible().await;
     browser.close().await;
 }
 
