@@ -506,47 +506,24 @@ pub async fn second_factor(conn: &mut PgConnection, user_id: i64) -> sqlx::Resul
 }
 
 /// Makes the confirmed secret the account's second factor, with fresh recovery codes (only
-/// their hashes are stored).
-pub async fn enable_totp(
+/// their hashes are stored): the first one, or with `replacing` one in place of the existing
+/// one. False if the account changed meanwhile (set up, or removed, by another request).
+pub async fn set_totp(
     conn: &mut PgConnection,
     user_id: i64,
     secret: &str,
     step: i64,
     recovery_codes: &[String],
+    replacing: bool,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE users SET totp_secret = $2, totp_enabled_at = now(), totp_last_step = $3
-         WHERE id = $1 AND totp_secret IS NULL",
+         WHERE id = $1 AND (totp_secret IS NOT NULL) = $4",
     )
     .bind(user_id)
     .bind(secret)
     .bind(step)
-    .execute(&mut *conn)
-    .await?;
-    if done.rows_affected() != 1 {
-        // Set up meanwhile by another request: keep its codes.
-        return Ok(false);
-    }
-    replace_recovery_codes(conn, user_id, recovery_codes).await?;
-    Ok(true)
-}
-
-/// A new app's secret in place of the old one, with fresh recovery codes; false if the account
-/// has no second factor (removed meanwhile).
-pub async fn replace_totp(
-    conn: &mut PgConnection,
-    user_id: i64,
-    secret: &str,
-    step: i64,
-    recovery_codes: &[String],
-) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE users SET totp_secret = $2, totp_enabled_at = now(), totp_last_step = $3
-         WHERE id = $1 AND totp_secret IS NOT NULL",
-    )
-    .bind(user_id)
-    .bind(secret)
-    .bind(step)
+    .bind(replacing)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() != 1 {

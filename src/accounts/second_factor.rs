@@ -326,34 +326,7 @@ async fn enable(
     client: ClientAddress,
     ProtectedForm(form): ProtectedForm<CodeForm>,
 ) -> Result<Response, AppError> {
-    let (secret, step) = match confirm_enrolment(&app, &user, &client, &form).await? {
-        Ok(confirmed) => confirmed,
-        Err(errors) => {
-            let page = setup(&app, page, &user, form.secret, false, errors).await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-        }
-    };
-    let codes = totp::new_recovery_codes();
-    let mut tx = app.db.begin().await?;
-    if !db::enable_totp(&mut tx, user.id, &app.secrets.seal(&secret), step, &codes).await? {
-        drop(tx);
-        return Ok(redirect_with_flash(
-            &app.cookies,
-            SETUP,
-            "Der zweite Faktor ist schon eingerichtet.",
-        ));
-    }
-    finish_enrolment(
-        &app,
-        page,
-        &headers,
-        &user,
-        &client,
-        tx,
-        codes,
-        "second_factor.enabled",
-    )
-    .await
+    enrol(&app, page, &headers, &user, &client, form, false).await
 }
 
 /// A new app in place of the old one (a new phone, say): the password and a code from the new
@@ -366,46 +339,42 @@ async fn replace(
     client: ClientAddress,
     ProtectedForm(form): ProtectedForm<CodeForm>,
 ) -> Result<Response, AppError> {
-    let (secret, step) = match confirm_enrolment(&app, &user, &client, &form).await? {
-        Ok(confirmed) => confirmed,
-        Err(errors) => {
-            let page = setup(&app, page, &user, form.secret, true, errors).await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-        }
-    };
-    let codes = totp::new_recovery_codes();
-    let mut tx = app.db.begin().await?;
-    if !db::replace_totp(&mut tx, user.id, &app.secrets.seal(&secret), step, &codes).await? {
-        drop(tx);
-        return Ok(Redirect::to(SETUP).into_response());
-    }
-    finish_enrolment(
-        &app,
-        page,
-        &headers,
-        &user,
-        &client,
-        tx,
-        codes,
-        "second_factor.replaced",
-    )
-    .await
+    enrol(&app, page, &headers, &user, &client, form, true).await
 }
 
-/// Every session from before ends; this one continues as a new one that has given the second
-/// factor, and the recovery codes are shown once.
-#[allow(clippy::too_many_arguments)]
-async fn finish_enrolment(
+/// Stores the confirmed app (the first, or with `replacing` a new one); every session from
+/// before ends, this one continues as a new one that has given the second factor, and the
+/// recovery codes are shown once.
+async fn enrol(
     app: &AppState,
     mut page: PageContext,
     headers: &HeaderMap,
     user: &CurrentUser,
     client: &ClientAddress,
-    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
-    codes: Vec<String>,
-    action: &str,
+    form: CodeForm,
+    replacing: bool,
 ) -> Result<Response, AppError> {
+    let (secret, step) = match confirm_enrolment(app, user, client, &form).await? {
+        Ok(confirmed) => confirmed,
+        Err(errors) => {
+            let page = setup(app, page, user, form.secret, replacing, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let codes = totp::new_recovery_codes();
+    let sealed = app.secrets.seal(&secret);
+    let mut tx = app.db.begin().await?;
+    if !db::set_totp(&mut tx, user.id, &sealed, step, &codes, replacing).await? {
+        // Another request set it up (or removed it) meanwhile: its state stands.
+        drop(tx);
+        return Ok(Redirect::to(SETUP).into_response());
+    }
     db::delete_sessions_of(&mut tx, user.id, None).await?;
+    let action = if replacing {
+        "second_factor.replaced"
+    } else {
+        "second_factor.enabled"
+    };
     let subject = format!("user:{}", user.id);
     audit::record(&mut tx, user.actor(client), action, &subject, json!({})).await?;
     tx.commit().await?;
