@@ -1,5 +1,6 @@
-//! The cost of a password hash on this machine, and how many logins per second the portal
-//! serves with 20 clients signing in at once (each: fetch the form, post it, follow nothing).
+//! The cost of a password hash on this machine, how many logins per second the portal serves
+//! with 20 clients signing in at once (each: fetch the form, post it, follow nothing), and the
+//! server's memory before, after and at the peak of that storm.
 //!
 //!     cargo bench --bench login          # FP_BENCH_SECONDS=10 per measurement by default
 //!
@@ -23,7 +24,14 @@ const CLIENTS: usize = 20;
 async fn main() -> anyhow::Result<()> {
     argon2_cost().await?;
     let portal = Portal::start("login", &[]).await?;
+    let (before, _) = portal.memory_mib();
     let result = logins(&portal.base, Duration::from_secs(common::seconds())).await;
+    let (after, peak) = portal.memory_mib();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (later, _) = portal.memory_mib();
+    println!(
+        "server memory (RSS): {before:.0} MiB before the logins, {after:.0} MiB after, {later:.0} MiB 5 s later, peak {peak:.0} MiB"
+    );
     portal.stop().await?;
     result
 }

@@ -82,6 +82,21 @@ impl Portal {
         anyhow::bail!("the portal did not become ready")
     }
 
+    /// The server's resident memory now and at its peak so far, in MiB (Linux `/proc`).
+    pub fn memory_mib(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let kib = |field: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (kib("VmRSS:") / 1024.0, kib("VmHWM:") / 1024.0)
+    }
+
     /// Stops the server and drops its database.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         self.child.kill()?;

@@ -2,47 +2,110 @@
 //! blocking pool and with a cap on concurrent hashes, so a login storm can neither exhaust memory
 //! nor stall the async runtime.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use anyhow::anyhow;
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 
 /// At most this many hashes run at once (19 MiB each).
 const CONCURRENT_HASHES: usize = 4;
+const MEMORY_KIB: u32 = 19 * 1024;
 
-fn argon2() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+fn params() -> Params {
+    Params::new(MEMORY_KIB, 2, 1, None).expect("valid argon2 parameters")
+}
+
+fn argon2(params: Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// The working memory of one hash. The few blocks in use are kept and reused rather than
+/// allocated anew for every login: a storm of logins would otherwise leave the allocator
+/// holding hundreds of megabytes it never returns.
+type Memory = Vec<Block>;
+
+fn new_memory(params: &Params) -> Memory {
+    vec![Block::default(); params.block_count()]
 }
 
 /// Verifying against this when the account does not exist keeps the response time the same,
 /// so timing does not reveal which addresses have accounts.
-static DUMMY_HASH: LazyLock<String> =
-    LazyLock::new(|| hash_blocking("not a real password").expect("hashing works"));
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    hash_with(&mut new_memory(&params()), "not a real password").expect("hashing works")
+});
 
-fn hash_blocking(password: &str) -> anyhow::Result<String> {
+fn hash_with(memory: &mut Memory, password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow!("hashing failed: {e}"))
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut salt_bytes)
+        .map_err(|e| anyhow!("salt: {e}"))?;
+    let params = params();
+    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+        argon2(params.clone())
+            .hash_password_into_with_memory(password.as_bytes(), salt_bytes, out, &mut *memory)
+            .map_err(|_| argon2::password_hash::Error::Crypto)
+    })
+    .map_err(|e| anyhow!("hashing failed: {e}"))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| anyhow!("params: {e}"))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(hash.to_string())
 }
 
-fn verify_blocking(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+/// Checks a stored PHC string; hashes made with other memory parameters get memory of their
+/// own for the check.
+fn verify_with(memory: &mut Memory, password: &str, stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (
+        Algorithm::try_from(parsed.algorithm),
+        Params::try_from(&parsed),
+    ) else {
+        return false;
+    };
+    let version = parsed
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt_bytes) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let mut own;
+    let memory = if memory.len() == params.block_count() {
+        memory
+    } else {
+        own = new_memory(&params);
+        &mut own
+    };
+    let computed = Output::init_with(expected.len(), |out| {
+        Argon2::new(algorithm, version, params.clone())
+            .hash_password_into_with_memory(password.as_bytes(), salt_bytes, out, &mut *memory)
+            .map_err(|_| argon2::password_hash::Error::Crypto)
+    });
+    // `Output` compares in constant time.
+    computed.is_ok_and(|computed| computed == expected)
 }
 
 #[derive(Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
+    memory: Arc<Mutex<Vec<Memory>>>,
 }
 
 impl Default for Hasher {
@@ -55,27 +118,45 @@ impl Hasher {
     pub fn new() -> Self {
         Hasher {
             permits: Arc::new(Semaphore::new(CONCURRENT_HASHES)),
+            memory: Arc::default(),
         }
     }
 
-    pub async fn hash(&self, password: String) -> anyhow::Result<String> {
+    /// Runs `work` on the blocking pool with one of the (at most [`CONCURRENT_HASHES`]) blocks
+    /// of working memory.
+    async fn with_memory<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Memory) -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
         let _permit = self.permits.acquire().await?;
-        tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
+        let pool = Arc::clone(&self.memory);
+        tokio::task::spawn_blocking(move || {
+            let taken = pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let mut memory = taken.unwrap_or_else(|| new_memory(&params()));
+            let result = work(&mut memory);
+            pool.lock().unwrap_or_else(|p| p.into_inner()).push(memory);
+            result
+        })
+        .await
+        .map_err(Into::into)
+    }
+
+    pub async fn hash(&self, password: String) -> anyhow::Result<String> {
+        self.with_memory(move |memory| hash_with(memory, &password))
+            .await?
     }
 
     /// `None` as the stored hash (unknown account, or no password set yet) costs the same time
     /// as a real check and always fails.
     pub async fn verify(&self, password: String, stored: Option<String>) -> anyhow::Result<bool> {
-        let _permit = self.permits.acquire().await?;
-        tokio::task::spawn_blocking(move || match stored {
-            Some(hash) => verify_blocking(&password, &hash),
+        self.with_memory(move |memory| match stored {
+            Some(hash) => verify_with(memory, &password, &hash),
             None => {
-                verify_blocking(&password, &DUMMY_HASH);
+                verify_with(memory, &password, &DUMMY_HASH);
                 false
             }
         })
         .await
-        .map_err(Into::into)
     }
 }
 
@@ -110,5 +191,48 @@ mod tests {
                 .unwrap()
         );
         assert!(!hasher.verify("egal".into(), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn hashes_of_the_argon2_crate_and_ours_check_each_other() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let hasher = Hasher::new();
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = argon2(params())
+            .hash_password(b"ein-langes-Passwort-2026", &salt)
+            .unwrap()
+            .to_string();
+        assert!(
+            hasher
+                .verify("ein-langes-Passwort-2026".into(), Some(theirs))
+                .await
+                .unwrap()
+        );
+        let ours = hasher
+            .hash("ein-langes-Passwort-2026".into())
+            .await
+            .unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            argon2(params())
+                .verify_password(b"ein-langes-Passwort-2026", &parsed)
+                .is_ok()
+        );
+        // A hash with other (older, cheaper) parameters still verifies.
+        let cheap = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8192, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"altes-Passwort-2020", &salt)
+        .unwrap()
+        .to_string();
+        assert!(
+            hasher
+                .verify("altes-Passwort-2020".into(), Some(cheap.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!hasher.verify("anderes".into(), Some(cheap)).await.unwrap());
     }
 }

@@ -225,6 +225,12 @@ struct Enrolment {
     replacing: bool,
 }
 
+/// Ministry accounts, where the configuration requires it: they may replace their second
+/// factor, never remove it.
+fn must_have_second_factor(app: &AppState, user: &CurrentUser) -> bool {
+    app.config.require_second_factor && user.roles.iter().any(|r| *r != super::Role::Clerk)
+}
+
 const SETUP: &str = "/konto/zweiter-faktor";
 const REPLACE: &str = "/konto/zweiter-faktor/neue-app";
 
@@ -241,8 +247,7 @@ async fn setup(
 ) -> Result<SetupPage, AppError> {
     let mut conn = app.db.acquire().await?;
     let factor = db::second_factor(&mut conn, user.id).await?;
-    let required =
-        app.config.require_second_factor && user.roles.iter().any(|r| *r != super::Role::Clerk);
+    let required = must_have_second_factor(app, user);
     let enrol = (!factor.enabled() || replacing).then(|| {
         let secret = secret
             .filter(|s| totp::is_secret(s))
@@ -481,9 +486,7 @@ async fn remove(
     client: ClientAddress,
     ProtectedForm(form): ProtectedForm<CodeForm>,
 ) -> Result<Response, AppError> {
-    let required =
-        app.config.require_second_factor && user.roles.iter().any(|r| *r != super::Role::Clerk);
-    if required {
+    if must_have_second_factor(&app, &user) {
         return Err(AppError::Forbidden);
     }
     let errors = confirm_password_and_code(&app, &user, &client, &form, "remove", true).await?;

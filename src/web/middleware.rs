@@ -1,5 +1,6 @@
-//! Request/response middleware of the page shell: visitor cookies (anonymous CSRF token, flash),
-//! security headers, and German error pages for every error response.
+//! Request/response middleware of the page shell: the check of the Host header, visitor cookies
+//! (anonymous CSRF token, flash), security headers, and German error pages for every error
+//! response (which also audit refused requests and note database outages).
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;

@@ -1,0 +1,88 @@
+//! Small responses on one kept-alive connection, as a browser fetches a page's stylesheet: the
+//! time per request over 500 requests, sent one after the other on a single TCP connection by a
+//! plain HTTP/1.1 client (no pipelining). Without `TCP_NODELAY` every second response waited
+//! about 40 ms for the client's delayed ACK (Nagle's algorithm).
+//!
+//!     cargo bench --bench keepalive
+//!
+//! The server is the release binary in its own process on a scratch database (see `common`).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use common::{Portal, median_ms, percentile_ms};
+
+const REQUESTS: usize = 500;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let portal = Portal::start("keepalive", &[]).await?;
+    let result = measure(&portal).await;
+    portal.stop().await?;
+    result
+}
+
+async fn measure(portal: &Portal) -> anyhow::Result<()> {
+    let start_page = reqwest::get(&portal.base).await?.text().await?;
+    let stylesheet = start_page
+        .split("rel=\"stylesheet\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or_else(|| anyhow::anyhow!("no stylesheet link on the start page"))?
+        .to_string();
+    for (what, path) in [
+        ("stylesheet", stylesheet.as_str()),
+        ("/healthz", "/healthz"),
+    ] {
+        let address = portal.base.trim_start_matches("http://").to_string();
+        let stream = TcpStream::connect(&address).await?;
+        let mut stream = BufReader::new(stream);
+        let mut times = Vec::with_capacity(REQUESTS);
+        let mut bytes = 0;
+        let started = Instant::now();
+        for _ in 0..REQUESTS {
+            let t = Instant::now();
+            let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\n\r\n");
+            stream.get_mut().write_all(request.as_bytes()).await?;
+            bytes = read_response(&mut stream).await?;
+            times.push(t.elapsed());
+        }
+        let total = started.elapsed();
+        let slow = times
+            .iter()
+            .filter(|t| **t > Duration::from_millis(20))
+            .count();
+        println!(
+            "{what} ({bytes} bytes) on one kept-alive connection, {REQUESTS} requests: {:.0} per second, median {:.2} ms, p99 {:.2} ms, {slow} over 20 ms",
+            REQUESTS as f64 / total.as_secs_f64(),
+            median_ms(&mut times),
+            percentile_ms(&mut times, 99),
+        );
+    }
+    Ok(())
+}
+
+/// Reads one response (headers, then a body of Content-Length bytes); returns the body size.
+async fn read_response(stream: &mut BufReader<TcpStream>) -> anyhow::Result<usize> {
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        anyhow::ensure!(stream.read_line(&mut line).await? > 0, "connection closed");
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse()?;
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).await?;
+    Ok(length)
+}
