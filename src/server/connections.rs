@@ -8,11 +8,14 @@
 //!   reached it closes the longest-open connection that has no request in flight (a slow
 //!   client, or a browser's idle keep-alive connection, which the browser simply reopens), the
 //!   way nginx reuses connections when it runs short; if every connection is busy, it waits;
+//! - closes a connection whose client takes no response data for `write_timeout` (one that
+//!   sends requests but never reads would otherwise stay busy, and so unevictable, for ever);
 //! - goes on accepting after `EMFILE`/`ENFILE`, shedding idle connections to get descriptors;
 //! - sets `TCP_NODELAY`, so a response's head and body are not held back by Nagle's algorithm.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,11 +41,16 @@ const RESERVED_FILES: u64 = 256;
 pub struct Limits {
     pub max_connections: usize,
     pub header_timeout: Duration,
+    pub write_timeout: Duration,
 }
 
 impl Limits {
     /// The configured bound, lowered to what the process's open-file limit allows.
-    pub fn within_open_file_limit(max_connections: usize, header_timeout: Duration) -> Self {
+    pub fn within_open_file_limit(
+        max_connections: usize,
+        header_timeout: Duration,
+        write_timeout: Duration,
+    ) -> Self {
         let files = raise_open_file_limit();
         let allowed = files.saturating_sub(RESERVED_FILES).max(16);
         let max_connections = max_connections.min(usize::try_from(allowed).unwrap_or(usize::MAX));
@@ -55,6 +63,7 @@ impl Limits {
         Limits {
             max_connections,
             header_timeout,
+            write_timeout,
         }
     }
 }
@@ -122,13 +131,19 @@ pub async fn serve(
             tracing::info!(open = registry.len(), "accepting connections again");
             out_of_files = false;
         }
-        // Make room before serving the new connection: shed an idle one, or wait for one to end.
-        while registry.len() >= limits.max_connections {
-            let freed = registry.freed.notified();
-            registry.evict_idle(1);
+        // Make room before serving the new connection: shed an idle one, or wait until one
+        // ends or goes idle. Connections already told to go count as going.
+        loop {
+            let changed = registry.changed.notified();
+            if registry.len() < limits.max_connections {
+                break;
+            }
+            if registry.leaving() == 0 {
+                registry.evict_idle(1);
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = freed => {}
+                _ = changed => {}
             }
         }
         if shutdown.is_cancelled() {
@@ -141,18 +156,19 @@ pub async fn serve(
             peer,
             router.clone(),
             http.clone(),
+            limits.write_timeout,
             connection,
             Arc::clone(&registry),
             shutdown.clone(),
         ));
     }
     drop(listener);
-    while registry.len() > 0 {
-        let freed = registry.freed.notified();
+    loop {
+        let changed = registry.changed.notified();
         if registry.len() == 0 {
             break;
         }
-        freed.await;
+        changed.await;
     }
 }
 
@@ -161,17 +177,18 @@ async fn serve_one(
     peer: SocketAddr,
     router: Router,
     http: hyper::server::conn::http1::Builder,
+    write_timeout: Duration,
     connection: Registered,
     registry: Arc<Registry>,
     shutdown: CancellationToken,
 ) {
     let _deregister = Deregister {
-        registry,
+        registry: Arc::clone(&registry),
         id: connection.id,
     };
-    let in_flight = connection.in_flight;
+    let in_flight = Arc::clone(&connection.in_flight);
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        let busy = Busy::enter(&in_flight);
+        let busy = Busy::enter(&in_flight, &registry);
         request.extensions_mut().insert(ConnectInfo(peer));
         let router = router.clone();
         async move {
@@ -180,20 +197,108 @@ async fn serve_one(
             Ok::<_, Infallible>(response.map(|body| Body::new(BusyBody { body, _busy: busy })))
         }
     });
-    let conn = http.serve_connection(TokioIo::new(stream), service);
+    let io = TokioIo::new(WriteStallGuard::new(stream, write_timeout));
+    let conn = http.serve_connection(io, service);
     tokio::pin!(conn);
-    tokio::select! {
+    let graceful = tokio::select! {
         result = conn.as_mut() => {
             if let Err(e) = result {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
+            false
         }
-        // Only connections without a request in flight are evicted; dropping closes the socket.
-        _ = connection.evict.cancelled() => {}
-        _ = shutdown.cancelled() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
+        // Evicted while idle: dropping closes the socket. A request that began since the
+        // eviction was decided is finished first (hyper runs the service only while the
+        // connection is polled, so the count cannot change under us here).
+        _ = connection.evict.cancelled() => connection.in_flight.load(Ordering::Acquire) > 0,
+        _ = shutdown.cancelled() => true,
+    };
+    if graceful {
+        conn.as_mut().graceful_shutdown();
+        let _ = conn.await;
+    }
+}
+
+/// Fails a write that makes no progress for `timeout`: a client that does not read its
+/// responses cannot hold a connection (and its buffers) busy for ever.
+struct WriteStallGuard {
+    stream: TcpStream,
+    timeout: Duration,
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl WriteStallGuard {
+    fn new(stream: TcpStream, timeout: Duration) -> Self {
+        WriteStallGuard {
+            stream,
+            timeout,
+            stalled: None,
         }
+    }
+
+    fn track(
+        &mut self,
+        cx: &mut Context<'_>,
+        result: Poll<std::io::Result<usize>>,
+    ) -> Poll<std::io::Result<usize>> {
+        match result {
+            Poll::Pending => {
+                let timeout = self.timeout;
+                let stalled = self
+                    .stalled
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                match stalled.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(std::io::ErrorKind::TimedOut.into())),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+            done => {
+                self.stalled = None;
+                done
+            }
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for WriteStallGuard {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for WriteStallGuard {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.stream).poll_write(cx, data);
+        self.track(cx, result)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.stream).poll_write_vectored(cx, data);
+        self.track(cx, result)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 
@@ -209,8 +314,8 @@ fn is_per_connection(e: &std::io::Error) -> bool {
 #[derive(Default)]
 struct Registry {
     open: Mutex<Open>,
-    /// Signalled whenever a connection closes.
-    freed: Notify,
+    /// Signalled (to every waiter) whenever a connection closes or finishes its requests.
+    changed: Notify,
 }
 
 #[derive(Default)]
@@ -239,6 +344,15 @@ impl Registry {
 
     fn len(&self) -> usize {
         self.open().connections.len()
+    }
+
+    /// Connections told to go that have not closed yet.
+    fn leaving(&self) -> usize {
+        self.open()
+            .connections
+            .values()
+            .filter(|c| c.evict.is_cancelled())
+            .count()
     }
 
     fn register(&self) -> Registered {
@@ -282,23 +396,32 @@ struct Deregister {
 impl Drop for Deregister {
     fn drop(&mut self) {
         self.registry.open().connections.remove(&self.id);
-        self.registry.freed.notify_one();
+        self.registry.changed.notify_waiters();
     }
 }
 
-/// Marks a connection busy from the request's head until its response is fully sent.
-struct Busy(Arc<AtomicUsize>);
+/// Marks a connection busy from the request's head until its response is fully sent; when
+/// it becomes idle again, the accept loop (which may be waiting for one) hears of it.
+struct Busy {
+    counter: Arc<AtomicUsize>,
+    registry: Arc<Registry>,
+}
 
 impl Busy {
-    fn enter(counter: &Arc<AtomicUsize>) -> Self {
+    fn enter(counter: &Arc<AtomicUsize>, registry: &Arc<Registry>) -> Self {
         counter.fetch_add(1, Ordering::AcqRel);
-        Busy(Arc::clone(counter))
+        Busy {
+            counter: Arc::clone(counter),
+            registry: Arc::clone(registry),
+        }
     }
 }
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        if self.counter.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.registry.changed.notify_waiters();
+        }
     }
 }
 
@@ -333,25 +456,31 @@ mod tests {
 
     #[test]
     fn the_longest_open_idle_connections_are_evicted_first_and_busy_ones_never() {
-        let registry = Registry::default();
+        let registry = Arc::new(Registry::default());
         let first = registry.register();
         let second = registry.register();
         let third = registry.register();
-        let _busy = Busy::enter(&first.in_flight);
+        let _busy = Busy::enter(&first.in_flight, &registry);
         assert_eq!(registry.evict_idle(1), 1);
         assert!(!first.evict.is_cancelled(), "busy: kept");
         assert!(second.evict.is_cancelled(), "the oldest idle one goes");
         assert!(!third.evict.is_cancelled());
+        assert_eq!(registry.leaving(), 1);
         assert_eq!(registry.evict_idle(5), 1, "only the third is left to evict");
         assert!(third.evict.is_cancelled());
     }
 
     #[test]
     fn the_open_file_limit_leaves_room_for_everything_else() {
-        let limits = Limits::within_open_file_limit(usize::MAX, Duration::from_secs(10));
+        let limits = Limits::within_open_file_limit(
+            usize::MAX,
+            Duration::from_secs(10),
+            Duration::from_secs(30),
+        );
         let files = raise_open_file_limit();
         assert_eq!(limits.max_connections as u64, files - RESERVED_FILES);
-        let small = Limits::within_open_file_limit(100, Duration::from_secs(10));
+        let small =
+            Limits::within_open_file_limit(100, Duration::from_secs(10), Duration::from_secs(30));
         assert_eq!(small.max_connections, 100);
     }
 }

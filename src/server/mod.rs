@@ -118,6 +118,8 @@ pub async fn serve(
     let limits = connections::Limits::within_open_file_limit(
         state.config.max_connections,
         state.config.header_timeout,
+        // A client that takes no response data for as long as a request may take is gone.
+        state.config.request_timeout,
     );
     let router = crate::app(state);
     let on_signal = stop.clone();

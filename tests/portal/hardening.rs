@@ -503,3 +503,34 @@ async fn refused_requests_are_audited_once_per_person_and_route_not_per_request(
         ]
     );
 }
+
+#[tokio::test]
+async fn a_client_that_never_reads_its_responses_is_cut_off() {
+    let app = TestApp::spawn_with(|c| {
+        c.request_timeout = Duration::from_secs(1);
+        c.header_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let start = app.client().get("/").await;
+    let stylesheet = start.attr("link[rel=stylesheet]", "href").unwrap();
+    let port = app.config.listen_addr.port();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    // Far more responses than the socket buffers hold, asked for at once and never read.
+    let request = format!("GET {stylesheet} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    stream
+        .write_all(request.repeat(1500).as_bytes())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut sink = Vec::new();
+    let drained = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut sink)).await;
+    assert!(
+        drained.is_ok(),
+        "the server still serves a client that stopped reading"
+    );
+    assert!(
+        sink.len() < 1500 * 19_000,
+        "cut off before all {} bytes were sent",
+        sink.len()
+    );
+}
