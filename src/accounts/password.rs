@@ -128,13 +128,19 @@ impl Hasher {
         &self,
         work: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> anyhow::Result<T> {
-        let _permit = self.permits.acquire().await?;
+        // The permit travels with the work: a request given up half-way (timeout, client gone)
+        // must not let another hash start while this one still runs.
+        let permit = Arc::clone(&self.permits).acquire_owned().await?;
         let pool = Arc::clone(&self.memory);
         tokio::task::spawn_blocking(move || {
             let taken = pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let mut memory = taken.unwrap_or_else(|| new_memory(&params()));
             let result = work(&mut memory);
-            pool.lock().unwrap_or_else(|p| p.into_inner()).push(memory);
+            let mut kept = pool.lock().unwrap_or_else(|p| p.into_inner());
+            if kept.len() < CONCURRENT_HASHES {
+                kept.push(memory);
+            }
+            drop(permit);
             result
         })
         .await

@@ -46,17 +46,20 @@ pub async fn confirm_password(
     }
     let actor = user.actor(client);
     let subject = format!("user:{}", user.id);
-    let mut conn = app.db.acquire().await?;
-    let stored = db::find_user(&mut conn, user.id)
+    // The attempt is counted in a transaction of its own, so parallel guesses are serialised
+    // by the throttle's lock and none slips past the limit.
+    let mut tx = app.db.begin().await?;
+    let stored = db::find_user(&mut tx, user.id)
         .await?
         .and_then(|u| u.password_hash);
     let Some(attempt) =
-        guard::begin(&mut conn, &format!("reauth:{}", user.id), &client.0, false).await?
+        guard::begin(&mut tx, &format!("reauth:{}", user.id), &client.0, false).await?
     else {
-        audit::record(&mut conn, actor, "reauth.throttled", &subject, json!({})).await?;
+        audit::record(&mut tx, actor, "reauth.throttled", &subject, json!({})).await?;
+        tx.commit().await?;
         return Ok(Err(TOO_MANY_TRIES));
     };
-    drop(conn);
+    tx.commit().await?;
     let right = app.passwords.verify(password, stored).await?;
     let mut conn = app.db.acquire().await?;
     if right {

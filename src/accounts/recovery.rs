@@ -115,7 +115,8 @@ async fn forgot(
 
 /// Works off the waiting reset requests: an active account gets a one-hour link (at most
 /// three an hour), any other address nothing. Runs after each request and, for requests a
-/// crash left behind, with the server's periodic jobs.
+/// crash left behind, with the server's periodic jobs. A request that fails is logged and
+/// counted as done, so it cannot hold up the ones behind it.
 pub async fn send_requested_resets(app: &AppState) -> Result<usize, AppError> {
     let mut sent = 0;
     loop {
@@ -123,60 +124,66 @@ pub async fn send_requested_resets(app: &AppState) -> Result<usize, AppError> {
         let Some((email, client)) = db::take_reset_request(&mut tx).await? else {
             return Ok(sent);
         };
-        let actor = Actor {
-            user_id: None,
-            client: &client,
-        };
-        audit::record(
-            &mut tx,
-            actor,
-            "password.reset_requested",
-            &email,
-            json!({}),
-        )
-        .await?;
-        let user = match email.parse::<EmailAddress>() {
-            Ok(address) => db::find_user_by_email(&mut tx, &address)
-                .await?
-                .filter(|u| u.active),
-            Err(_) => None,
-        };
-        let Some(user) = user else {
-            tx.commit().await?;
-            continue;
-        };
-        let subject = format!("user:{}", user.id);
-        database::lock_key(&mut tx, &subject).await?;
-        let recent = audit::count_last_hour(
-            &mut tx,
-            "password.reset_sent",
-            audit::Whose::Subject(&subject),
-        )
-        .await?;
-        if recent < RESETS_PER_HOUR {
-            let token = db::create_token(
-                &mut tx,
-                user.id,
-                TokenPurpose::PasswordReset,
-                RESET_VALIDITY,
-            )
-            .await?;
-            let valid_until = time::OffsetDateTime::now_utc() + RESET_VALIDITY;
-            let message = Message::PasswordReset(PasswordReset {
-                name: user.display_name.clone(),
-                link: format!(
-                    "{}/passwort-zuruecksetzen?token={token}",
-                    app.config.base_url
-                ),
-                valid_until: format::date_time(valid_until),
-            });
-            let to = Recipient::new(&user.email, &user.display_name)?;
-            app.outbox.enqueue(&mut tx, &to, &message).await?;
-            audit::record(&mut tx, actor, "password.reset_sent", &subject, json!({})).await?;
-            sent += 1;
+        let mut attempt = sqlx::Connection::begin(&mut *tx).await?;
+        match answer_reset_request(app, &mut attempt, &email, &client).await {
+            Ok(mailed) => {
+                attempt.commit().await?;
+                sent += usize::from(mailed);
+            }
+            Err(e) => {
+                drop(attempt);
+                tracing::warn!(error = %e, "a password-reset request could not be answered");
+            }
         }
         tx.commit().await?;
     }
+}
+
+/// Audits the request and, for an active account under the hourly limit, enqueues the link.
+/// Returns whether a mail went out.
+async fn answer_reset_request(
+    app: &AppState,
+    conn: &mut sqlx::PgConnection,
+    email: &str,
+    client: &str,
+) -> Result<bool, AppError> {
+    let actor = Actor {
+        user_id: None,
+        client,
+    };
+    audit::record(conn, actor, "password.reset_requested", email, json!({})).await?;
+    let user = match email.parse::<EmailAddress>() {
+        Ok(address) => db::find_user_by_email(conn, &address)
+            .await?
+            .filter(|u| u.active),
+        Err(_) => None,
+    };
+    let Some(user) = user else {
+        return Ok(false);
+    };
+    let subject = format!("user:{}", user.id);
+    database::lock_key(conn, &subject).await?;
+    let recent =
+        audit::count_last_hour(conn, "password.reset_sent", audit::Whose::Subject(&subject))
+            .await?;
+    if recent >= RESETS_PER_HOUR {
+        return Ok(false);
+    }
+    let token =
+        db::create_token(conn, user.id, TokenPurpose::PasswordReset, RESET_VALIDITY).await?;
+    let valid_until = time::OffsetDateTime::now_utc() + RESET_VALIDITY;
+    let message = Message::PasswordReset(PasswordReset {
+        name: user.display_name.clone(),
+        link: format!(
+            "{}/passwort-zuruecksetzen?token={token}",
+            app.config.base_url
+        ),
+        valid_until: format::date_time(valid_until),
+    });
+    let to = Recipient::new(&user.email, &user.display_name)?;
+    app.outbox.enqueue(conn, &to, &message).await?;
+    audit::record(conn, actor, "password.reset_sent", &subject, json!({})).await?;
+    Ok(true)
 }
 
 /// The set-password page for both kinds of link.

@@ -82,6 +82,9 @@ struct CodeForm {
     next: String,
     /// During setup: the secret the page showed.
     secret: Option<String>,
+    /// When replacing the app: a code of the old one, or a recovery code.
+    #[serde(default)]
+    current_code: String,
     /// The current password, which every change of the second factor needs.
     #[serde(default, alias = "codes_password", alias = "remove_password")]
     password: String,
@@ -301,10 +304,17 @@ async fn confirm_enrolment(
     user: &CurrentUser,
     client: &ClientAddress,
     form: &CodeForm,
+    replacing: bool,
 ) -> Result<Result<(String, i64), FormErrors>, AppError> {
     let mut errors = FormErrors::default();
     if let Err(problem) = confirm_password(app, user, client, form.password.clone()).await? {
         errors.add("password", problem);
+    } else if replacing {
+        // Moving the factor to another app needs the factor itself, not only the password.
+        let current = &form.current_code;
+        if let Err(problem) = confirm_current_code(app, user, client, current, true).await? {
+            errors.add("current_code", problem);
+        }
     }
     let secret = form.secret.clone().filter(|s| totp::is_secret(s));
     let step = secret
@@ -359,7 +369,7 @@ async fn enrol(
     form: CodeForm,
     replacing: bool,
 ) -> Result<Response, AppError> {
-    let (secret, step) = match confirm_enrolment(app, user, client, &form).await? {
+    let (secret, step) = match confirm_enrolment(app, user, client, &form, replacing).await? {
         Ok(confirmed) => confirmed,
         Err(errors) => {
             let page = setup(app, page, user, form.secret, replacing, errors).await?;
@@ -392,7 +402,7 @@ async fn enrol(
         .into_response())
 }
 
-/// The password and a current code (from the app, or for `remove` also a recovery code), each
+/// The password and a current code (from the app, or where allowed a recovery code), each
 /// throttled; the errors for the fields named `{prefix}_password` and `{prefix}_code`.
 async fn confirm_password_and_code(
     app: &AppState,
@@ -405,48 +415,56 @@ async fn confirm_password_and_code(
     let mut errors = FormErrors::default();
     if let Err(problem) = confirm_password(app, user, client, form.password.clone()).await? {
         errors.add(format!("{prefix}_password"), problem);
-        return Ok(errors);
+    } else if let Err(problem) =
+        confirm_current_code(app, user, client, &form.code, recovery_allowed).await?
+    {
+        errors.add(format!("{prefix}_code"), problem);
     }
+    Ok(errors)
+}
+
+/// A current code of the account's second factor (or where allowed a recovery code), with
+/// guessing throttled like at login and audited. `Err` holds the message for the field.
+async fn confirm_current_code(
+    app: &AppState,
+    user: &CurrentUser,
+    client: &ClientAddress,
+    code: &str,
+    recovery_allowed: bool,
+) -> Result<Result<(), &'static str>, AppError> {
     let subject = format!("user:{}", user.id);
     let mut tx = app.db.begin().await?;
-    let attempt = guard::begin(
-        &mut tx,
-        &format!("second-factor:{}", user.id),
-        &client.0,
-        false,
-    )
-    .await?;
+    let key = format!("second-factor:{}", user.id);
+    let attempt = guard::begin(&mut tx, &key, &client.0, false).await?;
     let accepted = match &attempt {
-        Some(_) => check_code(app, &mut tx, user.id, &form.code, recovery_allowed).await?,
+        Some(_) => check_code(app, &mut tx, user.id, code, recovery_allowed).await?,
         None => false,
     };
-    match attempt {
-        Some(attempt) if accepted => guard::forgive(&mut tx, attempt).await?,
+    let outcome = match attempt {
+        Some(attempt) if accepted => {
+            guard::forgive(&mut tx, attempt).await?;
+            Ok(())
+        }
         Some(_) => {
+            let actor = user.actor(client);
             audit::record(
                 &mut tx,
-                user.actor(client),
+                actor,
                 "second_factor.code_wrong",
                 &subject,
                 json!({}),
             )
             .await?;
-            errors.add(format!("{prefix}_code"), WRONG_CODE);
+            Err(WRONG_CODE)
         }
         None => {
-            audit::record(
-                &mut tx,
-                user.actor(client),
-                "reauth.throttled",
-                &subject,
-                json!({}),
-            )
-            .await?;
-            errors.add(format!("{prefix}_code"), TOO_MANY_TRIES);
+            let actor = user.actor(client);
+            audit::record(&mut tx, actor, "reauth.throttled", &subject, json!({})).await?;
+            Err(TOO_MANY_TRIES)
         }
-    }
+    };
     tx.commit().await?;
-    Ok(errors)
+    Ok(outcome)
 }
 
 async fn new_recovery_codes(

@@ -204,12 +204,11 @@ impl FileStore {
         };
         let mut removed = 0;
         while let Some(entry) = entries.next_entry().await? {
-            let age = entry
-                .metadata()
-                .await?
-                .modified()?
-                .elapsed()
-                .unwrap_or_default();
+            // A file that finishes (is moved away) meanwhile is simply not there any more.
+            let Ok(modified) = entry.metadata().await.and_then(|m| m.modified()) else {
+                continue;
+            };
+            let age = modified.elapsed().unwrap_or_default();
             if age > max_age && fs::remove_file(entry.path()).await.is_ok() {
                 removed += 1;
             }

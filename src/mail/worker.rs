@@ -71,7 +71,8 @@ impl Worker {
                 listener = self.listen().await;
             }
             let free = IN_FLIGHT - sends.len();
-            let mut more_due = false;
+            // Every slot taken: the next finished send is the signal, not the clock.
+            let mut more_due = free == 0;
             if free > 0 {
                 match self.claim(free).await {
                     Ok(claimed) => {

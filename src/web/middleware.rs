@@ -257,14 +257,22 @@ pub struct DenialLog {
 }
 
 pub const DENIAL_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+/// At most this many (person, route) pairs are remembered; beyond it nothing more is audited
+/// until older ones leave the window.
+const DENIALS_KEPT: usize = 10_000;
 
 impl DenialLog {
     /// Whether this refusal is the first of its kind in the window (and so to be recorded).
     pub fn first_in_window(&self, who: &str, route: &str) -> bool {
         let mut recorded = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
         let now = std::time::Instant::now();
-        if recorded.len() > 10_000 {
+        if recorded.len() >= DENIALS_KEPT {
             recorded.retain(|_, at| now.duration_since(*at) < DENIAL_WINDOW);
+            if recorded.len() >= DENIALS_KEPT {
+                // Thousands of distinct refusals within minutes: the log line stands for them.
+                tracing::warn!("refused requests are not audited: too many in the window");
+                return false;
+            }
         }
         match recorded.get(&(who.to_string(), route.to_string())) {
             Some(at) if now.duration_since(*at) < DENIAL_WINDOW => false,
@@ -276,15 +284,17 @@ impl DenialLog {
     }
 }
 
-/// A path with its numeric segments as `{id}`: the route, not the object.
+/// A path with every segment that is not a plain word (`antraege`, `zweiter-faktor`,
+/// `bescheid.pdf`) as `{id}`: the route, not the object. Routes match their fixed segments
+/// literally, so only the parameters can vary, and `+01`, `%31` or `1` all count as one.
 fn route_of(path: &str) -> String {
     path.split('/')
         .map(|segment| {
-            if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
-                "{id}"
-            } else {
-                segment
-            }
+            let word = segment.len() <= 40
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'.');
+            if word { segment } else { "{id}" }
         })
         .collect::<Vec<_>>()
         .join("/")

@@ -345,12 +345,28 @@ async fn a_new_app_replaces_the_old_one_after_the_password_and_its_first_code() 
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let done = admin
+    // The password alone does not move the factor: a code of the old app is needed too.
+    let without_old = admin
         .submit_from(
             &page,
             "/konto/zweiter-faktor/neue-app",
             form,
             &[("code", &code), ("password", DEMO_PASSWORD)],
+        )
+        .await;
+    assert_eq!(without_old.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(without_old.text("#current_code-error").contains("Code"));
+    let old_code = totp::code_at(&old_secret, now() + 30);
+    let done = admin
+        .submit_from(
+            &page,
+            "/konto/zweiter-faktor/neue-app",
+            form,
+            &[
+                ("code", &code),
+                ("password", DEMO_PASSWORD),
+                ("current_code", &old_code),
+            ],
         )
         .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
