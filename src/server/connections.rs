@@ -158,7 +158,6 @@ pub async fn serve(
             http.clone(),
             limits.write_timeout,
             connection,
-            Arc::clone(&registry),
             shutdown.clone(),
         ));
     }
@@ -179,9 +178,9 @@ async fn serve_one(
     http: hyper::server::conn::http1::Builder,
     write_timeout: Duration,
     connection: Registered,
-    registry: Arc<Registry>,
     shutdown: CancellationToken,
 ) {
+    let registry = Arc::clone(&connection.registry);
     let _deregister = Deregister {
         registry: Arc::clone(&registry),
         id: connection.id,
@@ -330,6 +329,7 @@ struct Tracked {
 }
 
 struct Registered {
+    registry: Arc<Registry>,
     id: u64,
     in_flight: Arc<AtomicUsize>,
     evict: CancellationToken,
@@ -355,7 +355,7 @@ impl Registry {
             .count()
     }
 
-    fn register(&self) -> Registered {
+    fn register(self: &Arc<Self>) -> Registered {
         let mut open = self.open();
         let id = open.next_id;
         open.next_id += 1;
@@ -364,6 +364,7 @@ impl Registry {
             evict: CancellationToken::new(),
         };
         let registered = Registered {
+            registry: Arc::clone(self),
             id,
             in_flight: Arc::clone(&tracked.in_flight),
             evict: tracked.evict.clone(),
