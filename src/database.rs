@@ -94,7 +94,7 @@ impl Database {
                 let mut conn = PgConnection::connect_with(&owner)
                     .await
                     .context("cannot connect to the database to migrate it")?;
-                migrate_on(&mut conn).await?;
+                migrate(&mut conn).await?;
                 if owner.get_username() == app.get_username() {
                     tracing::warn!(
                         role = app.get_username(),
@@ -180,7 +180,7 @@ pub async fn prepare_with_two_roles(
     sqlx::query(&format!("SET ROLE {OWNER_ROLE}"))
         .execute(&mut conn)
         .await?;
-    migrate_on(&mut conn).await?;
+    migrate(&mut conn).await?;
     grant_app_role(&mut conn, APP_ROLE).await?;
     conn.close().await?;
     let app = server.options.clone().database(name).username(APP_ROLE);
@@ -238,16 +238,12 @@ pub async fn connect(options: PgConnectOptions) -> anyhow::Result<PgPool> {
         .context("cannot connect to PostgreSQL")
 }
 
-pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+/// Applies pending migrations through a pool or one connection (which may have `SET ROLE`).
+pub async fn migrate<'a>(
+    conn: impl sqlx::Acquire<'a, Database = sqlx::Postgres>,
+) -> anyhow::Result<()> {
     MIGRATOR
-        .run(pool)
-        .await
-        .context("applying migrations failed")
-}
-
-async fn migrate_on(conn: &mut PgConnection) -> anyhow::Result<()> {
-    MIGRATOR
-        .run(&mut *conn)
+        .run(conn)
         .await
         .context("applying migrations failed")
 }

@@ -60,7 +60,7 @@ pub struct AccessDenied;
 #[derive(Clone, Debug)]
 pub struct DatabaseUnreachable(pub String);
 
-/// How long clients are asked to wait while the database is unreachable.
+/// How long clients are asked to wait when the portal answers 503.
 pub const RETRY_AFTER_SECS: &str = "30";
 
 /// Marks a response whose body must reach the client unchanged (health checks).
@@ -118,13 +118,10 @@ impl AppError {
     }
 }
 
-/// 503 with `Retry-After`; the error-page middleware logs the outage once and renders the page.
-pub fn database_unreachable(e: &dyn std::fmt::Display) -> Response {
-    let mut response = (
-        StatusCode::SERVICE_UNAVAILABLE,
-        [(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECS)],
-    )
-        .into_response();
+/// 503; the error-page middleware logs the outage once and renders the page (with
+/// `Retry-After`).
+fn database_unreachable(e: &sqlx::Error) -> Response {
+    let mut response = StatusCode::SERVICE_UNAVAILABLE.into_response();
     response
         .extensions_mut()
         .insert(DatabaseUnreachable(e.to_string()));

@@ -113,17 +113,12 @@ pub async fn load_session(State(app): State<AppState>, mut req: Request, next: N
             app.db_health.unreachable(&e);
             let (parts, _) = req.into_parts();
             let page = PageContext::build(&parts, &app);
-            let mut response = error_page(
+            return error_page(
                 page,
                 StatusCode::SERVICE_UNAVAILABLE,
                 None,
                 request_id(&parts),
             );
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_static(crate::error::RETRY_AFTER_SECS),
-            );
-            return response;
         }
     };
     let Some(s) = record else {

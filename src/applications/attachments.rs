@@ -213,7 +213,7 @@ async fn receive_file(
             Ok(Some(chunk)) => chunk,
             Ok(None) => break,
             Err(_) => {
-                upload.discard().await;
+                upload.discard();
                 return Err(AppError::PayloadTooLarge);
             }
         };
@@ -228,12 +228,12 @@ async fn receive_file(
         }
         hasher.update(&chunk);
         if let Err(e) = upload.file.write_all(&chunk).await {
-            upload.discard().await;
+            upload.discard();
             return Err(anyhow::Error::from(e).into());
         }
     }
     if too_large {
-        upload.discard().await;
+        upload.discard();
         return Ok(Err(FileProblem::TooLarge));
     }
     Ok(Ok(ReceivedFile {
@@ -295,7 +295,7 @@ async fn upload(
     }
     if !token_checked {
         if let Some(file) = received.file {
-            file.upload.discard().await;
+            file.upload.discard();
         }
         return Err(AppError::CsrfMismatch);
     }
@@ -352,7 +352,7 @@ async fn store(
             Some(d) => Some(d.id),
             None => {
                 if let Some(f) = file {
-                    f.upload.discard().await;
+                    f.upload.discard();
                 }
                 return Err(AppError::BadRequest);
             }
@@ -365,7 +365,7 @@ async fn store(
     let refuse = |message: String| Ok(Err((field.clone(), message)));
     if !dossier.is_editable(Section::Attachments) {
         if let Some(f) = file {
-            f.upload.discard().await;
+            f.upload.discard();
         }
         return refuse("Die Anlagen können in diesem Status nicht mehr geändert werden.".into());
     }
@@ -379,7 +379,7 @@ async fn store(
         return refuse("Bitte wählen Sie eine Datei aus.".into());
     };
     let Some(kind) = files::sniff(&file.head) else {
-        file.upload.discard().await;
+        file.upload.discard();
         return refuse(format!(
             "Die Datei „{}“ ist kein zugelassenes Dokument. Erlaubt sind {ACCEPTED}; maßgeblich ist der Inhalt der Datei, nicht ihr Name.",
             crate::web::clean_line(&file.original_name, 150)
@@ -387,7 +387,7 @@ async fn store(
     };
     let used = db::attachment_bytes(&mut tx, id).await?.max(0) as u64;
     if used + file.size > app.config.application_files_max_bytes {
-        file.upload.discard().await;
+        file.upload.discard();
         return refuse(format!(
             "Alle Anlagen eines Antrags zusammen dürfen höchstens {} groß sein; bereits hochgeladen sind {}.",
             megabytes(app.config.application_files_max_bytes),

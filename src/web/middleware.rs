@@ -241,10 +241,8 @@ pub async fn error_pages(State(app): State<AppState>, req: Request, next: Next) 
         app.db_health.unreachable(error);
     }
     let mut page = error_page(page, status, detail, request_id);
-    for name in [header::ALLOW, header::RETRY_AFTER] {
-        if let Some(value) = response.headers().get(&name) {
-            page.headers_mut().insert(name, value.clone());
-        }
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        page.headers_mut().insert(header::ALLOW, allow.clone());
     }
     page
 }
@@ -337,6 +335,12 @@ pub fn error_page(
 ) -> Response {
     let mut response = ErrorPage::new(page, status, detail, request_id).into_response();
     *response.status_mut() = status;
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(crate::error::RETRY_AFTER_SECS),
+        );
+    }
     response
 }
 

@@ -503,7 +503,7 @@ async fn hostile_input_never_causes_a_server_error() {
         "contact_email",
     ];
     let category_fields: &[&str] = &["code", "title", "description", "retired"];
-    let forms: [(&str, &[&str]); 15] = [
+    let forms: [(&str, &[&str]); 19] = [
         ("/admin/programm", programme_fields),
         ("/admin/programm/kategorien/neu", category_fields),
         ("/admin/programm/kategorien/{id}", category_fields),
@@ -518,6 +518,19 @@ async fn hostile_input_never_causes_a_server_error() {
         ),
         ("/einladung", &["token", "password", "confirmation"]),
         ("/konto/passwort", &["current", "password", "confirmation"]),
+        ("/konto/zweiter-faktor", &["secret", "code", "password"]),
+        (
+            "/konto/zweiter-faktor/neue-app",
+            &["secret", "code", "current_code", "password"],
+        ),
+        (
+            "/konto/zweiter-faktor/neue-codes",
+            &["codes_code", "codes_password"],
+        ),
+        (
+            "/konto/zweiter-faktor/entfernen",
+            &["remove_code", "remove_password"],
+        ),
         (
             "/admin/benutzer/neu",
             &["name", "email", "role", "municipality"],
