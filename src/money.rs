@@ -125,7 +125,8 @@ impl fmt::Display for Cents {
     }
 }
 
-fn group_thousands(n: u64) -> String {
+/// "1.234.567": digits in groups of three, as German texts write numbers.
+pub fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, ch) in digits.chars().enumerate() {

@@ -77,7 +77,8 @@ pub fn review_label(status: Status) -> &'static str {
 
 pub struct StatusCount {
     pub label: &'static str,
-    pub count: i64,
+    /// "1.234", or empty where counting stopped at the bound.
+    pub count: String,
     pub href: String,
     pub current: bool,
 }
@@ -130,7 +131,8 @@ struct DashboardPage {
     errors: FormErrors,
     cases: Vec<CaseView>,
     counts: Vec<StatusCount>,
-    total: i64,
+    /// "1.234" or "mehr als 1.000".
+    total: String,
     budgets: Vec<BudgetView>,
     columns: Vec<ColumnHead>,
     next_href: Option<String>,
@@ -173,18 +175,30 @@ async fn dashboard(
         )),
         _ => None,
     };
-    let by_status = db::counts_by_status(&mut conn, &filter, user.id).await?;
+    let found = db::counts_by_status(&mut conn, &filter, user.id).await?;
+    let figure = |n: i64| {
+        if found.complete {
+            format::count(n)
+        } else {
+            String::new()
+        }
+    };
     let count_of = |s: Status| {
-        by_status
+        found
+            .by_status
             .iter()
             .find(|(k, _)| k == s.as_str())
             .map(|(_, n)| *n)
             .unwrap_or(0)
     };
-    let total = by_status.iter().map(|(_, n)| n).sum();
+    let total = if found.complete {
+        format::count(found.by_status.iter().map(|(_, n)| n).sum())
+    } else {
+        format!("mehr als {}", format::count(db::COUNT_BOUND))
+    };
     let mut counts = vec![StatusCount {
         label: "Alle",
-        count: total,
+        count: total.clone(),
         href: format!("/pruefung?{}", query.with_status("")),
         current: filter.status.is_none(),
     }];
@@ -194,7 +208,7 @@ async fn dashboard(
             .filter(|s| *s != Status::Draft)
             .map(|s| StatusCount {
                 label: review_label(s),
-                count: count_of(s),
+                count: figure(count_of(s)),
                 href: format!("/pruefung?{}", query.with_status(s.as_str())),
                 current: filter.status == Some(s),
             }),

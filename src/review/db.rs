@@ -33,8 +33,14 @@ const CASE_FROM: &str = " FROM applications a
  LEFT JOIN users u ON u.id = a.assigned_to
  WHERE a.reference IS NOT NULL";
 
-/// Appends the filter's conditions (all but the status when `with_status` is false).
-fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, f: &Filter, me: i64, with_status: bool) {
+/// Appends the filter's conditions on the columns the tallies share with the applications
+/// (round, status unless `with_status` is false, category, Landkreis, assignee).
+fn push_tally_conditions(
+    q: &mut QueryBuilder<'_, Postgres>,
+    f: &Filter,
+    me: i64,
+    with_status: bool,
+) {
     if let Some(round) = f.round {
         q.push(" AND a.round_id = ").push_bind(round);
     }
@@ -48,9 +54,6 @@ fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, f: &Filter, me: i64, with
     if let Some(district) = f.district {
         q.push(" AND a.district_id = ").push_bind(district);
     }
-    if let Some(municipality) = f.municipality {
-        q.push(" AND a.municipality_id = ").push_bind(municipality);
-    }
     match f.assignment {
         Assignment::Anyone => {}
         Assignment::Me => {
@@ -62,6 +65,13 @@ fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, f: &Filter, me: i64, with
         Assignment::Nobody => {
             q.push(" AND a.assigned_to IS NULL");
         }
+    }
+}
+
+/// Appends the filter's conditions that only the applications themselves can answer.
+fn push_detail_conditions(q: &mut QueryBuilder<'_, Postgres>, f: &Filter) {
+    if let Some(municipality) = f.municipality {
+        q.push(" AND a.municipality_id = ").push_bind(municipality);
     }
     if let Some(min) = f.amount_min {
         q.push(" AND coalesce(a.requested_grant_cents, 0) >= ")
@@ -100,7 +110,8 @@ pub async fn cases(
     };
     let mut q = QueryBuilder::new(format!("SELECT {CASE_COLUMNS}, {value} AS sort_value"));
     q.push(CASE_FROM);
-    push_conditions(&mut q, f, me, true);
+    push_tally_conditions(&mut q, f, me, true);
+    push_detail_conditions(&mut q, f);
     if let Some(Cursor { value, id }) = &f.after {
         let op = if f.descending { "<" } else { ">" };
         q.push(format!(" AND ({sort}, a.id) {op} ("));
@@ -127,16 +138,48 @@ pub async fn cases(
 }
 
 /// How many applications the filter finds per status (ignoring its own status choice).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub by_status: Vec<(String, i64)>,
+    /// False when the filter found more than [`COUNT_BOUND`] applications and counting stopped:
+    /// `by_status` then holds only the first ones found.
+    pub complete: bool,
+}
+
+/// Where a count must look at the applications themselves (Kommune, amounts, dates, search),
+/// it stops here, so that a broad filter costs no more than a narrow one.
+pub const COUNT_BOUND: i64 = 1000;
+
 pub async fn counts_by_status(
     conn: &mut PgConnection,
     f: &Filter,
     me: i64,
-) -> sqlx::Result<Vec<(String, i64)>> {
-    let mut q = QueryBuilder::new("SELECT a.status, count(*)");
+) -> sqlx::Result<StatusCounts> {
+    if !f.needs_applications_for_counts() {
+        let mut q = QueryBuilder::new(
+            "SELECT a.status, sum(a.applications)::bigint FROM application_tallies a WHERE true",
+        );
+        push_tally_conditions(&mut q, f, me, false);
+        q.push(" GROUP BY a.status HAVING sum(a.applications) > 0");
+        let by_status = q.build_query_as().fetch_all(conn).await?;
+        return Ok(StatusCounts {
+            by_status,
+            complete: true,
+        });
+    }
+    let mut q = QueryBuilder::new("SELECT s.status, count(*) FROM (SELECT a.status");
     q.push(" FROM applications a WHERE a.reference IS NOT NULL");
-    push_conditions(&mut q, f, me, false);
-    q.push(" GROUP BY a.status");
-    q.build_query_as().fetch_all(conn).await
+    push_tally_conditions(&mut q, f, me, false);
+    push_detail_conditions(&mut q, f);
+    q.push(" LIMIT ")
+        .push_bind(COUNT_BOUND + 1)
+        .push(") s GROUP BY s.status");
+    let by_status: Vec<(String, i64)> = q.build_query_as().fetch_all(conn).await?;
+    let found: i64 = by_status.iter().map(|(_, n)| n).sum();
+    Ok(StatusCounts {
+        by_status,
+        complete: found <= COUNT_BOUND,
+    })
 }
 
 /// A round's money: budget, what is being asked for in open cases, what is granted.
@@ -152,7 +195,9 @@ pub struct BudgetRow {
 pub async fn budgets(conn: &mut PgConnection, round: Option<i64>) -> sqlx::Result<Vec<BudgetRow>> {
     sqlx::query_as(
         "SELECT r.id AS round_id, r.title, r.budget_cents, r.granted_cents,
-                r.open_requested_cents AS requested_cents
+                coalesce((SELECT sum(t.requested_cents) FROM application_tallies t
+                          WHERE t.round_id = r.id AND application_is_open(t.status)), 0)::bigint
+                    AS requested_cents
          FROM rounds r
          WHERE r.state <> 'draft' AND ($1::bigint IS NULL OR r.id = $1)
          ORDER BY r.closes_at DESC",
@@ -443,9 +488,8 @@ pub enum Task {
     Overdue,
 }
 
-/// The figures of one combination of status, category and Landkreis: one hash aggregate over
-/// the applications, summed up further in Rust (a few hundred rows instead of grouping sets
-/// that each sort the whole table).
+/// The figures of one combination of status, category and Landkreis, added up from the tallies
+/// (summed up further in Rust).
 #[derive(Debug, sqlx::FromRow)]
 pub struct GroupRow {
     pub status: String,
@@ -453,11 +497,13 @@ pub struct GroupRow {
     pub category_title: Option<String>,
     pub district: Option<String>,
     pub applications: i64,
+    /// Requested by all but withdrawn applications.
     pub requested_cents: i64,
+    /// Granted by approved applications.
     pub granted_cents: i64,
     pub decided: i64,
-    /// Total days from submission to decision over the decided applications.
-    pub decision_days: f64,
+    /// From submission to decision, summed over the decided applications.
+    pub decision_seconds: i64,
 }
 
 pub async fn statistics_groups(
@@ -467,16 +513,16 @@ pub async fn statistics_groups(
     sqlx::query_as(
         "SELECT g.*, d.name AS district,
                 (SELECT c.title FROM categories c WHERE c.code = g.category_code ORDER BY c.id LIMIT 1) AS category_title
-         FROM (SELECT a.status, a.category_code, a.district_id,
-                      count(*) AS applications,
-                      coalesce(sum(a.requested_grant_cents) FILTER (WHERE a.status <> 'withdrawn'), 0)::bigint AS requested_cents,
-                      coalesce(sum(a.granted_cents) FILTER (WHERE a.status = 'approved'), 0)::bigint AS granted_cents,
-                      count(*) FILTER (WHERE a.decided_at IS NOT NULL) AS decided,
-                      coalesce(extract(epoch FROM sum(a.decided_at - a.submitted_at)
-                                       FILTER (WHERE a.decided_at IS NOT NULL)) / 86400.0, 0)::float8 AS decision_days
-               FROM applications a
-               WHERE a.reference IS NOT NULL AND ($1::bigint IS NULL OR a.round_id = $1)
-               GROUP BY a.status, a.category_code, a.district_id) g
+         FROM (SELECT t.status, t.category_code, t.district_id,
+                      sum(t.applications)::bigint AS applications,
+                      coalesce(sum(t.requested_cents) FILTER (WHERE t.status <> 'withdrawn'), 0)::bigint AS requested_cents,
+                      coalesce(sum(t.granted_cents) FILTER (WHERE t.status = 'approved'), 0)::bigint AS granted_cents,
+                      sum(t.decided)::bigint AS decided,
+                      sum(t.decision_seconds)::bigint AS decision_seconds
+               FROM application_tallies t
+               WHERE $1::bigint IS NULL OR t.round_id = $1
+               GROUP BY t.status, t.category_code, t.district_id
+               HAVING sum(t.applications) > 0) g
          LEFT JOIN municipalities d ON d.id = g.district_id",
     )
     .bind(round)

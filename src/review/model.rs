@@ -141,6 +141,19 @@ pub struct Filter {
     pub after: Option<Cursor>,
 }
 
+impl Filter {
+    /// Whether the counts per status need the applications themselves: the tallies answer only
+    /// round, category, Landkreis and assignment.
+    pub fn needs_applications_for_counts(&self) -> bool {
+        self.municipality.is_some()
+            || self.amount_min.is_some()
+            || self.amount_max.is_some()
+            || self.submitted_from.is_some()
+            || self.submitted_before.is_some()
+            || !self.search.is_empty()
+    }
+}
+
 impl FilterQuery {
     /// The filter, and a message for each value that could not be used (the value is ignored).
     pub fn parse(&self) -> (Filter, FormErrors) {

@@ -16,7 +16,7 @@ use crate::applications::model::Status;
 use crate::error::AppError;
 use crate::money::Cents;
 use crate::state::AppState;
-use crate::web::PageContext;
+use crate::web::{PageContext, format};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/pruefung/statistik", get(statistics))
@@ -29,7 +29,7 @@ struct Sums {
     requested_cents: i64,
     granted_cents: i64,
     decided: i64,
-    decision_days: f64,
+    decision_seconds: i64,
 }
 
 impl Sums {
@@ -38,7 +38,7 @@ impl Sums {
         self.requested_cents += r.requested_cents;
         self.granted_cents += r.granted_cents;
         self.decided += r.decided;
-        self.decision_days += r.decision_days;
+        self.decision_seconds += r.decision_seconds;
     }
 }
 
@@ -54,7 +54,7 @@ fn sum_by(rows: &[GroupRow], key: impl Fn(&GroupRow) -> String) -> Vec<(String, 
 /// A table row with the share of the largest value (0–1000), for its bar.
 pub struct Bar {
     pub label: String,
-    pub count: i64,
+    pub count: String,
     pub requested: String,
     pub granted: String,
     /// Bar lengths in per mille of the chart's largest value.
@@ -77,7 +77,7 @@ fn bars(groups: Vec<(String, Sums)>) -> Vec<Bar> {
         .enumerate()
         .map(|(i, (label, s))| Bar {
             label,
-            count: s.applications,
+            count: format::count(s.applications),
             requested: Cents::new(s.requested_cents).to_string(),
             granted: Cents::new(s.granted_cents).to_string(),
             requested_len: len(s.requested_cents),
@@ -100,14 +100,14 @@ struct StatisticsPage {
     rounds: Vec<(i64, String)>,
     round: Option<i64>,
     scope: String,
-    applications: i64,
-    municipalities: i64,
+    applications: String,
+    municipalities: String,
     requested: String,
     granted: String,
-    joint: i64,
-    partners: i64,
+    joint: String,
+    partners: String,
     average_days: String,
-    by_status: Vec<(&'static str, i64)>,
+    by_status: Vec<(&'static str, String)>,
     by_category: Vec<Bar>,
     by_district: Vec<Bar>,
 }
@@ -141,7 +141,7 @@ async fn statistics(
                 .find(|(k, _)| k == s.as_str())
                 .map(|(_, sums)| sums.applications)
                 .unwrap_or(0);
-            (review_label(s), n)
+            (review_label(s), format::count(n))
         })
         .collect();
     let by_category = sum_by(&rows, |r| match (&r.category_code, &r.category_title) {
@@ -153,7 +153,7 @@ async fn statistics(
         r.district.clone().unwrap_or_else(|| "Ohne Angabe".into())
     });
     let average_days = if total.decided > 0 {
-        let days = total.decision_days / total.decided as f64;
+        let days = total.decision_seconds as f64 / 86400.0 / total.decided as f64;
         format!("{days:.1} Tage").replace('.', ",")
     } else {
         "noch keine Entscheidungen".into()
@@ -166,12 +166,12 @@ async fn statistics(
             .unwrap_or_else(|| "Alle Förderaufrufe".into()),
         rounds,
         round,
-        applications: total.applications,
-        municipalities,
+        applications: format::count(total.applications),
+        municipalities: format::count(municipalities),
         requested: Cents::new(total.requested_cents).to_string(),
         granted: Cents::new(total.granted_cents).to_string(),
-        joint,
-        partners,
+        joint: format::count(joint),
+        partners: format::count(partners),
         average_days,
         by_status,
         by_category: bars(by_category),

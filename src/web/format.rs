@@ -141,3 +141,9 @@ mod tests {
         );
     }
 }
+
+/// A count as German texts write it: "1.234".
+pub fn count(n: i64) -> String {
+    let digits = crate::money::group_thousands(n.unsigned_abs());
+    if n < 0 { format!("-{digits}") } else { digits }
+}

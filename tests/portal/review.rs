@@ -689,3 +689,112 @@ async fn statistics_count_municipalities_sums_partners_and_processing_time() {
     );
     assert_eq!(page.count("svg.bar-chart"), 2, "a chart beside each table");
 }
+
+/// The tallies as a full count of the applications would give them.
+const TALLIES_RECOUNTED: &str =
+    "SELECT round_id, status, category_code, district_id, assigned_to, count(*)::bigint,
+        sum(coalesce(requested_grant_cents, 0))::bigint, sum(coalesce(granted_cents, 0))::bigint,
+        (count(*) FILTER (WHERE decided_at IS NOT NULL))::bigint,
+        coalesce(sum(extract(epoch FROM decided_at - submitted_at)::bigint), 0)::bigint
+    FROM applications WHERE reference IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5";
+const TALLIES_KEPT: &str =
+    "SELECT round_id, status, category_code, district_id, assigned_to, applications,
+        requested_cents, granted_cents, decided, decision_seconds
+    FROM application_tallies WHERE applications <> 0 ORDER BY 1, 2, 3, 4, 5";
+
+type TallyRow = (
+    i64,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+);
+
+async fn assert_tallies_exact(app: &TestApp, after: &str) {
+    let recounted: Vec<TallyRow> = sqlx::query_as(TALLIES_RECOUNTED)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    let kept: Vec<TallyRow> = sqlx::query_as(TALLIES_KEPT)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, recounted, "after {after}");
+}
+
+#[tokio::test]
+async fn the_tallies_behind_counts_budgets_and_statistics_stay_exact_through_every_change() {
+    let app = TestApp::spawn().await;
+    submitted_cases(&app, 40).await;
+    assert_tallies_exact(&app, "submissions through the page and in SQL").await;
+    let reviewer_id: i64 =
+        sqlx::query_scalar("SELECT id FROM users WHERE 'reviewer' = ANY (roles) LIMIT 1")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let changes = [
+        "UPDATE applications SET status = 'in_review', assigned_to = $1 WHERE title LIKE 'Vorhaben 1%'",
+        "UPDATE applications SET category_code = NULL, requested_grant_cents = NULL WHERE title = 'Vorhaben 2'",
+        "UPDATE applications SET status = 'approved', granted_cents = requested_grant_cents,
+                decided_at = submitted_at + interval '3 days 4 hours' WHERE title IN ('Vorhaben 3', 'Vorhaben 4')",
+        "UPDATE applications SET status = 'withdrawn', assigned_to = NULL WHERE title = 'Vorhaben 10'",
+        "UPDATE applications SET reference = NULL, status = 'withdrawn' WHERE title = 'Vorhaben 5'",
+        "UPDATE applications SET search_text = 'nur Text' WHERE title = 'Vorhaben 6'",
+        "DELETE FROM applications WHERE title = 'Vorhaben 7' AND $1 = $1",
+    ];
+    for change in changes {
+        let query = sqlx::query(change);
+        let query = if change.contains("$1") {
+            query.bind(reviewer_id)
+        } else {
+            query
+        };
+        query.execute(&app.pool).await.unwrap();
+        assert_tallies_exact(&app, change).await;
+    }
+}
+
+#[tokio::test]
+async fn counts_that_need_the_applications_stop_at_a_thousand_and_say_so() {
+    let app = TestApp::spawn().await;
+    submitted_cases(&app, 1001).await;
+    let reviewer = app.sign_in_as(Role::Reviewer).await;
+
+    // From the tallies: exact at any size, written the German way.
+    let all = reviewer.get("/pruefung").await;
+    let tabs = all.texts("nav[aria-label='Anzahl nach Status'] a");
+    assert!(tabs.contains(&"Alle (1.002)".to_string()), "{tabs:?}");
+    assert!(
+        tabs.contains(&"Eingereicht (1.002)".to_string()),
+        "{tabs:?}"
+    );
+    assert!(all.text("#cases-caption").starts_with("1.002 Anträge"));
+
+    // A search over more than a thousand says "more than" and leaves the statuses unnumbered.
+    let broad = reviewer.get("/pruefung?suche=Musterkommune").await;
+    let tabs = broad.texts("nav[aria-label='Anzahl nach Status'] a");
+    assert!(
+        tabs.contains(&"Alle (mehr als 1.000)".to_string()),
+        "{tabs:?}"
+    );
+    assert!(tabs.contains(&"Eingereicht".to_string()), "{tabs:?}");
+    assert!(
+        broad
+            .text("#cases-caption")
+            .starts_with("mehr als 1.000 Anträge")
+    );
+    assert_eq!(broad.count("table.cases tbody tr"), 50);
+
+    // Below the bound the count is exact again.
+    let narrow = reviewer
+        .get("/pruefung?betrag_von=5.100&betrag_bis=5.199,99")
+        .await;
+    let tabs = narrow.texts("nav[aria-label='Anzahl nach Status'] a");
+    assert!(tabs.contains(&"Alle (100)".to_string()), "{tabs:?}");
+}
