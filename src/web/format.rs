@@ -77,6 +77,12 @@ pub fn berlin_fields(at: OffsetDateTime) -> (String, String) {
     )
 }
 
+/// A count as German texts write it: "1.234".
+pub fn count(n: i64) -> String {
+    let digits = crate::money::group_thousands(n.unsigned_abs());
+    if n < 0 { format!("-{digits}") } else { digits }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,10 +146,4 @@ mod tests {
             3
         );
     }
-}
-
-/// A count as German texts write it: "1.234".
-pub fn count(n: i64) -> String {
-    let digits = crate::money::group_thousands(n.unsigned_abs());
-    if n < 0 { format!("-{digits}") } else { digits }
 }
