@@ -94,6 +94,11 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
 /// Loads the session named by the cookie and puts the user, the viewer for the layout and the
 /// session's form token into the request. A dead session's cookie is removed.
 pub async fn load_session(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+    // Browsers send the cookie with every stylesheet and script too; those need no session,
+    // and looking it up would cost a database round trip each.
+    if req.uri().path().starts_with("/static/") {
+        return next.run(req).await;
+    }
     let cookie_name = app.cookies.name(SESSION_COOKIE);
     let Some(token) = cookie(req.headers(), &cookie_name).map(str::to_string) else {
         return next.run(req).await;

@@ -394,39 +394,37 @@ pub async fn events(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<EventR
     .await
 }
 
-/// The next Aktenzeichen of `year` ("EGOV-2027-0001"). Gap-free: the counter is part of the
-/// caller's transaction, and concurrent submissions queue on its row.
-pub async fn next_reference(conn: &mut PgConnection, year: i32) -> sqlx::Result<String> {
-    let number: i32 = sqlx::query_scalar(
-        "INSERT INTO reference_counters (year, last) VALUES ($1, 1)
-         ON CONFLICT (year) DO UPDATE SET last = reference_counters.last + 1
-         RETURNING last",
-    )
-    .bind(year)
-    .fetch_one(conn)
-    .await?;
-    Ok(format!("EGOV-{year}-{number:04}"))
-}
-
-/// Sets status (and at the first submission the Aktenzeichen). Only `workflow` calls this.
+/// Sets the status; with `numbered_in` (at the first submission) it also takes that year's
+/// next Aktenzeichen, in the same statement. Returns the application's Aktenzeichen.
+///
+/// Gap-free numbers: the year's counter row is updated in the transaction, so a rolled-back
+/// submission gives its number back, and the next submission of the year waits for this
+/// transaction's commit. Only `workflow` calls this, as the last statement before its e-mails.
 pub(super) async fn set_status(
     conn: &mut PgConnection,
     id: i64,
     status: Status,
-    reference: Option<&str>,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE applications SET status = $2, reference = coalesce(reference, $3), updated_at = now(),
+    numbered_in: Option<i32>,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "WITH counter AS (
+             INSERT INTO reference_counters (year, last) SELECT $3, 1 WHERE $3 IS NOT NULL
+             ON CONFLICT (year) DO UPDATE SET last = reference_counters.last + 1
+             RETURNING year, last)
+         UPDATE applications SET status = $2, updated_at = now(),
+                reference = coalesce(reference, (SELECT 'EGOV-' || c.year || '-' ||
+                                                        lpad(c.last::text, greatest(4, length(c.last::text)), '0')
+                                                 FROM counter c)),
                 submitted_at = CASE WHEN $2 IN ('submitted', 'in_review') AND submitted_at IS NULL THEN now() ELSE submitted_at END,
                 decided_at = CASE WHEN $2 IN ('approved', 'rejected') THEN now() ELSE decided_at END
-         WHERE id = $1",
+         WHERE id = $1
+         RETURNING reference",
     )
     .bind(id)
     .bind(status.as_str())
-    .bind(reference)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .bind(numbered_in)
+    .fetch_one(conn)
+    .await
 }
 
 /// Stores everything as submitted; returns the revision number (1 for the first submission).

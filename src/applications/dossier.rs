@@ -58,6 +58,25 @@ impl Dossier {
         self.application.id
     }
 
+    /// All answers of all sections and the partners, as a revision stores them:
+    /// {"vorhaben": {...}, ..., "partner": ["Jena", ...]}.
+    pub fn snapshot(&self) -> serde_json::Value {
+        let mut all = serde_json::Map::new();
+        for row in self.sections.values() {
+            all.insert(row.section.clone(), serde_json::json!(row.answers.0));
+        }
+        all.insert(
+            "partner".into(),
+            serde_json::json!(
+                self.partners
+                    .iter()
+                    .map(|p| p.name.clone())
+                    .collect::<Vec<_>>()
+            ),
+        );
+        serde_json::Value::Object(all)
+    }
+
     pub fn status(&self) -> Status {
         self.application.status()
     }

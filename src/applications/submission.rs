@@ -98,16 +98,8 @@ async fn submit(
         let page = check_page_of(page, &dossier, true);
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    workflow::apply(
-        &mut tx,
-        &app.outbox,
-        &app.config.base_url,
-        &dossier.application,
-        acting(&user),
-        transition,
-        &Input::default(),
-    )
-    .await?;
+    // Recorded first: the transition ends by taking the year's next Aktenzeichen, and every
+    // statement after that keeps the other submissions waiting until the commit.
     audit::record(
         &mut tx,
         user.actor(&client),
@@ -118,6 +110,19 @@ async fn submit(
         },
         &format!("application:{id}"),
         json!({}),
+    )
+    .await?;
+    workflow::apply(
+        &mut tx,
+        &app.outbox,
+        &app.config.base_url,
+        &dossier.application,
+        acting(&user),
+        transition,
+        &Input {
+            answers: Some(dossier.snapshot()),
+            ..Input::default()
+        },
     )
     .await?;
     tx.commit().await?;

@@ -35,6 +35,8 @@ pub struct Input {
     pub deadline: Option<OffsetDateTime>,
     /// An approval's granted amount, committed against the round's budget.
     pub granted: Option<Cents>,
+    /// A (re)submission's answers, as checked: stored as the revision.
+    pub answers: Option<serde_json::Value>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,22 +88,6 @@ pub async fn apply(
     if by.party == Party::Applicant && by.municipality_id != Some(application.municipality_id) {
         return Err(not_allowed());
     }
-    let reference = match (transition, &application.reference) {
-        (Transition::Submit, None) => {
-            let year = jiff::Zoned::now()
-                .with_time_zone(format::berlin().clone())
-                .year();
-            Some(db::next_reference(conn, i32::from(year)).await?)
-        }
-        (_, existing) => existing.clone(),
-    };
-    if transition == Transition::Approve {
-        let granted = input.granted.ok_or_else(not_allowed)?;
-        if let Err(remaining) = db::commit_grant(conn, application, granted).await? {
-            return Err(TransitionError::BudgetExceeded { remaining });
-        }
-    }
-    db::set_status(conn, application.id, target, reference.as_deref()).await?;
     let details = match transition {
         Transition::RequestChanges => json!({
             "sections": input.reopen.iter().map(|s| s.slug()).collect::<Vec<_>>(),
@@ -121,43 +107,73 @@ pub async fn apply(
     .await?;
     match transition {
         Transition::Submit | Transition::Resubmit => {
-            let answers = snapshot(conn, application.id).await?;
-            db::insert_revision(conn, application.id, &answers, by.user_id).await?;
-            db::set_reopened(conn, application.id, &[], by.user_id).await?;
+            let answers = input.answers.as_ref().ok_or_else(not_allowed)?;
+            db::insert_revision(conn, application.id, answers, by.user_id).await?;
+            // A draft has no reopened sections to close.
+            if transition == Transition::Resubmit {
+                db::set_reopened(conn, application.id, &[], by.user_id).await?;
+            }
         }
         Transition::RequestChanges => {
             db::set_reopened(conn, application.id, &input.reopen, by.user_id).await?;
         }
         _ => {}
     }
+    let clerks = match message_to_clerks(transition, application) {
+        true => {
+            recipients(crate::accounts::db::clerks_of(conn, application.municipality_id).await?)
+        }
+        false => Vec::new(),
+    };
+    // Last, in as few statements as possible, because these lock rows that many transitions
+    // share until the commit: the round's budget, the year's Aktenzeichen counter and the
+    // tally row of the new status.
+    if transition == Transition::Approve {
+        let granted = input.granted.ok_or_else(not_allowed)?;
+        if let Err(remaining) = db::commit_grant(conn, application, granted).await? {
+            return Err(TransitionError::BudgetExceeded { remaining });
+        }
+    }
+    let numbered_in =
+        (transition == Transition::Submit && application.reference.is_none()).then(|| {
+            i32::from(
+                jiff::Zoned::now()
+                    .with_time_zone(format::berlin().clone())
+                    .year(),
+            )
+        });
+    let reference = db::set_status(conn, application.id, target, numbered_in)
+        .await?
+        .unwrap_or_default();
     notify(
         conn,
         outbox,
         base_url,
         application,
-        reference.as_deref().unwrap_or(""),
+        &reference,
         transition,
         input,
+        &clerks,
     )
     .await?;
     Ok(target)
 }
 
-/// All answers of all sections, as submitted: {"vorhaben": {...}, ...}.
-async fn snapshot(conn: &mut PgConnection, id: i64) -> sqlx::Result<serde_json::Value> {
-    let sections = db::sections(conn, id).await?;
-    let mut all = serde_json::Map::new();
-    for s in sections {
-        all.insert(s.section.clone(), json!(s.answers.0));
+/// Whether `notify` writes to the municipality's clerks about this transition (their addresses
+/// are looked up before the transition's last, locking statements).
+fn message_to_clerks(transition: Transition, a: &ApplicationRow) -> bool {
+    match transition {
+        Transition::Submit
+        | Transition::Resubmit
+        | Transition::RequestChanges
+        | Transition::Approve
+        | Transition::Reject => true,
+        Transition::Withdraw => a.reference.is_some(),
+        _ => false,
     }
-    let partners = db::partners(conn, id).await?;
-    all.insert(
-        "partner".into(),
-        json!(partners.iter().map(|p| p.name.clone()).collect::<Vec<_>>()),
-    );
-    Ok(serde_json::Value::Object(all))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn notify(
     conn: &mut PgConnection,
     outbox: &Outbox,
@@ -166,64 +182,52 @@ async fn notify(
     reference: &str,
     transition: Transition,
     input: &Input,
+    clerks: &[Recipient],
 ) -> Result<(), TransitionError> {
     let link = format!("{base_url}/antraege/{}", a.id);
     let title = a.display_title().to_string();
     let now = format::date_time(OffsetDateTime::now_utc());
-    let (message, to_clerks) = match transition {
+    let message = match transition {
         Transition::Submit | Transition::Resubmit => {
             if transition == Transition::Resubmit {
                 notify_requesting_reviewer(conn, outbox, a, reference, base_url).await?;
             }
-            (
-                Message::SubmissionReceipt(SubmissionReceipt {
-                    reference: reference.to_string(),
-                    title,
-                    round: a.round_title.clone(),
-                    submitted_at: now,
-                    link,
-                }),
-                true,
-            )
+            Message::SubmissionReceipt(SubmissionReceipt {
+                reference: reference.to_string(),
+                title,
+                round: a.round_title.clone(),
+                submitted_at: now,
+                link,
+            })
         }
-        Transition::RequestChanges => (
-            Message::ChangeRequest(ChangeRequest {
-                reference: reference.to_string(),
-                title,
-                message: input.message.clone(),
-                sections: input.reopen.iter().map(|s| s.title().to_string()).collect(),
-                deadline: input.deadline.map(format::date).unwrap_or_default(),
-                link,
-            }),
-            true,
-        ),
-        Transition::Approve | Transition::Reject => (
-            Message::DecisionAvailable(DecisionAvailable {
-                reference: reference.to_string(),
-                title,
-                outcome: if transition == Transition::Approve {
-                    "bewilligt".into()
-                } else {
-                    "abgelehnt".into()
-                },
-                link,
-            }),
-            true,
-        ),
-        Transition::Withdraw if a.reference.is_some() => (
+        Transition::RequestChanges => Message::ChangeRequest(ChangeRequest {
+            reference: reference.to_string(),
+            title,
+            message: input.message.clone(),
+            sections: input.reopen.iter().map(|s| s.title().to_string()).collect(),
+            deadline: input.deadline.map(format::date).unwrap_or_default(),
+            link,
+        }),
+        Transition::Approve | Transition::Reject => Message::DecisionAvailable(DecisionAvailable {
+            reference: reference.to_string(),
+            title,
+            outcome: if transition == Transition::Approve {
+                "bewilligt".into()
+            } else {
+                "abgelehnt".into()
+            },
+            link,
+        }),
+        Transition::Withdraw if message_to_clerks(transition, a) => {
             Message::WithdrawalConfirmation(WithdrawalConfirmation {
                 reference: reference.to_string(),
                 title,
                 withdrawn_at: now,
-            }),
-            true,
-        ),
+            })
+        }
         _ => return Ok(()),
     };
-    if to_clerks {
-        let clerks = recipients(crate::accounts::db::clerks_of(conn, a.municipality_id).await?);
-        outbox.enqueue_to_all(conn, &clerks, &message).await?;
-    }
+    outbox.enqueue_to_all(conn, clerks, &message).await?;
     Ok(())
 }
 

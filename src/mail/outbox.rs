@@ -132,11 +132,15 @@ impl Outbox {
         once_key: Option<&str>,
     ) -> Result<Option<i64>, EnqueueError> {
         let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), self.host);
+        // The notification wakes the workers when the transaction commits (and not at all if
+        // it rolls back); it travels in the same statement, one round trip for both.
         let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO mail_outbox (message_id, kind, recipient, recipient_name, subject, body_text, body_html, once_key)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (once_key) DO NOTHING
-             RETURNING id",
+            "WITH inserted AS (
+                 INSERT INTO mail_outbox (message_id, kind, recipient, recipient_name, subject, body_text, body_html, once_key)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (once_key) DO NOTHING
+                 RETURNING id)
+             SELECT (SELECT id FROM inserted) FROM pg_notify($9, '')",
         )
         .bind(&message_id)
         .bind(kind)
@@ -146,13 +150,9 @@ impl Outbox {
         .bind(&rendered.text)
         .bind(&rendered.html)
         .bind(once_key)
-        .fetch_optional(&mut *conn)
+        .bind(CHANNEL)
+        .fetch_one(&mut *conn)
         .await?;
-        // Wakes the workers when the transaction commits (and not at all if it rolls back).
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(CHANNEL)
-            .execute(&mut *conn)
-            .await?;
         Ok(id)
     }
 

@@ -509,7 +509,7 @@ async fn request_changes(
         message,
         reopen: sections,
         deadline,
-        granted: None,
+        ..Input::default()
     };
     workflow::apply(
         &mut tx,

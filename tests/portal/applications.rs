@@ -978,6 +978,7 @@ async fn the_state_machine_refuses_every_illegal_transition() {
                     &Input {
                         reopen: vec![Section::Project],
                         granted: Some(Cents::new(100)),
+                        answers: Some(serde_json::json!({})),
                         ..Input::default()
                     },
                 )
