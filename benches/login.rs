@@ -1,6 +1,7 @@
 //! The cost of a password hash on this machine, how many logins per second the portal serves
-//! with 20 clients signing in at once (each: fetch the form, post it, follow nothing), and the
-//! server's memory before, after and at the peak of that storm.
+//! with 20 clients signing in at once (each: fetch the form, post it, follow nothing), what that
+//! storm does to the review dashboard of two reviewers already signed in (median and p99, quiet
+//! and during the storm), and the server's memory before, after and at the peak of it.
 //!
 //!     cargo bench --bench login          # FP_BENCH_SECONDS=10 per measurement by default
 //!
@@ -19,13 +20,32 @@ use foerderportal::demo::{DEMO_ACCOUNTS, DEMO_PASSWORD};
 use common::{Portal, median_ms, percentile_ms};
 
 const CLIENTS: usize = 20;
+const REVIEWER: &str = "pruefung@demo.foerderportal.example";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     argon2_cost().await?;
     let portal = Portal::start("login", &[]).await?;
+    let duration = Duration::from_secs(common::seconds());
+    let reviewers = common::signed_in(&portal.base, REVIEWER, 2).await?;
+    let dashboard = format!("{}/pruefung", portal.base);
+    let mut quiet = common::hammer(&reviewers, &dashboard, duration).await?;
     let (before, _) = portal.memory_mib();
-    let result = logins(&portal.base, Duration::from_secs(common::seconds())).await;
+    let (result, during) = tokio::join!(
+        logins(&portal.base, duration),
+        common::hammer(&reviewers, &dashboard, duration)
+    );
+    let mut during = during?;
+    let (quiet_p99, during_p99) = (
+        percentile_ms(&mut quiet, 99),
+        percentile_ms(&mut during, 99),
+    );
+    println!(
+        "dashboard, 2 reviewers: quiet median {:.1} ms, p99 {quiet_p99:.1} ms; during the logins median {:.1} ms, p99 {during_p99:.1} ms ({:.2}x)",
+        median_ms(&mut quiet),
+        median_ms(&mut during),
+        during_p99 / quiet_p99
+    );
     let (after, peak) = portal.memory_mib();
     tokio::time::sleep(Duration::from_secs(5)).await;
     let (later, _) = portal.memory_mib();

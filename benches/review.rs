@@ -1,11 +1,13 @@
-//! The reviewers' dashboard and statistics with 100,000 applications:
+//! The reviewers' pages at volume, loaded from this separate process:
 //!
-//!     cargo bench --bench review     # FP_BENCH_APPLICATIONS=100000, FP_BENCH_SECONDS=3 per page
+//!     cargo bench --bench review     # FP_BENCH_SECONDS=3 per page
 //!
-//! The release server runs in its own process on a scratch database filled by
-//! `demo-data --applications N`; a reviewer session asks each page (the dashboard unfiltered,
-//! with each single filter, and the statistics) from 2 concurrent clients for a few seconds.
-//! Reported per page: requests, median and p95 latency. The target is a median under 50 ms.
+//! Two scratch databases filled by `demo-data --applications N`, each with the release server in
+//! its own process. With 10,000 applications: the dashboard and a case page from 8 concurrent
+//! clients. With 100,000: the dashboard unfiltered, with each single filter, and the statistics,
+//! from 32 concurrent clients. Every client is a signed-in reviewer that asks again as soon as
+//! it has its answer (a closed loop, like wrk). Reported per page: requests per second, median,
+//! p95 and p99 latency.
 
 mod common;
 
@@ -15,29 +17,48 @@ use sqlx::{Connection, PgConnection};
 
 use common::{Portal, median_ms, percentile_ms};
 
-const CLIENTS: usize = 2;
 const REVIEWER: &str = "pruefung@demo.foerderportal.example";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let applications: String =
-        std::env::var("FP_BENCH_APPLICATIONS").unwrap_or_else(|_| "100000".into());
     let seconds: u64 = std::env::var("FP_BENCH_SECONDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    let started = Instant::now();
-    let portal = Portal::start("review", &["--applications", &applications]).await?;
+    let duration = Duration::from_secs(seconds);
     println!(
-        "{applications} applications generated and server ready in {:.1} s",
+        "{:<66} {:>8} {:>9} {:>8} {:>8}",
+        "page", "req/s", "median ms", "p95 ms", "p99 ms"
+    );
+    let small = Portal::start("review_10k", &["--applications", "10000"]).await?;
+    let result = measure(&small, 8, &small_pages(&small).await?, duration).await;
+    small.stop().await?;
+    result?;
+    let started = Instant::now();
+    let large = Portal::start("review_100k", &["--applications", "100000"]).await?;
+    println!(
+        "(100,000 applications generated and server ready in {:.1} s)",
         started.elapsed().as_secs_f64()
     );
-    let result = run(&portal, Duration::from_secs(seconds)).await;
-    portal.stop().await?;
+    let result = measure(&large, 32, &large_pages(&large).await?, duration).await;
+    large.stop().await?;
     result
 }
 
-async fn run(portal: &Portal, duration: Duration) -> anyhow::Result<()> {
+async fn small_pages(portal: &Portal) -> anyhow::Result<Vec<String>> {
+    let mut db = PgConnection::connect(&portal.database_url).await?;
+    let case: i64 = sqlx::query_scalar(
+        "SELECT id FROM applications WHERE reference IS NOT NULL ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&mut db)
+    .await?;
+    Ok(vec![
+        "/pruefung".into(),
+        format!("/pruefung/antraege/{case}"),
+    ])
+}
+
+async fn large_pages(portal: &Portal) -> anyhow::Result<Vec<String>> {
     let mut db = PgConnection::connect(&portal.database_url).await?;
     let (round, district, municipality): (i64, i64, i64) = sqlx::query_as(
         "SELECT round_id, district_id, municipality_id FROM applications
@@ -45,7 +66,7 @@ async fn run(portal: &Portal, duration: Duration) -> anyhow::Result<()> {
     )
     .fetch_one(&mut db)
     .await?;
-    let pages = [
+    Ok(vec![
         "/pruefung".to_string(),
         format!("/pruefung?runde={round}"),
         "/pruefung?status=in_review".into(),
@@ -59,59 +80,28 @@ async fn run(portal: &Portal, duration: Duration) -> anyhow::Result<()> {
         "/pruefung?sortierung=betrag&richtung=ab".into(),
         "/pruefung/statistik".into(),
         format!("/pruefung/statistik?runde={round}"),
-    ];
-    let mut clients = Vec::new();
-    for _ in 0..CLIENTS {
-        let client = common::client()?;
-        anyhow::ensure!(
-            common::login(&client, &portal.base, REVIEWER).await?,
-            "login failed"
-        );
-        clients.push(client);
-    }
-    println!(
-        "{:<62} {:>8} {:>10} {:>10}",
-        "page", "requests", "median ms", "p95 ms"
-    );
+    ])
+}
+
+async fn measure(
+    portal: &Portal,
+    clients: usize,
+    pages: &[String],
+    duration: Duration,
+) -> anyhow::Result<()> {
+    let clients = common::signed_in(&portal.base, REVIEWER, clients).await?;
     for page in pages {
         let url = format!("{}{page}", portal.base);
-        // Warm up (connection pool, caches), then measure.
-        for client in &clients {
-            let warm = client.get(&url).send().await?;
-            anyhow::ensure!(
-                warm.status().is_success(),
-                "{page} answered {}",
-                warm.status()
-            );
-        }
-        let deadline = Instant::now() + duration;
-        let tasks: Vec<_> = clients
-            .iter()
-            .cloned()
-            .map(|client| {
-                let url = url.clone();
-                tokio::spawn(async move {
-                    let mut latencies = Vec::new();
-                    while Instant::now() < deadline {
-                        let started = Instant::now();
-                        let response = client.get(&url).send().await?;
-                        anyhow::ensure!(response.status().is_success(), "{}", response.status());
-                        response.bytes().await?;
-                        latencies.push(started.elapsed());
-                    }
-                    anyhow::Ok(latencies)
-                })
-            })
-            .collect();
-        let mut latencies = Vec::new();
-        for task in tasks {
-            latencies.extend(task.await??);
-        }
+        // Warm up (connection pools, caches, plans), then measure.
+        common::hammer(&clients, &url, Duration::from_millis(300)).await?;
+        let mut latencies = common::hammer(&clients, &url, duration).await?;
         println!(
-            "{page:<62} {:>8} {:>10.1} {:>10.1}",
-            latencies.len(),
+            "{:<66} {:>8.0} {:>9.1} {:>8.1} {:>8.1}",
+            format!("{page} ({} clients)", clients.len()),
+            latencies.len() as f64 / duration.as_secs_f64(),
             median_ms(&mut latencies),
-            percentile_ms(&mut latencies, 95)
+            percentile_ms(&mut latencies, 95),
+            percentile_ms(&mut latencies, 99)
         );
     }
     Ok(())

@@ -166,3 +166,54 @@ pub fn percentile_ms(values: &mut [Duration], percent: usize) -> f64 {
         .map(|d| d.as_secs_f64() * 1000.0)
         .unwrap_or(0.0)
 }
+
+/// Asks for `url` from every client at once, each again as soon as it has its answer, for
+/// `duration`; returns every latency. A closed loop: with n clients, n requests are in flight.
+pub async fn hammer(
+    clients: &[reqwest::Client],
+    url: &str,
+    duration: Duration,
+) -> anyhow::Result<Vec<Duration>> {
+    let deadline = std::time::Instant::now() + duration;
+    let tasks: Vec<_> = clients
+        .iter()
+        .cloned()
+        .map(|client| {
+            let url = url.to_string();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while std::time::Instant::now() < deadline {
+                    let started = std::time::Instant::now();
+                    let response = client.get(&url).send().await?;
+                    anyhow::ensure!(
+                        response.status().is_success(),
+                        "{url}: {}",
+                        response.status()
+                    );
+                    response.bytes().await?;
+                    latencies.push(started.elapsed());
+                }
+                anyhow::Ok(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    Ok(latencies)
+}
+
+/// `n` clients signed in as `email`.
+pub async fn signed_in(base: &str, email: &str, n: usize) -> anyhow::Result<Vec<reqwest::Client>> {
+    let mut clients = Vec::new();
+    for _ in 0..n {
+        let client = client()?;
+        anyhow::ensure!(
+            login(&client, base, email).await?,
+            "login as {email} failed"
+        );
+        clients.push(client);
+    }
+    Ok(clients)
+}

@@ -1,16 +1,28 @@
-//! Password hashing with argon2id at OWASP's parameters (m = 19 MiB, t = 2, p = 1), on the
-//! blocking pool and with a cap on concurrent hashes, so a login storm can neither exhaust memory
-//! nor stall the async runtime.
+//! Password hashing with argon2id at OWASP's parameters (m = 19 MiB, t = 2, p = 1), on a few
+//! threads of its own, so a login storm can neither exhaust memory, nor stall the async runtime,
+//! nor slow down the pages of everyone already signed in.
 
+use std::sync::mpsc;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use anyhow::anyhow;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
-/// At most this many hashes run at once (19 MiB each).
-const CONCURRENT_HASHES: usize = 4;
+/// At most this many hashes run at once (19 MiB each): one per core, up to four.
+fn hashing_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(4)
+}
+
+/// The hashing threads' nice value. A hash takes tens of milliseconds of pure CPU; at normal
+/// priority twenty parallel logins took the cores from every page request for that long. At
+/// this priority the scheduler lets page requests (and PostgreSQL) run first and gives the hashes
+/// what is left, which on an idle machine is everything.
+const HASHING_NICENESS: i32 = 10;
 const MEMORY_KIB: u32 = 19 * 1024;
 
 fn params() -> Params {
@@ -102,10 +114,12 @@ fn verify_with(memory: &mut Memory, password: &str, stored: &str) -> bool {
     computed.is_ok_and(|computed| computed == expected)
 }
 
+type Job = Box<dyn FnOnce(&mut Memory) + Send>;
+
+/// Hands hashes to the hashing threads; they end when the last clone is dropped.
 #[derive(Clone)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
-    memory: Arc<Mutex<Vec<Memory>>>,
+    jobs: mpsc::Sender<Job>,
 }
 
 impl Default for Hasher {
@@ -116,35 +130,34 @@ impl Default for Hasher {
 
 impl Hasher {
     pub fn new() -> Self {
-        Hasher {
-            permits: Arc::new(Semaphore::new(CONCURRENT_HASHES)),
-            memory: Arc::default(),
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..hashing_threads() {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("password-hash-{n}"))
+                .spawn(move || hashing_thread(&queue))
+                .expect("starting a hashing thread");
         }
+        Hasher { jobs }
     }
 
-    /// Runs `work` on the blocking pool with one of the (at most [`CONCURRENT_HASHES`]) blocks
-    /// of working memory.
+    /// Runs `work` on a hashing thread with its block of working memory.
     async fn with_memory<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> anyhow::Result<T> {
-        // The permit travels with the work: a request given up half-way (timeout, client gone)
-        // must not let another hash start while this one still runs.
-        let permit = Arc::clone(&self.permits).acquire_owned().await?;
-        let pool = Arc::clone(&self.memory);
-        tokio::task::spawn_blocking(move || {
-            let taken = pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
-            let mut memory = taken.unwrap_or_else(|| new_memory(&params()));
-            let result = work(&mut memory);
-            let mut kept = pool.lock().unwrap_or_else(|p| p.into_inner());
-            if kept.len() < CONCURRENT_HASHES {
-                kept.push(memory);
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move |memory: &mut Memory| {
+            // A request given up while it waited (timeout, client gone) costs no hash.
+            if !done.is_closed() {
+                let _ = done.send(work(memory));
             }
-            drop(permit);
-            result
-        })
-        .await
-        .map_err(Into::into)
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| anyhow!("the hashing threads have stopped"))?;
+        result.await.map_err(|_| anyhow!("the hash was abandoned"))
     }
 
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
@@ -163,6 +176,31 @@ impl Hasher {
             }
         })
         .await
+    }
+}
+
+/// Takes jobs until every `Hasher` is gone, with one block of memory kept for all of them: a
+/// fresh 19 MiB per login would leave the allocator holding hundreds of megabytes after a storm.
+fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
+    lower_priority();
+    let mut memory = new_memory(&params());
+    loop {
+        let job = match queue.lock().unwrap_or_else(|p| p.into_inner()).recv() {
+            Ok(job) => job,
+            Err(_) => return,
+        };
+        job(&mut memory);
+    }
+}
+
+/// Lowers this thread's priority (on Linux the nice value belongs to the thread). Without
+/// permission to do so the hashes simply run at normal priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its integer arguments; gettid has none.
+    unsafe {
+        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, thread, HASHING_NICENESS);
     }
 }
 
