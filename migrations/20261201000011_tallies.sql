@@ -108,3 +108,19 @@ CREATE INDEX applications_municipality_submitted ON applications (municipality_i
 -- Without a histogram of the amount the planner guesses that any range holds 0.5 % of the
 -- applications and sorts every match instead of walking the dashboard's order.
 CREATE STATISTICS applications_requested_stats ON (coalesce(requested_grant_cents, 0)) FROM applications;
+
+-- Instances keep the filters' lists of rounds, categories and Landkreise in memory and forget
+-- them when this channel speaks (src/review/choices.rs).
+CREATE FUNCTION announce_reference_data_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('reference_data', '');
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER rounds_announce AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rounds
+    FOR EACH STATEMENT EXECUTE FUNCTION announce_reference_data_change();
+CREATE TRIGGER categories_announce AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON categories
+    FOR EACH STATEMENT EXECUTE FUNCTION announce_reference_data_change();
+CREATE TRIGGER municipalities_announce AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON municipalities
+    FOR EACH STATEMENT EXECUTE FUNCTION announce_reference_data_change();

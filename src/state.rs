@@ -25,6 +25,7 @@ pub struct AppState {
     pub db_health: Arc<crate::database::Health>,
     pub secrets: crate::secrets::SecretBox,
     pub denials: Arc<DenialLog>,
+    pub choices: Arc<crate::review::choices::ChoiceCache>,
 }
 
 impl AppState {
@@ -39,6 +40,7 @@ impl AppState {
             hosts: Arc::new(KnownHosts::from_config(&config)),
             db_health: Arc::default(),
             denials: Arc::default(),
+            choices: Arc::default(),
             secrets: crate::secrets::SecretBox::from_config(&config)?,
             config: Arc::new(config),
             mailer,

@@ -138,10 +138,8 @@ struct DashboardPage {
     next_href: Option<String>,
     first_href: Option<String>,
     export_href: String,
-    rounds: Vec<(i64, String)>,
+    choices: std::sync::Arc<super::choices::Choices>,
     statuses: Vec<(&'static str, &'static str)>,
-    categories: Vec<(String, String)>,
-    districts: Vec<(i64, String)>,
 }
 
 /// The statuses a reviewer filters by (all but drafts).
@@ -253,10 +251,8 @@ async fn dashboard(
             .as_ref()
             .map(|_| format!("/pruefung?{}", query.first_page())),
         export_href: format!("/pruefung/export.csv?{}", query.first_page()),
-        rounds: db::round_choices(&mut conn).await?,
+        choices: app.choices.get(&mut conn).await?,
         statuses: status_choices(),
-        categories: db::category_choices(&mut conn).await?,
-        districts: db::district_choices(&mut conn).await?,
         query,
     }
     .into_response())

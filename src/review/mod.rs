@@ -2,6 +2,7 @@
 //! notes), decisions under the four-eyes principle, and statistics.
 
 pub mod case;
+pub mod choices;
 pub mod dashboard;
 pub mod db;
 pub mod decisions;

@@ -120,7 +120,8 @@ async fn statistics(
 ) -> Result<StatisticsPage, AppError> {
     user.require(Role::Reviewer)?;
     let mut conn = app.db.acquire().await?;
-    let rounds = db::round_choices(&mut conn).await?;
+    let choices = app.choices.get(&mut conn).await?;
+    let rounds = &choices.rounds;
     let round = query
         .runde
         .parse::<i64>()
@@ -164,7 +165,7 @@ async fn statistics(
             .and_then(|r| rounds.iter().find(|(id, _)| *id == r))
             .map(|(_, t)| t.clone())
             .unwrap_or_else(|| "Alle Förderaufrufe".into()),
-        rounds,
+        rounds: rounds.clone(),
         round,
         applications: format::count(total.applications),
         municipalities: format::count(municipalities),

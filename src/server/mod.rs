@@ -56,6 +56,11 @@ pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> 
     workers.spawn(mail.run(stop.clone()));
     let (health, pool, stop_watching) = (state.db_health.clone(), state.db.clone(), stop.clone());
     workers.spawn(async move { health.watch(&pool, &stop_watching).await });
+    workers.spawn(crate::review::choices::keep_fresh(
+        state.db.clone(),
+        state.choices.clone(),
+        stop.clone(),
+    ));
     let (app, stop) = (state.clone(), stop.clone());
     workers.spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));

@@ -798,3 +798,66 @@ async fn counts_that_need_the_applications_stop_at_a_thousand_and_say_so() {
     let tabs = narrow.texts("nav[aria-label='Anzahl nach Status'] a");
     assert!(tabs.contains(&"Alle (100)".to_string()), "{tabs:?}");
 }
+
+#[tokio::test]
+async fn the_filter_lists_stay_in_memory_until_the_database_announces_a_change() {
+    use foerderportal::review::choices::{ChoiceCache, keep_fresh};
+    use std::sync::Arc;
+
+    let app = TestApp::spawn().await;
+    let cache = Arc::new(ChoiceCache::default());
+    let mut conn = app.pool.acquire().await.unwrap();
+    // Not listening yet: every call reads afresh.
+    let (a, b) = (
+        cache.get(&mut conn).await.unwrap(),
+        cache.get(&mut conn).await.unwrap(),
+    );
+    assert!(!Arc::ptr_eq(&a, &b));
+    assert_eq!(a, b);
+
+    let stop = tokio_util::sync::CancellationToken::new();
+    let listener = tokio::spawn(keep_fresh(app.pool.clone(), cache.clone(), stop.clone()));
+    let mut kept = None;
+    for _ in 0..100 {
+        let (a, b) = (
+            cache.get(&mut conn).await.unwrap(),
+            cache.get(&mut conn).await.unwrap(),
+        );
+        if Arc::ptr_eq(&a, &b) {
+            kept = Some(a);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let kept = kept.expect("once listening, the lists are kept");
+
+    sqlx::query("UPDATE rounds SET title = 'Förderaufruf mit neuem Titel' WHERE state <> 'draft'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut renamed = false;
+    for _ in 0..100 {
+        let now = cache.get(&mut conn).await.unwrap();
+        if now
+            .rounds
+            .iter()
+            .any(|(_, t)| t == "Förderaufruf mit neuem Titel")
+        {
+            renamed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(renamed, "the change reaches the lists: {kept:?}");
+    // And the dashboard shows it.
+    let reviewer = app.sign_in_as(Role::Reviewer).await;
+    assert!(
+        reviewer
+            .get("/pruefung")
+            .await
+            .texts("#runde option")
+            .contains(&"Förderaufruf mit neuem Titel".to_string())
+    );
+    stop.cancel();
+    listener.await.unwrap();
+}
