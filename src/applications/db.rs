@@ -143,24 +143,64 @@ pub async fn update_summary(conn: &mut PgConnection, id: i64, s: &Summary<'_>) -
     Ok(())
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct SectionRow {
     pub section: String,
     pub answers: Json<Answers>,
     pub version: i32,
     pub reopened: bool,
+    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
     pub updated_by_name: String,
 }
 
-pub async fn sections(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<SectionRow>> {
-    sqlx::query_as(
-        "SELECT s.section, s.answers, s.version, s.reopened, s.updated_at, u.display_name AS updated_by_name
-         FROM application_sections s JOIN users u ON u.id = s.updated_by
-         WHERE s.application_id = $1",
-    )
+/// The saved sections of application `$1` as a JSON array of [`SectionRow`]s.
+const SECTIONS_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
+        'section', s.section, 'answers', s.answers, 'version', s.version, 'reopened', s.reopened,
+        'updated_at', s.updated_at, 'updated_by_name', u.display_name)), '[]')
+    FROM application_sections s JOIN users u ON u.id = s.updated_by WHERE s.application_id = $1)";
+
+/// The partners of application `$1` as a JSON array of [`PartnerRow`]s, by name.
+const PARTNERS_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
+        'municipality_id', p.municipality_id, 'name', m.name, 'ags', m.ags,
+        'confirmed_at', p.confirmed_at, 'confirmed_by_name', u.display_name) ORDER BY m.name, m.id), '[]')
+    FROM application_partners p JOIN municipalities m ON m.id = p.municipality_id
+    LEFT JOIN users u ON u.id = p.confirmed_by WHERE p.application_id = $1)";
+
+/// The attachments of application `$1` as a JSON array of [`AttachmentRow`]s, oldest first.
+const ATTACHMENTS_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
+        'id', f.id, 'attachment_type_id', f.attachment_type_id, 'file_name', f.file_name,
+        'storage_key', f.storage_key, 'content_type', f.content_type, 'size_bytes', f.size_bytes,
+        'uploaded_at', f.uploaded_at, 'uploaded_by_name', u.display_name) ORDER BY f.uploaded_at, f.id), '[]')
+    FROM application_attachments f JOIN users u ON u.id = f.uploaded_by WHERE f.application_id = $1)";
+
+/// The document types of round `$2` as a JSON array of [`DocumentType`]s, in their order.
+const DOCUMENT_TYPES_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
+        'id', t.id, 'name', t.name, 'required', t.required) ORDER BY t.position), '[]')
+    FROM round_attachment_types t WHERE t.round_id = $2)";
+
+/// What a dossier holds besides the application and its round.
+#[derive(sqlx::FromRow)]
+pub struct DossierParts {
+    pub sections: Json<Vec<SectionRow>>,
+    pub partners: Json<Vec<PartnerRow>>,
+    pub documents: Json<Vec<DocumentType>>,
+    pub attachments: Json<Vec<AttachmentRow>>,
+}
+
+/// One statement for what would otherwise be four round trips on every application page.
+pub async fn dossier_parts(
+    conn: &mut PgConnection,
+    id: i64,
+    round_id: i64,
+) -> sqlx::Result<DossierParts> {
+    sqlx::query_as(&format!(
+        "SELECT {SECTIONS_JSON} AS sections, {PARTNERS_JSON} AS partners,
+                {DOCUMENT_TYPES_JSON} AS documents, {ATTACHMENTS_JSON} AS attachments"
+    ))
     .bind(id)
-    .fetch_all(conn)
+    .bind(round_id)
+    .fetch_one(conn)
     .await
 }
 
@@ -240,27 +280,14 @@ pub async fn set_reopened(
     Ok(())
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct PartnerRow {
     pub municipality_id: i64,
     pub name: String,
     pub ags: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub confirmed_at: Option<OffsetDateTime>,
     pub confirmed_by_name: Option<String>,
-}
-
-pub async fn partners(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<PartnerRow>> {
-    sqlx::query_as(
-        "SELECT p.municipality_id, m.name, m.ags, p.confirmed_at, u.display_name AS confirmed_by_name
-         FROM application_partners p
-         JOIN municipalities m ON m.id = p.municipality_id
-         LEFT JOIN users u ON u.id = p.confirmed_by
-         WHERE p.application_id = $1
-         ORDER BY m.name, m.id",
-    )
-    .bind(id)
-    .fetch_all(conn)
-    .await
 }
 
 /// Adds a partner; `false` if it already is one.
@@ -328,8 +355,9 @@ pub async fn is_partner(
     .await
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct EventRow {
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub kind: String,
     pub actor_name: Option<String>,
@@ -382,16 +410,19 @@ pub async fn insert_event_with_details(
     Ok(())
 }
 
+/// The timeline of application `$1` as a JSON array of [`EventRow`]s, oldest first: a
+/// subquery that the case page reads together with the rest of the case.
+pub const EVENTS_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
+        'at', e.at, 'kind', e.kind, 'actor_name', u.display_name, 'message', e.message,
+        'details', e.details) ORDER BY e.at, e.id), '[]')
+    FROM application_events e LEFT JOIN users u ON u.id = e.actor_id WHERE e.application_id = $1)";
+
 pub async fn events(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<EventRow>> {
-    sqlx::query_as(
-        "SELECT e.at, e.kind, u.display_name AS actor_name, e.message, e.details
-         FROM application_events e LEFT JOIN users u ON u.id = e.actor_id
-         WHERE e.application_id = $1
-         ORDER BY e.at, e.id",
-    )
-    .bind(id)
-    .fetch_all(conn)
-    .await
+    let Json(events) = sqlx::query_scalar(&format!("SELECT {EVENTS_JSON}"))
+        .bind(id)
+        .fetch_one(conn)
+        .await?;
+    Ok(events)
 }
 
 /// Sets the status; with `numbered_in` (at the first submission) it also takes that year's
@@ -446,43 +477,36 @@ pub async fn insert_revision(
     .await
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct RevisionRow {
     pub number: i32,
     pub answers: Json<serde_json::Value>,
+    #[serde(with = "time::serde::rfc3339")]
     pub submitted_at: OffsetDateTime,
 }
 
+/// The submitted revisions of application `$1` as a JSON array of [`RevisionRow`]s, in order.
+pub const REVISIONS_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
+        'number', r.number, 'answers', r.answers, 'submitted_at', r.submitted_at) ORDER BY r.number), '[]')
+    FROM application_revisions r WHERE r.application_id = $1)";
+
 pub async fn revisions(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<RevisionRow>> {
-    sqlx::query_as(
-        "SELECT number, answers, submitted_at FROM application_revisions WHERE application_id = $1 ORDER BY number",
-    )
-    .bind(id)
-    .fetch_all(conn)
-    .await
+    let Json(revisions) = sqlx::query_scalar(&format!("SELECT {REVISIONS_JSON}"))
+        .bind(id)
+        .fetch_one(conn)
+        .await?;
+    Ok(revisions)
 }
 
 /// A document type of the round, with its id for uploads.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct DocumentType {
     pub id: i64,
     pub name: String,
     pub required: bool,
 }
 
-pub async fn document_types(
-    conn: &mut PgConnection,
-    round_id: i64,
-) -> sqlx::Result<Vec<DocumentType>> {
-    sqlx::query_as(
-        "SELECT id, name, required FROM round_attachment_types WHERE round_id = $1 ORDER BY position",
-    )
-    .bind(round_id)
-    .fetch_all(conn)
-    .await
-}
-
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct AttachmentRow {
     pub id: i64,
     pub attachment_type_id: Option<i64>,
@@ -490,21 +514,17 @@ pub struct AttachmentRow {
     pub storage_key: String,
     pub content_type: String,
     pub size_bytes: i64,
+    #[serde(with = "time::serde::rfc3339")]
     pub uploaded_at: OffsetDateTime,
     pub uploaded_by_name: String,
 }
 
 pub async fn attachments(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<AttachmentRow>> {
-    sqlx::query_as(
-        "SELECT f.id, f.attachment_type_id, f.file_name, f.storage_key, f.content_type, f.size_bytes,
-                f.uploaded_at, u.display_name AS uploaded_by_name
-         FROM application_attachments f JOIN users u ON u.id = f.uploaded_by
-         WHERE f.application_id = $1
-         ORDER BY f.uploaded_at, f.id",
-    )
-    .bind(id)
-    .fetch_all(conn)
-    .await
+    let Json(attachments) = sqlx::query_scalar(&format!("SELECT {ATTACHMENTS_JSON}"))
+        .bind(id)
+        .fetch_one(conn)
+        .await?;
+    Ok(attachments)
 }
 
 pub struct NewAttachment<'a> {
@@ -657,23 +677,27 @@ pub async fn notice_pdf(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option
 }
 
 /// A message on the case between the ministry and the municipality.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct MessageRow {
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub author: String,
     pub from_ministry: bool,
     pub body: String,
 }
 
+/// The messages on application `$1` as a JSON array of [`MessageRow`]s, oldest first.
+pub const MESSAGES_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
+        'at', m.at, 'author', u.display_name, 'from_ministry', m.from_ministry, 'body', m.body)
+        ORDER BY m.at, m.id), '[]')
+    FROM application_messages m JOIN users u ON u.id = m.author_id WHERE m.application_id = $1)";
+
 pub async fn messages(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<MessageRow>> {
-    sqlx::query_as(
-        "SELECT m.at, u.display_name AS author, m.from_ministry, m.body
-         FROM application_messages m JOIN users u ON u.id = m.author_id
-         WHERE m.application_id = $1 ORDER BY m.at, m.id",
-    )
-    .bind(id)
-    .fetch_all(conn)
-    .await
+    let Json(messages) = sqlx::query_scalar(&format!("SELECT {MESSAGES_JSON}"))
+        .bind(id)
+        .fetch_one(conn)
+        .await?;
+    Ok(messages)
 }
 
 pub async fn add_message(

@@ -38,16 +38,18 @@ impl Dossier {
         let round = find_round(conn, application.round_id)
             .await?
             .ok_or(sqlx::Error::RowNotFound)?;
-        let sections = db::sections(conn, application.id)
-            .await?
+        let parts = db::dossier_parts(conn, application.id, round.id).await?;
+        let sections = parts
+            .sections
+            .0
             .into_iter()
             .filter_map(|row| Section::from_slug(&row.section).map(|s| (s, row)))
             .collect();
         Ok(Dossier {
             rules: rules_of(&round),
-            partners: db::partners(conn, application.id).await?,
-            documents: db::document_types(conn, round.id).await?,
-            attachments: db::attachments(conn, application.id).await?,
+            partners: parts.partners.0,
+            documents: parts.documents.0,
+            attachments: parts.attachments.0,
             application,
             round,
             sections,

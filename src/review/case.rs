@@ -197,9 +197,9 @@ pub async fn load_case_page(
     let decision = db::current_decision(conn, id).await?;
     let notice_context = db::notice_context(conn, id).await?;
     let dossier = Dossier::load(conn, row).await?;
-    let events = applications_db::events(conn, id).await?;
-    let revisions = applications_db::revisions(conn, id).await?;
-    let assessment = db::assessment(conn, id).await?;
+    let record = db::case_record(conn, id).await?;
+    let (events, revisions) = (record.events.0, record.revisions.0);
+    let assessment = record.assessment.map(|a| a.0);
     let items = assessment
         .as_ref()
         .map(|a| a.items.0.clone())
@@ -210,8 +210,8 @@ pub async fn load_case_page(
         head: Header::new(&dossier.application),
         status,
         status_label: review_label(status),
-        assignee: db::assignee(conn, id).await?,
-        reviewers: db::reviewers(conn).await?,
+        assignee: record.assignee.map(|a| a.0),
+        reviewers: record.reviewers.0,
         groups: answer_groups(&dossier, false),
         costs: cost_lines(&dossier),
         plan: dossier.cost_plan().map(|p| PlanView::new(&p, &dossier)),
@@ -236,8 +236,9 @@ pub async fn load_case_page(
                 message: e.message.clone(),
             })
             .collect(),
-        notes: db::notes(conn, id)
-            .await?
+        notes: record
+            .notes
+            .0
             .into_iter()
             .map(|n| NoteView {
                 at: format::date_time(n.at),
@@ -275,10 +276,7 @@ pub async fn load_case_page(
         change_sections: Vec::new(),
         change_deadline: String::new(),
         note: String::new(),
-        messages: crate::applications::views::messages(
-            &applications_db::messages(conn, id).await?,
-            true,
-        ),
+        messages: crate::applications::views::messages(&record.messages.0, true),
         message: String::new(),
         can_settle: status == Status::DecisionProposed
             && decision

@@ -6,6 +6,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 
 use super::model::{Assignment, Cursor, Filter};
+use crate::applications::db as applications_db;
 
 /// One application in the dashboard.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -228,14 +229,10 @@ pub async fn category_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<(Stri
         .await
 }
 
-/// Active reviewers, for assignment.
-pub async fn reviewers(conn: &mut PgConnection) -> sqlx::Result<Vec<(i64, String)>> {
-    sqlx::query_as(
-        "SELECT id, display_name FROM users WHERE 'reviewer' = ANY (roles) AND active ORDER BY display_name, id",
-    )
-    .fetch_all(conn)
-    .await
-}
+/// Active reviewers, for assignment, as a JSON array of [id, name].
+const REVIEWERS_JSON: &str = "(SELECT coalesce(json_agg(json_build_array(id, display_name)
+        ORDER BY display_name, id), '[]')
+    FROM users WHERE 'reviewer' = ANY (roles) AND active)";
 
 pub async fn is_reviewer(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<bool> {
     sqlx::query_scalar(
@@ -246,14 +243,18 @@ pub async fn is_reviewer(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<
     .await
 }
 
+/// The assignee of application `$1` as JSON [id, name], or NULL.
+const ASSIGNEE_JSON: &str = "(SELECT json_build_array(u.id, u.display_name)
+    FROM applications a JOIN users u ON u.id = a.assigned_to WHERE a.id = $1)";
+
 /// The assignee's id and name.
 pub async fn assignee(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<(i64, String)>> {
-    sqlx::query_as(
-        "SELECT u.id, u.display_name FROM applications a JOIN users u ON u.id = a.assigned_to WHERE a.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await
+    let assignee: Option<Json<(i64, String)>> =
+        sqlx::query_scalar(&format!("SELECT {ASSIGNEE_JSON}"))
+            .bind(id)
+            .fetch_one(conn)
+            .await?;
+    Ok(assignee.map(|Json(a)| a))
 }
 
 pub async fn assign(conn: &mut PgConnection, id: i64, to: Option<i64>) -> sqlx::Result<()> {
@@ -265,22 +266,18 @@ pub async fn assign(conn: &mut PgConnection, id: i64, to: Option<i64>) -> sqlx::
     Ok(())
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct NoteRow {
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub author: String,
     pub body: String,
 }
 
-pub async fn notes(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<NoteRow>> {
-    sqlx::query_as(
-        "SELECT n.at, u.display_name AS author, n.body FROM application_notes n JOIN users u ON u.id = n.author_id
-         WHERE n.application_id = $1 ORDER BY n.at, n.id",
-    )
-    .bind(id)
-    .fetch_all(conn)
-    .await
-}
+/// The internal notes on application `$1` as a JSON array of [`NoteRow`]s, oldest first.
+const NOTES_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
+        'at', n.at, 'author', u.display_name, 'body', n.body) ORDER BY n.at, n.id), '[]')
+    FROM application_notes n JOIN users u ON u.id = n.author_id WHERE n.application_id = $1)";
 
 pub async fn add_note(
     conn: &mut PgConnection,
@@ -299,22 +296,43 @@ pub async fn add_note(
     Ok(())
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct AssessmentRow {
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub reviewer: String,
     pub items: Json<serde_json::Value>,
 }
 
-/// The latest Prüfvermerk.
-pub async fn assessment(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<AssessmentRow>> {
-    sqlx::query_as(
-        "SELECT s.at, u.display_name AS reviewer, s.items FROM application_assessments s
-         JOIN users u ON u.id = s.reviewer_id
-         WHERE s.application_id = $1 ORDER BY s.at DESC, s.id DESC LIMIT 1",
-    )
+/// The latest Prüfvermerk of application `$1` as a JSON [`AssessmentRow`], or NULL.
+const ASSESSMENT_JSON: &str =
+    "(SELECT json_build_object('at', s.at, 'reviewer', u.display_name, 'items', s.items)
+    FROM application_assessments s JOIN users u ON u.id = s.reviewer_id
+    WHERE s.application_id = $1 ORDER BY s.at DESC, s.id DESC LIMIT 1)";
+
+/// What the case page shows besides the dossier and the decision. One statement: read one by
+/// one, these seven lists cost more in round trips than in work.
+#[derive(sqlx::FromRow)]
+pub struct CaseRecord {
+    pub events: Json<Vec<applications_db::EventRow>>,
+    pub revisions: Json<Vec<applications_db::RevisionRow>>,
+    pub messages: Json<Vec<applications_db::MessageRow>>,
+    pub notes: Json<Vec<NoteRow>>,
+    pub assessment: Option<Json<AssessmentRow>>,
+    pub assignee: Option<Json<(i64, String)>>,
+    pub reviewers: Json<Vec<(i64, String)>>,
+}
+
+pub async fn case_record(conn: &mut PgConnection, id: i64) -> sqlx::Result<CaseRecord> {
+    sqlx::query_as(&format!(
+        "SELECT {} AS events, {} AS revisions, {} AS messages, {NOTES_JSON} AS notes,
+                {ASSESSMENT_JSON} AS assessment, {ASSIGNEE_JSON} AS assignee, {REVIEWERS_JSON} AS reviewers",
+        applications_db::EVENTS_JSON,
+        applications_db::REVISIONS_JSON,
+        applications_db::MESSAGES_JSON,
+    ))
     .bind(id)
-    .fetch_optional(conn)
+    .fetch_one(conn)
     .await
 }
 
