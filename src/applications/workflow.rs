@@ -119,11 +119,10 @@ pub async fn apply(
         }
         _ => {}
     }
-    let clerks = match message_to_clerks(transition, application) {
-        true => {
-            recipients(crate::accounts::db::clerks_of(conn, application.municipality_id).await?)
-        }
-        false => Vec::new(),
+    let clerks = if message_to_clerks(transition, application) {
+        recipients(crate::accounts::db::clerks_of(conn, application.municipality_id).await?)
+    } else {
+        Vec::new()
     };
     // Last, in as few statements as possible, because these lock rows that many transitions
     // share until the commit: the round's budget, the year's Aktenzeichen counter and the
