@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use super::db::{self, NewUser, TokenPurpose};
 use super::model::{EmailAddress, Role};
 use super::recovery::INVITATION_VALIDITY;
-use super::session::CurrentUser;
+use crate::accounts::Admin;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::mail::messages::{AccessRequestApproved, AccessRequestDeclined, AccessRequestReceived};
@@ -210,9 +210,8 @@ struct ListPage {
 async fn list(
     State(app): State<AppState>,
     page: PageContext,
-    admin: CurrentUser,
+    _admin: Admin,
 ) -> Result<ListPage, AppError> {
-    admin.require(Role::Admin)?;
     let mut conn = app.db.acquire().await?;
     let rows = db::recent_access_requests(&mut conn).await?;
     let (open, decided): (Vec<_>, Vec<_>) = rows
@@ -243,10 +242,9 @@ struct DetailPage {
 async fn show(
     State(app): State<AppState>,
     page: PageContext,
-    admin: CurrentUser,
+    _admin: Admin,
     Path(id): Path<i64>,
 ) -> Result<DetailPage, AppError> {
-    admin.require(Role::Admin)?;
     let mut conn = app.db.acquire().await?;
     let request = find_request(&mut conn, id).await?;
     Ok(DetailPage {
@@ -268,12 +266,11 @@ async fn open_request(conn: &mut PgConnection, id: i64) -> Result<Option<Request
 /// Creates the clerk's account and sends the invitation link with the approval.
 async fn approve(
     State(app): State<AppState>,
-    admin: CurrentUser,
+    admin: Admin,
     client: ClientAddress,
     Path(id): Path<i64>,
     ProtectedForm(_): ProtectedForm<NoFields>,
 ) -> Result<Response, AppError> {
-    admin.require(Role::Admin)?;
     let target = format!("/admin/zugangsantraege/{id}");
     let mut tx = app.db.begin().await?;
     let Some(request) = open_request(&mut tx, id).await? else {
@@ -345,12 +342,11 @@ struct DeclineForm {
 async fn decline(
     State(app): State<AppState>,
     page: PageContext,
-    admin: CurrentUser,
+    admin: Admin,
     client: ClientAddress,
     Path(id): Path<i64>,
     ProtectedForm(form): ProtectedForm<DeclineForm>,
 ) -> Result<Response, AppError> {
-    admin.require(Role::Admin)?;
     let target = format!("/admin/zugangsantraege/{id}");
     let mut tx = app.db.begin().await?;
     let Some(request) = open_request(&mut tx, id).await? else {

@@ -19,6 +19,7 @@ use super::model::{
 };
 use super::recovery::INVITATION_VALIDITY;
 use super::session::CurrentUser;
+use crate::accounts::Admin;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::mail::messages::Invitation;
@@ -92,10 +93,9 @@ struct SearchQuery {
 async fn list(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    _user: Admin,
     Query(search): Query<SearchQuery>,
 ) -> Result<ListPage, AppError> {
-    user.require(Role::Admin)?;
     let query = clean_line(&search.q, 100);
     let mut conn = app.db.acquire().await?;
     let users = db::list_users(&mut conn, &query, LIST_LIMIT)
@@ -159,9 +159,8 @@ struct InvitePage {
 async fn invite_page(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    _user: Admin,
 ) -> Result<InvitePage, AppError> {
-    user.require(Role::Admin)?;
     let mut conn = app.db.acquire().await?;
     Ok(InvitePage {
         page,
@@ -187,11 +186,10 @@ struct InviteForm {
 async fn invite(
     State(app): State<AppState>,
     page: PageContext,
-    admin: CurrentUser,
+    admin: Admin,
     client: ClientAddress,
     ProtectedForm(form): ProtectedForm<InviteForm>,
 ) -> Result<Response, AppError> {
-    admin.require(Role::Admin)?;
     let mut errors = FormErrors::default();
     let name = required_line(
         &mut errors,
@@ -341,10 +339,9 @@ async fn user_page(
 async fn show(
     State(app): State<AppState>,
     page: PageContext,
-    admin: CurrentUser,
+    admin: Admin,
     Path(id): Path<i64>,
 ) -> Result<UserPage, AppError> {
-    admin.require(Role::Admin)?;
     let mut conn = app.db.acquire().await?;
     let user = db::find_user(&mut conn, id)
         .await?
@@ -355,12 +352,11 @@ async fn show(
 async fn change_role(
     State(app): State<AppState>,
     page: PageContext,
-    admin: CurrentUser,
+    admin: Admin,
     client: ClientAddress,
     Path(id): Path<i64>,
     ProtectedForm(form): ProtectedForm<RoleForm>,
 ) -> Result<Response, AppError> {
-    admin.require(Role::Admin)?;
     let mut tx = app.db.begin().await?;
     let user = db::find_user(&mut tx, id)
         .await?
@@ -421,7 +417,7 @@ async fn change_role(
 
 async fn deactivate(
     State(app): State<AppState>,
-    admin: CurrentUser,
+    admin: Admin,
     client: ClientAddress,
     Path(id): Path<i64>,
     ProtectedForm(_): ProtectedForm<NoFields>,
@@ -431,7 +427,7 @@ async fn deactivate(
 
 async fn reactivate(
     State(app): State<AppState>,
-    admin: CurrentUser,
+    admin: Admin,
     client: ClientAddress,
     Path(id): Path<i64>,
     ProtectedForm(_): ProtectedForm<NoFields>,
@@ -441,12 +437,11 @@ async fn reactivate(
 
 async fn set_active(
     app: &AppState,
-    admin: &CurrentUser,
+    admin: &Admin,
     client: &str,
     id: i64,
     active: bool,
 ) -> Result<Response, AppError> {
-    admin.require(Role::Admin)?;
     let target = format!("/admin/benutzer/{id}");
     if admin.id == id && !active {
         return Ok(redirect_with_flash(
@@ -490,12 +485,11 @@ async fn set_active(
 
 async fn reinvite(
     State(app): State<AppState>,
-    admin: CurrentUser,
+    admin: Admin,
     client: ClientAddress,
     Path(id): Path<i64>,
     ProtectedForm(_): ProtectedForm<NoFields>,
 ) -> Result<Response, AppError> {
-    admin.require(Role::Admin)?;
     let target = format!("/admin/benutzer/{id}");
     let mut tx = app.db.begin().await?;
     let user = db::find_user(&mut tx, id)

@@ -16,4 +16,4 @@ pub mod session;
 pub mod totp;
 
 pub use model::Role;
-pub use session::CurrentUser;
+pub use session::{Admin, Clerk, CurrentUser, Reviewer};

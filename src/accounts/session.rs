@@ -40,8 +40,9 @@ impl CurrentUser {
     }
 
     /// Deny unless the user holds the role; ministry roles also need the second factor where
-    /// it is required.
-    pub fn require(&self, role: Role) -> Result<(), AppError> {
+    /// it is required. Handlers say it in their signature instead: [`Clerk`], [`Reviewer`],
+    /// [`Admin`].
+    fn require(&self, role: Role) -> Result<(), AppError> {
         if !self.has_role(role) {
             return Err(AppError::Forbidden);
         }
@@ -90,6 +91,56 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
             })
     }
 }
+
+/// A signed-in user who holds a role, as a handler's extractor: the signature says who may
+/// call it, and no handler can forget the check.
+macro_rules! role_guard {
+    ($name:ident, $role:expr, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Clone, Debug)]
+        pub struct $name(pub CurrentUser);
+
+        impl $name {
+            /// For access rules that first look the object up (unknown ones are 404 for
+            /// everybody) and only then ask for the role.
+            pub fn of(user: &CurrentUser) -> Result<Self, AppError> {
+                user.require($role)?;
+                Ok($name(user.clone()))
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = CurrentUser;
+            fn deref(&self) -> &CurrentUser {
+                &self.0
+            }
+        }
+
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = AppError;
+
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+                $name::of(&CurrentUser::from_request_parts(parts, state).await?)
+            }
+        }
+    };
+}
+
+role_guard!(
+    Clerk,
+    Role::Clerk,
+    "A municipal clerk (Kommunale Sachbearbeitung)."
+);
+role_guard!(
+    Reviewer,
+    Role::Reviewer,
+    "A ministry reviewer, with the second factor where it is required."
+);
+role_guard!(
+    Admin,
+    Role::Admin,
+    "An admin, with the second factor where it is required."
+);
 
 /// Loads the session named by the cookie and puts the user, the viewer for the layout and the
 /// session's form token into the request. A dead session's cookie is removed.

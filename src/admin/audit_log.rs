@@ -7,7 +7,7 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::accounts::{CurrentUser, Role};
+use crate::accounts::Admin;
 use crate::audit::{self, ACTIONS, Filter, action_label};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -74,10 +74,9 @@ fn parse_day(value: &str, field: &'static str, errors: &mut FormErrors) -> Optio
 async fn log(
     State(app): State<AppState>,
     page: PageContext,
-    admin: CurrentUser,
+    _admin: Admin,
     Query(query): Query<LogQuery>,
 ) -> Result<LogPage, AppError> {
-    admin.require(Role::Admin)?;
     let mut errors = FormErrors::default();
     let filter = Filter {
         action: ACTIONS

@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use crate::accounts::{CurrentUser, Role};
+use crate::accounts::Admin;
 use crate::audit;
 use crate::error::AppError;
 use crate::mail::outbox::{self, OutboxRow};
@@ -108,10 +108,9 @@ struct ListQuery {
 async fn list(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    _user: Admin,
     Query(query): Query<ListQuery>,
 ) -> Result<ListPage, AppError> {
-    user.require(Role::Admin)?;
     let selected = STATES.iter().map(|(s, _)| *s).find(|s| *s == query.status);
     let mut conn = app.db.acquire().await?;
     let counts = outbox::counts_by_state(&mut conn).await?;
@@ -157,11 +156,10 @@ struct MessagePage {
 async fn show(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    user: Admin,
     client: ClientAddress,
     Path(id): Path<i64>,
 ) -> Result<MessagePage, AppError> {
-    user.require(Role::Admin)?;
     let mut conn = app.db.acquire().await?;
     let (row, body_text, body_html) = outbox::find(&mut conn, id)
         .await?
@@ -186,12 +184,11 @@ async fn show(
 
 async fn retry(
     State(app): State<AppState>,
-    user: CurrentUser,
+    user: Admin,
     client: ClientAddress,
     Path(id): Path<i64>,
     ProtectedForm(_): ProtectedForm<NoFields>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let mut tx = app.db.begin().await?;
     let target = format!("/admin/postausgang/{id}");
     outbox::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;

@@ -19,7 +19,7 @@ use super::views::{
     ChangeRequestView, Header, PartnerView, TimelineEntry, change_request, timeline,
 };
 use super::workflow::{self, Acting, Input};
-use crate::accounts::{CurrentUser, Role};
+use crate::accounts::{Clerk, CurrentUser};
 use crate::audit;
 use crate::error::AppError;
 use crate::money::Cents;
@@ -67,7 +67,7 @@ pub async fn open(
         db::find(conn, id).await?
     }
     .ok_or(AppError::NotFound)?;
-    user.require(Role::Clerk)?;
+    Clerk::of(user)?;
     let municipality = user.municipality_id.ok_or(AppError::Forbidden)?;
     if row.municipality_id == municipality {
         Ok((row, Access::Owner))
@@ -147,9 +147,8 @@ struct ListPage {
 async fn list(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    user: Clerk,
 ) -> Result<ListPage, AppError> {
-    user.require(Role::Clerk)?;
     let municipality_id = user.municipality_id.ok_or(AppError::Forbidden)?;
     let mut conn = app.db.acquire().await?;
     let own = db::of_municipality(&mut conn, municipality_id).await?;
@@ -185,11 +184,10 @@ struct StartForm {
 
 async fn start(
     State(app): State<AppState>,
-    user: CurrentUser,
+    user: Clerk,
     client: ClientAddress,
     ProtectedForm(form): ProtectedForm<StartForm>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Clerk)?;
     let municipality_id = user.municipality_id.ok_or(AppError::Forbidden)?;
     let round_id: i64 = form
         .round_id

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::db::{self, ImportFailure, ImportReport, MunicipalityRecord, MunicipalityRow};
 use super::import;
 use super::model::Kind;
-use crate::accounts::{CurrentUser, Role};
+use crate::accounts::Admin;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::csrf::{self, CsrfToken};
@@ -79,10 +79,9 @@ struct SearchQuery {
 async fn directory(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    _user: Admin,
     Query(search): Query<SearchQuery>,
 ) -> Result<DirectoryPage, AppError> {
-    user.require(Role::Admin)?;
     let query = clean_line(&search.q, 100);
     let mut conn = app.db.acquire().await?;
     let rows = db::search(&mut conn, &query, PAGE_SIZE + 1).await?;
@@ -108,8 +107,7 @@ struct ImportPage {
     report: Option<ImportReport>,
 }
 
-async fn import_page(page: PageContext, user: CurrentUser) -> Result<ImportPage, AppError> {
-    user.require(Role::Admin)?;
+async fn import_page(page: PageContext, _user: Admin) -> Result<ImportPage, AppError> {
     Ok(ImportPage {
         page,
         errors: FormErrors::default(),
@@ -121,13 +119,12 @@ async fn import_page(page: PageContext, user: CurrentUser) -> Result<ImportPage,
 async fn import(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    user: Admin,
     client: ClientAddress,
     csrf: Option<Extension<CsrfToken>>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
     // Who may upload is decided before the body is looked at.
-    user.require(Role::Admin)?;
     let mut multipart = multipart.map_err(|_| AppError::BadRequest)?;
     let (mut token, mut file) = (String::new(), None);
     while let Some(field) = multipart
@@ -236,10 +233,9 @@ fn kinds() -> Vec<(&'static str, &'static str)> {
 async fn edit_page(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    _user: Admin,
     Path(id): Path<i64>,
 ) -> Result<EditPage, AppError> {
-    user.require(Role::Admin)?;
     let mut conn = app.db.acquire().await?;
     let municipality = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     Ok(EditPage {
@@ -299,12 +295,11 @@ fn checked(id: i64, form: &EditForm, errors: &mut FormErrors) -> MunicipalityRec
 async fn update(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    user: Admin,
     client: ClientAddress,
     Path(id): Path<i64>,
     ProtectedForm(form): ProtectedForm<EditForm>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let mut tx = app.db.begin().await?;
     db::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let mut errors = FormErrors::default();

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use super::db::{self, CategoryRow, NewRound};
 use super::forms::{FINANCING_TYPES, RoundForm, ValidRound};
 use super::model::RoundSummary;
-use crate::accounts::{CurrentUser, Role};
+use crate::accounts::Admin;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::money::Cents;
@@ -64,9 +64,8 @@ async fn programme(app: &AppState) -> Result<(i64, Vec<CategoryRow>), AppError> 
 async fn list(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    _user: Admin,
 ) -> Result<ListPage, AppError> {
-    user.require(Role::Admin)?;
     let (programme_id, _) = programme(&app).await?;
     let mut conn = app.db.acquire().await?;
     let now = OffsetDateTime::now_utc();
@@ -99,9 +98,8 @@ struct FormPage {
 async fn new_page(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    _user: Admin,
 ) -> Result<FormPage, AppError> {
-    user.require(Role::Admin)?;
     let (_, categories) = programme(&app).await?;
     let next_year = OffsetDateTime::now_utc().year() + 1;
     Ok(FormPage {
@@ -137,11 +135,10 @@ fn new_round<'a>(programme_id: i64, r: &'a ValidRound, codes: &'a [&'a str]) -> 
 async fn create(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    user: Admin,
     client: ClientAddress,
     ProtectedForm(pairs): ProtectedForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let form = RoundForm::from_pairs(pairs);
     let (programme_id, categories) = programme(&app).await?;
     let codes: Vec<String> = categories.iter().map(|c| c.code.clone()).collect();
@@ -186,10 +183,9 @@ async fn create(
 async fn edit_page(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    _user: Admin,
     Path(id): Path<i64>,
 ) -> Result<FormPage, AppError> {
-    user.require(Role::Admin)?;
     let (_, categories) = programme(&app).await?;
     let mut conn = app.db.acquire().await?;
     let round = db::find_round(&mut conn, id)
@@ -211,12 +207,11 @@ async fn edit_page(
 async fn update(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    user: Admin,
     client: ClientAddress,
     Path(id): Path<i64>,
     ProtectedForm(pairs): ProtectedForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let form = RoundForm::from_pairs(pairs);
     let (programme_id, categories) = programme(&app).await?;
     let mut tx = app.db.begin().await?;
@@ -297,7 +292,7 @@ async fn update(
 
 async fn publish(
     State(app): State<AppState>,
-    user: CurrentUser,
+    user: Admin,
     client: ClientAddress,
     Path(id): Path<i64>,
     ProtectedForm(_): ProtectedForm<NoFields>,
@@ -317,7 +312,7 @@ async fn publish(
 
 async fn close(
     State(app): State<AppState>,
-    user: CurrentUser,
+    user: Admin,
     client: ClientAddress,
     Path(id): Path<i64>,
     ProtectedForm(_): ProtectedForm<NoFields>,
@@ -338,7 +333,7 @@ async fn close(
 #[allow(clippy::too_many_arguments)]
 async fn change_state(
     app: &AppState,
-    user: &CurrentUser,
+    user: &Admin,
     client: &str,
     id: i64,
     from: &str,
@@ -346,7 +341,6 @@ async fn change_state(
     action: &str,
     done: &str,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let target = format!("/admin/foerderaufrufe/{id}");
     let mut tx = app.db.begin().await?;
     db::find_round(&mut tx, id)

@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::db::{self, CategoryAdminRow, ContactRow, ProgrammeRow};
-use crate::accounts::{CurrentUser, Role};
+use crate::accounts::Admin;
+use crate::accounts::CurrentUser;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -91,9 +92,8 @@ async fn load(
 async fn programme_page(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    _user: Admin,
 ) -> Result<ProgrammePage, AppError> {
-    user.require(Role::Admin)?;
     let (p, contact, categories) = load(&app).await?;
     let c = contact.unwrap_or(ContactRow {
         name: String::new(),
@@ -135,11 +135,10 @@ fn text(value: &str) -> String {
 async fn save_programme(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    user: Admin,
     client: ClientAddress,
     ProtectedForm(form): ProtectedForm<ProgrammeForm>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let (existing, _, categories) = load(&app).await?;
     let mut errors = FormErrors::default();
     let name = required_line(
@@ -243,8 +242,7 @@ struct CategoryPage {
     errors: FormErrors,
 }
 
-async fn new_category_page(page: PageContext, user: CurrentUser) -> Result<CategoryPage, AppError> {
-    user.require(Role::Admin)?;
+async fn new_category_page(page: PageContext, _user: Admin) -> Result<CategoryPage, AppError> {
     Ok(CategoryPage {
         page,
         id: None,
@@ -266,10 +264,9 @@ async fn find_category(app: &AppState, id: i64) -> Result<(i64, CategoryAdminRow
 async fn category_page(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    _user: Admin,
     Path(id): Path<i64>,
 ) -> Result<CategoryPage, AppError> {
-    user.require(Role::Admin)?;
     let (_, c) = find_category(&app, id).await?;
     let form = CategoryForm {
         code: c.code,
@@ -289,11 +286,10 @@ async fn category_page(
 async fn create_category(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    user: Admin,
     client: ClientAddress,
     ProtectedForm(form): ProtectedForm<CategoryForm>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let (programme, _, _) = load(&app).await?;
     store_category(
         &app,
@@ -311,12 +307,11 @@ async fn create_category(
 async fn save_category(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    user: Admin,
     client: ClientAddress,
     Path(id): Path<i64>,
     ProtectedForm(form): ProtectedForm<CategoryForm>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let (programme_id, existing) = find_category(&app, id).await?;
     store_category(
         &app,
@@ -415,12 +410,11 @@ async fn store_category(
 
 async fn delete_category(
     State(app): State<AppState>,
-    user: CurrentUser,
+    user: Admin,
     client: ClientAddress,
     Path(id): Path<i64>,
     ProtectedForm(_): ProtectedForm<NoFields>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let (programme_id, category) = find_category(&app, id).await?;
     let mut tx = app.db.begin().await?;
     if !db::delete_unused_category(&mut tx, programme_id, id).await? {

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use super::dashboard::review_label;
 use super::db;
-use crate::accounts::{CurrentUser, Role};
+use crate::accounts::{CurrentUser, Reviewer};
 use crate::applications::db::{self as applications_db, ApplicationRow};
 use crate::applications::dossier::Dossier;
 use crate::applications::model::{Party, Section, Status, Transition};
@@ -85,7 +85,7 @@ pub async fn case_of(
     let row = row
         .filter(|a| a.reference.is_some())
         .ok_or(AppError::NotFound)?;
-    user.require(Role::Reviewer)?;
+    Reviewer::of(user)?;
     Ok(row)
 }
 

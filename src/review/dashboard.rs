@@ -10,7 +10,7 @@ use axum::routing::get;
 
 use super::db::{self, CaseRow};
 use super::model::{FilterQuery, Sort};
-use crate::accounts::{CurrentUser, Role};
+use crate::accounts::Reviewer;
 use crate::applications::model::Status;
 use crate::error::AppError;
 use crate::money::Cents;
@@ -154,10 +154,9 @@ pub fn status_choices() -> Vec<(&'static str, &'static str)> {
 async fn dashboard(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    user: Reviewer,
     Query(query): Query<FilterQuery>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Reviewer)?;
     let (filter, errors) = query.parse();
     let mut conn = app.db.acquire().await?;
     let mut rows = db::cases(&mut conn, &filter, user.id, PAGE_SIZE).await?;
@@ -274,9 +273,8 @@ struct TasksPage {
 async fn tasks(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    user: Reviewer,
 ) -> Result<TasksPage, AppError> {
-    user.require(Role::Reviewer)?;
     let mut conn = app.db.acquire().await?;
     let mut lists = Vec::new();
     for (which, heading, empty) in [

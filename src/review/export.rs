@@ -13,7 +13,7 @@ use tokio::io::AsyncWriteExt;
 use super::dashboard::review_label;
 use super::db::{self, CaseRow};
 use super::model::{Cursor, FilterQuery};
-use crate::accounts::{CurrentUser, Role};
+use crate::accounts::Reviewer;
 use crate::applications::model::Status;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -84,10 +84,9 @@ fn csv_lines<const N: usize>(rows: impl IntoIterator<Item = [String; N]>) -> Vec
 
 async fn export(
     State(app): State<AppState>,
-    user: CurrentUser,
+    user: Reviewer,
     Query(query): Query<FilterQuery>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Reviewer)?;
     let (mut filter, _) = query.parse();
     filter.after = None;
     let (mut write, read) = tokio::io::duplex(64 * 1024);

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::dashboard::review_label;
 use super::db::{self, GroupRow};
-use crate::accounts::{CurrentUser, Role};
+use crate::accounts::Reviewer;
 use crate::applications::model::Status;
 use crate::error::AppError;
 use crate::money::Cents;
@@ -115,10 +115,9 @@ struct StatisticsPage {
 async fn statistics(
     State(app): State<AppState>,
     page: PageContext,
-    user: CurrentUser,
+    _user: Reviewer,
     Query(query): Query<StatisticsQuery>,
 ) -> Result<StatisticsPage, AppError> {
-    user.require(Role::Reviewer)?;
     let mut conn = app.db.acquire().await?;
     let choices = app.choices.get(&mut conn).await?;
     let rounds = &choices.rounds;
