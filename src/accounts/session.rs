@@ -103,9 +103,8 @@ macro_rules! role_guard {
         impl $name {
             /// For access rules that first look the object up (unknown ones are 404 for
             /// everybody) and only then ask for the role.
-            pub fn of(user: &CurrentUser) -> Result<Self, AppError> {
-                user.require($role)?;
-                Ok($name(user.clone()))
+            pub fn check(user: &CurrentUser) -> Result<(), AppError> {
+                user.require($role)
             }
         }
 
@@ -120,7 +119,9 @@ macro_rules! role_guard {
             type Rejection = AppError;
 
             async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-                $name::of(&CurrentUser::from_request_parts(parts, state).await?)
+                let user = CurrentUser::from_request_parts(parts, state).await?;
+                user.require($role)?;
+                Ok($name(user))
             }
         }
     };

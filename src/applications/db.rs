@@ -410,6 +410,18 @@ pub async fn insert_event_with_details(
     Ok(())
 }
 
+/// Runs one of the JSON array subqueries below on its own, for `$1` = `id`.
+async fn select_json<T>(conn: &mut PgConnection, subquery: &str, id: i64) -> sqlx::Result<T>
+where
+    T: serde::de::DeserializeOwned + Send + Unpin + 'static,
+{
+    let Json(value): Json<T> = sqlx::query_scalar(&format!("SELECT {subquery}"))
+        .bind(id)
+        .fetch_one(conn)
+        .await?;
+    Ok(value)
+}
+
 /// The timeline of application `$1` as a JSON array of [`EventRow`]s, oldest first: a
 /// subquery that the case page reads together with the rest of the case.
 pub const EVENTS_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
@@ -418,11 +430,7 @@ pub const EVENTS_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
     FROM application_events e LEFT JOIN users u ON u.id = e.actor_id WHERE e.application_id = $1)";
 
 pub async fn events(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<EventRow>> {
-    let Json(events) = sqlx::query_scalar(&format!("SELECT {EVENTS_JSON}"))
-        .bind(id)
-        .fetch_one(conn)
-        .await?;
-    Ok(events)
+    select_json(conn, EVENTS_JSON, id).await
 }
 
 /// Sets the status; with `numbered_in` (at the first submission) it also takes that year's
@@ -491,11 +499,7 @@ pub const REVISIONS_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
     FROM application_revisions r WHERE r.application_id = $1)";
 
 pub async fn revisions(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<RevisionRow>> {
-    let Json(revisions) = sqlx::query_scalar(&format!("SELECT {REVISIONS_JSON}"))
-        .bind(id)
-        .fetch_one(conn)
-        .await?;
-    Ok(revisions)
+    select_json(conn, REVISIONS_JSON, id).await
 }
 
 /// A document type of the round, with its id for uploads.
@@ -520,11 +524,7 @@ pub struct AttachmentRow {
 }
 
 pub async fn attachments(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<AttachmentRow>> {
-    let Json(attachments) = sqlx::query_scalar(&format!("SELECT {ATTACHMENTS_JSON}"))
-        .bind(id)
-        .fetch_one(conn)
-        .await?;
-    Ok(attachments)
+    select_json(conn, ATTACHMENTS_JSON, id).await
 }
 
 pub struct NewAttachment<'a> {
@@ -693,11 +693,7 @@ pub const MESSAGES_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
     FROM application_messages m JOIN users u ON u.id = m.author_id WHERE m.application_id = $1)";
 
 pub async fn messages(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<MessageRow>> {
-    let Json(messages) = sqlx::query_scalar(&format!("SELECT {MESSAGES_JSON}"))
-        .bind(id)
-        .fetch_one(conn)
-        .await?;
-    Ok(messages)
+    select_json(conn, MESSAGES_JSON, id).await
 }
 
 pub async fn add_message(

@@ -67,7 +67,7 @@ pub async fn open(
         db::find(conn, id).await?
     }
     .ok_or(AppError::NotFound)?;
-    Clerk::of(user)?;
+    Clerk::check(user)?;
     let municipality = user.municipality_id.ok_or(AppError::Forbidden)?;
     if row.municipality_id == municipality {
         Ok((row, Access::Owner))

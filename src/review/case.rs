@@ -85,7 +85,7 @@ pub async fn case_of(
     let row = row
         .filter(|a| a.reference.is_some())
         .ok_or(AppError::NotFound)?;
-    Reviewer::of(user)?;
+    Reviewer::check(user)?;
     Ok(row)
 }
 
