@@ -11,10 +11,10 @@ use crate::accounts::db::{self as accounts, NewUser};
 use crate::accounts::password::Hasher;
 use crate::accounts::{Role, model::EmailAddress};
 use crate::config::Config;
+use crate::locale;
 use crate::money::Cents;
 use crate::municipalities::db as municipalities;
 use crate::programmes::db::{self as programmes, NewRound};
-use crate::web::format;
 
 /// Shared by all demo accounts; long enough for the password rules of the accounts issue.
 pub const DEMO_PASSWORD: &str = "Demo-Passwort-2026";
@@ -150,13 +150,13 @@ pub async fn load(pool: &PgPool, hasher: &Hasher) -> anyhow::Result<()> {
 /// four months ahead, so the demo round is open whenever the demo is run.
 fn demo_window() -> anyhow::Result<(OffsetDateTime, OffsetDateTime, i32)> {
     let today = jiff::Zoned::now()
-        .with_time_zone(format::berlin().clone())
+        .with_time_zone(locale::berlin().clone())
         .date();
-    let opens = today.first_of_month().to_zoned(format::berlin().clone())?;
+    let opens = today.first_of_month().to_zoned(locale::berlin().clone())?;
     let last_day = today.checked_add(4.months())?.last_of_month();
     let closes = last_day
         .at(23, 59, 0, 0)
-        .to_zoned(format::berlin().clone())?;
+        .to_zoned(locale::berlin().clone())?;
     let to_time = |z: &jiff::Zoned| OffsetDateTime::from_unix_timestamp(z.timestamp().as_second());
     Ok((
         to_time(&opens)?,
@@ -172,7 +172,7 @@ fn demo_window() -> anyhow::Result<(OffsetDateTime, OffsetDateTime, i32)> {
 pub async fn generate_applications(pool: &PgPool, count: i64) -> anyhow::Result<u64> {
     let mut tx = pool.begin().await?;
     let year = jiff::Zoned::now()
-        .with_time_zone(format::berlin().clone())
+        .with_time_zone(locale::berlin().clone())
         .year();
     let first: i32 = sqlx::query_scalar(
         "INSERT INTO reference_counters (year, last) VALUES ($1, 0)

@@ -9,6 +9,7 @@ pub mod config;
 pub mod database;
 pub mod demo;
 pub mod error;
+pub mod locale;
 pub mod mail;
 pub mod money;
 pub mod municipalities;
@@ -18,6 +19,7 @@ pub mod secrets;
 pub mod server;
 pub mod site;
 pub mod state;
+pub mod validation;
 pub mod web;
 
 use axum::Router;

@@ -15,6 +15,12 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 
+/// Random token for cookies, forms and links in e-mails: 32 bytes, URL-safe base64.
+pub fn random_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
 const PREFIX: &str = "sealed1";
 
 #[derive(Clone)]

@@ -20,14 +20,13 @@ use super::recovery::INVITATION_VALIDITY;
 use crate::accounts::Admin;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
+use crate::locale;
 use crate::mail::messages::{AccessRequestApproved, AccessRequestDeclined, AccessRequestReceived};
 use crate::mail::{Message, Recipient};
 use crate::municipalities::db as municipalities;
 use crate::state::AppState;
-use crate::web::{
-    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, format, redirect_with_flash,
-    required_line,
-};
+use crate::validation::{FormErrors, required_line};
+use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -192,7 +191,7 @@ async fn find_request(conn: &mut PgConnection, id: i64) -> Result<RequestView, A
         .ok_or(AppError::NotFound)?;
     let account_exists = db::has_account(conn, &row.email).await?;
     Ok(RequestView {
-        created: format::date_time(row.created_at),
+        created: locale::date_time(row.created_at),
         state: state_label(&row.state),
         account_exists,
         row,
@@ -217,7 +216,7 @@ async fn list(
     let (open, decided): (Vec<_>, Vec<_>) = rows
         .into_iter()
         .map(|row| RequestView {
-            created: format::date_time(row.created_at),
+            created: locale::date_time(row.created_at),
             state: state_label(&row.state),
             account_exists: false,
             row,
@@ -312,7 +311,7 @@ async fn approve(
     let message = Message::AccessRequestApproved(AccessRequestApproved {
         name: request.row.name.clone(),
         link: format!("{}/einladung?token={token}", app.config.base_url),
-        valid_until: format::date(OffsetDateTime::now_utc() + INVITATION_VALIDITY),
+        valid_until: locale::date(OffsetDateTime::now_utc() + INVITATION_VALIDITY),
     });
     let to = Recipient::new(&request.row.email, &request.row.name)?;
     app.outbox.enqueue(&mut tx, &to, &message).await?;

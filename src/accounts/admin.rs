@@ -22,14 +22,13 @@ use super::session::CurrentUser;
 use crate::accounts::Admin;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
+use crate::locale;
 use crate::mail::messages::Invitation;
 use crate::mail::{Message, Recipient};
 use crate::municipalities::db as municipalities;
 use crate::state::AppState;
-use crate::web::{
-    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, clean_line, format,
-    redirect_with_flash, required_line,
-};
+use crate::validation::{FormErrors, clean_line, required_line};
+use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -281,7 +280,7 @@ async fn send_invitation(
         role: roles_label(&user.roles()),
         municipality,
         link: format!("{}/einladung?token={token}", app.config.base_url),
-        valid_until: format::date(time::OffsetDateTime::now_utc() + INVITATION_VALIDITY),
+        valid_until: locale::date(time::OffsetDateTime::now_utc() + INVITATION_VALIDITY),
     });
     let to = Recipient::new(&user.email, &user.display_name)?;
     app.outbox.enqueue(conn, &to, &message).await?;

@@ -311,7 +311,7 @@ pub async fn create_token(
     .bind(purpose.as_str())
     .execute(&mut *conn)
     .await?;
-    let token = crate::web::random_token();
+    let token = crate::secrets::random_token();
     sqlx::query(
         "INSERT INTO account_tokens (token_hash, user_id, purpose, expires_at)
          VALUES ($1, $2, $3, now() + make_interval(secs => $4))",

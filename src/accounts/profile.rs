@@ -17,10 +17,10 @@ use super::policy;
 use super::session::CurrentUser;
 use crate::audit;
 use crate::error::AppError;
+use crate::locale;
 use crate::state::AppState;
-use crate::web::{
-    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, format, redirect_with_flash,
-};
+use crate::validation::FormErrors;
+use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -120,8 +120,8 @@ impl AccountPage {
 fn view(s: SessionInfo, current: &[u8]) -> SessionView {
     SessionView {
         current: s.id_hash == current,
-        started: format::date_time(s.created_at),
-        last_seen: format::date_time(s.last_seen_at),
+        started: locale::date_time(s.created_at),
+        last_seen: locale::date_time(s.last_seen_at),
         browser: s
             .user_agent
             .map(|ua| browser_name(&ua))

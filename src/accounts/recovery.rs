@@ -20,12 +20,12 @@ use super::policy;
 use crate::audit::{self, Actor};
 use crate::database;
 use crate::error::AppError;
+use crate::locale;
 use crate::mail::messages::{PasswordChanged, PasswordReset};
 use crate::mail::{Message, Recipient};
 use crate::state::AppState;
-use crate::web::{
-    ClientAddress, FormErrors, PageContext, ProtectedForm, format, redirect_with_flash,
-};
+use crate::validation::FormErrors;
+use crate::web::{ClientAddress, PageContext, ProtectedForm, redirect_with_flash};
 
 /// Reset links are short-lived; invitation links last a week.
 pub const RESET_VALIDITY: Duration = Duration::from_secs(3600);
@@ -178,7 +178,7 @@ async fn answer_reset_request(
             "{}/passwort-zuruecksetzen?token={token}",
             app.config.base_url
         ),
-        valid_until: format::date_time(valid_until),
+        valid_until: locale::date_time(valid_until),
     });
     let to = Recipient::new(&user.email, &user.display_name)?;
     app.outbox.enqueue(conn, &to, &message).await?;
@@ -362,7 +362,7 @@ pub(super) async fn notify_password_changed(
 ) -> Result<(), AppError> {
     let message = Message::PasswordChanged(PasswordChanged {
         name: name.to_string(),
-        changed_at: format::date_time(time::OffsetDateTime::now_utc()),
+        changed_at: locale::date_time(time::OffsetDateTime::now_utc()),
     });
     app.outbox
         .enqueue(conn, &Recipient::new(email, name)?, &message)

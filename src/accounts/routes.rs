@@ -17,9 +17,9 @@ use super::session::{CurrentUser, end_session, start_session};
 use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::validation::FormErrors;
 use crate::web::{
-    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, redirect_with_flash,
-    safe_redirect_target,
+    ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash, safe_redirect_target,
 };
 
 pub fn router() -> Router<AppState> {

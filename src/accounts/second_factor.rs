@@ -20,9 +20,9 @@ use super::totp;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::validation::FormErrors;
 use crate::web::{
-    ClientAddress, FormErrors, PageContext, ProtectedForm, redirect_with_flash,
-    safe_redirect_target,
+    ClientAddress, PageContext, ProtectedForm, redirect_with_flash, safe_redirect_target,
 };
 
 pub fn router() -> Router<AppState> {

@@ -11,9 +11,11 @@ use time::OffsetDateTime;
 use super::db::{self, SessionStage};
 use super::model::{Role, roles_label, token_hash};
 use crate::error::AppError;
+use crate::secrets::random_token;
 use crate::state::AppState;
-use crate::web::middleware::{error_page, request_id};
-use crate::web::{CsrfToken, PageContext, Viewer, cookie, random_token};
+use crate::web::error_page::error_page;
+use crate::web::middleware::request_id;
+use crate::web::{CsrfToken, PageContext, Viewer, cookie};
 
 pub const SESSION_COOKIE: &str = "fp_session";
 
@@ -169,7 +171,7 @@ pub async fn load_session(State(app): State<AppState>, mut req: Request, next: N
             // than show the page as if they were anonymous.
             app.db_health.unreachable(&e);
             let (parts, _) = req.into_parts();
-            let page = PageContext::build(&parts, &app);
+            let page = PageContext::build(&parts, &app.assets);
             return error_page(
                 page,
                 StatusCode::SERVICE_UNAVAILABLE,

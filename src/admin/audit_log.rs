@@ -10,8 +10,10 @@ use serde::Deserialize;
 use crate::accounts::Admin;
 use crate::audit::{self, ACTIONS, Filter, action_label};
 use crate::error::AppError;
+use crate::locale;
 use crate::state::AppState;
-use crate::web::{FormErrors, PageContext, clean_line, format};
+use crate::validation::{FormErrors, clean_line};
+use crate::web::PageContext;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/protokoll", get(log))
@@ -97,7 +99,7 @@ async fn log(
         .into_iter()
         .take(LIMIT as usize)
         .map(|e| EntryView {
-            at: format::date_time(e.at),
+            at: locale::date_time(e.at),
             actor: e.actor.unwrap_or_else(|| "–".into()),
             client: e.client,
             action: action_label(&e.action),

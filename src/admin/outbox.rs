@@ -12,11 +12,10 @@ use serde::Deserialize;
 use crate::accounts::Admin;
 use crate::audit;
 use crate::error::AppError;
+use crate::locale;
 use crate::mail::outbox::{self, OutboxRow};
 use crate::state::AppState;
-use crate::web::{
-    ClientAddress, NoFields, PageContext, ProtectedForm, format, redirect_with_flash,
-};
+use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -70,9 +69,9 @@ impl From<OutboxRow> for MessageView {
             state: state_label(&r.state),
             attempts: r.attempts,
             last_error: r.last_error.unwrap_or_default(),
-            created: format::date_time(r.created_at),
-            next_attempt: format::date_time(r.next_attempt_at),
-            sent: r.sent_at.map(format::date_time).unwrap_or_default(),
+            created: locale::date_time(r.created_at),
+            next_attempt: locale::date_time(r.next_attempt_at),
+            sent: r.sent_at.map(locale::date_time).unwrap_or_default(),
             message_id: r.message_id,
             state_key: r.state,
         }

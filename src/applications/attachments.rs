@@ -14,21 +14,22 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
+use super::access::{open, owned, owned_dossier};
 use super::db::{self, NewAttachment};
 use super::dossier::Dossier;
 use super::files::{self, FileKind, SNIFF_BYTES, Upload};
 use super::model::Section;
-use super::routes::{open, owned, owned_dossier};
 use super::sections::SectionQuery;
 use super::views::Header;
 use crate::accounts::CurrentUser;
 use crate::audit;
 use crate::error::AppError;
+use crate::locale;
 use crate::state::AppState;
+use crate::validation::FormErrors;
 use crate::web::csrf::{self, CsrfToken};
 use crate::web::{
-    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, format, multipart_text,
-    redirect_with_flash,
+    ClientAddress, NoFields, PageContext, ProtectedForm, multipart_text, redirect_with_flash,
 };
 
 pub fn router(upload_limit: usize) -> Router<AppState> {
@@ -93,7 +94,7 @@ fn file_view(a: &db::AttachmentRow) -> FileView {
         id: a.id,
         name: a.file_name.clone(),
         size: megabytes(a.size_bytes.max(0) as u64),
-        uploaded: format::date_time(a.uploaded_at),
+        uploaded: locale::date_time(a.uploaded_at),
         by: a.uploaded_by_name.clone(),
     }
 }
@@ -382,7 +383,7 @@ async fn store(
         file.upload.discard();
         return refuse(format!(
             "Die Datei „{}“ ist kein zugelassenes Dokument. Erlaubt sind {ACCEPTED}; maßgeblich ist der Inhalt der Datei, nicht ihr Name.",
-            crate::web::clean_line(&file.original_name, 150)
+            crate::validation::clean_line(&file.original_name, 150)
         ));
     };
     let used = db::attachment_bytes(&mut tx, id).await?.max(0) as u64;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::money::{Cents, Rate};
 
-use super::forms::RoundRules;
+use super::model::RoundRules;
 
 /// The kinds of cost (value, label).
 pub const COST_KINDS: &[(&str, &str)] = &[

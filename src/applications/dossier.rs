@@ -9,7 +9,8 @@ use time::OffsetDateTime;
 
 use super::costs::CostPlan;
 use super::db::{self, ApplicationRow, AttachmentRow, DocumentType, PartnerRow, SectionRow};
-use super::forms::{self, Answers, Check, RoundRules};
+use super::forms::{self, Answers, Check};
+use super::model::RoundRules;
 use super::model::{Section, SectionStatus, Status};
 use crate::money::{Cents, Rate};
 use crate::programmes::db::{RoundRow, find_round};
@@ -192,7 +193,7 @@ impl Dossier {
             Phase::Closed => problems.push(Problem {
                 message: format!(
                     "Die Antragsfrist ist am {} abgelaufen.",
-                    crate::web::format::date_time(self.round.closes_at)
+                    crate::locale::date_time(self.round.closes_at)
                 ),
                 href: "/foerderaufrufe".into(),
             }),

@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 
 use crate::accounts::model::EmailAddress;
-use crate::money::{Cents, Rate};
-use crate::web::{FormErrors, clean_line, clean_text, format};
+use crate::locale;
+use crate::money::Cents;
+use crate::validation::{FormErrors, clean_line, clean_text};
 
 use super::costs::{COST_KINDS, CostItem, CostPlan, Financing};
-use super::model::{Iban, Section, SectionStatus};
+use super::model::{Iban, RoundRules, Section, SectionStatus};
 
 /// A section's answers as typed.
 pub type Answers = BTreeMap<String, String>;
@@ -218,17 +219,6 @@ pub fn fields(section: Section) -> &'static [Field] {
     }
 }
 
-/// The round's rules that answers are checked against.
-#[derive(Clone, Debug)]
-pub struct RoundRules {
-    pub year: i32,
-    /// Open categories (code, title).
-    pub categories: Vec<(String, String)>,
-    pub max_rate: Rate,
-    pub min_grant: Cents,
-    pub max_grant: Option<Cents>,
-}
-
 /// The result of checking a section: its errors, and whether any of them is more than a
 /// missing answer.
 #[derive(Clone, Debug, Default)]
@@ -352,7 +342,7 @@ fn check_fields(check: &mut Check, section: Section, answers: &Answers) {
                 }
             }
             Kind::Date => {
-                if format::parse_date(v).is_none() {
+                if locale::parse_date(v).is_none() {
                     check.invalid(
                         f.name,
                         format!(
@@ -415,8 +405,8 @@ pub fn check_project(answers: &Answers, rules: &RoundRules) -> Check {
             "Bitte wählen Sie einen Fördergegenstand, der in diesem Förderaufruf geöffnet ist.",
         );
     }
-    let start = format::parse_date(value(answers, "start_date"));
-    let end = format::parse_date(value(answers, "end_date"));
+    let start = locale::parse_date(value(answers, "start_date"));
+    let end = locale::parse_date(value(answers, "end_date"));
     if let (Some(start), Some(end)) = (start, end)
         && end < start
     {
@@ -699,8 +689,8 @@ pub fn display(f: &Field, answer: &str) -> String {
             .map(|(_, label)| label.to_string())
             .unwrap_or_else(|| answer.to_string()),
         Kind::Declaration if answer == "ja" => "Erklärt".to_string(),
-        Kind::Date => format::parse_date(answer)
-            .map(format::civil_date)
+        Kind::Date => locale::parse_date(answer)
+            .map(locale::civil_date)
             .unwrap_or_else(|| answer.to_string()),
         Kind::Iban => answer
             .parse::<Iban>()
@@ -713,6 +703,7 @@ pub fn display(f: &Field, answer: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::Rate;
 
     fn rules() -> RoundRules {
         RoundRules {

@@ -1,6 +1,7 @@
 //! Applications (Anträge): the aggregate and its state machine, the task-list sections, the cost
 //! plan, attachments, check answers and submission, withdrawal and partner confirmation.
 
+pub mod access;
 pub mod attachments;
 pub mod costs;
 pub mod db;

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::money::{Cents, Rate};
+
 /// Where an application stands (design.md, "Application states").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Status {
@@ -106,6 +108,17 @@ impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// The round's rules that answers are checked against.
+#[derive(Clone, Debug)]
+pub struct RoundRules {
+    pub year: i32,
+    /// Open categories (code, title).
+    pub categories: Vec<(String, String)>,
+    pub max_rate: Rate,
+    pub min_grant: Cents,
+    pub max_grant: Option<Cents>,
 }
 
 /// Who acts on an application.

@@ -7,9 +7,9 @@ use time::OffsetDateTime;
 
 use super::db;
 use super::workflow::recipients;
+use crate::locale;
 use crate::mail::Outbox;
 use crate::mail::messages::{DeadlineReminder, Message};
-use crate::web::format;
 
 /// Enqueues the reminders that are due now; returns how many were new.
 pub async fn send_due(db: &PgPool, outbox: &Outbox, base_url: &str) -> anyhow::Result<usize> {
@@ -20,7 +20,7 @@ pub async fn send_due(db: &PgPool, outbox: &Outbox, base_url: &str) -> anyhow::R
     };
     let mut sent = 0;
     for draft in drafts {
-        let days_left = format::days_between(now, draft.closes_at);
+        let days_left = locale::days_between(now, draft.closes_at);
         let stage = match days_left {
             ..=1 => 1,
             2..=7 => 7,
@@ -33,7 +33,7 @@ pub async fn send_due(db: &PgPool, outbox: &Outbox, base_url: &str) -> anyhow::R
                 draft.title.clone()
             },
             round: draft.round_title.clone(),
-            deadline: format::date_time(draft.closes_at),
+            deadline: locale::date_time(draft.closes_at),
             days_left,
             link: format!("{base_url}/antraege/{}", draft.id),
         });

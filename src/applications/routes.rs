@@ -12,24 +12,24 @@ use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
+use super::access::{Access, acting, open, owned};
 use super::db::{self, ApplicationRow};
 use super::dossier::Dossier;
-use super::model::{Party, Section, SectionStatus, Status, Transition};
+use super::model::{Section, SectionStatus, Status, Transition};
 use super::views::{
     ChangeRequestView, Header, PartnerView, TimelineEntry, change_request, timeline,
 };
-use super::workflow::{self, Acting, Input};
+use super::workflow::{self, Input};
 use crate::accounts::{Clerk, CurrentUser};
 use crate::audit;
 use crate::error::AppError;
+use crate::locale;
 use crate::money::Cents;
 use crate::programmes::db as programmes_db;
 use crate::programmes::model::RoundSummary;
 use crate::state::AppState;
-use crate::web::{
-    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, clean_line, format,
-    redirect_with_flash,
-};
+use crate::validation::{FormErrors, clean_line};
+use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -42,72 +42,6 @@ pub fn router() -> Router<AppState> {
         .route("/antraege/{id}/teilnahme", post(confirm_participation))
         .route("/antraege/{id}/bescheid.pdf", get(notice))
         .route("/antraege/{id}/nachrichten", post(send_message))
-}
-
-/// How the signed-in clerk relates to an application.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    /// A clerk of the applying municipality.
-    Owner,
-    /// A clerk of a partner municipality: reads, confirms participation.
-    Partner,
-}
-
-/// The application, if the clerk may see it. Other municipalities' applications do not exist
-/// for them (404); ministry staff work on applications in the review pages (403 here).
-pub async fn open(
-    conn: &mut sqlx::PgConnection,
-    user: &CurrentUser,
-    id: i64,
-    lock: bool,
-) -> Result<(ApplicationRow, Access), AppError> {
-    let row = if lock {
-        db::lock(conn, id).await?
-    } else {
-        db::find(conn, id).await?
-    }
-    .ok_or(AppError::NotFound)?;
-    Clerk::check(user)?;
-    let municipality = user.municipality_id.ok_or(AppError::Forbidden)?;
-    if row.municipality_id == municipality {
-        Ok((row, Access::Owner))
-    } else if db::is_partner(conn, id, municipality).await? {
-        Ok((row, Access::Partner))
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
-/// The application, if the clerk belongs to the applying municipality; partners get 403.
-pub async fn owned(
-    conn: &mut sqlx::PgConnection,
-    user: &CurrentUser,
-    id: i64,
-    lock: bool,
-) -> Result<ApplicationRow, AppError> {
-    match open(conn, user, id, lock).await? {
-        (row, Access::Owner) => Ok(row),
-        (_, Access::Partner) => Err(AppError::Forbidden),
-    }
-}
-
-/// [`owned`], with everything the application consists of.
-pub async fn owned_dossier(
-    conn: &mut sqlx::PgConnection,
-    user: &CurrentUser,
-    id: i64,
-    lock: bool,
-) -> Result<Dossier, AppError> {
-    let row = owned(conn, user, id, lock).await?;
-    Ok(Dossier::load(conn, row).await?)
-}
-
-pub fn acting(user: &CurrentUser) -> Acting {
-    Acting {
-        user_id: user.id,
-        party: Party::Applicant,
-        municipality_id: user.municipality_id,
-    }
 }
 
 /// An application in a list: its header and where it stands.
@@ -127,8 +61,8 @@ impl ListItem {
                 .requested_grant_cents
                 .map(|c| Cents::new(c).to_string())
                 .unwrap_or_else(|| "–".into()),
-            updated: format::date_time(a.updated_at),
-            updated_iso: format::iso(a.updated_at),
+            updated: locale::date_time(a.updated_at),
+            updated_iso: locale::iso(a.updated_at),
             next_step: a.status().next_step(),
         }
     }
@@ -455,7 +389,7 @@ async fn send_message(
     if row.reference.is_none() {
         return Err(AppError::Forbidden);
     }
-    let body = crate::web::clean_text(&form.body, super::forms::MESSAGE_MAX + 1);
+    let body = crate::validation::clean_text(&form.body, super::forms::MESSAGE_MAX + 1);
     if body.is_empty() || body.chars().count() > super::forms::MESSAGE_MAX {
         return Ok(redirect_with_flash(
             &app.cookies,

@@ -59,7 +59,8 @@ pub fn answers(section: Section, year: i32) -> Vec<(&'static str, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::applications::forms::{self, RoundRules};
+    use crate::applications::forms;
+    use crate::applications::model::RoundRules;
     use crate::money::{Cents, Rate};
 
     #[test]

@@ -12,6 +12,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::access::owned_dossier;
 use super::costs::{COST_KINDS, CostPlan};
 use super::db;
 use super::dossier::Dossier;
@@ -20,17 +21,16 @@ use super::forms::{
     YES_NO,
 };
 use super::model::Section;
-use super::routes::owned_dossier;
 use super::views::{Header, PlanView};
 use crate::accounts::CurrentUser;
 use crate::audit;
 use crate::error::AppError;
+use crate::locale;
 use crate::mail::messages::{Message, PartnerConfirmationRequest};
 use crate::municipalities::db as municipalities_db;
 use crate::state::AppState;
-use crate::web::{
-    ClientAddress, FormErrors, PageContext, ProtectedForm, field, format, redirect_with_flash,
-};
+use crate::validation::FormErrors;
+use crate::web::{ClientAddress, PageContext, ProtectedForm, field, redirect_with_flash};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/antraege/{id}/{section}", get(edit).post(save))
@@ -527,7 +527,7 @@ fn conflict(dossier: &Dossier, section: Section, mine: &Answers) -> Conflict {
         .collect();
     let (by, at) = dossier
         .saved_by(section)
-        .map(|(by, at)| (by.to_string(), format::date_time(at)))
+        .map(|(by, at)| (by.to_string(), locale::date_time(at)))
         .unwrap_or_default();
     Conflict { by, at, fields }
 }

@@ -11,10 +11,10 @@ use axum::routing::{get, post};
 use serde_json::json;
 use time::OffsetDateTime;
 
+use super::access::{acting, open, owned_dossier};
 use super::db;
 use super::dossier::{Dossier, Problem};
 use super::model::{Status, Transition};
-use super::routes::{acting, open, owned_dossier};
 use super::views::{
     AnswerGroup, CostLine, FileLine, Header, PlanView, TimelineEntry, answer_groups, cost_lines,
     file_lines, timeline,
@@ -23,8 +23,9 @@ use super::workflow::{self, Input};
 use crate::accounts::CurrentUser;
 use crate::audit;
 use crate::error::AppError;
+use crate::locale;
 use crate::state::AppState;
-use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, format};
+use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -195,13 +196,13 @@ async fn print(
         submitted: dossier
             .application
             .submitted_at
-            .map(format::date_time)
+            .map(locale::date_time)
             .unwrap_or_else(|| "noch nicht eingereicht".into()),
         groups: answer_groups(&dossier, false),
         costs: cost_lines(&dossier),
         plan: dossier.cost_plan().map(|p| PlanView::new(&p, &dossier)),
         files: file_lines(&dossier),
         timeline: timeline(&events),
-        printed: format::date_time(OffsetDateTime::now_utc()),
+        printed: locale::date_time(OffsetDateTime::now_utc()),
     })
 }

@@ -8,7 +8,7 @@ use super::db::{self, ApplicationRow, PartnerRow};
 use super::dossier::Dossier;
 use super::forms;
 use super::model::{Section, Status, event_label};
-use crate::web::format;
+use crate::locale;
 
 /// The top of every application page.
 pub struct Header {
@@ -34,8 +34,8 @@ impl Header {
             municipality: a.municipality_name.clone(),
             status_label: status.label(),
             status_class: status.tag_class(),
-            deadline: format::date_time(a.round_closes_at),
-            deadline_iso: format::iso(a.round_closes_at),
+            deadline: locale::date_time(a.round_closes_at),
+            deadline_iso: locale::iso(a.round_closes_at),
         }
     }
 }
@@ -245,7 +245,7 @@ impl PartnerView {
         PartnerView {
             name: p.name.clone(),
             confirmed: match (&p.confirmed_at, &p.confirmed_by_name) {
-                (Some(at), Some(by)) => format!("bestätigt am {} von {by}", format::date(*at)),
+                (Some(at), Some(by)) => format!("bestätigt am {} von {by}", locale::date(*at)),
                 _ => "Bestätigung ausstehend".into(),
             },
         }
@@ -273,7 +273,7 @@ pub fn change_request(events: &[db::EventRow], status: Status) -> Option<ChangeR
         deadline: details["deadline"]
             .as_i64()
             .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
-            .map(format::date)
+            .map(locale::date)
             .unwrap_or_default(),
         sections: details["sections"]
             .as_array()
@@ -294,8 +294,8 @@ pub fn timeline(events: &[db::EventRow]) -> Vec<TimelineEntry> {
         .filter_map(|e| {
             let label = event_label(&e.kind)?;
             Some(TimelineEntry {
-                at: format::date_time(e.at),
-                at_iso: format::iso(e.at),
+                at: locale::date_time(e.at),
+                at_iso: locale::iso(e.at),
                 label,
                 actor: e.actor_name.clone().unwrap_or_default(),
                 // A reviewer's message belongs to the Nachforderung box, not the timeline.
@@ -322,8 +322,8 @@ pub struct MessageView {
 pub fn messages(rows: &[db::MessageRow], for_ministry: bool) -> Vec<MessageView> {
     rows.iter()
         .map(|m| MessageView {
-            at: format::date_time(m.at),
-            at_iso: format::iso(m.at),
+            at: locale::date_time(m.at),
+            at_iso: locale::iso(m.at),
             from: match (m.from_ministry, for_ministry) {
                 (true, false) => "Thüringer Finanzministerium".into(),
                 (true, true) => format!("{} (Ministerium)", m.author),

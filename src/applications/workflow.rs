@@ -8,13 +8,13 @@ use time::OffsetDateTime;
 
 use super::db::{self, ApplicationRow};
 use super::model::{Party, Section, Status, Transition};
+use crate::locale;
 use crate::mail::messages::{
     ChangeRequest, DecisionAvailable, Message, ResubmissionReceived, SubmissionReceipt,
     WithdrawalConfirmation,
 };
 use crate::mail::{Outbox, Recipient};
 use crate::money::Cents;
-use crate::web::format;
 
 /// Who makes a transition.
 #[derive(Clone, Copy, Debug)]
@@ -137,7 +137,7 @@ pub async fn apply(
         (transition == Transition::Submit && application.reference.is_none()).then(|| {
             i32::from(
                 jiff::Zoned::now()
-                    .with_time_zone(format::berlin().clone())
+                    .with_time_zone(locale::berlin().clone())
                     .year(),
             )
         });
@@ -185,7 +185,7 @@ async fn notify(
 ) -> Result<(), TransitionError> {
     let link = format!("{base_url}/antraege/{}", a.id);
     let title = a.display_title().to_string();
-    let now = format::date_time(OffsetDateTime::now_utc());
+    let now = locale::date_time(OffsetDateTime::now_utc());
     let message = match transition {
         Transition::Submit | Transition::Resubmit => {
             if transition == Transition::Resubmit {
@@ -204,7 +204,7 @@ async fn notify(
             title,
             message: input.message.clone(),
             sections: input.reopen.iter().map(|s| s.title().to_string()).collect(),
-            deadline: input.deadline.map(format::date).unwrap_or_default(),
+            deadline: input.deadline.map(locale::date).unwrap_or_default(),
             link,
         }),
         Transition::Approve | Transition::Reject => Message::DecisionAvailable(DecisionAvailable {

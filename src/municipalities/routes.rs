@@ -17,11 +17,9 @@ use super::model::Kind;
 use crate::accounts::Admin;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::validation::{FormErrors, clean_line, required_line};
 use crate::web::csrf::{self, CsrfToken};
-use crate::web::{
-    ClientAddress, FormErrors, PageContext, ProtectedForm, clean_line, multipart_text,
-    redirect_with_flash, required_line,
-};
+use crate::web::{ClientAddress, PageContext, ProtectedForm, multipart_text, redirect_with_flash};
 
 pub fn router() -> Router<AppState> {
     Router::new()

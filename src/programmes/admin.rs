@@ -19,9 +19,8 @@ use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::money::Cents;
 use crate::state::AppState;
-use crate::web::{
-    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, redirect_with_flash,
-};
+use crate::validation::FormErrors;
+use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -3,8 +3,9 @@
 
 use time::OffsetDateTime;
 
+use crate::locale;
 use crate::money::{Cents, Rate};
-use crate::web::{FormErrors, format, required_line};
+use crate::validation::{FormErrors, required_line};
 
 use super::db::{AttachmentType, RoundRow};
 
@@ -93,8 +94,8 @@ impl RoundForm {
     }
 
     pub fn from_round(r: &RoundRow) -> Self {
-        let (opens_date, opens_time) = format::berlin_fields(r.opens_at);
-        let (closes_date, closes_time) = format::berlin_fields(r.closes_at);
+        let (opens_date, opens_time) = locale::berlin_fields(r.opens_at);
+        let (closes_date, closes_time) = locale::berlin_fields(r.closes_at);
         let plain = |c: i64| {
             Cents::new(c)
                 .to_string()
@@ -204,9 +205,9 @@ impl RoundForm {
                 time.to_string()
             }
         };
-        let opens_at = format::parse_berlin(&self.opens_date, &time_or(&self.opens_time, "00:00"));
+        let opens_at = locale::parse_berlin(&self.opens_date, &time_or(&self.opens_time, "00:00"));
         let closes_at =
-            format::parse_berlin(&self.closes_date, &time_or(&self.closes_time, "23:59"));
+            locale::parse_berlin(&self.closes_date, &time_or(&self.closes_time, "23:59"));
         if opens_at.is_none() {
             errors.add(
                 "opens_date",
@@ -235,7 +236,7 @@ impl RoundForm {
             );
         }
         let attachments = parse_attachments(&self.attachments, &mut errors);
-        let conditions = crate::web::clean_text(&self.conditions, CONDITIONS_MAX + 1);
+        let conditions = crate::validation::clean_text(&self.conditions, CONDITIONS_MAX + 1);
         if conditions.chars().count() > CONDITIONS_MAX {
             errors.add(
                 "conditions",
@@ -352,7 +353,7 @@ mod tests {
         assert_eq!(round.max_rate, Rate::from_basis_points(8000));
         assert_eq!(round.max_grant, Some(Cents::from_euros(200_000)));
         assert_eq!(round.categories, ["2a"], "unknown codes are dropped");
-        assert_eq!(format::date_time(round.closes_at), "31.03.2027, 23:59 Uhr");
+        assert_eq!(locale::date_time(round.closes_at), "31.03.2027, 23:59 Uhr");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use time::OffsetDateTime;
 
+use crate::locale;
 use crate::money::{Cents, Rate};
-use crate::web::format;
 
 use super::db::RoundRow;
 
@@ -30,7 +30,7 @@ pub fn phase(
         Phase::OpensSoon
     } else {
         Phase::Open {
-            days_left: format::days_between(now, closes_at),
+            days_left: locale::days_between(now, closes_at),
         }
     }
 }
@@ -59,7 +59,7 @@ impl RoundSummary {
         let phase = phase(&round.state, round.opens_at, round.closes_at, now);
         let (status_label, status_class) = match phase {
             Phase::OpensSoon => (
-                format!("Startet am {}", format::date(round.opens_at)),
+                format!("Startet am {}", locale::date(round.opens_at)),
                 "tag-soon",
             ),
             Phase::Open { days_left: 0 } => ("Offen – endet heute".to_string(), "tag-open"),
@@ -80,10 +80,10 @@ impl RoundSummary {
             phase,
             status_label,
             status_class,
-            opens: format::date_time(round.opens_at),
-            opens_iso: format::iso(round.opens_at),
-            deadline: format::date_time(round.closes_at),
-            deadline_iso: format::iso(round.closes_at),
+            opens: locale::date_time(round.opens_at),
+            opens_iso: locale::iso(round.opens_at),
+            deadline: locale::date_time(round.closes_at),
+            deadline_iso: locale::iso(round.closes_at),
             budget: Cents::new(round.budget_cents).to_string(),
             max_rate: Rate::from_basis_points(round.max_rate_bp).to_string(),
             grant_range,

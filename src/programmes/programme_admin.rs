@@ -17,10 +17,8 @@ use crate::accounts::CurrentUser;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::{
-    ClientAddress, FormErrors, NoFields, PageContext, ProtectedForm, clean_line,
-    redirect_with_flash, required_line,
-};
+use crate::validation::{FormErrors, clean_line, required_line};
+use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -13,9 +13,11 @@ use super::model::{FilterQuery, Sort};
 use crate::accounts::Reviewer;
 use crate::applications::model::Status;
 use crate::error::AppError;
+use crate::locale;
 use crate::money::Cents;
 use crate::state::AppState;
-use crate::web::{FormErrors, PageContext, format};
+use crate::validation::FormErrors;
+use crate::web::PageContext;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -60,8 +62,8 @@ impl CaseView {
                 .requested_grant_cents
                 .map(|a| Cents::new(a).to_string())
                 .unwrap_or_else(|| "–".into()),
-            submitted: format::date(c.submitted_at),
-            submitted_iso: format::iso(c.submitted_at),
+            submitted: locale::date(c.submitted_at),
+            submitted_iso: locale::iso(c.submitted_at),
             assignee: c.assignee.clone().unwrap_or_default(),
         }
     }
@@ -175,7 +177,7 @@ async fn dashboard(
     let found = db::counts_by_status(&mut conn, &filter, user.id).await?;
     let figure = |n: i64| {
         if found.complete {
-            format::count(n)
+            locale::count(n)
         } else {
             String::new()
         }
@@ -189,9 +191,9 @@ async fn dashboard(
             .unwrap_or(0)
     };
     let total = if found.complete {
-        format::count(found.by_status.iter().map(|(_, n)| n).sum())
+        locale::count(found.by_status.iter().map(|(_, n)| n).sum())
     } else {
-        format!("mehr als {}", format::count(db::COUNT_BOUND))
+        format!("mehr als {}", locale::count(db::COUNT_BOUND))
     };
     let mut counts = vec![StatusCount {
         label: "Alle",

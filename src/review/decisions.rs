@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::case::{case_of, load_case_page, reviewer};
+use super::access::{case_of, reviewer};
+use super::case_page::load_case_page;
 use super::db::{self, DecisionRow, NewDecision};
 use super::model::{GrantLimits, ProposalForm, ValidProposal};
 use super::notice::{self, Notice};
@@ -22,11 +23,11 @@ use crate::applications::model::{Status, Transition};
 use crate::applications::workflow::{self, Input, TransitionError};
 use crate::audit;
 use crate::error::AppError;
+use crate::locale;
 use crate::money::{Cents, Rate};
 use crate::state::AppState;
-use crate::web::{
-    ClientAddress, FormErrors, PageContext, ProtectedForm, format, redirect_with_flash,
-};
+use crate::validation::FormErrors;
+use crate::web::{ClientAddress, PageContext, ProtectedForm, redirect_with_flash};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -40,74 +41,6 @@ pub fn router() -> Router<AppState> {
             post(send_back),
         )
         .route("/pruefung/antraege/{id}/bescheid.pdf", get(notice_pdf))
-}
-
-/// A decision as the case page shows it.
-pub struct DecisionView {
-    pub approve: bool,
-    pub confirmed: bool,
-    pub granted: String,
-    pub eligible: String,
-    pub reason: String,
-    pub period: String,
-    pub conditions: String,
-    pub proposed: String,
-    pub settled: String,
-}
-
-impl DecisionView {
-    pub fn new(d: &DecisionRow) -> Self {
-        let amount = |c: Option<i64>| c.map(|c| Cents::new(c).to_string()).unwrap_or_default();
-        DecisionView {
-            approve: d.outcome == "approve",
-            confirmed: d.state == "confirmed",
-            granted: amount(d.granted_cents),
-            eligible: amount(d.eligible_cents),
-            reason: d.reason.clone(),
-            period: period_text(d.period_start, d.period_end),
-            conditions: d.conditions.clone(),
-            proposed: format!("{}, {}", d.proposer, format::date_time(d.proposed_at)),
-            settled: match (&d.settler, d.settled_at) {
-                (Some(by), Some(at)) => format!("{by}, {}", format::date_time(at)),
-                _ => String::new(),
-            },
-        }
-    }
-}
-
-fn period_text(start: Option<time::Date>, end: Option<time::Date>) -> String {
-    let day = |d: time::Date| format!("{:02}.{:02}.{}", d.day(), u8::from(d.month()), d.year());
-    match (start, end) {
-        (Some(s), Some(e)) => format!("{} bis {}", day(s), day(e)),
-        _ => String::new(),
-    }
-}
-
-/// The proposal form as first shown: the application's figures, its planned period and the
-/// round's Nebenbestimmungen.
-pub fn proposal_defaults(
-    ctx: &db::NoticeContext,
-    project: &crate::applications::forms::Answers,
-) -> ProposalForm {
-    let plain = |c: Option<i64>| {
-        c.map(|c| {
-            Cents::new(c)
-                .to_string()
-                .trim_end_matches('€')
-                .trim()
-                .to_string()
-        })
-        .unwrap_or_default()
-    };
-    ProposalForm {
-        outcome: String::new(),
-        granted: plain(ctx.requested_grant_cents),
-        eligible: plain(ctx.eligible_cost_cents),
-        reason: String::new(),
-        period_start: project.get("start_date").cloned().unwrap_or_default(),
-        period_end: project.get("end_date").cloned().unwrap_or_default(),
-        conditions: ctx.conditions_template.clone(),
-    }
 }
 
 fn limits(ctx: &db::NoticeContext) -> GrantLimits {
@@ -294,11 +227,11 @@ fn notice_of(
     Notice {
         approved: d.outcome == "approve",
         reference: row.reference.clone().unwrap_or_default(),
-        date: format::date(OffsetDateTime::now_utc()),
+        date: locale::date(OffsetDateTime::now_utc()),
         addressee,
         title: row.display_title().to_string(),
         round: ctx.round_title.clone(),
-        submitted: row.submitted_at.map(format::date).unwrap_or_default(),
+        submitted: row.submitted_at.map(locale::date).unwrap_or_default(),
         amount: Cents::new(granted).to_string(),
         rate,
         eligible: Cents::new(eligible).to_string(),
@@ -307,7 +240,7 @@ fn notice_of(
             _ => "Anteilfinanzierung",
         }
         .into(),
-        period: period_text(d.period_start, d.period_end),
+        period: locale::period(d.period_start, d.period_end),
         legal_basis: if ctx.legal_basis.is_empty() {
             ctx.programme_name.clone()
         } else {
@@ -454,7 +387,7 @@ async fn send_back(
                 .await;
         }
     };
-    let note = crate::web::clean_text(&form.note, 5000);
+    let note = crate::validation::clean_text(&form.note, 5000);
     db::settle(&mut tx, decision.id, "sent_back", user.id, &note, None).await?;
     let input = Input {
         message: note,

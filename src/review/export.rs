@@ -16,8 +16,8 @@ use super::model::{Cursor, FilterQuery};
 use crate::accounts::Reviewer;
 use crate::applications::model::Status;
 use crate::error::AppError;
+use crate::locale;
 use crate::state::AppState;
-use crate::web::format;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/pruefung/export.csv", get(export))
@@ -57,7 +57,7 @@ fn record(c: &CaseRow) -> [String; 9] {
         c.category_code.clone().unwrap_or_default(),
         review_label(status).to_string(),
         decimal(c.requested_grant_cents),
-        format::date(c.submitted_at),
+        locale::date(c.submitted_at),
         c.assignee.clone().unwrap_or_default(),
     ]
 }
@@ -127,7 +127,7 @@ async fn export(
     });
     let name = format!(
         "antraege-{}.csv",
-        format::date(time::OffsetDateTime::now_utc())
+        locale::date(time::OffsetDateTime::now_utc())
     );
     Ok((
         [

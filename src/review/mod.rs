@@ -1,7 +1,9 @@
 //! Ministry review: the dashboard, working a case (assignment, Prüfvermerk, Nachforderung,
 //! notes), decisions under the four-eyes principle, and statistics.
 
+pub mod access;
 pub mod case;
+pub mod case_page;
 pub mod choices;
 pub mod dashboard;
 pub mod db;

@@ -5,8 +5,9 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use crate::applications::model::Status;
+use crate::locale;
 use crate::money::Cents;
-use crate::web::{FormErrors, format};
+use crate::validation::FormErrors;
 
 /// The query string as typed (German parameter names, as users see them in the address bar).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -184,9 +185,9 @@ impl FilterQuery {
             if value.trim().is_empty() {
                 return None;
             }
-            let parsed = format::parse_date(value).and_then(|d| {
+            let parsed = locale::parse_date(value).and_then(|d| {
                 let d = if next { d.tomorrow().ok()? } else { d };
-                format::parse_berlin(&d.to_string(), "00:00")
+                locale::parse_berlin(&d.to_string(), "00:00")
             });
             if parsed.is_none() {
                 errors.add(
@@ -213,7 +214,8 @@ impl FilterQuery {
         let filter = Filter {
             round: id(&mut errors, "runde", &self.runde),
             status,
-            category: Some(crate::web::clean_line(&self.kategorie, 20)).filter(|c| !c.is_empty()),
+            category: Some(crate::validation::clean_line(&self.kategorie, 20))
+                .filter(|c| !c.is_empty()),
             district: id(&mut errors, "landkreis", &self.landkreis),
             municipality: id(&mut errors, "kommune", &self.kommune),
             assignment: match self.zuweisung.as_str() {
@@ -226,7 +228,7 @@ impl FilterQuery {
             amount_max: amount(&mut errors, "betrag_bis", &self.betrag_bis),
             submitted_from: day(&mut errors, "eingereicht_von", &self.eingereicht_von, false),
             submitted_before: day(&mut errors, "eingereicht_bis", &self.eingereicht_bis, true),
-            search: crate::web::clean_line(&self.suche, 200),
+            search: crate::validation::clean_line(&self.suche, 200),
             sort,
             // Newest first and largest first unless asked otherwise; names A–Z.
             descending: match self.richtung.as_str() {
@@ -407,7 +409,7 @@ fn civil_to_time(d: jiff::civil::Date) -> Option<time::Date> {
 impl ProposalForm {
     pub fn validate(&self, limits: &GrantLimits) -> Result<ValidProposal, FormErrors> {
         let mut errors = FormErrors::default();
-        let text = |value: &str| crate::web::clean_text(value, TEXT_MAX + 1);
+        let text = |value: &str| crate::validation::clean_text(value, TEXT_MAX + 1);
         let reason = text(&self.reason);
         if reason.chars().count() > TEXT_MAX {
             errors.add("reason", "Die Begründung ist zu lang.");
@@ -496,7 +498,7 @@ impl ProposalForm {
             }
         }
         let date = |errors: &mut FormErrors, field: &'static str, value: &str| {
-            let parsed = format::parse_date(value).and_then(civil_to_time);
+            let parsed = locale::parse_date(value).and_then(civil_to_time);
             if parsed.is_none() {
                 errors.add(
                     field,

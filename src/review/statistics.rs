@@ -14,9 +14,10 @@ use super::db::{self, GroupRow};
 use crate::accounts::Reviewer;
 use crate::applications::model::Status;
 use crate::error::AppError;
+use crate::locale;
 use crate::money::Cents;
 use crate::state::AppState;
-use crate::web::{PageContext, format};
+use crate::web::PageContext;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/pruefung/statistik", get(statistics))
@@ -77,7 +78,7 @@ fn bars(groups: Vec<(String, Sums)>) -> Vec<Bar> {
         .enumerate()
         .map(|(i, (label, s))| Bar {
             label,
-            count: format::count(s.applications),
+            count: locale::count(s.applications),
             requested: Cents::new(s.requested_cents).to_string(),
             granted: Cents::new(s.granted_cents).to_string(),
             requested_len: len(s.requested_cents),
@@ -141,7 +142,7 @@ async fn statistics(
                 .find(|(k, _)| k == s.as_str())
                 .map(|(_, sums)| sums.applications)
                 .unwrap_or(0);
-            (review_label(s), format::count(n))
+            (review_label(s), locale::count(n))
         })
         .collect();
     let by_category = sum_by(&rows, |r| match (&r.category_code, &r.category_title) {
@@ -166,12 +167,12 @@ async fn statistics(
             .unwrap_or_else(|| "Alle Förderaufrufe".into()),
         rounds: rounds.clone(),
         round,
-        applications: format::count(total.applications),
-        municipalities: format::count(municipalities),
+        applications: locale::count(total.applications),
+        municipalities: locale::count(municipalities),
         requested: Cents::new(total.requested_cents).to_string(),
         granted: Cents::new(total.granted_cents).to_string(),
-        joint: format::count(joint),
-        partners: format::count(partners),
+        joint: locale::count(joint),
+        partners: locale::count(partners),
         average_days,
         by_status,
         by_category: bars(by_category),

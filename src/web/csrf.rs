@@ -103,7 +103,7 @@ mod tests {
 
     #[test]
     fn a_masked_token_differs_every_time_and_opens_to_the_token() {
-        let token = crate::web::random_token();
+        let token = crate::secrets::random_token();
         let (first, second) = (masked(&token), masked(&token));
         assert_ne!(first, second);
         assert!(!first.contains(&token));

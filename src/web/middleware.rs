@@ -2,17 +2,21 @@
 //! (anonymous CSRF token, flash), security headers, and German error pages for every error
 //! response (which also audit refused requests and note database outages).
 
-use axum::extract::{FromRequestParts, Request, State};
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use sqlx::PgPool;
 
-use super::{
-    ClientAddress, CookiePolicy, CsrfToken, PageContext, cookie, decode_flash, random_token,
-};
-use crate::error::{AccessDenied, DatabaseUnreachable, ErrorDetail, ErrorPage, RawResponse};
-use crate::state::AppState;
+use super::assets::Assets;
+use super::error_page::error_page;
+use super::{ClientAddress, CookiePolicy, CsrfToken, PageContext, cookie, decode_flash};
+use crate::database::Health;
+use crate::error::{AccessDenied, DatabaseUnreachable, ErrorDetail, RawResponse};
+use crate::secrets::random_token;
 
 pub const FLASH_COOKIE: &str = "fp_flash";
 pub const ANON_CSRF_COOKIE: &str = "fp_csrf";
@@ -69,7 +73,12 @@ fn split_host<'a>(authority: &'a str, default_port: &'a str) -> (String, &'a str
 }
 
 /// Refuses requests for a host the portal is not (see [`KnownHosts`]) with a German 400 page.
-pub async fn known_host(State(app): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn known_host(
+    State(hosts): State<Arc<KnownHosts>>,
+    State(assets): State<Arc<Assets>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let host = req
         .uri()
         .authority()
@@ -80,12 +89,12 @@ pub async fn known_host(State(app): State<AppState>, req: Request, next: Next) -
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         });
-    if host.as_deref().is_some_and(|h| app.hosts.allows(h)) {
+    if host.as_deref().is_some_and(|h| hosts.allows(h)) {
         return next.run(req).await;
     }
     tracing::info!(host = ?host, "refused a request for a foreign host");
     let (parts, _) = req.into_parts();
-    let page = PageContext::build(&parts, &app);
+    let page = PageContext::build(&parts, &assets);
     error_page(
         page,
         StatusCode::BAD_REQUEST,
@@ -97,11 +106,10 @@ pub async fn known_host(State(app): State<AppState>, req: Request, next: Next) -
 /// Gives every visitor a CSRF token (double-submit cookie) for anonymous forms such as the login,
 /// and hands a pending flash message to the page that displays it.
 pub async fn visitor_cookies(
-    State(app): State<AppState>,
+    State(policy): State<CookiePolicy>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let policy = &app.cookies;
     let existing = cookie(req.headers(), &policy.name(ANON_CSRF_COOKIE))
         .filter(|v| {
             v.len() >= 32
@@ -167,7 +175,11 @@ fn append_cookie(response: &mut Response, value: &str) {
 }
 
 /// Headers for every response. The CSP allows only this origin: no inline scripts, no CDN.
-pub async fn security_headers(State(app): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn security_headers(
+    State(cookies): State<CookiePolicy>,
+    req: Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(req).await;
     let html = is_html(&response);
     let h = response.headers_mut();
@@ -190,7 +202,7 @@ pub async fn security_headers(State(app): State<AppState>, req: Request, next: N
             h.insert(name, HeaderValue::from_static(value));
         }
     }
-    if app.cookies.secure {
+    if cookies.secure {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
@@ -206,19 +218,23 @@ pub async fn security_headers(State(app): State<AppState>, req: Request, next: N
 /// Turns every error response that is not already a page (404 of the router, 413 of the body
 /// limit, 504 of the timeout, 500 of a panic, an `AppError`, …) into the German error page with
 /// the request id.
-pub async fn error_pages(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    let (mut parts, body) = req.into_parts();
-    let page = PageContext::build(&parts, &app);
+pub async fn error_pages(
+    State(assets): State<Arc<Assets>>,
+    State(denials): State<Arc<DenialLog>>,
+    State(db_health): State<Arc<Health>>,
+    State(db): State<PgPool>,
+    client: ClientAddress,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let page = PageContext::build(&parts, &assets);
     let request_id = request_id(&parts);
-    let client = match ClientAddress::from_request_parts(&mut parts, &app).await {
-        Ok(client) => client,
-        Err(never) => match never {},
-    };
     let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
     let response = next.run(Request::from_parts(parts, body)).await;
     if response.extensions().get::<AccessDenied>().is_some() {
         let user_id = page.viewer.as_ref().map(|v| v.user_id);
-        record_denial(&app, user_id, &client, method.as_str(), &path).await;
+        record_denial(&denials, &db, user_id, &client, method.as_str(), &path).await;
     }
 
     let status = response.status();
@@ -238,7 +254,7 @@ pub async fn error_pages(State(app): State<AppState>, req: Request, next: Next) 
         .copied()
         .or(cross_site.then_some(ErrorDetail::CsrfMismatch));
     if let Some(DatabaseUnreachable(error)) = response.extensions().get() {
-        app.db_health.unreachable(error);
+        db_health.unreachable(error);
     }
     let mut page = error_page(page, status, detail, request_id);
     if let Some(allow) = response.headers().get(header::ALLOW) {
@@ -299,7 +315,8 @@ fn route_of(path: &str) -> String {
 }
 
 async fn record_denial(
-    app: &AppState,
+    denials: &DenialLog,
+    db: &PgPool,
     user_id: Option<i64>,
     client: &ClientAddress,
     method: &str,
@@ -307,7 +324,7 @@ async fn record_denial(
 ) {
     let route = format!("{method} {}", route_of(path));
     let who = user_id.map_or_else(|| client.0.clone(), |id| format!("user:{id}"));
-    if !app.denials.first_in_window(&who, &route) {
+    if !denials.first_in_window(&who, &route) {
         return;
     }
     let actor = crate::audit::Actor {
@@ -315,7 +332,7 @@ async fn record_denial(
         client: &client.0,
     };
     let details = serde_json::json!({ "path": path });
-    let recorded = match app.db.acquire().await {
+    let recorded = match db.acquire().await {
         Ok(mut conn) => {
             crate::audit::record(&mut conn, actor, "access.denied", &route, details).await
         }
@@ -324,24 +341,6 @@ async fn record_denial(
     if let Err(e) = recorded {
         tracing::warn!(error = %e, "recording a refused request in the audit log failed");
     }
-}
-
-/// The German error page for a status, for middleware that fails before the handlers run.
-pub fn error_page(
-    page: PageContext,
-    status: StatusCode,
-    detail: Option<ErrorDetail>,
-    request_id: String,
-) -> Response {
-    let mut response = ErrorPage::new(page, status, detail, request_id).into_response();
-    *response.status_mut() = status;
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_static(crate::error::RETRY_AFTER_SECS),
-        );
-    }
-    response
 }
 
 pub fn request_id(parts: &Parts) -> String {

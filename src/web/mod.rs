@@ -2,10 +2,13 @@
 //! messages, security headers and the error pages. Imports no feature: `accounts` fills the
 //! [`Viewer`] and the session's [`CsrfToken`] into the request extensions.
 
+pub mod assets;
 pub mod csrf;
-pub mod format;
+pub mod error_page;
 pub mod forms;
 pub mod middleware;
+
+use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
@@ -13,11 +16,12 @@ use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::config::Config;
 use crate::error::AppError;
-use crate::state::AppState;
+use assets::Assets;
 
 pub use csrf::{CsrfToken, NoFields, ProtectedForm};
-pub use forms::{FormErrors, clean_line, clean_text, field, multipart_text, required_line};
+pub use forms::{field, multipart_text};
 
 /// The signed-in person as the layout shows them.
 #[derive(Clone, Debug)]
@@ -55,7 +59,7 @@ pub struct PageContext {
 }
 
 impl PageContext {
-    pub fn build(parts: &Parts, app: &AppState) -> Self {
+    pub fn build(parts: &Parts, assets: &Assets) -> Self {
         let viewer = parts.extensions.get::<Viewer>().cloned();
         let path = parts.uri.path();
         PageContext {
@@ -67,21 +71,21 @@ impl PageContext {
                 .map(|t| csrf::masked(&t.0))
                 .unwrap_or_default(),
             flash: parts.extensions.get::<Flash>().cloned(),
-            stylesheet: app.assets.stylesheet_href.clone(),
-            script: app.assets.script_href.clone(),
+            stylesheet: assets.stylesheet_href.clone(),
+            script: assets.script_href.clone(),
         }
     }
 }
 
 impl<S> FromRequestParts<S> for PageContext
 where
-    AppState: FromRef<S>,
+    Arc<Assets>: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Ok(PageContext::build(parts, &AppState::from_ref(state)))
+        Ok(PageContext::build(parts, &Arc::<Assets>::from_ref(state)))
     }
 }
 
@@ -128,13 +132,13 @@ pub struct ClientAddress(pub String);
 
 impl<S> FromRequestParts<S> for ClientAddress
 where
-    AppState: FromRef<S>,
+    Arc<Config>: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let app = AppState::from_ref(state);
+        let config = Arc::<Config>::from_ref(state);
         let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -145,7 +149,7 @@ where
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
-        let address = client_address(peer, &forwarded.join(","), &app.config.trusted_proxies);
+        let address = client_address(peer, &forwarded.join(","), &config.trusted_proxies);
         Ok(ClientAddress(
             address
                 .map(|ip| ip.to_string())
@@ -217,12 +221,6 @@ impl CookiePolicy {
             self.name(base)
         )
     }
-}
-
-/// Random token for cookies and forms: 32 bytes, URL-safe base64.
-pub fn random_token() -> String {
-    let bytes: [u8; 32] = rand::random();
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 pub(crate) fn encode_flash(message: &str) -> String {

@@ -6,6 +6,7 @@ mod access;
 mod accessibility;
 mod accounts;
 mod applications;
+mod architecture;
 mod directory;
 mod hardening;
 mod mail;

@@ -68,6 +68,15 @@ pub fn civil_date(date: jiff::civil::Date) -> String {
     date.strftime("%d.%m.%Y").to_string()
 }
 
+/// A period of calendar days ("01.03.2027 bis 31.12.2027"); empty unless both ends are known.
+pub fn period(start: Option<time::Date>, end: Option<time::Date>) -> String {
+    let day = |d: time::Date| format!("{:02}.{:02}.{}", d.day(), u8::from(d.month()), d.year());
+    match (start, end) {
+        (Some(s), Some(e)) => format!("{} bis {}", day(s), day(e)),
+        _ => String::new(),
+    }
+}
+
 /// The Berlin date ("2027-03-31") and time ("23:59") of an instant, for date and time fields.
 pub fn berlin_fields(at: OffsetDateTime) -> (String, String) {
     let z = zoned(at);

@@ -1,0 +1,291 @@
+//! The case page as reviewers see it: everything the application consists of, its timeline and
+//! revisions, notes, the Prüfvermerk and the decision. The handlers in `case` and `decisions`
+//! render it, again with their form's errors when a form was refused.
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use super::dashboard::review_label;
+use super::db::{self, DecisionRow};
+use super::model::ProposalForm;
+use crate::applications::db::ApplicationRow;
+use crate::applications::dossier::Dossier;
+use crate::applications::model::{Section, Status};
+use crate::applications::revisions::{self, FieldChange};
+use crate::applications::views::{
+    AnswerGroup, CostLine, FileLine, Header, PartnerView, PlanView, answer_groups, cost_lines,
+    file_lines,
+};
+use crate::error::AppError;
+use crate::locale;
+use crate::money::Cents;
+use crate::validation::FormErrors;
+use crate::web::PageContext;
+
+/// The questions of the Prüfvermerk (key, label).
+pub const CHECKLIST: [(&str, &str); 6] = [
+    ("eligible_applicant", "Antragsberechtigte Kommune"),
+    ("category_open", "Fördergegenstand im Förderaufruf geöffnet"),
+    (
+        "not_started",
+        "Nicht vor der Bewilligung begonnen (oder vorzeitiger Maßnahmebeginn zugelassen)",
+    ),
+    ("costs_plausible", "Kosten förderfähig und plausibel"),
+    (
+        "caps_respected",
+        "Förderquote und Höchstbeträge eingehalten",
+    ),
+    ("reuse_described", "Nachnutzung beschrieben"),
+];
+
+pub struct CheckItem {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub result: String,
+    pub note: String,
+}
+
+pub struct EventView {
+    pub at: String,
+    pub at_iso: String,
+    pub what: String,
+    pub actor: String,
+    pub message: String,
+}
+
+pub struct NoteView {
+    pub at: String,
+    pub author: String,
+    pub body: String,
+}
+
+pub struct RevisionDiff {
+    pub from: i32,
+    pub to: i32,
+    pub at: String,
+    pub changes: Vec<FieldChange>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "review/case.html")]
+pub struct CasePage {
+    page: PageContext,
+    head: Header,
+    status: Status,
+    status_label: &'static str,
+    assignee: Option<(i64, String)>,
+    reviewers: Vec<(i64, String)>,
+    groups: Vec<AnswerGroup>,
+    costs: Vec<CostLine>,
+    plan: Option<PlanView>,
+    files: Vec<FileLine>,
+    attachments: Vec<(i64, String, String)>,
+    partners: Vec<PartnerView>,
+    events: Vec<EventView>,
+    notes: Vec<NoteView>,
+    diffs: Vec<RevisionDiff>,
+    checklist: Vec<CheckItem>,
+    assessed: String,
+    sections: Vec<(&'static str, &'static str)>,
+    errors: FormErrors,
+    pub change_message: String,
+    pub change_sections: Vec<String>,
+    pub change_deadline: String,
+    pub note: String,
+    messages: Vec<crate::applications::views::MessageView>,
+    pub message: String,
+    decision: Option<DecisionView>,
+    /// The open proposal is someone else's: this reviewer may confirm or send it back.
+    can_settle: bool,
+    pub proposal: ProposalForm,
+    has_notice: bool,
+    outcomes: &'static [(&'static str, &'static str)],
+}
+
+impl CasePage {
+    fn reopen_checked(&self, slug: &str) -> bool {
+        self.change_sections.iter().any(|s| s == slug)
+    }
+}
+
+/// Words for the ministry's timeline (all events, internal ones too).
+fn event_text(kind: &str) -> &'static str {
+    match kind {
+        "created" => "Antrag angelegt",
+        "submitted" => "Eingereicht",
+        "review_started" => "Prüfung begonnen",
+        "changes_requested" => "Nachforderung gestellt",
+        "resubmitted" => "Nach Nachforderung erneut eingereicht",
+        "decision_proposed" => "Entscheidung vorgeschlagen",
+        "proposal_sent_back" => "Vorschlag zurückgegeben",
+        "approved" => "Bewilligt",
+        "rejected" => "Abgelehnt",
+        "withdrawn" => "Zurückgezogen",
+        "partner_confirmed" => "Teilnahme eines Partners bestätigt",
+        "assigned" => "Zugewiesen",
+        _ => "Ereignis",
+    }
+}
+
+pub async fn load_case_page(
+    conn: &mut sqlx::PgConnection,
+    page: PageContext,
+    row: ApplicationRow,
+    me: i64,
+    errors: FormErrors,
+) -> Result<CasePage, AppError> {
+    let id = row.id;
+    let decision = db::current_decision(conn, id).await?;
+    let notice_context = db::notice_context(conn, id).await?;
+    let dossier = Dossier::load(conn, row).await?;
+    let record = db::case_record(conn, id).await?;
+    let (events, revisions) = (record.events.0, record.revisions.0);
+    let assessment = record.assessment.map(|a| a.0);
+    let items = assessment
+        .as_ref()
+        .map(|a| a.items.0.clone())
+        .unwrap_or_default();
+    let status = dossier.status();
+    Ok(CasePage {
+        page,
+        head: Header::new(&dossier.application),
+        status,
+        status_label: review_label(status),
+        assignee: record.assignee.map(|a| a.0),
+        reviewers: record.reviewers.0,
+        groups: answer_groups(&dossier, false),
+        costs: cost_lines(&dossier),
+        plan: dossier.cost_plan().map(|p| PlanView::new(&p, &dossier)),
+        files: file_lines(&dossier),
+        attachments: dossier
+            .attachments
+            .iter()
+            .map(|a| (a.id, a.file_name.clone(), a.content_type.clone()))
+            .collect(),
+        partners: dossier.partners.iter().map(PartnerView::new).collect(),
+        events: events
+            .iter()
+            .map(|e| EventView {
+                at: locale::date_time(e.at),
+                at_iso: locale::iso(e.at),
+                what: match (e.kind.as_str(), e.details.0["assignee"].as_str()) {
+                    ("assigned", Some(name)) => format!("Zugewiesen an {name}"),
+                    ("assigned", None) => "Zuweisung aufgehoben".into(),
+                    (kind, _) => event_text(kind).into(),
+                },
+                actor: e.actor_name.clone().unwrap_or_default(),
+                message: e.message.clone(),
+            })
+            .collect(),
+        notes: record
+            .notes
+            .0
+            .into_iter()
+            .map(|n| NoteView {
+                at: locale::date_time(n.at),
+                author: n.author,
+                body: n.body,
+            })
+            .collect(),
+        diffs: revisions
+            .windows(2)
+            .map(|w| RevisionDiff {
+                from: w[0].number,
+                to: w[1].number,
+                at: locale::date_time(w[1].submitted_at),
+                changes: revisions::diff(&w[0].answers.0, &w[1].answers.0),
+            })
+            .collect(),
+        checklist: CHECKLIST
+            .iter()
+            .map(|(key, label)| CheckItem {
+                key,
+                label,
+                result: items[key]["result"].as_str().unwrap_or("").to_string(),
+                note: items[key]["note"].as_str().unwrap_or("").to_string(),
+            })
+            .collect(),
+        assessed: assessment
+            .map(|a| format!("{}, {}", a.reviewer, locale::date_time(a.at)))
+            .unwrap_or_default(),
+        sections: Section::ALL
+            .into_iter()
+            .map(|s| (s.slug(), s.title()))
+            .collect(),
+        errors,
+        change_message: String::new(),
+        change_sections: Vec::new(),
+        change_deadline: String::new(),
+        note: String::new(),
+        messages: crate::applications::views::messages(&record.messages.0, true),
+        message: String::new(),
+        can_settle: status == Status::DecisionProposed
+            && decision
+                .as_ref()
+                .is_some_and(|d| d.state == "proposed" && d.proposed_by != me),
+        has_notice: decision.as_ref().is_some_and(|d| d.state == "confirmed"),
+        outcomes: &[("approve", "Bewilligen"), ("reject", "Ablehnen")],
+        decision: decision.as_ref().map(DecisionView::new),
+        proposal: proposal_defaults(&notice_context, &dossier.answers(Section::Project)),
+    })
+}
+
+/// A decision as the case page shows it.
+pub struct DecisionView {
+    pub approve: bool,
+    pub confirmed: bool,
+    pub granted: String,
+    pub eligible: String,
+    pub reason: String,
+    pub period: String,
+    pub conditions: String,
+    pub proposed: String,
+    pub settled: String,
+}
+
+impl DecisionView {
+    pub fn new(d: &DecisionRow) -> Self {
+        let amount = |c: Option<i64>| c.map(|c| Cents::new(c).to_string()).unwrap_or_default();
+        DecisionView {
+            approve: d.outcome == "approve",
+            confirmed: d.state == "confirmed",
+            granted: amount(d.granted_cents),
+            eligible: amount(d.eligible_cents),
+            reason: d.reason.clone(),
+            period: locale::period(d.period_start, d.period_end),
+            conditions: d.conditions.clone(),
+            proposed: format!("{}, {}", d.proposer, locale::date_time(d.proposed_at)),
+            settled: match (&d.settler, d.settled_at) {
+                (Some(by), Some(at)) => format!("{by}, {}", locale::date_time(at)),
+                _ => String::new(),
+            },
+        }
+    }
+}
+
+/// The proposal form as first shown: the application's figures, its planned period and the
+/// round's Nebenbestimmungen.
+pub fn proposal_defaults(
+    ctx: &db::NoticeContext,
+    project: &crate::applications::forms::Answers,
+) -> ProposalForm {
+    let plain = |c: Option<i64>| {
+        c.map(|c| {
+            Cents::new(c)
+                .to_string()
+                .trim_end_matches('€')
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_default()
+    };
+    ProposalForm {
+        outcome: String::new(),
+        granted: plain(ctx.requested_grant_cents),
+        eligible: plain(ctx.eligible_cost_cents),
+        reason: String::new(),
+        period_start: project.get("start_date").cloned().unwrap_or_default(),
+        period_end: project.get("end_date").cloned().unwrap_or_default(),
+        conditions: ctx.conditions_template.clone(),
+    }
+}

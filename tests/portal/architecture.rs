@@ -1,0 +1,349 @@
+//! The rules of the house's structure, read from the source: the modules of `src/` import each
+//! other without cycles, the domain never reaches up into the web layer, SQL names no state by a
+//! literal (the typed enums do), and no handler checks a role by hand.
+//!
+//! The import graph is read from text: `use` trees (groups, `self`, `as`) and inline paths that
+//! start with `crate::` or `super::`, outside the `#[cfg(test)]` module at the end of a file.
+//! Each file is one node; an import names the longest module path it starts with.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+type Module = Vec<String>;
+
+struct Source {
+    module: Module,
+    path: PathBuf,
+    /// The code without comments and without its test module.
+    code: String,
+}
+
+fn sources() -> Vec<Source> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    walk(&root, &mut files);
+    files.sort();
+    files
+        .into_iter()
+        // The binary is its own crate: it reaches the library by its name, not by `crate::`.
+        .filter(|p| p != &root.join("main.rs"))
+        .map(|path| {
+            let relative = path.strip_prefix(&root).unwrap().with_extension("");
+            let mut module: Module = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            if matches!(module.last().map(String::as_str), Some("mod" | "lib")) {
+                module.pop();
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            Source {
+                module,
+                code: without_comments(without_tests(&text)),
+                path,
+            }
+        })
+        .collect()
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            walk(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn without_tests(text: &str) -> &str {
+    text.find("#[cfg(test)]\nmod tests")
+        .map_or(text, |i| &text[..i])
+}
+
+fn without_comments(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.trim_start().starts_with("//") {
+            true => "",
+            false => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The paths a `use` tree names, e.g. `a::{b, c::{self, d as e}}` → `a::b`, `a::c`, `a::c::d`.
+fn use_paths(prefix: &[String], tree: &str, out: &mut Vec<Module>) {
+    let tree = tree.trim();
+    let tree = tree.split(" as ").next().unwrap_or(tree).trim();
+    if let Some(inner) = tree.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+        let (mut depth, mut start) = (0, 0);
+        for (i, ch) in inner.char_indices() {
+            match ch {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    use_paths(prefix, &inner[start..i], out);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        use_paths(prefix, &inner[start..], out);
+        return;
+    }
+    match tree.split_once("::") {
+        _ if tree.is_empty() => {}
+        Some((head, rest)) => {
+            let mut next = prefix.to_vec();
+            next.push(head.trim().to_string());
+            use_paths(&next, rest, out);
+        }
+        None if tree == "self" || tree == "*" => out.push(prefix.to_vec()),
+        None => {
+            let mut next = prefix.to_vec();
+            next.push(tree.to_string());
+            out.push(next);
+        }
+    }
+}
+
+/// The trees of the file's `use` declarations (`use a::{b, c};` → `a::{b, c}`).
+fn use_trees(code: &str) -> Vec<&str> {
+    let mut trees = Vec::new();
+    let mut rest = code;
+    while let Some(i) = rest.find("use ") {
+        let line_start = rest[..i].rfind('\n').map_or(0, |n| n + 1);
+        let lead = rest[line_start..i].trim();
+        let declaration = lead.is_empty() || lead == "pub" || lead.starts_with("pub(");
+        let end = rest[i..].find(';').map_or(rest.len(), |n| i + n);
+        if declaration {
+            trees.push(rest[i + 4..end].trim());
+        }
+        rest = &rest[(i + 4).min(end)..];
+    }
+    trees
+}
+
+/// Where a path that starts with `crate`, `super` or `self` (or a child module) points.
+fn anchored(source: &Source, first: &str, is_mod_file: bool) -> Option<Module> {
+    let parent = || source.module[..source.module.len().saturating_sub(1)].to_vec();
+    match first {
+        "crate" => Some(Vec::new()),
+        "super" => Some(parent()),
+        "self" => Some(source.module.clone()),
+        _ if is_mod_file => Some(source.module.clone()),
+        _ => None,
+    }
+}
+
+/// Module → the modules it imports.
+fn import_graph(sources: &[Source]) -> BTreeMap<Module, BTreeSet<Module>> {
+    let modules: BTreeSet<Module> = sources.iter().map(|s| s.module.clone()).collect();
+    let resolve = |path: &[String]| {
+        (0..=path.len())
+            .rev()
+            .map(|n| path[..n].to_vec())
+            .find(|m| modules.contains(m))
+    };
+    let mut graph = BTreeMap::new();
+    for source in sources {
+        let is_mod_file = matches!(
+            source.path.file_name().and_then(|n| n.to_str()),
+            Some("mod.rs" | "lib.rs")
+        );
+        let mut paths = Vec::new();
+        for tree in use_trees(&source.code) {
+            let Some((first, rest)) = tree.split_once("::") else {
+                continue;
+            };
+            let first = first.trim();
+            if let Some(mut prefix) = anchored(source, first, is_mod_file) {
+                if !matches!(first, "crate" | "super" | "self") {
+                    prefix.push(first.to_string());
+                }
+                use_paths(&prefix, rest, &mut paths);
+            }
+        }
+        for anchor in ["crate::", "super::"] {
+            for (i, _) in source.code.match_indices(anchor) {
+                let preceded = source.code[..i]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':');
+                if preceded {
+                    continue;
+                }
+                let path: Vec<String> = source.code[i..]
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                    .next()
+                    .unwrap_or("")
+                    .split("::")
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                let mut full = anchored(source, &path[0], false).unwrap_or_default();
+                full.extend(path[1..].iter().cloned());
+                paths.push(full);
+            }
+        }
+        let targets = paths
+            .iter()
+            .filter_map(|p| resolve(p))
+            .filter(|m| m != &source.module)
+            .collect();
+        graph.insert(source.module.clone(), targets);
+    }
+    graph
+}
+
+/// The strongly connected components with more than one module (Tarjan).
+fn cycles(graph: &BTreeMap<Module, BTreeSet<Module>>) -> Vec<Vec<Module>> {
+    struct Walk<'g> {
+        graph: &'g BTreeMap<Module, BTreeSet<Module>>,
+        index: BTreeMap<&'g Module, usize>,
+        low: BTreeMap<&'g Module, usize>,
+        stack: Vec<&'g Module>,
+        found: Vec<Vec<Module>>,
+    }
+    impl<'g> Walk<'g> {
+        fn visit(&mut self, v: &'g Module) {
+            let n = self.index.len();
+            self.index.insert(v, n);
+            self.low.insert(v, n);
+            self.stack.push(v);
+            for w in &self.graph[v] {
+                if !self.index.contains_key(w) {
+                    self.visit(w);
+                    let low = self.low[v].min(self.low[w]);
+                    self.low.insert(v, low);
+                } else if self.stack.contains(&w) {
+                    let low = self.low[v].min(self.index[w]);
+                    self.low.insert(v, low);
+                }
+            }
+            if self.low[v] == self.index[v] {
+                let mut component = Vec::new();
+                while let Some(w) = self.stack.pop() {
+                    component.push(w.clone());
+                    if w == v {
+                        break;
+                    }
+                }
+                if component.len() > 1 {
+                    self.found.push(component);
+                }
+            }
+        }
+    }
+    let mut walk = Walk {
+        graph,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        found: Vec::new(),
+    };
+    for v in graph.keys() {
+        if !walk.index.contains_key(v) {
+            walk.visit(v);
+        }
+    }
+    walk.found
+}
+
+fn name(module: &Module) -> String {
+    match module.is_empty() {
+        true => "crate".into(),
+        false => module.join("::"),
+    }
+}
+
+#[test]
+fn the_modules_import_each_other_without_cycles() {
+    let graph = import_graph(&sources());
+    assert!(graph.len() > 50, "the source tree was found");
+    assert!(
+        graph[&vec!["review".to_string(), "decisions".to_string()]]
+            .contains(&vec!["review".to_string(), "case_page".to_string()]),
+        "the parser sees `use super::…` imports"
+    );
+    let found = cycles(&graph);
+    let described: Vec<String> = found
+        .iter()
+        .map(|component| {
+            let members: BTreeSet<&Module> = component.iter().collect();
+            component
+                .iter()
+                .flat_map(|a| {
+                    graph[a]
+                        .iter()
+                        .filter(|b| members.contains(b))
+                        .map(move |b| format!("{} -> {}", name(a), name(b)))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .collect();
+    assert!(described.is_empty(), "import cycles: {described:#?}");
+}
+
+#[test]
+fn the_cycle_finder_finds_a_cycle() {
+    let m = |s: &str| s.split("::").map(str::to_string).collect::<Module>();
+    let graph = BTreeMap::from([
+        (m("a"), BTreeSet::from([m("b")])),
+        (m("b"), BTreeSet::from([m("c")])),
+        (m("c"), BTreeSet::from([m("a")])),
+        (m("d"), BTreeSet::from([m("a")])),
+    ]);
+    let found = cycles(&graph);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].len(), 3);
+}
+
+/// Modules that hold rules, data access or formatting: they must work without HTTP.
+fn is_domain(module: &Module) -> bool {
+    let top = [
+        "audit", "config", "database", "error", "locale", "money", "secrets",
+    ];
+    let leaf = ["model", "db", "workflow", "costs", "revisions"];
+    match module.as_slice() {
+        [one] => top.contains(&one.as_str()) || one == "validation",
+        [first, ..] if first == "mail" => true,
+        [.., last] => leaf.contains(&last.as_str()),
+        [] => false,
+    }
+}
+
+#[test]
+fn domain_modules_do_not_import_the_web_layer() {
+    let graph = import_graph(&sources());
+    let offending: Vec<String> = graph
+        .iter()
+        .filter(|(from, _)| is_domain(from))
+        .flat_map(|(from, to)| {
+            to.iter()
+                .filter(|m| m.first().is_some_and(|t| t == "web" || t == "state"))
+                .map(move |m| format!("{} -> {}", name(from), name(m)))
+        })
+        .collect();
+    assert!(
+        graph.keys().filter(|m| is_domain(m)).count() > 15,
+        "the domain modules were found"
+    );
+    assert!(offending.is_empty(), "domain imports web: {offending:#?}");
+}
+
+#[test]
+fn no_handler_checks_a_role_by_hand() {
+    let offending: Vec<String> = sources()
+        .iter()
+        .filter(|s| !s.path.ends_with("accounts/session.rs"))
+        .filter(|s| s.code.contains(".require(Role::"))
+        .map(|s| s.path.display().to_string())
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "use the Clerk, Reviewer or Admin extractors (or their `check`): {offending:#?}"
+    );
+}
