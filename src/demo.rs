@@ -10,11 +10,13 @@ use time::OffsetDateTime;
 use crate::accounts::db::{self as accounts, NewUser};
 use crate::accounts::password::Hasher;
 use crate::accounts::{Role, model::EmailAddress};
+use crate::applications::model::Status;
 use crate::config::Config;
 use crate::locale;
 use crate::money::Cents;
 use crate::municipalities::db as municipalities;
 use crate::programmes::db::{self as programmes, NewRound};
+use crate::programmes::model::RoundState;
 
 /// Shared by all demo accounts; long enough for the password rules of the accounts issue.
 pub const DEMO_PASSWORD: &str = "Demo-Passwort-2026";
@@ -122,7 +124,7 @@ pub async fn load(pool: &PgPool, hasher: &Hasher) -> anyhow::Result<()> {
                 min_grant_cents: Cents::from_euros(5_000).get(),
                 max_grant_cents: Some(Cents::from_euros(200_000).get()),
                 financing_type: "anteilfinanzierung",
-                state: "published",
+                state: RoundState::Published,
                 category_codes: &["2a", "2c", "2e", "2g"],
                 conditions_template: None,
             },
@@ -186,10 +188,10 @@ pub async fn generate_applications(pool: &PgPool, count: i64) -> anyhow::Result<
              SELECT r.id, r.budget_cents - r.granted_cents AS free,
                     array_agg(c.code ORDER BY c.code) AS codes
              FROM rounds r JOIN round_categories rc ON rc.round_id = r.id JOIN categories c ON c.id = rc.category_id
-             WHERE r.state = 'published' GROUP BY r.id ORDER BY r.id LIMIT 1),
+             WHERE r.state = $5 GROUP BY r.id ORDER BY r.id LIMIT 1),
          places AS (SELECT array_agg(id ORDER BY id) AS ids FROM municipalities WHERE active),
-         people AS (SELECT (SELECT id FROM users WHERE 'clerk' = ANY (roles) ORDER BY id LIMIT 1) AS clerk,
-                           (SELECT id FROM users WHERE 'reviewer' = ANY (roles) ORDER BY id LIMIT 1) AS reviewer),
+         people AS (SELECT (SELECT id FROM users WHERE $6 = ANY (roles) ORDER BY id LIMIT 1) AS clerk,
+                           (SELECT id FROM users WHERE $7 = ANY (roles) ORDER BY id LIMIT 1) AS reviewer),
          generated AS (
              SELECT g, round.id AS round_id, round.codes[1 + g % cardinality(round.codes)] AS code,
                     places.ids[1 + (g * 7919) % cardinality(places.ids)] AS municipality_id,
@@ -202,9 +204,8 @@ pub async fn generate_applications(pool: &PgPool, count: i64) -> anyhow::Result<
                  total_cost_cents, eligible_cost_cents, requested_grant_cents, created_by, created_at,
                  updated_at, submitted_at, search_text, district_id, assigned_to)
          SELECT n.round_id, n.municipality_id,
-                CASE WHEN n.pick < 50 THEN 'submitted' WHEN n.pick < 80 THEN 'in_review'
-                     WHEN n.pick < 88 THEN 'changes_requested' WHEN n.pick < 93 THEN 'decision_proposed'
-                     WHEN n.pick < 96 THEN 'rejected' ELSE 'withdrawn' END,
+                ($4::text[])[CASE WHEN n.pick < 50 THEN 1 WHEN n.pick < 80 THEN 2 WHEN n.pick < 88 THEN 3
+                                  WHEN n.pick < 93 THEN 4 WHEN n.pick < 96 THEN 5 ELSE 6 END],
                 -- lpad cuts longer strings: numbers past 9999 keep all their digits.
                 'EGOV-' || $2 || '-' || lpad(($3 + n.g)::text, greatest(4, length(($3 + n.g)::text)), '0'),
                 (ARRAY['Digitales', 'Gemeinsames', 'Interkommunales', 'Zentrales', 'Offenes'])[1 + n.g % 5] || ' ' ||
@@ -221,6 +222,17 @@ pub async fn generate_applications(pool: &PgPool, count: i64) -> anyhow::Result<
     .bind(count)
     .bind(i32::from(year).to_string())
     .bind(first)
+    .bind([
+        Status::Submitted,
+        Status::InReview,
+        Status::ChangesRequested,
+        Status::DecisionProposed,
+        Status::Rejected,
+        Status::Withdrawn,
+    ])
+    .bind(RoundState::Published)
+    .bind(Role::Clerk)
+    .bind(Role::Reviewer)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -235,24 +247,27 @@ pub async fn generate_applications(pool: &PgPool, count: i64) -> anyhow::Result<
              SELECT a.id, a.round_id, a.requested_grant_cents,
                     sum(a.requested_grant_cents) OVER (ORDER BY a.submitted_at, a.id) AS running
              FROM applications a
-             WHERE a.status = 'rejected' AND a.id % 2 = 0),
+             WHERE a.status = $1 AND a.id % 2 = 0),
          budget AS (SELECT r.id, r.budget_cents - r.granted_cents AS free FROM rounds r),
          chosen AS (
              SELECT c.* FROM candidates c JOIN budget b ON b.id = c.round_id WHERE c.running <= b.free * 9 / 10),
          approved AS (
-             UPDATE applications a SET status = 'approved', granted_cents = a.requested_grant_cents,
+             UPDATE applications a SET status = $2, granted_cents = a.requested_grant_cents,
                     decided_at = a.submitted_at + interval '40 days'
              FROM chosen WHERE a.id = chosen.id RETURNING a.round_id, a.granted_cents)
          UPDATE rounds r SET granted_cents = r.granted_cents + s.total
          FROM (SELECT round_id, sum(granted_cents) AS total FROM approved GROUP BY round_id) s
          WHERE r.id = s.round_id",
     )
+    .bind(Status::Rejected)
+    .bind(Status::Approved)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
         "UPDATE applications SET decided_at = submitted_at + interval '30 days'
-         WHERE status = 'rejected' AND decided_at IS NULL",
+         WHERE status = $1 AND decided_at IS NULL",
     )
+    .bind(Status::Rejected)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -19,6 +19,7 @@ pub mod secrets;
 pub mod server;
 pub mod site;
 pub mod state;
+pub mod stored;
 pub mod validation;
 pub mod web;
 

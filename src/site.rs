@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use crate::database;
 use crate::error::{AppError, RawResponse};
 use crate::programmes::db::{self as programmes, CategoryRow, ContactRow};
-use crate::programmes::model::RoundSummary;
+use crate::programmes::summary::RoundSummary;
 use crate::state::AppState;
 use crate::web::PageContext;
 

@@ -55,11 +55,10 @@ pub struct UserView {
 
 impl From<db::UserListRow> for UserView {
     fn from(u: db::UserListRow) -> Self {
-        let roles: Vec<Role> = u.roles.iter().filter_map(|r| r.parse().ok()).collect();
         UserView {
             id: u.id,
             status: status_label(u.active, u.has_password),
-            roles: roles_label(&roles),
+            roles: roles_label(&u.roles),
             municipality: u.municipality_name.unwrap_or_default(),
             name: u.display_name,
             email: u.email,
@@ -277,7 +276,7 @@ async fn send_invitation(
     };
     let message = Message::Invitation(Invitation {
         name: user.display_name.clone(),
-        role: roles_label(&user.roles()),
+        role: roles_label(&user.roles),
         municipality,
         link: format!("{}/einladung?token={token}", app.config.base_url),
         valid_until: locale::date(time::OffsetDateTime::now_utc() + INVITATION_VALIDITY),
@@ -315,7 +314,7 @@ async fn user_page(
         None => None,
     };
     let roles = roles.unwrap_or_else(|| RoleForm {
-        role: choice_of_roles(&user.roles()).to_string(),
+        role: choice_of_roles(&user.roles).to_string(),
         municipality: user
             .municipality_id
             .map(|id| id.to_string())
@@ -323,7 +322,7 @@ async fn user_page(
     });
     Ok(UserPage {
         page,
-        roles_text: roles_label(&user.roles()),
+        roles_text: roles_label(&user.roles),
         status: status_label(user.active, user.password_hash.is_some()),
         municipality: municipality.unwrap_or_default(),
         is_self: admin.id == user.id,
@@ -363,7 +362,7 @@ async fn change_role(
     let mut errors = FormErrors::default();
     let parsed = parse_roles(&mut tx, &form, &mut errors).await?;
     let changes_clerk_status = parsed.is_some_and(|(roles, _)| {
-        roles.contains(&Role::Clerk) != user.roles().contains(&Role::Clerk)
+        roles.contains(&Role::Clerk) != user.roles.contains(&Role::Clerk)
     });
     if changes_clerk_status {
         errors.add("role", "Ein kommunales Konto kann kein Ministeriumskonto werden und umgekehrt. Bitte legen Sie dafür ein neues Konto an.");
@@ -378,7 +377,7 @@ async fn change_role(
         let page = user_page(&mut tx, page, &admin, user, Some(form), errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    let mut before = user.roles();
+    let mut before = user.roles.clone();
     before.sort();
     let mut after = roles.to_vec();
     after.sort();
@@ -396,7 +395,7 @@ async fn change_role(
     let actor = admin.actor(&client);
     let details = json!({
         "before": { "roles": user.roles, "municipality_id": user.municipality_id },
-        "after": { "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(), "municipality_id": municipality_id },
+        "after": { "roles": roles, "municipality_id": municipality_id },
     });
     audit::record(
         &mut tx,

@@ -11,15 +11,9 @@ pub struct UserRecord {
     pub email: String,
     pub display_name: String,
     pub password_hash: Option<String>,
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
     pub municipality_id: Option<i64>,
     pub active: bool,
-}
-
-impl UserRecord {
-    pub fn roles(&self) -> Vec<Role> {
-        self.roles.iter().filter_map(|r| r.parse().ok()).collect()
-    }
 }
 
 pub struct NewUser<'a> {
@@ -94,7 +88,6 @@ pub async fn prune_reset_requests(conn: &mut PgConnection) -> sqlx::Result<u64> 
 
 /// Inserts the user; `Ok(None)` when the e-mail address is taken.
 pub async fn insert_user(conn: &mut PgConnection, user: NewUser<'_>) -> sqlx::Result<Option<i64>> {
-    let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
     sqlx::query_scalar(
         "INSERT INTO users (email, display_name, password_hash, roles, municipality_id)
          VALUES ($1, $2, $3, $4, $5)
@@ -104,7 +97,7 @@ pub async fn insert_user(conn: &mut PgConnection, user: NewUser<'_>) -> sqlx::Re
     .bind(user.email.as_str())
     .bind(user.display_name)
     .bind(user.password_hash)
-    .bind(&roles)
+    .bind(user.roles)
     .bind(user.municipality_id)
     .fetch_optional(conn)
     .await
@@ -122,7 +115,7 @@ pub struct SessionRecord {
     pub user_id: i64,
     pub email: String,
     pub display_name: String,
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
     pub municipality_id: Option<i64>,
     pub municipality_name: Option<String>,
     pub csrf_token: String,
@@ -426,7 +419,7 @@ pub struct UserListRow {
     pub id: i64,
     pub email: String,
     pub display_name: String,
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
     pub municipality_name: Option<String>,
     pub active: bool,
     pub has_password: bool,
@@ -459,12 +452,11 @@ pub async fn update_roles(
     roles: &[Role],
     municipality_id: Option<i64>,
 ) -> sqlx::Result<()> {
-    let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
     sqlx::query(
         "UPDATE users SET roles = $2, municipality_id = $3, updated_at = now() WHERE id = $1",
     )
     .bind(user_id)
-    .bind(&roles)
+    .bind(roles)
     .bind(municipality_id)
     .execute(conn)
     .await?;
@@ -758,10 +750,11 @@ pub async fn clerks_of(
 ) -> sqlx::Result<Vec<(String, String)>> {
     sqlx::query_as(
         "SELECT email, display_name FROM users
-         WHERE municipality_id = $1 AND 'clerk' = ANY (roles) AND active AND password_hash IS NOT NULL
+         WHERE municipality_id = $1 AND $2 = ANY (roles) AND active AND password_hash IS NOT NULL
          ORDER BY id",
     )
     .bind(municipality_id)
+    .bind(Role::Clerk)
     .fetch_all(conn)
     .await
 }

@@ -3,42 +3,24 @@
 use std::fmt;
 use std::str::FromStr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Role {
-    /// Kommunale Sachbearbeitung: bound to one municipality.
-    Clerk,
-    /// Sachbearbeitung im Ministerium.
-    Reviewer,
-    Admin,
+crate::stored::stored_enum! {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Role {
+        /// Kommunale Sachbearbeitung: bound to one municipality.
+        Clerk = "clerk",
+        /// Sachbearbeitung im Ministerium.
+        Reviewer = "reviewer",
+        Admin = "admin",
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Clerk, Role::Reviewer, Role::Admin];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Clerk => "clerk",
-            Role::Reviewer => "reviewer",
-            Role::Admin => "admin",
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Role::Clerk => "Kommunale Sachbearbeitung",
             Role::Reviewer => "Sachbearbeitung Ministerium",
             Role::Admin => "Administration",
         }
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s:?}"))
     }
 }
 

@@ -198,7 +198,7 @@ pub async fn load_session(State(app): State<AppState>, mut req: Request, next: N
         });
         return next.run(req).await;
     }
-    let roles: Vec<Role> = s.roles.iter().filter_map(|r| r.parse().ok()).collect();
+    let roles = s.roles;
     let ministry = roles.iter().any(|r| *r != Role::Clerk);
     let user = CurrentUser {
         second_factor_missing: app.config.require_second_factor && ministry && !s.second_factor,

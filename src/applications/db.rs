@@ -6,7 +6,8 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 
 use super::forms::Answers;
-use super::model::{Section, Status};
+use super::model::{Section, Status, Transition};
+use crate::programmes::model::RoundState;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ApplicationRow {
@@ -16,7 +17,7 @@ pub struct ApplicationRow {
     pub round_closes_at: OffsetDateTime,
     pub municipality_id: i64,
     pub municipality_name: String,
-    pub status: String,
+    pub status: Status,
     pub reference: Option<String>,
     pub title: String,
     pub requested_grant_cents: Option<i64>,
@@ -26,10 +27,6 @@ pub struct ApplicationRow {
 }
 
 impl ApplicationRow {
-    pub fn status(&self) -> Status {
-        self.status.parse().unwrap_or(Status::Draft)
-    }
-
     /// The title, or a stand-in while the clerk has not given one.
     pub fn display_title(&self) -> &str {
         if self.title.is_empty() {
@@ -86,10 +83,11 @@ pub async fn as_partner(
     sqlx::query_as(&format!(
         "{APPLICATION_SELECT}
          JOIN application_partners p ON p.application_id = a.id AND p.municipality_id = $1
-         WHERE a.status <> 'withdrawn' OR a.reference IS NOT NULL
+         WHERE a.status <> $2 OR a.reference IS NOT NULL
          ORDER BY a.updated_at DESC, a.id DESC"
     ))
     .bind(municipality_id)
+    .bind(Status::Withdrawn)
     .fetch_all(conn)
     .await
 }
@@ -145,7 +143,7 @@ pub async fn update_summary(conn: &mut PgConnection, id: i64, s: &Summary<'_>) -
 
 #[derive(Clone, Debug, serde::Deserialize)]
 pub struct SectionRow {
-    pub section: String,
+    pub section: Section,
     pub answers: Json<Answers>,
     pub version: i32,
     pub reopened: bool,
@@ -222,7 +220,7 @@ pub async fn save_section(
              RETURNING version",
         )
         .bind(id)
-        .bind(section.slug())
+        .bind(section)
         .bind(Json(answers))
         .bind(user_id)
         .fetch_optional(&mut *conn)
@@ -235,7 +233,7 @@ pub async fn save_section(
              RETURNING version",
         )
         .bind(id)
-        .bind(section.slug())
+        .bind(section)
         .bind(Json(answers))
         .bind(loaded_version)
         .bind(user_id)
@@ -258,7 +256,6 @@ pub async fn set_reopened(
     sections: &[Section],
     user_id: i64,
 ) -> sqlx::Result<()> {
-    let slugs: Vec<&str> = sections.iter().map(|s| s.slug()).collect();
     // A reopened section that was never saved still needs a row to carry the flag.
     sqlx::query(
         "INSERT INTO application_sections (application_id, section, updated_by)
@@ -266,7 +263,7 @@ pub async fn set_reopened(
          ON CONFLICT (application_id, section) DO NOTHING",
     )
     .bind(id)
-    .bind(&slugs)
+    .bind(sections)
     .bind(user_id)
     .execute(&mut *conn)
     .await?;
@@ -274,7 +271,7 @@ pub async fn set_reopened(
         "UPDATE application_sections SET reopened = (section = ANY($2)) WHERE application_id = $1",
     )
     .bind(id)
-    .bind(&slugs)
+    .bind(sections)
     .execute(conn)
     .await?;
     Ok(())
@@ -454,14 +451,16 @@ pub(super) async fn set_status(
                 reference = coalesce(reference, (SELECT 'EGOV-' || c.year || '-' ||
                                                         lpad(c.last::text, greatest(4, length(c.last::text)), '0')
                                                  FROM counter c)),
-                submitted_at = CASE WHEN $2 IN ('submitted', 'in_review') AND submitted_at IS NULL THEN now() ELSE submitted_at END,
-                decided_at = CASE WHEN $2 IN ('approved', 'rejected') THEN now() ELSE decided_at END
+                submitted_at = CASE WHEN $4 AND submitted_at IS NULL THEN now() ELSE submitted_at END,
+                decided_at = CASE WHEN $5 THEN now() ELSE decided_at END
          WHERE id = $1
          RETURNING reference",
     )
     .bind(id)
-    .bind(status.as_str())
+    .bind(status)
     .bind(numbered_in)
+    .bind(matches!(status, Status::Submitted | Status::InReview))
+    .bind(status.is_decided())
     .fetch_one(conn)
     .await
 }
@@ -595,10 +594,11 @@ pub async fn requesting_reviewer(
 ) -> sqlx::Result<Option<(String, String)>> {
     sqlx::query_as(
         "SELECT u.email, u.display_name FROM application_events e JOIN users u ON u.id = e.actor_id
-         WHERE e.application_id = $1 AND e.kind = 'changes_requested' AND u.active
+         WHERE e.application_id = $1 AND e.kind = $2 AND u.active
          ORDER BY e.at DESC, e.id DESC LIMIT 1",
     )
     .bind(id)
+    .bind(Transition::RequestChanges.event_kind())
     .fetch_optional(conn)
     .await
 }
@@ -621,11 +621,13 @@ pub async fn drafts_closing_within(
     sqlx::query_as(
         "SELECT a.id, a.title, r.title AS round_title, r.closes_at, a.municipality_id
          FROM applications a JOIN rounds r ON r.id = a.round_id
-         WHERE a.status = 'draft' AND r.state = 'published'
+         WHERE a.status = $2 AND r.state = $3
            AND r.closes_at > now() AND r.closes_at <= now() + $1
          ORDER BY a.id",
     )
     .bind(within)
+    .bind(Status::Draft)
+    .bind(RoundState::Published)
     .fetch_all(conn)
     .await
 }
@@ -662,18 +664,6 @@ pub async fn commit_grant(
         .execute(conn)
         .await?;
     Ok(Ok(()))
-}
-
-/// The notice of the application's confirmed decision (read from the review's table: the
-/// municipality downloads what the ministry issued).
-pub async fn notice_pdf(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Vec<u8>>> {
-    sqlx::query_scalar(
-        "SELECT notice_pdf FROM decisions WHERE application_id = $1 AND state = 'confirmed'",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await
-    .map(Option::flatten)
 }
 
 /// A message on the case between the ministry and the municipality.

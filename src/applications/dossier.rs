@@ -44,7 +44,7 @@ impl Dossier {
             .sections
             .0
             .into_iter()
-            .filter_map(|row| Section::from_slug(&row.section).map(|s| (s, row)))
+            .map(|row| (row.section, row))
             .collect();
         Ok(Dossier {
             rules: rules_of(&round),
@@ -66,7 +66,7 @@ impl Dossier {
     pub fn snapshot(&self) -> serde_json::Value {
         let mut all = serde_json::Map::new();
         for row in self.sections.values() {
-            all.insert(row.section.clone(), serde_json::json!(row.answers.0));
+            all.insert(row.section.slug().into(), serde_json::json!(row.answers.0));
         }
         all.insert(
             "partner".into(),
@@ -81,7 +81,7 @@ impl Dossier {
     }
 
     pub fn status(&self) -> Status {
-        self.application.status()
+        self.application.status
     }
 
     /// The saved answers of a section (empty if never saved).
@@ -178,7 +178,7 @@ impl Dossier {
         let base = format!("/antraege/{}", self.id());
         let mut problems = Vec::new();
         match phase(
-            &self.round.state,
+            self.round.state,
             self.round.opens_at,
             self.round.closes_at,
             now,

@@ -6,44 +6,22 @@ use std::str::FromStr;
 
 use crate::money::{Cents, Rate};
 
-/// Where an application stands (design.md, "Application states").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Status {
-    Draft,
-    Submitted,
-    InReview,
-    ChangesRequested,
-    DecisionProposed,
-    Approved,
-    Rejected,
-    Withdrawn,
+crate::stored::stored_enum! {
+    /// Where an application stands (design.md, "Application states").
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum Status {
+        Draft = "draft",
+        Submitted = "submitted",
+        InReview = "in_review",
+        ChangesRequested = "changes_requested",
+        DecisionProposed = "decision_proposed",
+        Approved = "approved",
+        Rejected = "rejected",
+        Withdrawn = "withdrawn",
+    }
 }
 
 impl Status {
-    pub const ALL: [Status; 8] = [
-        Status::Draft,
-        Status::Submitted,
-        Status::InReview,
-        Status::ChangesRequested,
-        Status::DecisionProposed,
-        Status::Approved,
-        Status::Rejected,
-        Status::Withdrawn,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Draft => "draft",
-            Status::Submitted => "submitted",
-            Status::InReview => "in_review",
-            Status::ChangesRequested => "changes_requested",
-            Status::DecisionProposed => "decision_proposed",
-            Status::Approved => "approved",
-            Status::Rejected => "rejected",
-            Status::Withdrawn => "withdrawn",
-        }
-    }
-
     /// As the municipality sees it. A proposed decision is still "in Prüfung" for them: the
     /// four-eyes step is internal.
     pub fn label(self) -> &'static str {
@@ -93,14 +71,6 @@ impl Status {
     /// A decision is final; before it the municipality may withdraw.
     pub fn is_decided(self) -> bool {
         matches!(self, Status::Approved | Status::Rejected)
-    }
-}
-
-impl FromStr for Status {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Status::ALL.into_iter().find(|x| x.as_str() == s).ok_or(())
     }
 }
 
@@ -272,6 +242,16 @@ impl Section {
         Section::ALL.get(i + 1).copied()
     }
 }
+
+impl FromStr for Section {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Section::from_slug(s).ok_or(())
+    }
+}
+
+crate::stored::stored_as_text!(Section, slug);
 
 /// A section's place in the task list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -26,7 +26,8 @@ use crate::error::AppError;
 use crate::locale;
 use crate::money::Cents;
 use crate::programmes::db as programmes_db;
-use crate::programmes::model::RoundSummary;
+use crate::programmes::model::RoundState;
+use crate::programmes::summary::RoundSummary;
 use crate::state::AppState;
 use crate::validation::{FormErrors, clean_line};
 use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash};
@@ -63,7 +64,7 @@ impl ListItem {
                 .unwrap_or_else(|| "–".into()),
             updated: locale::date_time(a.updated_at),
             updated_iso: locale::iso(a.updated_at),
-            next_step: a.status().next_step(),
+            next_step: a.status.next_step(),
         }
     }
 }
@@ -131,7 +132,7 @@ async fn start(
     let mut tx = app.db.begin().await?;
     let round = programmes_db::find_round(&mut tx, round_id)
         .await?
-        .filter(|r| r.state != "draft")
+        .filter(|r| r.state != RoundState::Draft)
         .ok_or(AppError::NotFound)?;
     if !RoundSummary::new(round, OffsetDateTime::now_utc()).is_open() {
         return Ok(redirect_with_flash(
@@ -239,7 +240,7 @@ async fn confirm_participation(
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
     let (row, access) = open(&mut tx, &user, id, true).await?;
-    let status = row.status();
+    let status = row.status;
     if access != Access::Partner || status.is_decided() || status == Status::Withdrawn {
         return Err(AppError::Forbidden);
     }
@@ -280,7 +281,7 @@ async fn withdraw_page(
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     let row = owned(&mut conn, &user, id, false).await?;
-    if Transition::Withdraw.target(row.status()).is_none() {
+    if Transition::Withdraw.target(row.status).is_none() {
         return Ok(Redirect::to(&format!("/antraege/{id}")).into_response());
     }
     Ok(WithdrawPage {
@@ -325,7 +326,7 @@ async fn withdraw(
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    if Transition::Withdraw.target(row.status()).is_none() {
+    if Transition::Withdraw.target(row.status).is_none() {
         // Already withdrawn (a resent form) or decided meanwhile.
         return Ok(Redirect::to(&format!("/antraege/{id}")).into_response());
     }

@@ -187,7 +187,7 @@ async fn build_page(
         .then(|| forms::check_costs(&answers, &dossier.rules).1)
         .flatten()
         .map(|p| PlanView::new(&p, dossier));
-    let summary = crate::programmes::model::RoundSummary::new(
+    let summary = crate::programmes::summary::RoundSummary::new(
         dossier.round.clone(),
         time::OffsetDateTime::now_utc(),
     );

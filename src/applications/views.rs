@@ -25,7 +25,7 @@ pub struct Header {
 
 impl Header {
     pub fn new(a: &ApplicationRow) -> Self {
-        let status = a.status();
+        let status = a.status;
         Header {
             id: a.id,
             reference: a.reference.clone().unwrap_or_default(),

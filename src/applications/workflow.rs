@@ -79,7 +79,7 @@ pub async fn apply(
     transition: Transition,
     input: &Input,
 ) -> Result<Status, TransitionError> {
-    let from = application.status();
+    let from = application.status;
     let not_allowed = || TransitionError::NotAllowed { transition, from };
     let target = transition.target(from).ok_or_else(not_allowed)?;
     if transition.party() != by.party {

@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 
 use super::db::{self, CategoryRow, NewRound};
 use super::forms::{FINANCING_TYPES, RoundForm, ValidRound};
-use super::model::RoundSummary;
+use super::model::RoundState;
+use super::summary::RoundSummary;
 use crate::accounts::Admin;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
@@ -34,14 +35,6 @@ pub fn router() -> Router<AppState> {
 pub struct AdminRound {
     pub summary: RoundSummary,
     pub state: &'static str,
-}
-
-fn state_label(state: &str) -> &'static str {
-    match state {
-        "draft" => "Entwurf",
-        "published" => "Veröffentlicht",
-        _ => "Geschlossen",
-    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -72,7 +65,7 @@ async fn list(
         .await?
         .into_iter()
         .map(|r| AdminRound {
-            state: state_label(&r.state),
+            state: r.state.label(),
             summary: RoundSummary::new(r, now),
         })
         .collect();
@@ -125,7 +118,7 @@ fn new_round<'a>(programme_id: i64, r: &'a ValidRound, codes: &'a [&'a str]) -> 
         min_grant_cents: r.min_grant.get(),
         max_grant_cents: r.max_grant.map(|c| c.get()),
         financing_type: r.financing_type,
-        state: "draft",
+        state: RoundState::Draft,
         category_codes: codes,
         conditions_template: r.conditions.as_deref(),
     }
@@ -194,7 +187,7 @@ async fn edit_page(
     Ok(FormPage {
         page,
         id: Some(id),
-        state: state_label(&round.state),
+        state: round.state.label(),
         form: RoundForm::from_round(&round).with_attachments(&attachments),
         categories,
         financing_types: &FINANCING_TYPES,
@@ -234,7 +227,7 @@ async fn update(
     let round = match validated {
         Ok(round) => round,
         Err(errors) => {
-            let state = state_label(&existing.state);
+            let state = existing.state.label();
             let page = FormPage {
                 page,
                 id: Some(id),
@@ -255,7 +248,7 @@ async fn update(
         let page = FormPage {
             page,
             id: Some(id),
-            state: state_label(&existing.state),
+            state: existing.state.label(),
             form,
             categories,
             financing_types: &FINANCING_TYPES,
@@ -301,8 +294,8 @@ async fn publish(
         &user,
         &client.0,
         id,
-        "draft",
-        "published",
+        RoundState::Draft,
+        RoundState::Published,
         "round.published",
         "Der Förderaufruf ist veröffentlicht.",
     )
@@ -321,8 +314,8 @@ async fn close(
         &user,
         &client.0,
         id,
-        "published",
-        "closed",
+        RoundState::Published,
+        RoundState::Closed,
         "round.closed",
         "Der Förderaufruf ist geschlossen.",
     )
@@ -335,8 +328,8 @@ async fn change_state(
     user: &Admin,
     client: &str,
     id: i64,
-    from: &str,
-    to: &str,
+    from: RoundState,
+    to: RoundState,
     action: &str,
     done: &str,
 ) -> Result<Response, AppError> {

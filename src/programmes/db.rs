@@ -3,6 +3,9 @@
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 
+use super::model::RoundState;
+use crate::applications::model::Status;
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ProgrammeRow {
     pub id: i64,
@@ -42,7 +45,7 @@ pub struct RoundRow {
     pub min_grant_cents: i64,
     pub max_grant_cents: Option<i64>,
     pub financing_type: String,
-    pub state: String,
+    pub state: RoundState,
     /// Codes and titles of the round's open categories, in programme order.
     pub categories: Vec<String>,
     pub category_titles: Vec<String>,
@@ -99,12 +102,17 @@ pub async fn public_rounds(
     conn: &mut PgConnection,
     programme_id: i64,
 ) -> sqlx::Result<Vec<RoundRow>> {
-    rounds_in(conn, programme_id, &["published", "closed"]).await
+    rounds_in(
+        conn,
+        programme_id,
+        &[RoundState::Published, RoundState::Closed],
+    )
+    .await
 }
 
 /// Every round of the programme, drafts too (for the admins).
 pub async fn all_rounds(conn: &mut PgConnection, programme_id: i64) -> sqlx::Result<Vec<RoundRow>> {
-    rounds_in(conn, programme_id, &["draft", "published", "closed"]).await
+    rounds_in(conn, programme_id, &RoundState::ALL).await
 }
 
 const ROUND_SELECT: &str = "SELECT r.id, r.title, r.year, r.budget_cents, r.opens_at, r.closes_at, r.max_rate_bp,
@@ -120,16 +128,17 @@ const ROUND_SELECT: &str = "SELECT r.id, r.title, r.year, r.budget_cents, r.open
 async fn rounds_in(
     conn: &mut PgConnection,
     programme_id: i64,
-    states: &[&str],
+    states: &[RoundState],
 ) -> sqlx::Result<Vec<RoundRow>> {
     sqlx::query_as(&format!(
         "{ROUND_SELECT}
          WHERE r.programme_id = $1 AND r.state = ANY($2)
          GROUP BY r.id
-         ORDER BY (r.state = 'published' AND r.closes_at > now()) DESC, r.closes_at DESC"
+         ORDER BY (r.state = $3 AND r.closes_at > now()) DESC, r.closes_at DESC"
     ))
     .bind(programme_id)
     .bind(states)
+    .bind(RoundState::Published)
     .fetch_all(conn)
     .await
 }
@@ -190,8 +199,8 @@ async fn set_round_categories(
 pub async fn set_round_state(
     conn: &mut PgConnection,
     id: i64,
-    from: &str,
-    to: &str,
+    from: RoundState,
+    to: RoundState,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE rounds SET state = $3, updated_at = now() WHERE id = $1 AND state = $2",
@@ -215,7 +224,7 @@ pub struct NewRound<'a> {
     pub min_grant_cents: i64,
     pub max_grant_cents: Option<i64>,
     pub financing_type: &'a str,
-    pub state: &'a str,
+    pub state: RoundState,
     pub category_codes: &'a [&'a str],
     /// `None` keeps the current (or, for a new round, the standard) Nebenbestimmungen.
     pub conditions_template: Option<&'a str>,
@@ -443,8 +452,8 @@ pub async fn set_attachment_types(
 
 /// How many submitted applications of the round (not drafts, not withdrawn) would break the
 /// round's new rules: submitted outside the new window, a grant above the new rate or caps, or a
-/// category no longer open. (Read straight from the applications table: this layer does not
-/// import the applications feature.)
+/// category no longer open. (Read straight from the applications table: this layer knows only
+/// the applications' states, nothing else of that feature.)
 pub async fn submissions_broken_by(
     conn: &mut PgConnection,
     id: i64,
@@ -452,7 +461,7 @@ pub async fn submissions_broken_by(
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "SELECT count(*) FROM applications a
-         WHERE a.round_id = $1 AND a.status NOT IN ('draft', 'withdrawn')
+         WHERE a.round_id = $1 AND a.status <> ALL($8)
            AND (a.submitted_at < $2 OR a.submitted_at > $3
                 OR a.requested_grant_cents::numeric * 10000 > a.eligible_cost_cents::numeric * $4
                 OR a.requested_grant_cents < $5
@@ -466,6 +475,7 @@ pub async fn submissions_broken_by(
     .bind(r.min_grant_cents)
     .bind(r.max_grant_cents)
     .bind(r.category_codes)
+    .bind([Status::Draft, Status::Withdrawn])
     .fetch_one(conn)
     .await
 }

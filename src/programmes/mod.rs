@@ -7,3 +7,4 @@ pub mod forms;
 pub mod model;
 pub mod programme_admin;
 pub mod routes;
+pub mod summary;

@@ -8,7 +8,7 @@ use axum::routing::get;
 use time::OffsetDateTime;
 
 use super::db;
-use super::model::RoundSummary;
+use super::summary::RoundSummary;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::PageContext;

@@ -128,7 +128,7 @@ async fn start_review(
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
     let row = case_of(&mut tx, &user, id, true).await?;
-    if row.status() != Status::Submitted {
+    if row.status != Status::Submitted {
         return Ok(back_to_case(&app, id, "Die Prüfung läuft bereits."));
     }
     workflow::apply(
@@ -240,7 +240,7 @@ async fn request_changes(
         }
         Some(_) => {}
     }
-    if row.status() != Status::InReview {
+    if row.status != Status::InReview {
         errors.add(
             "message",
             "Eine Nachforderung ist nur während der Prüfung möglich.",

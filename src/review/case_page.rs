@@ -7,7 +7,7 @@ use askama_web::WebTemplate;
 
 use super::dashboard::review_label;
 use super::db::{self, DecisionRow};
-use super::model::ProposalForm;
+use super::model::{DecisionState, Outcome, ProposalForm};
 use crate::applications::db::ApplicationRow;
 use crate::applications::dossier::Dossier;
 use crate::applications::model::{Section, Status};
@@ -127,6 +127,12 @@ fn event_text(kind: &str) -> &'static str {
     }
 }
 
+/// The choices of the proposal form.
+const OUTCOMES: &[(&str, &str)] = &[
+    (Outcome::Approve.as_str(), "Bewilligen"),
+    (Outcome::Reject.as_str(), "Ablehnen"),
+];
+
 pub async fn load_case_page(
     conn: &mut sqlx::PgConnection,
     page: PageContext,
@@ -206,7 +212,7 @@ pub async fn load_case_page(
             })
             .collect(),
         assessed: assessment
-            .map(|a| format!("{}, {}", a.reviewer, locale::date_time(a.at)))
+            .map(|a| format!("{}, {}", a.assessor, locale::date_time(a.at)))
             .unwrap_or_default(),
         sections: Section::ALL
             .into_iter()
@@ -222,9 +228,11 @@ pub async fn load_case_page(
         can_settle: status == Status::DecisionProposed
             && decision
                 .as_ref()
-                .is_some_and(|d| d.state == "proposed" && d.proposed_by != me),
-        has_notice: decision.as_ref().is_some_and(|d| d.state == "confirmed"),
-        outcomes: &[("approve", "Bewilligen"), ("reject", "Ablehnen")],
+                .is_some_and(|d| d.state == DecisionState::Proposed && d.proposed_by != me),
+        has_notice: decision
+            .as_ref()
+            .is_some_and(|d| d.state == DecisionState::Confirmed),
+        outcomes: OUTCOMES,
         decision: decision.as_ref().map(DecisionView::new),
         proposal: proposal_defaults(&notice_context, &dossier.answers(Section::Project)),
     })
@@ -247,8 +255,8 @@ impl DecisionView {
     pub fn new(d: &DecisionRow) -> Self {
         let amount = |c: Option<i64>| c.map(|c| Cents::new(c).to_string()).unwrap_or_default();
         DecisionView {
-            approve: d.outcome == "approve",
-            confirmed: d.state == "confirmed",
+            approve: d.outcome == Outcome::Approve,
+            confirmed: d.state == DecisionState::Confirmed,
             granted: amount(d.granted_cents),
             eligible: amount(d.eligible_cents),
             reason: d.reason.clone(),

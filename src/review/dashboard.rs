@@ -44,7 +44,7 @@ pub struct CaseView {
 
 impl CaseView {
     pub fn new(c: &CaseRow) -> Self {
-        let status: Status = c.status.parse().unwrap_or(Status::Submitted);
+        let status = c.status;
         CaseView {
             id: c.id,
             reference: c.reference.clone(),

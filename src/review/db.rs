@@ -5,8 +5,11 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 
-use super::model::{Assignment, Cursor, Filter};
+use super::model::{Assignment, Cursor, DecisionState, Filter, Outcome};
+use crate::accounts::model::Role;
 use crate::applications::db as applications_db;
+use crate::applications::model::{Status, Transition};
+use crate::programmes::model::RoundState;
 
 /// One application in the dashboard.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -17,7 +20,7 @@ pub struct CaseRow {
     pub municipality: String,
     pub round_title: String,
     pub category_code: Option<String>,
-    pub status: String,
+    pub status: Status,
     pub requested_grant_cents: Option<i64>,
     pub submitted_at: OffsetDateTime,
     pub assignee: Option<String>,
@@ -200,17 +203,19 @@ pub async fn budgets(conn: &mut PgConnection, round: Option<i64>) -> sqlx::Resul
                           WHERE t.round_id = r.id AND application_is_open(t.status)), 0)::bigint
                     AS requested_cents
          FROM rounds r
-         WHERE r.state <> 'draft' AND ($1::bigint IS NULL OR r.id = $1)
+         WHERE r.state <> $2 AND ($1::bigint IS NULL OR r.id = $1)
          ORDER BY r.closes_at DESC",
     )
     .bind(round)
+    .bind(RoundState::Draft)
     .fetch_all(conn)
     .await
 }
 
 /// The filter's choices: rounds, Landkreise and kreisfreie Städte, categories.
 pub async fn round_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<(i64, String)>> {
-    sqlx::query_as("SELECT id, title FROM rounds WHERE state <> 'draft' ORDER BY closes_at DESC")
+    sqlx::query_as("SELECT id, title FROM rounds WHERE state <> $1 ORDER BY closes_at DESC")
+        .bind(RoundState::Draft)
         .fetch_all(conn)
         .await
 }
@@ -229,16 +234,17 @@ pub async fn category_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<(Stri
         .await
 }
 
-/// Active reviewers, for assignment, as a JSON array of [id, name].
+/// Active reviewers (`$2` is the reviewer role), for assignment, as a JSON array of [id, name].
 const REVIEWERS_JSON: &str = "(SELECT coalesce(json_agg(json_build_array(id, display_name)
         ORDER BY display_name, id), '[]')
-    FROM users WHERE 'reviewer' = ANY (roles) AND active)";
+    FROM users WHERE $2 = ANY (roles) AND active)";
 
 pub async fn is_reviewer(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<bool> {
     sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND 'reviewer' = ANY (roles) AND active)",
+        "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND $2 = ANY (roles) AND active)",
     )
     .bind(user_id)
+    .bind(Role::Reviewer)
     .fetch_one(conn)
     .await
 }
@@ -300,13 +306,13 @@ pub async fn add_note(
 pub struct AssessmentRow {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
-    pub reviewer: String,
+    pub assessor: String,
     pub items: Json<serde_json::Value>,
 }
 
 /// The latest Prüfvermerk of application `$1` as a JSON [`AssessmentRow`], or NULL.
 const ASSESSMENT_JSON: &str =
-    "(SELECT json_build_object('at', s.at, 'reviewer', u.display_name, 'items', s.items)
+    "(SELECT json_build_object('at', s.at, 'assessor', u.display_name, 'items', s.items)
     FROM application_assessments s JOIN users u ON u.id = s.reviewer_id
     WHERE s.application_id = $1 ORDER BY s.at DESC, s.id DESC LIMIT 1)";
 
@@ -332,6 +338,7 @@ pub async fn case_record(conn: &mut PgConnection, id: i64) -> sqlx::Result<CaseR
         applications_db::MESSAGES_JSON,
     ))
     .bind(id)
+    .bind(Role::Reviewer)
     .fetch_one(conn)
     .await
 }
@@ -356,14 +363,14 @@ pub async fn save_assessment(
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DecisionRow {
     pub id: i64,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub granted_cents: Option<i64>,
     pub eligible_cents: Option<i64>,
     pub reason: String,
     pub period_start: Option<time::Date>,
     pub period_end: Option<time::Date>,
     pub conditions: String,
-    pub state: String,
+    pub state: DecisionState,
     pub proposed_by: i64,
     pub proposer: String,
     pub proposed_at: OffsetDateTime,
@@ -382,17 +389,19 @@ pub async fn current_decision(
     id: i64,
 ) -> sqlx::Result<Option<DecisionRow>> {
     sqlx::query_as(&format!(
-        "{DECISION_SELECT} WHERE d.application_id = $1 AND d.state IN ('proposed', 'confirmed')
+        "{DECISION_SELECT} WHERE d.application_id = $1 AND d.state IN ($2, $3)
          ORDER BY d.proposed_at DESC LIMIT 1"
     ))
     .bind(id)
+    .bind(DecisionState::Proposed)
+    .bind(DecisionState::Confirmed)
     .fetch_optional(conn)
     .await
 }
 
 pub struct NewDecision<'a> {
     pub application_id: i64,
-    pub outcome: &'a str,
+    pub outcome: Outcome,
     pub granted_cents: Option<i64>,
     pub eligible_cents: Option<i64>,
     pub reason: &'a str,
@@ -425,23 +434,35 @@ pub async fn propose(conn: &mut PgConnection, d: &NewDecision<'_>) -> sqlx::Resu
 pub async fn settle(
     conn: &mut PgConnection,
     decision_id: i64,
-    state: &str,
+    state: DecisionState,
     settled_by: i64,
     note: &str,
     notice_pdf: Option<&[u8]>,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE decisions SET state = $2, settled_by = $3, settled_at = now(), settle_note = $4, notice_pdf = $5
-         WHERE id = $1 AND state = 'proposed'",
+         WHERE id = $1 AND state = $6",
     )
     .bind(decision_id)
     .bind(state)
     .bind(settled_by)
     .bind(note)
     .bind(notice_pdf)
+    .bind(DecisionState::Proposed)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The notice of the application's confirmed decision (the municipality downloads what the
+/// ministry issued).
+pub async fn notice_pdf(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar("SELECT notice_pdf FROM decisions WHERE application_id = $1 AND state = $2")
+        .bind(id)
+        .bind(DecisionState::Confirmed)
+        .fetch_optional(conn)
+        .await
+        .map(Option::flatten)
 }
 
 /// What a notice needs besides the decision: the round's rules and texts, the programme's.
@@ -479,22 +500,33 @@ pub async fn notice_context(conn: &mut PgConnection, id: i64) -> sqlx::Result<No
 /// "Meine Aufgaben": cases assigned to `me` that are mine to work, proposals waiting for my
 /// second signature, and Nachforderungen whose deadline has passed.
 pub async fn tasks(conn: &mut PgConnection, me: i64, which: Task) -> sqlx::Result<Vec<CaseRow>> {
-    let condition = match which {
-        Task::Assigned => "a.assigned_to = $1 AND a.status IN ('submitted', 'in_review')",
-        Task::ToConfirm => {
-            "a.status = 'decision_proposed' AND EXISTS (SELECT 1 FROM decisions d
-             WHERE d.application_id = a.id AND d.state = 'proposed' AND d.proposed_by <> $1)"
-        }
-        Task::Overdue => {
-            "a.status = 'changes_requested' AND $1 = $1 AND (SELECT (e.details ->> 'deadline')::bigint
-             FROM application_events e WHERE e.application_id = a.id AND e.kind = 'changes_requested'
-             ORDER BY e.at DESC, e.id DESC LIMIT 1) < extract(epoch FROM now())"
-        }
+    // Each condition takes me ($1) and two values ($2, $3).
+    let (condition, second, third) = match which {
+        Task::Assigned => (
+            "a.assigned_to = $1 AND a.status IN ($2, $3)",
+            Status::Submitted.as_str(),
+            Status::InReview.as_str(),
+        ),
+        Task::ToConfirm => (
+            "a.status = $2 AND EXISTS (SELECT 1 FROM decisions d
+             WHERE d.application_id = a.id AND d.state = $3 AND d.proposed_by <> $1)",
+            Status::DecisionProposed.as_str(),
+            DecisionState::Proposed.as_str(),
+        ),
+        Task::Overdue => (
+            "a.status = $2 AND $1::bigint IS NOT NULL AND (SELECT (e.details ->> 'deadline')::bigint
+             FROM application_events e WHERE e.application_id = a.id AND e.kind = $3
+             ORDER BY e.at DESC, e.id DESC LIMIT 1) < extract(epoch FROM now())",
+            Status::ChangesRequested.as_str(),
+            Transition::RequestChanges.event_kind(),
+        ),
     };
     sqlx::query_as(&format!(
         "SELECT {CASE_COLUMNS}, '' AS sort_value{CASE_FROM} AND {condition} ORDER BY a.submitted_at, a.id LIMIT 200"
     ))
     .bind(me)
+    .bind(second)
+    .bind(third)
     .fetch_all(conn)
     .await
 }
@@ -510,7 +542,7 @@ pub enum Task {
 /// (summed up further in Rust).
 #[derive(Debug, sqlx::FromRow)]
 pub struct GroupRow {
-    pub status: String,
+    pub status: Status,
     pub category_code: Option<String>,
     pub category_title: Option<String>,
     pub district: Option<String>,
@@ -533,8 +565,8 @@ pub async fn statistics_groups(
                 (SELECT c.title FROM categories c WHERE c.code = g.category_code ORDER BY c.id LIMIT 1) AS category_title
          FROM (SELECT t.status, t.category_code, t.district_id,
                       sum(t.applications)::bigint AS applications,
-                      coalesce(sum(t.requested_cents) FILTER (WHERE t.status <> 'withdrawn'), 0)::bigint AS requested_cents,
-                      coalesce(sum(t.granted_cents) FILTER (WHERE t.status = 'approved'), 0)::bigint AS granted_cents,
+                      coalesce(sum(t.requested_cents) FILTER (WHERE t.status <> $2), 0)::bigint AS requested_cents,
+                      coalesce(sum(t.granted_cents) FILTER (WHERE t.status = $3), 0)::bigint AS granted_cents,
                       sum(t.decided)::bigint AS decided,
                       sum(t.decision_seconds)::bigint AS decision_seconds
                FROM application_tallies t
@@ -544,6 +576,8 @@ pub async fn statistics_groups(
          LEFT JOIN municipalities d ON d.id = g.district_id",
     )
     .bind(round)
+    .bind(Status::Withdrawn)
+    .bind(Status::Approved)
     .fetch_all(conn)
     .await
 }
@@ -572,9 +606,10 @@ pub async fn joint_projects(
     sqlx::query_as(
         "SELECT count(DISTINCT p.application_id), count(*)
          FROM application_partners p JOIN applications a ON a.id = p.application_id
-         WHERE a.reference IS NOT NULL AND a.status <> 'withdrawn' AND ($1::bigint IS NULL OR a.round_id = $1)",
+         WHERE a.reference IS NOT NULL AND a.status <> $2 AND ($1::bigint IS NULL OR a.round_id = $1)",
     )
     .bind(round)
+    .bind(Status::Withdrawn)
     .fetch_one(conn)
     .await
 }

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use super::access::{case_of, reviewer};
 use super::case_page::load_case_page;
 use super::db::{self, DecisionRow, NewDecision};
-use super::model::{GrantLimits, ProposalForm, ValidProposal};
+use super::model::{DecisionState, GrantLimits, Outcome, ProposalForm, ValidProposal};
 use super::notice::{self, Notice};
 use crate::accounts::CurrentUser;
 use crate::applications::db::ApplicationRow;
@@ -82,7 +82,7 @@ async fn propose(
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
     let row = case_of(&mut tx, &user, id, true).await?;
-    if row.status() != Status::InReview {
+    if row.status != Status::InReview {
         let mut errors = FormErrors::default();
         errors.add(
             "outcome",
@@ -126,7 +126,7 @@ async fn propose(
             conditions,
         } => NewDecision {
             application_id: id,
-            outcome: "approve",
+            outcome: Outcome::Approve,
             granted_cents: Some(granted.get()),
             eligible_cents: Some(eligible.get()),
             reason,
@@ -137,7 +137,7 @@ async fn propose(
         },
         ValidProposal::Reject { reason } => NewDecision {
             application_id: id,
-            outcome: "reject",
+            outcome: Outcome::Reject,
             granted_cents: None,
             eligible_cents: None,
             reason,
@@ -180,14 +180,14 @@ async fn settleable(
     user: &CurrentUser,
     row: &ApplicationRow,
 ) -> Result<Result<DecisionRow, &'static str>, AppError> {
-    if row.status() != Status::DecisionProposed {
+    if row.status != Status::DecisionProposed {
         return Ok(Err(
             "Zu diesem Antrag liegt kein offener Entscheidungsvorschlag vor.",
         ));
     }
     let decision = db::current_decision(conn, row.id)
         .await?
-        .filter(|d| d.state == "proposed")
+        .filter(|d| d.state == DecisionState::Proposed)
         .ok_or(AppError::NotFound)?;
     if decision.proposed_by == user.id {
         return Ok(Err(
@@ -225,7 +225,7 @@ fn notice_of(
         addressee.push(place.trim().to_string());
     }
     Notice {
-        approved: d.outcome == "approve",
+        approved: d.outcome == Outcome::Approve,
         reference: row.reference.clone().unwrap_or_default(),
         date: locale::date(OffsetDateTime::now_utc()),
         addressee,
@@ -303,8 +303,16 @@ async fn confirm(
     let pdf = tokio::task::spawn_blocking(move || notice::render(&notice))
         .await
         .map_err(anyhow::Error::from)??;
-    db::settle(&mut tx, decision.id, "confirmed", user.id, "", Some(&pdf)).await?;
-    let approve = decision.outcome == "approve";
+    db::settle(
+        &mut tx,
+        decision.id,
+        DecisionState::Confirmed,
+        user.id,
+        "",
+        Some(&pdf),
+    )
+    .await?;
+    let approve = decision.outcome == Outcome::Approve;
     let input = Input {
         granted: decision.granted_cents.map(Cents::new),
         ..Input::default()
@@ -388,7 +396,15 @@ async fn send_back(
         }
     };
     let note = crate::validation::clean_text(&form.note, 5000);
-    db::settle(&mut tx, decision.id, "sent_back", user.id, &note, None).await?;
+    db::settle(
+        &mut tx,
+        decision.id,
+        DecisionState::SentBack,
+        user.id,
+        &note,
+        None,
+    )
+    .await?;
     let input = Input {
         message: note,
         ..Input::default()

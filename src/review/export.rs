@@ -14,7 +14,6 @@ use super::dashboard::review_label;
 use super::db::{self, CaseRow};
 use super::model::{Cursor, FilterQuery};
 use crate::accounts::Reviewer;
-use crate::applications::model::Status;
 use crate::error::AppError;
 use crate::locale;
 use crate::state::AppState;
@@ -48,7 +47,7 @@ fn decimal(cents: Option<i64>) -> String {
 }
 
 fn record(c: &CaseRow) -> [String; 9] {
-    let status: Status = c.status.parse().unwrap_or(Status::Submitted);
+    let status = c.status;
     [
         c.reference.clone(),
         c.title.clone(),

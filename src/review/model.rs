@@ -361,6 +361,26 @@ mod tests {
     }
 }
 
+crate::stored::stored_enum! {
+    /// What a decision decides.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Outcome {
+        Approve = "approve",
+        Reject = "reject",
+    }
+}
+
+crate::stored::stored_enum! {
+    /// Where a decision stands under the four-eyes principle: proposed by one reviewer,
+    /// confirmed or sent back by another.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum DecisionState {
+        Proposed = "proposed",
+        Confirmed = "confirmed",
+        SentBack = "sent_back",
+    }
+}
+
 /// A decision proposal as typed.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
@@ -414,8 +434,8 @@ impl ProposalForm {
         if reason.chars().count() > TEXT_MAX {
             errors.add("reason", "Die Begründung ist zu lang.");
         }
-        match self.outcome.as_str() {
-            "reject" => {
+        match self.outcome.parse() {
+            Ok(Outcome::Reject) => {
                 if reason.is_empty() {
                     errors.add("reason", "Bitte begründen Sie die Ablehnung.");
                 }
@@ -425,8 +445,8 @@ impl ProposalForm {
                     Err(errors)
                 };
             }
-            "approve" => {}
-            _ => {
+            Ok(Outcome::Approve) => {}
+            Err(_) => {
                 errors.add("outcome", "Bitte wählen Sie: bewilligen oder ablehnen.");
                 return Err(errors);
             }

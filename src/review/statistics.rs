@@ -132,7 +132,7 @@ async fn statistics(
     let (joint, partners) = db::joint_projects(&mut conn, round).await?;
     let mut total = Sums::default();
     rows.iter().for_each(|r| total.add(r));
-    let statuses = sum_by(&rows, |r| r.status.clone());
+    let statuses = sum_by(&rows, |r| r.status.as_str().to_string());
     let by_status = Status::ALL
         .into_iter()
         .filter(|s| *s != Status::Draft)

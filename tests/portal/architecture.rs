@@ -347,3 +347,142 @@ fn no_handler_checks_a_role_by_hand() {
         "use the Clerk, Reviewer or Admin extractors (or their `check`): {offending:#?}"
     );
 }
+
+/// The string literals of a piece of code ("…" with escapes, and raw r"…" / r#"…"#).
+fn string_literals(code: &str) -> Vec<&str> {
+    let bytes = code.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' if bytes.get(i + 2) == Some(&b'\'') || bytes.get(i + 1) == Some(&b'\\') => {
+                // A char literal such as '"' or '\"': skip it whole.
+                i += if bytes[i + 1] == b'\\' { 4 } else { 3 };
+            }
+            b'r' if matches!(bytes.get(i + 1), Some(b'"' | b'#'))
+                && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_')) =>
+            {
+                let hashes = bytes[i + 1..].iter().take_while(|b| **b == b'#').count();
+                let start = i + 2 + hashes;
+                let end_marker = format!("\"{}", "#".repeat(hashes));
+                let end = code[start..]
+                    .find(&end_marker)
+                    .map_or(code.len(), |n| start + n);
+                found.push(&code[start..end]);
+                i = end + end_marker.len();
+            }
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < bytes.len() && bytes[j] != b'"' {
+                    j += if bytes[j] == b'\\' { 2 } else { 1 };
+                }
+                found.push(&code[start..j.min(code.len())]);
+                i = j + 1;
+            }
+            _ => i += 1,
+        }
+    }
+    found
+}
+
+fn is_sql(text: &str) -> bool {
+    [
+        "SELECT ", "INSERT ", "UPDATE ", "DELETE ", "WHERE ", "FILTER (", " AND ",
+    ]
+    .iter()
+    .any(|k| text.contains(k))
+}
+
+#[test]
+fn sql_names_no_state_or_role_by_a_literal() {
+    use foerderportal::accounts::Role;
+    use foerderportal::applications::model::{Section, Status};
+    use foerderportal::programmes::model::RoundState;
+    use foerderportal::review::model::{DecisionState, Outcome};
+    let mut values: Vec<&str> = Vec::new();
+    values.extend(Status::ALL.map(Status::as_str));
+    values.extend(Role::ALL.map(Role::as_str));
+    values.extend(Section::ALL.map(Section::slug));
+    values.extend(Outcome::ALL.map(Outcome::as_str));
+    values.extend(DecisionState::ALL.map(DecisionState::as_str));
+    values.extend(RoundState::ALL.map(RoundState::as_str));
+    let mut offending = Vec::new();
+    let mut sql_strings = 0;
+    for source in sources() {
+        for literal in string_literals(&source.code)
+            .into_iter()
+            .filter(|l| is_sql(l))
+        {
+            sql_strings += 1;
+            for value in &values {
+                if literal.contains(&format!("'{value}'")) {
+                    offending.push(format!("{}: '{value}'", source.path.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        sql_strings > 100,
+        "the SQL strings were found ({sql_strings})"
+    );
+    assert!(
+        offending.is_empty(),
+        "bind the typed enum instead of writing its value into SQL: {offending:#?}"
+    );
+}
+
+#[test]
+fn string_literals_are_found_with_escapes_and_raw_strings() {
+    let code = r####"let a = "x \" 'draft'"; let c = '"'; let b = r#"WHERE s = 'y'"#;"####;
+    assert_eq!(
+        string_literals(code),
+        vec![r#"x \" 'draft'"#, "WHERE s = 'y'"]
+    );
+}
+
+/// The typed states read back what they wrote, and a value they do not know is an error (before
+/// they were typed, an unknown status read as a draft).
+#[tokio::test]
+async fn stored_states_round_trip_and_unknown_values_are_errors() {
+    use foerderportal::accounts::Role;
+    use foerderportal::applications::model::{Section, Status};
+    use sqlx::Connection;
+    let server = crate::common::test_postgres().await;
+    let mut conn = sqlx::PgConnection::connect_with(&server.options)
+        .await
+        .unwrap();
+    for status in Status::ALL {
+        let back: Status = sqlx::query_scalar("SELECT $1::text")
+            .bind(status)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(back, status);
+    }
+    let roles: Vec<Role> = sqlx::query_scalar("SELECT $1::text[]")
+        .bind(Role::ALL)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(roles, Role::ALL);
+    let section: Section = sqlx::query_scalar("SELECT 'kosten'::text")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(section, Section::Costs);
+
+    let unknown = sqlx::query_scalar::<_, Status>("SELECT 'archived'::text")
+        .fetch_one(&mut conn)
+        .await
+        .expect_err("an unknown status is an error");
+    assert!(
+        unknown.to_string().contains("unknown Status \"archived\""),
+        "{unknown}"
+    );
+    let unknown_role = sqlx::query_scalar::<_, Vec<Role>>("SELECT ARRAY['clerk', 'root']")
+        .fetch_one(&mut conn)
+        .await
+        .expect_err("an unknown role is an error");
+    assert!(unknown_role.to_string().contains("root"), "{unknown_role}");
+}
