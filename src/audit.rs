@@ -10,19 +10,56 @@ pub struct Actor<'a> {
     pub client: &'a str,
 }
 
+/// What an entry is about. Stored as text ("application:42"), which the admins' log shows and
+/// searches; [`Subject::User`] is also the key of per-account locks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject<'a> {
+    Application(i64),
+    User(i64),
+    AccessRequest(i64),
+    Round(i64),
+    Programme(i64),
+    Category(&'a str),
+    Municipality(i64),
+    /// The municipality directory as a whole (imports).
+    Directory,
+    Mail(i64),
+    /// An address as typed at the login or the password reset, for accounts that may not exist.
+    Address(&'a str),
+    /// The method and route of a refused request ("GET /pruefung/antraege/{id}").
+    Route(&'a str),
+}
+
+impl std::fmt::Display for Subject<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::Application(id) => write!(f, "application:{id}"),
+            Subject::User(id) => write!(f, "user:{id}"),
+            Subject::AccessRequest(id) => write!(f, "access_request:{id}"),
+            Subject::Round(id) => write!(f, "round:{id}"),
+            Subject::Programme(id) => write!(f, "programme:{id}"),
+            Subject::Category(code) => write!(f, "category:{code}"),
+            Subject::Municipality(id) => write!(f, "municipality:{id}"),
+            Subject::Directory => f.write_str("municipalities"),
+            Subject::Mail(id) => write!(f, "mail_outbox:{id}"),
+            Subject::Address(text) | Subject::Route(text) => f.write_str(text),
+        }
+    }
+}
+
 /// Records an action in the caller's transaction, so the log and the change agree.
 pub async fn record(
     conn: &mut PgConnection,
     actor: Actor<'_>,
     action: &str,
-    subject: &str,
+    subject: Subject<'_>,
     details: serde_json::Value,
 ) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO audit_log (actor_id, client, action, subject, details) VALUES ($1, $2, $3, $4, $5)")
         .bind(actor.user_id)
         .bind(actor.client)
         .bind(action)
-        .bind(subject)
+        .bind(subject.to_string())
         .bind(details)
         .execute(conn)
         .await?;
@@ -31,7 +68,7 @@ pub async fn record(
 
 /// Whose entries to count: those about one object, or those from one client address.
 pub enum Whose<'a> {
-    Subject(&'a str),
+    Subject(Subject<'a>),
     Client(&'a str),
 }
 
@@ -42,8 +79,8 @@ pub async fn count_last_hour(
     whose: Whose<'_>,
 ) -> sqlx::Result<i64> {
     let (column, value) = match whose {
-        Whose::Subject(s) => ("subject", s),
-        Whose::Client(c) => ("client", c),
+        Whose::Subject(s) => ("subject", s.to_string()),
+        Whose::Client(c) => ("client", c.to_string()),
     };
     sqlx::query_scalar(&format!(
         "SELECT count(*) FROM audit_log WHERE action = $1 AND {column} = $2 AND at > now() - interval '1 hour'"

@@ -18,6 +18,7 @@ use super::db::{self, NewUser, TokenPurpose};
 use super::model::{EmailAddress, Role};
 use super::recovery::INVITATION_VALIDITY;
 use crate::accounts::Admin;
+use crate::audit::Subject;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::locale;
@@ -155,7 +156,7 @@ async fn request(
             client: &client.0,
         },
         "access.requested",
-        &format!("access_request:{id}"),
+        Subject::AccessRequest(id),
         json!({}),
     )
     .await?;
@@ -320,7 +321,7 @@ async fn approve(
         &mut tx,
         actor,
         "access.approved",
-        &format!("access_request:{id}"),
+        Subject::AccessRequest(id),
         json!({ "user_id": user_id }),
     )
     .await?;
@@ -396,7 +397,7 @@ async fn decline(
         &mut tx,
         admin.actor(&client),
         "access.declined",
-        &format!("access_request:{id}"),
+        Subject::AccessRequest(id),
         json!({}),
     )
     .await?;

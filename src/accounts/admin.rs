@@ -20,6 +20,7 @@ use super::model::{
 use super::recovery::INVITATION_VALIDITY;
 use super::session::CurrentUser;
 use crate::accounts::Admin;
+use crate::audit::Subject;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::locale;
@@ -249,7 +250,7 @@ async fn invite(
         &mut tx,
         actor,
         "user.invited",
-        &format!("user:{user_id}"),
+        Subject::User(user_id),
         details,
     )
     .await?;
@@ -401,7 +402,7 @@ async fn change_role(
         &mut tx,
         actor,
         "user.roles_changed",
-        &format!("user:{id}"),
+        Subject::User(id),
         details,
     )
     .await?;
@@ -468,7 +469,7 @@ async fn set_active(
             client,
         },
         action,
-        &format!("user:{id}"),
+        Subject::User(id),
         json!({}),
     )
     .await?;
@@ -505,7 +506,7 @@ async fn reinvite(
         &mut tx,
         admin.actor(&client),
         "user.reinvited",
-        &format!("user:{id}"),
+        Subject::User(id),
         json!({}),
     )
     .await?;

@@ -4,6 +4,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use super::model::{EmailAddress, Role};
+use crate::audit::Subject;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UserRecord {
@@ -614,7 +615,7 @@ pub async fn signed_in_from_before(
         "SELECT EXISTS (SELECT 1 FROM audit_log WHERE action IN ('login', 'login.second_factor')
                         AND subject = $1 AND client = $2 AND at > now() - interval '90 days')",
     )
-    .bind(format!("user:{user_id}"))
+    .bind(Subject::User(user_id).to_string())
     .bind(client)
     .fetch_one(conn)
     .await

@@ -16,6 +16,7 @@ use super::guard;
 use super::policy;
 use super::session::CurrentUser;
 use crate::audit;
+use crate::audit::Subject;
 use crate::error::AppError;
 use crate::locale;
 use crate::state::AppState;
@@ -45,7 +46,7 @@ pub async fn confirm_password(
         return Ok(Err("Bitte geben Sie Ihr Passwort ein."));
     }
     let actor = user.actor(client);
-    let subject = format!("user:{}", user.id);
+    let subject = Subject::User(user.id);
     // The attempt is counted in a transaction of its own, so parallel guesses are serialised
     // by the throttle's lock and none slips past the limit.
     let mut tx = app.db.begin().await?;
@@ -55,7 +56,7 @@ pub async fn confirm_password(
     let Some(attempt) =
         guard::begin(&mut tx, &format!("reauth:{}", user.id), &client.0, false).await?
     else {
-        audit::record(&mut tx, actor, "reauth.throttled", &subject, json!({})).await?;
+        audit::record(&mut tx, actor, "reauth.throttled", subject, json!({})).await?;
         tx.commit().await?;
         return Ok(Err(TOO_MANY_TRIES));
     };
@@ -70,7 +71,7 @@ pub async fn confirm_password(
         &mut conn,
         actor,
         "password.current_wrong",
-        &subject,
+        subject,
         json!({}),
     )
     .await?;
@@ -215,7 +216,7 @@ async fn change_password(
         &mut tx,
         actor,
         "password.changed",
-        &format!("user:{}", user.id),
+        Subject::User(user.id),
         json!({}),
     )
     .await?;
@@ -240,7 +241,7 @@ async fn end_other_sessions(
         &mut tx,
         actor,
         "sessions.ended",
-        &format!("user:{}", user.id),
+        Subject::User(user.id),
         json!({ "count": ended }),
     )
     .await?;

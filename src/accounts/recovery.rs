@@ -17,6 +17,7 @@ use serde_json::json;
 use super::db::{self, TokenPurpose};
 use super::model::EmailAddress;
 use super::policy;
+use crate::audit::Subject;
 use crate::audit::{self, Actor};
 use crate::database;
 use crate::error::AppError;
@@ -151,7 +152,14 @@ async fn answer_reset_request(
         user_id: None,
         client,
     };
-    audit::record(conn, actor, "password.reset_requested", email, json!({})).await?;
+    audit::record(
+        conn,
+        actor,
+        "password.reset_requested",
+        Subject::Address(email),
+        json!({}),
+    )
+    .await?;
     let user = match email.parse::<EmailAddress>() {
         Ok(address) => db::find_user_by_email(conn, &address)
             .await?
@@ -161,11 +169,10 @@ async fn answer_reset_request(
     let Some(user) = user else {
         return Ok(false);
     };
-    let subject = format!("user:{}", user.id);
-    database::lock_key(conn, &subject).await?;
+    let subject = Subject::User(user.id);
+    database::lock_key(conn, &subject.to_string()).await?;
     let recent =
-        audit::count_last_hour(conn, "password.reset_sent", audit::Whose::Subject(&subject))
-            .await?;
+        audit::count_last_hour(conn, "password.reset_sent", audit::Whose::Subject(subject)).await?;
     if recent >= RESETS_PER_HOUR {
         return Ok(false);
     }
@@ -182,7 +189,7 @@ async fn answer_reset_request(
     });
     let to = Recipient::new(&user.email, &user.display_name)?;
     app.outbox.enqueue(conn, &to, &message).await?;
-    audit::record(conn, actor, "password.reset_sent", &subject, json!({})).await?;
+    audit::record(conn, actor, "password.reset_sent", subject, json!({})).await?;
     Ok(true)
 }
 
@@ -335,13 +342,13 @@ async fn set_password(
         user_id: Some(user.id),
         client,
     };
-    let subject = format!("user:{}", user.id);
+    let subject = Subject::User(user.id);
     match purpose {
         TokenPurpose::Invitation => {
-            audit::record(&mut tx, actor, "invitation.accepted", &subject, json!({})).await?
+            audit::record(&mut tx, actor, "invitation.accepted", subject, json!({})).await?
         }
         TokenPurpose::PasswordReset => {
-            audit::record(&mut tx, actor, "password.reset", &subject, json!({})).await?;
+            audit::record(&mut tx, actor, "password.reset", subject, json!({})).await?;
             notify_password_changed(app, &mut tx, &user.email, &user.display_name).await?;
         }
     }

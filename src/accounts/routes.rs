@@ -14,6 +14,7 @@ use super::db::{self, SessionStage};
 use super::guard;
 use super::model::EmailAddress;
 use super::session::{CurrentUser, end_session, start_session};
+use crate::audit::Subject;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -171,7 +172,7 @@ async fn attempt_login(
                 client,
             },
             "login.throttled",
-            &key,
+            Subject::Address(&key),
             json!({}),
         )
         .await?;
@@ -203,7 +204,7 @@ async fn attempt_login(
                     client,
                 },
                 action,
-                &format!("user:{}", user.id),
+                Subject::User(user.id),
                 json!({}),
             )
             .await?;
@@ -220,7 +221,7 @@ async fn attempt_login(
                     client,
                 },
                 "login.failed",
-                &key,
+                Subject::Address(&key),
                 json!({}),
             )
             .await?;
@@ -242,7 +243,7 @@ async fn logout(
         &mut conn,
         actor,
         "logout",
-        &format!("user:{}", user.id),
+        Subject::User(user.id),
         json!({}),
     )
     .await?;

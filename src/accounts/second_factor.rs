@@ -17,6 +17,7 @@ use super::guard;
 use super::profile::{TOO_MANY_TRIES, confirm_password};
 use super::session::{CurrentUser, PendingLogin, start_session};
 use super::totp;
+use crate::audit::Subject;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -106,7 +107,7 @@ async fn login(
     };
     let next = safe_redirect_target(&form.next).unwrap_or("").to_string();
     let key = format!("second-factor:{}", pending.user_id);
-    let subject = format!("user:{}", pending.user_id);
+    let subject = Subject::User(pending.user_id);
     let actor = Actor {
         user_id: Some(pending.user_id),
         client: &client.0,
@@ -120,7 +121,7 @@ async fn login(
             &mut tx,
             actor,
             "login.throttled",
-            &subject,
+            subject,
             json!({ "step": "second_factor" }),
         )
         .await?;
@@ -136,7 +137,7 @@ async fn login(
             &mut tx,
             actor,
             "login.throttled",
-            &subject,
+            subject,
             json!({ "step": "second_factor" }),
         )
         .await?;
@@ -152,7 +153,7 @@ async fn login(
             &mut tx,
             actor,
             "login.second_factor_failed",
-            &subject,
+            subject,
             json!({}),
         )
         .await?;
@@ -167,7 +168,7 @@ async fn login(
     }
     guard::forgive(&mut tx, attempt).await?;
     db::delete_session(&mut tx, &pending.session_hash).await?;
-    audit::record(&mut tx, actor, "login.second_factor", &subject, json!({})).await?;
+    audit::record(&mut tx, actor, "login.second_factor", subject, json!({})).await?;
     tx.commit().await?;
     let session = start_session(&app, pending.user_id, &headers, SessionStage::Full, true).await?;
     let target = if next.is_empty() {
@@ -390,8 +391,8 @@ async fn enrol(
     } else {
         "second_factor.enabled"
     };
-    let subject = format!("user:{}", user.id);
-    audit::record(&mut tx, user.actor(client), action, &subject, json!({})).await?;
+    let subject = Subject::User(user.id);
+    audit::record(&mut tx, user.actor(client), action, subject, json!({})).await?;
     tx.commit().await?;
     let session = start_session(app, user.id, headers, SessionStage::Full, true).await?;
     page.csrf_token = crate::web::csrf::masked(&session.csrf_token);
@@ -432,7 +433,7 @@ async fn confirm_current_code(
     code: &str,
     recovery_allowed: bool,
 ) -> Result<Result<(), &'static str>, AppError> {
-    let subject = format!("user:{}", user.id);
+    let subject = Subject::User(user.id);
     let mut tx = app.db.begin().await?;
     let key = format!("second-factor:{}", user.id);
     let attempt = guard::begin(&mut tx, &key, &client.0, false).await?;
@@ -451,7 +452,7 @@ async fn confirm_current_code(
                 &mut tx,
                 actor,
                 "second_factor.code_wrong",
-                &subject,
+                subject,
                 json!({}),
             )
             .await?;
@@ -459,7 +460,7 @@ async fn confirm_current_code(
         }
         None => {
             let actor = user.actor(client);
-            audit::record(&mut tx, actor, "reauth.throttled", &subject, json!({})).await?;
+            audit::record(&mut tx, actor, "reauth.throttled", subject, json!({})).await?;
             Err(TOO_MANY_TRIES)
         }
     };
@@ -482,12 +483,12 @@ async fn new_recovery_codes(
     let codes = totp::new_recovery_codes();
     let mut tx = app.db.begin().await?;
     db::replace_recovery_codes(&mut tx, user.id, &codes).await?;
-    let subject = format!("user:{}", user.id);
+    let subject = Subject::User(user.id);
     audit::record(
         &mut tx,
         user.actor(&client),
         "second_factor.new_codes",
-        &subject,
+        subject,
         json!({}),
     )
     .await?;
@@ -514,12 +515,12 @@ async fn remove(
     }
     let mut tx = app.db.begin().await?;
     db::disable_totp(&mut tx, user.id).await?;
-    let subject = format!("user:{}", user.id);
+    let subject = Subject::User(user.id);
     audit::record(
         &mut tx,
         user.actor(&client),
         "second_factor.removed",
-        &subject,
+        subject,
         json!({}),
     )
     .await?;

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::accounts::Admin;
 use crate::audit;
+use crate::audit::Subject;
 use crate::error::AppError;
 use crate::locale;
 use crate::mail::outbox::{self, OutboxRow};
@@ -169,7 +170,7 @@ async fn show(
         &mut conn,
         actor,
         "mail.viewed",
-        &format!("mail_outbox:{id}"),
+        Subject::Mail(id),
         serde_json::json!({}),
     )
     .await?;
@@ -203,7 +204,7 @@ async fn retry(
         &mut tx,
         user.actor(&client),
         "mail.retry",
-        &format!("mail_outbox:{id}"),
+        Subject::Mail(id),
         serde_json::json!({}),
     )
     .await?;

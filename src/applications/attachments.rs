@@ -23,6 +23,7 @@ use super::sections::SectionQuery;
 use super::views::Header;
 use crate::accounts::CurrentUser;
 use crate::audit;
+use crate::audit::Subject;
 use crate::error::AppError;
 use crate::locale;
 use crate::state::AppState;
@@ -451,7 +452,7 @@ async fn record(
         conn,
         user.actor(client),
         "application.attachment_uploaded",
-        &format!("application:{}", dossier.id()),
+        Subject::Application(dossier.id()),
         json!({ "attachment_id": file_id, "name": name, "bytes": size }),
     )
     .await?;
@@ -488,7 +489,7 @@ async fn delete(
         &mut tx,
         user.actor(&client),
         "application.attachment_deleted",
-        &format!("application:{id}"),
+        Subject::Application(id),
         json!({ "attachment_id": file_id }),
     )
     .await?;

@@ -255,9 +255,9 @@ impl Check {
 /// The posted fields of a section, cleaned: unknown names dropped, control characters removed
 /// from single lines (kept as line breaks in texts), lengths capped well above the limit so an
 /// over-long answer is kept for the clerk to shorten but cannot fill the database.
-pub fn answers_from_pairs(section: Section, pairs: &[(String, String)]) -> Answers {
+pub fn answers_from_form(section: Section, posted: &Answers) -> Answers {
     let mut answers = Answers::new();
-    for (name, value) in pairs {
+    for (name, value) in posted {
         let kind = if let Some(f) = fields(section).iter().find(|f| f.name == name) {
             Some((f.kind, f.max_chars))
         } else if section == Section::Costs {
@@ -825,8 +825,8 @@ mod tests {
     #[test]
     fn over_long_texts_are_kept_but_reported_with_their_length() {
         let long = "x".repeat(1001);
-        let pairs = vec![("summary".to_string(), long.clone())];
-        let a = answers_from_pairs(Section::Project, &pairs);
+        let posted = Answers::from([("summary".to_string(), long.clone())]);
+        let a = answers_from_form(Section::Project, &posted);
         assert_eq!(
             a["summary"], long,
             "the text is kept for the clerk to shorten"
@@ -844,12 +844,12 @@ mod tests {
 
     #[test]
     fn texts_keep_their_line_breaks_but_lose_other_control_characters() {
-        let pairs = vec![
+        let posted = Answers::from([
             ("summary".to_string(), "Zeile 1\r\nZeile\u{0} 2".to_string()),
             ("title".to_string(), "Titel\nmit Umbruch".to_string()),
             ("csrf_token".to_string(), "x".to_string()),
-        ];
-        let a = answers_from_pairs(Section::Project, &pairs);
+        ]);
+        let a = answers_from_form(Section::Project, &posted);
         assert_eq!(a["summary"], "Zeile 1\nZeile 2");
         assert_eq!(a["title"], "Titelmit Umbruch");
         assert!(!a.contains_key("csrf_token"));

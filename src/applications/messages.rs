@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 
 use super::db::{self, ApplicationRow};
 use super::workflow::recipients;
+use crate::audit::Subject;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::mail::messages::{CaseMessage, Message};
@@ -57,7 +58,7 @@ pub async fn post(
         conn,
         author,
         "application.message_sent",
-        &format!("application:{id}"),
+        Subject::Application(id),
         json!({ "from_ministry": from_ministry }),
     )
     .await?;

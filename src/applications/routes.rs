@@ -22,6 +22,7 @@ use super::views::{
 use super::workflow::{self, Input};
 use crate::accounts::{Clerk, CurrentUser};
 use crate::audit;
+use crate::audit::Subject;
 use crate::error::AppError;
 use crate::locale;
 use crate::money::Cents;
@@ -146,7 +147,7 @@ async fn start(
         &mut tx,
         user.actor(&client),
         "application.created",
-        &format!("application:{id}"),
+        Subject::Application(id),
         json!({ "round_id": round_id }),
     )
     .await?;
@@ -251,7 +252,7 @@ async fn confirm_participation(
             &mut tx,
             user.actor(&client),
             "application.partner_confirmed",
-            &format!("application:{id}"),
+            Subject::Application(id),
             json!({ "municipality_id": municipality }),
         )
         .await?;
@@ -348,7 +349,7 @@ async fn withdraw(
         &mut tx,
         user.actor(&client),
         "application.withdrawn",
-        &format!("application:{id}"),
+        Subject::Application(id),
         json!({}),
     )
     .await?;

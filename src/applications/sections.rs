@@ -24,13 +24,14 @@ use super::model::Section;
 use super::views::{Header, PlanView};
 use crate::accounts::CurrentUser;
 use crate::audit;
+use crate::audit::Subject;
 use crate::error::AppError;
 use crate::locale;
 use crate::mail::messages::{Message, PartnerConfirmationRequest};
 use crate::municipalities::db as municipalities_db;
 use crate::state::AppState;
 use crate::validation::FormErrors;
-use crate::web::{ClientAddress, PageContext, ProtectedForm, field, redirect_with_flash};
+use crate::web::{ClientAddress, PageContext, ProtectedForm, redirect_with_flash};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/antraege/{id}/{section}", get(edit).post(save))
@@ -280,8 +281,7 @@ enum Action {
     RemovePartner(i64),
 }
 
-fn action_of(pairs: &[(String, String)]) -> Action {
-    let value = field(pairs, "action");
+fn action_of(value: &str) -> Action {
     if let Some(n) = value.strip_prefix("zeile-entfernen-") {
         return n.parse().map(Action::RemoveRow).unwrap_or(Action::Later);
     }
@@ -299,19 +299,36 @@ fn action_of(pairs: &[(String, String)]) -> Action {
     }
 }
 
+/// A section as posted: the button pressed, where to go back to, the version the clerk
+/// loaded, a partner to add, and the answers (the section's own fields are picked from the
+/// rest and stored exactly as typed).
+#[derive(Deserialize)]
+struct PostedSection {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    zurueck: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    partner_id: String,
+    #[serde(flatten)]
+    answers: forms::Answers,
+}
+
 async fn save(
     State(app): State<AppState>,
     page: PageContext,
     user: CurrentUser,
     client: ClientAddress,
     Path((id, slug)): Path<(i64, String)>,
-    ProtectedForm(pairs): ProtectedForm<Vec<(String, String)>>,
+    ProtectedForm(form): ProtectedForm<PostedSection>,
 ) -> Result<Response, AppError> {
     let section = form_section(&slug)?;
-    let action = action_of(&pairs);
-    let back_to_review = field(&pairs, "zurueck") == "pruefen";
-    let loaded_version: i32 = field(&pairs, "version").trim().parse().unwrap_or(-1);
-    let mut answers = forms::answers_from_pairs(section, &pairs);
+    let action = action_of(&form.action);
+    let back_to_review = form.zurueck == "pruefen";
+    let loaded_version: i32 = form.version.trim().parse().unwrap_or(-1);
+    let mut answers = forms::answers_from_form(section, &form.answers);
     if section == Section::Costs {
         let mut rows = forms::cost_rows(&answers);
         match action {
@@ -336,8 +353,7 @@ async fn save(
     if section == Section::Partnership {
         match action {
             Action::AddPartner => {
-                partner_error =
-                    add_partner(&mut tx, &app, &dossier, field(&pairs, "partner_id")).await?;
+                partner_error = add_partner(&mut tx, &app, &dossier, &form.partner_id).await?;
             }
             Action::RemovePartner(municipality_id) => {
                 db::remove_partner(&mut tx, id, municipality_id).await?;
@@ -370,7 +386,7 @@ async fn save(
         &mut tx,
         user.actor(&client),
         "application.section_saved",
-        &format!("application:{id}"),
+        Subject::Application(id),
         json!({ "section": section.slug() }),
     )
     .await?;

@@ -22,6 +22,7 @@ use super::views::{
 use super::workflow::{self, Input};
 use crate::accounts::CurrentUser;
 use crate::audit;
+use crate::audit::Subject;
 use crate::error::AppError;
 use crate::locale;
 use crate::state::AppState;
@@ -109,7 +110,7 @@ async fn submit(
         } else {
             "application.resubmitted"
         },
-        &format!("application:{id}"),
+        Subject::Application(id),
         json!({}),
     )
     .await?;

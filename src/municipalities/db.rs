@@ -105,7 +105,7 @@ pub async fn import(
         &mut tx,
         actor,
         "municipalities.imported",
-        "municipalities",
+        crate::audit::Subject::Directory,
         details,
     )
     .await?;

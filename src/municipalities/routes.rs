@@ -15,6 +15,7 @@ use super::db::{self, ImportFailure, ImportReport, MunicipalityRecord, Municipal
 use super::import;
 use super::model::Kind;
 use crate::accounts::Admin;
+use crate::audit::Subject;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::validation::{FormErrors, clean_line, required_line};
@@ -325,7 +326,7 @@ async fn update(
         &mut tx,
         actor,
         "municipality.updated",
-        &format!("municipality:{id}"),
+        Subject::Municipality(id),
         details,
     )
     .await?;

@@ -16,6 +16,7 @@ use super::forms::{FINANCING_TYPES, RoundForm, ValidRound};
 use super::model::RoundState;
 use super::summary::RoundSummary;
 use crate::accounts::Admin;
+use crate::audit::Subject;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::money::Cents;
@@ -129,9 +130,8 @@ async fn create(
     page: PageContext,
     user: Admin,
     client: ClientAddress,
-    ProtectedForm(pairs): ProtectedForm<Vec<(String, String)>>,
+    ProtectedForm(form): ProtectedForm<RoundForm>,
 ) -> Result<Response, AppError> {
-    let form = RoundForm::from_pairs(pairs);
     let (programme_id, categories) = programme(&app).await?;
     let codes: Vec<String> = categories.iter().map(|c| c.code.clone()).collect();
     let round = match form.validate(&codes) {
@@ -159,7 +159,7 @@ async fn create(
         &mut tx,
         actor,
         "round.created",
-        &format!("round:{id}"),
+        Subject::Round(id),
         json!({ "title": round.title }),
     )
     .await?;
@@ -202,9 +202,8 @@ async fn update(
     user: Admin,
     client: ClientAddress,
     Path(id): Path<i64>,
-    ProtectedForm(pairs): ProtectedForm<Vec<(String, String)>>,
+    ProtectedForm(form): ProtectedForm<RoundForm>,
 ) -> Result<Response, AppError> {
-    let form = RoundForm::from_pairs(pairs);
     let (programme_id, categories) = programme(&app).await?;
     let mut tx = app.db.begin().await?;
     let existing = db::find_round(&mut tx, id)
@@ -266,14 +265,7 @@ async fn update(
         "closes_at": { "before": existing.closes_at.unix_timestamp(), "after": round.closes_at.unix_timestamp() },
         "max_rate_bp": { "before": existing.max_rate_bp, "after": round.max_rate.basis_points() },
     });
-    audit::record(
-        &mut tx,
-        actor,
-        "round.updated",
-        &format!("round:{id}"),
-        details,
-    )
-    .await?;
+    audit::record(&mut tx, actor, "round.updated", Subject::Round(id), details).await?;
     tx.commit().await?;
     Ok(redirect_with_flash(
         &app.cookies,
@@ -352,7 +344,7 @@ async fn change_state(
             client,
         },
         action,
-        &format!("round:{id}"),
+        Subject::Round(id),
         json!({}),
     )
     .await?;

@@ -9,7 +9,8 @@ use crate::validation::{FormErrors, required_line};
 
 use super::db::{AttachmentType, RoundRow};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
 pub struct RoundForm {
     pub title: String,
     pub year: String,
@@ -22,14 +23,21 @@ pub struct RoundForm {
     pub min_grant: String,
     pub max_grant: String,
     pub financing_type: String,
-    /// Codes of the open categories ("2a", …).
+    /// Codes of the open categories ("2a", …), one `category` field per ticked box.
+    #[serde(rename = "category")]
     pub categories: Vec<String>,
     /// The documents asked for, one per line; "(optional)" at the end marks optional ones.
     pub attachments: String,
     /// The admin confirmed a change that breaks the rules for submitted applications.
+    #[serde(rename = "confirm", deserialize_with = "ticked")]
     pub confirmed: bool,
     /// Default Nebenbestimmungen of the round's decisions; empty keeps the standard text.
     pub conditions: String,
+}
+
+/// A confirmation box: ticked when it sent "ja".
+fn ticked<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(<String as serde::Deserialize>::deserialize(d)? == "ja")
 }
 
 /// A valid round, ready for the database.
@@ -54,32 +62,6 @@ pub const FINANCING_TYPES: [(&str, &str); 2] = [
 ];
 
 impl RoundForm {
-    /// From the posted fields; `category` may come several times (one per ticked box).
-    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        let mut form = RoundForm::default();
-        for (key, value) in pairs {
-            match key.as_str() {
-                "title" => form.title = value,
-                "year" => form.year = value,
-                "budget" => form.budget = value,
-                "opens_date" => form.opens_date = value,
-                "opens_time" => form.opens_time = value,
-                "closes_date" => form.closes_date = value,
-                "closes_time" => form.closes_time = value,
-                "max_rate" => form.max_rate = value,
-                "min_grant" => form.min_grant = value,
-                "max_grant" => form.max_grant = value,
-                "financing_type" => form.financing_type = value,
-                "category" => form.categories.push(value),
-                "attachments" => form.attachments = value,
-                "confirm" => form.confirmed = value == "ja",
-                "conditions" => form.conditions = value,
-                _ => {}
-            }
-        }
-        form
-    }
-
     /// A sensible start for a new round: next year, open from tomorrow to the end of March.
     pub fn new_round(year: i32) -> Self {
         RoundForm {

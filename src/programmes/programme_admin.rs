@@ -14,6 +14,7 @@ use serde_json::json;
 use super::db::{self, CategoryAdminRow, ContactRow, ProgrammeRow};
 use crate::accounts::Admin;
 use crate::accounts::CurrentUser;
+use crate::audit::Subject;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -207,7 +208,7 @@ async fn save_programme(
         &mut tx,
         actor,
         "programme.updated",
-        &format!("programme:{}", existing.id),
+        Subject::Programme(existing.id),
         json!({}),
     )
     .await?;
@@ -394,7 +395,7 @@ async fn store_category(
             client,
         },
         action,
-        &format!("category:{}", category.code),
+        Subject::Category(&category.code),
         details,
     )
     .await?;
@@ -428,7 +429,7 @@ async fn delete_category(
         &mut tx,
         actor,
         "category.deleted",
-        &format!("category:{}", category.code),
+        Subject::Category(&category.code),
         json!({}),
     )
     .await?;

@@ -18,11 +18,12 @@ use crate::applications::db as applications_db;
 use crate::applications::model::{Section, Status, Transition};
 use crate::applications::workflow::{self, Input};
 use crate::audit;
+use crate::audit::Subject;
 use crate::error::AppError;
 use crate::locale;
 use crate::state::AppState;
 use crate::validation::{FormErrors, clean_line};
-use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, field, redirect_with_flash};
+use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -104,7 +105,7 @@ async fn assign(
         &mut tx,
         user.actor(&client),
         "application.assigned",
-        &format!("application:{id}"),
+        Subject::Application(id),
         json!({ "assignee_id": to }),
     )
     .await?;
@@ -148,7 +149,7 @@ async fn start_review(
         &mut tx,
         user.actor(&client),
         "application.review_started",
-        &format!("application:{id}"),
+        Subject::Application(id),
         json!({}),
     )
     .await?;
@@ -156,22 +157,27 @@ async fn start_review(
     Ok(back_to_case(&app, id, "Die Prüfung hat begonnen."))
 }
 
+/// The Prüfvermerk as posted: `{key}-result` and `{key}-note` for each question of
+/// [`CHECKLIST`]; the fields are named by that list, so they are read by name from a map.
+type AssessmentForm = std::collections::BTreeMap<String, String>;
+
 async fn save_assessment(
     State(app): State<AppState>,
     user: CurrentUser,
     client: ClientAddress,
     Path(id): Path<i64>,
-    ProtectedForm(pairs): ProtectedForm<Vec<(String, String)>>,
+    ProtectedForm(fields): ProtectedForm<AssessmentForm>,
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
     case_of(&mut tx, &user, id, true).await?;
+    let field = |name: String| fields.get(&name).map_or("", String::as_str);
     let mut items = serde_json::Map::new();
     for (key, _) in CHECKLIST {
-        let result = match field(&pairs, &format!("{key}-result")) {
+        let result = match field(format!("{key}-result")) {
             r @ ("ok" | "not_ok") => r,
             _ => "",
         };
-        let note = clean_line(field(&pairs, &format!("{key}-note")), 1000);
+        let note = clean_line(field(format!("{key}-note")), 1000);
         items.insert(key.into(), json!({ "result": result, "note": note }));
     }
     let items = serde_json::Value::Object(items);
@@ -180,7 +186,7 @@ async fn save_assessment(
         &mut tx,
         user.actor(&client),
         "application.assessed",
-        &format!("application:{id}"),
+        Subject::Application(id),
         json!({}),
     )
     .await?;
@@ -190,27 +196,34 @@ async fn save_assessment(
 
 use crate::applications::forms::MESSAGE_MAX;
 
+/// A Nachforderung as typed: the message, the sections to reopen (one `section` field per
+/// ticked box) and the deadline.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct ChangeRequestForm {
+    message: String,
+    #[serde(rename = "section")]
+    sections: Vec<String>,
+    deadline: String,
+}
+
 async fn request_changes(
     State(app): State<AppState>,
     page: PageContext,
     user: CurrentUser,
     client: ClientAddress,
     Path(id): Path<i64>,
-    ProtectedForm(pairs): ProtectedForm<Vec<(String, String)>>,
+    ProtectedForm(form): ProtectedForm<ChangeRequestForm>,
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
     let row = case_of(&mut tx, &user, id, true).await?;
-    let message = crate::validation::clean_text(field(&pairs, "message"), MESSAGE_MAX + 1);
-    let chosen: Vec<String> = pairs
-        .iter()
-        .filter(|(k, _)| k == "section")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let message = crate::validation::clean_text(&form.message, MESSAGE_MAX + 1);
+    let chosen = form.sections;
     let sections: Vec<Section> = chosen
         .iter()
         .filter_map(|s| Section::from_slug(s))
         .collect();
-    let deadline_text = field(&pairs, "deadline").to_string();
+    let deadline_text = form.deadline;
     let deadline = locale::parse_berlin(&deadline_text, "23:59");
     let mut errors = FormErrors::default();
     if message.is_empty() {
@@ -276,7 +289,7 @@ async fn request_changes(
         &mut tx,
         user.actor(&client),
         "application.changes_requested",
-        &format!("application:{id}"),
+        Subject::Application(id),
         json!({ "sections": chosen }),
     )
     .await?;

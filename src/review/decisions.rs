@@ -22,6 +22,7 @@ use crate::applications::db::ApplicationRow;
 use crate::applications::model::{Status, Transition};
 use crate::applications::workflow::{self, Input, TransitionError};
 use crate::audit;
+use crate::audit::Subject;
 use crate::error::AppError;
 use crate::locale;
 use crate::money::{Cents, Rate};
@@ -162,7 +163,7 @@ async fn propose(
         &mut tx,
         user.actor(&client),
         "decision.proposed",
-        &format!("application:{id}"),
+        Subject::Application(id),
         json!({ "outcome": decision.outcome, "granted_cents": decision.granted_cents }),
     )
     .await?;
@@ -353,7 +354,7 @@ async fn confirm(
         &mut tx,
         user.actor(&client),
         "decision.confirmed",
-        &format!("application:{id}"),
+        Subject::Application(id),
         json!({ "outcome": decision.outcome, "granted_cents": decision.granted_cents }),
     )
     .await?;
@@ -423,7 +424,7 @@ async fn send_back(
         &mut tx,
         user.actor(&client),
         "decision.sent_back",
-        &format!("application:{id}"),
+        Subject::Application(id),
         json!({}),
     )
     .await?;

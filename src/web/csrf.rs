@@ -21,7 +21,8 @@ pub struct CsrfToken(pub String);
 pub struct NoFields {}
 
 /// A urlencoded form whose `csrf_token` field matched the request's [`CsrfToken`].
-/// A mismatch is answered with 403 before the handler runs.
+/// A mismatch is answered with 403 before the handler runs. A field sent several times (a
+/// group of checkboxes) fills a `Vec`.
 pub struct ProtectedForm<T>(pub T);
 
 impl<S, T> FromRequest<S> for ProtectedForm<T>
@@ -46,7 +47,7 @@ where
                 if !expected.is_empty() && constant_time_eq(&expected, &sent) => {}
             _ => return Err(AppError::CsrfMismatch),
         }
-        let value = serde_urlencoded::from_bytes(&body).map_err(|_| AppError::BadRequest)?;
+        let value = serde_html_form::from_bytes(&body).map_err(|_| AppError::BadRequest)?;
         Ok(ProtectedForm(value))
     }
 }

@@ -1,14 +1,4 @@
-//! Form plumbing that needs the HTTP layer: repeated fields and multipart text parts.
-
-/// The first value of `name` among posted fields ("" if absent), for forms whose fields are
-/// not known in advance (repeated rows, checklists).
-pub fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
+//! Form plumbing that needs the HTTP layer: multipart text parts.
 
 /// A text part of a multipart form (the form token, a choice) read chunk by chunk and refused
 /// with 413 once it passes `limit` bytes, so a huge "text" part costs no more memory than an

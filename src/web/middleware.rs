@@ -14,6 +14,7 @@ use sqlx::PgPool;
 use super::assets::Assets;
 use super::error_page::error_page;
 use super::{ClientAddress, CookiePolicy, CsrfToken, PageContext, cookie, decode_flash};
+use crate::audit::Subject;
 use crate::database::Health;
 use crate::error::{AccessDenied, DatabaseUnreachable, ErrorDetail, RawResponse};
 use crate::secrets::random_token;
@@ -323,7 +324,7 @@ async fn record_denial(
     path: &str,
 ) {
     let route = format!("{method} {}", route_of(path));
-    let who = user_id.map_or_else(|| client.0.clone(), |id| format!("user:{id}"));
+    let who = user_id.map_or_else(|| client.0.clone(), |id| Subject::User(id).to_string());
     if !denials.first_in_window(&who, &route) {
         return;
     }
@@ -334,7 +335,14 @@ async fn record_denial(
     let details = serde_json::json!({ "path": path });
     let recorded = match db.acquire().await {
         Ok(mut conn) => {
-            crate::audit::record(&mut conn, actor, "access.denied", &route, details).await
+            crate::audit::record(
+                &mut conn,
+                actor,
+                "access.denied",
+                Subject::Route(&route),
+                details,
+            )
+            .await
         }
         Err(e) => Err(e),
     };

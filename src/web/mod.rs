@@ -21,7 +21,7 @@ use crate::error::AppError;
 use assets::Assets;
 
 pub use csrf::{CsrfToken, NoFields, ProtectedForm};
-pub use forms::{field, multipart_text};
+pub use forms::multipart_text;
 
 /// The signed-in person as the layout shows them.
 #[derive(Clone, Debug)]
