@@ -55,14 +55,16 @@ pub async fn record(
     subject: Subject<'_>,
     details: serde_json::Value,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO audit_log (actor_id, client, action, subject, details) VALUES ($1, $2, $3, $4, $5)")
-        .bind(actor.user_id)
-        .bind(actor.client)
-        .bind(action)
-        .bind(subject.to_string())
-        .bind(details)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO audit_log (actor_id, client, action, subject, details) VALUES ($1, $2, $3, $4, $5)",
+        actor.user_id,
+        actor.client,
+        action,
+        subject.to_string(),
+        details,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -78,17 +80,29 @@ pub async fn count_last_hour(
     action: &str,
     whose: Whose<'_>,
 ) -> sqlx::Result<i64> {
-    let (column, value) = match whose {
-        Whose::Subject(s) => ("subject", s.to_string()),
-        Whose::Client(c) => ("client", c.to_string()),
+    let count = match whose {
+        Whose::Subject(s) => {
+            sqlx::query_scalar!(
+                r#"SELECT count(*) AS "count!" FROM audit_log
+                   WHERE action = $1 AND subject = $2 AND at > now() - interval '1 hour'"#,
+                action,
+                s.to_string(),
+            )
+            .fetch_one(conn)
+            .await?
+        }
+        Whose::Client(c) => {
+            sqlx::query_scalar!(
+                r#"SELECT count(*) AS "count!" FROM audit_log
+                   WHERE action = $1 AND client = $2 AND at > now() - interval '1 hour'"#,
+                action,
+                c,
+            )
+            .fetch_one(conn)
+            .await?
+        }
     };
-    sqlx::query_scalar(&format!(
-        "SELECT count(*) FROM audit_log WHERE action = $1 AND {column} = $2 AND at > now() - interval '1 hour'"
-    ))
-    .bind(action)
-    .bind(value)
-    .fetch_one(conn)
-    .await
+    Ok(count)
 }
 
 /// The German name of an action, for the admins' view of the log.
@@ -207,8 +221,9 @@ pub async fn search(
     limit: i64,
 ) -> sqlx::Result<Vec<Entry>> {
     let like = |s: &str| format!("%{}%", s.replace(['%', '_', '\\'], ""));
-    sqlx::query_as(
-        "SELECT a.id, a.at, u.display_name || ' <' || u.email || '>' AS actor, a.client, a.action, a.subject, a.details
+    sqlx::query_as!(
+        Entry,
+        r#"SELECT a.id, a.at, u.display_name || ' <' || u.email || '>' AS actor, a.client, a.action, a.subject, a.details
          FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
          WHERE ($1 = '' OR a.action = $1)
            AND ($2 = '%%' OR u.display_name ILIKE $2 OR u.email ILIKE $2)
@@ -216,14 +231,14 @@ pub async fn search(
            AND ($4::date IS NULL OR a.at >= $4::date::timestamp AT TIME ZONE 'Europe/Berlin')
            AND ($5::date IS NULL OR a.at < ($5::date + 1)::timestamp AT TIME ZONE 'Europe/Berlin')
          ORDER BY a.at DESC, a.id DESC
-         LIMIT $6",
+         LIMIT $6"#,
+        filter.action,
+        like(&filter.actor),
+        like(&filter.subject),
+        filter.from,
+        filter.until,
+        limit,
     )
-    .bind(&filter.action)
-    .bind(like(&filter.actor))
-    .bind(like(&filter.subject))
-    .bind(filter.from)
-    .bind(filter.until)
-    .bind(limit)
     .fetch_all(conn)
     .await
 }

@@ -134,23 +134,23 @@ impl Outbox {
         let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), self.host);
         // The notification wakes the workers when the transaction commits (and not at all if
         // it rolls back); it travels in the same statement, one round trip for both.
-        let id: Option<i64> = sqlx::query_scalar(
+        let id = sqlx::query_scalar!(
             "WITH inserted AS (
                  INSERT INTO mail_outbox (message_id, kind, recipient, recipient_name, subject, body_text, body_html, once_key)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT (once_key) DO NOTHING
                  RETURNING id)
              SELECT (SELECT id FROM inserted) FROM pg_notify($9, '')",
+            message_id,
+            kind,
+            to.email,
+            to.name,
+            rendered.subject,
+            rendered.text,
+            rendered.html,
+            once_key,
+            CHANNEL,
         )
-        .bind(&message_id)
-        .bind(kind)
-        .bind(&to.email)
-        .bind(&to.name)
-        .bind(&rendered.subject)
-        .bind(&rendered.text)
-        .bind(&rendered.html)
-        .bind(once_key)
-        .bind(CHANNEL)
         .fetch_one(&mut *conn)
         .await?;
         Ok(id)
@@ -159,15 +159,15 @@ impl Outbox {
     /// The programme's name and first contact address, read from the tables directly so that
     /// `mail` depends on no feature module.
     async fn footer(&self, conn: &mut PgConnection) -> sqlx::Result<Footer> {
-        let row: Option<(String, Option<String>)> = sqlx::query_as(
+        let row = sqlx::query!(
             "SELECT p.name, (SELECT c.email FROM programme_contacts c
                              WHERE c.programme_id = p.id AND c.email <> ''
-                             ORDER BY c.position, c.id LIMIT 1)
+                             ORDER BY c.position, c.id LIMIT 1) AS contact
              FROM programmes p ORDER BY p.id LIMIT 1",
         )
         .fetch_optional(conn)
         .await?;
-        let (programme_name, contact_email) = row.unwrap_or_default();
+        let (programme_name, contact_email) = row.map(|r| (r.name, r.contact)).unwrap_or_default();
         Ok(Footer {
             programme_name,
             contact_email: contact_email.unwrap_or_default(),
@@ -181,7 +181,7 @@ pub const CHANNEL: &str = "mail_outbox";
 
 /// A message claimed for delivery. `attempts` identifies this claim: a later claim of the same
 /// message (after the lease ran out) has a higher count.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Claimed {
     pub id: i64,
     pub message_id: String,
@@ -202,16 +202,17 @@ pub async fn claim_due(
     lease: Duration,
     max_attempts: i32,
 ) -> sqlx::Result<Vec<Claimed>> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE mail_outbox
          SET state = 'failed', lease_until = NULL,
              last_error = 'Zustellung nicht bestätigt: die Bearbeitung wurde beim letzten Versuch abgebrochen'
          WHERE state = 'sending' AND lease_until < now() AND attempts >= $1",
+        max_attempts,
     )
-    .bind(max_attempts)
     .execute(&mut *conn)
     .await?;
-    sqlx::query_as(
+    sqlx::query_as!(
+        Claimed,
         "WITH due AS (
              SELECT id FROM mail_outbox
              WHERE (state = 'queued' AND next_attempt_at <= now())
@@ -224,29 +225,24 @@ pub async fn claim_due(
          SET state = 'sending', attempts = m.attempts + 1, lease_until = now() + make_interval(secs => $2)
          FROM due WHERE m.id = due.id
          RETURNING m.id, m.message_id, m.recipient, m.recipient_name, m.subject, m.body_text, m.body_html, m.attempts",
+        limit,
+        lease.as_secs_f64(),
     )
-    .bind(limit)
-    .bind(lease.as_secs_f64())
     .fetch_all(conn)
     .await
 }
 
-/// Links in invitations and password resets carry one-time tokens in `?token=…`; once a message
-/// is delivered, the stored copy no longer needs them.
-const SCRUB_TOKENS: &str = "regexp_replace(%, 'token=[A-Za-z0-9_-]+', 'token=entfernt', 'g')";
-
 /// Records the delivery of this claim. Returns false if the claim was lost meanwhile (the lease
-/// ran out and another worker took the message over), in which case nothing is changed.
+/// ran out and another worker took the message over), in which case nothing is changed. The
+/// stored copy loses its one-time tokens (`scrub_tokens`): a delivered message needs them no more.
 pub async fn mark_sent(conn: &mut PgConnection, message: &Claimed) -> sqlx::Result<bool> {
-    let done = sqlx::query(&format!(
+    let done = sqlx::query!(
         "UPDATE mail_outbox SET state = 'sent', sent_at = now(), lease_until = NULL, last_error = NULL,
-                body_text = {}, body_html = {}
+                body_text = scrub_tokens(body_text), body_html = scrub_tokens(body_html)
          WHERE id = $1 AND state = 'sending' AND attempts = $2",
-        SCRUB_TOKENS.replace('%', "body_text"),
-        SCRUB_TOKENS.replace('%', "body_html"),
-    ))
-    .bind(message.id)
-    .bind(message.attempts)
+        message.id,
+        message.attempts,
+    )
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -260,16 +256,16 @@ pub async fn mark_attempt_failed(
     error: &str,
     retry_at: Option<OffsetDateTime>,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE mail_outbox
          SET state = CASE WHEN $4::timestamptz IS NULL THEN 'failed' ELSE 'queued' END,
              next_attempt_at = coalesce($4, next_attempt_at), lease_until = NULL, last_error = $3
          WHERE id = $1 AND state = 'sending' AND attempts = $2",
+        message.id,
+        message.attempts,
+        error.chars().take(1000).collect::<String>(),
+        retry_at,
     )
-    .bind(message.id)
-    .bind(message.attempts)
-    .bind(error.chars().take(1000).collect::<String>())
-    .bind(retry_at)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -278,7 +274,7 @@ pub async fn mark_attempt_failed(
 /// How long until the next queued message is due or the next lease runs out, by the database's
 /// clock (the app's may differ); `None` if nothing waits.
 pub async fn time_until_next_due(conn: &mut PgConnection) -> sqlx::Result<Option<Duration>> {
-    let seconds: Option<f64> = sqlx::query_scalar(
+    let seconds = sqlx::query_scalar!(
         "SELECT extract(epoch FROM least(
                     min(next_attempt_at) FILTER (WHERE state = 'queued'),
                     min(lease_until) FILTER (WHERE state = 'sending')) - now())::float8
@@ -292,15 +288,14 @@ pub async fn time_until_next_due(conn: &mut PgConnection) -> sqlx::Result<Option
 /// Puts a failed message back into the queue, due now, with a fresh series of attempts.
 /// Returns false if it is not (or no longer) failed.
 pub async fn retry_failed(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE mail_outbox SET state = 'queued', attempts = 0, next_attempt_at = now()
          WHERE id = $1 AND state = 'failed'",
+        id,
     )
-    .bind(id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(CHANNEL)
+    sqlx::query!("SELECT pg_notify($1, '')", CHANNEL)
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -308,14 +303,16 @@ pub async fn retry_failed(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool
 
 /// Deletes sent messages older than the retention period; failed ones stay for the admins.
 pub async fn prune_sent(conn: &mut PgConnection, retention: Duration) -> sqlx::Result<u64> {
-    let done = sqlx::query("DELETE FROM mail_outbox WHERE state = 'sent' AND sent_at < now() - make_interval(secs => $1)")
-        .bind(retention.as_secs_f64())
-        .execute(conn)
-        .await?;
+    let done = sqlx::query!(
+        "DELETE FROM mail_outbox WHERE state = 'sent' AND sent_at < now() - make_interval(secs => $1)",
+        retention.as_secs_f64(),
+    )
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected())
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct OutboxRow {
     pub id: i64,
     pub kind: String,
@@ -331,29 +328,30 @@ pub struct OutboxRow {
     pub message_id: String,
 }
 
-const ROW_COLUMNS: &str = "id, kind, recipient, recipient_name, subject, state, attempts, last_error, created_at, \
-                           next_attempt_at, sent_at, message_id";
-
 /// The newest messages, optionally of one state.
 pub async fn recent(
     conn: &mut PgConnection,
     state: Option<&str>,
     limit: i64,
 ) -> sqlx::Result<Vec<OutboxRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {ROW_COLUMNS} FROM mail_outbox WHERE $1::text IS NULL OR state = $1
-         ORDER BY created_at DESC, id DESC LIMIT $2"
-    ))
-    .bind(state)
-    .bind(limit)
+    sqlx::query_as!(
+        OutboxRow,
+        "SELECT id, kind, recipient, recipient_name, subject, state, attempts, last_error, created_at,
+                next_attempt_at, sent_at, message_id
+         FROM mail_outbox WHERE $1::text IS NULL OR state = $1
+         ORDER BY created_at DESC, id DESC LIMIT $2",
+        state,
+        limit,
+    )
     .fetch_all(conn)
     .await
 }
 
 pub async fn counts_by_state(conn: &mut PgConnection) -> sqlx::Result<Vec<(String, i64)>> {
-    sqlx::query_as("SELECT state, count(*) FROM mail_outbox GROUP BY state")
+    let rows = sqlx::query!(r#"SELECT state, count(*) AS "count!" FROM mail_outbox GROUP BY state"#)
         .fetch_all(conn)
-        .await
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.state, r.count)).collect())
 }
 
 /// One message with its bodies. One-time tokens in links are masked: an admin reading a
@@ -362,20 +360,24 @@ pub async fn find(
     conn: &mut PgConnection,
     id: i64,
 ) -> sqlx::Result<Option<(OutboxRow, String, String)>> {
-    #[derive(sqlx::FromRow)]
-    struct Full {
-        #[sqlx(flatten)]
-        row: OutboxRow,
-        body_text: String,
-        body_html: String,
-    }
-    let full: Option<Full> = sqlx::query_as(&format!(
-        "SELECT {ROW_COLUMNS}, {} AS body_text, {} AS body_html FROM mail_outbox WHERE id = $1",
-        SCRUB_TOKENS.replace('%', "body_text"),
-        SCRUB_TOKENS.replace('%', "body_html"),
-    ))
-    .bind(id)
-    .fetch_optional(conn)
+    let Some(row) = sqlx::query_as!(
+        OutboxRow,
+        "SELECT id, kind, recipient, recipient_name, subject, state, attempts, last_error, created_at,
+                next_attempt_at, sent_at, message_id
+         FROM mail_outbox WHERE id = $1",
+        id,
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let bodies = sqlx::query!(
+        r#"SELECT scrub_tokens(body_text) AS "text!", scrub_tokens(body_html) AS "html!"
+           FROM mail_outbox WHERE id = $1"#,
+        id,
+    )
+    .fetch_one(conn)
     .await?;
-    Ok(full.map(|f| (f.row, f.body_text, f.body_html)))
+    Ok(Some((row, bodies.text, bodies.html)))
 }
