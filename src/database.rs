@@ -150,6 +150,7 @@ pub async fn prepare_with_two_roles(
             "DO $$ BEGIN CREATE ROLE {role} {login};
              EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
         );
+        // Runtime query: role names are identifiers, which cannot be bound.
         sqlx::query(&sql)
             .execute(&mut conn)
             .await
@@ -173,6 +174,7 @@ pub async fn prepare_with_two_roles(
            END LOOP;
          END $$"
     );
+    // Runtime queries: role names are identifiers, which cannot be bound.
     sqlx::query(&adopt)
         .execute(&mut conn)
         .await
@@ -215,6 +217,7 @@ pub async fn grant_app_role(conn: &mut PgConnection, role: &str) -> anyhow::Resu
         format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON _sqlx_migrations FROM {role}"),
         format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"),
     ] {
+        // Runtime query: role names are identifiers, which cannot be bound.
         sqlx::query(&sql)
             .execute(&mut *conn)
             .await
@@ -251,6 +254,7 @@ pub async fn migrate<'a>(
 /// Reachable, and every migration this binary knows has been applied.
 pub async fn is_ready(pool: &PgPool) -> bool {
     let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    // Runtime query: the table may not exist yet (that is what this asks).
     let applied: Result<Option<i64>, _> =
         sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
             .fetch_one(pool)
@@ -338,7 +342,7 @@ impl Health {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
-            if self.is_down() && sqlx::query("SELECT 1").execute(pool).await.is_ok() {
+            if self.is_down() && sqlx::query!("SELECT 1 AS up").fetch_one(pool).await.is_ok() {
                 self.reachable();
             }
         }
@@ -347,9 +351,8 @@ impl Health {
 
 /// Serialises work on one key (an account, say) until the transaction ends.
 pub async fn lock_key(conn: &mut PgConnection, key: &str) -> sqlx::Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-        .bind(key)
-        .execute(conn)
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext($1))", key)
+        .fetch_one(conn)
         .await?;
     Ok(())
 }
@@ -416,11 +419,12 @@ pub async fn ensure_database(server: &Server, name: &str) -> anyhow::Result<()> 
         bail!("refusing to create a database with the unusual name {name:?}");
     }
     let mut conn = PgConnection::connect_with(&server.options).await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(name)
-            .fetch_one(&mut conn)
-            .await?;
+    let exists = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS "exists!""#,
+        name
+    )
+    .fetch_one(&mut conn)
+    .await?;
     if !exists {
         // Identifiers cannot be bound; the name was checked above.
         let sql = format!("CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0");

@@ -176,14 +176,14 @@ pub async fn generate_applications(pool: &PgPool, count: i64) -> anyhow::Result<
     let year = jiff::Zoned::now()
         .with_time_zone(locale::berlin().clone())
         .year();
-    let first: i32 = sqlx::query_scalar(
+    let first: i32 = sqlx::query_scalar!(
         "INSERT INTO reference_counters (year, last) VALUES ($1, 0)
          ON CONFLICT (year) DO UPDATE SET last = reference_counters.last RETURNING last",
+        i32::from(year),
     )
-    .bind(i32::from(year))
     .fetch_one(&mut *tx)
     .await?;
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "WITH round AS (
              SELECT r.id, r.budget_cents - r.granted_cents AS free,
                     array_agg(c.code ORDER BY c.code) AS codes
@@ -199,7 +199,7 @@ pub async fn generate_applications(pool: &PgPool, count: i64) -> anyhow::Result<
                     1000000 + ((g * 7907) % 40000) * 500 AS requested,
                     now() - ((g * 6151) % 525600) * interval '1 minute' AS submitted_at,
                     people.clerk, people.reviewer
-             FROM generate_series(1, $1) g, round, places, people)
+             FROM generate_series(1, $1::bigint) g, round, places, people)
          INSERT INTO applications (round_id, municipality_id, status, reference, title, category_code,
                  total_cost_cents, eligible_cost_cents, requested_grant_cents, created_by, created_at,
                  updated_at, submitted_at, search_text, district_id, assigned_to)
@@ -218,31 +218,33 @@ pub async fn generate_applications(pool: &PgPool, count: i64) -> anyhow::Result<
                 coalesce(m.parent_id, m.id),
                 CASE WHEN n.pick % 3 = 0 THEN n.reviewer END
          FROM generated n JOIN municipalities m ON m.id = n.municipality_id",
-    )
-    .bind(count)
-    .bind(i32::from(year).to_string())
-    .bind(first)
-    .bind([
+        count,
+        i32::from(year).to_string(),
+        i64::from(first),
+        [
         Status::Submitted,
         Status::InReview,
         Status::ChangesRequested,
         Status::DecisionProposed,
         Status::Rejected,
         Status::Withdrawn,
-    ])
-    .bind(RoundState::Published)
-    .bind(Role::Clerk)
-    .bind(Role::Reviewer)
+    ] as _,
+        RoundState::Published as _,
+        Role::Clerk as _,
+        Role::Reviewer as _,
+    )
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    sqlx::query("UPDATE reference_counters SET last = last + $2 WHERE year = $1")
-        .bind(i32::from(year))
-        .bind(i32::try_from(inserted)?)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE reference_counters SET last = last + $2 WHERE year = $1",
+        i32::from(year),
+        i32::try_from(inserted)?,
+    )
+    .execute(&mut *tx)
+    .await?;
     // Approve the oldest decided-looking ones while the budget lasts.
-    sqlx::query(
+    sqlx::query!(
         "WITH candidates AS (
              SELECT a.id, a.round_id, a.requested_grant_cents,
                     sum(a.requested_grant_cents) OVER (ORDER BY a.submitted_at, a.id) AS running
@@ -258,22 +260,22 @@ pub async fn generate_applications(pool: &PgPool, count: i64) -> anyhow::Result<
          UPDATE rounds r SET granted_cents = r.granted_cents + s.total
          FROM (SELECT round_id, sum(granted_cents) AS total FROM approved GROUP BY round_id) s
          WHERE r.id = s.round_id",
+        Status::Rejected as _,
+        Status::Approved as _,
     )
-    .bind(Status::Rejected)
-    .bind(Status::Approved)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE applications SET decided_at = submitted_at + interval '30 days'
          WHERE status = $1 AND decided_at IS NULL",
+        Status::Rejected as _,
     )
-    .bind(Status::Rejected)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     // What autovacuum would do soon after: fresh statistics, and a visibility map that lets
     // counts read the indexes alone.
-    sqlx::query("VACUUM ANALYZE applications")
+    sqlx::query!("VACUUM ANALYZE applications",)
         .execute(pool)
         .await?;
     Ok(inserted)

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use super::model::{EmailAddress, Role};
 use crate::audit::Subject;
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct UserRecord {
     pub id: i64,
     pub email: String,
@@ -25,16 +25,16 @@ pub struct NewUser<'a> {
     pub municipality_id: Option<i64>,
 }
 
-const USER_COLUMNS: &str = "id, email, display_name, password_hash, roles, municipality_id, active";
-
 pub async fn find_user_by_email(
     conn: &mut PgConnection,
     email: &EmailAddress,
 ) -> sqlx::Result<Option<UserRecord>> {
-    sqlx::query_as(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
-    ))
-    .bind(email.as_str())
+    sqlx::query_as!(
+        UserRecord,
+        r#"SELECT id, email, display_name, password_hash, roles AS "roles: _", municipality_id, active
+           FROM users WHERE email = $1"#,
+        email.as_str(),
+    )
     .fetch_optional(conn)
     .await
 }
@@ -45,40 +45,43 @@ pub async fn queue_reset_request(
     email: &EmailAddress,
     client: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO password_reset_requests (email, client) VALUES ($1, $2)")
-        .bind(email.as_str())
-        .bind(client)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO password_reset_requests (email, client) VALUES ($1, $2)",
+        email.as_str(),
+        client,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Reset requests from this client in the last hour.
 pub async fn reset_requests_from(conn: &mut PgConnection, client: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM password_reset_requests
-         WHERE client = $1 AND requested_at > now() - interval '1 hour'",
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM password_reset_requests
+           WHERE client = $1 AND requested_at > now() - interval '1 hour'"#,
+        client,
     )
-    .bind(client)
     .fetch_one(conn)
     .await
 }
 
 /// Takes the oldest waiting reset request (others skip it until this transaction ends).
 pub async fn take_reset_request(conn: &mut PgConnection) -> sqlx::Result<Option<(String, String)>> {
-    sqlx::query_as(
+    let row = sqlx::query!(
         "UPDATE password_reset_requests SET done_at = now()
          WHERE id = (SELECT id FROM password_reset_requests WHERE done_at IS NULL
                      ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
          RETURNING email, client",
     )
     .fetch_optional(conn)
-    .await
+    .await?;
+    Ok(row.map(|r| (r.email, r.client)))
 }
 
 /// Done requests are kept an hour, for the limit per client.
 pub async fn prune_reset_requests(conn: &mut PgConnection) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "DELETE FROM password_reset_requests
          WHERE done_at IS NOT NULL AND requested_at < now() - interval '1 hour'",
     )
@@ -89,29 +92,29 @@ pub async fn prune_reset_requests(conn: &mut PgConnection) -> sqlx::Result<u64> 
 
 /// Inserts the user; `Ok(None)` when the e-mail address is taken.
 pub async fn insert_user(conn: &mut PgConnection, user: NewUser<'_>) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO users (email, display_name, password_hash, roles, municipality_id)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (email) DO NOTHING
          RETURNING id",
+        user.email.as_str(),
+        user.display_name,
+        user.password_hash,
+        user.roles as _,
+        user.municipality_id,
     )
-    .bind(user.email.as_str())
-    .bind(user.display_name)
-    .bind(user.password_hash)
-    .bind(user.roles)
-    .bind(user.municipality_id)
     .fetch_optional(conn)
     .await
 }
 
 pub async fn count_users(conn: &mut PgConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM users")
+    sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM users"#)
         .fetch_one(conn)
         .await
 }
 
 /// A live session with its user, as the session middleware needs it.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct SessionRecord {
     pub user_id: i64,
     pub email: String,
@@ -155,17 +158,17 @@ impl SessionStage {
 }
 
 pub async fn insert_session(conn: &mut PgConnection, s: NewSession<'_>) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO sessions (id_hash, user_id, csrf_token, expires_at, user_agent, stage, second_factor)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        s.id_hash,
+        s.user_id,
+        s.csrf_token,
+        s.expires_at,
+        s.user_agent,
+        s.stage.as_str(),
+        s.second_factor,
     )
-    .bind(s.id_hash)
-    .bind(s.user_id)
-    .bind(s.csrf_token)
-    .bind(s.expires_at)
-    .bind(s.user_agent)
-    .bind(s.stage.as_str())
-    .bind(s.second_factor)
     .execute(conn)
     .await?;
     Ok(())
@@ -178,34 +181,37 @@ pub async fn find_live_session(
     id_hash: &[u8],
     idle_timeout: std::time::Duration,
 ) -> sqlx::Result<Option<SessionRecord>> {
-    sqlx::query_as(
-        "SELECT s.user_id, u.email, u.display_name, u.roles, u.municipality_id, m.name AS municipality_name,
-                s.csrf_token, s.last_seen_at, s.stage, s.second_factor, u.totp_secret IS NOT NULL AS has_second_factor
-         FROM sessions s
-         JOIN users u ON u.id = s.user_id
-         LEFT JOIN municipalities m ON m.id = u.municipality_id
-         WHERE s.id_hash = $1
-           AND s.expires_at > now()
-           AND s.last_seen_at > now() - make_interval(secs => $2)
-           AND u.active",
+    sqlx::query_as!(
+        SessionRecord,
+        r#"SELECT s.user_id, u.email, u.display_name, u.roles AS "roles: _", u.municipality_id,
+                  m.name AS "municipality_name?", s.csrf_token, s.last_seen_at, s.stage, s.second_factor,
+                  u.totp_secret IS NOT NULL AS "has_second_factor!"
+           FROM sessions s
+           JOIN users u ON u.id = s.user_id
+           LEFT JOIN municipalities m ON m.id = u.municipality_id
+           WHERE s.id_hash = $1
+             AND s.expires_at > now()
+             AND s.last_seen_at > now() - make_interval(secs => $2)
+             AND u.active"#,
+        id_hash,
+        idle_timeout.as_secs_f64(),
     )
-    .bind(id_hash)
-    .bind(idle_timeout.as_secs_f64())
     .fetch_optional(conn)
     .await
 }
 
 pub async fn touch_session(conn: &mut PgConnection, id_hash: &[u8]) -> sqlx::Result<()> {
-    sqlx::query("UPDATE sessions SET last_seen_at = now() WHERE id_hash = $1")
-        .bind(id_hash)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE sessions SET last_seen_at = now() WHERE id_hash = $1",
+        id_hash
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 pub async fn delete_session(conn: &mut PgConnection, id_hash: &[u8]) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-        .bind(id_hash)
+    sqlx::query!("DELETE FROM sessions WHERE id_hash = $1", id_hash)
         .execute(conn)
         .await?;
     Ok(())
@@ -216,10 +222,10 @@ pub async fn delete_dead_sessions(
     conn: &mut PgConnection,
     idle_timeout: std::time::Duration,
 ) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "DELETE FROM sessions WHERE expires_at <= now() OR last_seen_at <= now() - make_interval(secs => $1)",
+        idle_timeout.as_secs_f64(),
     )
-    .bind(idle_timeout.as_secs_f64())
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
@@ -227,7 +233,7 @@ pub async fn delete_dead_sessions(
 
 /// Failed logins in the window: for this address from this client, from this client for any
 /// address, and for this address from anywhere.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecentFailures {
     pub pair: i64,
     pub client: i64,
@@ -240,16 +246,17 @@ pub async fn recent_login_failures(
     client: &str,
     window: std::time::Duration,
 ) -> sqlx::Result<RecentFailures> {
-    sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE email = $1 AND client = $2) AS pair,
-                count(*) FILTER (WHERE client = $2) AS client,
-                count(*) FILTER (WHERE email = $1) AS email
-         FROM login_failures
-         WHERE at > now() - make_interval(secs => $3) AND (email = $1 OR client = $2)",
+    sqlx::query_as!(
+        RecentFailures,
+        r#"SELECT count(*) FILTER (WHERE email = $1 AND client = $2) AS "pair!",
+                  count(*) FILTER (WHERE client = $2) AS "client!",
+                  count(*) FILTER (WHERE email = $1) AS "email!"
+           FROM login_failures
+           WHERE at > now() - make_interval(secs => $3) AND (email = $1 OR client = $2)"#,
+        email,
+        client,
+        window.as_secs_f64(),
     )
-    .bind(email)
-    .bind(client)
-    .bind(window.as_secs_f64())
     .fetch_one(conn)
     .await
 }
@@ -260,16 +267,18 @@ pub async fn record_login_failure(
     email: &str,
     client: &str,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar("INSERT INTO login_failures (email, client) VALUES ($1, $2) RETURNING id")
-        .bind(email)
-        .bind(client)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        "INSERT INTO login_failures (email, client) VALUES ($1, $2) RETURNING id",
+        email,
+        client,
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// Failures older than a day no longer count for anything.
 pub async fn prune_login_failures(conn: &mut PgConnection) -> sqlx::Result<u64> {
-    let done = sqlx::query("DELETE FROM login_failures WHERE at < now() - interval '1 day'")
+    let done = sqlx::query!("DELETE FROM login_failures WHERE at < now() - interval '1 day'")
         .execute(conn)
         .await?;
     Ok(done.rows_affected())
@@ -298,22 +307,22 @@ pub async fn create_token(
     purpose: TokenPurpose,
     valid_for: std::time::Duration,
 ) -> sqlx::Result<String> {
-    sqlx::query(
+    sqlx::query!(
         "DELETE FROM account_tokens WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+        user_id,
+        purpose.as_str(),
     )
-    .bind(user_id)
-    .bind(purpose.as_str())
     .execute(&mut *conn)
     .await?;
     let token = crate::secrets::random_token();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO account_tokens (token_hash, user_id, purpose, expires_at)
          VALUES ($1, $2, $3, now() + make_interval(secs => $4))",
+        super::model::token_hash(&token),
+        user_id,
+        purpose.as_str(),
+        valid_for.as_secs_f64(),
     )
-    .bind(super::model::token_hash(&token))
-    .bind(user_id)
-    .bind(purpose.as_str())
-    .bind(valid_for.as_secs_f64())
     .execute(conn)
     .await?;
     Ok(token)
@@ -325,14 +334,15 @@ pub async fn token_user(
     token: &str,
     purpose: TokenPurpose,
 ) -> sqlx::Result<Option<UserRecord>> {
-    sqlx::query_as(&format!(
-        "SELECT {} FROM users u JOIN account_tokens t ON t.user_id = u.id
-         WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > now() AND u.active
-           AND (t.purpose <> 'invitation' OR u.password_hash IS NULL)",
-        USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
-    ))
-    .bind(super::model::token_hash(token))
-    .bind(purpose.as_str())
+    sqlx::query_as!(
+        UserRecord,
+        r#"SELECT u.id, u.email, u.display_name, u.password_hash, u.roles AS "roles: _", u.municipality_id, u.active
+           FROM users u JOIN account_tokens t ON t.user_id = u.id
+           WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > now() AND u.active
+             AND (t.purpose <> 'invitation' OR u.password_hash IS NULL)"#,
+        super::model::token_hash(token),
+        purpose.as_str(),
+    )
     .fetch_optional(conn)
     .await
 }
@@ -344,13 +354,13 @@ pub async fn consume_token(
     token: &str,
     purpose: TokenPurpose,
 ) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "UPDATE account_tokens SET used_at = now()
          WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
          RETURNING user_id",
+        super::model::token_hash(token),
+        purpose.as_str(),
     )
-    .bind(super::model::token_hash(token))
-    .bind(purpose.as_str())
     .fetch_optional(conn)
     .await
 }
@@ -362,15 +372,19 @@ pub async fn set_password(
     user_id: i64,
     password_hash: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1")
-        .bind(user_id)
-        .bind(password_hash)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM account_tokens WHERE user_id = $1 AND used_at IS NULL")
-        .bind(user_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
+        user_id,
+        password_hash,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM account_tokens WHERE user_id = $1 AND used_at IS NULL",
+        user_id,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -380,24 +394,28 @@ pub async fn delete_sessions_of(
     user_id: i64,
     except: Option<&[u8]>,
 ) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "DELETE FROM sessions WHERE user_id = $1 AND ($2::bytea IS NULL OR id_hash <> $2)",
+        user_id,
+        except,
     )
-    .bind(user_id)
-    .bind(except)
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
 }
 
 pub async fn find_user(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<UserRecord>> {
-    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        UserRecord,
+        r#"SELECT id, email, display_name, password_hash, roles AS "roles: _", municipality_id, active
+           FROM users WHERE id = $1"#,
+        id,
+    )
+    .fetch_optional(conn)
+    .await
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct SessionInfo {
     pub id_hash: Vec<u8>,
     pub created_at: OffsetDateTime,
@@ -406,16 +424,17 @@ pub struct SessionInfo {
 }
 
 pub async fn sessions_of(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<SessionInfo>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        SessionInfo,
         "SELECT id_hash, created_at, last_seen_at, user_agent FROM sessions
          WHERE user_id = $1 AND expires_at > now() ORDER BY last_seen_at DESC",
+        user_id,
     )
-    .bind(user_id)
     .fetch_all(conn)
     .await
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct UserListRow {
     pub id: i64,
     pub email: String,
@@ -432,17 +451,18 @@ pub async fn list_users(
     query: &str,
     limit: i64,
 ) -> sqlx::Result<Vec<UserListRow>> {
-    sqlx::query_as(
-        "SELECT u.id, u.email, u.display_name, u.roles, m.name AS municipality_name, u.active,
-                u.password_hash IS NOT NULL AS has_password
-         FROM users u LEFT JOIN municipalities m ON m.id = u.municipality_id
-         WHERE $1 = '' OR u.display_name ILIKE '%' || $1 || '%' OR u.email ILIKE '%' || $1 || '%'
-            OR m.name ILIKE '%' || $1 || '%'
-         ORDER BY u.display_name, u.id
-         LIMIT $2",
+    sqlx::query_as!(
+        UserListRow,
+        r#"SELECT u.id, u.email, u.display_name, u.roles AS "roles: _", m.name AS "municipality_name?", u.active,
+                  u.password_hash IS NOT NULL AS "has_password!"
+           FROM users u LEFT JOIN municipalities m ON m.id = u.municipality_id
+           WHERE $1 = '' OR u.display_name ILIKE '%' || $1 || '%' OR u.email ILIKE '%' || $1 || '%'
+              OR m.name ILIKE '%' || $1 || '%'
+           ORDER BY u.display_name, u.id
+           LIMIT $2"#,
+        query.replace(['%', '_', '\\'], ""),
+        limit,
     )
-    .bind(query.replace(['%', '_', '\\'], ""))
-    .bind(limit)
     .fetch_all(conn)
     .await
 }
@@ -453,28 +473,30 @@ pub async fn update_roles(
     roles: &[Role],
     municipality_id: Option<i64>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE users SET roles = $2, municipality_id = $3, updated_at = now() WHERE id = $1",
+        user_id,
+        roles as _,
+        municipality_id,
     )
-    .bind(user_id)
-    .bind(roles)
-    .bind(municipality_id)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn set_active(conn: &mut PgConnection, user_id: i64, active: bool) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET active = $2, updated_at = now() WHERE id = $1")
-        .bind(user_id)
-        .bind(active)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE users SET active = $2, updated_at = now() WHERE id = $1",
+        user_id,
+        active,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// The second factor of an account.
-#[derive(Clone, Debug, Default, sqlx::FromRow)]
+#[derive(Clone, Debug, Default)]
 pub struct SecondFactor {
     pub totp_secret: Option<String>,
     pub totp_last_step: i64,
@@ -488,12 +510,13 @@ impl SecondFactor {
 }
 
 pub async fn second_factor(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<SecondFactor> {
-    sqlx::query_as(
-        "SELECT totp_secret, totp_last_step,
-                (SELECT count(*) FROM recovery_codes r WHERE r.user_id = u.id AND r.used_at IS NULL) AS recovery_codes_left
-         FROM users u WHERE id = $1",
+    sqlx::query_as!(
+        SecondFactor,
+        r#"SELECT totp_secret, totp_last_step,
+                  (SELECT count(*) FROM recovery_codes r WHERE r.user_id = u.id AND r.used_at IS NULL) AS "recovery_codes_left!"
+           FROM users u WHERE id = $1"#,
+        user_id,
     )
-    .bind(user_id)
     .fetch_one(conn)
     .await
 }
@@ -509,14 +532,14 @@ pub async fn set_totp(
     recovery_codes: &[String],
     replacing: bool,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE users SET totp_secret = $2, totp_enabled_at = now(), totp_last_step = $3
          WHERE id = $1 AND (totp_secret IS NOT NULL) = $4",
+        user_id,
+        secret,
+        step,
+        replacing,
     )
-    .bind(user_id)
-    .bind(secret)
-    .bind(step)
-    .bind(replacing)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() != 1 {
@@ -527,10 +550,12 @@ pub async fn set_totp(
 }
 
 pub async fn disable_totp(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL WHERE id = $1")
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL WHERE id = $1",
+        user_id,
+    )
+    .execute(&mut *conn)
+    .await?;
     replace_recovery_codes(conn, user_id, &[]).await
 }
 
@@ -540,19 +565,25 @@ pub async fn reseal_totp_secrets(
     conn: &mut PgConnection,
     secrets: &crate::secrets::SecretBox,
 ) -> anyhow::Result<u64> {
-    let stored: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL")
-            .fetch_all(&mut *conn)
-            .await?;
+    let stored: Vec<(i64, String)> = sqlx::query!(
+        r#"SELECT id, totp_secret AS "totp_secret!" FROM users WHERE totp_secret IS NOT NULL"#,
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.totp_secret))
+    .collect();
     let mut resealed = 0;
     for (id, value) in stored.into_iter().filter(|(_, v)| secrets.needs_sealing(v)) {
         let sealed = secrets.seal(&secrets.reveal(&value)?);
-        sqlx::query("UPDATE users SET totp_secret = $2 WHERE id = $1 AND totp_secret = $3")
-            .bind(id)
-            .bind(sealed)
-            .bind(&value)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query!(
+            "UPDATE users SET totp_secret = $2 WHERE id = $1 AND totp_secret = $3",
+            id,
+            sealed,
+            &value,
+        )
+        .execute(&mut *conn)
+        .await?;
         resealed += 1;
     }
     Ok(resealed)
@@ -563,17 +594,18 @@ pub async fn replace_recovery_codes(
     user_id: i64,
     codes: &[String],
 ) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user_id)
+    sqlx::query!("DELETE FROM recovery_codes WHERE user_id = $1", user_id)
         .execute(&mut *conn)
         .await?;
     for code in codes {
         let hash = super::model::token_hash(&super::totp::normalise_recovery_code(code));
-        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-            .bind(user_id)
-            .bind(hash)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query!(
+            "INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)",
+            user_id,
+            hash,
+        )
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
@@ -581,12 +613,13 @@ pub async fn replace_recovery_codes(
 /// Records the time step of an accepted code; false if that step (or a later one) was already
 /// used, so two submissions of the same code cannot both succeed.
 pub async fn use_totp_step(conn: &mut PgConnection, user_id: i64, step: i64) -> sqlx::Result<bool> {
-    let done =
-        sqlx::query("UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2")
-            .bind(user_id)
-            .bind(step)
-            .execute(conn)
-            .await?;
+    let done = sqlx::query!(
+        "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2",
+        user_id,
+        step,
+    )
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -597,11 +630,13 @@ pub async fn use_recovery_code(
     code: &str,
 ) -> sqlx::Result<bool> {
     let hash = super::model::token_hash(&super::totp::normalise_recovery_code(code));
-    let done = sqlx::query("UPDATE recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL")
-        .bind(user_id)
-        .bind(hash)
-        .execute(conn)
-        .await?;
+    let done = sqlx::query!(
+        "UPDATE recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+        user_id,
+        hash,
+    )
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -611,18 +646,18 @@ pub async fn signed_in_from_before(
     user_id: i64,
     client: &str,
 ) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM audit_log WHERE action IN ('login', 'login.second_factor')
-                        AND subject = $1 AND client = $2 AND at > now() - interval '90 days')",
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM audit_log WHERE action IN ('login', 'login.second_factor')
+                          AND subject = $1 AND client = $2 AND at > now() - interval '90 days') AS "exists!""#,
+        Subject::User(user_id).to_string(),
+        client,
     )
-    .bind(Subject::User(user_id).to_string())
-    .bind(client)
     .fetch_one(conn)
     .await
 }
 
 /// An access request with the name of its municipality.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct AccessRequestRow {
     pub id: i64,
     pub name: String,
@@ -634,9 +669,6 @@ pub struct AccessRequestRow {
     pub created_at: OffsetDateTime,
     pub municipality_id: i64,
 }
-
-const ACCESS_REQUEST_COLUMNS: &str = "r.id, r.name, r.email, m.name AS municipality, r.function, r.state, r.reason, \
-                               r.created_at, r.municipality_id";
 
 pub struct NewAccessRequest<'a> {
     pub name: &'a str,
@@ -650,15 +682,15 @@ pub async fn insert_access_request(
     conn: &mut PgConnection,
     r: NewAccessRequest<'_>,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO access_requests (name, email, municipality_id, function, client)
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        r.name,
+        r.email.as_str(),
+        r.municipality_id,
+        r.function,
+        r.client,
     )
-    .bind(r.name)
-    .bind(r.email.as_str())
-    .bind(r.municipality_id)
-    .bind(r.function)
-    .bind(r.client)
     .fetch_one(conn)
     .await
 }
@@ -667,21 +699,27 @@ pub async fn access_requests_in_last_hour(
     conn: &mut PgConnection,
     client: &str,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM access_requests WHERE client = $1 AND created_at > now() - interval '1 hour'")
-        .bind(client)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM access_requests
+           WHERE client = $1 AND created_at > now() - interval '1 hour'"#,
+        client,
+    )
+    .fetch_one(conn)
+    .await
 }
 
 pub async fn find_access_request(
     conn: &mut PgConnection,
     id: i64,
 ) -> sqlx::Result<Option<AccessRequestRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {ACCESS_REQUEST_COLUMNS} FROM access_requests r JOIN municipalities m ON m.id = r.municipality_id
-         WHERE r.id = $1"
-    ))
-    .bind(id)
+    sqlx::query_as!(
+        AccessRequestRow,
+        "SELECT r.id, r.name, r.email, m.name AS municipality, r.function, r.state, r.reason,
+                r.created_at, r.municipality_id
+         FROM access_requests r JOIN municipalities m ON m.id = r.municipality_id
+         WHERE r.id = $1",
+        id,
+    )
     .fetch_optional(conn)
     .await
 }
@@ -690,21 +728,27 @@ pub async fn find_access_request(
 pub async fn recent_access_requests(
     conn: &mut PgConnection,
 ) -> sqlx::Result<Vec<AccessRequestRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {ACCESS_REQUEST_COLUMNS} FROM access_requests r JOIN municipalities m ON m.id = r.municipality_id
+    sqlx::query_as!(
+        AccessRequestRow,
+        "SELECT r.id, r.name, r.email, m.name AS municipality, r.function, r.state, r.reason,
+                r.created_at, r.municipality_id
+         FROM access_requests r JOIN municipalities m ON m.id = r.municipality_id
          WHERE r.state = 'open' OR r.decided_at > now() - interval '30 days'
-         ORDER BY r.created_at DESC LIMIT 500"
-    ))
+         ORDER BY r.created_at DESC LIMIT 500",
+    )
     .fetch_all(conn)
     .await
 }
 
 /// Locks the request until the transaction ends, so two decisions cannot cross.
 pub async fn lock_access_request(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query("SELECT 1 FROM access_requests WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    // The macro needs a named column; only the lock matters, not the row.
+    sqlx::query!(
+        "SELECT id FROM access_requests WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(conn)
+    .await?;
     Ok(())
 }
 
@@ -723,25 +767,27 @@ pub async fn decide_access_request(
         AccessDecision::Approved { user_id } => ("approved", Some(user_id), None),
         AccessDecision::Declined { reason } => ("declined", None, Some(reason)),
     };
-    sqlx::query(
+    sqlx::query!(
         "UPDATE access_requests SET state = $3, decided_by = $2, decided_at = now(), user_id = $4, reason = $5
          WHERE id = $1",
+        id,
+        admin_id,
+        state,
+        user_id,
+        reason,
     )
-    .bind(id)
-    .bind(admin_id)
-    .bind(state)
-    .bind(user_id)
-    .bind(reason)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn has_account(conn: &mut PgConnection, email: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
-        .bind(email)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM users WHERE email = $1) AS "exists!""#,
+        email,
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// E-mail and name of the active clerks of a municipality who can sign in.
@@ -749,13 +795,17 @@ pub async fn clerks_of(
     conn: &mut PgConnection,
     municipality_id: i64,
 ) -> sqlx::Result<Vec<(String, String)>> {
-    sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT email, display_name FROM users
          WHERE municipality_id = $1 AND $2 = ANY (roles) AND active AND password_hash IS NOT NULL
          ORDER BY id",
+        municipality_id,
+        Role::Clerk as _,
     )
-    .bind(municipality_id)
-    .bind(Role::Clerk)
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.email, r.display_name))
+        .collect())
 }

@@ -54,8 +54,7 @@ fn client_bucket(client: &str) -> String {
 }
 
 pub async fn forgive(conn: &mut PgConnection, attempt: Attempt) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM login_failures WHERE id = $1")
-        .bind(attempt.id)
+    sqlx::query!("DELETE FROM login_failures WHERE id = $1", attempt.id)
         .execute(conn)
         .await?;
     Ok(())

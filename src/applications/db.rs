@@ -9,7 +9,7 @@ use super::forms::Answers;
 use super::model::{Section, Status, Transition};
 use crate::programmes::model::RoundState;
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct ApplicationRow {
     pub id: i64,
     pub round_id: i64,
@@ -37,17 +37,25 @@ impl ApplicationRow {
     }
 }
 
-const APPLICATION_SELECT: &str =
-    "SELECT a.id, a.round_id, r.title AS round_title, r.closes_at AS round_closes_at,
-        a.municipality_id, m.name AS municipality_name, a.status, a.reference, a.title,
-        a.requested_grant_cents, a.created_at, a.updated_at, a.submitted_at
- FROM applications a
- JOIN rounds r ON r.id = a.round_id
- JOIN municipalities m ON m.id = a.municipality_id";
+/// The columns of [`ApplicationRow`] from the view `application_rows` (the application with the
+/// names of its round and municipality), which every query for such rows reads. A view's
+/// columns are all nullable to the query macros, hence the `!`.
+macro_rules! application_row {
+    ($($rest:tt)*) => {
+        sqlx::query_as!(
+            ApplicationRow,
+            r#"SELECT a.id AS "id!", a.round_id AS "round_id!", a.round_title AS "round_title!",
+                      a.round_closes_at AS "round_closes_at!", a.municipality_id AS "municipality_id!",
+                      a.municipality_name AS "municipality_name!", a.status AS "status!: Status",
+                      a.reference, a.title AS "title!", a.requested_grant_cents,
+                      a.created_at AS "created_at!", a.updated_at AS "updated_at!", a.submitted_at
+               FROM application_rows a "# + $($rest)*
+        )
+    };
+}
 
 pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ApplicationRow>> {
-    sqlx::query_as(&format!("{APPLICATION_SELECT} WHERE a.id = $1"))
-        .bind(id)
+    application_row!("WHERE a.id = $1", id)
         .fetch_optional(conn)
         .await
 }
@@ -55,9 +63,8 @@ pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Appli
 /// Locks the application for the rest of the transaction: saves and transitions of one
 /// application happen one after the other.
 pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ApplicationRow>> {
-    sqlx::query("SELECT 1 FROM applications WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .execute(&mut *conn)
+    sqlx::query!("SELECT id FROM applications WHERE id = $1 FOR UPDATE", id)
+        .fetch_optional(&mut *conn)
         .await?;
     find(conn, id).await
 }
@@ -67,10 +74,10 @@ pub async fn of_municipality(
     conn: &mut PgConnection,
     municipality_id: i64,
 ) -> sqlx::Result<Vec<ApplicationRow>> {
-    sqlx::query_as(&format!(
-        "{APPLICATION_SELECT} WHERE a.municipality_id = $1 ORDER BY a.updated_at DESC, a.id DESC"
-    ))
-    .bind(municipality_id)
+    application_row!(
+        "WHERE a.municipality_id = $1 ORDER BY a.updated_at DESC, a.id DESC",
+        municipality_id
+    )
     .fetch_all(conn)
     .await
 }
@@ -80,14 +87,13 @@ pub async fn as_partner(
     conn: &mut PgConnection,
     municipality_id: i64,
 ) -> sqlx::Result<Vec<ApplicationRow>> {
-    sqlx::query_as(&format!(
-        "{APPLICATION_SELECT}
-         JOIN application_partners p ON p.application_id = a.id AND p.municipality_id = $1
+    application_row!(
+        "JOIN application_partners p ON p.application_id = a.id AND p.municipality_id = $1
          WHERE a.status <> $2 OR a.reference IS NOT NULL
-         ORDER BY a.updated_at DESC, a.id DESC"
-    ))
-    .bind(municipality_id)
-    .bind(Status::Withdrawn)
+         ORDER BY a.updated_at DESC, a.id DESC",
+        municipality_id,
+        Status::Withdrawn as _
+    )
     .fetch_all(conn)
     .await
 }
@@ -98,14 +104,14 @@ pub async fn create(
     municipality_id: i64,
     user_id: i64,
 ) -> sqlx::Result<i64> {
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = sqlx::query_scalar!(
         "INSERT INTO applications (round_id, municipality_id, created_by, search_text, district_id)
          SELECT $1, $2, $3, name, coalesce(parent_id, id) FROM municipalities WHERE id = $2
          RETURNING id",
+        round_id,
+        municipality_id,
+        user_id,
     )
-    .bind(round_id)
-    .bind(municipality_id)
-    .bind(user_id)
     .fetch_one(&mut *conn)
     .await?;
     insert_event(conn, id, "created", Some(user_id), "", None).await?;
@@ -124,18 +130,18 @@ pub struct Summary<'a> {
 }
 
 pub async fn update_summary(conn: &mut PgConnection, id: i64, s: &Summary<'_>) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE applications SET title = $2, category_code = $3, total_cost_cents = $4,
                 eligible_cost_cents = $5, requested_grant_cents = $6, search_text = $7, updated_at = now()
          WHERE id = $1",
+        id,
+        s.title,
+        s.category_code,
+        s.total_cost_cents,
+        s.eligible_cost_cents,
+        s.requested_grant_cents,
+        s.search_text,
     )
-    .bind(id)
-    .bind(s.title)
-    .bind(s.category_code)
-    .bind(s.total_cost_cents)
-    .bind(s.eligible_cost_cents)
-    .bind(s.requested_grant_cents)
-    .bind(s.search_text)
     .execute(conn)
     .await?;
     Ok(())
@@ -152,33 +158,8 @@ pub struct SectionRow {
     pub updated_by_name: String,
 }
 
-/// The saved sections of application `$1` as a JSON array of [`SectionRow`]s.
-const SECTIONS_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
-        'section', s.section, 'answers', s.answers, 'version', s.version, 'reopened', s.reopened,
-        'updated_at', s.updated_at, 'updated_by_name', u.display_name)), '[]')
-    FROM application_sections s JOIN users u ON u.id = s.updated_by WHERE s.application_id = $1)";
-
-/// The partners of application `$1` as a JSON array of [`PartnerRow`]s, by name.
-const PARTNERS_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
-        'municipality_id', p.municipality_id, 'name', m.name, 'ags', m.ags,
-        'confirmed_at', p.confirmed_at, 'confirmed_by_name', u.display_name) ORDER BY m.name, m.id), '[]')
-    FROM application_partners p JOIN municipalities m ON m.id = p.municipality_id
-    LEFT JOIN users u ON u.id = p.confirmed_by WHERE p.application_id = $1)";
-
-/// The attachments of application `$1` as a JSON array of [`AttachmentRow`]s, oldest first.
-const ATTACHMENTS_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
-        'id', f.id, 'attachment_type_id', f.attachment_type_id, 'file_name', f.file_name,
-        'storage_key', f.storage_key, 'content_type', f.content_type, 'size_bytes', f.size_bytes,
-        'uploaded_at', f.uploaded_at, 'uploaded_by_name', u.display_name) ORDER BY f.uploaded_at, f.id), '[]')
-    FROM application_attachments f JOIN users u ON u.id = f.uploaded_by WHERE f.application_id = $1)";
-
-/// The document types of round `$2` as a JSON array of [`DocumentType`]s, in their order.
-const DOCUMENT_TYPES_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
-        'id', t.id, 'name', t.name, 'required', t.required) ORDER BY t.position), '[]')
-    FROM round_attachment_types t WHERE t.round_id = $2)";
-
-/// What a dossier holds besides the application and its round.
-#[derive(sqlx::FromRow)]
+/// What a dossier holds besides the application and its round: its sections, partners and
+/// attachments, and the round's document types (the `*_json` functions of the schema).
 pub struct DossierParts {
     pub sections: Json<Vec<SectionRow>>,
     pub partners: Json<Vec<PartnerRow>>,
@@ -192,12 +173,15 @@ pub async fn dossier_parts(
     id: i64,
     round_id: i64,
 ) -> sqlx::Result<DossierParts> {
-    sqlx::query_as(&format!(
-        "SELECT {SECTIONS_JSON} AS sections, {PARTNERS_JSON} AS partners,
-                {DOCUMENT_TYPES_JSON} AS documents, {ATTACHMENTS_JSON} AS attachments"
-    ))
-    .bind(id)
-    .bind(round_id)
+    sqlx::query_as!(
+        DossierParts,
+        r#"SELECT application_sections_json($1) AS "sections!: _",
+                  application_partners_json($1) AS "partners!: _",
+                  round_document_types_json($2) AS "documents!: _",
+                  application_attachments_json($1) AS "attachments!: _""#,
+        id,
+        round_id,
+    )
     .fetch_one(conn)
     .await
 }
@@ -213,38 +197,40 @@ pub async fn save_section(
     user_id: i64,
 ) -> sqlx::Result<Option<i32>> {
     let saved: Option<i32> = if loaded_version == 0 {
-        sqlx::query_scalar(
+        sqlx::query_scalar!(
             "INSERT INTO application_sections (application_id, section, answers, updated_by)
              VALUES ($1, $2, $3, $4)
              ON CONFLICT (application_id, section) DO NOTHING
              RETURNING version",
+            id,
+            section as _,
+            Json(answers) as _,
+            user_id,
         )
-        .bind(id)
-        .bind(section)
-        .bind(Json(answers))
-        .bind(user_id)
         .fetch_optional(&mut *conn)
         .await?
     } else {
-        sqlx::query_scalar(
+        sqlx::query_scalar!(
             "UPDATE application_sections
              SET answers = $3, version = version + 1, updated_by = $5, updated_at = now()
              WHERE application_id = $1 AND section = $2 AND version = $4
              RETURNING version",
+            id,
+            section as _,
+            Json(answers) as _,
+            loaded_version,
+            user_id,
         )
-        .bind(id)
-        .bind(section)
-        .bind(Json(answers))
-        .bind(loaded_version)
-        .bind(user_id)
         .fetch_optional(&mut *conn)
         .await?
     };
     if saved.is_some() {
-        sqlx::query("UPDATE applications SET updated_at = now() WHERE id = $1")
-            .bind(id)
-            .execute(conn)
-            .await?;
+        sqlx::query!(
+            "UPDATE applications SET updated_at = now() WHERE id = $1",
+            id,
+        )
+        .execute(conn)
+        .await?;
     }
     Ok(saved)
 }
@@ -257,21 +243,21 @@ pub async fn set_reopened(
     user_id: i64,
 ) -> sqlx::Result<()> {
     // A reopened section that was never saved still needs a row to carry the flag.
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO application_sections (application_id, section, updated_by)
          SELECT $1, s, $3 FROM unnest($2::text[]) AS s
          ON CONFLICT (application_id, section) DO NOTHING",
+        id,
+        sections as _,
+        user_id,
     )
-    .bind(id)
-    .bind(sections)
-    .bind(user_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE application_sections SET reopened = (section = ANY($2)) WHERE application_id = $1",
+        id,
+        sections as _,
     )
-    .bind(id)
-    .bind(sections)
     .execute(conn)
     .await?;
     Ok(())
@@ -293,12 +279,12 @@ pub async fn add_partner(
     id: i64,
     municipality_id: i64,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "INSERT INTO application_partners (application_id, municipality_id) VALUES ($1, $2)
          ON CONFLICT DO NOTHING",
+        id,
+        municipality_id,
     )
-    .bind(id)
-    .bind(municipality_id)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -309,11 +295,11 @@ pub async fn remove_partner(
     id: i64,
     municipality_id: i64,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "DELETE FROM application_partners WHERE application_id = $1 AND municipality_id = $2",
+        id,
+        municipality_id,
     )
-    .bind(id)
-    .bind(municipality_id)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -326,13 +312,13 @@ pub async fn confirm_partner(
     municipality_id: i64,
     user_id: i64,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE application_partners SET confirmed_at = now(), confirmed_by = $3
          WHERE application_id = $1 AND municipality_id = $2 AND confirmed_at IS NULL",
+        id,
+        municipality_id,
+        user_id,
     )
-    .bind(id)
-    .bind(municipality_id)
-    .bind(user_id)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -343,11 +329,11 @@ pub async fn is_partner(
     id: i64,
     municipality_id: i64,
 ) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM application_partners WHERE application_id = $1 AND municipality_id = $2)",
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM application_partners WHERE application_id = $1 AND municipality_id = $2) AS "exists!""#,
+        id,
+        municipality_id,
     )
-    .bind(id)
-    .bind(municipality_id)
     .fetch_one(conn)
     .await
 }
@@ -391,43 +377,31 @@ pub async fn insert_event_with_details(
     transition: Option<(Status, Status)>,
     details: &serde_json::Value,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO application_events (application_id, kind, from_status, to_status, actor_id, message, details)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        id,
+        kind,
+        transition.map(|(from, _)| from.as_str()),
+        transition.map(|(_, to)| to.as_str()),
+        actor_id,
+        message,
+        Json(details) as _,
     )
-    .bind(id)
-    .bind(kind)
-    .bind(transition.map(|(from, _)| from.as_str()))
-    .bind(transition.map(|(_, to)| to.as_str()))
-    .bind(actor_id)
-    .bind(message)
-    .bind(Json(details))
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Runs one of the JSON array subqueries below on its own, for `$1` = `id`.
-async fn select_json<T>(conn: &mut PgConnection, subquery: &str, id: i64) -> sqlx::Result<T>
-where
-    T: serde::de::DeserializeOwned + Send + Unpin + 'static,
-{
-    let Json(value): Json<T> = sqlx::query_scalar(&format!("SELECT {subquery}"))
-        .bind(id)
-        .fetch_one(conn)
-        .await?;
-    Ok(value)
-}
-
-/// The timeline of application `$1` as a JSON array of [`EventRow`]s, oldest first: a
-/// subquery that the case page reads together with the rest of the case.
-pub const EVENTS_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
-        'at', e.at, 'kind', e.kind, 'actor_name', u.display_name, 'message', e.message,
-        'details', e.details) ORDER BY e.at, e.id), '[]')
-    FROM application_events e LEFT JOIN users u ON u.id = e.actor_id WHERE e.application_id = $1)";
-
+/// The timeline, oldest first.
 pub async fn events(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<EventRow>> {
-    select_json(conn, EVENTS_JSON, id).await
+    let Json(events) = sqlx::query_scalar!(
+        r#"SELECT application_events_json($1) AS "events!: Json<Vec<EventRow>>""#,
+        id
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(events)
 }
 
 /// Sets the status; with `numbered_in` (at the first submission) it also takes that year's
@@ -442,9 +416,9 @@ pub(super) async fn set_status(
     status: Status,
     numbered_in: Option<i32>,
 ) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "WITH counter AS (
-             INSERT INTO reference_counters (year, last) SELECT $3, 1 WHERE $3 IS NOT NULL
+             INSERT INTO reference_counters (year, last) SELECT $3, 1 WHERE $3::int IS NOT NULL
              ON CONFLICT (year) DO UPDATE SET last = reference_counters.last + 1
              RETURNING year, last)
          UPDATE applications SET status = $2, updated_at = now(),
@@ -455,12 +429,12 @@ pub(super) async fn set_status(
                 decided_at = CASE WHEN $5 THEN now() ELSE decided_at END
          WHERE id = $1
          RETURNING reference",
+        id,
+        status as _,
+        numbered_in,
+        matches!(status, Status::Submitted | Status::InReview),
+        status.is_decided(),
     )
-    .bind(id)
-    .bind(status)
-    .bind(numbered_in)
-    .bind(matches!(status, Status::Submitted | Status::InReview))
-    .bind(status.is_decided())
     .fetch_one(conn)
     .await
 }
@@ -472,14 +446,14 @@ pub async fn insert_revision(
     answers: &serde_json::Value,
     user_id: i64,
 ) -> sqlx::Result<i32> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO application_revisions (application_id, number, answers, submitted_by)
          SELECT $1, coalesce(max(number), 0) + 1, $2, $3 FROM application_revisions WHERE application_id = $1
          RETURNING number",
+        id,
+        Json(answers) as _,
+        user_id,
     )
-    .bind(id)
-    .bind(Json(answers))
-    .bind(user_id)
     .fetch_one(conn)
     .await
 }
@@ -492,13 +466,15 @@ pub struct RevisionRow {
     pub submitted_at: OffsetDateTime,
 }
 
-/// The submitted revisions of application `$1` as a JSON array of [`RevisionRow`]s, in order.
-pub const REVISIONS_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
-        'number', r.number, 'answers', r.answers, 'submitted_at', r.submitted_at) ORDER BY r.number), '[]')
-    FROM application_revisions r WHERE r.application_id = $1)";
-
+/// The submitted revisions, in order.
 pub async fn revisions(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<RevisionRow>> {
-    select_json(conn, REVISIONS_JSON, id).await
+    let Json(revisions) = sqlx::query_scalar!(
+        r#"SELECT application_revisions_json($1) AS "revisions!: Json<Vec<RevisionRow>>""#,
+        id
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(revisions)
 }
 
 /// A document type of the round, with its id for uploads.
@@ -523,7 +499,13 @@ pub struct AttachmentRow {
 }
 
 pub async fn attachments(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<AttachmentRow>> {
-    select_json(conn, ATTACHMENTS_JSON, id).await
+    let Json(attachments) = sqlx::query_scalar!(
+        r#"SELECT application_attachments_json($1) AS "attachments!: Json<Vec<AttachmentRow>>""#,
+        id
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(attachments)
 }
 
 pub struct NewAttachment<'a> {
@@ -541,25 +523,27 @@ pub async fn insert_attachment(
     conn: &mut PgConnection,
     a: &NewAttachment<'_>,
 ) -> sqlx::Result<i64> {
-    let id = sqlx::query_scalar(
+    let id = sqlx::query_scalar!(
         "INSERT INTO application_attachments
             (application_id, attachment_type_id, file_name, storage_key, content_type, size_bytes, sha256, uploaded_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        a.application_id,
+        a.attachment_type_id,
+        a.file_name,
+        a.storage_key,
+        a.content_type,
+        a.size_bytes,
+        a.sha256,
+        a.uploaded_by,
     )
-    .bind(a.application_id)
-    .bind(a.attachment_type_id)
-    .bind(a.file_name)
-    .bind(a.storage_key)
-    .bind(a.content_type)
-    .bind(a.size_bytes)
-    .bind(a.sha256)
-    .bind(a.uploaded_by)
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query("UPDATE applications SET updated_at = now() WHERE id = $1")
-        .bind(a.application_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE applications SET updated_at = now() WHERE id = $1",
+        a.application_id,
+    )
+    .execute(conn)
+    .await?;
     Ok(id)
 }
 
@@ -569,20 +553,20 @@ pub async fn delete_attachment(
     application_id: i64,
     attachment_id: i64,
 ) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "DELETE FROM application_attachments WHERE application_id = $1 AND id = $2 RETURNING storage_key",
+        application_id,
+        attachment_id,
     )
-    .bind(application_id)
-    .bind(attachment_id)
     .fetch_optional(conn)
     .await
 }
 
 pub async fn attachment_bytes(conn: &mut PgConnection, application_id: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT coalesce(sum(size_bytes), 0)::bigint FROM application_attachments WHERE application_id = $1",
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(sum(size_bytes), 0)::bigint AS "bytes!" FROM application_attachments WHERE application_id = $1"#,
+        application_id,
     )
-    .bind(application_id)
     .fetch_one(conn)
     .await
 }
@@ -592,19 +576,20 @@ pub async fn requesting_reviewer(
     conn: &mut PgConnection,
     id: i64,
 ) -> sqlx::Result<Option<(String, String)>> {
-    sqlx::query_as(
+    let reviewer = sqlx::query!(
         "SELECT u.email, u.display_name FROM application_events e JOIN users u ON u.id = e.actor_id
          WHERE e.application_id = $1 AND e.kind = $2 AND u.active
          ORDER BY e.at DESC, e.id DESC LIMIT 1",
+        id,
+        Transition::RequestChanges.event_kind(),
     )
-    .bind(id)
-    .bind(Transition::RequestChanges.event_kind())
     .fetch_optional(conn)
-    .await
+    .await?;
+    Ok(reviewer.map(|r| (r.email, r.display_name)))
 }
 
 /// A draft whose round is still taking applications.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct OpenDraft {
     pub id: i64,
     pub title: String,
@@ -618,16 +603,17 @@ pub async fn drafts_closing_within(
     conn: &mut PgConnection,
     within: time::Duration,
 ) -> sqlx::Result<Vec<OpenDraft>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        OpenDraft,
         "SELECT a.id, a.title, r.title AS round_title, r.closes_at, a.municipality_id
          FROM applications a JOIN rounds r ON r.id = a.round_id
          WHERE a.status = $2 AND r.state = $3
            AND r.closes_at > now() AND r.closes_at <= now() + $1
          ORDER BY a.id",
+        within as _,
+        Status::Draft as _,
+        RoundState::Published as _,
     )
-    .bind(within)
-    .bind(Status::Draft)
-    .bind(RoundState::Published)
     .fetch_all(conn)
     .await
 }
@@ -641,28 +627,31 @@ pub async fn commit_grant(
     application: &ApplicationRow,
     granted: crate::money::Cents,
 ) -> sqlx::Result<Result<(), crate::money::Cents>> {
-    let raised: Option<i64> = sqlx::query_scalar(
+    let raised: Option<i64> = sqlx::query_scalar!(
         "UPDATE rounds SET granted_cents = granted_cents + $2
          WHERE id = $1 AND granted_cents + $2 <= budget_cents
          RETURNING granted_cents",
+        application.round_id,
+        granted.get(),
     )
-    .bind(application.round_id)
-    .bind(granted.get())
     .fetch_optional(&mut *conn)
     .await?;
     if raised.is_none() {
-        let remaining: i64 =
-            sqlx::query_scalar("SELECT budget_cents - granted_cents FROM rounds WHERE id = $1")
-                .bind(application.round_id)
-                .fetch_one(conn)
-                .await?;
+        let remaining: i64 = sqlx::query_scalar!(
+            r#"SELECT budget_cents - granted_cents AS "remaining!" FROM rounds WHERE id = $1"#,
+            application.round_id,
+        )
+        .fetch_one(conn)
+        .await?;
         return Ok(Err(crate::money::Cents::new(remaining)));
     }
-    sqlx::query("UPDATE applications SET granted_cents = $2 WHERE id = $1")
-        .bind(application.id)
-        .bind(granted.get())
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE applications SET granted_cents = $2 WHERE id = $1",
+        application.id,
+        granted.get(),
+    )
+    .execute(conn)
+    .await?;
     Ok(Ok(()))
 }
 
@@ -676,14 +665,15 @@ pub struct MessageRow {
     pub body: String,
 }
 
-/// The messages on application `$1` as a JSON array of [`MessageRow`]s, oldest first.
-pub const MESSAGES_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
-        'at', m.at, 'author', u.display_name, 'from_ministry', m.from_ministry, 'body', m.body)
-        ORDER BY m.at, m.id), '[]')
-    FROM application_messages m JOIN users u ON u.id = m.author_id WHERE m.application_id = $1)";
-
+/// The messages on the case, oldest first.
 pub async fn messages(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<MessageRow>> {
-    select_json(conn, MESSAGES_JSON, id).await
+    let Json(messages) = sqlx::query_scalar!(
+        r#"SELECT application_messages_json($1) AS "messages!: Json<Vec<MessageRow>>""#,
+        id
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(messages)
 }
 
 pub async fn add_message(
@@ -693,13 +683,13 @@ pub async fn add_message(
     from_ministry: bool,
     body: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO application_messages (application_id, author_id, from_ministry, body) VALUES ($1, $2, $3, $4)",
+        id,
+        author,
+        from_ministry,
+        body,
     )
-    .bind(id)
-    .bind(author)
-    .bind(from_ministry)
-    .bind(body)
     .execute(conn)
     .await?;
     Ok(())
@@ -711,15 +701,15 @@ pub async fn case_reviewer(
     conn: &mut PgConnection,
     id: i64,
 ) -> sqlx::Result<Option<(String, String)>> {
-    let assigned: Option<(String, String)> = sqlx::query_as(
+    let assigned = sqlx::query!(
         "SELECT u.email, u.display_name FROM applications a JOIN users u ON u.id = a.assigned_to
          WHERE a.id = $1 AND u.active",
+        id
     )
-    .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
     match assigned {
-        Some(a) => Ok(Some(a)),
+        Some(a) => Ok(Some((a.email, a.display_name))),
         None => requesting_reviewer(conn, id).await,
     }
 }

@@ -348,9 +348,10 @@ pub async fn recent(
 }
 
 pub async fn counts_by_state(conn: &mut PgConnection) -> sqlx::Result<Vec<(String, i64)>> {
-    let rows = sqlx::query!(r#"SELECT state, count(*) AS "count!" FROM mail_outbox GROUP BY state"#)
-        .fetch_all(conn)
-        .await?;
+    let rows =
+        sqlx::query!(r#"SELECT state, count(*) AS "count!" FROM mail_outbox GROUP BY state"#)
+            .fetch_all(conn)
+            .await?;
     Ok(rows.into_iter().map(|r| (r.state, r.count)).collect())
 }
 

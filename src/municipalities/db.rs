@@ -2,7 +2,7 @@
 
 use sqlx::PgConnection;
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct MunicipalityRow {
     pub id: i64,
     pub name: String,
@@ -20,46 +20,49 @@ pub async fn search(
     query: &str,
     limit: i64,
 ) -> sqlx::Result<Vec<MunicipalityRow>> {
-    sqlx::query_as(
-        "SELECT m.id, m.name, m.kind, m.ags, m.ars, m.city, p.name AS parent_name, m.active
-         FROM municipalities m LEFT JOIN municipalities p ON p.id = m.parent_id
-         WHERE $1 = '' OR m.name ILIKE '%' || $1 || '%' OR m.ags LIKE $1 || '%' OR m.ars LIKE $1 || '%'
-         ORDER BY m.name COLLATE \"C\", m.id
-         LIMIT $2",
+    sqlx::query_as!(
+        MunicipalityRow,
+        r#"SELECT m.id, m.name, m.kind, m.ags, m.ars, m.city, p.name AS "parent_name?", m.active
+           FROM municipalities m LEFT JOIN municipalities p ON p.id = m.parent_id
+           WHERE $1 = '' OR m.name ILIKE '%' || $1 || '%' OR m.ags LIKE $1 || '%' OR m.ars LIKE $1 || '%'
+           ORDER BY m.name COLLATE "C", m.id
+           LIMIT $2"#,
+        query.replace(['%', '_', '\\'], ""),
+        limit,
     )
-    .bind(query.replace(['%', '_', '\\'], ""))
-    .bind(limit)
     .fetch_all(conn)
     .await
 }
 
 pub async fn id_by_ags(conn: &mut PgConnection, ags: &str) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT id FROM municipalities WHERE ags = $1")
-        .bind(ags)
+    sqlx::query_scalar!("SELECT id FROM municipalities WHERE ags = $1", ags)
         .fetch_optional(conn)
         .await
 }
 
 pub async fn count(conn: &mut PgConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM municipalities")
+    sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM municipalities"#)
         .fetch_one(conn)
         .await
 }
 
 /// Active municipalities for a choice list: id and name, by name.
 pub async fn choices(conn: &mut PgConnection) -> sqlx::Result<Vec<(i64, String)>> {
-    sqlx::query_as(
-        "SELECT id, name FROM municipalities WHERE active ORDER BY name COLLATE \"C\", id",
+    let rows = sqlx::query!(
+        r#"SELECT id, name FROM municipalities WHERE active ORDER BY name COLLATE "C", id"#,
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
 }
 
 pub async fn exists_active(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM municipalities WHERE id = $1 AND active)")
-        .bind(id)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM municipalities WHERE id = $1 AND active) AS "exists!""#,
+        id,
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// What an import did.
@@ -73,7 +76,6 @@ pub struct ImportReport {
     pub rejected: Vec<super::import::Rejected>,
 }
 
-#[derive(sqlx::FromRow)]
 struct Existing {
     id: i64,
     name: String,
@@ -140,21 +142,23 @@ pub async fn apply_import(
         k
     };
     for row in parsed.rows {
-        let existing: Option<Existing> = sqlx::query_as(
+        let existing = sqlx::query_as!(
+            Existing,
             "SELECT id, name, kind, ags, ars, parent_id, street, postal_code, city, active FROM municipalities
              WHERE ($1::text IS NOT NULL AND ags = $1) OR ($1::text IS NULL AND ars = $2)",
+            row.ags,
+            row.ars,
         )
-        .bind(&row.ags)
-        .bind(&row.ars)
         .fetch_optional(&mut *conn)
         .await?;
-        // The other key must not belong to a different municipality.
-        let clash: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM municipalities WHERE (ars = $1 OR ags = $2) AND id <> coalesce($3, -1) LIMIT 1",
+        // The other key must not belong to a different municipality. ($3 is cast because Postgres
+        // would infer integer from the -1; the id was always sent as a bigint.)
+        let clash = sqlx::query_scalar!(
+            "SELECT id FROM municipalities WHERE (ars = $1 OR ags = $2) AND id <> coalesce($3::bigint, -1) LIMIT 1",
+            row.ars,
+            row.ags,
+            existing.as_ref().map(|e| e.id),
         )
-        .bind(&row.ars)
-        .bind(&row.ags)
-        .bind(existing.as_ref().map(|e| e.id))
         .fetch_optional(&mut *conn)
         .await?;
         if clash.is_some() {
@@ -166,27 +170,29 @@ pub async fn apply_import(
         }
         let parent_id: Option<i64> = match (row.kind.is_district_level(), row.district()) {
             (false, Some(district)) => {
-                sqlx::query_scalar("SELECT id FROM municipalities WHERE ags = $1 AND kind IN ('landkreis', 'kreisfreie_stadt')")
-                    .bind(format!("{district}000"))
-                    .fetch_optional(&mut *conn)
-                    .await?
+                sqlx::query_scalar!(
+                    "SELECT id FROM municipalities WHERE ags = $1 AND kind IN ('landkreis', 'kreisfreie_stadt')",
+                    format!("{district}000"),
+                )
+                .fetch_optional(&mut *conn)
+                .await?
             }
             _ => None,
         };
         match existing {
             None => {
-                let id: i64 = sqlx::query_scalar(
+                let id = sqlx::query_scalar!(
                     "INSERT INTO municipalities (name, kind, ags, ars, parent_id, street, postal_code, city)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                    row.name,
+                    row.kind.as_str(),
+                    row.ags,
+                    row.ars,
+                    parent_id,
+                    row.street,
+                    row.postal_code,
+                    row.city,
                 )
-                .bind(&row.name)
-                .bind(row.kind.as_str())
-                .bind(&row.ags)
-                .bind(&row.ars)
-                .bind(parent_id)
-                .bind(&row.street)
-                .bind(&row.postal_code)
-                .bind(&row.city)
                 .fetch_one(&mut *conn)
                 .await?;
                 kept.push(id);
@@ -214,20 +220,20 @@ pub async fn apply_import(
                     report.unchanged += 1;
                     continue;
                 }
-                sqlx::query(
+                sqlx::query!(
                     "UPDATE municipalities SET name = $2, kind = $3, ags = $4, ars = $5, parent_id = $6, street = $7,
                             postal_code = $8, city = $9, active = true, updated_at = now()
                      WHERE id = $1",
+                    old.id,
+                    row.name,
+                    row.kind.as_str(),
+                    ags,
+                    ars,
+                    parent_id,
+                    street,
+                    postal_code,
+                    city,
                 )
-                .bind(old.id)
-                .bind(&row.name)
-                .bind(row.kind.as_str())
-                .bind(&ags)
-                .bind(&ars)
-                .bind(parent_id)
-                .bind(&street)
-                .bind(&postal_code)
-                .bind(&city)
                 .execute(&mut *conn)
                 .await?;
                 report.updated += 1;
@@ -235,12 +241,13 @@ pub async fn apply_import(
         }
     }
     if !kept.is_empty() {
-        let done = sqlx::query(
+        let done = sqlx::query!(
             "UPDATE municipalities SET active = false, updated_at = now()
              WHERE active AND kind = ANY($1) AND NOT (id = ANY($2))",
+            // The macro checks text[] against Vec<String>; the borrowed kinds encode the same.
+            &kinds as _,
+            kept.as_slice(),
         )
-        .bind(&kinds)
-        .bind(&kept)
         .execute(&mut *conn)
         .await?;
         report.deactivated = done.rows_affected() as usize;
@@ -249,7 +256,7 @@ pub async fn apply_import(
 }
 
 /// One municipality as the edit form shows it.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct MunicipalityRecord {
     pub id: i64,
     pub name: String,
@@ -263,36 +270,38 @@ pub struct MunicipalityRecord {
 }
 
 pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<MunicipalityRecord>> {
-    sqlx::query_as("SELECT id, name, kind, ags, ars, street, postal_code, city, active FROM municipalities WHERE id = $1")
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        MunicipalityRecord,
+        "SELECT id, name, kind, ags, ars, street, postal_code, city, active FROM municipalities WHERE id = $1",
+        id,
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// Saves the edited fields; `Ok(false)` when the AGS or ARS belongs to another municipality.
 pub async fn update(conn: &mut PgConnection, m: &MunicipalityRecord) -> sqlx::Result<bool> {
-    let result = sqlx::query(
+    let result = sqlx::query!(
         "UPDATE municipalities SET name = $2, kind = $3, ags = $4, ars = $5, street = $6, postal_code = $7,
                 city = $8, active = $9, updated_at = now()
          WHERE id = $1",
+        m.id,
+        m.name,
+        m.kind,
+        m.ags,
+        m.ars,
+        m.street,
+        m.postal_code,
+        m.city,
+        m.active,
     )
-    .bind(m.id)
-    .bind(&m.name)
-    .bind(&m.kind)
-    .bind(&m.ags)
-    .bind(&m.ars)
-    .bind(&m.street)
-    .bind(&m.postal_code)
-    .bind(&m.city)
-    .bind(m.active)
     .execute(conn)
     .await;
     crate::database::ok_unless_taken(result)
 }
 
 pub async fn name_of(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT name FROM municipalities WHERE id = $1")
-        .bind(id)
+    sqlx::query_scalar!("SELECT name FROM municipalities WHERE id = $1", id)
         .fetch_optional(conn)
         .await
 }

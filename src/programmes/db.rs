@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use super::model::RoundState;
 use crate::applications::model::Status;
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct ProgrammeRow {
     pub id: i64,
     pub name: String,
@@ -16,7 +16,7 @@ pub struct ProgrammeRow {
     pub eligibility: String,
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct ContactRow {
     pub name: String,
     pub organisation: String,
@@ -25,7 +25,7 @@ pub struct ContactRow {
     pub email: String,
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct CategoryRow {
     pub id: i64,
     pub code: String,
@@ -33,7 +33,7 @@ pub struct CategoryRow {
     pub description: String,
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct RoundRow {
     pub id: i64,
     pub title: String,
@@ -57,7 +57,8 @@ pub struct RoundRow {
 
 /// The programme the portal presents (the first one created: ThürEGovRL).
 pub async fn main_programme(conn: &mut PgConnection) -> sqlx::Result<Option<ProgrammeRow>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        ProgrammeRow,
         "SELECT id, name, short_name, legal_basis, description, eligibility FROM programmes ORDER BY id LIMIT 1",
     )
     .fetch_optional(conn)
@@ -68,18 +69,21 @@ pub async fn programme_id_by_short_name(
     conn: &mut PgConnection,
     short_name: &str,
 ) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT id FROM programmes WHERE short_name = $1")
-        .bind(short_name)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_scalar!(
+        "SELECT id FROM programmes WHERE short_name = $1",
+        short_name
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn contacts(conn: &mut PgConnection, programme_id: i64) -> sqlx::Result<Vec<ContactRow>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        ContactRow,
         "SELECT name, organisation, address, phone, email FROM programme_contacts
          WHERE programme_id = $1 ORDER BY position, id",
+        programme_id,
     )
-    .bind(programme_id)
     .fetch_all(conn)
     .await
 }
@@ -88,11 +92,12 @@ pub async fn active_categories(
     conn: &mut PgConnection,
     programme_id: i64,
 ) -> sqlx::Result<Vec<CategoryRow>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        CategoryRow,
         "SELECT id, code, title, description FROM categories
          WHERE programme_id = $1 AND NOT retired ORDER BY position, code",
+        programme_id,
     )
-    .bind(programme_id)
     .fetch_all(conn)
     .await
 }
@@ -115,62 +120,75 @@ pub async fn all_rounds(conn: &mut PgConnection, programme_id: i64) -> sqlx::Res
     rounds_in(conn, programme_id, &RoundState::ALL).await
 }
 
-const ROUND_SELECT: &str = "SELECT r.id, r.title, r.year, r.budget_cents, r.opens_at, r.closes_at, r.max_rate_bp,
-        r.min_grant_cents, r.max_grant_cents, r.financing_type, r.state, r.conditions_template,
-        coalesce(array_agg(c.code ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS categories,
-        coalesce(array_agg(c.title ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS category_titles,
-        (SELECT coalesce(array_agg(a.name || CASE WHEN a.required THEN '' ELSE ' (optional)' END ORDER BY a.position), '{}')
-         FROM round_attachment_types a WHERE a.round_id = r.id) AS attachments
- FROM rounds r
- LEFT JOIN round_categories rc ON rc.round_id = r.id
- LEFT JOIN categories c ON c.id = rc.category_id";
-
+// The round columns (with the open categories and the documents asked for) are written out in
+// both queries below: the macros need one literal string, so they cannot share a constant.
 async fn rounds_in(
     conn: &mut PgConnection,
     programme_id: i64,
     states: &[RoundState],
 ) -> sqlx::Result<Vec<RoundRow>> {
-    sqlx::query_as(&format!(
-        "{ROUND_SELECT}
+    sqlx::query_as!(
+        RoundRow,
+        r#"SELECT r.id, r.title, r.year, r.budget_cents, r.opens_at, r.closes_at, r.max_rate_bp,
+                r.min_grant_cents, r.max_grant_cents, r.financing_type, r.state AS "state: _", r.conditions_template,
+                coalesce(array_agg(c.code ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS "categories!",
+                coalesce(array_agg(c.title ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS "category_titles!",
+                (SELECT coalesce(array_agg(a.name || CASE WHEN a.required THEN '' ELSE ' (optional)' END ORDER BY a.position), '{}')
+                 FROM round_attachment_types a WHERE a.round_id = r.id) AS "attachments!"
+         FROM rounds r
+         LEFT JOIN round_categories rc ON rc.round_id = r.id
+         LEFT JOIN categories c ON c.id = rc.category_id
          WHERE r.programme_id = $1 AND r.state = ANY($2)
          GROUP BY r.id
-         ORDER BY (r.state = $3 AND r.closes_at > now()) DESC, r.closes_at DESC"
-    ))
-    .bind(programme_id)
-    .bind(states)
-    .bind(RoundState::Published)
+         ORDER BY (r.state = $3 AND r.closes_at > now()) DESC, r.closes_at DESC"#,
+        programme_id,
+        states as _,
+        RoundState::Published as _,
+    )
     .fetch_all(conn)
     .await
 }
 
 pub async fn find_round(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<RoundRow>> {
-    sqlx::query_as(&format!("{ROUND_SELECT} WHERE r.id = $1 GROUP BY r.id"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        RoundRow,
+        r#"SELECT r.id, r.title, r.year, r.budget_cents, r.opens_at, r.closes_at, r.max_rate_bp,
+                r.min_grant_cents, r.max_grant_cents, r.financing_type, r.state AS "state: _", r.conditions_template,
+                coalesce(array_agg(c.code ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS "categories!",
+                coalesce(array_agg(c.title ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS "category_titles!",
+                (SELECT coalesce(array_agg(a.name || CASE WHEN a.required THEN '' ELSE ' (optional)' END ORDER BY a.position), '{}')
+                 FROM round_attachment_types a WHERE a.round_id = r.id) AS "attachments!"
+         FROM rounds r
+         LEFT JOIN round_categories rc ON rc.round_id = r.id
+         LEFT JOIN categories c ON c.id = rc.category_id
+         WHERE r.id = $1
+         GROUP BY r.id"#,
+        id,
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// The round's fields as an admin sets them; categories by code.
 pub async fn update_round(conn: &mut PgConnection, id: i64, r: &NewRound<'_>) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE rounds SET title = $2, year = $3, budget_cents = $4, opens_at = $5, closes_at = $6, max_rate_bp = $7,
                 min_grant_cents = $8, max_grant_cents = $9, financing_type = $10, updated_at = now()
          WHERE id = $1",
+        id,
+        r.title,
+        r.year,
+        r.budget_cents,
+        r.opens_at,
+        r.closes_at,
+        r.max_rate_bp,
+        r.min_grant_cents,
+        r.max_grant_cents,
+        r.financing_type,
     )
-    .bind(id)
-    .bind(r.title)
-    .bind(r.year)
-    .bind(r.budget_cents)
-    .bind(r.opens_at)
-    .bind(r.closes_at)
-    .bind(r.max_rate_bp)
-    .bind(r.min_grant_cents)
-    .bind(r.max_grant_cents)
-    .bind(r.financing_type)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM round_categories WHERE round_id = $1")
-        .bind(id)
+    sqlx::query!("DELETE FROM round_categories WHERE round_id = $1", id)
         .execute(&mut *conn)
         .await?;
     set_conditions(conn, id, r.conditions_template).await?;
@@ -183,13 +201,14 @@ async fn set_round_categories(
     programme_id: i64,
     codes: &[&str],
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO round_categories (round_id, category_id)
          SELECT $1, id FROM categories WHERE programme_id = $2 AND code = ANY($3)",
+        id,
+        programme_id,
+        // The macro checks text[] against Vec<String>; a slice of &str encodes the same.
+        codes as _,
     )
-    .bind(id)
-    .bind(programme_id)
-    .bind(codes)
     .execute(conn)
     .await?;
     Ok(())
@@ -202,12 +221,12 @@ pub async fn set_round_state(
     from: RoundState,
     to: RoundState,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE rounds SET state = $3, updated_at = now() WHERE id = $1 AND state = $2",
+        id,
+        from as _,
+        to as _,
     )
-    .bind(id)
-    .bind(from)
-    .bind(to)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -231,22 +250,22 @@ pub struct NewRound<'a> {
 }
 
 pub async fn insert_round(conn: &mut PgConnection, r: NewRound<'_>) -> sqlx::Result<i64> {
-    let id: i64 = sqlx::query_scalar(
+    let id = sqlx::query_scalar!(
         "INSERT INTO rounds (programme_id, title, year, budget_cents, opens_at, closes_at, max_rate_bp,
                              min_grant_cents, max_grant_cents, financing_type, state)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        r.programme_id,
+        r.title,
+        r.year,
+        r.budget_cents,
+        r.opens_at,
+        r.closes_at,
+        r.max_rate_bp,
+        r.min_grant_cents,
+        r.max_grant_cents,
+        r.financing_type,
+        r.state as _,
     )
-    .bind(r.programme_id)
-    .bind(r.title)
-    .bind(r.year)
-    .bind(r.budget_cents)
-    .bind(r.opens_at)
-    .bind(r.closes_at)
-    .bind(r.max_rate_bp)
-    .bind(r.min_grant_cents)
-    .bind(r.max_grant_cents)
-    .bind(r.financing_type)
-    .bind(r.state)
     .fetch_one(&mut *conn)
     .await?;
     set_round_categories(conn, id, r.programme_id, r.category_codes).await?;
@@ -256,34 +275,36 @@ pub async fn insert_round(conn: &mut PgConnection, r: NewRound<'_>) -> sqlx::Res
 
 async fn set_conditions(conn: &mut PgConnection, id: i64, text: Option<&str>) -> sqlx::Result<()> {
     if let Some(text) = text {
-        sqlx::query("UPDATE rounds SET conditions_template = $2 WHERE id = $1")
-            .bind(id)
-            .bind(text)
-            .execute(conn)
-            .await?;
+        sqlx::query!(
+            "UPDATE rounds SET conditions_template = $2 WHERE id = $1",
+            id,
+            text,
+        )
+        .execute(conn)
+        .await?;
     }
     Ok(())
 }
 
 pub async fn count_rounds(conn: &mut PgConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM rounds")
+    sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM rounds"#)
         .fetch_one(conn)
         .await
 }
 
 /// The programme's own texts as admins edit them.
 pub async fn update_programme(conn: &mut PgConnection, p: &ProgrammeRow) -> sqlx::Result<bool> {
-    let result = sqlx::query(
+    let result = sqlx::query!(
         "UPDATE programmes SET name = $2, short_name = $3, legal_basis = $4, description = $5, eligibility = $6,
                 updated_at = now()
          WHERE id = $1",
+        p.id,
+        p.name,
+        p.short_name,
+        p.legal_basis,
+        p.description,
+        p.eligibility,
     )
-    .bind(p.id)
-    .bind(&p.name)
-    .bind(&p.short_name)
-    .bind(&p.legal_basis)
-    .bind(&p.description)
-    .bind(&p.eligibility)
     .execute(conn)
     .await;
     crate::database::ok_unless_taken(result)
@@ -295,29 +316,29 @@ pub async fn save_main_contact(
     programme_id: i64,
     c: &ContactRow,
 ) -> sqlx::Result<()> {
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "UPDATE programme_contacts SET name = $2, organisation = $3, address = $4, phone = $5, email = $6
          WHERE id = (SELECT id FROM programme_contacts WHERE programme_id = $1 ORDER BY position, id LIMIT 1)",
+        programme_id,
+        c.name,
+        c.organisation,
+        c.address,
+        c.phone,
+        c.email,
     )
-    .bind(programme_id)
-    .bind(&c.name)
-    .bind(&c.organisation)
-    .bind(&c.address)
-    .bind(&c.phone)
-    .bind(&c.email)
     .execute(&mut *conn)
     .await?;
     if updated.rows_affected() == 0 {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO programme_contacts (programme_id, name, organisation, address, phone, email, position)
              VALUES ($1, $2, $3, $4, $5, $6, 1)",
+            programme_id,
+            c.name,
+            c.organisation,
+            c.address,
+            c.phone,
+            c.email,
         )
-        .bind(programme_id)
-        .bind(&c.name)
-        .bind(&c.organisation)
-        .bind(&c.address)
-        .bind(&c.phone)
-        .bind(&c.email)
         .execute(conn)
         .await?;
     }
@@ -329,17 +350,18 @@ pub async fn all_categories(
     conn: &mut PgConnection,
     programme_id: i64,
 ) -> sqlx::Result<Vec<CategoryAdminRow>> {
-    sqlx::query_as(
-        "SELECT c.id, c.code, c.title, c.description, c.retired,
-                EXISTS (SELECT 1 FROM round_categories rc WHERE rc.category_id = c.id) AS in_use
-         FROM categories c WHERE c.programme_id = $1 ORDER BY c.position, c.code",
+    sqlx::query_as!(
+        CategoryAdminRow,
+        r#"SELECT c.id, c.code, c.title, c.description, c.retired,
+                  EXISTS (SELECT 1 FROM round_categories rc WHERE rc.category_id = c.id) AS "in_use!"
+           FROM categories c WHERE c.programme_id = $1 ORDER BY c.position, c.code"#,
+        programme_id,
     )
-    .bind(programme_id)
     .fetch_all(conn)
     .await
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct CategoryAdminRow {
     pub id: i64,
     pub code: String,
@@ -359,26 +381,28 @@ pub async fn save_category(
 ) -> sqlx::Result<bool> {
     let result = match id {
         Some(id) => {
-            sqlx::query("UPDATE categories SET code = $3, title = $4, description = $5, retired = $6 WHERE id = $1 AND programme_id = $2")
-                .bind(id)
-                .bind(programme_id)
-                .bind(&c.code)
-                .bind(&c.title)
-                .bind(&c.description)
-                .bind(c.retired)
-                .execute(conn)
-                .await
+            sqlx::query!(
+                "UPDATE categories SET code = $3, title = $4, description = $5, retired = $6 WHERE id = $1 AND programme_id = $2",
+                id,
+                programme_id,
+                c.code,
+                c.title,
+                c.description,
+                c.retired,
+            )
+            .execute(conn)
+            .await
         }
         None => {
-            sqlx::query(
+            sqlx::query!(
                 "INSERT INTO categories (programme_id, code, title, description, retired, position)
                  SELECT $1, $2, $3, $4, $5, coalesce(max(position), 0) + 1 FROM categories WHERE programme_id = $1",
+                programme_id,
+                c.code,
+                c.title,
+                c.description,
+                c.retired,
             )
-            .bind(programme_id)
-            .bind(&c.code)
-            .bind(&c.title)
-            .bind(&c.description)
-            .bind(c.retired)
             .execute(conn)
             .await
         }
@@ -392,19 +416,19 @@ pub async fn delete_unused_category(
     programme_id: i64,
     id: i64,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "DELETE FROM categories c WHERE c.id = $1 AND c.programme_id = $2
          AND NOT EXISTS (SELECT 1 FROM round_categories rc WHERE rc.category_id = c.id)",
+        id,
+        programme_id,
     )
-    .bind(id)
-    .bind(programme_id)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// A document type a round asks for.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttachmentType {
     pub name: String,
     pub required: bool,
@@ -414,10 +438,11 @@ pub async fn attachment_types(
     conn: &mut PgConnection,
     round_id: i64,
 ) -> sqlx::Result<Vec<AttachmentType>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        AttachmentType,
         "SELECT name, required FROM round_attachment_types WHERE round_id = $1 ORDER BY position",
+        round_id,
     )
-    .bind(round_id)
     .fetch_all(conn)
     .await
 }
@@ -430,20 +455,23 @@ pub async fn set_attachment_types(
     types: &[AttachmentType],
 ) -> sqlx::Result<()> {
     let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
-    sqlx::query("DELETE FROM round_attachment_types WHERE round_id = $1 AND name <> ALL($2)")
-        .bind(round_id)
-        .bind(&names)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM round_attachment_types WHERE round_id = $1 AND name <> ALL($2)",
+        round_id,
+        // The macro checks text[] against Vec<String>; the borrowed names encode the same.
+        &names as _,
+    )
+    .execute(&mut *conn)
+    .await?;
     for (position, t) in types.iter().enumerate() {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO round_attachment_types (round_id, position, name, required) VALUES ($1, $2, $3, $4)
              ON CONFLICT (round_id, name) DO UPDATE SET position = excluded.position, required = excluded.required",
+            round_id,
+            position as i32,
+            t.name,
+            t.required,
         )
-        .bind(round_id)
-        .bind(position as i32)
-        .bind(&t.name)
-        .bind(t.required)
         .execute(&mut *conn)
         .await?;
     }
@@ -459,31 +487,32 @@ pub async fn submissions_broken_by(
     id: i64,
     r: &NewRound<'_>,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM applications a
-         WHERE a.round_id = $1 AND a.status <> ALL($8)
-           AND (a.submitted_at < $2 OR a.submitted_at > $3
-                OR a.requested_grant_cents::numeric * 10000 > a.eligible_cost_cents::numeric * $4
-                OR a.requested_grant_cents < $5
-                OR a.requested_grant_cents > coalesce($6, a.requested_grant_cents)
-                OR a.category_code <> ALL($7))",
+    // $4 is cast to integer because Postgres would infer numeric from the product, a type this
+    // crate has no Rust mapping for; the value was always sent as an integer.
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM applications a
+           WHERE a.round_id = $1 AND a.status <> ALL($8)
+             AND (a.submitted_at < $2 OR a.submitted_at > $3
+                  OR a.requested_grant_cents::numeric * 10000 > a.eligible_cost_cents::numeric * $4::integer
+                  OR a.requested_grant_cents < $5
+                  OR a.requested_grant_cents > coalesce($6, a.requested_grant_cents)
+                  OR a.category_code <> ALL($7))"#,
+        id,
+        r.opens_at,
+        r.closes_at,
+        r.max_rate_bp,
+        r.min_grant_cents,
+        r.max_grant_cents,
+        r.category_codes as _,
+        [Status::Draft, Status::Withdrawn] as _,
     )
-    .bind(id)
-    .bind(r.opens_at)
-    .bind(r.closes_at)
-    .bind(r.max_rate_bp)
-    .bind(r.min_grant_cents)
-    .bind(r.max_grant_cents)
-    .bind(r.category_codes)
-    .bind([Status::Draft, Status::Withdrawn])
     .fetch_one(conn)
     .await
 }
 
 /// The sum of the grants approved in the round (in cents).
 pub async fn granted_total(conn: &mut PgConnection, id: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT granted_cents FROM rounds WHERE id = $1")
-        .bind(id)
+    sqlx::query_scalar!("SELECT granted_cents FROM rounds WHERE id = $1", id)
         .fetch_one(conn)
         .await
 }

@@ -112,6 +112,7 @@ pub async fn cases(
     } else {
         format!("{sort}::text")
     };
+    // Runtime query: the filter decides the conditions, the sort column and the cursor.
     let mut q = QueryBuilder::new(format!("SELECT {CASE_COLUMNS}, {value} AS sort_value"));
     q.push(CASE_FROM);
     push_tally_conditions(&mut q, f, me, true);
@@ -159,6 +160,7 @@ pub async fn counts_by_status(
     f: &Filter,
     me: i64,
 ) -> sqlx::Result<StatusCounts> {
+    // Runtime queries: the filter decides the conditions.
     if !f.needs_applications_for_counts() {
         let mut q = QueryBuilder::new(
             "SELECT a.status, sum(a.applications)::bigint FROM application_tallies a WHERE true",
@@ -187,7 +189,7 @@ pub async fn counts_by_status(
 }
 
 /// A round's money: budget, what is being asked for in open cases, what is granted.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct BudgetRow {
     pub round_id: i64,
     pub title: String,
@@ -197,78 +199,78 @@ pub struct BudgetRow {
 }
 
 pub async fn budgets(conn: &mut PgConnection, round: Option<i64>) -> sqlx::Result<Vec<BudgetRow>> {
-    sqlx::query_as(
-        "SELECT r.id AS round_id, r.title, r.budget_cents, r.granted_cents,
+    sqlx::query_as!(
+        BudgetRow,
+        r#"SELECT r.id AS round_id, r.title, r.budget_cents, r.granted_cents,
                 coalesce((SELECT sum(t.requested_cents) FROM application_tallies t
                           WHERE t.round_id = r.id AND application_is_open(t.status)), 0)::bigint
-                    AS requested_cents
+                    AS "requested_cents!"
          FROM rounds r
          WHERE r.state <> $2 AND ($1::bigint IS NULL OR r.id = $1)
-         ORDER BY r.closes_at DESC",
+         ORDER BY r.closes_at DESC"#,
+        round,
+        RoundState::Draft as _,
     )
-    .bind(round)
-    .bind(RoundState::Draft)
     .fetch_all(conn)
     .await
 }
 
 /// The filter's choices: rounds, Landkreise and kreisfreie Städte, categories.
 pub async fn round_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<(i64, String)>> {
-    sqlx::query_as("SELECT id, title FROM rounds WHERE state <> $1 ORDER BY closes_at DESC")
-        .bind(RoundState::Draft)
-        .fetch_all(conn)
-        .await
+    let rows = sqlx::query!(
+        "SELECT id, title FROM rounds WHERE state <> $1 ORDER BY closes_at DESC",
+        RoundState::Draft as _
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.title)).collect())
 }
 
 pub async fn district_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<(i64, String)>> {
-    sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT id, name FROM municipalities WHERE kind IN ('landkreis', 'kreisfreie_stadt') ORDER BY name",
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
 }
 
 pub async fn category_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<(String, String)>> {
-    sqlx::query_as("SELECT code, title FROM categories ORDER BY position, code")
+    let rows = sqlx::query!("SELECT code, title FROM categories ORDER BY position, code")
         .fetch_all(conn)
-        .await
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.code, r.title)).collect())
 }
 
-/// Active reviewers (`$2` is the reviewer role), for assignment, as a JSON array of [id, name].
-const REVIEWERS_JSON: &str = "(SELECT coalesce(json_agg(json_build_array(id, display_name)
-        ORDER BY display_name, id), '[]')
-    FROM users WHERE $2 = ANY (roles) AND active)";
-
 pub async fn is_reviewer(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND $2 = ANY (roles) AND active)",
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND $2 = ANY (roles) AND active) AS "exists!""#,
+        user_id,
+        Role::Reviewer as _,
     )
-    .bind(user_id)
-    .bind(Role::Reviewer)
     .fetch_one(conn)
     .await
 }
 
-/// The assignee of application `$1` as JSON [id, name], or NULL.
-const ASSIGNEE_JSON: &str = "(SELECT json_build_array(u.id, u.display_name)
-    FROM applications a JOIN users u ON u.id = a.assigned_to WHERE a.id = $1)";
-
 /// The assignee's id and name.
 pub async fn assignee(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<(i64, String)>> {
-    let assignee: Option<Json<(i64, String)>> =
-        sqlx::query_scalar(&format!("SELECT {ASSIGNEE_JSON}"))
-            .bind(id)
-            .fetch_one(conn)
-            .await?;
+    let assignee = sqlx::query_scalar!(
+        r#"SELECT application_assignee_json($1) AS "assignee: Json<(i64, String)>""#,
+        id
+    )
+    .fetch_one(conn)
+    .await?;
     Ok(assignee.map(|Json(a)| a))
 }
 
 pub async fn assign(conn: &mut PgConnection, id: i64, to: Option<i64>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE applications SET assigned_to = $2 WHERE id = $1")
-        .bind(id)
-        .bind(to)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE applications SET assigned_to = $2 WHERE id = $1",
+        id,
+        to as _,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -280,23 +282,18 @@ pub struct NoteRow {
     pub body: String,
 }
 
-/// The internal notes on application `$1` as a JSON array of [`NoteRow`]s, oldest first.
-const NOTES_JSON: &str = "(SELECT coalesce(json_agg(json_build_object(
-        'at', n.at, 'author', u.display_name, 'body', n.body) ORDER BY n.at, n.id), '[]')
-    FROM application_notes n JOIN users u ON u.id = n.author_id WHERE n.application_id = $1)";
-
 pub async fn add_note(
     conn: &mut PgConnection,
     id: i64,
     author: i64,
     body: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO application_notes (application_id, author_id, body) VALUES ($1, $2, $3)",
+        id,
+        author,
+        body,
     )
-    .bind(id)
-    .bind(author)
-    .bind(body)
     .execute(conn)
     .await?;
     Ok(())
@@ -310,15 +307,8 @@ pub struct AssessmentRow {
     pub items: Json<serde_json::Value>,
 }
 
-/// The latest Prüfvermerk of application `$1` as a JSON [`AssessmentRow`], or NULL.
-const ASSESSMENT_JSON: &str =
-    "(SELECT json_build_object('at', s.at, 'assessor', u.display_name, 'items', s.items)
-    FROM application_assessments s JOIN users u ON u.id = s.reviewer_id
-    WHERE s.application_id = $1 ORDER BY s.at DESC, s.id DESC LIMIT 1)";
-
 /// What the case page shows besides the dossier and the decision. One statement: read one by
 /// one, these seven lists cost more in round trips than in work.
-#[derive(sqlx::FromRow)]
 pub struct CaseRecord {
     pub events: Json<Vec<applications_db::EventRow>>,
     pub revisions: Json<Vec<applications_db::RevisionRow>>,
@@ -330,15 +320,18 @@ pub struct CaseRecord {
 }
 
 pub async fn case_record(conn: &mut PgConnection, id: i64) -> sqlx::Result<CaseRecord> {
-    sqlx::query_as(&format!(
-        "SELECT {} AS events, {} AS revisions, {} AS messages, {NOTES_JSON} AS notes,
-                {ASSESSMENT_JSON} AS assessment, {ASSIGNEE_JSON} AS assignee, {REVIEWERS_JSON} AS reviewers",
-        applications_db::EVENTS_JSON,
-        applications_db::REVISIONS_JSON,
-        applications_db::MESSAGES_JSON,
-    ))
-    .bind(id)
-    .bind(Role::Reviewer)
+    sqlx::query_as!(
+        CaseRecord,
+        r#"SELECT application_events_json($1) AS "events!: _",
+                  application_revisions_json($1) AS "revisions!: _",
+                  application_messages_json($1) AS "messages!: _",
+                  application_notes_json($1) AS "notes!: _",
+                  application_assessment_json($1) AS "assessment: _",
+                  application_assignee_json($1) AS "assignee: _",
+                  active_users_with_role_json($2) AS "reviewers!: _""#,
+        id,
+        Role::Reviewer as _,
+    )
     .fetch_one(conn)
     .await
 }
@@ -349,18 +342,18 @@ pub async fn save_assessment(
     reviewer: i64,
     items: &serde_json::Value,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO application_assessments (application_id, reviewer_id, items) VALUES ($1, $2, $3)",
+        id,
+        reviewer,
+        Json(items) as _,
     )
-    .bind(id)
-    .bind(reviewer)
-    .bind(Json(items))
     .execute(conn)
     .await?;
     Ok(())
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct DecisionRow {
     pub id: i64,
     pub outcome: Outcome,
@@ -378,23 +371,23 @@ pub struct DecisionRow {
     pub settled_at: Option<OffsetDateTime>,
 }
 
-const DECISION_SELECT: &str = "SELECT d.id, d.outcome, d.granted_cents, d.eligible_cents, d.reason, d.period_start,
-        d.period_end, d.conditions, d.state, d.proposed_by, p.display_name AS proposer, d.proposed_at,
-        s.display_name AS settler, d.settled_at
- FROM decisions d JOIN users p ON p.id = d.proposed_by LEFT JOIN users s ON s.id = d.settled_by";
-
 /// The open proposal, or else the confirmed decision, of an application.
 pub async fn current_decision(
     conn: &mut PgConnection,
     id: i64,
 ) -> sqlx::Result<Option<DecisionRow>> {
-    sqlx::query_as(&format!(
-        "{DECISION_SELECT} WHERE d.application_id = $1 AND d.state IN ($2, $3)
-         ORDER BY d.proposed_at DESC LIMIT 1"
-    ))
-    .bind(id)
-    .bind(DecisionState::Proposed)
-    .bind(DecisionState::Confirmed)
+    sqlx::query_as!(
+        DecisionRow,
+        r#"SELECT d.id, d.outcome AS "outcome: _", d.granted_cents, d.eligible_cents, d.reason,
+                  d.period_start, d.period_end, d.conditions, d.state AS "state: _", d.proposed_by,
+                  p.display_name AS proposer, d.proposed_at, s.display_name AS "settler?", d.settled_at
+           FROM decisions d JOIN users p ON p.id = d.proposed_by LEFT JOIN users s ON s.id = d.settled_by
+           WHERE d.application_id = $1 AND d.state IN ($2, $3)
+           ORDER BY d.proposed_at DESC LIMIT 1"#,
+        id,
+        DecisionState::Proposed as _,
+        DecisionState::Confirmed as _,
+    )
     .fetch_optional(conn)
     .await
 }
@@ -412,20 +405,20 @@ pub struct NewDecision<'a> {
 }
 
 pub async fn propose(conn: &mut PgConnection, d: &NewDecision<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO decisions (application_id, outcome, granted_cents, eligible_cents, reason,
                                 period_start, period_end, conditions, proposed_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        d.application_id,
+        d.outcome as _,
+        d.granted_cents,
+        d.eligible_cents,
+        d.reason,
+        d.period_start,
+        d.period_end,
+        d.conditions,
+        d.proposed_by,
     )
-    .bind(d.application_id)
-    .bind(d.outcome)
-    .bind(d.granted_cents)
-    .bind(d.eligible_cents)
-    .bind(d.reason)
-    .bind(d.period_start)
-    .bind(d.period_end)
-    .bind(d.conditions)
-    .bind(d.proposed_by)
     .fetch_one(conn)
     .await
 }
@@ -439,16 +432,16 @@ pub async fn settle(
     note: &str,
     notice_pdf: Option<&[u8]>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE decisions SET state = $2, settled_by = $3, settled_at = now(), settle_note = $4, notice_pdf = $5
          WHERE id = $1 AND state = $6",
+        decision_id,
+        state as _,
+        settled_by,
+        note,
+        notice_pdf,
+        DecisionState::Proposed as _,
     )
-    .bind(decision_id)
-    .bind(state)
-    .bind(settled_by)
-    .bind(note)
-    .bind(notice_pdf)
-    .bind(DecisionState::Proposed)
     .execute(conn)
     .await?;
     Ok(())
@@ -457,12 +450,14 @@ pub async fn settle(
 /// The notice of the application's confirmed decision (the municipality downloads what the
 /// ministry issued).
 pub async fn notice_pdf(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Vec<u8>>> {
-    sqlx::query_scalar("SELECT notice_pdf FROM decisions WHERE application_id = $1 AND state = $2")
-        .bind(id)
-        .bind(DecisionState::Confirmed)
-        .fetch_optional(conn)
-        .await
-        .map(Option::flatten)
+    sqlx::query_scalar!(
+        "SELECT notice_pdf FROM decisions WHERE application_id = $1 AND state = $2",
+        id,
+        DecisionState::Confirmed as _,
+    )
+    .fetch_optional(conn)
+    .await
+    .map(Option::flatten)
 }
 
 /// What a notice needs besides the decision: the round's rules and texts, the programme's.
@@ -484,15 +479,16 @@ pub struct NoticeContext {
 }
 
 pub async fn notice_context(conn: &mut PgConnection, id: i64) -> sqlx::Result<NoticeContext> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        NoticeContext,
         "SELECT r.title AS round_title, r.financing_type, r.max_rate_bp, r.min_grant_cents, r.max_grant_cents,
                 r.conditions_template, p.legal_basis, p.name AS programme_name, m.street, m.postal_code, m.city,
                 a.eligible_cost_cents, a.requested_grant_cents
          FROM applications a JOIN rounds r ON r.id = a.round_id JOIN programmes p ON p.id = r.programme_id
          JOIN municipalities m ON m.id = a.municipality_id
          WHERE a.id = $1",
+        id,
     )
-    .bind(id)
     .fetch_one(conn)
     .await
 }
@@ -521,6 +517,8 @@ pub async fn tasks(conn: &mut PgConnection, me: i64, which: Task) -> sqlx::Resul
             Transition::RequestChanges.event_kind(),
         ),
     };
+    // Runtime query: it shares the dashboard's columns and joins, which the dashboard's own
+    // query (built at run time) needs as text.
     sqlx::query_as(&format!(
         "SELECT {CASE_COLUMNS}, '' AS sort_value{CASE_FROM} AND {condition} ORDER BY a.submitted_at, a.id LIMIT 200"
     ))
@@ -540,7 +538,7 @@ pub enum Task {
 
 /// The figures of one combination of status, category and Landkreis, added up from the tallies
 /// (summed up further in Rust).
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct GroupRow {
     pub status: Status,
     pub category_code: Option<String>,
@@ -560,9 +558,13 @@ pub async fn statistics_groups(
     conn: &mut PgConnection,
     round: Option<i64>,
 ) -> sqlx::Result<Vec<GroupRow>> {
-    sqlx::query_as(
-        "SELECT g.*, d.name AS district,
-                (SELECT c.title FROM categories c WHERE c.code = g.category_code ORDER BY c.id LIMIT 1) AS category_title
+    sqlx::query_as!(
+        GroupRow,
+        r#"SELECT g.status AS "status!: _", g.category_code, d.name AS "district?",
+                  (SELECT c.title FROM categories c WHERE c.code = g.category_code ORDER BY c.id LIMIT 1) AS category_title,
+                  g.applications AS "applications!", g.requested_cents AS "requested_cents!",
+                  g.granted_cents AS "granted_cents!", g.decided AS "decided!",
+                  g.decision_seconds AS "decision_seconds!"
          FROM (SELECT t.status, t.category_code, t.district_id,
                       sum(t.applications)::bigint AS applications,
                       coalesce(sum(t.requested_cents) FILTER (WHERE t.status <> $2), 0)::bigint AS requested_cents,
@@ -573,11 +575,11 @@ pub async fn statistics_groups(
                WHERE $1::bigint IS NULL OR t.round_id = $1
                GROUP BY t.status, t.category_code, t.district_id
                HAVING sum(t.applications) > 0) g
-         LEFT JOIN municipalities d ON d.id = g.district_id",
+         LEFT JOIN municipalities d ON d.id = g.district_id"#,
+        round,
+        Status::Withdrawn as _,
+        Status::Approved as _,
     )
-    .bind(round)
-    .bind(Status::Withdrawn)
-    .bind(Status::Approved)
     .fetch_all(conn)
     .await
 }
@@ -586,14 +588,14 @@ pub async fn applicant_municipalities(
     conn: &mut PgConnection,
     round: Option<i64>,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        // One index probe per municipality instead of a distinct count over every application.
-        "SELECT count(*) FROM municipalities m
+    // One index probe per municipality instead of a distinct count over every application.
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM municipalities m
          WHERE EXISTS (SELECT 1 FROM applications a
                        WHERE a.municipality_id = m.id AND a.reference IS NOT NULL
-                         AND ($1::bigint IS NULL OR a.round_id = $1))",
+                         AND ($1::bigint IS NULL OR a.round_id = $1))"#,
+        round,
     )
-    .bind(round)
     .fetch_one(conn)
     .await
 }
@@ -603,13 +605,14 @@ pub async fn joint_projects(
     conn: &mut PgConnection,
     round: Option<i64>,
 ) -> sqlx::Result<(i64, i64)> {
-    sqlx::query_as(
-        "SELECT count(DISTINCT p.application_id), count(*)
+    let counts = sqlx::query!(
+        r#"SELECT count(DISTINCT p.application_id) AS "projects!", count(*) AS "partners!"
          FROM application_partners p JOIN applications a ON a.id = p.application_id
-         WHERE a.reference IS NOT NULL AND a.status <> $2 AND ($1::bigint IS NULL OR a.round_id = $1)",
+         WHERE a.reference IS NOT NULL AND a.status <> $2 AND ($1::bigint IS NULL OR a.round_id = $1)"#,
+        round,
+        Status::Withdrawn as _,
     )
-    .bind(round)
-    .bind(Status::Withdrawn)
     .fetch_one(conn)
-    .await
+    .await?;
+    Ok((counts.projects, counts.partners))
 }
