@@ -123,3 +123,17 @@ BEGIN
                 ORDER BY u.display_name, u.id), '[]')
             FROM users u WHERE role = ANY (u.roles) AND u.active);
 END $$;
+
+-- A round with its open categories (codes and titles, in programme order) and the documents
+-- it asks for, optional ones marked "(optional)".
+CREATE VIEW round_rows AS
+SELECT r.id, r.programme_id, r.title, r.year, r.budget_cents, r.opens_at, r.closes_at, r.max_rate_bp,
+       r.min_grant_cents, r.max_grant_cents, r.financing_type, r.state, r.conditions_template,
+       coalesce(array_agg(c.code ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS categories,
+       coalesce(array_agg(c.title ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS category_titles,
+       (SELECT coalesce(array_agg(a.name || CASE WHEN a.required THEN '' ELSE ' (optional)' END ORDER BY a.position), '{}')
+        FROM round_attachment_types a WHERE a.round_id = r.id) AS attachments
+FROM rounds r
+LEFT JOIN round_categories rc ON rc.round_id = r.id
+LEFT JOIN categories c ON c.id = rc.category_id
+GROUP BY r.id;

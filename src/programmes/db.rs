@@ -55,6 +55,25 @@ pub struct RoundRow {
     pub conditions_template: String,
 }
 
+/// The columns of [`RoundRow`] from the view `round_rows` (the round with its categories and
+/// documents). A view's columns are all nullable to the query macros, hence the `!`.
+macro_rules! round_row {
+    ($($rest:tt)*) => {
+        sqlx::query_as!(
+            RoundRow,
+            r#"SELECT r.id AS "id!", r.title AS "title!", r.year AS "year!",
+                      r.budget_cents AS "budget_cents!", r.opens_at AS "opens_at!",
+                      r.closes_at AS "closes_at!", r.max_rate_bp AS "max_rate_bp!",
+                      r.min_grant_cents AS "min_grant_cents!", r.max_grant_cents,
+                      r.financing_type AS "financing_type!", r.state AS "state!: RoundState",
+                      r.conditions_template AS "conditions_template!",
+                      r.categories AS "categories!", r.category_titles AS "category_titles!",
+                      r.attachments AS "attachments!"
+               FROM round_rows r "# + $($rest)*
+        )
+    };
+}
+
 /// The programme the portal presents (the first one created: ThürEGovRL).
 pub async fn main_programme(conn: &mut PgConnection) -> sqlx::Result<Option<ProgrammeRow>> {
     sqlx::query_as!(
@@ -127,20 +146,9 @@ async fn rounds_in(
     programme_id: i64,
     states: &[RoundState],
 ) -> sqlx::Result<Vec<RoundRow>> {
-    sqlx::query_as!(
-        RoundRow,
-        r#"SELECT r.id, r.title, r.year, r.budget_cents, r.opens_at, r.closes_at, r.max_rate_bp,
-                r.min_grant_cents, r.max_grant_cents, r.financing_type, r.state AS "state: _", r.conditions_template,
-                coalesce(array_agg(c.code ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS "categories!",
-                coalesce(array_agg(c.title ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS "category_titles!",
-                (SELECT coalesce(array_agg(a.name || CASE WHEN a.required THEN '' ELSE ' (optional)' END ORDER BY a.position), '{}')
-                 FROM round_attachment_types a WHERE a.round_id = r.id) AS "attachments!"
-         FROM rounds r
-         LEFT JOIN round_categories rc ON rc.round_id = r.id
-         LEFT JOIN categories c ON c.id = rc.category_id
-         WHERE r.programme_id = $1 AND r.state = ANY($2)
-         GROUP BY r.id
-         ORDER BY (r.state = $3 AND r.closes_at > now()) DESC, r.closes_at DESC"#,
+    round_row!(
+        "WHERE r.programme_id = $1 AND r.state = ANY($2)
+         ORDER BY (r.state = $3 AND r.closes_at > now()) DESC, r.closes_at DESC",
         programme_id,
         states as _,
         RoundState::Published as _,
@@ -150,23 +158,7 @@ async fn rounds_in(
 }
 
 pub async fn find_round(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<RoundRow>> {
-    sqlx::query_as!(
-        RoundRow,
-        r#"SELECT r.id, r.title, r.year, r.budget_cents, r.opens_at, r.closes_at, r.max_rate_bp,
-                r.min_grant_cents, r.max_grant_cents, r.financing_type, r.state AS "state: _", r.conditions_template,
-                coalesce(array_agg(c.code ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS "categories!",
-                coalesce(array_agg(c.title ORDER BY c.position, c.code) FILTER (WHERE c.id IS NOT NULL), '{}') AS "category_titles!",
-                (SELECT coalesce(array_agg(a.name || CASE WHEN a.required THEN '' ELSE ' (optional)' END ORDER BY a.position), '{}')
-                 FROM round_attachment_types a WHERE a.round_id = r.id) AS "attachments!"
-         FROM rounds r
-         LEFT JOIN round_categories rc ON rc.round_id = r.id
-         LEFT JOIN categories c ON c.id = rc.category_id
-         WHERE r.id = $1
-         GROUP BY r.id"#,
-        id,
-    )
-    .fetch_optional(conn)
-    .await
+    round_row!("WHERE r.id = $1", id).fetch_optional(conn).await
 }
 
 /// The round's fields as an admin sets them; categories by code.
