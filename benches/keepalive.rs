@@ -8,6 +8,15 @@
 //!     cargo bench --bench keepalive
 //!
 //! The server is the release binary in its own process on a scratch database (see `common`).
+// Test code: an unwrap is an assertion, and long scenarios read better whole.
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss
+)]
 
 mod common;
 
@@ -114,10 +123,10 @@ async fn read_response(stream: &mut BufReader<TcpStream>) -> anyhow::Result<usiz
         if line.is_empty() {
             break;
         }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse()?;
-            }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse()?;
         }
     }
     let mut body = vec![0; length];

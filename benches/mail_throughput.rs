@@ -5,6 +5,15 @@
 //!
 //! Uses the server of DATABASE_URL if set, otherwise the local default discovery; works in a
 //! scratch database `fp_bench_<pid>` that it drops at the end.
+// Test code: an unwrap is an assertion, and long scenarios read better whole.
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss
+)]
 
 #[allow(dead_code)]
 #[path = "../tests/portal/common/smtp.rs"]
@@ -65,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
 
 fn mailer(smtp_url: String) -> Mailer {
     let mut config = Config::local_defaults();
-    config.smtp_url = Some(smtp_url);
+    config.smtp_url = Some(smtp_url.into());
     Mailer::from_config(&config).expect("mailer")
 }
 

@@ -5,6 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+// Connection URLs carry passwords and the keys seal secrets: they print as [REDACTED] in Debug
+// output (logs, panics) and are read with `expose_secret()` where they are used.
+use secrecy::SecretString;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Human,
@@ -14,14 +18,14 @@ pub enum LogFormat {
 #[derive(Clone, Debug)]
 pub struct Config {
     /// `None` is the local default: find or start a PostgreSQL server on this machine.
-    pub database_url: Option<String>,
+    pub database_url: Option<SecretString>,
     /// The owner of the tables, for migrations; unset: `database_url`'s role migrates too.
-    pub migration_database_url: Option<String>,
+    pub migration_database_url: Option<SecretString>,
     pub listen_addr: SocketAddr,
     /// The address users reach the portal at; links in e-mails are built from it.
     pub base_url: String,
     /// `None`: mails are written as `.eml` files into `mail_dir`.
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<SecretString>,
     pub mail_from: String,
     pub mail_dir: PathBuf,
     /// Uploaded attachments, outside the web root.
@@ -53,9 +57,9 @@ pub struct Config {
     /// Host names (with port where not the default) answered besides `BASE_URL`'s and loopback.
     pub allowed_hosts: Vec<String>,
     /// Seals second-factor keys at rest (`None`: the local default keeps one in `$VAR_DIR`).
-    pub secret_key: Option<String>,
+    pub secret_key: Option<SecretString>,
     /// Earlier keys, still accepted for opening until everything is sealed anew.
-    pub secret_key_previous: Vec<String>,
+    pub secret_key_previous: Vec<SecretString>,
 }
 
 /// How the mail worker retries and how long it keeps sent messages.
@@ -157,12 +161,33 @@ impl Config {
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut c = Self::local_defaults();
-        c.database_url = get("DATABASE_URL");
-        c.migration_database_url = get("MIGRATION_DATABASE_URL");
-        if let Some(v) = get("LISTEN_ADDR") {
-            c.listen_addr = parse("LISTEN_ADDR", &v, "expected host:port, e.g. 127.0.0.1:8080")?;
+        let secret = |name: &str| get(name).map(SecretString::from);
+        c.database_url = secret("DATABASE_URL");
+        c.migration_database_url = secret("MIGRATION_DATABASE_URL");
+        c.smtp_url = secret("SMTP_URL");
+        c.secret_key = secret("SECRET_KEY");
+        if let Some(v) = get("SECRET_KEY_PREVIOUS") {
+            c.secret_key_previous = v
+                .split(',')
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty())
+                .map(SecretString::from)
+                .collect();
         }
-        c.base_url = match get("BASE_URL") {
+        c.read_server(&get)?;
+        c.read_paths(&get);
+        c.read_limits(&get)?;
+        c.read_access(&get)?;
+        c.read_mail(&get)?;
+        Ok(c)
+    }
+
+    /// Where the portal listens, is reached and logs.
+    fn read_server(&mut self, get: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = get("LISTEN_ADDR") {
+            self.listen_addr = parse("LISTEN_ADDR", &v, "expected host:port, e.g. 127.0.0.1:8080")?;
+        }
+        self.base_url = match get("BASE_URL") {
             Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
                 v.trim_end_matches('/').to_string()
             }
@@ -173,51 +198,66 @@ impl Config {
                     "must start with http:// or https://",
                 ));
             }
-            None => format!("http://localhost:{}", c.listen_addr.port()),
+            None => format!("http://localhost:{}", self.listen_addr.port()),
         };
-        c.smtp_url = get("SMTP_URL");
-        if let Some(v) = get("MAIL_FROM") {
-            c.mail_from = v;
-        }
-        if let Some(v) = get("VAR_DIR") {
-            c.var_dir = PathBuf::from(v);
-            c.mail_dir = c.var_dir.join("mail");
-            c.data_dir = c.var_dir.join("data");
-        }
-        if let Some(v) = get("MAIL_DIR") {
-            c.mail_dir = PathBuf::from(v);
-        }
-        if let Some(v) = get("DATA_DIR") {
-            c.data_dir = PathBuf::from(v);
-        }
-        if let Some(v) = get("STATIC_DIR") {
-            c.static_dir = PathBuf::from(v);
-        }
         if let Some(v) = get("LOG_FORMAT") {
-            c.log_format = match v.to_ascii_lowercase().as_str() {
+            self.log_format = match v.to_ascii_lowercase().as_str() {
                 "human" | "text" => LogFormat::Human,
                 "json" => LogFormat::Json,
                 _ => return Err(invalid("LOG_FORMAT", &v, "expected human or json")),
             };
         }
-        if let Some(v) = get("SESSION_IDLE_MINUTES") {
-            c.session_idle_timeout =
-                Duration::from_secs(positive("SESSION_IDLE_MINUTES", &v)? * 60);
+        Ok(())
+    }
+
+    fn read_paths(&mut self, get: &impl Fn(&str) -> Option<String>) {
+        if let Some(v) = get("VAR_DIR") {
+            self.var_dir = PathBuf::from(v);
+            self.mail_dir = self.var_dir.join("mail");
+            self.data_dir = self.var_dir.join("data");
         }
-        if let Some(v) = get("SESSION_MAX_HOURS") {
-            c.session_max_lifetime = Duration::from_secs(positive("SESSION_MAX_HOURS", &v)? * 3600);
+        if let Some(v) = get("MAIL_DIR") {
+            self.mail_dir = PathBuf::from(v);
         }
-        if let Some(v) = get("REQUEST_TIMEOUT_SECS") {
-            c.request_timeout = Duration::from_secs(positive("REQUEST_TIMEOUT_SECS", &v)?);
+        if let Some(v) = get("DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
         }
-        if let Some(v) = get("HEADER_TIMEOUT_SECS") {
-            c.header_timeout = Duration::from_secs(positive("HEADER_TIMEOUT_SECS", &v)?);
+        if let Some(v) = get("STATIC_DIR") {
+            self.static_dir = PathBuf::from(v);
+        }
+    }
+
+    /// Timeouts, session lifetimes, connections and upload sizes.
+    fn read_limits(&mut self, get: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(d) = duration(get, "SESSION_IDLE_MINUTES", 60)? {
+            self.session_idle_timeout = d;
+        }
+        if let Some(d) = duration(get, "SESSION_MAX_HOURS", 3600)? {
+            self.session_max_lifetime = d;
+        }
+        if let Some(d) = duration(get, "REQUEST_TIMEOUT_SECS", 1)? {
+            self.request_timeout = d;
+        }
+        if let Some(d) = duration(get, "HEADER_TIMEOUT_SECS", 1)? {
+            self.header_timeout = d;
         }
         if let Some(v) = get("MAX_CONNECTIONS") {
-            c.max_connections = usize::try_from(positive("MAX_CONNECTIONS", &v)?)
+            self.max_connections = usize::try_from(positive("MAX_CONNECTIONS", &v)?)
                 .map_err(|_| invalid("MAX_CONNECTIONS", &v, "too large"))?;
         }
-        c.require_second_factor = match get("REQUIRE_SECOND_FACTOR") {
+        if let Some(v) = get("ATTACHMENT_MAX_MB") {
+            self.attachment_max_bytes = positive("ATTACHMENT_MAX_MB", &v)? * MB;
+        }
+        if let Some(v) = get("APPLICATION_FILES_MAX_MB") {
+            self.application_files_max_bytes = positive("APPLICATION_FILES_MAX_MB", &v)? * MB;
+        }
+        self.upload_limit_bytes = upload_limit(self.attachment_max_bytes);
+        Ok(())
+    }
+
+    /// The second factor, reverse proxies and the host names answered.
+    fn read_access(&mut self, get: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        self.require_second_factor = match get("REQUIRE_SECOND_FACTOR") {
             Some(v) => match v.to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" | "on" => true,
                 "false" | "0" | "no" | "off" => false,
@@ -230,10 +270,10 @@ impl Config {
                 }
             },
             // On by default; off only in the local demo setup, so a newcomer can look around.
-            None => !c.may_load_demo_data_automatically(),
+            None => !self.may_load_demo_data_automatically(),
         };
         if let Some(v) = get("TRUSTED_PROXIES") {
-            c.trusted_proxies = v
+            self.trusted_proxies = v
                 .split(',')
                 .map(|ip| ip.trim().parse())
                 .collect::<Result<_, _>>()
@@ -246,46 +286,37 @@ impl Config {
                 })?;
         }
         if let Some(v) = get("ALLOWED_HOSTS") {
-            c.allowed_hosts = v
+            self.allowed_hosts = v
                 .split(',')
                 .map(|h| h.trim().to_ascii_lowercase())
                 .filter(|h| !h.is_empty())
                 .collect();
         }
-        c.secret_key = get("SECRET_KEY");
-        if let Some(v) = get("SECRET_KEY_PREVIOUS") {
-            c.secret_key_previous = v
-                .split(',')
-                .map(|k| k.trim().to_string())
-                .filter(|k| !k.is_empty())
-                .collect();
+        Ok(())
+    }
+
+    fn read_mail(&mut self, get: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = get("MAIL_FROM") {
+            self.mail_from = v;
         }
-        if let Some(v) = get("ATTACHMENT_MAX_MB") {
-            c.attachment_max_bytes = positive("ATTACHMENT_MAX_MB", &v)? * MB;
+        if let Some(d) = duration(get, "MAIL_RETRY_BASE_SECS", 1)? {
+            self.mail.retry_base = d;
         }
-        if let Some(v) = get("APPLICATION_FILES_MAX_MB") {
-            c.application_files_max_bytes = positive("APPLICATION_FILES_MAX_MB", &v)? * MB;
-        }
-        c.upload_limit_bytes = upload_limit(c.attachment_max_bytes);
-        if let Some(v) = get("MAIL_RETRY_BASE_SECS") {
-            c.mail.retry_base = Duration::from_secs(positive("MAIL_RETRY_BASE_SECS", &v)?);
-        }
-        if let Some(v) = get("MAIL_RETRY_MAX_SECS") {
-            c.mail.retry_max = Duration::from_secs(positive("MAIL_RETRY_MAX_SECS", &v)?);
+        if let Some(d) = duration(get, "MAIL_RETRY_MAX_SECS", 1)? {
+            self.mail.retry_max = d;
         }
         if let Some(v) = get("MAIL_MAX_ATTEMPTS") {
             let n = positive("MAIL_MAX_ATTEMPTS", &v)?;
-            c.mail.max_attempts =
+            self.mail.max_attempts =
                 i32::try_from(n).map_err(|_| invalid("MAIL_MAX_ATTEMPTS", &v, "too large"))?;
         }
-        if let Some(v) = get("MAIL_SEND_TIMEOUT_SECS") {
-            c.mail.max_send_time = Duration::from_secs(positive("MAIL_SEND_TIMEOUT_SECS", &v)?);
+        if let Some(d) = duration(get, "MAIL_SEND_TIMEOUT_SECS", 1)? {
+            self.mail.max_send_time = d;
         }
-        if let Some(v) = get("MAIL_RETENTION_DAYS") {
-            c.mail.retention =
-                Duration::from_secs(positive("MAIL_RETENTION_DAYS", &v)? * 24 * 3600);
+        if let Some(d) = duration(get, "MAIL_RETENTION_DAYS", 24 * 3600)? {
+            self.mail.retention = d;
         }
-        Ok(c)
+        Ok(())
     }
 
     /// Whether the operator chose the database. Only the local default may receive demo data
@@ -304,6 +335,17 @@ impl Config {
     pub fn uses_https(&self) -> bool {
         self.base_url.starts_with("https://")
     }
+}
+
+/// A positive whole number of `unit_secs` seconds (minutes: 60), if the variable is set.
+fn duration(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    unit_secs: u64,
+) -> Result<Option<Duration>, ConfigError> {
+    get(name)
+        .map(|v| positive(name, &v).map(|n| Duration::from_secs(n * unit_secs)))
+        .transpose()
 }
 
 fn parse<T: std::str::FromStr>(
@@ -335,6 +377,7 @@ fn invalid(name: &'static str, value: &str, reason: &str) -> ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -343,6 +386,25 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn passwords_and_keys_never_appear_in_debug_output() {
+        let c = config(&[
+            ("DATABASE_URL", "postgres://app:db-pass-1@db.example/fp"),
+            ("SMTP_URL", "smtps://mailer:smtp-pass-2@mail.example:465"),
+            ("SECRET_KEY", "key-3"),
+            ("SECRET_KEY_PREVIOUS", "key-4"),
+        ])
+        .unwrap();
+        let printed = format!("{c:?}");
+        for secret in ["db-pass-1", "smtp-pass-2", "key-3", "key-4"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert_eq!(
+            c.database_url.as_ref().map(ExposeSecret::expose_secret),
+            Some("postgres://app:db-pass-1@db.example/fp")
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! machine's PostgreSQL binaries. Also migrations and the readiness check. Nothing here ever drops
 //! or overwrites data.
 
+use secrecy::ExposeSecret;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -83,10 +84,10 @@ impl Database {
     pub async fn open(config: &Config) -> anyhow::Result<Database> {
         let (options, server) = match &config.database_url {
             Some(url) => {
-                let app = PgConnectOptions::from_str(url)
+                let app = PgConnectOptions::from_str(url.expose_secret())
                     .context("DATABASE_URL is not a PostgreSQL URL")?;
                 let owner = match &config.migration_database_url {
-                    Some(url) => PgConnectOptions::from_str(url)
+                    Some(url) => PgConnectOptions::from_str(url.expose_secret())
                         .context("MIGRATION_DATABASE_URL is not a PostgreSQL URL")?,
                     None => app.clone(),
                 };

@@ -1,5 +1,13 @@
 //! Förderportal: the web portal for grant applications under the ThürEGovRL. The same
 //! [`app`] router serves `main` and the integration tests.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::too_many_lines,
+        clippy::cast_possible_truncation
+    )
+)]
 
 pub mod accounts;
 pub mod admin;

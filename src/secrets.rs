@@ -4,6 +4,7 @@
 //! old one in `SECRET_KEY_PREVIOUS`; at start every value under an old key (or still in clear
 //! text, from before sealing) is sealed again under the new one.
 
+use secrecy::{ExposeSecret, SecretString};
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -69,12 +70,12 @@ pub fn new_key() -> String {
 }
 
 impl SecretBox {
-    pub fn new(current: &str, previous: &[String]) -> anyhow::Result<SecretBox> {
+    pub fn new(current: &str, previous: &[SecretString]) -> anyhow::Result<SecretBox> {
         Ok(SecretBox {
             current: Key::parse(current).context("SECRET_KEY")?,
             previous: previous
                 .iter()
-                .map(|k| Key::parse(k).context("SECRET_KEY_PREVIOUS"))
+                .map(|k| Key::parse(k.expose_secret()).context("SECRET_KEY_PREVIOUS"))
                 .collect::<anyhow::Result<_>>()?,
         })
     }
@@ -83,7 +84,7 @@ impl SecretBox {
     /// of its own in `$VAR_DIR/secret-key` (made on first start); anywhere else that is an error.
     pub fn from_config(config: &Config) -> anyhow::Result<SecretBox> {
         match &config.secret_key {
-            Some(key) => SecretBox::new(key, &config.secret_key_previous),
+            Some(key) => SecretBox::new(key.expose_secret(), &config.secret_key_previous),
             None if config.is_local_default() => {
                 let key = local_key(&config.var_dir.join("secret-key"))?;
                 SecretBox::new(&key, &config.secret_key_previous)
@@ -212,7 +213,7 @@ mod tests {
         let (old, new) = (new_key(), new_key());
         let before = SecretBox::new(&old, &[]).unwrap();
         let sealed = before.seal("JBSWY3DPEHPK3PXP");
-        let after = SecretBox::new(&new, &[old]).unwrap();
+        let after = SecretBox::new(&new, &[old.into()]).unwrap();
         assert_eq!(after.open(&sealed).unwrap(), "JBSWY3DPEHPK3PXP");
         assert!(after.needs_sealing(&sealed));
         assert!(!after.needs_sealing(&after.seal("x")));

@@ -199,7 +199,8 @@ fn lower_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: setpriority only reads its integer arguments; gettid has none.
     unsafe {
-        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        // 0 (the calling thread, on Linux) if the id did not fit.
+        let thread = libc::id_t::try_from(libc::syscall(libc::SYS_gettid)).unwrap_or(0);
         libc::setpriority(libc::PRIO_PROCESS, thread, HASHING_NICENESS);
     }
 }

@@ -39,7 +39,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn unix_now() -> u64 {
-    time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64
+    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0)
 }
 
 #[derive(Template, WebTemplate)]

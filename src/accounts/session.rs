@@ -236,10 +236,10 @@ async fn lookup_and_touch(
     let interval = time::Duration::try_from(idle / 4)
         .unwrap_or(TOUCH_INTERVAL)
         .min(TOUCH_INTERVAL);
-    if let Some(s) = &found {
-        if OffsetDateTime::now_utc() - s.last_seen_at > interval {
-            db::touch_session(&mut conn, id_hash).await?;
-        }
+    if let Some(s) = &found
+        && OffsetDateTime::now_utc() - s.last_seen_at > interval
+    {
+        db::touch_session(&mut conn, id_hash).await?;
     }
     Ok(found)
 }

@@ -75,7 +75,7 @@ pub fn accepted_step(secret: &str, code: &str, now_unix: u64, last_step: i64) ->
     [now_step.saturating_sub(1), now_step, now_step + 1]
         .into_iter()
         .find(|step| totp.generate(step * STEP_SECONDS) == code)
-        .map(|step| step as i64)
+        .and_then(|step| i64::try_from(step).ok())
         .filter(|step| *step > last_step)
 }
 

@@ -94,10 +94,10 @@ async fn log(
     };
     let mut conn = app.db.acquire().await?;
     let found = audit::search(&mut conn, &filter, LIMIT + 1).await?;
-    let limited = found.len() as i64 > LIMIT;
+    let limited = i64::try_from(found.len()).unwrap_or(i64::MAX) > LIMIT;
     let entries = found
         .into_iter()
-        .take(LIMIT as usize)
+        .take(usize::try_from(LIMIT).unwrap_or(usize::MAX))
         .map(|e| EntryView {
             at: locale::date_time(e.at),
             actor: e.actor.unwrap_or_else(|| "–".into()),

@@ -138,7 +138,7 @@ async fn list(
         filters,
         total,
         matching,
-        shown_all: messages.len() as i64 >= matching,
+        shown_all: i64::try_from(messages.len()).unwrap_or(i64::MAX) >= matching,
         all_selected: selected.is_none(),
         messages: messages.into_iter().map(Into::into).collect(),
     })

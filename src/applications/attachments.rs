@@ -83,7 +83,7 @@ const ACCEPTED: &str = "PDF, ODT, ODS, DOCX, XLSX, PNG oder JPEG";
 
 fn megabytes(bytes: u64) -> String {
     let tenths = (bytes * 10 + 512 * 1024) / (1024 * 1024);
-    if tenths % 10 == 0 {
+    if tenths.is_multiple_of(10) {
         format!("{} MB", tenths / 10)
     } else {
         format!("{},{} MB", tenths / 10, tenths % 10)
@@ -94,7 +94,7 @@ fn file_view(a: &db::AttachmentRow) -> FileView {
     FileView {
         id: a.id,
         name: a.file_name.clone(),
-        size: megabytes(a.size_bytes.max(0) as u64),
+        size: megabytes(u64::try_from(a.size_bytes).unwrap_or(0)),
         uploaded: locale::date_time(a.uploaded_at),
         by: a.uploaded_by_name.clone(),
     }
@@ -157,7 +157,7 @@ fn attachments_page(
         editable: dossier.is_editable(Section::Attachments),
         max_file: megabytes(app.config.attachment_max_bytes),
         max_total: megabytes(app.config.application_files_max_bytes),
-        used: megabytes(used.max(0) as u64),
+        used: megabytes(u64::try_from(used).unwrap_or(0)),
         accepted: ACCEPTED,
         next_href,
         back_to_review,
@@ -387,7 +387,7 @@ async fn store(
             crate::validation::clean_line(&file.original_name, 150)
         ));
     };
-    let used = db::attachment_bytes(&mut tx, id).await?.max(0) as u64;
+    let used = u64::try_from(db::attachment_bytes(&mut tx, id).await?).unwrap_or(0);
     if used + file.size > app.config.application_files_max_bytes {
         file.upload.discard();
         return refuse(format!(

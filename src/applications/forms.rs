@@ -381,7 +381,7 @@ fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(c);
@@ -494,110 +494,15 @@ pub fn set_cost_rows(answers: &mut Answers, rows: &[CostRowInput]) {
 /// rate, caps). Returns the plan where every amount could be read.
 pub fn check_costs(answers: &Answers, rules: &RoundRules) -> (Check, Option<CostPlan>) {
     let mut check = Check::default();
+    let rows = cost_rows(answers);
+    let years = rules.year - 1..=rules.year + 5;
     let mut items = Vec::new();
     let mut readable = true;
-    let rows = cost_rows(answers);
-    let min_year = rules.year - 1;
-    let max_year = rules.year + 5;
-    for (i, row) in rows.iter().enumerate() {
-        if row.is_blank() {
-            continue;
-        }
-        let n = i + 1;
-        let key = |part: &str| format!("cost-{i}-{part}");
-        let kind = COST_KINDS
-            .iter()
-            .find(|(k, _)| *k == row.kind)
-            .map(|(k, _)| *k);
-        if kind.is_none() {
-            check.missing(
-                key("kind"),
-                format!("Bitte wählen Sie die Art der Kostenposition {n}."),
-            );
-        }
-        if row.description.is_empty() {
-            check.missing(
-                key("description"),
-                format!("Bitte beschreiben Sie die Kostenposition {n}."),
-            );
-        } else if row.description.chars().count() > 300 {
-            check.invalid(
-                key("description"),
-                format!(
-                    "Die Beschreibung der Kostenposition {n} darf höchstens 300 Zeichen lang sein."
-                ),
-            );
-        }
-        let year = match row.year.parse::<i32>() {
-            Ok(y) if (min_year..=max_year).contains(&y) => Some(y),
-            _ if row.year.is_empty() => {
-                check.missing(
-                    key("year"),
-                    format!("Bitte geben Sie das Jahr der Kostenposition {n} an."),
-                );
-                None
-            }
-            _ => {
-                check.invalid(
-                    key("year"),
-                    format!(
-                        "Das Jahr der Kostenposition {n} muss zwischen {min_year} und {max_year} liegen."
-                    ),
-                );
-                None
-            }
-        };
-        let amount = match row.amount.parse::<Cents>() {
-            Ok(a) if a == Cents::ZERO => {
-                check.invalid(
-                    key("amount"),
-                    format!("Der Betrag der Kostenposition {n} muss größer als 0 € sein."),
-                );
-                None
-            }
-            Ok(a) if a > MAX_AMOUNT => {
-                check.invalid(
-                    key("amount"),
-                    format!(
-                        "Der Betrag der Kostenposition {n} darf höchstens {MAX_AMOUNT} betragen."
-                    ),
-                );
-                None
-            }
-            Ok(a) => Some(a),
-            Err(crate::money::MoneyError::Empty) => {
-                check.missing(
-                    key("amount"),
-                    format!("Bitte geben Sie den Betrag der Kostenposition {n} an."),
-                );
-                None
-            }
-            Err(e) => {
-                check.invalid(key("amount"), format!("Kostenposition {n}: {e}"));
-                None
-            }
-        };
-        let eligible = match row.eligible.as_str() {
-            "ja" => Some(true),
-            "nein" => Some(false),
-            _ => {
-                check.missing(
-                    key("eligible"),
-                    format!("Bitte geben Sie an, ob die Kostenposition {n} förderfähig ist."),
-                );
-                None
-            }
-        };
-        match (kind, year, amount, eligible) {
-            (Some(kind), Some(year), Some(amount), Some(eligible)) => items.push(CostItem {
-                kind,
-                description: row.description.clone(),
-                year,
-                amount,
-                eligible,
-            }),
-            (_, _, None, _) => readable = false,
-            _ => {}
+    for (i, row) in rows.iter().enumerate().filter(|(_, row)| !row.is_blank()) {
+        match check_cost_row(&mut check, i, row, &years) {
+            RowCheck::Item(item) => items.push(item),
+            RowCheck::AmountUnreadable => readable = false,
+            RowCheck::Incomplete => {}
         }
     }
     if rows.iter().all(CostRowInput::is_blank) {
@@ -607,10 +512,152 @@ pub fn check_costs(answers: &Answers, rules: &RoundRules) -> (Check, Option<Cost
         );
         readable = false;
     }
+    let (financing, financing_readable) = check_financing(&mut check, answers);
+    readable &= financing_readable;
+    if !readable || !check.errors.is_empty() {
+        let plan = readable.then(|| CostPlan::new(items, financing_of(financing)));
+        return (check, plan);
+    }
+    let plan = CostPlan::new(items, financing_of(financing));
+    for (field, message) in plan.problems(rules) {
+        check.invalid(field, message);
+    }
+    (check, Some(plan))
+}
+
+/// What one cost row amounts to.
+enum RowCheck {
+    Item(CostItem),
+    /// Its amount cannot be read, so the plan cannot be added up.
+    AmountUnreadable,
+    /// Something else is missing or wrong; the plan can still be added up without it.
+    Incomplete,
+}
+
+/// Row `i` (shown to the clerk as number `i + 1`): kind, description, year, amount and
+/// eligibility, each with its own message.
+fn check_cost_row(
+    check: &mut Check,
+    i: usize,
+    row: &CostRowInput,
+    years: &std::ops::RangeInclusive<i32>,
+) -> RowCheck {
+    let n = i + 1;
+    let key = |part: &str| format!("cost-{i}-{part}");
+    let kind = COST_KINDS
+        .iter()
+        .find(|(k, _)| *k == row.kind)
+        .map(|(k, _)| *k);
+    if kind.is_none() {
+        check.missing(
+            key("kind"),
+            format!("Bitte wählen Sie die Art der Kostenposition {n}."),
+        );
+    }
+    if row.description.is_empty() {
+        check.missing(
+            key("description"),
+            format!("Bitte beschreiben Sie die Kostenposition {n}."),
+        );
+    } else if row.description.chars().count() > 300 {
+        check.invalid(
+            key("description"),
+            format!(
+                "Die Beschreibung der Kostenposition {n} darf höchstens 300 Zeichen lang sein."
+            ),
+        );
+    }
+    let year = cost_year(check, &key("year"), n, &row.year, years);
+    let amount = cost_amount(check, &key("amount"), n, &row.amount);
+    let eligible = match row.eligible.as_str() {
+        "ja" => Some(true),
+        "nein" => Some(false),
+        _ => {
+            check.missing(
+                key("eligible"),
+                format!("Bitte geben Sie an, ob die Kostenposition {n} förderfähig ist."),
+            );
+            None
+        }
+    };
+    match (kind, year, amount, eligible) {
+        (Some(kind), Some(year), Some(amount), Some(eligible)) => RowCheck::Item(CostItem {
+            kind,
+            description: row.description.clone(),
+            year,
+            amount,
+            eligible,
+        }),
+        (_, _, None, _) => RowCheck::AmountUnreadable,
+        _ => RowCheck::Incomplete,
+    }
+}
+
+fn cost_year(
+    check: &mut Check,
+    field: &str,
+    n: usize,
+    typed: &str,
+    years: &std::ops::RangeInclusive<i32>,
+) -> Option<i32> {
+    match typed.parse::<i32>() {
+        Ok(y) if years.contains(&y) => Some(y),
+        _ if typed.is_empty() => {
+            check.missing(
+                field,
+                format!("Bitte geben Sie das Jahr der Kostenposition {n} an."),
+            );
+            None
+        }
+        _ => {
+            let (min, max) = (years.start(), years.end());
+            check.invalid(
+                field,
+                format!("Das Jahr der Kostenposition {n} muss zwischen {min} und {max} liegen."),
+            );
+            None
+        }
+    }
+}
+
+fn cost_amount(check: &mut Check, field: &str, n: usize, typed: &str) -> Option<Cents> {
+    match typed.parse::<Cents>() {
+        Ok(a) if a == Cents::ZERO => {
+            check.invalid(
+                field,
+                format!("Der Betrag der Kostenposition {n} muss größer als 0 € sein."),
+            );
+            None
+        }
+        Ok(a) if a > MAX_AMOUNT => {
+            check.invalid(
+                field,
+                format!("Der Betrag der Kostenposition {n} darf höchstens {MAX_AMOUNT} betragen."),
+            );
+            None
+        }
+        Ok(a) => Some(a),
+        Err(crate::money::MoneyError::Empty) => {
+            check.missing(
+                field,
+                format!("Bitte geben Sie den Betrag der Kostenposition {n} an."),
+            );
+            None
+        }
+        Err(e) => {
+            check.invalid(field, format!("Kostenposition {n}: {e}"));
+            None
+        }
+    }
+}
+
+/// The four financing amounts (own share, third parties, other public money, the grant asked
+/// for); false when one of them cannot be read.
+fn check_financing(check: &mut Check, answers: &Answers) -> ([Cents; 4], bool) {
     let mut financing = [Cents::ZERO; 4];
+    let mut readable = true;
     for (slot, f) in financing.iter_mut().zip(FINANCING_FIELDS) {
-        let v = value(answers, f.name);
-        match v.parse::<Cents>() {
+        match value(answers, f.name).parse::<Cents>() {
             Ok(a) if a > MAX_TOTAL => {
                 check.invalid(f.name, format!("„{}“ ist unplausibel hoch.", f.label));
                 readable = false;
@@ -627,15 +674,7 @@ pub fn check_costs(answers: &Answers, rules: &RoundRules) -> (Check, Option<Cost
             }
         }
     }
-    if !readable || !check.errors.is_empty() {
-        let plan = readable.then(|| CostPlan::new(items, financing_of(financing)));
-        return (check, plan);
-    }
-    let plan = CostPlan::new(items, financing_of(financing));
-    for (field, message) in plan.problems(rules) {
-        check.invalid(field, message);
-    }
-    (check, Some(plan))
+    (financing, readable)
 }
 
 fn financing_of([own_share, third_party, other_public, grant]: [Cents; 4]) -> Financing {

@@ -328,18 +328,7 @@ async fn save(
     let action = action_of(&form.action);
     let back_to_review = form.zurueck == "pruefen";
     let loaded_version: i32 = form.version.trim().parse().unwrap_or(-1);
-    let mut answers = forms::answers_from_form(section, &form.answers);
-    if section == Section::Costs {
-        let mut rows = forms::cost_rows(&answers);
-        match action {
-            Action::AddRow if rows.len() < MAX_COST_ROWS => rows.push(blank_row()),
-            Action::RemoveRow(i) if i < rows.len() => {
-                rows.remove(i);
-            }
-            _ => {}
-        }
-        forms::set_cost_rows(&mut answers, &rows);
-    }
+    let answers = typed_answers(section, &form.answers, &action);
 
     let mut tx = app.db.begin().await?;
     let Some(dossier) = editable(&mut tx, &user, id, section, true).await? else {
@@ -402,8 +391,7 @@ async fn save(
         Redirect::to(&format!("{here}{query}#{anchor}")).into_response()
     };
     match action {
-        Action::AddRow => return Ok(reload("kostenpositionen")),
-        Action::RemoveRow(_) => return Ok(reload("kostenpositionen")),
+        Action::AddRow | Action::RemoveRow(_) => return Ok(reload("kostenpositionen")),
         Action::RemovePartner(_) => return Ok(reload("partner")),
         Action::AddPartner if partner_error.is_none() => return Ok(reload("partner")),
         Action::Later => {
@@ -430,15 +418,37 @@ async fn save(
         section_page.back_to_review = back_to_review;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, section_page).into_response());
     }
-    let next = if back_to_review {
-        format!("/antraege/{id}/pruefen")
-    } else {
-        match section.next() {
-            Some(next) if dossier.is_editable(next) => format!("/antraege/{id}/{}", next.slug()),
-            _ => format!("/antraege/{id}"),
+    Ok(Redirect::to(&next_page(&dossier, section, back_to_review)).into_response())
+}
+
+/// The section's answers as typed, with a cost row added or removed when the clerk asked.
+fn typed_answers(section: Section, posted: &forms::Answers, action: &Action) -> forms::Answers {
+    let mut answers = forms::answers_from_form(section, posted);
+    if section == Section::Costs {
+        let mut rows = forms::cost_rows(&answers);
+        match *action {
+            Action::AddRow if rows.len() < MAX_COST_ROWS => rows.push(blank_row()),
+            Action::RemoveRow(i) if i < rows.len() => {
+                rows.remove(i);
+            }
+            _ => {}
         }
-    };
-    Ok(Redirect::to(&next).into_response())
+        forms::set_cost_rows(&mut answers, &rows);
+    }
+    answers
+}
+
+/// Where a clerk goes after saving a complete section: back to the check page they came from,
+/// else the next section they may still change, else the overview.
+fn next_page(dossier: &Dossier, section: Section, back_to_review: bool) -> String {
+    let id = dossier.id();
+    if back_to_review {
+        return format!("/antraege/{id}/pruefen");
+    }
+    match section.next() {
+        Some(next) if dossier.is_editable(next) => format!("/antraege/{id}/{}", next.slug()),
+        _ => format!("/antraege/{id}"),
+    }
 }
 
 /// Adds the chosen municipality as partner and asks its clerks to confirm. Returns the error

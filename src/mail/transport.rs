@@ -1,6 +1,7 @@
 //! Mail transports: SMTP when `SMTP_URL` is set (pooled connections, STARTTLS or implicit TLS,
 //! timeouts), otherwise `.eml` files under `./var/mail/` (the local default).
 
+use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -31,7 +32,7 @@ impl Mailer {
         match &config.smtp_url {
             // smtp://host:25 (plain), smtp://host:587?tls=required (STARTTLS), smtps://user:pass@host:465
             Some(url) => {
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                     .context("SMTP_URL is not a valid SMTP URL")?
                     .timeout(Some(Duration::from_secs(30)))
                     .build();

@@ -285,7 +285,7 @@ impl MailSettings {
     /// Exponential backoff: base, 2×base, 4×base, … with ±20 % jitter (`jitter` in 0..1) so
     /// that many messages failing together do not retry together; never beyond the maximum.
     pub fn delay_after(&self, attempts: i32, jitter: f64) -> Duration {
-        let exponent = attempts.saturating_sub(1).clamp(0, 30) as u32;
+        let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
         let delay = self
             .retry_base
             .saturating_mul(2u32.saturating_pow(exponent));

@@ -200,43 +200,11 @@ pub async fn apply_import(
             }
             Some(old) => {
                 kept.push(old.id);
-                // Keys and address parts the file leaves empty keep their stored value.
-                let ars = row.ars.or(old.ars.clone());
-                let ags = row.ags.or(old.ags.clone());
-                let street = row.street.or(old.street.clone());
-                let postal_code = row.postal_code.or(old.postal_code.clone());
-                let city = row.city.or(old.city.clone());
-                let parent_id = parent_id.or(old.parent_id);
-                let same = old.name == row.name
-                    && old.kind == row.kind.as_str()
-                    && old.ags == ags
-                    && old.ars == ars
-                    && old.parent_id == parent_id
-                    && old.street == street
-                    && old.postal_code == postal_code
-                    && old.city == city
-                    && old.active;
-                if same {
+                if update_existing(conn, old, row, parent_id).await? {
+                    report.updated += 1;
+                } else {
                     report.unchanged += 1;
-                    continue;
                 }
-                sqlx::query!(
-                    "UPDATE municipalities SET name = $2, kind = $3, ags = $4, ars = $5, parent_id = $6, street = $7,
-                            postal_code = $8, city = $9, active = true, updated_at = now()
-                     WHERE id = $1",
-                    old.id,
-                    row.name,
-                    row.kind.as_str(),
-                    ags,
-                    ars,
-                    parent_id,
-                    street,
-                    postal_code,
-                    city,
-                )
-                .execute(&mut *conn)
-                .await?;
-                report.updated += 1;
             }
         }
     }
@@ -250,9 +218,54 @@ pub async fn apply_import(
         )
         .execute(&mut *conn)
         .await?;
-        report.deactivated = done.rows_affected() as usize;
+        report.deactivated = usize::try_from(done.rows_affected()).unwrap_or(usize::MAX);
     }
     Ok(report)
+}
+
+/// Brings a municipality up to date with its row of the file; false when nothing changed.
+/// Keys and address parts the file leaves empty keep their stored value.
+async fn update_existing(
+    conn: &mut PgConnection,
+    old: Existing,
+    row: super::import::ImportRow,
+    parent_id: Option<i64>,
+) -> sqlx::Result<bool> {
+    let ars = row.ars.or(old.ars.clone());
+    let ags = row.ags.or(old.ags.clone());
+    let street = row.street.or(old.street.clone());
+    let postal_code = row.postal_code.or(old.postal_code.clone());
+    let city = row.city.or(old.city.clone());
+    let parent_id = parent_id.or(old.parent_id);
+    let same = old.name == row.name
+        && old.kind == row.kind.as_str()
+        && old.ags == ags
+        && old.ars == ars
+        && old.parent_id == parent_id
+        && old.street == street
+        && old.postal_code == postal_code
+        && old.city == city
+        && old.active;
+    if same {
+        return Ok(false);
+    }
+    sqlx::query!(
+        "UPDATE municipalities SET name = $2, kind = $3, ags = $4, ars = $5, parent_id = $6, street = $7,
+                postal_code = $8, city = $9, active = true, updated_at = now()
+         WHERE id = $1",
+        old.id,
+        row.name,
+        row.kind.as_str(),
+        ags,
+        ars,
+        parent_id,
+        street,
+        postal_code,
+        city,
+    )
+    .execute(conn)
+    .await?;
+    Ok(true)
 }
 
 /// One municipality as the edit form shows it.

@@ -232,12 +232,12 @@ pub fn check_keys(ags: Option<&str>, ars: Option<&str>) -> Result<(), String> {
             ));
         }
     }
-    if let (Some(ags), Some(ars)) = (ags, ars) {
-        if ags[..5] != ars[..5] {
-            return Err(format!(
-                "AGS {ags} und ARS {ars} nennen verschiedene Kreise."
-            ));
-        }
+    if let (Some(ags), Some(ars)) = (ags, ars)
+        && ags[..5] != ars[..5]
+    {
+        return Err(format!(
+            "AGS {ags} und ARS {ars} nennen verschiedene Kreise."
+        ));
     }
     Ok(())
 }

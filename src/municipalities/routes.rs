@@ -84,10 +84,10 @@ async fn directory(
     let query = clean_line(&search.q, 100);
     let mut conn = app.db.acquire().await?;
     let rows = db::search(&mut conn, &query, PAGE_SIZE + 1).await?;
-    let truncated = rows.len() as i64 > PAGE_SIZE;
+    let truncated = i64::try_from(rows.len()).unwrap_or(i64::MAX) > PAGE_SIZE;
     let municipalities = rows
         .into_iter()
-        .take(PAGE_SIZE as usize)
+        .take(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX))
         .map(Into::into)
         .collect();
     Ok(DirectoryPage {

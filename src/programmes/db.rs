@@ -460,7 +460,7 @@ pub async fn set_attachment_types(
             "INSERT INTO round_attachment_types (round_id, position, name, required) VALUES ($1, $2, $3, $4)
              ON CONFLICT (round_id, name) DO UPDATE SET position = excluded.position, required = excluded.required",
             round_id,
-            position as i32,
+            i32::try_from(position).unwrap_or(i32::MAX),
             t.name,
             t.required,
         )

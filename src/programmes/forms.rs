@@ -128,27 +128,8 @@ impl RoundForm {
         self.categories.iter().any(|c| c == code)
     }
 
-    /// Checks every field; `known_categories` are the programme's category codes.
-    pub fn validate(&self, known_categories: &[String]) -> Result<ValidRound, FormErrors> {
-        let mut errors = FormErrors::default();
-        let title = required_line(
-            &mut errors,
-            200,
-            "title",
-            &self.title,
-            "Bitte geben Sie einen Titel ein.",
-            "Der Titel",
-        );
-        let year = match self.year.trim().parse::<i32>() {
-            Ok(year) if (2000..=2100).contains(&year) => year,
-            _ => {
-                errors.add(
-                    "year",
-                    "Bitte geben Sie das Jahr vierstellig ein, zum Beispiel 2027.",
-                );
-                0
-            }
-        };
+    /// The budget, and the smallest and largest grant (the smallest defaults to 0 €).
+    fn amounts(&self, errors: &mut FormErrors) -> (Option<Cents>, Cents, Option<Cents>) {
         let mut money = |field: &'static str, value: &str, required: bool| -> Option<Cents> {
             if value.trim().is_empty() && !required {
                 return None;
@@ -173,13 +154,12 @@ impl RoundForm {
                 "Die Höchstzuwendung darf nicht kleiner als die Mindestzuwendung sein.",
             );
         }
-        let max_rate = match self.max_rate.parse::<Rate>() {
-            Ok(rate) => Some(rate),
-            Err(problem) => {
-                errors.add("max_rate", problem);
-                None
-            }
-        };
+        (budget, min_grant, max_grant)
+    }
+
+    /// The application window in Berlin time: from the start of its first day (or the time
+    /// given) to the end of its last.
+    fn window(&self, errors: &mut FormErrors) -> (Option<OffsetDateTime>, Option<OffsetDateTime>) {
         let time_or = |time: &str, default: &str| {
             if time.trim().is_empty() {
                 default.to_string()
@@ -202,11 +182,44 @@ impl RoundForm {
                 "Bitte geben Sie das Ende als Datum ein, zum Beispiel 31.03.2027.",
             );
         }
-        if let (Some(opens), Some(closes)) = (opens_at, closes_at) {
-            if closes <= opens {
-                errors.add("closes_date", "Das Ende muss nach dem Beginn liegen.");
-            }
+        if let (Some(opens), Some(closes)) = (opens_at, closes_at)
+            && closes <= opens
+        {
+            errors.add("closes_date", "Das Ende muss nach dem Beginn liegen.");
         }
+        (opens_at, closes_at)
+    }
+
+    /// Checks every field; `known_categories` are the programme's category codes.
+    pub fn validate(&self, known_categories: &[String]) -> Result<ValidRound, FormErrors> {
+        let mut errors = FormErrors::default();
+        let title = required_line(
+            &mut errors,
+            200,
+            "title",
+            &self.title,
+            "Bitte geben Sie einen Titel ein.",
+            "Der Titel",
+        );
+        let year = match self.year.trim().parse::<i32>() {
+            Ok(year) if (2000..=2100).contains(&year) => year,
+            _ => {
+                errors.add(
+                    "year",
+                    "Bitte geben Sie das Jahr vierstellig ein, zum Beispiel 2027.",
+                );
+                0
+            }
+        };
+        let (budget, min_grant, max_grant) = self.amounts(&mut errors);
+        let max_rate = match self.max_rate.parse::<Rate>() {
+            Ok(rate) => Some(rate),
+            Err(problem) => {
+                errors.add("max_rate", problem);
+                None
+            }
+        };
+        let (opens_at, closes_at) = self.window(&mut errors);
         let financing_type = FINANCING_TYPES
             .iter()
             .map(|(key, _)| *key)

@@ -162,8 +162,8 @@ async fn dashboard(
     let (filter, errors) = query.parse();
     let mut conn = app.db.acquire().await?;
     let mut rows = db::cases(&mut conn, &filter, user.id, PAGE_SIZE).await?;
-    let more = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
+    let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > PAGE_SIZE;
+    rows.truncate(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX));
     let next_href = match rows.last() {
         Some(last) if more => Some(format!(
             "/pruefung?{}",

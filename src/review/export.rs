@@ -102,8 +102,8 @@ async fn export(
                     let mut conn = db.acquire().await?;
                     db::cases(&mut conn, &filter, me, CHUNK).await?
                 };
-                let more = rows.len() as i64 > CHUNK;
-                let page = &rows[..rows.len().min(CHUNK as usize)];
+                let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > CHUNK;
+                let page = &rows[..rows.len().min(usize::try_from(CHUNK).unwrap_or(usize::MAX))];
                 write.write_all(&csv_lines(page.iter().map(record))).await?;
                 match page.last() {
                     Some(last) if more => {

@@ -426,7 +426,67 @@ fn civil_to_time(d: jiff::civil::Date) -> Option<time::Date> {
     time::Date::from_calendar_date(i32::from(d.year()), month, u8::try_from(d.day()).ok()?).ok()
 }
 
+impl GrantLimits {
+    /// Why a grant of `granted` on `eligible` costs breaks the limits, if it does: more than
+    /// requested, more than the rate allows, above the round's cap or below its minimum.
+    fn problem_with(&self, granted: Cents, eligible: Cents) -> Option<String> {
+        let by_rate = Cents::new(
+            i64::try_from(
+                i128::from(eligible.get()) * i128::from(self.max_rate.basis_points()) / 10_000,
+            )
+            .unwrap_or(i64::MAX),
+        );
+        if granted > self.requested {
+            Some(format!(
+                "Bewilligt werden kann höchstens der beantragte Betrag von {}.",
+                self.requested
+            ))
+        } else if granted > by_rate {
+            Some(format!(
+                "Bei {} höchstens {} der zuwendungsfähigen Ausgaben: höchstens {by_rate}.",
+                eligible, self.max_rate
+            ))
+        } else if let Some(max) = self.max_grant.filter(|max| granted > *max) {
+            Some(format!(
+                "Die Zuwendung darf in diesem Förderaufruf höchstens {max} betragen."
+            ))
+        } else if granted < self.min_grant {
+            Some(format!(
+                "Die Zuwendung muss in diesem Förderaufruf mindestens {} betragen.",
+                self.min_grant
+            ))
+        } else {
+            None
+        }
+    }
+}
+
 impl ProposalForm {
+    /// The Bewilligungszeitraum: both dates, the end not before the start.
+    fn period(&self, errors: &mut FormErrors) -> (Option<time::Date>, Option<time::Date>) {
+        let mut date = |field: &'static str, value: &str| {
+            let parsed = locale::parse_date(value).and_then(civil_to_time);
+            if parsed.is_none() {
+                errors.add(
+                    field,
+                    "Bitte geben Sie ein Datum ein, zum Beispiel 01.04.2027.",
+                );
+            }
+            parsed
+        };
+        let start = date("period_start", &self.period_start);
+        let end = date("period_end", &self.period_end);
+        if let (Some(s), Some(e)) = (start, end)
+            && e < s
+        {
+            errors.add(
+                "period_end",
+                "Das Ende des Bewilligungszeitraums muss nach seinem Beginn liegen.",
+            );
+        }
+        (start, end)
+    }
+
     pub fn validate(&self, limits: &GrantLimits) -> Result<ValidProposal, FormErrors> {
         let mut errors = FormErrors::default();
         let text = |value: &str| crate::validation::clean_text(value, TEXT_MAX + 1);
@@ -482,61 +542,12 @@ impl ProposalForm {
                 );
             }
         }
-        if let (Some(granted), Some(eligible)) = (granted, eligible) {
-            let by_rate = Cents::new(
-                i64::try_from(
-                    i128::from(eligible.get()) * i128::from(limits.max_rate.basis_points())
-                        / 10_000,
-                )
-                .unwrap_or(i64::MAX),
-            );
-            let problem = if granted > limits.requested {
-                Some(format!(
-                    "Bewilligt werden kann höchstens der beantragte Betrag von {}.",
-                    limits.requested
-                ))
-            } else if granted > by_rate {
-                Some(format!(
-                    "Bei {} höchstens {} der zuwendungsfähigen Ausgaben: höchstens {by_rate}.",
-                    eligible, limits.max_rate
-                ))
-            } else if limits.max_grant.is_some_and(|max| granted > max) {
-                Some(format!(
-                    "Die Zuwendung darf in diesem Förderaufruf höchstens {} betragen.",
-                    limits.max_grant.unwrap_or_default()
-                ))
-            } else if granted < limits.min_grant {
-                Some(format!(
-                    "Die Zuwendung muss in diesem Förderaufruf mindestens {} betragen.",
-                    limits.min_grant
-                ))
-            } else {
-                None
-            };
-            if let Some(problem) = problem {
-                errors.add("granted", problem);
-            }
-        }
-        let date = |errors: &mut FormErrors, field: &'static str, value: &str| {
-            let parsed = locale::parse_date(value).and_then(civil_to_time);
-            if parsed.is_none() {
-                errors.add(
-                    field,
-                    "Bitte geben Sie ein Datum ein, zum Beispiel 01.04.2027.",
-                );
-            }
-            parsed
-        };
-        let start = date(&mut errors, "period_start", &self.period_start);
-        let end = date(&mut errors, "period_end", &self.period_end);
-        if let (Some(s), Some(e)) = (start, end)
-            && e < s
+        if let (Some(granted), Some(eligible)) = (granted, eligible)
+            && let Some(problem) = limits.problem_with(granted, eligible)
         {
-            errors.add(
-                "period_end",
-                "Das Ende des Bewilligungszeitraums muss nach seinem Beginn liegen.",
-            );
+            errors.add("granted", problem);
         }
+        let (start, end) = self.period(&mut errors);
         let conditions = text(&self.conditions);
         if conditions.is_empty() {
             errors.add("conditions", "Bitte geben Sie die Nebenbestimmungen an.");

@@ -96,55 +96,86 @@ struct Layout {
     y: f32,
 }
 
+/// The shipped faces, parsed once, for measuring text.
+static FACES: LazyLock<[skrifa::FontRef<'static>; 2]> = LazyLock::new(|| {
+    let face = |bytes| skrifa::FontRef::new(bytes).expect("the shipped font parses");
+    [face(REGULAR), face(BOLD)]
+});
+
+/// Advance widths of one face at one size: a text is as wide as the sum of its characters.
+struct Measure {
+    charmap: skrifa::charmap::Charmap<'static>,
+    metrics: skrifa::metrics::GlyphMetrics<'static>,
+    size: f32,
+}
+
+impl Measure {
+    fn new(size: f32, weight: Weight) -> Self {
+        let face = &FACES[match weight {
+            Weight::Regular => 0,
+            Weight::Bold => 1,
+        }];
+        Measure {
+            charmap: face.charmap(),
+            metrics: face.glyph_metrics(Size::new(size), LocationRef::default()),
+            size,
+        }
+    }
+
+    fn char(&self, c: char) -> f32 {
+        self.charmap
+            .map(c)
+            .and_then(|g| self.metrics.advance_width(g))
+            .unwrap_or(self.size * 0.6)
+    }
+
+    fn text(&self, text: &str) -> f32 {
+        text.chars().map(|c| self.char(c)).sum()
+    }
+}
+
+#[cfg(test)]
 fn width(text: &str, size: f32, weight: Weight) -> f32 {
-    let bytes = match weight {
-        Weight::Regular => REGULAR,
-        Weight::Bold => BOLD,
-    };
-    let Ok(font) = skrifa::FontRef::new(bytes) else {
-        return text.chars().count() as f32 * size * 0.6;
-    };
-    let charmap = font.charmap();
-    let metrics = font.glyph_metrics(Size::new(size), LocationRef::default());
-    text.chars()
-        .map(|c| {
-            charmap
-                .map(c)
-                .and_then(|g| metrics.advance_width(g))
-                .unwrap_or(size * 0.6)
-        })
-        .sum()
+    Measure::new(size, weight).text(text)
 }
 
 /// Breaks a paragraph into lines no wider than `max` (a word longer than a line is split).
+/// Each word is measured once, so a long text costs no more per word than a short one.
 fn wrap(text: &str, size: f32, weight: Weight, max: f32) -> Vec<String> {
+    let measure = Measure::new(size, weight);
+    let space = measure.char(' ');
     let mut lines = Vec::new();
     for paragraph in text.split('\n') {
-        let mut line = String::new();
+        let (mut line, mut line_width) = (String::new(), 0.0);
         for word in paragraph.split_whitespace() {
-            let candidate = if line.is_empty() {
-                word.to_string()
+            let word_width = measure.text(word);
+            let joined = if line.is_empty() {
+                word_width
             } else {
-                format!("{line} {word}")
+                line_width + space + word_width
             };
-            if width(&candidate, size, weight) <= max {
-                line = candidate;
+            if joined <= max {
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(word);
+                line_width = joined;
                 continue;
             }
             if !line.is_empty() {
                 lines.push(std::mem::take(&mut line));
             }
-            // A single word wider than the line: split it by characters.
-            let mut piece = String::new();
+            // A word wider than the line is split by characters.
+            line_width = 0.0;
             for c in word.chars() {
-                piece.push(c);
-                if width(&piece, size, weight) > max {
-                    piece.pop();
-                    lines.push(std::mem::take(&mut piece));
-                    piece.push(c);
+                let c_width = measure.char(c);
+                if line_width + c_width > max && !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                    line_width = 0.0;
                 }
+                line.push(c);
+                line_width += c_width;
             }
-            line = piece;
         }
         lines.push(line);
     }

@@ -72,7 +72,8 @@ fn bars(groups: Vec<(String, Sums)>) -> Vec<Bar> {
         .max()
         .unwrap_or(0)
         .max(1);
-    let len = |v: i64| (i128::from(v) * 1000 / i128::from(max)) as i64;
+    // At most 1000 (`max` is the largest value).
+    let len = |v: i64| i64::try_from(i128::from(v) * 1000 / i128::from(max)).unwrap_or(1000);
     groups
         .into_iter()
         .enumerate()
@@ -83,7 +84,7 @@ fn bars(groups: Vec<(String, Sums)>) -> Vec<Bar> {
             granted: Cents::new(s.granted_cents).to_string(),
             requested_len: len(s.requested_cents),
             granted_len: len(s.granted_cents),
-            y: i as i64 * 28,
+            y: i64::try_from(i).unwrap_or(0) * 28,
         })
         .collect()
 }
@@ -154,8 +155,10 @@ async fn statistics(
         r.district.clone().unwrap_or_else(|| "Ohne Angabe".into())
     });
     let average_days = if total.decided > 0 {
-        let days = total.decision_seconds as f64 / 86400.0 / total.decided as f64;
-        format!("{days:.1} Tage").replace('.', ",")
+        // In tenths of a day, rounded: integers, like every other figure here.
+        let per_day = 86_400 * total.decided;
+        let tenths = (total.decision_seconds * 10 + per_day / 2) / per_day;
+        format!("{},{} Tage", tenths / 10, tenths % 10)
     } else {
         "noch keine Entscheidungen".into()
     };

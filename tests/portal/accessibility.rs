@@ -166,7 +166,7 @@ async fn journey_invite_set_password_sign_in_sign_out_passes_axe() {
         return;
     };
     let sink = SmtpSink::start().await;
-    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url())).await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url().into())).await;
     let gotha: i64 = sqlx::query_scalar("SELECT id FROM municipalities WHERE ags = '16067000'")
         .fetch_one(&app.pool)
         .await
@@ -226,7 +226,7 @@ async fn journey_forgot_password_passes_axe() {
         return;
     };
     let sink = SmtpSink::start().await;
-    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url())).await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url().into())).await;
 
     browser.goto(&app.url("/anmelden")).await;
     browser.click("a[href='/passwort-vergessen']").await;
@@ -263,7 +263,7 @@ async fn journey_request_access_approved_first_login_passes_axe() {
         return;
     };
     let sink = SmtpSink::start().await;
-    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url())).await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url().into())).await;
     let jena: i64 = sqlx::query_scalar("SELECT id FROM municipalities WHERE ags = '16053000'")
         .fetch_one(&app.pool)
         .await
@@ -484,7 +484,7 @@ async fn journey_clerk_files_an_application_passes_axe() {
         return;
     };
     let sink = SmtpSink::start().await;
-    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url())).await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url().into())).await;
     let year = crate::applications::round_year(&app).await;
     let jena: i64 = sqlx::query_scalar("SELECT id FROM municipalities WHERE ags = '16053000'")
         .fetch_one(&app.pool)
@@ -721,7 +721,7 @@ async fn journey_two_reviewers_decide_and_the_municipality_gets_its_notice_passe
         return;
     };
     let sink = SmtpSink::start().await;
-    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url())).await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url().into())).await;
     let hash = foerderportal::accounts::password::Hasher::new()
         .hash(DEMO_PASSWORD.into())
         .await

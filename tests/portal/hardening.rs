@@ -57,10 +57,10 @@ impl ServerProcess {
             port,
         };
         for _ in 0..300 {
-            if let Ok(r) = reqwest::get(format!("{}/healthz", server.base_url)).await {
-                if r.status() == StatusCode::OK {
-                    return server;
-                }
+            if let Ok(r) = reqwest::get(format!("{}/healthz", server.base_url)).await
+                && r.status() == StatusCode::OK
+            {
+                return server;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -406,7 +406,7 @@ async fn files_of_unfinished_uploads_are_swept_once_old() {
 #[tokio::test]
 async fn the_answer_to_a_reset_request_does_not_wait_for_the_account_lookup() {
     let sink = SmtpSink::start().await;
-    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url())).await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url().into())).await;
     let visitor = app.client();
     let form = visitor.get("/passwort-vergessen").await;
     // While the accounts cannot be read, the answer still comes at once, the same as for an

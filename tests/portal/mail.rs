@@ -31,7 +31,7 @@ fn settings() -> MailSettings {
 
 fn mailer(smtp_url: String) -> Mailer {
     let mut config = Config::local_defaults();
-    config.smtp_url = Some(smtp_url);
+    config.smtp_url = Some(smtp_url.into());
     Mailer::from_config(&config).unwrap()
 }
 
@@ -398,7 +398,7 @@ async fn sent_messages_are_pruned_after_the_retention_but_failed_ones_are_kept()
 #[tokio::test]
 async fn an_admin_sees_the_outbox_and_sends_a_failed_message_again() {
     let sink = SmtpSink::start().await;
-    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url())).await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url().into())).await;
     let to = Recipient::new("kommune@gemeinde.example", "Karla Kommunal").unwrap();
     let id = app.failed_message(&to, &receipt(3)).await;
     let admin = app.sign_in_as(Role::Admin).await;

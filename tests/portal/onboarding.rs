@@ -13,7 +13,7 @@ const CLERK: &str = "kommune@demo.foerderportal.example";
 
 async fn app_with_mail() -> (TestApp, SmtpSink) {
     let sink = SmtpSink::start().await;
-    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url())).await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url().into())).await;
     (app, sink)
 }
 

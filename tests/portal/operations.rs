@@ -100,7 +100,7 @@ async fn shutdown_finishes_the_running_request_then_closes_the_pool() {
 async fn a_configured_database_is_created_if_missing_and_never_gets_demo_data() {
     let name = unused_database_name().await;
     let mut config = Config::local_defaults();
-    config.database_url = Some(url_of(&test_postgres().await.options, &name));
+    config.database_url = Some(url_of(&test_postgres().await.options, &name).into());
 
     let database = Database::open(&config)
         .await
@@ -210,9 +210,10 @@ async fn an_operator_migrates_with_the_owner_url_and_the_portal_uses_its_own_rol
     config.database_url = Some(
         owner_url
             .replace("postgres@", &format!("{role}@"))
-            .replace("user=postgres", &format!("user={role}")),
+            .replace("user=postgres", &format!("user={role}"))
+            .into(),
     );
-    config.migration_database_url = Some(owner_url);
+    config.migration_database_url = Some(owner_url.into());
 
     let database = Database::open(&config)
         .await
@@ -240,7 +241,7 @@ async fn an_operator_migrates_with_the_owner_url_and_the_portal_uses_its_own_rol
 async fn the_local_default_setup_gets_demo_data_once_on_first_start() {
     let name = unused_database_name().await;
     let mut chosen = Config::local_defaults();
-    chosen.database_url = Some(url_of(&test_postgres().await.options, &name));
+    chosen.database_url = Some(url_of(&test_postgres().await.options, &name).into());
     let database = Database::open(&chosen).await.unwrap();
     let local = Config::local_defaults();
 
@@ -505,7 +506,7 @@ fn the_cli_explains_its_commands() {
 async fn mail_crosses_a_real_smtp_exchange_with_german_subject_and_body() {
     let sink = SmtpSink::start().await;
     let mut config = Config::local_defaults();
-    config.smtp_url = Some(sink.url());
+    config.smtp_url = Some(sink.url().into());
     let mailer = Mailer::from_config(&config).unwrap();
     let message = Message::builder()
         .from(mailer.sender().clone())
