@@ -86,7 +86,7 @@ async fn argon2_cost() -> anyhow::Result<()> {
         "argon2id (m=19 MiB, t=2, p=1): hash median {:.1} ms, verify median {:.1} ms ({})",
         median_ms(&mut hashes),
         median_ms(&mut verifies),
-        &hash[..hash.find("$").map(|i| i + 30).unwrap_or(0).min(hash.len())]
+        &hash[..hash.find("$").map_or(0, |i| i + 30).min(hash.len())]
     );
     Ok(())
 }

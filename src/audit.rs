@@ -110,8 +110,7 @@ pub fn action_label(action: &str) -> &'static str {
     ACTIONS
         .iter()
         .find(|(key, _)| *key == action)
-        .map(|(_, label)| *label)
-        .unwrap_or("Sonstiges")
+        .map_or("Sonstiges", |(_, label)| *label)
 }
 
 /// Every action the portal records, in the order the filter offers them.

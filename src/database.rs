@@ -296,7 +296,10 @@ struct Outage {
 impl Health {
     /// A request could not reach the database. Returns whether this started an outage.
     pub fn unreachable(&self, error: &str) -> bool {
-        let mut outage = self.outage.lock().unwrap_or_else(|p| p.into_inner());
+        let mut outage = self
+            .outage
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match outage.as_mut() {
             Some(o) => {
                 o.refused += 1;
@@ -319,13 +322,17 @@ impl Health {
     pub fn is_down(&self) -> bool {
         self.outage
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .is_some()
     }
 
     /// The database answered again. Returns whether this ended an outage.
     pub fn reachable(&self) -> bool {
-        let ended = self.outage.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let ended = self
+            .outage
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         if let Some(o) = &ended {
             tracing::warn!(
                 after_secs = o.since.elapsed().as_secs(),
@@ -340,8 +347,8 @@ impl Health {
     pub async fn watch(&self, pool: &PgPool, stop: &tokio_util::sync::CancellationToken) {
         loop {
             tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
             if self.is_down() && sqlx::query!("SELECT 1 AS up").fetch_one(pool).await.is_ok() {
                 self.reachable();
@@ -592,9 +599,7 @@ fn major_version(bin: &Path) -> u32 {
 
 fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid() == 0)
-        .unwrap_or(false)
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 async fn run(mut cmd: tokio::process::Command, what: &str) -> anyhow::Result<()> {

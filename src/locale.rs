@@ -36,7 +36,7 @@ pub fn iso(at: OffsetDateTime) -> String {
 /// Whole calendar days in Berlin from `now` to `until` (0 = today).
 pub fn days_between(now: OffsetDateTime, until: OffsetDateTime) -> i64 {
     let (a, b) = (zoned(now).date(), zoned(until).date());
-    (b - a).get_days() as i64
+    i64::from((b - a).get_days())
 }
 
 /// A date ("2027-03-31" from a date field, or "31.03.2027" typed) and a time ("23:59") in

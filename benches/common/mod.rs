@@ -163,8 +163,7 @@ pub fn percentile_ms(values: &mut [Duration], percent: usize) -> f64 {
     values.sort();
     values
         .get(values.len() * percent / 100)
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .unwrap_or(0.0)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
 /// Asks for `url` from every client at once, each again as soon as it has its answer, for

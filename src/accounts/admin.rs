@@ -140,7 +140,7 @@ async fn parse_roles(
     };
     Ok(check_roles(roles, municipality.is_some())
         .ok()
-        .map(|_| (roles, municipality)))
+        .map(|()| (roles, municipality)))
 }
 
 #[derive(Template, WebTemplate)]

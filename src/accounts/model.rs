@@ -81,8 +81,7 @@ pub fn choice_of_roles(roles: &[Role]) -> &'static str {
     ROLE_CHOICES
         .iter()
         .find(|(_, _, r)| r.len() == roles.len() && r.iter().all(|role| roles.contains(role)))
-        .map(|(key, _, _)| *key)
-        .unwrap_or("")
+        .map_or("", |(key, _, _)| *key)
 }
 
 /// "Kommunale Sachbearbeitung", "Sachbearbeitung Ministerium, Administration"

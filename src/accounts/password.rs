@@ -13,8 +13,7 @@ use tokio::sync::oneshot;
 /// At most this many hashes run at once (19 MiB each): one per core, up to four.
 fn hashing_threads() -> usize {
     std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+        .map_or(1, std::num::NonZero::get)
         .min(4)
 }
 
@@ -185,9 +184,9 @@ fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
     lower_priority();
     let mut memory = new_memory(&params());
     loop {
-        let job = match queue.lock().unwrap_or_else(|p| p.into_inner()).recv() {
-            Ok(job) => job,
-            Err(_) => return,
+        // The queue closes when the hasher is dropped.
+        let Ok(job) = queue.lock().unwrap_or_else(|p| p.into_inner()).recv() else {
+            return;
         };
         job(&mut memory);
     }

@@ -125,8 +125,7 @@ fn view(s: SessionInfo, current: &[u8]) -> SessionView {
         last_seen: locale::date_time(s.last_seen_at),
         browser: s
             .user_agent
-            .map(|ua| browser_name(&ua))
-            .unwrap_or_else(|| "unbekannt".into()),
+            .map_or_else(|| "unbekannt".into(), |ua| browser_name(&ua)),
     }
 }
 
@@ -135,13 +134,12 @@ fn browser_name(user_agent: &str) -> String {
     let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"]
         .iter()
         .find(|b| user_agent.contains(*b))
-        .map(|b| match *b {
+        .map_or("Unbekannter Browser", |b| match *b {
             "Edg/" => "Edge",
             "Firefox/" => "Firefox",
             "Chrome/" => "Chrome",
             _ => "Safari",
-        })
-        .unwrap_or("Unbekannter Browser");
+        });
     let system = [
         ("Windows", "Windows"),
         ("Android", "Android"),

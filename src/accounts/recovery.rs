@@ -3,6 +3,7 @@
 //! address has an account.
 
 use std::time::Duration;
+use tracing::Instrument;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -100,11 +101,14 @@ async fn forgot(
     }
     drop(conn);
     let worker = app.clone();
-    tokio::spawn(async move {
-        if let Err(e) = send_requested_resets(&worker).await {
-            tracing::warn!(error = %e, "sending requested reset links failed; retried shortly");
+    tokio::spawn(
+        async move {
+            if let Err(e) = send_requested_resets(&worker).await {
+                tracing::warn!(error = %e, "sending requested reset links failed; retried shortly");
+            }
         }
-    });
+        .instrument(tracing::Span::current()),
+    );
     Ok(ForgotPage {
         page,
         email: String::new(),
@@ -345,7 +349,7 @@ async fn set_password(
     let subject = Subject::User(user.id);
     match purpose {
         TokenPurpose::Invitation => {
-            audit::record(&mut tx, actor, "invitation.accepted", subject, json!({})).await?
+            audit::record(&mut tx, actor, "invitation.accepted", subject, json!({})).await?;
         }
         TokenPurpose::PasswordReset => {
             audit::record(&mut tx, actor, "password.reset", subject, json!({})).await?;

@@ -151,10 +151,10 @@ async fn attempt_login(
     // The throttle's key is the address as the account has it, so spelling variants of one
     // address share one count; anything that is no address shares one key too.
     let address = email.parse::<EmailAddress>().ok();
-    let key = address
-        .as_ref()
-        .map(|a| a.as_str().to_string())
-        .unwrap_or_else(|| "<keine gültige Adresse>".into());
+    let key = address.as_ref().map_or_else(
+        || "<keine gültige Adresse>".into(),
+        |a| a.as_str().to_string(),
+    );
     let mut tx = app.db.begin().await?;
     let user = match &address {
         Some(address) => db::find_user_by_email(&mut tx, address).await?,

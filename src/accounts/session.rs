@@ -86,8 +86,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
                     axum::http::Method::GET => parts
                         .uri
                         .path_and_query()
-                        .map(|p| p.as_str().to_string())
-                        .unwrap_or_else(|| "/".into()),
+                        .map_or_else(|| "/".into(), |p| p.as_str().to_string()),
                     _ => "/konto".into(),
                 },
             })
@@ -218,6 +217,7 @@ pub async fn load_session(State(app): State<AppState>, mut req: Request, next: N
         is_reviewer: user.has_role(Role::Reviewer),
         is_admin: user.has_role(Role::Admin),
     };
+    tracing::Span::current().record("user_id", user.id);
     req.extensions_mut().insert(CsrfToken(s.csrf_token));
     req.extensions_mut().insert(viewer);
     req.extensions_mut().insert(user);

@@ -108,7 +108,7 @@ pub fn new_recovery_codes() -> Vec<String> {
 /// How a recovery code is compared: without dashes and spaces, upper case.
 pub fn normalise_recovery_code(code: &str) -> String {
     code.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
+        .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_uppercase())
         .collect()
 }

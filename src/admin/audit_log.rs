@@ -104,7 +104,7 @@ async fn log(
             client: e.client,
             action: action_label(&e.action),
             subject: e.subject,
-            details: if e.details.as_object().is_some_and(|o| o.is_empty()) {
+            details: if e.details.as_object().is_some_and(serde_json::Map::is_empty) {
                 String::new()
             } else {
                 e.details.to_string()

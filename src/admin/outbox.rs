@@ -39,8 +39,7 @@ fn state_label(state: &str) -> &'static str {
     STATES
         .iter()
         .find(|(s, _)| *s == state)
-        .map(|(_, l)| *l)
-        .unwrap_or("Unbekannt")
+        .map_or("Unbekannt", |(_, l)| *l)
 }
 
 pub struct MessageView {
@@ -119,8 +118,7 @@ async fn list(
         counts
             .iter()
             .find(|(s, _)| s == state)
-            .map(|(_, n)| *n)
-            .unwrap_or(0)
+            .map_or(0, |(_, n)| *n)
     };
     let filters = STATES
         .iter()
@@ -132,7 +130,7 @@ async fn list(
         })
         .collect();
     let total = counts.iter().map(|(_, n)| n).sum();
-    let matching = selected.map(count_of).unwrap_or(total);
+    let matching = selected.map_or(total, count_of);
     Ok(ListPage {
         page,
         filters,

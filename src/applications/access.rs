@@ -31,6 +31,7 @@ pub async fn open(
         db::find(conn, id).await?
     }
     .ok_or(AppError::NotFound)?;
+    tracing::Span::current().record("application_id", id);
     Clerk::check(user)?;
     let municipality = user.municipality_id.ok_or(AppError::Forbidden)?;
     if row.municipality_id == municipality {

@@ -283,7 +283,7 @@ async fn upload(
             }
             "document" => received.document = multipart_text(field, text_limit).await?,
             "zurueck" => {
-                received.back_to_review = multipart_text(field, text_limit).await? == "pruefen"
+                received.back_to_review = multipart_text(field, text_limit).await? == "pruefen";
             }
             // The form puts the token first; a file before it is not read at all.
             "datei" if token_checked && received.file.is_none() && !too_large => {

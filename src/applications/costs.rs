@@ -21,8 +21,7 @@ pub fn kind_label(kind: &str) -> &'static str {
     COST_KINDS
         .iter()
         .find(|(k, _)| *k == kind)
-        .map(|(_, label)| *label)
-        .unwrap_or("Sonstiges")
+        .map_or("Sonstiges", |(_, label)| *label)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -94,7 +94,7 @@ impl Dossier {
 
     /// The version the clerk's form must carry (0: never saved).
     pub fn version(&self, section: Section) -> i32 {
-        self.sections.get(&section).map(|r| r.version).unwrap_or(0)
+        self.sections.get(&section).map_or(0, |r| r.version)
     }
 
     pub fn saved_by(&self, section: Section) -> Option<(&str, OffsetDateTime)> {

@@ -289,7 +289,7 @@ pub fn cost_row_key(name: &str) -> Option<(usize, &str)> {
 }
 
 fn value<'a>(answers: &'a Answers, name: &str) -> &'a str {
-    answers.get(name).map(String::as_str).unwrap_or("")
+    answers.get(name).map_or("", String::as_str)
 }
 
 /// Checks the fixed fields of a section: required answers, lengths and formats.
@@ -695,8 +695,7 @@ pub fn label_of(section: Section, name: &str) -> String {
         let part_label = COST_ROW_FIELDS
             .iter()
             .find(|(p, _)| *p == part)
-            .map(|(_, l)| *l)
-            .unwrap_or(part);
+            .map_or(part, |(_, l)| *l);
         return format!("Kostenposition {}: {part_label}", index + 1);
     }
     name.to_string()
@@ -725,16 +724,14 @@ pub fn display(f: &Field, answer: &str) -> String {
         Kind::Choice(choices) => choices
             .iter()
             .find(|(k, _)| *k == answer)
-            .map(|(_, label)| label.to_string())
-            .unwrap_or_else(|| answer.to_string()),
+            .map_or_else(|| answer.to_string(), |(_, label)| label.to_string()),
         Kind::Declaration if answer == "ja" => "Erklärt".to_string(),
-        Kind::Date => locale::parse_date(answer)
-            .map(locale::civil_date)
-            .unwrap_or_else(|| answer.to_string()),
+        Kind::Date => {
+            locale::parse_date(answer).map_or_else(|| answer.to_string(), locale::civil_date)
+        }
         Kind::Iban => answer
             .parse::<Iban>()
-            .map(|i| i.to_string())
-            .unwrap_or_else(|_| answer.to_string()),
+            .map_or_else(|_| answer.to_string(), |i| i.to_string()),
         _ => answer.to_string(),
     }
 }

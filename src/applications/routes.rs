@@ -61,8 +61,7 @@ impl ListItem {
             head: Header::new(a),
             amount: a
                 .requested_grant_cents
-                .map(|c| Cents::new(c).to_string())
-                .unwrap_or_else(|| "–".into()),
+                .map_or_else(|| "–".into(), |c| Cents::new(c).to_string()),
             updated: locale::date_time(a.updated_at),
             updated_iso: locale::iso(a.updated_at),
             next_step: a.status.next_step(),

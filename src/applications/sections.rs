@@ -44,7 +44,7 @@ pub struct SectionForm {
 
 impl SectionForm {
     pub fn v(&self, name: &str) -> &str {
-        self.answers.get(name).map(String::as_str).unwrap_or("")
+        self.answers.get(name).map_or("", String::as_str)
     }
 
     pub fn is(&self, name: &str, value: &str) -> bool {
@@ -283,13 +283,10 @@ enum Action {
 
 fn action_of(value: &str) -> Action {
     if let Some(n) = value.strip_prefix("zeile-entfernen-") {
-        return n.parse().map(Action::RemoveRow).unwrap_or(Action::Later);
+        return n.parse().map_or(Action::Later, Action::RemoveRow);
     }
     if let Some(n) = value.strip_prefix("partner-entfernen-") {
-        return n
-            .parse()
-            .map(Action::RemovePartner)
-            .unwrap_or(Action::Later);
+        return n.parse().map_or(Action::Later, Action::RemovePartner);
     }
     match value {
         "spaeter" => Action::Later,
@@ -510,7 +507,7 @@ async fn update_summary(
         .get("title")
         .map(|t| t.chars().take(150).collect())
         .unwrap_or_default();
-    let text = |name: &str| project.get(name).map(String::as_str).unwrap_or("");
+    let text = |name: &str| project.get(name).map_or("", String::as_str);
     let search_text = format!(
         "{} {} {}",
         dossier.application.municipality_name,
@@ -547,8 +544,8 @@ fn conflict(dossier: &Dossier, section: Section, mine: &Answers) -> Conflict {
         .filter(|n| theirs.get(*n) != mine.get(*n))
         .map(|n| ChangedField {
             label: forms::label_of(section, n),
-            theirs: forms::display_of(section, n, theirs.get(n).map(String::as_str).unwrap_or("")),
-            mine: forms::display_of(section, n, mine.get(n).map(String::as_str).unwrap_or("")),
+            theirs: forms::display_of(section, n, theirs.get(n).map_or("", String::as_str)),
+            mine: forms::display_of(section, n, mine.get(n).map_or("", String::as_str)),
         })
         .collect();
     let (by, at) = dossier

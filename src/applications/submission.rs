@@ -197,8 +197,7 @@ async fn print(
         submitted: dossier
             .application
             .submitted_at
-            .map(locale::date_time)
-            .unwrap_or_else(|| "noch nicht eingereicht".into()),
+            .map_or_else(|| "noch nicht eingereicht".into(), locale::date_time),
         groups: answer_groups(&dossier, false),
         costs: cost_lines(&dossier),
         plan: dossier.cost_plan().map(|p| PlanView::new(&p, &dossier)),

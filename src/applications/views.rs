@@ -70,10 +70,7 @@ impl PlanView {
                 .collect(),
             financed: plan.financing.total().to_string(),
             grant: plan.financing.grant.to_string(),
-            rate: plan
-                .rate()
-                .map(|r| r.to_string())
-                .unwrap_or_else(|| "–".into()),
+            rate: plan.rate().map_or_else(|| "–".into(), |r| r.to_string()),
             ceiling: plan.grant_ceiling(&dossier.rules).to_string(),
             balanced: plan.financing.total() == plan.total,
         }
@@ -121,15 +118,17 @@ pub fn answer_groups(dossier: &Dossier, editable: bool) -> Vec<AnswerGroup> {
                         || answers.get("started").map(String::as_str) == Some("ja")
                 })
                 .map(|f| {
-                    let raw = answers.get(f.name).map(String::as_str).unwrap_or("");
+                    let raw = answers.get(f.name).map_or("", String::as_str);
                     let value = if f.name == "category" {
                         dossier
                             .rules
                             .categories
                             .iter()
                             .find(|(code, _)| code == raw)
-                            .map(|(code, title)| format!("{code} {title}"))
-                            .unwrap_or_else(|| forms::display(f, raw))
+                            .map_or_else(
+                                || forms::display(f, raw),
+                                |(code, title)| format!("{code} {title}"),
+                            )
                     } else {
                         forms::display(f, raw)
                     };

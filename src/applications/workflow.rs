@@ -91,7 +91,7 @@ pub async fn apply(
     let details = match transition {
         Transition::RequestChanges => json!({
             "sections": input.reopen.iter().map(|s| s.slug()).collect::<Vec<_>>(),
-            "deadline": input.deadline.map(|d| d.unix_timestamp()),
+            "deadline": input.deadline.map(time::OffsetDateTime::unix_timestamp),
         }),
         _ => json!({}),
     };

@@ -102,8 +102,8 @@ impl Worker {
                 }
             };
             tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = tokio::time::sleep(wait) => {}
+                () = stop.cancelled() => break,
+                () = tokio::time::sleep(wait) => {}
                 Some(_) = sends.join_next(), if !sends.is_empty() => {}
                 result = notified => if let Err(e) = result {
                     tracing::warn!(error = %e, "mail worker lost its notification connection; reconnecting");

@@ -137,7 +137,7 @@ pub async fn apply_import(
     let mut kept: Vec<i64> = Vec::new();
     let kinds: Vec<&str> = {
         let mut k: Vec<&str> = parsed.rows.iter().map(|r| r.kind.as_str()).collect();
-        k.sort();
+        k.sort_unstable();
         k.dedup();
         k
     };

@@ -92,7 +92,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, ImportError> {
     let mut seen = HashSet::new();
     for record in reader.records() {
         let record = record.map_err(|e| ImportError::Unreadable(e.to_string()))?;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = record.position().map_or(0, csv::Position::line);
         if record.iter().all(|field| field.trim().is_empty()) {
             continue;
         }

@@ -50,7 +50,7 @@ impl From<MunicipalityRow> for MunicipalityView {
     fn from(m: MunicipalityRow) -> Self {
         MunicipalityView {
             id: m.id,
-            kind: Kind::parse(&m.kind).map(Kind::label).unwrap_or("–"),
+            kind: Kind::parse(&m.kind).map_or("–", Kind::label),
             ags: m.ags.unwrap_or_default(),
             ars: m.ars.unwrap_or_default(),
             seat: m.parent_name.or(m.city).unwrap_or_default(),
@@ -133,10 +133,10 @@ async fn import(
     {
         match field.name() {
             Some("csrf_token") => {
-                token = multipart_text(field, app.config.body_limit_bytes).await?
+                token = multipart_text(field, app.config.body_limit_bytes).await?;
             }
             Some("datei") => {
-                file = Some(field.bytes().await.map_err(|_| AppError::PayloadTooLarge)?)
+                file = Some(field.bytes().await.map_err(|_| AppError::PayloadTooLarge)?);
             }
             _ => {}
         }

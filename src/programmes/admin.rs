@@ -117,7 +117,7 @@ fn new_round<'a>(programme_id: i64, r: &'a ValidRound, codes: &'a [&'a str]) -> 
         closes_at: r.closes_at,
         max_rate_bp: r.max_rate.basis_points(),
         min_grant_cents: r.min_grant.get(),
-        max_grant_cents: r.max_grant.map(|c| c.get()),
+        max_grant_cents: r.max_grant.map(super::super::money::Cents::get),
         financing_type: r.financing_type,
         state: RoundState::Draft,
         category_codes: codes,

@@ -22,6 +22,7 @@ pub async fn case_of(
     let row = row
         .filter(|a| a.reference.is_some())
         .ok_or(AppError::NotFound)?;
+    tracing::Span::current().record("application_id", id);
     Reviewer::check(user)?;
     Ok(row)
 }

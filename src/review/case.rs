@@ -249,7 +249,7 @@ async fn request_changes(
             "Bitte geben Sie eine Frist als Datum ein, zum Beispiel 15.05.2027.",
         ),
         Some(d) if d <= OffsetDateTime::now_utc() => {
-            errors.add("deadline", "Die Frist muss in der Zukunft liegen.")
+            errors.add("deadline", "Die Frist muss in der Zukunft liegen.");
         }
         Some(_) => {}
     }

@@ -40,7 +40,9 @@ struct CacheState {
 
 impl ChoiceCache {
     fn state(&self) -> std::sync::MutexGuard<'_, CacheState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub async fn get(&self, conn: &mut PgConnection) -> sqlx::Result<Arc<Choices>> {
@@ -88,7 +90,7 @@ pub async fn keep_fresh(pool: PgPool, cache: Arc<ChoiceCache>, stop: Cancellatio
                 cache.forget(true);
                 loop {
                     tokio::select! {
-                        _ = stop.cancelled() => break,
+                        () = stop.cancelled() => break,
                         heard = listener.try_recv() => match heard {
                             Ok(Some(_)) => cache.forget(true),
                             // The connection is gone, and with it what was said meanwhile.
@@ -105,8 +107,8 @@ pub async fn keep_fresh(pool: PgPool, cache: Arc<ChoiceCache>, stop: Cancellatio
             Err(_) => {}
         }
         tokio::select! {
-            _ = stop.cancelled() => {}
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            () = stop.cancelled() => {}
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
 }

@@ -60,8 +60,7 @@ impl CaseView {
             status_class: status.tag_class(),
             amount: c
                 .requested_grant_cents
-                .map(|a| Cents::new(a).to_string())
-                .unwrap_or_else(|| "–".into()),
+                .map_or_else(|| "–".into(), |a| Cents::new(a).to_string()),
             submitted: locale::date(c.submitted_at),
             submitted_iso: locale::iso(c.submitted_at),
             assignee: c.assignee.clone().unwrap_or_default(),
@@ -187,8 +186,7 @@ async fn dashboard(
             .by_status
             .iter()
             .find(|(k, _)| k == s.as_str())
-            .map(|(_, n)| *n)
-            .unwrap_or(0)
+            .map_or(0, |(_, n)| *n)
     };
     let total = if found.complete {
         locale::count(found.by_status.iter().map(|(_, n)| n).sum())

@@ -271,7 +271,7 @@ async fn letterhead_contact(conn: &mut sqlx::PgConnection) -> Result<String, App
             ]
             .iter()
             .filter(|s| !s.is_empty())
-            .cloned()
+            .copied()
             .collect::<Vec<_>>()
             .join(" · ")
         })

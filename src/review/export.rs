@@ -9,6 +9,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::io::AsyncWriteExt;
+use tracing::Instrument;
 
 use super::dashboard::review_label;
 use super::db::{self, CaseRow};
@@ -91,39 +92,46 @@ async fn export(
     let (mut write, read) = tokio::io::duplex(64 * 1024);
     let db = app.db.clone();
     let me = user.id;
-    tokio::spawn(async move {
-        let result: anyhow::Result<()> = async {
-            write.write_all("\u{feff}".as_bytes()).await?;
-            write
-                .write_all(&csv_lines([HEADER.map(String::from)]))
-                .await?;
-            loop {
-                let rows = {
-                    let mut conn = db.acquire().await?;
-                    db::cases(&mut conn, &filter, me, CHUNK).await?
-                };
-                let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > CHUNK;
-                let page = &rows[..rows.len().min(usize::try_from(CHUNK).unwrap_or(usize::MAX))];
-                write.write_all(&csv_lines(page.iter().map(record))).await?;
-                match page.last() {
-                    Some(last) if more => {
-                        filter.after = Some(Cursor {
-                            value: last.sort_value.clone(),
-                            id: last.id,
-                        })
+    // The export goes on after the handler returned: in the request's span, so its log lines
+    // still carry the request id and the user.
+    let span = tracing::Span::current();
+    tokio::spawn(
+        async move {
+            let result: anyhow::Result<()> = async {
+                write.write_all("\u{feff}".as_bytes()).await?;
+                write
+                    .write_all(&csv_lines([HEADER.map(String::from)]))
+                    .await?;
+                loop {
+                    let rows = {
+                        let mut conn = db.acquire().await?;
+                        db::cases(&mut conn, &filter, me, CHUNK).await?
+                    };
+                    let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > CHUNK;
+                    let page =
+                        &rows[..rows.len().min(usize::try_from(CHUNK).unwrap_or(usize::MAX))];
+                    write.write_all(&csv_lines(page.iter().map(record))).await?;
+                    match page.last() {
+                        Some(last) if more => {
+                            filter.after = Some(Cursor {
+                                value: last.sort_value.clone(),
+                                id: last.id,
+                            });
+                        }
+                        _ => break,
                     }
-                    _ => break,
                 }
+                write.shutdown().await?;
+                Ok(())
             }
-            write.shutdown().await?;
-            Ok(())
+            .await;
+            if let Err(e) = result {
+                // The response has started; a broken file is all the client can be told.
+                tracing::warn!(error = %e, "CSV export stopped");
+            }
         }
-        .await;
-        if let Err(e) = result {
-            // The response has started; a broken file is all the client can be told.
-            tracing::warn!(error = %e, "CSV export stopped");
-        }
-    });
+        .instrument(span),
+    );
     let name = format!(
         "antraege-{}.csv",
         locale::date(time::OffsetDateTime::now_utc())

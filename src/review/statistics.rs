@@ -141,8 +141,7 @@ async fn statistics(
             let n = statuses
                 .iter()
                 .find(|(k, _)| k == s.as_str())
-                .map(|(_, sums)| sums.applications)
-                .unwrap_or(0);
+                .map_or(0, |(_, sums)| sums.applications);
             (review_label(s), locale::count(n))
         })
         .collect();
@@ -166,8 +165,7 @@ async fn statistics(
         page,
         scope: round
             .and_then(|r| rounds.iter().find(|(id, _)| *id == r))
-            .map(|(_, t)| t.clone())
-            .unwrap_or_else(|| "Alle Förderaufrufe".into()),
+            .map_or_else(|| "Alle Förderaufrufe".into(), |(_, t)| t.clone()),
         rounds: rounds.clone(),
         round,
         applications: locale::count(total.applications),

@@ -110,7 +110,7 @@ pub async fn serve(
     let mut out_of_files = false;
     loop {
         let accepted = tokio::select! {
-            _ = shutdown.cancelled() => break,
+            () = shutdown.cancelled() => break,
             accepted = listener.accept() => accepted,
         };
         let (stream, peer) = match accepted {
@@ -142,8 +142,8 @@ pub async fn serve(
                 registry.evict_idle(1);
             }
             tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = changed => {}
+                () = shutdown.cancelled() => break,
+                () = changed => {}
             }
         }
         if shutdown.is_cancelled() {
@@ -209,8 +209,8 @@ async fn serve_one(
         // Evicted while idle: dropping closes the socket. A request that began since the
         // eviction was decided is finished first (hyper runs the service only while the
         // connection is polled, so the count cannot change under us here).
-        _ = connection.evict.cancelled() => connection.in_flight.load(Ordering::Acquire) > 0,
-        _ = shutdown.cancelled() => true,
+        () = connection.evict.cancelled() => connection.in_flight.load(Ordering::Acquire) > 0,
+        () = shutdown.cancelled() => true,
     };
     if graceful {
         conn.as_mut().graceful_shutdown();
@@ -251,7 +251,7 @@ impl WriteStallGuard {
                     Poll::Pending => Poll::Pending,
                 }
             }
-            done => {
+            done @ Poll::Ready(_) => {
                 self.stalled = None;
                 done
             }
@@ -339,7 +339,7 @@ impl Registry {
     fn open(&self) -> std::sync::MutexGuard<'_, Open> {
         self.open
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn len(&self) -> usize {

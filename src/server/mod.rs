@@ -4,6 +4,7 @@
 pub mod connections;
 
 use std::time::Duration;
+use tracing::Instrument;
 
 use axum::body::Body;
 use axum::http::{Request, Response};
@@ -26,7 +27,16 @@ pub fn request_span(req: &Request<Body>) -> Span {
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+    // `user_id` is filled in by the session layer, `application_id` by the access rules, so
+    // every line a request logs says who acted on what.
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        request_id,
+        user_id = tracing::field::Empty,
+        application_id = tracing::field::Empty,
+    )
 }
 
 pub fn log_response<B>(response: &Response<B>, latency: Duration, _span: &Span) {
@@ -53,20 +63,27 @@ pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> 
         state.mailer.clone(),
         state.config.mail.clone(),
     );
-    workers.spawn(mail.run(stop.clone()));
+    // Each worker logs in a span of its own name.
+    workers.spawn(
+        mail.run(stop.clone())
+            .instrument(tracing::info_span!("mail_worker")),
+    );
     let (health, pool, stop_watching) = (state.db_health.clone(), state.db.clone(), stop.clone());
-    workers.spawn(async move { health.watch(&pool, &stop_watching).await });
-    workers.spawn(crate::review::choices::keep_fresh(
-        state.db.clone(),
-        state.choices.clone(),
-        stop.clone(),
-    ));
+    workers.spawn(
+        async move { health.watch(&pool, &stop_watching).await }
+            .instrument(tracing::info_span!("database_health")),
+    );
+    workers.spawn(
+        crate::review::choices::keep_fresh(state.db.clone(), state.choices.clone(), stop.clone())
+            .instrument(tracing::info_span!("reference_data")),
+    );
     let (app, stop) = (state.clone(), stop.clone());
+    let housekeeping = tracing::info_span!("housekeeping");
     workers.spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tokio::select! {
-                _ = stop.cancelled() => break,
+                () = stop.cancelled() => break,
                 _ = tick.tick() => {}
             }
             if let Err(e) = prune_accounts(&app).await {
@@ -87,7 +104,7 @@ pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> 
                 Err(e) => tracing::warn!(error = %e, "sending deadline reminders failed"),
             }
         }
-    });
+    }.instrument(housekeeping));
     workers
 }
 
@@ -130,8 +147,8 @@ pub async fn serve(
     let on_signal = stop.clone();
     let signals = tokio::spawn(async move {
         tokio::select! {
-            _ = on_signal.cancelled() => {}
-            _ = termination_signal() => {
+            () = on_signal.cancelled() => {}
+            () = termination_signal() => {
                 tracing::info!("shutdown requested");
                 on_signal.cancel();
             }
@@ -143,8 +160,8 @@ pub async fn serve(
         tokio::time::sleep(SHUTDOWN_GRACE).await;
     };
     tokio::select! {
-        _ = server => {}
-        _ = drained => {
+        () = server => {}
+        () = drained => {
             tracing::warn!("requests still running after the grace period; stopping anyway");
         }
     };

@@ -41,9 +41,9 @@ fn walk(dir: &std::path::Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     for entry in entries {
         let path = entry?.path();
         if path.is_dir() {
-            out.extend(walk(&path)?)
+            out.extend(walk(&path)?);
         } else {
-            out.push(path)
+            out.push(path);
         }
     }
     Ok(out)

@@ -66,7 +66,7 @@ impl ErrorPage {
                 "Diese Aktion ist hier nicht möglich",
                 "Die Seite kann auf diese Weise nicht aufgerufen werden. Bitte nutzen Sie die Links und Schaltflächen des Portals.",
             ),
-            (408, _) | (504, _) => (
+            (408 | 504, _) => (
                 "Zeitüberschreitung",
                 "Die Anfrage hat zu lange gedauert. Bitte versuchen Sie es noch einmal.",
             ),

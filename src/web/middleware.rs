@@ -279,7 +279,10 @@ const DENIALS_KEPT: usize = 10_000;
 impl DenialLog {
     /// Whether this refusal is the first of its kind in the window (and so to be recorded).
     pub fn first_in_window(&self, who: &str, route: &str) -> bool {
-        let mut recorded = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
+        let mut recorded = self
+            .recorded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = std::time::Instant::now();
         if recorded.len() >= DENIALS_KEPT {
             recorded.retain(|_, at| now.duration_since(*at) < DENIAL_WINDOW);
@@ -375,7 +378,7 @@ mod tests {
     fn hosts(base_url: &str, extra: &[&str]) -> KnownHosts {
         let mut config = crate::config::Config::local_defaults();
         config.base_url = base_url.into();
-        config.allowed_hosts = extra.iter().map(|h| h.to_string()).collect();
+        config.allowed_hosts = extra.iter().map(std::string::ToString::to_string).collect();
         KnownHosts::from_config(&config)
     }
 

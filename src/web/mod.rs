@@ -151,9 +151,7 @@ where
             .collect();
         let address = client_address(peer, &forwarded.join(","), &config.trusted_proxies);
         Ok(ClientAddress(
-            address
-                .map(|ip| ip.to_string())
-                .unwrap_or_else(|| "unbekannt".into()),
+            address.map_or_else(|| "unbekannt".into(), |ip| ip.to_string()),
         ))
     }
 }

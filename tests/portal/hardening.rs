@@ -359,7 +359,7 @@ async fn an_upload_cut_off_by_the_request_timeout_leaves_no_file_behind() {
     stream.write_all(&body).await.unwrap();
     // The rest of the file never comes.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let receiving = std::fs::read_dir(&incoming).map(|d| d.count()).unwrap_or(0);
+    let receiving = std::fs::read_dir(&incoming).map_or(0, std::iter::Iterator::count);
     assert_eq!(receiving, 1, "the upload is being received");
     let mut answer = vec![0u8; 64];
     let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer))

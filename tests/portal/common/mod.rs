@@ -560,11 +560,10 @@ pub fn link_in(mail: &smtp::Received, path: &str) -> String {
 
 /// The path and query of an absolute link, to open it with a test client.
 pub fn path_of(link: &str) -> String {
-    let after_scheme = link.split_once("://").map(|(_, rest)| rest).unwrap_or(link);
+    let after_scheme = link.split_once("://").map_or(link, |(_, rest)| rest);
     after_scheme
         .find('/')
-        .map(|i| after_scheme[i..].to_string())
-        .unwrap_or_else(|| "/".into())
+        .map_or_else(|| "/".into(), |i| after_scheme[i..].to_string())
 }
 
 pub use foerderportal::database::url_of;

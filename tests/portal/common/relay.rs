@@ -96,7 +96,7 @@ async fn run(
                 let (target, mut open) = (target.clone(), open.clone());
                 tokio::spawn(async move {
                     tokio::select! {
-                        _ = relay(client, &target) => {}
+                        () = relay(client, &target) => {}
                         _ = open.wait_for(|open| !*open) => {}
                     }
                 });
@@ -109,12 +109,12 @@ async fn relay(mut client: TcpStream, target: &Target) {
     match target {
         Target::Tcp(addr) => {
             if let Ok(server) = TcpStream::connect(addr).await {
-                pipe(&mut client, server).await
+                pipe(&mut client, server).await;
             }
         }
         Target::Unix(path) => {
             if let Ok(server) = UnixStream::connect(path).await {
-                pipe(&mut client, server).await
+                pipe(&mut client, server).await;
             }
         }
     }

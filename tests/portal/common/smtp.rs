@@ -176,8 +176,7 @@ fn address(arg: &str) -> String {
     let inner = arg
         .strip_prefix('<')
         .and_then(|a| a.split_once('>'))
-        .map(|(a, _)| a)
-        .unwrap_or(arg);
+        .map_or(arg, |(a, _)| a);
     inner.to_string()
 }
 
