@@ -5,14 +5,12 @@
 //!
 //! Uses the server of DATABASE_URL if set, otherwise the local default discovery; works in a
 //! scratch database `fp_bench_<pid>` that it drops at the end.
-// Test code: an unwrap is an assertion, and long scenarios read better whole.
+// Reports in floating point; the shared SMTP test server unwraps like test code.
 #![allow(
-    clippy::unwrap_used,
-    clippy::too_many_lines,
-    clippy::cast_possible_truncation,
+    clippy::cast_precision_loss,
     clippy::cast_possible_wrap,
-    clippy::cast_sign_loss,
-    clippy::cast_precision_loss
+    clippy::cast_possible_truncation,
+    clippy::unwrap_used
 )]
 
 #[allow(dead_code)]

@@ -1,12 +1,10 @@
 //! Integration tests of the whole portal, one binary for all areas so the crate is linked once.
-// Test code: an unwrap is an assertion, and long scenarios read better whole.
+// Test code: an unwrap is an assertion, a scenario reads best whole, sizes are small.
 #![allow(
     clippy::unwrap_used,
     clippy::too_many_lines,
     clippy::cast_possible_truncation,
-    clippy::cast_possible_wrap,
-    clippy::cast_sign_loss,
-    clippy::cast_precision_loss
+    clippy::cast_possible_wrap
 )]
 
 mod common;
