@@ -21,6 +21,7 @@ pub mod locale;
 pub mod mail;
 pub mod money;
 pub mod municipalities;
+pub mod payouts;
 pub mod programmes;
 pub mod review;
 pub mod secrets;

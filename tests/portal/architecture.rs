@@ -306,7 +306,7 @@ fn is_domain(module: &Module) -> bool {
     let top = [
         "audit", "config", "database", "error", "locale", "money", "secrets",
     ];
-    let leaf = ["model", "db", "workflow", "costs", "revisions"];
+    let leaf = ["model", "db", "workflow", "costs", "revisions", "sepa"];
     match module.as_slice() {
         [one] => top.contains(&one.as_str()) || one == "validation",
         [first, ..] if first == "mail" => true,
@@ -398,6 +398,7 @@ fn is_sql(text: &str) -> bool {
 fn sql_names_no_state_or_role_by_a_literal() {
     use foerderportal::accounts::Role;
     use foerderportal::applications::model::{Section, Status};
+    use foerderportal::payouts::model::PayoutStatus;
     use foerderportal::programmes::model::RoundState;
     use foerderportal::review::model::{DecisionState, Outcome};
     let mut values: Vec<&str> = Vec::new();
@@ -407,6 +408,7 @@ fn sql_names_no_state_or_role_by_a_literal() {
     values.extend(Outcome::ALL.map(Outcome::as_str));
     values.extend(DecisionState::ALL.map(DecisionState::as_str));
     values.extend(RoundState::ALL.map(RoundState::as_str));
+    values.extend(PayoutStatus::ALL.map(PayoutStatus::as_str));
     let mut offending = Vec::new();
     let mut sql_strings = 0;
     for source in sources() {

@@ -20,6 +20,7 @@ mod mail;
 mod onboarding;
 mod operations;
 mod pages;
+mod payouts;
 mod review;
 mod rounds;
 mod second_factor;
