@@ -137,3 +137,7 @@ FROM rounds r
 LEFT JOIN round_categories rc ON rc.round_id = r.id
 LEFT JOIN categories c ON c.id = rc.category_id
 GROUP BY r.id;
+
+-- Reviewers find an application by the running number of its Aktenzeichen alone ("0001").
+CREATE INDEX applications_reference_number ON applications (split_part(reference, '-', 3))
+    WHERE reference IS NOT NULL;

@@ -180,6 +180,9 @@ struct OverviewPage {
     can_withdraw: bool,
     change_request: Option<ChangeRequestView>,
     timeline: Vec<TimelineEntry>,
+    /// A message that could not be sent, with its problem.
+    errors: FormErrors,
+    message: String,
 }
 
 async fn overview(
@@ -189,9 +192,19 @@ async fn overview(
     Path(id): Path<i64>,
 ) -> Result<OverviewPage, AppError> {
     let mut conn = app.db.acquire().await?;
-    let (row, access) = open(&mut conn, &user, id, false).await?;
-    let dossier = Dossier::load(&mut conn, row).await?;
-    let events = db::events(&mut conn, id).await?;
+    load_overview(&mut conn, page, &user, id, FormErrors::default()).await
+}
+
+async fn load_overview(
+    conn: &mut sqlx::PgConnection,
+    page: PageContext,
+    user: &CurrentUser,
+    id: i64,
+    errors: FormErrors,
+) -> Result<OverviewPage, AppError> {
+    let (row, access) = open(&mut *conn, user, id, false).await?;
+    let dossier = Dossier::load(&mut *conn, row).await?;
+    let events = db::events(&mut *conn, id).await?;
     let status = dossier.status();
     let tasks: Vec<Task> = Section::ALL
         .into_iter()
@@ -215,7 +228,7 @@ async fn overview(
         head: Header::new(&dossier.application),
         next_step: status.next_step(),
         decided: status.is_decided(),
-        messages: super::views::messages(&db::messages(&mut conn, id).await?, false),
+        messages: super::views::messages(&db::messages(&mut *conn, id).await?, false),
         can_message: access == Access::Owner && dossier.application.reference.is_some(),
         editable: access == Access::Owner && status.is_editable(),
         complete_count: tasks
@@ -228,6 +241,8 @@ async fn overview(
         can_withdraw: access == Access::Owner && Transition::Withdraw.target(status).is_some(),
         change_request: change_request(&events, status),
         timeline: timeline(&events),
+        errors,
+        message: String::new(),
     })
 }
 
@@ -380,6 +395,7 @@ struct MessageForm {
 /// The municipality writes to the ministry about its submitted application.
 async fn send_message(
     State(app): State<AppState>,
+    page: PageContext,
     user: CurrentUser,
     client: ClientAddress,
     Path(id): Path<i64>,
@@ -391,15 +407,24 @@ async fn send_message(
         return Err(AppError::Forbidden);
     }
     let body = crate::validation::clean_text(&form.body, super::forms::MESSAGE_MAX + 1);
-    if body.is_empty() || body.chars().count() > super::forms::MESSAGE_MAX {
-        return Ok(redirect_with_flash(
-            &app.cookies,
-            &format!("/antraege/{id}#nachrichten"),
-            &format!(
-                "Bitte schreiben Sie eine Nachricht mit höchstens {} Zeichen.",
-                super::forms::MESSAGE_MAX
-            ),
-        ));
+    let problem = if body.is_empty() {
+        Some("Bitte schreiben Sie Ihre Nachricht an das Ministerium.".to_string())
+    } else if body.chars().count() > super::forms::MESSAGE_MAX {
+        Some(format!(
+            "Die Nachricht darf höchstens {} Zeichen lang sein.",
+            super::forms::MESSAGE_MAX
+        ))
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        drop(tx);
+        let mut errors = FormErrors::default();
+        errors.add("body", problem);
+        let mut conn = app.db.acquire().await?;
+        let mut overview = load_overview(&mut conn, page, &user, id, errors).await?;
+        overview.message = form.body;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, overview).into_response());
     }
     super::messages::post(
         &mut tx,

@@ -5,7 +5,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 
-use super::model::{Assignment, Cursor, DecisionState, Filter, Outcome};
+use super::model::{Assignment, Cursor, DecisionState, Filter, Outcome, ReferenceSearch};
 use crate::accounts::model::Role;
 use crate::applications::db as applications_db;
 use crate::applications::model::{Status, Transition};
@@ -22,14 +22,17 @@ pub struct CaseRow {
     pub category_code: Option<String>,
     pub status: Status,
     pub requested_grant_cents: Option<i64>,
+    pub granted_cents: Option<i64>,
     pub submitted_at: OffsetDateTime,
+    pub decided_at: Option<OffsetDateTime>,
     pub assignee: Option<String>,
     /// The sort value of this row, as the cursor carries it.
     pub sort_value: String,
 }
 
 const CASE_COLUMNS: &str = "a.id, a.reference, a.title, m.name AS municipality, r.title AS round_title,
-        a.category_code, a.status, a.requested_grant_cents, a.submitted_at, u.display_name AS assignee";
+        a.category_code, a.status, a.requested_grant_cents, a.granted_cents, a.submitted_at, a.decided_at,
+        u.display_name AS assignee";
 
 const CASE_FROM: &str = " FROM applications a
  JOIN municipalities m ON m.id = a.municipality_id
@@ -92,9 +95,21 @@ fn push_detail_conditions(q: &mut QueryBuilder<'_, Postgres>, f: &Filter) {
         q.push(" AND a.submitted_at < ").push_bind(before);
     }
     if !f.search.is_empty() {
-        q.push(" AND a.search @@ websearch_to_tsquery('german', ")
+        q.push(" AND (a.search @@ websearch_to_tsquery('german', ")
             .push_bind(f.search.clone())
             .push(")");
+        // An Aktenzeichen in part: the whole one, or its running number in any year.
+        match ReferenceSearch::parse(&f.search) {
+            Some(ReferenceSearch::Whole(reference)) => {
+                q.push(" OR a.reference = ").push_bind(reference);
+            }
+            Some(ReferenceSearch::Number(number)) => {
+                q.push(" OR split_part(a.reference, '-', 3) = ")
+                    .push_bind(number);
+            }
+            None => {}
+        }
+        q.push(")");
     }
 }
 

@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
 
 const CHUNK: i64 = 1000;
 
-const HEADER: [&str; 9] = [
+const HEADER: [&str; 11] = [
     "Aktenzeichen",
     "Vorhaben",
     "Kommune",
@@ -33,7 +33,9 @@ const HEADER: [&str; 9] = [
     "Fördergegenstand",
     "Status",
     "Beantragte Zuwendung (EUR)",
+    "Bewilligte Zuwendung (EUR)",
     "Eingereicht am",
+    "Entschieden am",
     "Zugewiesen an",
 ];
 
@@ -47,7 +49,7 @@ fn decimal(cents: Option<i64>) -> String {
         .unwrap_or_default()
 }
 
-fn record(c: &CaseRow) -> [String; 9] {
+fn record(c: &CaseRow) -> [String; 11] {
     let status = c.status;
     [
         c.reference.clone(),
@@ -57,7 +59,9 @@ fn record(c: &CaseRow) -> [String; 9] {
         c.category_code.clone().unwrap_or_default(),
         review_label(status).to_string(),
         decimal(c.requested_grant_cents),
+        decimal(c.granted_cents),
         locale::date(c.submitted_at),
+        c.decided_at.map(locale::date).unwrap_or_default(),
         c.assignee.clone().unwrap_or_default(),
     ]
 }

@@ -142,6 +142,40 @@ pub struct Filter {
     pub after: Option<Cursor>,
 }
 
+/// An Aktenzeichen as reviewers type it, in whole or in part: "EGOV-2026-0001", "2026-0001",
+/// "0001" or "1" (the full-text search cannot find these: it reads "-0001" as a number).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReferenceSearch {
+    /// The whole Aktenzeichen.
+    Whole(String),
+    /// The running number of any year, padded like the Aktenzeichen ("0001").
+    Number(String),
+}
+
+impl ReferenceSearch {
+    pub fn parse(search: &str) -> Option<ReferenceSearch> {
+        let upper = search.trim().to_ascii_uppercase();
+        let rest = upper
+            .strip_prefix("EGOV-")
+            .or_else(|| upper.strip_prefix("EGOV"))
+            .unwrap_or(&upper);
+        let digits =
+            |s: &str| !s.is_empty() && s.len() <= 7 && s.bytes().all(|b| b.is_ascii_digit());
+        // Written as the Aktenzeichen writes it: at least four digits ("7" → "0007").
+        let number = |s: &str| {
+            let n = s.trim_start_matches('0');
+            format!("{:0>4}", if n.is_empty() { "0" } else { n })
+        };
+        match rest.split_once('-') {
+            Some((year, n)) if year.len() == 4 && digits(year) && digits(n) => {
+                Some(ReferenceSearch::Whole(format!("EGOV-{year}-{}", number(n))))
+            }
+            None if digits(rest) => Some(ReferenceSearch::Number(number(rest))),
+            _ => None,
+        }
+    }
+}
+
 impl Filter {
     /// Whether the counts per status need the applications themselves: the tallies answer only
     /// round, category, Landkreis and assignment.
@@ -298,6 +332,31 @@ impl FilterQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_of_an_aktenzeichen_are_recognised() {
+        let whole = |s: &str| Some(ReferenceSearch::Whole(s.into()));
+        assert_eq!(
+            ReferenceSearch::parse("EGOV-2026-0001"),
+            whole("EGOV-2026-0001")
+        );
+        assert_eq!(
+            ReferenceSearch::parse(" egov-2026-1 "),
+            whole("EGOV-2026-0001")
+        );
+        assert_eq!(ReferenceSearch::parse("2026-0001"), whole("EGOV-2026-0001"));
+        assert_eq!(
+            ReferenceSearch::parse("0001"),
+            Some(ReferenceSearch::Number("0001".into()))
+        );
+        assert_eq!(
+            ReferenceSearch::parse("12345"),
+            Some(ReferenceSearch::Number("12345".into()))
+        );
+        assert_eq!(ReferenceSearch::parse("Bürgerbüro"), None);
+        assert_eq!(ReferenceSearch::parse("26-0001"), None);
+        assert_eq!(ReferenceSearch::parse(""), None);
+    }
 
     #[test]
     fn bad_values_are_named_and_ignored() {

@@ -79,6 +79,15 @@ async fn the_dashboard_filters_searches_sorts_and_pages_through_every_case() {
     );
     let by_reference = reviewer.get("/pruefung?suche=EGOV-1999-0042").await;
     assert_eq!(by_reference.count("table.cases tbody tr"), 1);
+    // …also in part: without the prefix, or only its running number.
+    for part in ["1999-0042", "0042", "42", "egov-1999-42"] {
+        let found = reviewer.get(&format!("/pruefung?suche={part}")).await;
+        assert_eq!(
+            found.texts("table.cases tbody td:first-child"),
+            vec!["EGOV-1999-0042".to_string()],
+            "{part}"
+        );
+    }
     let by_municipality = reviewer.get("/pruefung?suche=Kyffh%C3%A4userkreis").await;
     assert_eq!(by_municipality.count("table.cases tbody tr"), 1);
 
@@ -239,6 +248,30 @@ async fn a_reviewer_works_a_case_and_the_municipality_sees_only_what_is_meant_fo
             .text("ol.messages li .meta")
             .starts_with("Thüringer Finanzministerium,")
     );
+    // An empty message is an error at its field, not a notice.
+    let empty = clerk
+        .submit(
+            &format!("/antraege/{id}"),
+            "form[action$='/nachrichten']",
+            &[("body", "   ")],
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        empty.text("#body-error"),
+        "Fehler: Bitte schreiben Sie Ihre Nachricht an das Ministerium."
+    );
+    assert!(empty.text("title").starts_with("Fehler: "));
+    let too_long = "x".repeat(5001);
+    let long = clerk
+        .submit(
+            &format!("/antraege/{id}"),
+            "form[action$='/nachrichten']",
+            &[("body", too_long.as_str())],
+        )
+        .await;
+    assert_eq!(long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(long.text("#body"), too_long, "nothing typed is lost");
     let reply = clerk
         .submit(
             &format!("/antraege/{id}"),
@@ -589,6 +622,16 @@ async fn parallel_confirmations_never_grant_more_than_the_budget() {
 async fn the_csv_export_holds_the_whole_selection_in_german_spreadsheet_format() {
     let app = TestApp::spawn().await;
     submitted_cases(&app, 1500).await;
+    // The smallest one approved on 2 March, and assigned.
+    sqlx::query(
+        "UPDATE applications SET status = 'approved', granted_cents = 450000,
+                decided_at = '2027-03-02 10:00+01', assigned_to = (SELECT id FROM users
+                WHERE email = 'pruefung@demo.foerderportal.example')
+         WHERE title = 'Vorhaben 1'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
     let reviewer = app.sign_in_as(Role::Reviewer).await;
     let response = reviewer
         .http
@@ -618,7 +661,20 @@ async fn the_csv_export_holds_the_whole_selection_in_german_spreadsheet_format()
         "{}",
         lines[1]
     );
-    assert!(lines[1].contains(";5001,00;"), "{}", lines[1]);
+    assert!(
+        lines[0].contains(
+            ";Beantragte Zuwendung (EUR);Bewilligte Zuwendung (EUR);Eingereicht am;Entschieden am;Zugewiesen an"
+        ),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains(";Bewilligt;5001,00;4500,00;")
+            && lines[1].contains(";02.03.2027;Paul Prüfer"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].contains(";5002,00;;"), "{}", lines[2]);
     let filtered = reviewer
         .http
         .get(format!(
