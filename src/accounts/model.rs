@@ -30,6 +30,20 @@ impl fmt::Display for Role {
     }
 }
 
+/// Where an account lands after signing in: the page of its main task (a ministry account
+/// without its second factor is sent on from there to set it up).
+pub fn landing_page(roles: &[Role]) -> &'static str {
+    if roles.contains(&Role::Clerk) {
+        "/antraege"
+    } else if roles.contains(&Role::Reviewer) {
+        "/pruefung"
+    } else if roles.contains(&Role::Admin) {
+        "/admin/foerderaufrufe"
+    } else {
+        "/konto"
+    }
+}
+
 /// A clerk belongs to exactly one municipality and never holds a ministry role; ministry staff
 /// belong to none. (The database enforces the same with CHECK constraints.)
 pub fn check_roles(roles: &[Role], has_municipality: bool) -> Result<(), &'static str> {

@@ -91,9 +91,10 @@ async fn login(
             LoginOutcome::Success {
                 user_id,
                 has_second_factor,
+                landing,
             } => {
                 let target = if next.is_empty() {
-                    "/konto".to_string()
+                    landing.to_string()
                 } else {
                     next
                 };
@@ -134,6 +135,8 @@ enum LoginOutcome {
     Success {
         user_id: i64,
         has_second_factor: bool,
+        /// Where to go when no page asked for the login.
+        landing: &'static str,
     },
     Failed,
     Throttled,
@@ -211,6 +214,7 @@ async fn attempt_login(
             Ok(LoginOutcome::Success {
                 user_id: user.id,
                 has_second_factor,
+                landing: super::model::landing_page(&user.roles),
             })
         }
         None => {

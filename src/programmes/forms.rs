@@ -130,21 +130,23 @@ impl RoundForm {
 
     /// The budget, and the smallest and largest grant (the smallest defaults to 0 €).
     fn amounts(&self, errors: &mut FormErrors) -> (Option<Cents>, Cents, Option<Cents>) {
-        let mut money = |field: &'static str, value: &str, required: bool| -> Option<Cents> {
+        // Each message names its field: the summary lists several amounts' problems at once.
+        let mut money = |field: &'static str, label: &str, value: &str, required: bool| {
             if value.trim().is_empty() && !required {
                 return None;
             }
             match value.parse::<Cents>() {
                 Ok(cents) => Some(cents),
                 Err(problem) => {
-                    errors.add(field, problem.to_string());
+                    errors.add(field, format!("{label}: {problem}"));
                     None
                 }
             }
         };
-        let budget = money("budget", &self.budget, true);
-        let min_grant = money("min_grant", &self.min_grant, false).unwrap_or(Cents::ZERO);
-        let max_grant = money("max_grant", &self.max_grant, false);
+        let budget = money("budget", "Budget", &self.budget, true);
+        let min_grant =
+            money("min_grant", "Mindestzuwendung", &self.min_grant, false).unwrap_or(Cents::ZERO);
+        let max_grant = money("max_grant", "Höchstzuwendung", &self.max_grant, false);
         if budget == Some(Cents::ZERO) {
             errors.add("budget", "Das Budget muss größer als 0 € sein.");
         }
@@ -215,7 +217,7 @@ impl RoundForm {
         let max_rate = match self.max_rate.parse::<Rate>() {
             Ok(rate) => Some(rate),
             Err(problem) => {
-                errors.add("max_rate", problem);
+                errors.add("max_rate", format!("Förderquote: {problem}"));
                 None
             }
         };
@@ -401,5 +403,27 @@ mod tests {
         assert!(errors.get("max_rate").is_some());
         assert!(errors.get("max_grant").is_some());
         assert!(errors.get("category").is_some());
+    }
+
+    #[test]
+    fn the_same_problem_in_two_amounts_reads_differently_in_the_summary() {
+        let form = RoundForm {
+            budget: "1,234.56".into(),
+            max_grant: "1,234.56".into(),
+            ..filled()
+        };
+        let errors = form.validate(&["2a".into()]).err().expect("invalid");
+        let (budget, max) = (
+            errors.get("budget").unwrap(),
+            errors.get("max_grant").unwrap(),
+        );
+        assert!(
+            budget.starts_with("Budget: Bitte geben Sie den Betrag"),
+            "{budget}"
+        );
+        assert!(
+            max.starts_with("Höchstzuwendung: Bitte geben Sie den Betrag"),
+            "{max}"
+        );
     }
 }

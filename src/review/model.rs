@@ -570,21 +570,31 @@ impl ProposalForm {
                 return Err(errors);
             }
         }
-        let amount = |errors: &mut FormErrors, field: &'static str, value: &str| match value
-            .parse::<Cents>()
-        {
-            Ok(c) if c > Cents::ZERO => Some(c),
-            Ok(_) => {
-                errors.add(field, "Der Betrag muss größer als 0 € sein.");
-                None
-            }
-            Err(e) => {
-                errors.add(field, e.to_string());
-                None
-            }
-        };
-        let granted = amount(&mut errors, "granted", &self.granted);
-        let eligible = amount(&mut errors, "eligible", &self.eligible);
+        // Each message names its field: both amounts can be wrong at once.
+        let amount =
+            |errors: &mut FormErrors, field: &'static str, label: &str, value: &str| match value
+                .parse::<Cents>(
+            ) {
+                Ok(c) if c > Cents::ZERO => Some(c),
+                Ok(_) => {
+                    errors.add(
+                        field,
+                        format!("{label}: Der Betrag muss größer als 0 € sein."),
+                    );
+                    None
+                }
+                Err(e) => {
+                    errors.add(field, format!("{label}: {e}"));
+                    None
+                }
+            };
+        let granted = amount(&mut errors, "granted", "Zuwendung", &self.granted);
+        let eligible = amount(
+            &mut errors,
+            "eligible",
+            "Zuwendungsfähige Ausgaben",
+            &self.eligible,
+        );
         if let Some(eligible) = eligible {
             if eligible > limits.eligible {
                 errors.add(

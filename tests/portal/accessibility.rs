@@ -91,7 +91,7 @@ async fn the_login_form_with_errors_and_the_signed_in_pages_pass_axe() {
     browser.assert_accessible().await;
 
     submit_login(&browser, "admin@demo.foerderportal.example").await;
-    assert_eq!(browser.path().await, "/konto");
+    assert_eq!(browser.path().await, "/admin/foerderaufrufe");
     browser.assert_accessible().await;
 
     browser.goto(&app.url("/admin/kommunen")).await;
@@ -207,7 +207,7 @@ async fn journey_invite_set_password_sign_in_sign_out_passes_axe() {
     assert_eq!(browser.path().await, "/anmelden");
     browser.assert_accessible().await;
     sign_in(&browser, "nora.neu@gotha.example", NEW_PASSWORD).await;
-    assert_eq!(browser.path().await, "/konto");
+    assert_eq!(browser.path().await, "/antraege");
     browser.assert_accessible().await;
     browser.click("form[action='/abmelden'] button").await;
     assert_eq!(
@@ -253,7 +253,7 @@ async fn journey_forgot_password_passes_axe() {
         .click("form[action='/passwort-zuruecksetzen'] button[type=submit]")
         .await;
     sign_in(&browser, "kommune@demo.foerderportal.example", NEW_PASSWORD).await;
-    assert_eq!(browser.path().await, "/konto");
+    assert_eq!(browser.path().await, "/antraege");
     browser.close().await;
 }
 
@@ -304,7 +304,7 @@ async fn journey_request_access_approved_first_login_passes_axe() {
         .click("form[action='/einladung'] button[type=submit]")
         .await;
     sign_in(&browser, "jana@jena.example", NEW_PASSWORD).await;
-    assert_eq!(browser.path().await, "/konto");
+    assert_eq!(browser.path().await, "/antraege");
     browser.assert_accessible().await;
     browser.close().await;
 }
@@ -360,7 +360,7 @@ async fn journey_reviewer_sets_up_the_second_factor_passes_axe() {
     browser
         .click("form[action='/anmelden/zweiter-faktor'] button[type=submit]")
         .await;
-    assert_eq!(browser.path().await, "/konto");
+    assert_eq!(browser.path().await, "/pruefung");
     browser.goto(&app.url("/konto/zweiter-faktor")).await;
     browser.assert_accessible().await;
     // New recovery codes without the password: the errors beside the fields of that form.

@@ -15,7 +15,7 @@ async fn a_clerk_signs_in_and_sees_their_name_role_and_municipality() {
 
     let response = client.sign_in(CLERK, DEMO_PASSWORD).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER);
-    assert_eq!(response.location(), Some("/konto"));
+    assert_eq!(response.location(), Some("/antraege"));
 
     let page = client.get("/konto").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -124,7 +124,7 @@ async fn the_login_never_redirects_to_another_site() {
                 &[("email", CLERK), ("password", DEMO_PASSWORD)],
             )
             .await;
-        assert_eq!(page.location(), Some("/konto"), "{evil}");
+        assert_eq!(page.location(), Some("/antraege"), "{evil}");
     }
 }
 
@@ -291,7 +291,7 @@ async fn a_hostile_return_address_in_the_login_form_is_ignored() {
             )
             .await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{evil:?}");
-        assert_eq!(page.location(), Some("/konto"), "{evil:?}");
+        assert_eq!(page.location(), Some("/antraege"), "{evil:?}");
     }
 }
 

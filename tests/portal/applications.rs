@@ -873,6 +873,12 @@ async fn an_application_can_be_withdrawn_until_a_decision_with_a_reason() {
     let clerk = app.sign_in_as(Role::Clerk).await;
     let id = complete_application(&app, &clerk).await;
     submit(&clerk, id).await;
+    let page = clerk.get(&format!("/antraege/{id}/zurueckziehen")).await;
+    assert!(
+        page.text("title").starts_with("Antrag „") && page.text("title").contains("“ zurückziehen"),
+        "the page names the application: {}",
+        page.text("title")
+    );
     let withdrawn = clerk
         .submit(
             &format!("/antraege/{id}/zurueckziehen"),

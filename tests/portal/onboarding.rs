@@ -118,7 +118,7 @@ async fn an_invited_clerk_sets_a_password_through_the_link_and_signs_in() {
             .sign_in("nora.neu@gotha.example", NEW_PASSWORD)
             .await
             .location(),
-        Some("/konto")
+        Some("/antraege")
     );
     assert!(
         visitor
@@ -597,7 +597,7 @@ async fn a_municipal_employee_requests_access_and_after_approval_signs_in() {
             .sign_in("jana@jena.example", NEW_PASSWORD)
             .await
             .location(),
-        Some("/konto")
+        Some("/antraege")
     );
     let account = visitor.get("/konto").await;
     assert!(account.texts("dd").contains(&"Jena".to_string()));

@@ -99,7 +99,7 @@ async fn after_the_password_the_code_is_asked_for_and_a_code_works_only_once() {
     let first = client.sign_in(ADMIN, DEMO_PASSWORD).await;
     assert_eq!(
         first.location(),
-        Some("/anmelden/zweiter-faktor?next=%2Fkonto")
+        Some("/anmelden/zweiter-faktor?next=%2Fadmin%2Ffoerderaufrufe")
     );
     assert_eq!(
         client.get("/konto").await.status,
@@ -432,7 +432,7 @@ async fn a_clerk_removes_the_second_factor_with_password_and_code_but_ministry_s
         .await;
     assert_eq!(
         login.location(),
-        Some("/konto"),
+        Some("/antraege"),
         "the password is enough again"
     );
 
