@@ -28,12 +28,8 @@ pub struct ApplicationRow {
 
 impl ApplicationRow {
     /// The title, or a stand-in while the clerk has not given one.
-    pub fn display_title(&self) -> &str {
-        if self.title.is_empty() {
-            "Antrag ohne Titel"
-        } else {
-            &self.title
-        }
+    pub fn display_title(&self) -> String {
+        super::model::shown_title(&self.title, self.created_at)
     }
 }
 
@@ -596,6 +592,7 @@ pub struct OpenDraft {
     pub round_title: String,
     pub closes_at: OffsetDateTime,
     pub municipality_id: i64,
+    pub created_at: OffsetDateTime,
 }
 
 /// Drafts in published rounds whose deadline is less than `within` away.
@@ -605,7 +602,7 @@ pub async fn drafts_closing_within(
 ) -> sqlx::Result<Vec<OpenDraft>> {
     sqlx::query_as!(
         OpenDraft,
-        "SELECT a.id, a.title, r.title AS round_title, r.closes_at, a.municipality_id
+        "SELECT a.id, a.title, r.title AS round_title, r.closes_at, a.municipality_id, a.created_at
          FROM applications a JOIN rounds r ON r.id = a.round_id
          WHERE a.status = $2 AND r.state = $3
            AND r.closes_at > now() AND r.closes_at <= now() + $1

@@ -46,7 +46,7 @@ pub async fn post(
     };
     let message = Message::CaseMessage(CaseMessage {
         reference: row.reference.clone().unwrap_or_default(),
-        title: row.display_title().to_string(),
+        title: row.display_title(),
         from,
         message: body.to_string(),
         link,

@@ -91,6 +91,16 @@ pub struct RoundRules {
     pub max_grant: Option<Cents>,
 }
 
+/// An application's title, or, while the clerk has not given one, the day its draft was begun
+/// ("Entwurf vom 01.12.2026"), so that several drafts can be told apart.
+pub fn shown_title(title: &str, created_at: time::OffsetDateTime) -> String {
+    if title.is_empty() {
+        format!("Entwurf vom {}", crate::locale::date(created_at))
+    } else {
+        title.to_string()
+    }
+}
+
 /// Who acts on an application.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Party {

@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 
 use super::db;
+use super::model::shown_title;
 use super::workflow::recipients;
 use crate::locale;
 use crate::mail::Outbox;
@@ -27,11 +28,7 @@ pub async fn send_due(db: &PgPool, outbox: &Outbox, base_url: &str) -> anyhow::R
             _ => continue,
         };
         let message = Message::DeadlineReminder(DeadlineReminder {
-            title: if draft.title.is_empty() {
-                "Antrag ohne Titel".into()
-            } else {
-                draft.title.clone()
-            },
+            title: shown_title(&draft.title, draft.created_at),
             round: draft.round_title.clone(),
             deadline: locale::date_time(draft.closes_at),
             days_left,

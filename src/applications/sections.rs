@@ -20,7 +20,7 @@ use super::forms::{
     self, Answers, CostRowInput, DECLARATION_FIELDS, MAX_COST_ROWS, START_STATUS, VAT_STATUS,
     YES_NO,
 };
-use super::model::Section;
+use super::model::{Section, SectionStatus};
 use super::views::{Header, PlanView};
 use crate::accounts::CurrentUser;
 use crate::audit;
@@ -261,7 +261,7 @@ async fn edit(
     let answers = dossier.answers(section);
     // Saved answers with mistakes show them again; merely unfinished ones do not nag.
     let check = dossier.check(section);
-    let errors = if check.status() == super::model::SectionStatus::Error {
+    let errors = if check.status() == SectionStatus::Error {
         check.errors
     } else {
         FormErrors::default()
@@ -395,7 +395,7 @@ async fn save(
             return Ok(redirect_with_flash(
                 &app.cookies,
                 &format!("/antraege/{id}"),
-                &format!("Der Abschnitt „{}“ ist gespeichert.", section.title()),
+                &saved_for_later(section, &check),
             ));
         }
         _ => {}
@@ -416,6 +416,25 @@ async fn save(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, section_page).into_response());
     }
     Ok(Redirect::to(&next_page(&dossier, section, back_to_review)).into_response())
+}
+
+/// What "Speichern und später fortsetzen" tells the clerk: saved, and, where an answer is wrong
+/// (not merely missing), which one, so the problem is not discovered only at submission.
+fn saved_for_later(section: Section, check: &forms::Check) -> String {
+    let title = section.title();
+    if check.status() != SectionStatus::Error {
+        return format!("Der Abschnitt „{title}“ ist gespeichert.");
+    }
+    let mut problems = check.errors.iter().map(|e| e.message.as_str());
+    let first = problems.next().unwrap_or_default();
+    let more = match problems.count() {
+        0 => String::new(),
+        1 => " (und ein weiteres Problem)".into(),
+        n => format!(" (und {n} weitere Probleme)"),
+    };
+    // A flash message holds at most 300 bytes.
+    let first: String = first.chars().take(120).collect();
+    format!("Der Abschnitt „{title}“ ist gespeichert, enthält aber einen Fehler: {first}{more}")
 }
 
 /// The section's answers as typed, with a cost row added or removed when the clerk asked.
@@ -477,7 +496,7 @@ async fn add_partner(
     let message = Message::PartnerConfirmationRequest(PartnerConfirmationRequest {
         lead: dossier.application.municipality_name.clone(),
         partner,
-        title: dossier.application.display_title().to_string(),
+        title: dossier.application.display_title(),
         link: format!("{}/antraege/{}", app.config.base_url, dossier.id()),
     });
     let clerks =

@@ -29,7 +29,7 @@ impl Header {
         Header {
             id: a.id,
             reference: a.reference.clone().unwrap_or_default(),
-            title: a.display_title().to_string(),
+            title: a.display_title(),
             round: a.round_title.clone(),
             municipality: a.municipality_name.clone(),
             status_label: status.label(),

@@ -184,7 +184,7 @@ async fn notify(
     clerks: &[Recipient],
 ) -> Result<(), TransitionError> {
     let link = format!("{base_url}/antraege/{}", a.id);
-    let title = a.display_title().to_string();
+    let title = a.display_title();
     let now = locale::date_time(OffsetDateTime::now_utc());
     let message = match transition {
         Transition::Submit | Transition::Resubmit => {
@@ -244,7 +244,7 @@ async fn notify_requesting_reviewer(
     };
     let message = Message::ResubmissionReceived(ResubmissionReceived {
         reference: reference.to_string(),
-        title: a.display_title().to_string(),
+        title: a.display_title(),
         municipality: a.municipality_name.clone(),
         link: format!("{base_url}/pruefung/antraege/{}", a.id),
     });

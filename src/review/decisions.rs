@@ -230,7 +230,7 @@ fn notice_of(
         reference: row.reference.clone().unwrap_or_default(),
         date: locale::date(OffsetDateTime::now_utc()),
         addressee,
-        title: row.display_title().to_string(),
+        title: row.display_title(),
         round: ctx.round_title.clone(),
         submitted: row.submitted_at.map(locale::date).unwrap_or_default(),
         amount: Cents::new(granted).to_string(),

@@ -302,6 +302,11 @@ async fn an_incomplete_application_says_exactly_what_is_missing() {
     let id = start(&clerk).await;
     save(&clerk, id, "antragsteller", &applicant()).await;
     let check = clerk.get(&format!("/antraege/{id}/pruefen")).await;
+    // Not yet an alert (nothing was refused), but a labelled region, as HTML allows.
+    assert_eq!(
+        check.attr(".error-summary", "role").as_deref(),
+        Some("region")
+    );
     let problems = check.texts(".error-summary li");
     assert!(
         problems.contains(&"Der Abschnitt „Vorhaben“ ist noch nicht vollständig.".to_string()),
@@ -351,6 +356,25 @@ async fn invalid_answers_are_saved_with_their_errors_and_nothing_typed_is_lost()
         Some("DE89 3704 0044 0532 0130 01")
     );
     assert_eq!(again.count("#iban-error"), 1);
+    // "Später fortsetzen" with the wrong IBAN says so, instead of only "gespeichert".
+    let mut later = answers.clone();
+    later.push(("action", "spaeter".into()));
+    let later: Vec<(&str, &str)> = later.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let saved = clerk
+        .submit(
+            &format!("/antraege/{id}/antragsteller"),
+            &section_form("antragsteller"),
+            &later,
+        )
+        .await;
+    assert_eq!(saved.location(), Some(format!("/antraege/{id}").as_str()));
+    let told = clerk.get(&format!("/antraege/{id}")).await;
+    assert!(
+        told.text("[role=status]")
+            .contains("ist gespeichert, enthält aber einen Fehler: Die IBAN ist nicht gültig."),
+        "{}",
+        told.text("[role=status]")
+    );
 
     // "Später fortsetzen" with half the answers: in progress, no errors forced on the clerk.
     let later = clerk
@@ -1240,7 +1264,7 @@ async fn clerks_with_a_draft_are_reminded_a_week_and_a_day_before_the_deadline_o
     .await
     .unwrap();
     assert!(
-        subject.starts_with("Erinnerung: Die Antragsfrist für „Antrag ohne Titel“ endet"),
+        subject.starts_with("Erinnerung: Die Antragsfrist für „Entwurf vom "),
         "{subject}"
     );
 }
