@@ -1,12 +1,4 @@
 //! The `foerderportal` command: serve the portal (default), apply migrations, add users, load demo data.
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::too_many_lines,
-        clippy::cast_possible_truncation
-    )
-)]
 
 use std::io::BufRead;
 
