@@ -114,7 +114,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 57] = [
+pub const ACTIONS: [(&str, &str); 58] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -176,6 +176,7 @@ pub const ACTIONS: [(&str, &str); 57] = [
     ("application.submitted", "Antrag eingereicht"),
     ("application.resubmitted", "Antrag erneut eingereicht"),
     ("application.withdrawn", "Antrag zurückgezogen"),
+    ("application.deleted", "Entwurf gelöscht"),
     ("application.assigned", "Antrag zugewiesen"),
     ("application.review_started", "Prüfung begonnen"),
     ("application.assessed", "Prüfvermerk gespeichert"),

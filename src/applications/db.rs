@@ -94,6 +94,23 @@ pub async fn as_partner(
     .await
 }
 
+/// Deletes an application that was never submitted (a draft, or a draft withdrawn before
+/// submission) with everything it holds. Returns the storage keys of its files, to be removed
+/// once the transaction has committed, or `None` when it was submitted (it stays on record).
+pub async fn delete_unsubmitted(
+    conn: &mut PgConnection,
+    id: i64,
+) -> sqlx::Result<Option<Vec<String>>> {
+    sqlx::query_scalar!(
+        r#"WITH files AS (SELECT storage_key FROM application_attachments WHERE application_id = $1),
+                gone AS (DELETE FROM applications WHERE id = $1 AND reference IS NULL RETURNING id)
+           SELECT array(SELECT storage_key FROM files) AS "keys!" FROM gone"#,
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
 pub async fn create(
     conn: &mut PgConnection,
     round_id: i64,

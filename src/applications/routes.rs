@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
             "/antraege/{id}/zurueckziehen",
             get(withdraw_page).post(withdraw),
         )
+        .route("/antraege/{id}/loeschen", get(delete_page).post(delete))
         .route("/antraege/{id}/teilnahme", post(confirm_participation))
         .route("/antraege/{id}/bescheid.pdf", get(notice))
         .route("/antraege/{id}/nachrichten", post(send_message))
@@ -178,6 +179,8 @@ struct OverviewPage {
     partners: Vec<PartnerView>,
     confirm_needed: bool,
     can_withdraw: bool,
+    /// Never submitted: the draft can be deleted instead of withdrawn.
+    can_delete: bool,
     change_request: Option<ChangeRequestView>,
     timeline: Vec<TimelineEntry>,
     /// A message that could not be sent, with its problem.
@@ -238,7 +241,10 @@ async fn load_overview(
         tasks,
         partners: dossier.partners.iter().map(PartnerView::new).collect(),
         confirm_needed,
-        can_withdraw: access == Access::Owner && Transition::Withdraw.target(status).is_some(),
+        can_withdraw: access == Access::Owner
+            && Transition::Withdraw.target(status).is_some()
+            && dossier.application.reference.is_some(),
+        can_delete: access == Access::Owner && dossier.application.reference.is_none(),
         change_request: change_request(&events, status),
         timeline: timeline(&events),
         errors,
@@ -372,6 +378,66 @@ async fn withdraw(
         &app.cookies,
         &format!("/antraege/{id}"),
         "Der Antrag ist zurückgezogen.",
+    ))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "applications/delete.html")]
+struct DeletePage {
+    page: PageContext,
+    head: Header,
+}
+
+/// Asks before a never-submitted draft is deleted (GOV.UK: confirm destructive actions).
+async fn delete_page(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let mut conn = app.db.acquire().await?;
+    let row = owned(&mut conn, &user, id, false).await?;
+    if row.reference.is_some() {
+        return Ok(Redirect::to(&format!("/antraege/{id}")).into_response());
+    }
+    Ok(DeletePage {
+        page,
+        head: Header::new(&row),
+    }
+    .into_response())
+}
+
+async fn delete(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    client: ClientAddress,
+    Path(id): Path<i64>,
+    ProtectedForm(_): ProtectedForm<NoFields>,
+) -> Result<Response, AppError> {
+    let mut tx = app.db.begin().await?;
+    let row = owned(&mut tx, &user, id, true).await?;
+    let Some(files) = db::delete_unsubmitted(&mut tx, id).await? else {
+        // Submitted meanwhile (or a resent form): it stays, and can be withdrawn.
+        return Ok(Redirect::to(&format!("/antraege/{id}")).into_response());
+    };
+    audit::record(
+        &mut tx,
+        user.actor(&client),
+        "application.deleted",
+        Subject::Application(id),
+        json!({ "title": row.title, "round_id": row.round_id }),
+    )
+    .await?;
+    tx.commit().await?;
+    for key in files {
+        if let Err(e) = app.files.delete(&key).await {
+            tracing::warn!(error = %e, "removing a deleted draft's file failed");
+        }
+    }
+    Ok(redirect_with_flash(
+        &app.cookies,
+        "/antraege",
+        &format!("Der Entwurf „{}“ ist gelöscht.", row.display_title()),
     ))
 }
 

@@ -162,8 +162,15 @@ const MATRIX: &[Route] = &[
         [Login, Forbidden, Status(404), Forbidden, Forbidden],
     ),
     get("/antraege/{id}/zurueckziehen", OWN_PAGE),
-    // After every other application route: it withdraws the application.
+    get("/antraege/{id}/loeschen", OWN_PAGE),
+    // After every other application route: it withdraws the application…
     post("/antraege/{id}/zurueckziehen", OWN_ACTION),
+    // …and this deletes it (it was never submitted). The owner's request comes first, so the
+    // roles after it find nothing; the same rule refuses them the page above.
+    post(
+        "/antraege/{id}/loeschen",
+        [Login, Allowed, Status(404), Status(404), Status(404)],
+    ),
     get("/pruefung", REVIEW_PAGE),
     get("/pruefung/export.csv", REVIEW_PAGE),
     get("/pruefung/aufgaben", REVIEW_PAGE),

@@ -505,6 +505,10 @@ async fn journey_clerk_files_an_application_passes_axe() {
     assert_eq!(browser.text(".task-list .tag").await, "Nicht begonnen");
     browser.assert_accessible().await;
     let overview = browser.path().await;
+    // A draft can be deleted: the confirmation page, then back without deleting.
+    browser.click("a[href$='/loeschen']").await;
+    browser.assert_accessible().await;
+    browser.goto(&app.url(&overview)).await;
     let save = ".button-group button[value=weiter]";
 
     // 1. Antragsteller, first with a wrong IBAN.

@@ -892,6 +892,74 @@ async fn submit_forced(clerk: &Client, id: i64) -> StatusCode {
 }
 
 #[tokio::test]
+async fn a_draft_that_was_never_submitted_is_deleted_with_its_files() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = start(&clerk).await;
+    upload(&clerk, id, "extra", "angebot.png", PNG).await;
+    let key: String = sqlx::query_scalar("SELECT storage_key FROM application_attachments")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let file = app
+        .config
+        .data_dir
+        .join("attachments")
+        .join(&key[..2])
+        .join(&key);
+    assert!(file.exists());
+    let overview = clerk.get(&format!("/antraege/{id}")).await;
+    assert_eq!(
+        overview.attr("a[href$='/loeschen']", "href"),
+        Some(format!("/antraege/{id}/loeschen")),
+        "a draft offers deletion"
+    );
+    assert_eq!(
+        overview.count("a[href$='/zurueckziehen']"),
+        0,
+        "not withdrawal"
+    );
+    let confirm = clerk.get(&format!("/antraege/{id}/loeschen")).await;
+    assert!(confirm.text("h1").starts_with("„Entwurf vom "));
+    let deleted = clerk
+        .submit(
+            &format!("/antraege/{id}/loeschen"),
+            "form[action$='/loeschen']",
+            &[],
+        )
+        .await;
+    assert_eq!(deleted.location(), Some("/antraege"));
+    let list = clerk.get("/antraege").await;
+    assert!(list.text("[role=status]").contains("ist gelöscht"));
+    assert_eq!(list.count(&format!("a[href='/antraege/{id}']")), 0);
+    assert_eq!(
+        clerk.get(&format!("/antraege/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(!file.exists(), "its files are gone too");
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'application.deleted'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 1);
+
+    // A submitted application stays on record: it can only be withdrawn.
+    let submitted = complete_application(&app, &clerk).await;
+    submit(&clerk, submitted).await;
+    let refused = clerk
+        .post_with_token(&format!("/antraege/{submitted}/loeschen"), &[])
+        .await;
+    assert_eq!(
+        refused.location(),
+        Some(format!("/antraege/{submitted}").as_str())
+    );
+    let overview = clerk.get(&format!("/antraege/{submitted}")).await;
+    assert_eq!(overview.count("a[href$='/loeschen']"), 0);
+    assert_eq!(overview.count("a[href$='/zurueckziehen']"), 1);
+}
+
+#[tokio::test]
 async fn an_application_can_be_withdrawn_until_a_decision_with_a_reason() {
     let app = TestApp::spawn().await;
     let clerk = app.sign_in_as(Role::Clerk).await;
