@@ -220,6 +220,8 @@ impl From<&MunicipalityRecord> for EditForm {
 struct EditPage {
     page: PageContext,
     id: i64,
+    /// The stored name, for the title and heading, whatever the form holds.
+    name: String,
     form: EditForm,
     kinds: Vec<(&'static str, &'static str)>,
     errors: FormErrors,
@@ -240,6 +242,7 @@ async fn edit_page(
     Ok(EditPage {
         page,
         id,
+        name: municipality.name.clone(),
         form: (&municipality).into(),
         kinds: kinds(),
         errors: FormErrors::default(),
@@ -300,7 +303,7 @@ async fn update(
     ProtectedForm(form): ProtectedForm<EditForm>,
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
-    db::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let stored = db::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let mut errors = FormErrors::default();
     let municipality = checked(id, &form, &mut errors);
     if errors.is_empty() && !db::update(&mut tx, &municipality).await? {
@@ -314,6 +317,7 @@ async fn update(
         let page = EditPage {
             page,
             id,
+            name: stored.name,
             form,
             kinds: kinds(),
             errors,

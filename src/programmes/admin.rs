@@ -79,6 +79,8 @@ struct FormPage {
     page: PageContext,
     /// `None` for a new round.
     id: Option<i64>,
+    /// The stored title ("Neuer Förderaufruf" for a new one), whatever the form holds.
+    heading: String,
     state: &'static str,
     form: RoundForm,
     categories: Vec<CategoryRow>,
@@ -87,6 +89,8 @@ struct FormPage {
     /// Submitted applications the posted change would put outside the round's rules.
     broken: i64,
 }
+
+const NEW_ROUND: &str = "Neuer Förderaufruf";
 
 async fn new_page(
     State(app): State<AppState>,
@@ -98,6 +102,7 @@ async fn new_page(
     Ok(FormPage {
         page,
         id: None,
+        heading: NEW_ROUND.into(),
         state: "Entwurf",
         form: RoundForm::new_round(next_year),
         categories,
@@ -140,6 +145,7 @@ async fn create(
             let page = FormPage {
                 page,
                 id: None,
+                heading: NEW_ROUND.into(),
                 state: "Entwurf",
                 form,
                 categories,
@@ -187,6 +193,7 @@ async fn edit_page(
     Ok(FormPage {
         page,
         id: Some(id),
+        heading: round.title.clone(),
         state: round.state.label(),
         form: RoundForm::from_round(&round).with_attachments(&attachments),
         categories,
@@ -230,6 +237,7 @@ async fn update(
             let page = FormPage {
                 page,
                 id: Some(id),
+                heading: existing.title.clone(),
                 state,
                 form,
                 categories,
@@ -247,6 +255,7 @@ async fn update(
         let page = FormPage {
             page,
             id: Some(id),
+            heading: existing.title.clone(),
             state: existing.state.label(),
             form,
             categories,

@@ -195,10 +195,15 @@ async fn an_admin_corrects_a_municipality_and_bad_values_are_named() {
         .submit(
             &path,
             "form[action^='/admin/kommunen/']",
-            &[("ags", "1605500"), ("postal_code", "9942")],
+            &[("ags", "1605500"), ("postal_code", "9942"), ("name", "")],
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        bad.text("h1"),
+        "Weimar",
+        "the stored name, not the emptied field"
+    );
     assert!(bad.text("#ags-error").contains("nicht genau 8 Ziffern"));
     assert_eq!(
         bad.attr("#ags", "value").as_deref(),

@@ -393,6 +393,20 @@ async fn a_budget_cannot_drop_below_what_the_round_has_granted() {
         "Fehler: Das Budget darf nicht unter den in diesem Förderaufruf bereits bewilligten 80.000,00 € liegen."
     );
     assert_eq!(page.attr("#budget", "value").as_deref(), Some("79.999,99"));
+    // An emptied title is an error, and the page still names the round as it is stored.
+    let stored: String = sqlx::query_scalar("SELECT title FROM rounds WHERE id = $1")
+        .bind(round)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let untitled = admin.submit(&path, FORM, &[("title", "")]).await;
+    assert_eq!(untitled.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(untitled.text("h1"), stored);
+    assert!(
+        untitled
+            .text("title")
+            .starts_with(&format!("Fehler: {stored}"))
+    );
     let exact = admin.submit(&path, FORM, &[("budget", "80.000")]).await;
     assert_eq!(exact.status, StatusCode::SEE_OTHER);
 
