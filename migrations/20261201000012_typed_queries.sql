@@ -7,6 +7,11 @@ CREATE FUNCTION scrub_tokens(body text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN regexp_replace(body, 'token=[A-Za-z0-9_-]+', 'token=entfernt', 'g');
 
+-- Submitted and not withdrawn (decided ones included), for layers that do not know the states.
+CREATE FUNCTION application_is_submitted(status text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN status NOT IN ('draft', 'withdrawn');
+
 -- An application with the names lists and pages show with it.
 CREATE VIEW application_rows AS
 SELECT a.id, a.round_id, r.title AS round_title, r.closes_at AS round_closes_at,

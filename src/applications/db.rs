@@ -669,6 +669,19 @@ pub async fn commit_grant(
     Ok(Ok(()))
 }
 
+/// The notice of the application's confirmed decision, read from the review's table (the
+/// municipality downloads what the ministry issued). Only a confirmed decision carries a notice
+/// (`settle` stores one only when confirming; a CHECK requires it then).
+pub async fn notice_pdf(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar!(
+        r#"SELECT notice_pdf AS "notice_pdf!" FROM decisions
+           WHERE application_id = $1 AND notice_pdf IS NOT NULL"#,
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
 /// A message on the case between the ministry and the municipality.
 #[derive(Clone, Debug, serde::Deserialize)]
 pub struct MessageRow {

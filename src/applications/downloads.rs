@@ -53,7 +53,7 @@ pub async fn notice(
     conn: &mut sqlx::PgConnection,
     row: &ApplicationRow,
 ) -> Result<Response, AppError> {
-    let pdf = crate::review::db::notice_pdf(conn, row.id)
+    let pdf = db::notice_pdf(conn, row.id)
         .await?
         .ok_or(AppError::NotFound)?;
     let name = format!("Bescheid {}.pdf", row.reference.clone().unwrap_or_default());

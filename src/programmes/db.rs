@@ -4,7 +4,6 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use super::model::RoundState;
-use crate::applications::model::Status;
 
 #[derive(Clone, Debug)]
 pub struct ProgrammeRow {
@@ -472,8 +471,8 @@ pub async fn set_attachment_types(
 
 /// How many submitted applications of the round (not drafts, not withdrawn) would break the
 /// round's new rules: submitted outside the new window, a grant above the new rate or caps, or a
-/// category no longer open. (Read straight from the applications table: this layer knows only
-/// the applications' states, nothing else of that feature.)
+/// category no longer open. (Read straight from the applications table, through the schema's
+/// `application_is_submitted`: this layer does not import the applications feature.)
 pub async fn submissions_broken_by(
     conn: &mut PgConnection,
     id: i64,
@@ -483,7 +482,7 @@ pub async fn submissions_broken_by(
     // crate has no Rust mapping for; the value was always sent as an integer.
     sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM applications a
-           WHERE a.round_id = $1 AND a.status <> ALL($8)
+           WHERE a.round_id = $1 AND application_is_submitted(a.status)
              AND (a.submitted_at < $2 OR a.submitted_at > $3
                   OR a.requested_grant_cents::numeric * 10000 > a.eligible_cost_cents::numeric * $4::integer
                   OR a.requested_grant_cents < $5
@@ -496,7 +495,6 @@ pub async fn submissions_broken_by(
         r.min_grant_cents,
         r.max_grant_cents,
         r.category_codes as _,
-        [Status::Draft, Status::Withdrawn] as _,
     )
     .fetch_one(conn)
     .await

@@ -462,19 +462,6 @@ pub async fn settle(
     Ok(())
 }
 
-/// The notice of the application's confirmed decision (the municipality downloads what the
-/// ministry issued).
-pub async fn notice_pdf(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Vec<u8>>> {
-    sqlx::query_scalar!(
-        "SELECT notice_pdf FROM decisions WHERE application_id = $1 AND state = $2",
-        id,
-        DecisionState::Confirmed as _,
-    )
-    .fetch_optional(conn)
-    .await
-    .map(Option::flatten)
-}
-
 /// What a notice needs besides the decision: the round's rules and texts, the programme's.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct NoticeContext {

@@ -672,6 +672,15 @@ async fn journey_clerk_files_an_application_passes_axe() {
     assert!(timeline.contains("Antrag eingereicht"), "{timeline}");
     assert!(timeline.contains("Teilnahme bestätigt"), "{timeline}");
     browser.assert_accessible().await;
+    // An empty message to the ministry: the error beside the field passes axe too.
+    browser.click("form[action$='/nachrichten'] button").await;
+    assert!(
+        browser
+            .text("#body-error")
+            .await
+            .contains("Bitte schreiben Sie")
+    );
+    browser.assert_accessible().await;
     browser
         .goto(&app.url(&format!("/antraege/{id}/druck")))
         .await;

@@ -334,6 +334,42 @@ fn domain_modules_do_not_import_the_web_layer() {
     assert!(offending.is_empty(), "domain imports web: {offending:#?}");
 }
 
+/// design.md, "Data flows one way": base features never import the features built on them,
+/// and mail imports no feature (features enqueue messages).
+#[test]
+fn features_import_only_the_features_below_them() {
+    let graph = import_graph(&sources());
+    let features = [
+        "accounts",
+        "municipalities",
+        "programmes",
+        "applications",
+        "review",
+        "payouts",
+    ];
+    let forbidden = |from: &str, to: &str| match from {
+        "municipalities" | "programmes" => matches!(to, "applications" | "review" | "payouts"),
+        "applications" => matches!(to, "review" | "payouts"),
+        "mail" => features.contains(&to),
+        _ => false,
+    };
+    let offending: Vec<String> = graph
+        .iter()
+        .flat_map(|(from, to)| {
+            to.iter()
+                .filter(|m| match (from.first(), m.first()) {
+                    (Some(a), Some(b)) => a != b && forbidden(a, b),
+                    _ => false,
+                })
+                .map(move |m| format!("{} -> {}", name(from), name(m)))
+        })
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "imports against the layering: {offending:#?}"
+    );
+}
+
 #[test]
 fn no_handler_checks_a_role_by_hand() {
     let offending: Vec<String> = sources()
