@@ -24,6 +24,10 @@ pub enum Subject<'a> {
     /// The municipality directory as a whole (imports).
     Directory,
     Mail(i64),
+    /// A payout request (Mittelabruf).
+    Payout(i64),
+    /// A payment run (Zahllauf).
+    PaymentRun(i64),
     /// An address as typed at the login or the password reset, for accounts that may not exist.
     Address(&'a str),
     /// The method and route of a refused request ("GET /pruefung/antraege/{id}").
@@ -42,6 +46,8 @@ impl std::fmt::Display for Subject<'_> {
             Subject::Municipality(id) => write!(f, "municipality:{id}"),
             Subject::Directory => f.write_str("municipalities"),
             Subject::Mail(id) => write!(f, "mail_outbox:{id}"),
+            Subject::Payout(id) => write!(f, "payout:{id}"),
+            Subject::PaymentRun(id) => write!(f, "payment_run:{id}"),
             Subject::Address(text) | Subject::Route(text) => f.write_str(text),
         }
     }
@@ -114,7 +120,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 58] = [
+pub const ACTIONS: [(&str, &str); 67] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -188,6 +194,18 @@ pub const ACTIONS: [(&str, &str); 58] = [
     ),
     ("decision.sent_back", "Entscheidungsvorschlag zurückgegeben"),
     ("application.message_sent", "Nachricht zum Antrag gesendet"),
+    ("payout.submitted", "Mittelabruf eingereicht"),
+    ("payout.withdrawn", "Mittelabruf zurückgezogen"),
+    (
+        "payout.checked",
+        "Mittelabruf sachlich und rechnerisch richtig",
+    ),
+    ("payout.ordered", "Auszahlung angeordnet"),
+    ("payout.returned", "Mittelabruf zurückgegeben"),
+    ("payment_run.created", "Zahllauf erstellt"),
+    ("payment_run.downloaded", "Zahlungsdatei heruntergeladen"),
+    ("payment_run.paid", "Zahllauf als bezahlt gebucht"),
+    ("programme.debtor_updated", "Auszahlungskonto geändert"),
 ];
 
 /// What the admins filter the log by; empty fields do not filter.

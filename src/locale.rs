@@ -68,9 +68,28 @@ pub fn civil_date(date: jiff::civil::Date) -> String {
     date.strftime("%d.%m.%Y").to_string()
 }
 
+/// "31.03.2027" for a date as PostgreSQL's `date` arrives.
+pub fn day(d: time::Date) -> String {
+    format!("{:02}.{:02}.{}", d.day(), u8::from(d.month()), d.year())
+}
+
+/// Today's calendar date in Berlin.
+pub fn today() -> time::Date {
+    civil_to_time(zoned(OffsetDateTime::now_utc()).date()).unwrap_or(time::Date::MIN)
+}
+
+/// A calendar date typed into a date field ("2027-03-31") or the German way ("31.03.2027").
+pub fn parse_day(input: &str) -> Option<time::Date> {
+    parse_date(input).and_then(civil_to_time)
+}
+
+pub fn civil_to_time(d: jiff::civil::Date) -> Option<time::Date> {
+    let month = time::Month::try_from(u8::try_from(d.month()).ok()?).ok()?;
+    time::Date::from_calendar_date(i32::from(d.year()), month, u8::try_from(d.day()).ok()?).ok()
+}
+
 /// A period of calendar days ("01.03.2027 bis 31.12.2027"); empty unless both ends are known.
 pub fn period(start: Option<time::Date>, end: Option<time::Date>) -> String {
-    let day = |d: time::Date| format!("{:02}.{:02}.{}", d.day(), u8::from(d.month()), d.year());
     match (start, end) {
         (Some(s), Some(e)) => format!("{} bis {}", day(s), day(e)),
         _ => String::new(),

@@ -106,6 +106,9 @@ async fn main() -> anyhow::Result<()> {
         Command::DemoData { applications } => {
             let database = Database::open(&config).await?;
             let mut loaded = demo::load(&database.pool, &Hasher::new()).await;
+            if loaded.is_ok() {
+                loaded = demo::load_lived_in(&database.pool).await;
+            }
             if let (Ok(()), Some(count)) = (&loaded, applications) {
                 loaded = demo::generate_applications(&database.pool, count)
                     .await

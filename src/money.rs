@@ -23,6 +23,14 @@ impl Cents {
     pub const fn get(self) -> i64 {
         self.0
     }
+
+    /// "145.012,03": the amount without its unit, as a form field shows it for editing.
+    pub fn plain(self) -> String {
+        self.to_string()
+            .trim_end_matches('€')
+            .trim_end()
+            .to_string()
+    }
 }
 
 /// Why a German amount could not be read; the text is shown to the user as it is.

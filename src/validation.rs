@@ -2,6 +2,9 @@
 //! field and in the error summary (`templates/forms.html`), the way GOV.UK and KERN forms do
 //! it, and the cleaning every text field gets.
 
+use std::fmt;
+use std::str::FromStr;
+
 #[derive(Clone, Debug)]
 pub struct FieldError {
     /// The id of the field, also the anchor the error summary links to.
@@ -76,9 +79,83 @@ pub fn required_line(
     cleaned
 }
 
+/// A German IBAN ("DE89 3704 0044 0532 0130 00"), stored without spaces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Iban(String);
+
+impl FromStr for Iban {
+    type Err = &'static str;
+
+    /// Checks the country, the length and the ISO 13616 check digits (mod 97).
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let compact: String = input
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_uppercase();
+        if compact.is_empty() {
+            return Err("Bitte geben Sie die IBAN ein.");
+        }
+        if !compact.starts_with("DE") {
+            return Err("Bitte geben Sie eine deutsche IBAN ein; sie beginnt mit DE.");
+        }
+        if compact.len() != 22 || !compact[2..].bytes().all(|b| b.is_ascii_digit()) {
+            return Err(
+                "Eine deutsche IBAN hat 22 Zeichen: DE und 20 Ziffern, zum Beispiel DE89 3704 0044 0532 0130 00.",
+            );
+        }
+        let rearranged = format!("{}{}", &compact[4..], &compact[..4]);
+        let mut remainder: u32 = 0;
+        for c in rearranged.chars() {
+            let value = c
+                .to_digit(36)
+                .ok_or("Die IBAN enthält ungültige Zeichen.")?;
+            for digit in value.to_string().chars() {
+                remainder = (remainder * 10 + digit.to_digit(10).unwrap_or(0)) % 97;
+            }
+        }
+        if remainder != 1 {
+            return Err("Die IBAN ist nicht gültig. Bitte prüfen Sie die Prüfziffern und Ziffern.");
+        }
+        Ok(Iban(compact))
+    }
+}
+
+impl Iban {
+    /// Without spaces, as stored and as the SEPA file carries it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Iban {
+    /// In groups of four, as printed on bank statements.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let groups: Vec<&str> = self
+            .0
+            .as_bytes()
+            .chunks(4)
+            .map(|c| std::str::from_utf8(c).unwrap_or(""))
+            .collect();
+        f.write_str(&groups.join(" "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ibans_are_checked_by_their_check_digits() {
+        let iban: Iban = "de89 3704 0044 0532 0130 00".parse().unwrap();
+        assert_eq!(iban.to_string(), "DE89 3704 0044 0532 0130 00");
+        assert!("DE88 3704 0044 0532 0130 00".parse::<Iban>().is_err());
+        assert!("DE89 3704 0044 0532 0130 01".parse::<Iban>().is_err());
+        assert!("DE89 3704 0044 0532 0130".parse::<Iban>().is_err());
+        assert!("AT61 1904 3002 3457 3201".parse::<Iban>().is_err());
+        assert!("DE89 3704 0044 0532 0130 0X".parse::<Iban>().is_err());
+        assert!("".parse::<Iban>().is_err());
+    }
 
     #[test]
     fn the_first_error_of_a_field_is_the_one_shown() {

@@ -10,7 +10,8 @@ use crate::money::Cents;
 use crate::validation::{FormErrors, clean_line, clean_text};
 
 use super::costs::{COST_KINDS, CostItem, CostPlan, Financing};
-use super::model::{Iban, RoundRules, Section, SectionStatus};
+use super::model::{RoundRules, Section, SectionStatus};
+use crate::validation::Iban;
 
 /// A section's answers as typed.
 pub type Answers = BTreeMap<String, String>;

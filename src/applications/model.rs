@@ -1,5 +1,5 @@
 //! The application aggregate without I/O: its states and the transitions between them, its
-//! sections, and the checks that need no database (IBAN).
+//! sections, and the checks that need no database.
 
 use std::fmt;
 use std::str::FromStr;
@@ -56,7 +56,9 @@ impl Status {
                 "Das Ministerium prüft den Antrag. Sie erhalten eine E-Mail, sobald es Neuigkeiten gibt."
             }
             Status::ChangesRequested => "Nachforderung beantworten und erneut einreichen",
-            Status::Approved => "Zuwendungsbescheid herunterladen",
+            Status::Approved => {
+                "Zuwendungsbescheid herunterladen; Mittel unter „Auszahlungen“ abrufen, wenn Zahlungen fällig werden"
+            }
             Status::Rejected => "Ablehnungsbescheid herunterladen",
             Status::Withdrawn => "Keine weiteren Schritte",
         }
@@ -292,61 +294,6 @@ impl SectionStatus {
     }
 }
 
-/// A German IBAN ("DE89 3704 0044 0532 0130 00"), stored without spaces.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Iban(String);
-
-impl FromStr for Iban {
-    type Err = &'static str;
-
-    /// Checks the country, the length and the ISO 13616 check digits (mod 97).
-    fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let compact: String = input
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_uppercase();
-        if compact.is_empty() {
-            return Err("Bitte geben Sie die IBAN ein.");
-        }
-        if !compact.starts_with("DE") {
-            return Err("Bitte geben Sie eine deutsche IBAN ein; sie beginnt mit DE.");
-        }
-        if compact.len() != 22 || !compact[2..].bytes().all(|b| b.is_ascii_digit()) {
-            return Err(
-                "Eine deutsche IBAN hat 22 Zeichen: DE und 20 Ziffern, zum Beispiel DE89 3704 0044 0532 0130 00.",
-            );
-        }
-        let rearranged = format!("{}{}", &compact[4..], &compact[..4]);
-        let mut remainder: u32 = 0;
-        for c in rearranged.chars() {
-            let value = c
-                .to_digit(36)
-                .ok_or("Die IBAN enthält ungültige Zeichen.")?;
-            for digit in value.to_string().chars() {
-                remainder = (remainder * 10 + digit.to_digit(10).unwrap_or(0)) % 97;
-            }
-        }
-        if remainder != 1 {
-            return Err("Die IBAN ist nicht gültig. Bitte prüfen Sie die Prüfziffern und Ziffern.");
-        }
-        Ok(Iban(compact))
-    }
-}
-
-impl fmt::Display for Iban {
-    /// In groups of four, as printed on bank statements.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let groups: Vec<&str> = self
-            .0
-            .as_bytes()
-            .chunks(4)
-            .map(|c| std::str::from_utf8(c).unwrap_or(""))
-            .collect();
-        f.write_str(&groups.join(" "))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,18 +342,6 @@ mod tests {
             assert_eq!(s.as_str().parse::<Status>(), Ok(s));
         }
         assert!("approved; DROP".parse::<Status>().is_err());
-    }
-
-    #[test]
-    fn ibans_are_checked_by_their_check_digits() {
-        let iban: Iban = "de89 3704 0044 0532 0130 00".parse().unwrap();
-        assert_eq!(iban.to_string(), "DE89 3704 0044 0532 0130 00");
-        assert!("DE88 3704 0044 0532 0130 00".parse::<Iban>().is_err());
-        assert!("DE89 3704 0044 0532 0130 01".parse::<Iban>().is_err());
-        assert!("DE89 3704 0044 0532 0130".parse::<Iban>().is_err());
-        assert!("AT61 1904 3002 3457 3201".parse::<Iban>().is_err());
-        assert!("DE89 3704 0044 0532 0130 0X".parse::<Iban>().is_err());
-        assert!("".parse::<Iban>().is_err());
     }
 
     #[test]

@@ -171,6 +171,8 @@ struct OverviewPage {
     editable: bool,
     /// A decision with its notice exists.
     decided: bool,
+    /// An approved grant: the municipality requests its money under "Auszahlungen".
+    payouts: bool,
     messages: Vec<super::views::MessageView>,
     /// The municipality may write to the ministry (submitted, owner).
     can_message: bool,
@@ -231,6 +233,7 @@ async fn load_overview(
         head: Header::new(&dossier.application),
         next_step: status.next_step(),
         decided: status.is_decided(),
+        payouts: access == Access::Owner && status == Status::Approved,
         messages: super::views::messages(&db::messages(&mut *conn, id).await?, false),
         can_message: access == Access::Owner && dossier.application.reference.is_some(),
         editable: access == Access::Owner && status.is_editable(),

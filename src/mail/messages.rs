@@ -126,6 +126,22 @@ pub struct CaseMessage {
     pub link: String,
 }
 
+/// A payout request (Mittelabruf) moved on: to the municipality's clerks at every step.
+#[derive(Clone, Debug)]
+pub struct PayoutUpdate {
+    pub reference: String,
+    pub title: String,
+    pub number: i32,
+    pub amount: String,
+    /// The new status, as the municipality sees it ("Zur Zahlung angeordnet").
+    pub status: String,
+    /// What happened, as a sentence ("Das Ministerium hat die Zahlung angeordnet.").
+    pub what: String,
+    /// The reviewer's reason (sending back, a lower amount), if any.
+    pub message: String,
+    pub link: String,
+}
+
 #[derive(Clone, Debug)]
 pub enum Message {
     Invitation(Invitation),
@@ -142,6 +158,7 @@ pub enum Message {
     DeadlineReminder(DeadlineReminder),
     PartnerConfirmationRequest(PartnerConfirmationRequest),
     CaseMessage(CaseMessage),
+    PayoutUpdate(PayoutUpdate),
 }
 
 /// A message ready for the outbox.
@@ -185,6 +202,7 @@ impl Message {
             Message::DeadlineReminder(_) => "deadline-reminder",
             Message::PartnerConfirmationRequest(_) => "partner-confirmation-request",
             Message::CaseMessage(_) => "case-message",
+            Message::PayoutUpdate(_) => "payout-update",
         }
     }
 
@@ -241,6 +259,10 @@ impl Message {
                 )
             }
             Message::CaseMessage(m) => format!("Neue Nachricht zum Antrag {}", m.reference),
+            Message::PayoutUpdate(m) => format!(
+                "Mittelabruf {} zum Antrag {}: {}",
+                m.number, m.reference, m.status
+            ),
         };
         one_line(&subject, 200)
     }
@@ -413,6 +435,16 @@ mod tests {
                 title: "T".into(),
                 from: "Gotha".into(),
                 message: "M".into(),
+                link: link.clone(),
+            }),
+            Message::PayoutUpdate(PayoutUpdate {
+                reference: "R".into(),
+                title: "T".into(),
+                number: 2,
+                amount: "50.000,00 €".into(),
+                status: "Ausgezahlt".into(),
+                what: "Der Betrag wurde ausgezahlt.".into(),
+                message: String::new(),
                 link: link.clone(),
             }),
         ];

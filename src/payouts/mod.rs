@@ -1,6 +1,23 @@
 //! Payouts after the award: payout requests (Mittelabruf) with four-eyes checking and ordering,
-//! payment runs (Zahllauf) and their SEPA files. So far the rules and the file format; the pages
-//! follow (issue 14).
+//! payment runs (Zahllauf) with their SEPA files, and the payout ledger.
 
+pub mod db;
+pub mod forms;
 pub mod model;
+pub mod review;
+pub mod routes;
+pub mod runs;
 pub mod sepa;
+pub mod views;
+pub mod workflow;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(routes::router())
+        .merge(review::router())
+        .merge(runs::router())
+}

@@ -125,6 +125,8 @@ fn new_round<'a>(programme_id: i64, r: &'a ValidRound, codes: &'a [&'a str]) -> 
         max_grant_cents: r.max_grant.map(super::super::money::Cents::get),
         financing_type: r.financing_type,
         state: RoundState::Draft,
+        retained_bp: r.retained.basis_points(),
+        payout_window_months: r.payout_window_months,
         category_codes: codes,
         conditions_template: r.conditions.as_deref(),
     }

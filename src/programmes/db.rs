@@ -45,6 +45,9 @@ pub struct RoundRow {
     pub max_grant_cents: Option<i64>,
     pub financing_type: String,
     pub state: RoundState,
+    /// Share of each grant retained until the proof of use, and the payout window.
+    pub retained_bp: i32,
+    pub payout_window_months: i32,
     /// Codes and titles of the round's open categories, in programme order.
     pub categories: Vec<String>,
     pub category_titles: Vec<String>,
@@ -65,6 +68,7 @@ macro_rules! round_row {
                       r.closes_at AS "closes_at!", r.max_rate_bp AS "max_rate_bp!",
                       r.min_grant_cents AS "min_grant_cents!", r.max_grant_cents,
                       r.financing_type AS "financing_type!", r.state AS "state!: RoundState",
+                      r.retained_bp AS "retained_bp!", r.payout_window_months AS "payout_window_months!",
                       r.conditions_template AS "conditions_template!",
                       r.categories AS "categories!", r.category_titles AS "category_titles!",
                       r.attachments AS "attachments!"
@@ -164,7 +168,8 @@ pub async fn find_round(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option
 pub async fn update_round(conn: &mut PgConnection, id: i64, r: &NewRound<'_>) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE rounds SET title = $2, year = $3, budget_cents = $4, opens_at = $5, closes_at = $6, max_rate_bp = $7,
-                min_grant_cents = $8, max_grant_cents = $9, financing_type = $10, updated_at = now()
+                min_grant_cents = $8, max_grant_cents = $9, financing_type = $10,
+                retained_bp = $11, payout_window_months = $12, updated_at = now()
          WHERE id = $1",
         id,
         r.title,
@@ -176,6 +181,8 @@ pub async fn update_round(conn: &mut PgConnection, id: i64, r: &NewRound<'_>) ->
         r.min_grant_cents,
         r.max_grant_cents,
         r.financing_type,
+        r.retained_bp,
+        r.payout_window_months,
     )
     .execute(&mut *conn)
     .await?;
@@ -235,6 +242,8 @@ pub struct NewRound<'a> {
     pub max_grant_cents: Option<i64>,
     pub financing_type: &'a str,
     pub state: RoundState,
+    pub retained_bp: i32,
+    pub payout_window_months: i32,
     pub category_codes: &'a [&'a str],
     /// `None` keeps the current (or, for a new round, the standard) Nebenbestimmungen.
     pub conditions_template: Option<&'a str>,
@@ -243,8 +252,9 @@ pub struct NewRound<'a> {
 pub async fn insert_round(conn: &mut PgConnection, r: NewRound<'_>) -> sqlx::Result<i64> {
     let id = sqlx::query_scalar!(
         "INSERT INTO rounds (programme_id, title, year, budget_cents, opens_at, closes_at, max_rate_bp,
-                             min_grant_cents, max_grant_cents, financing_type, state)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                             min_grant_cents, max_grant_cents, financing_type, state,
+                             retained_bp, payout_window_months)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         r.programme_id,
         r.title,
         r.year,
@@ -256,6 +266,8 @@ pub async fn insert_round(conn: &mut PgConnection, r: NewRound<'_>) -> sqlx::Res
         r.max_grant_cents,
         r.financing_type,
         r.state as _,
+        r.retained_bp,
+        r.payout_window_months,
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -281,6 +293,47 @@ pub async fn count_rounds(conn: &mut PgConnection) -> sqlx::Result<i64> {
     sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM rounds"#)
         .fetch_one(conn)
         .await
+}
+
+/// The account a programme pays from.
+#[derive(Clone, Debug)]
+pub struct DebtorRow {
+    pub programme_id: i64,
+    pub programme_name: String,
+    pub debtor_name: String,
+    pub debtor_iban: String,
+    pub debtor_bic: String,
+}
+
+pub async fn debtor_accounts(conn: &mut PgConnection) -> sqlx::Result<Vec<DebtorRow>> {
+    sqlx::query_as!(
+        DebtorRow,
+        "SELECT id AS programme_id, short_name AS programme_name, debtor_name, debtor_iban, debtor_bic
+         FROM programmes ORDER BY id"
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Sets the account a programme pays from (IBAN and BIC compact, BIC may be empty).
+pub async fn save_debtor_account(
+    conn: &mut PgConnection,
+    programme_id: i64,
+    name: &str,
+    iban: &str,
+    bic: &str,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE programmes SET debtor_name = $2, debtor_iban = $3, debtor_bic = $4, updated_at = now()
+         WHERE id = $1",
+        programme_id,
+        name,
+        iban,
+        bic,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// The programme's own texts as admins edit them.

@@ -23,6 +23,10 @@ pub struct RoundForm {
     pub min_grant: String,
     pub max_grant: String,
     pub financing_type: String,
+    /// Share of each grant paid only after the proof of use, in percent ("10").
+    pub retained: String,
+    /// Months within which requested money must be spent ("2").
+    pub payout_window: String,
     /// Codes of the open categories ("2a", …), one `category` field per ticked box.
     #[serde(rename = "category")]
     pub categories: Vec<String>,
@@ -51,6 +55,8 @@ pub struct ValidRound {
     pub min_grant: Cents,
     pub max_grant: Option<Cents>,
     pub financing_type: &'static str,
+    pub retained: Rate,
+    pub payout_window_months: i32,
     pub categories: Vec<String>,
     pub attachments: Vec<AttachmentType>,
     pub conditions: Option<String>,
@@ -71,6 +77,8 @@ impl RoundForm {
             closes_time: "23:59".into(),
             max_rate: "80".into(),
             financing_type: "anteilfinanzierung".into(),
+            retained: "10".into(),
+            payout_window: "2".into(),
             ..RoundForm::default()
         }
     }
@@ -78,13 +86,7 @@ impl RoundForm {
     pub fn from_round(r: &RoundRow) -> Self {
         let (opens_date, opens_time) = locale::berlin_fields(r.opens_at);
         let (closes_date, closes_time) = locale::berlin_fields(r.closes_at);
-        let plain = |c: i64| {
-            Cents::new(c)
-                .to_string()
-                .trim_end_matches('€')
-                .trim_end()
-                .to_string()
-        };
+        let plain = |c: i64| Cents::new(c).plain();
         RoundForm {
             title: r.title.clone(),
             year: r.year.to_string(),
@@ -93,11 +95,9 @@ impl RoundForm {
             opens_time,
             closes_date,
             closes_time,
-            max_rate: Rate::from_basis_points(r.max_rate_bp)
-                .to_string()
-                .trim_end_matches('%')
-                .trim_end()
-                .to_string(),
+            max_rate: percent(r.max_rate_bp),
+            retained: percent(r.retained_bp),
+            payout_window: r.payout_window_months.to_string(),
             min_grant: plain(r.min_grant_cents),
             max_grant: r.max_grant_cents.map(plain).unwrap_or_default(),
             financing_type: r.financing_type.clone(),
@@ -192,6 +192,33 @@ impl RoundForm {
         (opens_at, closes_at)
     }
 
+    /// The share retained until the proof of use (below 100 %) and the payout window (1 to 12
+    /// months).
+    fn payout_rules(&self, errors: &mut FormErrors) -> (Option<Rate>, i32) {
+        let retained = match self.retained.parse::<Rate>() {
+            Ok(rate) if rate.basis_points() < 10_000 => Some(rate),
+            Ok(_) => {
+                errors.add("retained", "Der Einbehalt muss kleiner als 100 % sein.");
+                None
+            }
+            Err(problem) => {
+                errors.add("retained", format!("Einbehalt: {problem}"));
+                None
+            }
+        };
+        let payout_window_months = match self.payout_window.trim().parse::<i32>() {
+            Ok(m) if (1..=12).contains(&m) => m,
+            _ => {
+                errors.add(
+                    "payout_window",
+                    "Bitte geben Sie die Verwendungsfrist als ganze Zahl von Monaten zwischen 1 und 12 ein.",
+                );
+                0
+            }
+        };
+        (retained, payout_window_months)
+    }
+
     /// Checks every field; `known_categories` are the programme's category codes.
     pub fn validate(&self, known_categories: &[String]) -> Result<ValidRound, FormErrors> {
         let mut errors = FormErrors::default();
@@ -221,6 +248,7 @@ impl RoundForm {
                 None
             }
         };
+        let (retained, payout_window_months) = self.payout_rules(&mut errors);
         let (opens_at, closes_at) = self.window(&mut errors);
         let financing_type = FINANCING_TYPES
             .iter()
@@ -254,13 +282,21 @@ impl RoundForm {
                 "Bitte öffnen Sie mindestens einen Fördergegenstand.",
             );
         }
-        match (budget, max_rate, opens_at, closes_at, financing_type) {
+        match (
+            budget,
+            max_rate,
+            opens_at,
+            closes_at,
+            financing_type,
+            retained,
+        ) {
             (
                 Some(budget),
                 Some(max_rate),
                 Some(opens_at),
                 Some(closes_at),
                 Some(financing_type),
+                Some(retained),
             ) if errors.is_empty() => Ok(ValidRound {
                 title,
                 year,
@@ -271,6 +307,8 @@ impl RoundForm {
                 min_grant,
                 max_grant,
                 financing_type,
+                retained,
+                payout_window_months,
                 categories,
                 attachments,
                 conditions: Some(conditions).filter(|c| !c.is_empty()),
@@ -278,6 +316,15 @@ impl RoundForm {
             _ => Err(errors),
         }
     }
+}
+
+/// "80" or "12,5": a rate as the form shows it, without the percent sign.
+fn percent(bp: i32) -> String {
+    Rate::from_basis_points(bp)
+        .to_string()
+        .trim_end_matches('%')
+        .trim_end()
+        .to_string()
 }
 
 const OPTIONAL: &str = "(optional)";
@@ -334,6 +381,8 @@ mod tests {
             min_grant: "5.000".into(),
             max_grant: "200.000,00 €".into(),
             financing_type: "anteilfinanzierung".into(),
+            retained: "10".into(),
+            payout_window: "2".into(),
             categories: vec!["2a".into(), "2x".into()],
             attachments: String::new(),
             confirmed: false,

@@ -11,19 +11,23 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::db::{self, CategoryAdminRow, ContactRow, ProgrammeRow};
+use super::db::{self, CategoryAdminRow, ContactRow, DebtorRow, ProgrammeRow};
 use crate::accounts::Admin;
 use crate::accounts::CurrentUser;
 use crate::audit::Subject;
 use crate::audit::{self, Actor};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::validation::{FormErrors, clean_line, required_line};
+use crate::validation::{FormErrors, Iban, clean_line, required_line};
 use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/programm", get(programme_page).post(save_programme))
+        .route(
+            "/admin/programm/auszahlungskonto",
+            post(save_debtor_account),
+        )
         .route(
             "/admin/programm/kategorien/neu",
             get(new_category_page).post(create_category),
@@ -64,18 +68,81 @@ struct ProgrammeForm {
     contact_email: String,
 }
 
+/// The account the state cash office pays the programme's grants from (SEPA debtor).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+struct DebtorForm {
+    debtor_name: String,
+    debtor_iban: String,
+    debtor_bic: String,
+}
+
+impl DebtorForm {
+    fn of(p: &DebtorRow) -> Self {
+        DebtorForm {
+            debtor_name: p.debtor_name.clone(),
+            debtor_iban: p
+                .debtor_iban
+                .parse::<Iban>()
+                .map_or_else(|_| p.debtor_iban.clone(), |i| i.to_string()),
+            debtor_bic: p.debtor_bic.clone(),
+        }
+    }
+
+    /// Name, compact IBAN and BIC (empty, or 8 or 11 letters and digits).
+    fn validate(&self) -> Result<(String, Iban, String), FormErrors> {
+        let mut errors = FormErrors::default();
+        let name = required_line(
+            &mut errors,
+            70,
+            "debtor_name",
+            &self.debtor_name,
+            "Bitte geben Sie den Kontoinhaber ein, zum Beispiel Freistaat Thüringen.",
+            "Der Kontoinhaber",
+        );
+        let iban = self.debtor_iban.parse::<Iban>();
+        if let Err(message) = &iban {
+            errors.add("debtor_iban", *message);
+        }
+        let bic: String = self
+            .debtor_bic
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_uppercase();
+        if !(bic.is_empty()
+            || (matches!(bic.len(), 8 | 11) && bic.chars().all(|c| c.is_ascii_alphanumeric())))
+        {
+            errors.add(
+                "debtor_bic",
+                "Eine BIC hat 8 oder 11 Buchstaben und Ziffern, zum Beispiel HELADEFFXXX.",
+            );
+        }
+        match iban {
+            Ok(iban) if errors.is_empty() => Ok((name, iban, bic)),
+            _ => Err(errors),
+        }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "admin/programme.html")]
 struct ProgrammePage {
     page: PageContext,
     form: ProgrammeForm,
+    debtor: DebtorForm,
     categories: Vec<CategoryAdminRow>,
     errors: FormErrors,
 }
 
-async fn load(
-    app: &AppState,
-) -> Result<(ProgrammeRow, Option<ContactRow>, Vec<CategoryAdminRow>), AppError> {
+struct Loaded {
+    programme: ProgrammeRow,
+    contact: Option<ContactRow>,
+    debtor: DebtorForm,
+    categories: Vec<CategoryAdminRow>,
+}
+
+async fn load(app: &AppState) -> Result<Loaded, AppError> {
     let mut conn = app.db.acquire().await?;
     let programme = db::main_programme(&mut conn)
         .await?
@@ -84,8 +151,19 @@ async fn load(
         .await?
         .into_iter()
         .next();
+    let debtor = db::debtor_accounts(&mut conn)
+        .await?
+        .iter()
+        .find(|d| d.programme_id == programme.id)
+        .map(DebtorForm::of)
+        .unwrap_or_default();
     let categories = db::all_categories(&mut conn, programme.id).await?;
-    Ok((programme, contact, categories))
+    Ok(Loaded {
+        programme,
+        contact,
+        debtor,
+        categories,
+    })
 }
 
 async fn programme_page(
@@ -93,7 +171,12 @@ async fn programme_page(
     page: PageContext,
     _user: Admin,
 ) -> Result<ProgrammePage, AppError> {
-    let (p, contact, categories) = load(&app).await?;
+    let Loaded {
+        programme: p,
+        contact,
+        debtor,
+        categories,
+    } = load(&app).await?;
     let c = contact.unwrap_or(ContactRow {
         name: String::new(),
         organisation: String::new(),
@@ -116,6 +199,7 @@ async fn programme_page(
     Ok(ProgrammePage {
         page,
         form,
+        debtor,
         categories,
         errors: FormErrors::default(),
     })
@@ -138,7 +222,12 @@ async fn save_programme(
     client: ClientAddress,
     ProtectedForm(form): ProtectedForm<ProgrammeForm>,
 ) -> Result<Response, AppError> {
-    let (existing, _, categories) = load(&app).await?;
+    let Loaded {
+        programme: existing,
+        debtor,
+        categories,
+        ..
+    } = load(&app).await?;
     let mut errors = FormErrors::default();
     let name = required_line(
         &mut errors,
@@ -189,6 +278,7 @@ async fn save_programme(
             ProgrammePage {
                 page,
                 form,
+                debtor,
                 categories,
                 errors,
             },
@@ -217,6 +307,48 @@ async fn save_programme(
         &app.cookies,
         "/admin/programm",
         "Die Richtlinie ist gespeichert.",
+    ))
+}
+
+async fn save_debtor_account(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: Admin,
+    client: ClientAddress,
+    ProtectedForm(debtor): ProtectedForm<DebtorForm>,
+) -> Result<Response, AppError> {
+    let (name, iban, bic) = match debtor.validate() {
+        Ok(v) => v,
+        Err(errors) => {
+            // The programme's own form shows what is stored; the account form what was typed.
+            let programme_page = programme_page(State(app), page, user).await?;
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ProgrammePage {
+                    debtor,
+                    errors,
+                    ..programme_page
+                },
+            )
+                .into_response());
+        }
+    };
+    let id = load(&app).await?.programme.id;
+    let mut tx = app.db.begin().await?;
+    db::save_debtor_account(&mut tx, id, &name, iban.as_str(), &bic).await?;
+    audit::record(
+        &mut tx,
+        user.actor(&client),
+        "programme.debtor_updated",
+        Subject::Programme(id),
+        json!({ "iban_last4": &iban.as_str()[iban.as_str().len() - 4..] }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        "/admin/programm#auszahlungskonto",
+        "Das Auszahlungskonto ist gespeichert.",
     ))
 }
 
@@ -252,7 +384,11 @@ async fn new_category_page(page: PageContext, _user: Admin) -> Result<CategoryPa
 }
 
 async fn find_category(app: &AppState, id: i64) -> Result<(i64, CategoryAdminRow), AppError> {
-    let (programme, _, categories) = load(app).await?;
+    let Loaded {
+        programme,
+        categories,
+        ..
+    } = load(app).await?;
     let category = categories
         .into_iter()
         .find(|c| c.id == id)
@@ -289,7 +425,7 @@ async fn create_category(
     client: ClientAddress,
     ProtectedForm(form): ProtectedForm<CategoryForm>,
 ) -> Result<Response, AppError> {
-    let (programme, _, _) = load(&app).await?;
+    let programme = load(&app).await?.programme;
     store_category(
         &app,
         page,

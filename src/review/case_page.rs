@@ -277,16 +277,7 @@ pub fn proposal_defaults(
     ctx: &db::NoticeContext,
     project: &crate::applications::forms::Answers,
 ) -> ProposalForm {
-    let plain = |c: Option<i64>| {
-        c.map(|c| {
-            Cents::new(c)
-                .to_string()
-                .trim_end_matches('€')
-                .trim()
-                .to_string()
-        })
-        .unwrap_or_default()
-    };
+    let plain = |c: Option<i64>| c.map(|c| Cents::new(c).plain()).unwrap_or_default();
     ProposalForm {
         outcome: String::new(),
         granted: plain(ctx.requested_grant_cents),

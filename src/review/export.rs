@@ -39,8 +39,8 @@ const HEADER: [&str; 11] = [
     "Zugewiesen an",
 ];
 
-/// "80000,00": a number German spreadsheets read as such.
-fn decimal(cents: Option<i64>) -> String {
+/// "80000,00": a number German spreadsheets read as such (the payout ledger writes them too).
+pub fn decimal(cents: Option<i64>) -> String {
     cents
         .map(|c| {
             let sign = if c < 0 { "-" } else { "" };
@@ -66,7 +66,7 @@ fn record(c: &CaseRow) -> [String; 11] {
     ]
 }
 
-fn csv_lines<const N: usize>(rows: impl IntoIterator<Item = [String; N]>) -> Vec<u8> {
+pub fn csv_lines<const N: usize>(rows: impl IntoIterator<Item = [String; N]>) -> Vec<u8> {
     let mut writer = csv::WriterBuilder::new()
         .delimiter(b';')
         .terminator(csv::Terminator::CRLF)

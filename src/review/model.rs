@@ -480,11 +480,6 @@ pub enum ValidProposal {
 
 const TEXT_MAX: usize = 20_000;
 
-fn civil_to_time(d: jiff::civil::Date) -> Option<time::Date> {
-    let month = time::Month::try_from(u8::try_from(d.month()).ok()?).ok()?;
-    time::Date::from_calendar_date(i32::from(d.year()), month, u8::try_from(d.day()).ok()?).ok()
-}
-
 impl GrantLimits {
     /// Why a grant of `granted` on `eligible` costs breaks the limits, if it does: more than
     /// requested, more than the rate allows, above the round's cap or below its minimum.
@@ -524,7 +519,7 @@ impl ProposalForm {
     /// The Bewilligungszeitraum: both dates, the end not before the start.
     fn period(&self, errors: &mut FormErrors) -> (Option<time::Date>, Option<time::Date>) {
         let mut date = |field: &'static str, value: &str| {
-            let parsed = locale::parse_date(value).and_then(civil_to_time);
+            let parsed = locale::parse_date(value).and_then(locale::civil_to_time);
             if parsed.is_none() {
                 errors.add(
                     field,

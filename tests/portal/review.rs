@@ -326,7 +326,7 @@ async fn a_reviewer_works_a_case_and_the_municipality_sees_only_what_is_meant_fo
 }
 
 /// A second reviewer ("Paula Zweitprüferin"), signed in.
-async fn second_reviewer(app: &TestApp) -> crate::common::Client {
+pub async fn second_reviewer(app: &TestApp) -> crate::common::Client {
     let hash = foerderportal::accounts::password::Hasher::new()
         .hash(foerderportal::demo::DEMO_PASSWORD.into())
         .await

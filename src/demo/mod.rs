@@ -2,6 +2,8 @@
 //! role. Loaded automatically only into the local default database when it is empty, or by the
 //! explicit `demo-data` command; idempotent (existing rows are left alone).
 
+mod grant;
+
 use anyhow::Context;
 use jiff::ToSpan;
 use sqlx::PgPool;
@@ -69,6 +71,7 @@ pub async fn load_on_first_start(
         return Ok(false);
     }
     load(pool, hasher).await?;
+    load_lived_in(pool).await?;
     tracing::info!("loaded demo data into the empty local database");
     Ok(true)
 }
@@ -125,6 +128,8 @@ pub async fn load(pool: &PgPool, hasher: &Hasher) -> anyhow::Result<()> {
                 max_grant_cents: Some(Cents::from_euros(200_000).get()),
                 financing_type: "anteilfinanzierung",
                 state: RoundState::Published,
+                retained_bp: 1000,
+                payout_window_months: 2,
                 category_codes: &["2a", "2c", "2e", "2g"],
                 conditions_template: None,
             },
@@ -144,6 +149,15 @@ pub async fn load(pool: &PgPool, hasher: &Hasher) -> anyhow::Result<()> {
         ];
         programmes::set_attachment_types(&mut tx, round_id, &attachments).await?;
     }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What makes the demo look used (after [`load`]): the demo clerk's approved grant with its
+/// notice and payouts in every state. Skipped when that municipality has applications already.
+pub async fn load_lived_in(pool: &PgPool) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await?;
+    grant::load(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }
