@@ -63,20 +63,30 @@ impl PayoutForm {
     }
 }
 
+/// The account a payout goes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub holder: String,
+    pub iban: Iban,
+    /// Why it is not the application's account; empty when it is.
+    pub reason: String,
+}
+
 /// A Mittelabruf that may be filed.
 #[derive(Clone, Debug)]
 pub struct ValidPayout {
     pub requested: Cents,
     pub items: Vec<Item>,
-    /// Another account than the application's: holder, IBAN, reason.
-    pub other_account: Option<(String, Iban, String)>,
+    pub account: Account,
 }
 
-/// What the form is checked against: the grant's balance, the round's payout window and today.
+/// What the form is checked against: the grant's balance, the round's payout window, today,
+/// and the account given in the application (`None` if its IBAN does not hold).
 pub struct PayoutRules {
     pub balance: Balance,
     pub window_months: i32,
     pub today: Date,
+    pub application_account: Option<(String, Iban)>,
 }
 
 impl PayoutRules {
@@ -120,36 +130,21 @@ impl PayoutForm {
                 }
             }
         }
-        let other_account = self.other_account().then(|| {
-            let holder = required_line(
-                &mut errors,
-                TEXT_MAX,
-                "account_holder",
-                &self.account_holder,
-                "Bitte geben Sie den Kontoinhaber an.",
-                "Der Kontoinhaber",
+        let account = if self.other_account() {
+            self.account(&mut errors)
+        } else if let Some((holder, iban)) = rules.application_account.clone() {
+            Some(Account {
+                holder,
+                iban,
+                reason: String::new(),
+            })
+        } else {
+            errors.add(
+                "account",
+                "Die IBAN im Antrag ist nicht gültig. Bitte geben Sie ein anderes Konto an.",
             );
-            let iban = match self.iban.parse::<Iban>() {
-                Ok(iban) => Some(iban),
-                Err(message) => {
-                    errors.add("iban", message);
-                    None
-                }
-            };
-            let reason = clean_text(&self.account_reason, REASON_MAX + 1);
-            if reason.is_empty() {
-                errors.add(
-                    "account_reason",
-                    "Bitte begründen Sie, warum auf ein anderes Konto als im Antrag gezahlt werden soll.",
-                );
-            } else if reason.chars().count() > REASON_MAX {
-                errors.add(
-                    "account_reason",
-                    format!("Die Begründung darf höchstens {REASON_MAX} Zeichen lang sein."),
-                );
-            }
-            (holder, iban, reason)
-        });
+            None
+        };
         if self.declaration != "ja" {
             errors.add(
                 "declaration",
@@ -159,17 +154,50 @@ impl PayoutForm {
                 ),
             );
         }
-        // A missing IBAN has left its error above, so such a form never gets here.
-        let other_account =
-            other_account.and_then(|(holder, iban, reason)| Some((holder, iban?, reason)));
-        match requested {
-            Some(requested) if errors.is_empty() => Ok(ValidPayout {
+        match (requested, account) {
+            (Some(requested), Some(account)) if errors.is_empty() => Ok(ValidPayout {
                 requested,
                 items,
-                other_account,
+                account,
             }),
             _ => Err(errors),
         }
+    }
+
+    /// Another account than the application's: holder, a valid IBAN and a reason.
+    fn account(&self, errors: &mut FormErrors) -> Option<Account> {
+        let holder = required_line(
+            errors,
+            TEXT_MAX,
+            "account_holder",
+            &self.account_holder,
+            "Bitte geben Sie den Kontoinhaber an.",
+            "Der Kontoinhaber",
+        );
+        let iban = match self.iban.parse::<Iban>() {
+            Ok(iban) => Some(iban),
+            Err(message) => {
+                errors.add("iban", message);
+                None
+            }
+        };
+        let reason = clean_text(&self.account_reason, REASON_MAX + 1);
+        if reason.is_empty() {
+            errors.add(
+                "account_reason",
+                "Bitte begründen Sie, warum auf ein anderes Konto als im Antrag gezahlt werden soll.",
+            );
+        } else if reason.chars().count() > REASON_MAX {
+            errors.add(
+                "account_reason",
+                format!("Die Begründung darf höchstens {REASON_MAX} Zeichen lang sein."),
+            );
+        }
+        Some(Account {
+            holder,
+            iban: iban?,
+            reason,
+        })
     }
 
     /// The filled payment rows; a row counts once anything is typed in it.
@@ -405,6 +433,10 @@ mod tests {
             ),
             window_months: 2,
             today: date!(2027 - 12 - 31),
+            application_account: Some((
+                "Landkreis".into(),
+                "DE89370400440532013000".parse().unwrap(),
+            )),
         }
     }
 
@@ -488,10 +520,16 @@ mod tests {
         f.iban = "DE89 3704 0044 0532 0130 00".into();
         f.account_reason = "Neues Konto der Stadtkasse".into();
         let valid = f.validate(&rules()).unwrap();
-        assert_eq!(
-            valid.other_account.unwrap().1.to_string(),
-            "DE89 3704 0044 0532 0130 00"
-        );
+        assert_eq!(valid.account.holder, "Stadtkasse");
+        assert_eq!(valid.account.iban.as_str(), "DE89370400440532013000");
+        assert_eq!(valid.account.reason, "Neues Konto der Stadtkasse");
+        // Otherwise the application's account is used; if its IBAN no longer holds, the
+        // clerk is asked for another.
+        let mut rules = rules();
+        f.account = "application".into();
+        assert_eq!(f.validate(&rules).unwrap().account.holder, "Landkreis");
+        rules.application_account = None;
+        assert!(f.validate(&rules).unwrap_err().get("account").is_some());
     }
 
     #[test]

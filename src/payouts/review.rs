@@ -280,6 +280,10 @@ async fn case_with_errors(
     Ok((status, page).into_response())
 }
 
+fn not_now(transition: PayoutTransition, from: PayoutStatus) -> TransitionError {
+    TransitionError::NotAllowed { transition, from }
+}
+
 fn refusal(field: &str, e: &TransitionError, status: PayoutStatus) -> FormErrors {
     let mut errors = FormErrors::default();
     let message = match e {
@@ -369,14 +373,21 @@ async fn check(
     Path(id): Path<i64>,
     ProtectedForm(form): ProtectedForm<CheckForm>,
 ) -> Result<Response, AppError> {
-    let requested = {
+    let p = {
         let mut conn = app.db.acquire().await?;
-        Cents::new(
-            payout_for_review(&mut conn, &user, id, false)
-                .await?
-                .requested_cents,
-        )
+        payout_for_review(&mut conn, &user, id, false).await?
     };
+    if PayoutTransition::Check.target(p.status).is_none() {
+        // Checked, sent back or withdrawn meanwhile: say so, whatever the form holds.
+        let errors = refusal(
+            "pruefen",
+            &not_now(PayoutTransition::Check, p.status),
+            p.status,
+        );
+        let forms = (form, SendBackForm::default());
+        return case_with_errors(&app, page, &user, id, StatusCode::CONFLICT, errors, forms).await;
+    }
+    let requested = Cents::new(p.requested_cents);
     let (approved, note) = match form.validate(requested) {
         Ok(v) => v,
         Err(errors) => {

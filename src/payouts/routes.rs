@@ -23,7 +23,7 @@ use crate::audit::{self, Subject};
 use crate::error::AppError;
 use crate::locale;
 use crate::state::AppState;
-use crate::validation::FormErrors;
+use crate::validation::{FormErrors, Iban};
 use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash};
 
 pub fn router() -> Router<AppState> {
@@ -142,6 +142,11 @@ fn rules(grant: &GrantRow) -> PayoutRules {
         balance: grant.balance(),
         window_months: grant.payout_window_months,
         today: locale::today(),
+        application_account: grant
+            .iban
+            .parse::<Iban>()
+            .ok()
+            .map(|iban| (grant.account_holder.clone(), iban)),
     }
 }
 
@@ -180,20 +185,13 @@ async fn request(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let (holder, iban, reason) = match &valid.other_account {
-        Some((holder, iban, reason)) => (holder.clone(), iban.as_str().to_string(), reason.clone()),
-        None => (
-            grant.account_holder.clone(),
-            grant.iban.clone(),
-            String::new(),
-        ),
-    };
+    let account = &valid.account;
     let new = NewPayout {
         application_id: id,
         requested: valid.requested,
-        account_holder: &holder,
-        iban: &iban,
-        account_reason: &reason,
+        account_holder: &account.holder,
+        iban: account.iban.as_str(),
+        account_reason: &account.reason,
         submitted_by: user.id,
         items: &valid.items,
     };
@@ -212,7 +210,7 @@ async fn request(
         "payout.submitted",
         Subject::Payout(payout_id),
         json!({ "application_id": id, "requested_cents": valid.requested.get(),
-                "other_account": valid.other_account.is_some() }),
+                "other_account": !account.reason.is_empty() }),
     )
     .await?;
     tx.commit().await?;

@@ -111,6 +111,7 @@ const MATRIX: &[Route] = &[
     get("/admin/protokoll", ADMIN_PAGE),
     get("/admin/programm", ADMIN_PAGE),
     post("/admin/programm", ADMIN_ACTION),
+    post("/admin/programm/auszahlungskonto", ADMIN_ACTION),
     get("/admin/programm/kategorien/neu", ADMIN_PAGE),
     post("/admin/programm/kategorien/neu", ADMIN_ACTION),
     get("/admin/programm/kategorien/{id}", ADMIN_PAGE),
@@ -171,6 +172,28 @@ const MATRIX: &[Route] = &[
         "/antraege/{id}/loeschen",
         [Login, Allowed, Status(404), Status(404), Status(404)],
     ),
+    get("/antraege/{id}/auszahlungen", OWN_PAGE),
+    get("/antraege/{id}/auszahlungen/neu", OWN_PAGE),
+    post("/antraege/{id}/auszahlungen", OWN_ACTION),
+    get("/antraege/{id}/auszahlungen/{payout}", OWN_PAGE),
+    get("/pruefung/mittelabrufe", REVIEW_PAGE),
+    get("/pruefung/mittelabrufe/{id}", REVIEW_PAGE),
+    post("/pruefung/mittelabrufe/{id}/pruefen", REVIEW_ACTION),
+    post("/pruefung/mittelabrufe/{id}/anordnen", REVIEW_ACTION),
+    post("/pruefung/mittelabrufe/{id}/zurueckgeben", REVIEW_ACTION),
+    // After the reviewers' steps on the request: it withdraws it.
+    post(
+        "/antraege/{id}/auszahlungen/{payout}/zurueckziehen",
+        OWN_ACTION,
+    ),
+    get("/pruefung/zahllaeufe", REVIEW_PAGE),
+    post("/pruefung/zahllaeufe", REVIEW_ACTION),
+    get("/pruefung/zahllaeufe/{id}", REVIEW_PAGE),
+    get("/pruefung/zahllaeufe/{id}/pain001.xml", REVIEW_PAGE),
+    // After the run's pages: it books the run.
+    post("/pruefung/zahllaeufe/{id}/bezahlt", REVIEW_ACTION),
+    get("/pruefung/auszahlungen", REVIEW_PAGE),
+    get("/pruefung/auszahlungen.csv", REVIEW_PAGE),
     get("/pruefung", REVIEW_PAGE),
     get("/pruefung/export.csv", REVIEW_PAGE),
     get("/pruefung/aufgaben", REVIEW_PAGE),
@@ -215,6 +238,11 @@ struct Objects {
     /// A submitted application (of the Kyffhäuserkreis) and one of its files.
     case: i64,
     case_file: i64,
+    /// An approved application of the Kyffhäuserkreis, a submitted payout request on it, and
+    /// a payment run holding another of its payouts.
+    grant: i64,
+    payout: i64,
+    run: i64,
 }
 
 async fn objects(app: &TestApp) -> Objects {
@@ -256,7 +284,11 @@ async fn objects(app: &TestApp) -> Objects {
         .unwrap();
     let (application, attachment) = application_with_file(app).await;
     let (case, case_file) = submitted_application(app).await;
+    let (grant, payout, run) = grant_with_payouts(app, user).await;
     Objects {
+        grant,
+        payout,
+        run,
         case,
         case_file,
         municipality,
@@ -283,6 +315,42 @@ async fn submitted_application(app: &TestApp) -> (i64, i64) {
     .await
     .unwrap();
     (id, file)
+}
+
+/// An approved application with a submitted payout request and a run holding another payout
+/// (checked by the demo reviewer, ordered by `other_reviewer`).
+async fn grant_with_payouts(app: &TestApp, other_reviewer: i64) -> (i64, i64, i64) {
+    let grant =
+        crate::payouts::approved_grant(app, foerderportal::money::Cents::from_euros(100_000)).await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    for amount in ["1.000", "2.000"] {
+        let filed = crate::payouts::request(&clerk, grant, amount).await;
+        assert_eq!(filed.status, StatusCode::SEE_OTHER);
+    }
+    let run: i64 = sqlx::query_scalar(
+        "INSERT INTO payment_runs (programme_id, number, execution_date, transfers, total_cents, file, created_by)
+         SELECT id, 'ZL-2099-0001', current_date + 1, 1, 200000, 'x'::bytea, $1 FROM programmes LIMIT 1 RETURNING id",
+    )
+    .bind(other_reviewer)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE payout_requests SET status = 'in_run', approved_cents = requested_cents, run_id = $2,
+                checked_by = (SELECT id FROM users WHERE email = 'pruefung@demo.foerderportal.example'),
+                ordered_by = $1, checked_at = now(), ordered_at = now()
+         WHERE number = 2",
+    )
+    .bind(other_reviewer)
+    .bind(run)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let payout = sqlx::query_scalar("SELECT id FROM payout_requests WHERE number = 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    (grant, payout, run)
 }
 
 /// A draft of the demo clerk's municipality with one uploaded file.
@@ -315,9 +383,16 @@ fn concrete(path: &str, objects: &Objects) -> String {
     };
     let path = path
         .replace("{section}", "vorhaben")
-        .replace("{file}", &file.to_string());
-    let id = if path.starts_with("/pruefung/") {
+        .replace("{file}", &file.to_string())
+        .replace("{payout}", &objects.payout.to_string());
+    let id = if path.starts_with("/pruefung/mittelabrufe/") {
+        objects.payout
+    } else if path.starts_with("/pruefung/zahllaeufe/") {
+        objects.run
+    } else if path.starts_with("/pruefung/") {
         objects.case
+    } else if path.starts_with("/antraege/") && path.contains("/auszahlungen") {
+        objects.grant
     } else if path.starts_with("/antraege/") {
         objects.application
     } else if path.starts_with("/admin/kommunen/") {
@@ -406,7 +481,8 @@ async fn unknown_objects_answer_404_even_for_admins() {
             .path
             .replace("{id}", "987654321")
             .replace("{section}", "vorhaben")
-            .replace("{file}", "987654321");
+            .replace("{file}", "987654321")
+            .replace("{payout}", "987654321");
         let page = call(&admin, route.method, &path).await;
         assert_eq!(
             page.status,
@@ -510,8 +586,12 @@ async fn hostile_input_never_causes_a_server_error() {
         "contact_email",
     ];
     let category_fields: &[&str] = &["code", "title", "description", "retired"];
-    let forms: [(&str, &[&str]); 19] = [
+    let forms: [(&str, &[&str]); 20] = [
         ("/admin/programm", programme_fields),
+        (
+            "/admin/programm/auszahlungskonto",
+            &["debtor_name", "debtor_iban", "debtor_bic"],
+        ),
         ("/admin/programm/kategorien/neu", category_fields),
         ("/admin/programm/kategorien/{id}", category_fields),
         ("/admin/foerderaufrufe/neu", round_fields),
@@ -657,8 +737,57 @@ async fn hostile_input_never_causes_a_server_error() {
             failures.push(format!("POST {path}: {}", page.status));
         }
     }
-    // The reviewers' forms on a submitted case, and the dashboard's filters.
+    // The Mittelabruf, every field (the payment rows repeated), with another account.
+    for value in hostile {
+        let path = format!("/antraege/{}/auszahlungen", objects.grant);
+        let mut values: Vec<(&str, &str)> = [
+            "amount",
+            "purpose",
+            "payee",
+            "due_on",
+            "item_amount",
+            "purpose",
+            "item_amount",
+            "account_holder",
+            "iban",
+            "account_reason",
+            "declaration",
+        ]
+        .iter()
+        .map(|f| (*f, value))
+        .collect();
+        values.push(("account", "other"));
+        let page = clerk.post_with_token(&path, &values).await;
+        if page.status.is_server_error() {
+            failures.push(format!("POST {path}: {}", page.status));
+        }
+    }
+    // The reviewers' forms on a submitted case and on a payout request, the run form, and the
+    // filters of the dashboard and the payout queue.
     let reviewer = app.sign_in_as(Role::Reviewer).await;
+    let payout_forms: [(String, &[&str]); 3] = [
+        (
+            format!("/pruefung/mittelabrufe/{}/pruefen", objects.payout),
+            &["approved", "note"],
+        ),
+        (
+            format!("/pruefung/mittelabrufe/{}/zurueckgeben", objects.payout),
+            &["reason"],
+        ),
+        (
+            "/pruefung/zahllaeufe".to_string(),
+            &["programme", "execution_date"],
+        ),
+    ];
+    for (path, fields) in &payout_forms {
+        for value in hostile {
+            let values: Vec<(&str, &str)> = fields.iter().map(|f| (*f, value)).collect();
+            let page = reviewer.post_with_token(path, &values).await;
+            if page.status.is_server_error() {
+                failures.push(format!("POST {path}: {}", page.status));
+            }
+        }
+    }
     let review_forms: [(&str, &[&str]); 8] = [
         ("pruefung-beginnen", &["x"]),
         ("zuweisen", &["reviewer"]),
@@ -714,12 +843,20 @@ async fn hostile_input_never_causes_a_server_error() {
             "sortierung",
             "richtung",
             "nach",
+            "fuer_mich",
         ]
         .iter()
         .map(|k| (*k, *value))
         .collect();
         let encoded = serde_urlencoded::to_string(&query).unwrap();
-        for page in ["/pruefung", "/pruefung/export.csv", "/pruefung/statistik"] {
+        for page in [
+            "/pruefung",
+            "/pruefung/export.csv",
+            "/pruefung/statistik",
+            "/pruefung/mittelabrufe",
+            "/pruefung/auszahlungen",
+            "/pruefung/auszahlungen.csv",
+        ] {
             let got = reviewer.get(&format!("{page}?{encoded}")).await;
             if got.status.is_server_error() {
                 failures.push(format!("GET {page} with hostile filters: {}", got.status));
