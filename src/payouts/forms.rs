@@ -1,6 +1,8 @@
 //! The forms of the payout procedure, checked into domain values: the municipality's
 //! Mittelabruf, the reviewer's check, sending back and the value date of a payment run.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use time::Date;
 
@@ -23,10 +25,10 @@ pub const REASON_MAX: usize = 2000;
 #[serde(default)]
 pub struct PayoutForm {
     pub amount: String,
-    pub purpose: Vec<String>,
-    pub payee: Vec<String>,
-    pub due_on: Vec<String>,
-    pub item_amount: Vec<String>,
+    /// The payment rows: `purpose-1`, `payee-1`, `due_on-1`, `item_amount-1`, … (each field's
+    /// name is its id, so the error summary links to it).
+    #[serde(flatten)]
+    pub rows: BTreeMap<String, String>,
     /// "application" (the account given in the application) or "other".
     pub account: String,
     pub account_holder: String,
@@ -47,13 +49,18 @@ pub struct ItemInput {
 impl PayoutForm {
     /// The rows the page shows: what was typed, padded with empty rows.
     pub fn rows(&self) -> Vec<ItemInput> {
-        let at = |v: &[String], i: usize| v.get(i).cloned().unwrap_or_default();
-        (0..ITEM_ROWS)
-            .map(|i| ItemInput {
-                purpose: at(&self.purpose, i),
-                payee: at(&self.payee, i),
-                due_on: at(&self.due_on, i),
-                amount: at(&self.item_amount, i),
+        let at = |field: &str, n: usize| {
+            self.rows
+                .get(&format!("{field}-{n}"))
+                .cloned()
+                .unwrap_or_default()
+        };
+        (1..=ITEM_ROWS)
+            .map(|n| ItemInput {
+                purpose: at("purpose", n),
+                payee: at("payee", n),
+                due_on: at("due_on", n),
+                amount: at("item_amount", n),
             })
             .collect()
     }
@@ -441,12 +448,17 @@ mod tests {
     }
 
     fn form(amount: &str, rows: &[(&str, &str, &str, &str)]) -> PayoutForm {
+        let mut fields = BTreeMap::new();
+        for (i, (purpose, payee, due_on, amount)) in rows.iter().enumerate() {
+            let n = i + 1;
+            fields.insert(format!("purpose-{n}"), (*purpose).to_string());
+            fields.insert(format!("payee-{n}"), (*payee).to_string());
+            fields.insert(format!("due_on-{n}"), (*due_on).to_string());
+            fields.insert(format!("item_amount-{n}"), (*amount).to_string());
+        }
         PayoutForm {
             amount: amount.into(),
-            purpose: rows.iter().map(|r| r.0.into()).collect(),
-            payee: rows.iter().map(|r| r.1.into()).collect(),
-            due_on: rows.iter().map(|r| r.2.into()).collect(),
-            item_amount: rows.iter().map(|r| r.3.into()).collect(),
+            rows: fields,
             account: "application".into(),
             declaration: "ja".into(),
             ..PayoutForm::default()

@@ -742,12 +742,12 @@ async fn hostile_input_never_causes_a_server_error() {
         let path = format!("/antraege/{}/auszahlungen", objects.grant);
         let mut values: Vec<(&str, &str)> = [
             "amount",
-            "purpose",
-            "payee",
-            "due_on",
-            "item_amount",
-            "purpose",
-            "item_amount",
+            "purpose-1",
+            "payee-1",
+            "due_on-1",
+            "item_amount-1",
+            "purpose-9",
+            "purpose-1",
             "account_holder",
             "iban",
             "account_reason",

@@ -967,3 +967,195 @@ async fn conflict_partner_and_rule_change_pages_pass_axe() {
     browser.assert_accessible().await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn journey_a_grant_is_requested_checked_ordered_and_paid_passes_axe() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url().into())).await;
+    let id = crate::payouts::approved_grant(&app, foerderportal::money::Cents::from_euros(100_000))
+        .await;
+    let receipt = sink.wait_for(1).await;
+    let sign_out = "form[action='/abmelden'] button";
+    let due = (jiff::Zoned::now().date() + jiff::ToSpan::days(20)).to_string();
+
+    // The clerk finds the payouts on the approved application; the retained tenth cannot be
+    // requested; 50.000 € can.
+    open_login_and_sign_in(&browser, &app, "kommune@demo.foerderportal.example").await;
+    browser.goto(&app.url(&format!("/antraege/{id}"))).await;
+    browser
+        .click(&format!("a[href='/antraege/{id}/auszahlungen']"))
+        .await;
+    browser.assert_accessible().await;
+    assert_eq!(
+        browser.text("table.balance tbody tr:last-child td").await,
+        "90.000,00 €"
+    );
+    browser.click("a[href$='/auszahlungen/neu']").await;
+    browser.assert_accessible().await;
+    browser.fill("#purpose-1", "Lizenzen Terminservice").await;
+    browser
+        .fill("#payee-1", "Softwarehaus Nordthüringen GmbH")
+        .await;
+    browser.set_value("#due_on-1", &due).await;
+    browser.fill("#item_amount-1", "90.000,01").await;
+    browser.fill("#amount", "90.000,01").await;
+    browser.check("#declaration").await;
+    submit_expecting_errors(
+        &browser,
+        "form[action$='/auszahlungen'] button[type=submit]",
+    )
+    .await;
+    assert!(
+        browser
+            .text("#amount-error")
+            .await
+            .contains("Verwendungsnachweis")
+    );
+    browser.fill("#item_amount-1", "30.000,00").await;
+    browser.fill("#purpose-2", "Schulung").await;
+    browser.fill("#payee-2", "Kommunale Akademie").await;
+    browser.set_value("#due_on-2", &due).await;
+    browser.fill("#item_amount-2", "20.000,00").await;
+    browser.fill("#amount", "50.000,00").await;
+    browser
+        .click("form[action$='/auszahlungen'] button[type=submit]")
+        .await;
+    assert!(
+        browser
+            .text(".notice")
+            .await
+            .contains("Mittelabruf ist eingereicht")
+    );
+    browser.assert_accessible().await;
+    let request = browser.path().await;
+    let payout: i64 = request.rsplit('/').next().unwrap().parse().unwrap();
+    browser.click(sign_out).await;
+
+    // Reviewer A finds it correct.
+    open_login_and_sign_in(&browser, &app, "pruefung@demo.foerderportal.example").await;
+    browser.goto(&app.url("/pruefung")).await;
+    browser.click("a[href='/pruefung/mittelabrufe']").await;
+    browser.assert_accessible().await;
+    browser
+        .click(&format!("a[href='/pruefung/mittelabrufe/{payout}']"))
+        .await;
+    browser.assert_accessible().await;
+    browser.fill("#approved", "0").await;
+    submit_expecting_errors(&browser, "form[action$='/pruefen'] button").await;
+    browser.fill("#approved", "50.000,00").await;
+    browser.click("form[action$='/pruefen'] button").await;
+    assert!(
+        browser
+            .text(".notice-info")
+            .await
+            .contains("Vier-Augen-Prinzip")
+    );
+    browser.assert_accessible().await;
+    browser.click(sign_out).await;
+
+    // The admin enters the account the cash office pays from.
+    open_login_and_sign_in(&browser, &app, "admin@demo.foerderportal.example").await;
+    browser.goto(&app.url("/admin/programm")).await;
+    browser
+        .fill("#debtor_iban", "DE25 8205 0000 3004 4440 41")
+        .await;
+    submit_expecting_errors(&browser, "form[action$='/auszahlungskonto'] button").await;
+    browser
+        .fill("#debtor_iban", "DE25 8205 0000 3004 4440 40")
+        .await;
+    browser
+        .click("form[action$='/auszahlungskonto'] button")
+        .await;
+    assert!(
+        browser
+            .text(".notice")
+            .await
+            .contains("Auszahlungskonto ist gespeichert")
+    );
+    browser.click(sign_out).await;
+
+    // Reviewer B orders the payment, builds the run, and books it once the cash office paid.
+    open_login_and_sign_in(&browser, &app, "zweitpruefung@demo.foerderportal.example").await;
+    browser
+        .goto(&app.url(&format!("/pruefung/mittelabrufe/{payout}")))
+        .await;
+    browser.click("form[action$='/anordnen'] button").await;
+    assert!(
+        browser
+            .text(".notice")
+            .await
+            .contains("Auszahlung ist angeordnet")
+    );
+    browser.click("a[href='/pruefung/mittelabrufe']").await;
+    browser.click("a[href='/pruefung/zahllaeufe']").await;
+    browser.assert_accessible().await;
+    browser.set_value("#execution_date", "2020-01-01").await;
+    submit_expecting_errors(&browser, "form[action='/pruefung/zahllaeufe'] button").await;
+    let mut day = jiff::Zoned::now().date().tomorrow().unwrap();
+    while matches!(
+        day.weekday(),
+        jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
+    ) {
+        day = day.tomorrow().unwrap();
+    }
+    browser.set_value("#execution_date", &day.to_string()).await;
+    browser
+        .click("form[action='/pruefung/zahllaeufe'] button")
+        .await;
+    assert!(
+        browser
+            .text(".notice")
+            .await
+            .contains("Zahllauf ist erstellt")
+    );
+    browser.assert_accessible().await;
+    let run_page = browser.path().await;
+    let reviewer = app
+        .sign_in_as(foerderportal::accounts::Role::Reviewer)
+        .await;
+    let file = reviewer.get(&format!("{run_page}/pain001.xml")).await;
+    crate::payouts::validate(&file.body).unwrap();
+    assert!(
+        file.body
+            .contains("<InstdAmt Ccy=\"EUR\">50000.00</InstdAmt>")
+    );
+    browser.click("form[action$='/bezahlt'] button").await;
+    assert!(
+        browser
+            .text(".notice")
+            .await
+            .contains("als bezahlt gebucht")
+    );
+    browser.assert_accessible().await;
+    browser.goto(&app.url("/pruefung/auszahlungen")).await;
+    browser.assert_accessible().await;
+    browser.click(sign_out).await;
+
+    // The clerk sees it paid and has had a mail at every step.
+    open_login_and_sign_in(&browser, &app, "kommune@demo.foerderportal.example").await;
+    browser.goto(&app.url(&request)).await;
+    assert_eq!(browser.text("main p .tag").await, "Ausgezahlt");
+    browser.assert_accessible().await;
+    browser
+        .goto(&app.url(&format!("/antraege/{id}/auszahlungen")))
+        .await;
+    assert_eq!(
+        browser.text("table.balance tbody tr:first-child td").await,
+        "50.000,00 €"
+    );
+    assert_eq!(
+        browser.text("table.balance tbody tr:last-child td").await,
+        "40.000,00 €"
+    );
+    let mails = subjects(&sink.wait_for(receipt.len() + 5).await);
+    let reference = format!("EGOV-{}-0001", jiff::Zoned::now().year());
+    assert_eq!(
+        mails.last().unwrap(),
+        &format!("Mittelabruf 1 zum Antrag {reference}: Ausgezahlt"),
+        "{mails:?}"
+    );
+    browser.close().await;
+}

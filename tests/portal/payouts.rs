@@ -91,23 +91,39 @@ pub async fn approved_grant(app: &TestApp, granted: Cents) -> i64 {
     id
 }
 
-/// A Mittelabruf of `amount` for one payment due in ten days, to the application's account.
+/// A Mittelabruf of `amount` for one payment due in ten days, to the application's account,
+/// filled into the form of the page (so the field names are the page's).
 pub async fn request(clerk: &Client, id: i64, amount: &str) -> Page {
     let due = (jiff::Zoned::now().date() + jiff::ToSpan::days(10)).to_string();
     clerk
-        .post_with_token(
-            &format!("/antraege/{id}/auszahlungen"),
-            &[
-                ("purpose", "Lizenzen Terminservice"),
-                ("payee", "Softwarehaus GmbH"),
-                ("due_on", &due),
-                ("item_amount", amount),
-                ("amount", amount),
-                ("account", "application"),
-                ("declaration", "ja"),
-            ],
+        .submit(
+            &format!("/antraege/{id}/auszahlungen/neu"),
+            "form[action$='/auszahlungen']",
+            &request_fields(&due, amount),
         )
         .await
+}
+
+/// The same request posted without its page, as someone who may not see the page would.
+async fn post_request(client: &Client, id: i64, amount: &str) -> Page {
+    let due = (jiff::Zoned::now().date() + jiff::ToSpan::days(10)).to_string();
+    client
+        .post_with_token(
+            &format!("/antraege/{id}/auszahlungen"),
+            &request_fields(&due, amount),
+        )
+        .await
+}
+
+fn request_fields<'a>(due: &'a str, amount: &'a str) -> [(&'static str, &'a str); 6] {
+    [
+        ("purpose-1", "Lizenzen Terminservice"),
+        ("payee-1", "Softwarehaus GmbH"),
+        ("due_on-1", due),
+        ("item_amount-1", amount),
+        ("amount", amount),
+        ("declaration", "ja"),
+    ]
 }
 
 async fn last_payout(app: &TestApp) -> i64 {
@@ -584,11 +600,11 @@ async fn a_lower_amount_and_a_request_sent_back_free_the_grant_again() {
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        request(&jena, id, "1,00").await.status,
+        post_request(&jena, id, "1,00").await.status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        request(&reviewer, id, "1,00").await.status,
+        post_request(&reviewer, id, "1,00").await.status,
         StatusCode::FORBIDDEN
     );
     // An application that is not approved has no payouts.
