@@ -52,6 +52,14 @@ impl Financing {
     }
 }
 
+fn sum_by_year<'a>(items: impl Iterator<Item = &'a CostItem>) -> Vec<(i32, Cents)> {
+    let mut years: BTreeMap<i32, i64> = BTreeMap::new();
+    for i in items {
+        *years.entry(i.year).or_default() += i.amount.get();
+    }
+    years.into_iter().map(|(y, c)| (y, Cents::new(c))).collect()
+}
+
 fn add(amounts: &[Cents]) -> Cents {
     Cents::new(amounts.iter().map(|c| c.get()).sum())
 }
@@ -82,11 +90,12 @@ impl CostPlan {
 
     /// Totals per year, in year order.
     pub fn by_year(&self) -> Vec<(i32, Cents)> {
-        let mut years: BTreeMap<i32, i64> = BTreeMap::new();
-        for i in &self.items {
-            *years.entry(i.year).or_default() += i.amount.get();
-        }
-        years.into_iter().map(|(y, c)| (y, Cents::new(c))).collect()
+        sum_by_year(self.items.iter())
+    }
+
+    /// Eligible costs per year, in year order: how a grant is committed to budget years.
+    pub fn eligible_by_year(&self) -> Vec<(i32, Cents)> {
+        sum_by_year(self.items.iter().filter(|i| i.eligible))
     }
 
     /// Totals per kind of cost, in the order of [`COST_KINDS`], kinds without costs left out.

@@ -669,6 +669,60 @@ pub async fn commit_grant(
     Ok(Ok(()))
 }
 
+/// Commits an approved grant to its budget years (`split`; empty: all in the round's year),
+/// each with a guarded update like [`commit_grant`], after it (which holds the round's row, so
+/// approvals of one round commit one after the other). Refused with the first year that
+/// cannot take its share: `Err((year, remaining, wanted))`.
+pub async fn commit_years(
+    conn: &mut PgConnection,
+    application: &ApplicationRow,
+    granted: crate::money::Cents,
+    split: &[(i32, crate::money::Cents)],
+) -> sqlx::Result<Result<(), (i32, crate::money::Cents, crate::money::Cents)>> {
+    use crate::money::Cents;
+    let round_year: i32 = sqlx::query_scalar!(
+        "SELECT year FROM rounds WHERE id = $1",
+        application.round_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let whole = [(round_year, granted)];
+    let split = if split.is_empty() { &whole[..] } else { split };
+    for &(year, cents) in split.iter().filter(|(_, c)| *c > Cents::ZERO) {
+        let taken = sqlx::query_scalar!(
+            "UPDATE round_budget_years SET committed_cents = committed_cents + $3
+             WHERE round_id = $1 AND year = $2 AND committed_cents + $3 <= budget_cents
+             RETURNING year",
+            application.round_id,
+            year,
+            cents.get(),
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        if taken.is_none() {
+            let remaining: Option<i64> = sqlx::query_scalar!(
+                "SELECT budget_cents - committed_cents FROM round_budget_years WHERE round_id = $1 AND year = $2",
+                application.round_id,
+                year,
+            )
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
+            return Ok(Err((year, Cents::new(remaining.unwrap_or(0)), cents)));
+        }
+        sqlx::query!(
+            "INSERT INTO grant_years (application_id, round_id, year, committed_cents) VALUES ($1, $2, $3, $4)",
+            application.id,
+            application.round_id,
+            year,
+            cents.get(),
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(Ok(()))
+}
+
 /// The notice of the application's confirmed decision, read from the review's table (the
 /// municipality downloads what the ministry issued). Only a confirmed decision carries a notice
 /// (`settle` stores one only when confirming; a CHECK requires it then).

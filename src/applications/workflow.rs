@@ -37,6 +37,9 @@ pub struct Input {
     pub granted: Option<Cents>,
     /// A (re)submission's answers, as checked: stored as the revision.
     pub answers: Option<serde_json::Value>,
+    /// An approval's split by Haushaltsjahr, committed against each year's budget (empty:
+    /// all in the round's year, as before budget years existed).
+    pub years: Vec<(i32, Cents)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +53,13 @@ pub enum TransitionError {
     /// The approval does not fit into what is left of the round's budget.
     #[error("the round's remaining budget {remaining} is too small")]
     BudgetExceeded { remaining: Cents },
+    /// One budget year cannot take its share of the approval.
+    #[error("budget year {year}: {remaining} left, {wanted} wanted")]
+    YearBudgetExceeded {
+        year: i32,
+        remaining: Cents,
+        wanted: Cents,
+    },
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
@@ -59,7 +69,9 @@ pub enum TransitionError {
 impl From<TransitionError> for crate::error::AppError {
     fn from(e: TransitionError) -> Self {
         match e {
-            TransitionError::NotAllowed { .. } | TransitionError::BudgetExceeded { .. } => {
+            TransitionError::NotAllowed { .. }
+            | TransitionError::BudgetExceeded { .. }
+            | TransitionError::YearBudgetExceeded { .. } => {
                 crate::error::AppError::Conflict(e.to_string())
             }
             TransitionError::Db(e) => e.into(),
@@ -131,6 +143,15 @@ pub async fn apply(
         let granted = input.granted.ok_or_else(not_allowed)?;
         if let Err(remaining) = db::commit_grant(conn, application, granted).await? {
             return Err(TransitionError::BudgetExceeded { remaining });
+        }
+        if let Err((year, remaining, wanted)) =
+            db::commit_years(conn, application, granted, &input.years).await?
+        {
+            return Err(TransitionError::YearBudgetExceeded {
+                year,
+                remaining,
+                wanted,
+            });
         }
     }
     let numbered_in =

@@ -142,13 +142,19 @@ async fn approved_application(
     )
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query!(
-        "UPDATE rounds SET granted_cents = granted_cents + $2 WHERE id = $1",
-        round,
-        GRANTED.get()
-    )
-    .execute(&mut *conn)
-    .await?;
+    // Committed like a confirmed approval: against the round's budget and its year.
+    let row = applications::find(conn, id)
+        .await?
+        .context("the demo application")?;
+    anyhow::ensure!(
+        applications::commit_grant(conn, &row, GRANTED)
+            .await?
+            .is_ok()
+            && applications::commit_years(conn, &row, GRANTED, &[])
+                .await?
+                .is_ok(),
+        "the demo round's budget cannot take the demo grant"
+    );
     let steps = [
         (
             Transition::Submit,
@@ -179,7 +185,18 @@ async fn approved_application(
             decided,
         ),
     ];
-    for (transition, from, to, actor, at) in steps {
+    timeline(conn, id, &steps).await?;
+    tracing::debug!(%reference, "demo grant created");
+    Ok(id)
+}
+
+/// The application's timeline events, each at its time.
+async fn timeline(
+    conn: &mut PgConnection,
+    id: i64,
+    steps: &[(Transition, Status, Status, i64, OffsetDateTime)],
+) -> anyhow::Result<()> {
+    for (transition, from, to, actor, at) in steps.iter().copied() {
         applications::insert_event_with_details(
             conn,
             id,
@@ -199,8 +216,7 @@ async fn approved_application(
         .execute(&mut *conn)
         .await?;
     }
-    tracing::debug!(%reference, "demo grant created");
-    Ok(id)
+    Ok(())
 }
 
 /// The confirmed decision with its Zuwendungsbescheid.
@@ -582,6 +598,16 @@ async fn paid_run(
         ..Change::default()
     };
     advance(conn, payout, PayoutStatus::InRun, PayoutStatus::Paid, paid).await?;
+    payouts::book_paid_into_years(
+        conn,
+        ordered
+            .first()
+            .context("the ordered demo payout")?
+            .application_id,
+        run.total(),
+        execution_date.year(),
+    )
+    .await?;
     event(
         conn,
         payout,

@@ -551,6 +551,47 @@ pub async fn download_run_file(
     Ok(row.map(|r| (r.number, r.file)))
 }
 
+/// Books a paid amount against the grant's commitments per Haushaltsjahr: the year of the
+/// payment first, then earlier years (money carried over), then later ones. A grant without
+/// commitments (approved before budget years existed) books nothing here.
+pub async fn book_paid_into_years(
+    conn: &mut PgConnection,
+    application_id: i64,
+    amount: Cents,
+    year: i32,
+) -> sqlx::Result<()> {
+    let open = sqlx::query!(
+        "SELECT round_id, year, committed_cents - paid_cents AS \"open!\" FROM grant_years
+         WHERE application_id = $1 AND committed_cents > paid_cents
+         ORDER BY year = $2 DESC, year < $2 DESC, abs(year - $2)
+         FOR UPDATE",
+        application_id,
+        year,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut left = amount.get();
+    for row in open {
+        if left == 0 {
+            break;
+        }
+        let part = left.min(row.open);
+        left -= part;
+        sqlx::query!(
+            "WITH g AS (UPDATE grant_years SET paid_cents = paid_cents + $3
+                        WHERE application_id = $1 AND year = $2 RETURNING round_id, year)
+             UPDATE round_budget_years y SET paid_cents = y.paid_cents + $3
+             FROM g WHERE y.round_id = g.round_id AND y.year = g.year",
+            application_id,
+            row.year,
+            part,
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Marks the run paid, once: `false` when it already was (a second click, a parallel request).
 /// The grants of its payouts are locked first, in id order, as every other payout step locks
 /// the grant before the request.

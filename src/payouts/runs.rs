@@ -379,7 +379,7 @@ async fn mark_paid(
     ProtectedForm(_): ProtectedForm<NoFields>,
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
-    find_run(&mut tx, &user, id).await?;
+    let run = find_run(&mut tx, &user, id).await?;
     let back = format!("/pruefung/zahllaeufe/{id}");
     // The guarded update is the lock: of two clicks, the second finds the run paid.
     if !db::mark_run_paid(&mut tx, id, user.id).await? {
@@ -399,7 +399,10 @@ async fn mark_paid(
             p,
             staff(&user),
             PayoutTransition::MarkPaid,
-            &Input::default(),
+            &Input {
+                run: Some((run.id, run.number.clone(), run.execution_date)),
+                ..Input::default()
+            },
         )
         .await?;
     }

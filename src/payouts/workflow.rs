@@ -144,7 +144,12 @@ pub async fn apply(
         PayoutTransition::AddToRun => {
             change.run_id = Some(input.run.as_ref().ok_or_else(not_allowed)?.0);
         }
-        PayoutTransition::MarkPaid => change.paid = true,
+        PayoutTransition::MarkPaid => {
+            change.paid = true;
+            let paid_on = input.run.as_ref().ok_or_else(not_allowed)?.2;
+            db::book_paid_into_years(conn, payout.application_id, payout.amount(), paid_on.year())
+                .await?;
+        }
         _ => {}
     }
     if !db::set_status(conn, payout.id, from, target, change).await? {

@@ -161,6 +161,8 @@ async fn create(
     let chosen: Vec<&str> = round.categories.iter().map(String::as_str).collect();
     let mut tx = app.db.begin().await?;
     let id = db::insert_round(&mut tx, new_round(programme_id, &round, &chosen)).await?;
+    // A new round has nothing committed, so its split always fits.
+    let _ = db::set_budget_years(&mut tx, id, &round.budget_years).await?;
     db::set_attachment_types(&mut tx, id, &round.attachments).await?;
     let actor = user.actor(&client);
     audit::record(
@@ -192,12 +194,15 @@ async fn edit_page(
         .await?
         .ok_or(AppError::NotFound)?;
     let attachments = db::attachment_types(&mut conn, id).await?;
+    let years = db::budget_years(&mut conn, &[id]).await?;
     Ok(FormPage {
         page,
         id: Some(id),
         heading: round.title.clone(),
         state: round.state.label(),
-        form: RoundForm::from_round(&round).with_attachments(&attachments),
+        form: RoundForm::from_round(&round)
+            .with_attachments(&attachments)
+            .with_budget_years(&years),
         categories,
         financing_types: &FINANCING_TYPES,
         errors: FormErrors::default(),
@@ -268,6 +273,29 @@ async fn update(
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
     db::update_round(&mut tx, id, &changed).await?;
+    if let Err((year, committed)) = db::set_budget_years(&mut tx, id, &round.budget_years).await? {
+        tx.rollback().await?;
+        let mut errors = FormErrors::default();
+        errors.add(
+            "budget_years",
+            format!(
+                "Im Haushaltsjahr {year} sind bereits {} gebunden; sein Budget darf nicht darunter liegen.",
+                Cents::new(committed)
+            ),
+        );
+        let page = FormPage {
+            page,
+            id: Some(id),
+            heading: existing.title.clone(),
+            state: existing.state.label(),
+            form,
+            categories,
+            financing_types: &FINANCING_TYPES,
+            errors,
+            broken: 0,
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
     db::set_attachment_types(&mut tx, id, &round.attachments).await?;
     let actor = user.actor(&client);
     let details = json!({

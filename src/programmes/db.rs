@@ -295,6 +295,75 @@ pub async fn count_rounds(conn: &mut PgConnection) -> sqlx::Result<i64> {
         .await
 }
 
+/// One Haushaltsjahr of a round's budget.
+#[derive(Clone, Debug, Default)]
+pub struct BudgetYearRow {
+    pub round_id: i64,
+    pub year: i32,
+    pub budget_cents: i64,
+    pub committed_cents: i64,
+    pub paid_cents: i64,
+}
+
+/// The budget years of the rounds given (all rounds when empty), in year order.
+pub async fn budget_years(
+    conn: &mut PgConnection,
+    round_ids: &[i64],
+) -> sqlx::Result<Vec<BudgetYearRow>> {
+    sqlx::query_as!(
+        BudgetYearRow,
+        "SELECT round_id, year, budget_cents, committed_cents, paid_cents FROM round_budget_years
+         WHERE cardinality($1::bigint[]) = 0 OR round_id = ANY($1)
+         ORDER BY round_id, year",
+        round_ids
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Sets a round's split by year. Refused (nothing changed) with the first year whose
+/// commitments the new split would not cover: `Err((year, committed))`.
+pub async fn set_budget_years(
+    conn: &mut PgConnection,
+    round_id: i64,
+    split: &[(i32, crate::money::Cents)],
+) -> sqlx::Result<Result<(), (i32, i64)>> {
+    let years: Vec<i32> = split.iter().map(|(y, _)| *y).collect();
+    let budgets: Vec<i64> = split.iter().map(|(_, c)| c.get()).collect();
+    let short = sqlx::query!(
+        r#"SELECT y.year, y.committed_cents FROM round_budget_years y
+           LEFT JOIN unnest($2::int[], $3::bigint[]) AS s(year, budget) ON s.year = y.year
+           WHERE y.round_id = $1 AND y.committed_cents > coalesce(s.budget, 0)
+           ORDER BY y.year LIMIT 1"#,
+        round_id,
+        &years,
+        &budgets,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(short) = short {
+        return Ok(Err((short.year, short.committed_cents)));
+    }
+    sqlx::query!(
+        "DELETE FROM round_budget_years WHERE round_id = $1 AND year <> ALL($2) AND committed_cents = 0",
+        round_id,
+        &years,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO round_budget_years (round_id, year, budget_cents)
+         SELECT $1, year, budget FROM unnest($2::int[], $3::bigint[]) AS s(year, budget)
+         ON CONFLICT (round_id, year) DO UPDATE SET budget_cents = excluded.budget_cents",
+        round_id,
+        &years,
+        &budgets,
+    )
+    .execute(conn)
+    .await?;
+    Ok(Ok(()))
+}
+
 /// The account a programme pays from.
 #[derive(Clone, Debug)]
 pub struct DebtorRow {

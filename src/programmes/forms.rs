@@ -27,6 +27,9 @@ pub struct RoundForm {
     pub retained: String,
     /// Months within which requested money must be spent ("2").
     pub payout_window: String,
+    /// The budget split by Haushaltsjahr, one line per year ("2027: 6.000.000"); empty keeps
+    /// the whole budget in the round's year.
+    pub budget_years: String,
     /// Codes of the open categories ("2a", …), one `category` field per ticked box.
     #[serde(rename = "category")]
     pub categories: Vec<String>,
@@ -57,6 +60,8 @@ pub struct ValidRound {
     pub financing_type: &'static str,
     pub retained: Rate,
     pub payout_window_months: i32,
+    /// Never empty; the amounts add up to the budget.
+    pub budget_years: Vec<(i32, Cents)>,
     pub categories: Vec<String>,
     pub attachments: Vec<AttachmentType>,
     pub conditions: Option<String>,
@@ -98,6 +103,7 @@ impl RoundForm {
             max_rate: percent(r.max_rate_bp),
             retained: percent(r.retained_bp),
             payout_window: r.payout_window_months.to_string(),
+            budget_years: String::new(),
             min_grant: plain(r.min_grant_cents),
             max_grant: r.max_grant_cents.map(plain).unwrap_or_default(),
             financing_type: r.financing_type.clone(),
@@ -219,6 +225,76 @@ impl RoundForm {
         (retained, payout_window_months)
     }
 
+    /// The budget's split by year: lines "2027: 6.000.000" for the round's year and up to five
+    /// after it, each year once, adding up to the budget. Empty: all in the round's year.
+    fn budget_years(&self, year: i32, budget: Cents, errors: &mut FormErrors) -> Vec<(i32, Cents)> {
+        let lines: Vec<&str> = self
+            .budget_years
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        if lines.is_empty() {
+            return vec![(year, budget)];
+        }
+        let mut split: Vec<(i32, Cents)> = Vec::new();
+        for (n, line) in lines.iter().enumerate() {
+            let n = n + 1;
+            let (y, amount) = line
+                .split_once([':', '='])
+                .or_else(|| line.split_once(char::is_whitespace))
+                .unwrap_or((line, ""));
+            let y = y
+                .trim()
+                .parse::<i32>()
+                .ok()
+                .filter(|y| (year..=year + 5).contains(y));
+            let Some(y) = y else {
+                errors.add(
+                    "budget_years",
+                    format!(
+                        "Zeile {n}: Bitte beginnen Sie mit einem Haushaltsjahr von {year} bis {}, zum Beispiel „{year}: 6.000.000“.",
+                        year + 5
+                    ),
+                );
+                continue;
+            };
+            match amount.trim().parse::<Cents>() {
+                Ok(_) if split.iter().any(|(seen, _)| *seen == y) => {
+                    errors.add(
+                        "budget_years",
+                        format!("Zeile {n}: Das Jahr {y} steht schon in einer früheren Zeile."),
+                    );
+                }
+                Ok(c) => split.push((y, c)),
+                Err(e) => errors.add("budget_years", format!("Zeile {n}: {e}")),
+            }
+        }
+        let sum = Cents::new(split.iter().map(|(_, c)| c.get()).sum());
+        if errors.get("budget_years").is_none() && sum != budget {
+            errors.add(
+                "budget_years",
+                format!("Die Jahresbeträge ergeben {sum}, das Budget ist {budget}: Sie müssen übereinstimmen."),
+            );
+        }
+        split.sort_by_key(|(y, _)| *y);
+        split
+    }
+
+    /// The split as the form shows it, from the stored years; a budget in one year only shows
+    /// no split (changing the budget then needs no second change).
+    pub fn with_budget_years(mut self, years: &[super::db::BudgetYearRow]) -> Self {
+        if years.len() < 2 {
+            return self;
+        }
+        self.budget_years = years
+            .iter()
+            .map(|y| format!("{}: {}", y.year, Cents::new(y.budget_cents).plain()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        self
+    }
+
     /// Checks every field; `known_categories` are the programme's category codes.
     pub fn validate(&self, known_categories: &[String]) -> Result<ValidRound, FormErrors> {
         let mut errors = FormErrors::default();
@@ -249,6 +325,9 @@ impl RoundForm {
             }
         };
         let (retained, payout_window_months) = self.payout_rules(&mut errors);
+        let budget_years = budget
+            .map(|budget| self.budget_years(year, budget, &mut errors))
+            .unwrap_or_default();
         let (opens_at, closes_at) = self.window(&mut errors);
         let financing_type = FINANCING_TYPES
             .iter()
@@ -309,6 +388,7 @@ impl RoundForm {
                 financing_type,
                 retained,
                 payout_window_months,
+                budget_years,
                 categories,
                 attachments,
                 conditions: Some(conditions).filter(|c| !c.is_empty()),
@@ -383,6 +463,7 @@ mod tests {
             financing_type: "anteilfinanzierung".into(),
             retained: "10".into(),
             payout_window: "2".into(),
+            budget_years: String::new(),
             categories: vec!["2a".into(), "2x".into()],
             attachments: String::new(),
             confirmed: false,

@@ -98,6 +98,10 @@ pub struct CasePage {
     /// The open proposal is someone else's: this reviewer may confirm or send it back.
     can_settle: bool,
     pub proposal: ProposalForm,
+    /// The grant's split by Haushaltsjahr: one field per budget year of the round (none when
+    /// the round has a single year), and the split the cost plan gives for the requested sum.
+    year_fields: Vec<YearField>,
+    automatic_split: String,
     has_notice: bool,
     outcomes: &'static [(&'static str, &'static str)],
 }
@@ -133,6 +137,69 @@ const OUTCOMES: &[(&str, &str)] = &[
     (Outcome::Reject.as_str(), "Ablehnen"),
 ];
 
+pub struct YearField {
+    pub key: String,
+    pub label: String,
+}
+
+/// The round's budget years as fields of the proposal, and the cost plan's split of the
+/// requested grant over them ("2027: 48.000,00 €, 2028: 32.000,00 €").
+async fn year_fields(
+    conn: &mut sqlx::PgConnection,
+    dossier: &Dossier,
+    requested: Cents,
+) -> Result<(Vec<YearField>, String), AppError> {
+    let years: Vec<i32> =
+        crate::programmes::db::budget_years(conn, &[dossier.application.round_id])
+            .await?
+            .iter()
+            .map(|y| y.year)
+            .collect();
+    if years.len() < 2 {
+        return Ok((Vec::new(), String::new()));
+    }
+    let eligible = dossier
+        .cost_plan()
+        .map(|p| p.eligible_by_year())
+        .unwrap_or_default();
+    let split = super::model::split_by_years(requested, &eligible, &years);
+    let fields = years
+        .iter()
+        .map(|y| YearField {
+            key: format!("year-{y}"),
+            label: format!("Haushaltsjahr {y} in Euro"),
+        })
+        .collect();
+    Ok((fields, years_text(&split)))
+}
+
+/// "2027: 48.000,00 €, 2028: 32.000,00 €"
+pub fn years_text(split: &[(i32, Cents)]) -> String {
+    split
+        .iter()
+        .map(|(y, c)| format!("{y}: {c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The ministry's timeline of a case.
+fn event_views(events: &[crate::applications::db::EventRow]) -> Vec<EventView> {
+    events
+        .iter()
+        .map(|e| EventView {
+            at: locale::date_time(e.at),
+            at_iso: locale::iso(e.at),
+            what: match (e.kind.as_str(), e.details.0["assignee"].as_str()) {
+                ("assigned", Some(name)) => format!("Zugewiesen an {name}"),
+                ("assigned", None) => "Zuweisung aufgehoben".into(),
+                (kind, _) => event_text(kind).into(),
+            },
+            actor: e.actor_name.clone().unwrap_or_default(),
+            message: e.message.clone(),
+        })
+        .collect()
+}
+
 pub async fn load_case_page(
     conn: &mut sqlx::PgConnection,
     page: PageContext,
@@ -152,7 +219,18 @@ pub async fn load_case_page(
         .map(|a| a.items.0.clone())
         .unwrap_or_default();
     let status = dossier.status();
+    let requested = Cents::new(notice_context.requested_grant_cents.unwrap_or(0));
+    let (year_fields, automatic_split) = year_fields(conn, &dossier, requested).await?;
+    let decision_view = match &decision {
+        Some(d) => Some(DecisionView {
+            years: years_text(&db::decision_years(conn, d.id).await?),
+            ..DecisionView::new(d)
+        }),
+        None => None,
+    };
     Ok(CasePage {
+        year_fields,
+        automatic_split,
         page,
         head: Header::new(&dossier.application),
         status,
@@ -169,20 +247,7 @@ pub async fn load_case_page(
             .map(|a| (a.id, a.file_name.clone(), a.content_type.clone()))
             .collect(),
         partners: dossier.partners.iter().map(PartnerView::new).collect(),
-        events: events
-            .iter()
-            .map(|e| EventView {
-                at: locale::date_time(e.at),
-                at_iso: locale::iso(e.at),
-                what: match (e.kind.as_str(), e.details.0["assignee"].as_str()) {
-                    ("assigned", Some(name)) => format!("Zugewiesen an {name}"),
-                    ("assigned", None) => "Zuweisung aufgehoben".into(),
-                    (kind, _) => event_text(kind).into(),
-                },
-                actor: e.actor_name.clone().unwrap_or_default(),
-                message: e.message.clone(),
-            })
-            .collect(),
+        events: event_views(&events),
         notes: record
             .notes
             .0
@@ -233,7 +298,7 @@ pub async fn load_case_page(
             .as_ref()
             .is_some_and(|d| d.state == DecisionState::Confirmed),
         outcomes: OUTCOMES,
-        decision: decision.as_ref().map(DecisionView::new),
+        decision: decision_view,
         proposal: proposal_defaults(&notice_context, &dossier.answers(Section::Project)),
     })
 }
@@ -249,6 +314,8 @@ pub struct DecisionView {
     pub conditions: String,
     pub proposed: String,
     pub settled: String,
+    /// The split by Haushaltsjahr ("2027: …, 2028: …"), where there is one.
+    pub years: String,
 }
 
 impl DecisionView {
@@ -267,6 +334,7 @@ impl DecisionView {
                 (Some(by), Some(at)) => format!("{by}, {}", locale::date_time(at)),
                 _ => String::new(),
             },
+            years: String::new(),
         }
     }
 }
@@ -286,5 +354,6 @@ pub fn proposal_defaults(
         period_start: project.get("start_date").cloned().unwrap_or_default(),
         period_end: project.get("end_date").cloned().unwrap_or_default(),
         conditions: ctx.conditions_template.clone(),
+        years: std::collections::BTreeMap::new(),
     }
 }

@@ -1,6 +1,7 @@
 //! The reviewers' dashboard: every submitted application with filters in the URL, full-text
 //! search, sorting by each column, keyset pages, counts per status and the rounds' budgets.
 
+use crate::programmes::db::BudgetYearRow;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -84,9 +85,59 @@ pub struct StatusCount {
     pub current: bool,
 }
 
+/// One Haushaltsjahr of a budget: what it holds, what is committed to grants, paid, still
+/// to pay, and free.
+pub struct YearView {
+    pub year: String,
+    pub budget: String,
+    pub committed: String,
+    pub paid: String,
+    pub open: String,
+    pub free: String,
+}
+
+impl YearView {
+    fn new(year: String, budget: i64, committed: i64, paid: i64) -> Self {
+        YearView {
+            year,
+            budget: Cents::new(budget).to_string(),
+            committed: Cents::new(committed).to_string(),
+            paid: Cents::new(paid).to_string(),
+            open: Cents::new(committed - paid).to_string(),
+            free: Cents::new(budget - committed).to_string(),
+        }
+    }
+}
+
+/// The years of `rows` (several rounds' rows of one year are added up), and their sum.
+pub fn years_table(rows: &[BudgetYearRow]) -> (Vec<YearView>, YearView) {
+    let mut by_year: std::collections::BTreeMap<i32, [i64; 3]> = std::collections::BTreeMap::new();
+    for r in rows {
+        let sums = by_year.entry(r.year).or_default();
+        sums[0] += r.budget_cents;
+        sums[1] += r.committed_cents;
+        sums[2] += r.paid_cents;
+    }
+    let total = by_year.values().fold([0i64; 3], |acc, s| {
+        [acc[0] + s[0], acc[1] + s[1], acc[2] + s[2]]
+    });
+    let years = by_year
+        .into_iter()
+        .map(|(y, [b, c, p])| YearView::new(y.to_string(), b, c, p))
+        .collect();
+    (
+        years,
+        YearView::new("Summe".into(), total[0], total[1], total[2]),
+    )
+}
+
 /// A round's budget as figures and as shares of the bar (in per mille, for the widths).
 pub struct BudgetView {
     pub title: String,
+    /// Per Haushaltsjahr: shown once the budget spans several years or money has been paid.
+    pub years: Vec<YearView>,
+    pub years_total: YearView,
+    pub show_years: bool,
     pub budget: String,
     pub requested: String,
     pub granted: String,
@@ -96,7 +147,14 @@ pub struct BudgetView {
 }
 
 impl BudgetView {
-    pub fn new(b: &db::BudgetRow) -> Self {
+    pub fn new(b: &db::BudgetRow, years: &[BudgetYearRow]) -> Self {
+        let own: Vec<BudgetYearRow> = years
+            .iter()
+            .filter(|y| y.round_id == b.round_id)
+            .cloned()
+            .collect();
+        let show_years = own.len() > 1 || own.iter().any(|y| y.paid_cents > 0);
+        let (years, years_total) = years_table(&own);
         let share = |part: i64| {
             if b.budget_cents <= 0 {
                 0
@@ -107,6 +165,9 @@ impl BudgetView {
         let granted_share = share(b.granted_cents);
         BudgetView {
             title: b.title.clone(),
+            years,
+            years_total,
+            show_years,
             budget: Cents::new(b.budget_cents).to_string(),
             requested: Cents::new(b.requested_cents).to_string(),
             granted: Cents::new(b.granted_cents).to_string(),
@@ -231,11 +292,10 @@ async fn dashboard(
             }
         })
         .collect();
-    let budgets = db::budgets(&mut conn, filter.round)
-        .await?
-        .iter()
-        .map(BudgetView::new)
-        .collect();
+    let rounds = db::budgets(&mut conn, filter.round).await?;
+    let round_ids: Vec<i64> = rounds.iter().map(|b| b.round_id).collect();
+    let years = crate::programmes::db::budget_years(&mut conn, &round_ids).await?;
+    let budgets = rounds.iter().map(|b| BudgetView::new(b, &years)).collect();
     Ok(DashboardPage {
         page,
         errors,

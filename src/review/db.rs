@@ -9,6 +9,7 @@ use super::model::{Assignment, Cursor, DecisionState, Filter, Outcome, Reference
 use crate::accounts::model::Role;
 use crate::applications::db as applications_db;
 use crate::applications::model::{Status, Transition};
+use crate::money::Cents;
 use crate::programmes::model::RoundState;
 
 /// One application in the dashboard.
@@ -405,6 +406,42 @@ pub async fn current_decision(
     )
     .fetch_optional(conn)
     .await
+}
+
+/// The split by Haushaltsjahr a decision proposes, in year order.
+pub async fn decision_years(
+    conn: &mut PgConnection,
+    decision_id: i64,
+) -> sqlx::Result<Vec<(i32, Cents)>> {
+    let rows = sqlx::query!(
+        "SELECT year, cents FROM decision_years WHERE decision_id = $1 ORDER BY year",
+        decision_id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.year, Cents::new(r.cents)))
+        .collect())
+}
+
+pub async fn set_decision_years(
+    conn: &mut PgConnection,
+    decision_id: i64,
+    split: &[(i32, Cents)],
+) -> sqlx::Result<()> {
+    let years: Vec<i32> = split.iter().map(|(y, _)| *y).collect();
+    let cents: Vec<i64> = split.iter().map(|(_, c)| c.get()).collect();
+    sqlx::query!(
+        "INSERT INTO decision_years (decision_id, year, cents)
+         SELECT $1, year, cents FROM unnest($2::int[], $3::bigint[]) AS s(year, cents)",
+        decision_id,
+        &years,
+        &cents,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 pub struct NewDecision<'a> {

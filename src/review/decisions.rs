@@ -102,7 +102,12 @@ async fn propose(
         .await;
     }
     let ctx = db::notice_context(&mut tx, id).await?;
-    let valid = match form.validate(&limits(&ctx)) {
+    let budget_years: Vec<i32> = crate::programmes::db::budget_years(&mut tx, &[row.round_id])
+        .await?
+        .iter()
+        .map(|y| y.year)
+        .collect();
+    let valid = match form.validate(&limits(&ctx), &budget_years) {
         Ok(valid) => valid,
         Err(errors) => {
             tx.rollback().await?;
@@ -118,37 +123,15 @@ async fn propose(
             .await;
         }
     };
-    let decision = match &valid {
-        ValidProposal::Approve {
-            granted,
-            eligible,
-            reason,
-            period,
-            conditions,
-        } => NewDecision {
-            application_id: id,
-            outcome: Outcome::Approve,
-            granted_cents: Some(granted.get()),
-            eligible_cents: Some(eligible.get()),
-            reason,
-            period_start: Some(period.0),
-            period_end: Some(period.1),
-            conditions,
-            proposed_by: user.id,
-        },
-        ValidProposal::Reject { reason } => NewDecision {
-            application_id: id,
-            outcome: Outcome::Reject,
-            granted_cents: None,
-            eligible_cents: None,
-            reason,
-            period_start: None,
-            period_end: None,
-            conditions: "",
-            proposed_by: user.id,
-        },
-    };
-    db::propose(&mut tx, &decision).await?;
+    let decision = new_decision(&valid, id, user.id);
+    let decision_id = db::propose(&mut tx, &decision).await?;
+    if let ValidProposal::Approve { granted, years, .. } = &valid {
+        let split = match years {
+            Some(typed) => typed.clone(),
+            None => planned_split(&mut tx, &row, *granted, &budget_years).await?,
+        };
+        db::set_decision_years(&mut tx, decision_id, &split).await?;
+    }
     workflow::apply(
         &mut tx,
         &app.outbox,
@@ -172,6 +155,60 @@ async fn propose(
         &app.cookies,
         &format!("/pruefung/antraege/{id}"),
         "Die Entscheidung ist vorgeschlagen. Eine zweite Person muss sie bestätigen.",
+    ))
+}
+
+/// The decision row of a valid proposal.
+fn new_decision(valid: &ValidProposal, application_id: i64, proposed_by: i64) -> NewDecision<'_> {
+    match valid {
+        ValidProposal::Approve {
+            granted,
+            eligible,
+            reason,
+            period,
+            conditions,
+            ..
+        } => NewDecision {
+            application_id,
+            outcome: Outcome::Approve,
+            granted_cents: Some(granted.get()),
+            eligible_cents: Some(eligible.get()),
+            reason,
+            period_start: Some(period.0),
+            period_end: Some(period.1),
+            conditions,
+            proposed_by,
+        },
+        ValidProposal::Reject { reason } => NewDecision {
+            application_id,
+            outcome: Outcome::Reject,
+            granted_cents: None,
+            eligible_cents: None,
+            reason,
+            period_start: None,
+            period_end: None,
+            conditions: "",
+            proposed_by,
+        },
+    }
+}
+
+/// The grant split over the budget years like the eligible costs of the cost plan.
+async fn planned_split(
+    conn: &mut sqlx::PgConnection,
+    row: &ApplicationRow,
+    granted: Cents,
+    budget_years: &[i32],
+) -> Result<Vec<(i32, Cents)>, AppError> {
+    let dossier = crate::applications::dossier::Dossier::load(conn, row.clone()).await?;
+    let eligible = dossier
+        .cost_plan()
+        .map(|p| p.eligible_by_year())
+        .unwrap_or_default();
+    Ok(super::model::split_by_years(
+        granted,
+        &eligible,
+        budget_years,
     ))
 }
 
@@ -278,6 +315,29 @@ async fn letterhead_contact(conn: &mut sqlx::PgConnection) -> Result<String, App
         .unwrap_or_default())
 }
 
+/// Why a confirmation does not fit the budget, for the reviewer.
+fn budget_refusal(e: &TransitionError, granted_cents: Option<i64>) -> String {
+    match e {
+        TransitionError::YearBudgetExceeded {
+            year,
+            remaining,
+            wanted,
+        } => format!(
+            "Das Budget des Haushaltsjahres {year} reicht nicht: verfügbar sind noch {remaining}, gebunden werden sollen {wanted}. Geben Sie den Vorschlag zurück, damit die Verteilung auf die Haushaltsjahre geändert werden kann; er bleibt bis dahin offen."
+        ),
+        _ => {
+            let remaining = match e {
+                TransitionError::BudgetExceeded { remaining } => *remaining,
+                _ => Cents::ZERO,
+            };
+            format!(
+                "Das Budget des Förderaufrufs reicht nicht: verfügbar sind noch {remaining}, bewilligt werden sollen {}. Der Vorschlag bleibt offen.",
+                Cents::new(granted_cents.unwrap_or(0))
+            )
+        }
+    }
+}
+
 async fn confirm(
     State(app): State<AppState>,
     page: PageContext,
@@ -316,6 +376,7 @@ async fn confirm(
     let approve = decision.outcome == Outcome::Approve;
     let input = Input {
         granted: decision.granted_cents.map(Cents::new),
+        years: db::decision_years(&mut tx, decision.id).await?,
         ..Input::default()
     };
     let transition = if approve {
@@ -335,16 +396,13 @@ async fn confirm(
     .await
     {
         Ok(_) => {}
-        Err(TransitionError::BudgetExceeded { remaining }) => {
+        Err(
+            e @ (TransitionError::BudgetExceeded { .. }
+            | TransitionError::YearBudgetExceeded { .. }),
+        ) => {
             tx.rollback().await?;
             let mut errors = FormErrors::default();
-            errors.add(
-                "entscheidung",
-                format!(
-                    "Das Budget des Förderaufrufs reicht nicht: verfügbar sind noch {remaining}, bewilligt werden sollen {}. Der Vorschlag bleibt offen.",
-                    Cents::new(decision.granted_cents.unwrap_or(0))
-                ),
-            );
+            errors.add("entscheidung", budget_refusal(&e, decision.granted_cents));
             return case_with_errors(&app, page, &user, id, StatusCode::CONFLICT, errors, None)
                 .await;
         }

@@ -451,6 +451,64 @@ pub struct ProposalForm {
     pub period_start: String,
     pub period_end: String,
     pub conditions: String,
+    /// The grant's split by Haushaltsjahr as typed: `year-2027` → amount. All empty: the
+    /// split follows the cost plan.
+    #[serde(flatten)]
+    pub years: std::collections::BTreeMap<String, String>,
+}
+
+impl ProposalForm {
+    /// What was typed for a budget year's field (`year-2027`).
+    pub fn year_value(&self, key: &str) -> &str {
+        self.years.get(key).map_or("", String::as_str)
+    }
+}
+
+/// A grant split over the round's budget years in proportion to the eligible costs planned per
+/// year. Costs in a year without a budget count for the nearest earlier budget year (or the
+/// first). Exact to the cent: the last year with costs takes the remainder of the rounding.
+pub fn split_by_years(
+    granted: Cents,
+    eligible_by_year: &[(i32, Cents)],
+    budget_years: &[i32],
+) -> Vec<(i32, Cents)> {
+    let Some(&first) = budget_years.first() else {
+        return Vec::new();
+    };
+    let mut weights: Vec<(i32, i128)> = budget_years.iter().map(|y| (*y, 0)).collect();
+    for (year, cents) in eligible_by_year {
+        let target = budget_years
+            .iter()
+            .rev()
+            .find(|b| *b <= year)
+            .copied()
+            .unwrap_or(first);
+        if let Some(w) = weights.iter_mut().find(|(y, _)| *y == target) {
+            w.1 += i128::from(cents.get().max(0));
+        }
+    }
+    let total: i128 = weights.iter().map(|(_, w)| w).sum();
+    if total == 0 {
+        return budget_years
+            .iter()
+            .map(|y| (*y, if *y == first { granted } else { Cents::ZERO }))
+            .collect();
+    }
+    let last = weights.iter().rposition(|(_, w)| *w > 0).unwrap_or(0);
+    let mut given = 0i64;
+    weights
+        .iter()
+        .enumerate()
+        .map(|(i, (year, w))| {
+            let share = if i == last {
+                granted.get() - given
+            } else {
+                i64::try_from(i128::from(granted.get()) * w / total).unwrap_or(0)
+            };
+            given += share;
+            (*year, Cents::new(share))
+        })
+        .collect()
 }
 
 /// What bounds a grant: the application's figures and the round's rules.
@@ -472,6 +530,8 @@ pub enum ValidProposal {
         reason: String,
         period: (time::Date, time::Date),
         conditions: String,
+        /// The split by budget year as typed; `None` when it follows the cost plan.
+        years: Option<Vec<(i32, Cents)>>,
     },
     Reject {
         reason: String,
@@ -541,7 +601,58 @@ impl ProposalForm {
         (start, end)
     }
 
-    pub fn validate(&self, limits: &GrantLimits) -> Result<ValidProposal, FormErrors> {
+    /// The split typed for `budget_years` (each `year-YYYY` field): `None` when all are empty;
+    /// otherwise every amount valid and their sum the grant.
+    fn years(
+        &self,
+        budget_years: &[i32],
+        granted: Option<Cents>,
+        errors: &mut FormErrors,
+    ) -> Option<Vec<(i32, Cents)>> {
+        let typed: Vec<(i32, &str)> = budget_years
+            .iter()
+            .map(|y| {
+                let value = self
+                    .years
+                    .get(&format!("year-{y}"))
+                    .map_or("", |v| v.trim());
+                (*y, value)
+            })
+            .collect();
+        if typed.iter().all(|(_, v)| v.is_empty()) {
+            return None;
+        }
+        let mut split = Vec::new();
+        for (year, value) in typed {
+            if value.is_empty() {
+                split.push((year, Cents::ZERO));
+                continue;
+            }
+            match value.parse::<Cents>() {
+                Ok(c) => split.push((year, c)),
+                Err(e) => errors.add(format!("year-{year}"), format!("Haushaltsjahr {year}: {e}")),
+            }
+        }
+        let sum = Cents::new(split.iter().map(|(_, c)| c.get()).sum());
+        if let (Some(granted), Some(&first)) = (granted, budget_years.first())
+            && split.len() == budget_years.len()
+            && sum != granted
+        {
+            errors.add(
+                format!("year-{first}"),
+                format!("Die Beträge der Haushaltsjahre ergeben {sum}; sie müssen zusammen die Zuwendung von {granted} ergeben."),
+            );
+        }
+        Some(split)
+    }
+
+    /// Checks the proposal against the limits; `budget_years` are the round's years, for the
+    /// split by year.
+    pub fn validate(
+        &self,
+        limits: &GrantLimits,
+        budget_years: &[i32],
+    ) -> Result<ValidProposal, FormErrors> {
         let mut errors = FormErrors::default();
         let text = |value: &str| crate::validation::clean_text(value, TEXT_MAX + 1);
         let reason = text(&self.reason);
@@ -612,6 +723,7 @@ impl ProposalForm {
             errors.add("granted", problem);
         }
         let (start, end) = self.period(&mut errors);
+        let years = self.years(budget_years, granted, &mut errors);
         let conditions = text(&self.conditions);
         if conditions.is_empty() {
             errors.add("conditions", "Bitte geben Sie die Nebenbestimmungen an.");
@@ -626,6 +738,7 @@ impl ProposalForm {
                     reason,
                     period: (start, end),
                     conditions,
+                    years,
                 })
             }
             _ => Err(errors),
@@ -657,25 +770,30 @@ mod proposal_tests {
             period_start: "2027-04-01".into(),
             period_end: "2028-03-31".into(),
             conditions: "ANBest-Gk".into(),
+            years: std::collections::BTreeMap::new(),
         }
     }
 
     #[test]
     fn a_grant_stays_within_request_rate_and_caps() {
-        assert!(form("80.000", "100.000", "").validate(&limits()).is_ok());
+        assert!(
+            form("80.000", "100.000", "")
+                .validate(&limits(), &[2027])
+                .is_ok()
+        );
         let more = form("80.000,01", "100.000", "")
-            .validate(&limits())
+            .validate(&limits(), &[2027])
             .unwrap_err();
         assert!(more.get("granted").unwrap().contains("beantragte"));
         // Cut eligible costs: the rate applies to the cut amount, and the cut needs a reason.
         let cut = form("80.000", "90.000", "")
-            .validate(&limits())
+            .validate(&limits(), &[2027])
             .unwrap_err();
         assert!(cut.get("granted").unwrap().contains("72.000,00"));
         assert!(cut.get("reason").is_some());
         assert_eq!(
             form("72.000", "90.000", "Schulung nicht förderfähig")
-                .validate(&limits())
+                .validate(&limits(), &[2027])
                 .ok(),
             Some(ValidProposal::Approve {
                 granted: Cents::from_euros(72_000),
@@ -686,16 +804,19 @@ mod proposal_tests {
                     time::macros::date!(2028 - 03 - 31)
                 ),
                 conditions: "ANBest-Gk".into(),
+                years: None,
             })
         );
         assert!(
             form("80.000", "100.000,01", "")
-                .validate(&limits())
+                .validate(&limits(), &[2027])
                 .is_err(),
             "never raised"
         );
         assert!(
-            form("4.999,99", "100.000", "").validate(&limits()).is_err(),
+            form("4.999,99", "100.000", "")
+                .validate(&limits(), &[2027])
+                .is_err(),
             "minimum"
         );
     }
@@ -708,16 +829,75 @@ mod proposal_tests {
         };
         assert!(
             reject
-                .validate(&limits())
+                .validate(&limits(), &[2027])
                 .unwrap_err()
                 .get("reason")
                 .is_some()
         );
         assert!(
             ProposalForm::default()
-                .validate(&limits())
+                .validate(&limits(), &[2027])
                 .unwrap_err()
                 .get("outcome")
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_grant_is_split_over_budget_years_like_its_eligible_costs() {
+        let costs = [
+            (2027, Cents::from_euros(60_000)),
+            (2028, Cents::from_euros(30_000)),
+            (2029, Cents::from_euros(10_000)),
+        ];
+        // 2029 has no budget: its costs count for 2028. Exact to the cent.
+        let split = split_by_years(Cents::new(8_000_001), &costs, &[2027, 2028]);
+        assert_eq!(
+            split,
+            [(2027, Cents::new(4_800_000)), (2028, Cents::new(3_200_001))]
+        );
+        // Costs before the first budget year count for it; no costs: all in the first year.
+        assert_eq!(
+            split_by_years(Cents::new(100), &[(2026, Cents::new(5))], &[2027, 2028]),
+            [(2027, Cents::new(100)), (2028, Cents::ZERO)]
+        );
+        assert_eq!(
+            split_by_years(Cents::new(100), &[], &[2027]),
+            [(2027, Cents::new(100))]
+        );
+    }
+
+    #[test]
+    fn a_split_typed_by_the_reviewer_must_add_up_to_the_grant() {
+        let mut f = form("80.000", "100.000", "");
+        let years = [2027, 2028];
+        assert!(matches!(
+            f.validate(&limits(), &years),
+            Ok(ValidProposal::Approve { years: None, .. })
+        ));
+        f.years.insert("year-2027".into(), "50.000".into());
+        f.years.insert("year-2028".into(), "20.000".into());
+        let wrong = f.validate(&limits(), &years).unwrap_err();
+        assert!(wrong.get("year-2027").unwrap().contains("70.000,00"));
+        f.years.insert("year-2028".into(), "30.000".into());
+        let Ok(ValidProposal::Approve {
+            years: Some(split), ..
+        }) = f.validate(&limits(), &years)
+        else {
+            panic!("a valid split");
+        };
+        assert_eq!(
+            split,
+            [
+                (2027, Cents::from_euros(50_000)),
+                (2028, Cents::from_euros(30_000))
+            ]
+        );
+        f.years.insert("year-2028".into(), "drei".into());
+        assert!(
+            f.validate(&limits(), &years)
+                .unwrap_err()
+                .get("year-2028")
                 .is_some()
         );
     }

@@ -112,6 +112,8 @@ struct StatisticsPage {
     by_status: Vec<(&'static str, String)>,
     by_category: Vec<Bar>,
     by_district: Vec<Bar>,
+    years: Vec<super::dashboard::YearView>,
+    years_total: super::dashboard::YearView,
 }
 
 async fn statistics(
@@ -131,6 +133,10 @@ async fn statistics(
     let rows = db::statistics_groups(&mut conn, round).await?;
     let municipalities = db::applicant_municipalities(&mut conn, round).await?;
     let (joint, partners) = db::joint_projects(&mut conn, round).await?;
+    let budget_years =
+        crate::programmes::db::budget_years(&mut conn, &round.into_iter().collect::<Vec<_>>())
+            .await?;
+    let (years, years_total) = super::dashboard::years_table(&budget_years);
     let mut total = Sums::default();
     rows.iter().for_each(|r| total.add(r));
     let statuses = sum_by(&rows, |r| r.status.as_str().to_string());
@@ -178,5 +184,7 @@ async fn statistics(
         by_status,
         by_category: bars(by_category),
         by_district: bars(by_district),
+        years,
+        years_total,
     })
 }

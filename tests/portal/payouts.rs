@@ -81,7 +81,13 @@ pub async fn approved_grant(app: &TestApp, granted: Cents) -> i64 {
     let id = complete_application(app, &clerk).await;
     assert_eq!(submit(&clerk, id).await.status, StatusCode::SEE_OTHER);
     sqlx::query(
-        "UPDATE applications SET status = 'approved', granted_cents = $2, decided_at = now() WHERE id = $1",
+        "WITH a AS (UPDATE applications SET status = 'approved', granted_cents = $2, decided_at = now()
+                    WHERE id = $1 RETURNING id, round_id),
+              y AS (UPDATE round_budget_years b SET committed_cents = committed_cents + $2
+                    FROM a, rounds r WHERE r.id = a.round_id AND b.round_id = r.id AND b.year = r.year
+                    RETURNING b.round_id, b.year)
+         INSERT INTO grant_years (application_id, round_id, year, committed_cents)
+         SELECT $1, round_id, year, $2 FROM y",
     )
     .bind(id)
     .bind(granted.get())
@@ -438,6 +444,17 @@ async fn a_grant_is_paid_out_through_check_order_and_a_payment_run() {
         .await;
     assert_eq!(paid.status, StatusCode::SEE_OTHER);
     assert_eq!(payout_status(&app, payout).await, "paid");
+    // Booked against the grant's commitment in the year of payment, and the round's year.
+    let booked: (i64, i64, i64) = sqlx::query_as(
+        "SELECT g.committed_cents, g.paid_cents, y.paid_cents FROM grant_years g
+         JOIN round_budget_years y ON y.round_id = g.round_id AND y.year = g.year
+         WHERE g.application_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(booked, (10_000_000, 5_000_000, 5_000_000));
     let page = clerk.get(&grant_page).await;
     let rows: Vec<i64> = page
         .texts("table.balance tbody td")

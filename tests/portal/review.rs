@@ -917,3 +917,206 @@ async fn the_filter_lists_stay_in_memory_until_the_database_announces_a_change()
     stop.cancel();
     listener.await.unwrap();
 }
+
+#[tokio::test]
+async fn approvals_are_committed_to_budget_years_and_no_year_is_over_committed() {
+    let app = TestApp::spawn().await;
+    submitted_cases(&app, 2).await;
+    sqlx::query(
+        "UPDATE applications SET status = 'in_review', requested_grant_cents = 8000000, eligible_cost_cents = 10000000
+         WHERE reference IS NOT NULL",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (round, year): (i64, i32) = sqlx::query_as("SELECT id, year FROM rounds LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let next = year + 1;
+    // The admin splits the budget: 150.000 € this year, the rest next year.
+    let admin = app.sign_in_as(Role::Admin).await;
+    let path = format!("/admin/foerderaufrufe/{round}");
+    let form = format!("form[action='{path}']");
+    let wrong = admin
+        .submit(
+            &path,
+            &form,
+            &[("budget_years", &format!("{year}: 150.000\n{next}: 1"))],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.text("#budget_years-error").contains("10.000.000,00"));
+    let split = format!("{year}: 150.000\n{next}: 9.850.000");
+    let saved = admin
+        .submit(&path, &form, &[("budget_years", &split)])
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM applications WHERE reference IS NOT NULL ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let first = app.sign_in_as(Role::Reviewer).await;
+    // The case page offers the split, prefilled from nothing but explained from the plan.
+    let case = first.get(&format!("/pruefung/antraege/{}", ids[0])).await;
+    assert_eq!(case.count(&format!("#year-{year}")), 1);
+    assert!(
+        case.text("main")
+            .contains(&format!("{year}: 80.000,00 €, {next}: 0,00 €"))
+    );
+    let proposal = |extra: Vec<(String, String)>| {
+        let mut fields: Vec<(String, String)> = [
+            ("outcome", "approve"),
+            ("granted", "80.000"),
+            ("eligible", "100.000"),
+            ("period_start", "2027-04-01"),
+            ("period_end", "2028-03-31"),
+            ("conditions", "ANBest-Gk"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+        fields.extend(extra);
+        fields
+    };
+    // Two follow the cost plan (all in this year); the third is moved to next year, after a
+    // split that does not add up was refused.
+    for id in &ids[..2] {
+        let fields = proposal(Vec::new());
+        let fields: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let proposed = first
+            .post_with_token(&format!("/pruefung/antraege/{id}/entscheidung"), &fields)
+            .await;
+        assert_eq!(proposed.status, StatusCode::SEE_OTHER, "{}", proposed.body);
+    }
+    let moved = |this: &str, that: &str| {
+        proposal(vec![
+            (format!("year-{year}"), this.into()),
+            (format!("year-{next}"), that.into()),
+        ])
+    };
+    let bad = moved("0", "70.000");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refused = first
+        .post_with_token(&format!("/pruefung/antraege/{}/entscheidung", ids[2]), &bad)
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text(&format!("#year-{year}-error"))
+            .contains("70.000,00")
+    );
+    let good = moved("", "80.000");
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let proposed = first
+        .post_with_token(
+            &format!("/pruefung/antraege/{}/entscheidung", ids[2]),
+            &good,
+        )
+        .await;
+    assert_eq!(proposed.status, StatusCode::SEE_OTHER, "{}", proposed.body);
+
+    // All three confirmed at once: this year takes one of the first two, next year the third.
+    let second = second_reviewer(&app).await;
+    let paths: Vec<String> = ids
+        .iter()
+        .map(|id| format!("/pruefung/antraege/{id}/entscheidung/bestaetigen"))
+        .collect();
+    let pages = crate::common::join_all(
+        paths
+            .iter()
+            .map(|p| second.post_with_token(p, &[]))
+            .collect(),
+    )
+    .await;
+    let statuses: Vec<StatusCode> = pages.iter().map(|p| p.status).collect();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::SEE_OTHER)
+            .count(),
+        2,
+        "{statuses:?}"
+    );
+    let refusal = pages
+        .iter()
+        .find(|p| p.status == StatusCode::CONFLICT)
+        .expect("one refused");
+    assert!(
+        refusal
+            .text(".error-summary")
+            .contains(&format!("Haushaltsjahres {year}"))
+    );
+    assert_eq!(
+        pages[2].status,
+        StatusCode::SEE_OTHER,
+        "the one moved to next year fits"
+    );
+    let committed: Vec<(i32, i64, i64)> = sqlx::query_as(
+        "SELECT year, budget_cents, committed_cents FROM round_budget_years WHERE round_id = $1 ORDER BY year",
+    )
+    .bind(round)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        committed,
+        [
+            (year, 15_000_000, 8_000_000),
+            (next, 985_000_000, 8_000_000)
+        ]
+    );
+    let granted: i64 = sqlx::query_scalar("SELECT granted_cents FROM rounds WHERE id = $1")
+        .bind(round)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(granted, 16_000_000, "the round's total and its years agree");
+    // Past the pages, the database refuses to over-commit a year.
+    let forced = sqlx::query("UPDATE round_budget_years SET committed_cents = budget_cents + 1")
+        .execute(&app.pool)
+        .await;
+    assert_eq!(
+        forced
+            .unwrap_err()
+            .as_database_error()
+            .and_then(|e| e.constraint()),
+        Some("round_budget_years_not_over_committed")
+    );
+    // A year's budget cannot drop below what it has committed.
+    let lower = admin
+        .submit(
+            &path,
+            &form,
+            &[(
+                "budget_years",
+                &format!("{year}: 50.000\n{next}: 9.950.000"),
+            )],
+        )
+        .await;
+    assert_eq!(lower.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(lower.text("#budget_years-error").contains("80.000,00"));
+    // The dashboard and the statistics show each year; the rows add up to the sum row.
+    for page in ["/pruefung", "/pruefung/statistik"] {
+        let shown = first.get(page).await;
+        let caption = if page == "/pruefung" {
+            "Nach Haushaltsjahr"
+        } else {
+            "Budget, Bindungen"
+        };
+        let table = format!("div[aria-label^='{caption}'] table");
+        let committed: i64 = shown
+            .texts(&format!("{table} tbody td:nth-of-type(2)"))
+            .iter()
+            .map(|t| t.parse::<foerderportal::money::Cents>().unwrap().get())
+            .sum();
+        let total = shown.text(&format!("{table} tfoot td:nth-of-type(2)"));
+        assert_eq!(committed, 16_000_000, "{page}");
+        assert_eq!(total, "160.000,00 €", "{page}");
+    }
+}
