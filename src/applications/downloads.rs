@@ -57,22 +57,5 @@ pub async fn notice(
         .await?
         .ok_or(AppError::NotFound)?;
     let name = format!("Bescheid {}.pdf", row.reference.clone().unwrap_or_default());
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "application/pdf".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                files::content_disposition(&name),
-            ),
-            (
-                axum::http::header::CACHE_CONTROL,
-                "private, no-store".to_string(),
-            ),
-        ],
-        pdf,
-    )
-        .into_response())
+    Ok(crate::web::download("application/pdf", &name, pdf))
 }

@@ -6,7 +6,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -28,7 +28,9 @@ use crate::programmes::db::{self as programmes_db, DebtorRow};
 use crate::review::export::{csv_lines, decimal};
 use crate::state::AppState;
 use crate::validation::FormErrors;
-use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash};
+use crate::web::{
+    ClientAddress, NoFields, PageContext, ProtectedForm, download, redirect_with_flash,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -354,21 +356,11 @@ async fn run_file(
     )
     .await?;
     tx.commit().await?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/xml; charset=utf-8".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{number}.pain.001.001.09.xml\""),
-            ),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-        ],
+    Ok(download(
+        "application/xml; charset=utf-8",
+        &format!("{number}.pain.001.001.09.xml"),
         file,
-    )
-        .into_response())
+    ))
 }
 
 async fn mark_paid(
@@ -520,16 +512,5 @@ async fn ledger_csv(
         "auszahlungen-{}.csv",
         locale::date(OffsetDateTime::now_utc())
     );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(download("text/csv; charset=utf-8", &name, body))
 }

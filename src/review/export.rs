@@ -5,8 +5,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use tokio::io::AsyncWriteExt;
 use tracing::Instrument;
@@ -140,18 +139,11 @@ async fn export(
         "antraege-{}.csv",
         locale::date(time::OffsetDateTime::now_utc())
     );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-        ],
+    Ok(crate::web::download(
+        "text/csv; charset=utf-8",
+        &name,
         Body::from_stream(tokio_util::io::ReaderStream::new(read)),
-    )
-        .into_response())
+    ))
 }
 
 #[cfg(test)]

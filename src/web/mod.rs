@@ -249,6 +249,27 @@ pub fn redirect_with_flash(
 /// Only paths on this site may be redirect targets (no `//evil.example`, no `https://…`).
 /// Browsers drop tabs and newlines from URLs, so "/\t/evil.example" would become
 /// "//evil.example": control characters and backslashes are refused outright.
+/// A file the portal made, as a download: `name` (ASCII) suggested for saving, never cached.
+pub fn download(
+    content_type: &str,
+    name: &str,
+    body: impl Into<axum::body::Body>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        body.into(),
+    )
+        .into_response()
+}
+
 pub fn safe_redirect_target(next: &str) -> Option<&str> {
     let ok = next.starts_with('/')
         && !next[1..].starts_with('/')

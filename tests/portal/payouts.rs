@@ -10,7 +10,7 @@ use foerderportal::payouts::sepa::{Debtor, Run, Transfer, pain_001_001_09};
 use reqwest::StatusCode;
 
 use crate::applications::{complete_application, submit};
-use crate::common::{Client, Page, TestApp, join_all};
+use crate::common::{Client, Page, TestApp, count, join_all};
 
 fn run(transfers: usize) -> Run {
     Run {
@@ -168,6 +168,14 @@ async fn set_debtor_account(app: &TestApp) {
     .unwrap();
 }
 
+/// The rows of the grant's balance (paid, pending, retained, available), in cents.
+fn balance(page: &Page) -> Vec<i64> {
+    page.texts("table.balance tbody td")
+        .iter()
+        .map(|t| cents(t))
+        .collect()
+}
+
 /// The amounts of a page's table cells, parsed back: what a page shows must add up.
 fn cents(text: &str) -> i64 {
     text.parse::<Cents>().unwrap().get()
@@ -194,11 +202,7 @@ async fn a_grant_is_paid_out_through_check_order_and_a_payment_run() {
     // The balance: its rows add up to the grant; 10 % is retained.
     let page = clerk.get(&grant_page).await;
     assert_eq!(page.status, StatusCode::OK);
-    let rows: Vec<i64> = page
-        .texts("table.balance tbody td")
-        .iter()
-        .map(|t| cents(t))
-        .collect();
+    let rows = balance(&page);
     assert_eq!(rows, [0, 0, 1_000_000, 9_000_000]);
     assert_eq!(
         cents(&page.text("table.balance tfoot td")),
@@ -262,11 +266,7 @@ async fn a_grant_is_paid_out_through_check_order_and_a_payment_run() {
         Some(format!("{grant_page}/{payout}").as_str())
     );
     let page = clerk.get(&grant_page).await;
-    let rows: Vec<i64> = page
-        .texts("table.balance tbody td")
-        .iter()
-        .map(|t| cents(t))
-        .collect();
+    let rows = balance(&page);
     assert_eq!(rows, [0, 5_000_000, 1_000_000, 4_000_000]);
 
     // Reviewer A finds it correct; A may not order it, not even by posting; the database
@@ -456,11 +456,7 @@ async fn a_grant_is_paid_out_through_check_order_and_a_payment_run() {
     .unwrap();
     assert_eq!(booked, (10_000_000, 5_000_000, 5_000_000));
     let page = clerk.get(&grant_page).await;
-    let rows: Vec<i64> = page
-        .texts("table.balance tbody td")
-        .iter()
-        .map(|t| cents(t))
-        .collect();
+    let rows = balance(&page);
     assert_eq!(rows, [5_000_000, 0, 1_000_000, 4_000_000]);
     assert!(
         page.text("table:not(.balance) tbody")
@@ -576,11 +572,7 @@ async fn a_lower_amount_and_a_request_sent_back_free_the_grant_again() {
     assert_eq!(back.status, StatusCode::SEE_OTHER);
     assert_eq!(payout_status(&app, payout).await, "returned");
     let page = clerk.get(&format!("/antraege/{id}/auszahlungen")).await;
-    let rows: Vec<i64> = page
-        .texts("table.balance tbody td")
-        .iter()
-        .map(|t| cents(t))
-        .collect();
+    let rows = balance(&page);
     assert_eq!(rows, [0, 0, 1_000_000, 9_000_000]);
     assert!(
         clerk
@@ -721,22 +713,8 @@ async fn parallel_orders_and_bookings_pay_each_payout_once() {
     )
     .await;
     let statuses: Vec<StatusCode> = orders.iter().map(|p| p.status).collect();
-    assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::SEE_OTHER)
-            .count(),
-        2,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CONFLICT)
-            .count(),
-        2,
-        "{statuses:?}"
-    );
+    assert_eq!(count(&statuses, StatusCode::SEE_OTHER), 2, "{statuses:?}");
+    assert_eq!(count(&statuses, StatusCode::CONFLICT), 2, "{statuses:?}");
     let events: i64 =
         sqlx::query_scalar("SELECT count(*) FROM payout_events WHERE kind = 'ordered'")
             .fetch_one(&app.pool)
@@ -813,11 +791,7 @@ async fn the_demo_grant_shows_payouts_in_every_state_and_its_sums_hold() {
         .unwrap();
     let page = clerk.get(&format!("/antraege/{id}/auszahlungen")).await;
     assert_eq!(page.status, StatusCode::OK);
-    let rows: Vec<i64> = page
-        .texts("table.balance tbody td")
-        .iter()
-        .map(|t| cents(t))
-        .collect();
+    let rows = balance(&page);
     assert_eq!(
         rows.iter().sum::<i64>(),
         cents(&page.text("table.balance tfoot td"))

@@ -1036,10 +1036,7 @@ async fn approvals_are_committed_to_budget_years_and_no_year_is_over_committed()
     .await;
     let statuses: Vec<StatusCode> = pages.iter().map(|p| p.status).collect();
     assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::SEE_OTHER)
-            .count(),
+        crate::common::count(&statuses, StatusCode::SEE_OTHER),
         2,
         "{statuses:?}"
     );

@@ -593,3 +593,8 @@ pub async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output>
     .await;
     outputs.into_iter().map(Option::unwrap).collect()
 }
+
+/// How many of `statuses` are `wanted`: the outcome of parallel requests.
+pub fn count(statuses: &[StatusCode], wanted: StatusCode) -> usize {
+    statuses.iter().filter(|s| **s == wanted).count()
+}
