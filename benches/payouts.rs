@@ -52,10 +52,11 @@ async fn ordered_payouts(database_url: &str) -> anyhow::Result<i64> {
                     (SELECT id FROM users WHERE email = 'zweitpruefung@demo.foerderportal.example') AS orderer,
                     (SELECT id FROM users WHERE email = 'kommune@demo.foerderportal.example') AS clerk)
          INSERT INTO payout_requests (application_id, number, status, requested_cents, approved_cents,
-                 account_holder, iban, submitted_by, checked_by, checked_at, ordered_by, ordered_at)
+                 account_holder, iban, submitted_by, checked_by, checked_at, ordered_by, ordered_at,
+                 submission_key)
          SELECT a.id, coalesce((SELECT max(number) FROM payout_requests p WHERE p.application_id = a.id), 0) + 1,
                 'ordered', 100000, 100000, 'Stadtkasse ' || m.name, 'DE89370400440532013000',
-                people.clerk, people.checker, now(), people.orderer, now()
+                people.clerk, people.checker, now(), people.orderer, now(), md5(a.id::text)
          FROM applications a JOIN municipalities m ON m.id = a.municipality_id, people
          WHERE a.status = 'approved' AND a.granted_cents - a.paid_cents - a.payout_pending_cents >= 100000",
     )

@@ -74,6 +74,8 @@ CREATE TABLE payout_requests (
     account_reason  text NOT NULL DEFAULT '',
     submitted_by    bigint NOT NULL REFERENCES users (id),
     submitted_at    timestamptz NOT NULL DEFAULT now(),
+    -- Made when the form is shown: a form sent twice (a double click) files one request.
+    submission_key  text NOT NULL CHECK (submission_key ~ '^[A-Za-z0-9_-]{16,100}$'),
     checked_by      bigint REFERENCES users (id),
     checked_at      timestamptz,
     ordered_by      bigint REFERENCES users (id),
@@ -81,6 +83,7 @@ CREATE TABLE payout_requests (
     run_id          bigint REFERENCES payment_runs (id),
     paid_at         timestamptz,
     UNIQUE (application_id, number),
+    UNIQUE (application_id, submission_key),
     -- Vier-Augen-Prinzip of budget law: the payment is ordered by someone other than the
     -- person who found the request correct.
     CONSTRAINT payout_requests_four_eyes CHECK (ordered_by IS NULL OR ordered_by <> checked_by),

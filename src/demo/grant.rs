@@ -341,6 +341,7 @@ async fn payout_history(
                 iban: &grant.iban.replace(' ', ""),
                 account_reason: "",
                 submitted_by: people.clerk,
+                submission_key: &crate::secrets::random_token(),
                 items: &items,
             },
         )

@@ -232,6 +232,21 @@ pub async fn lock_payout(conn: &mut PgConnection, id: i64) -> sqlx::Result<Optio
     payout(conn, id).await
 }
 
+/// The request filed with this form key, if the form was sent before.
+pub async fn filed_with(
+    conn: &mut PgConnection,
+    application_id: i64,
+    key: &str,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(
+        "SELECT id FROM payout_requests WHERE application_id = $1 AND submission_key = $2",
+        application_id,
+        key
+    )
+    .fetch_optional(conn)
+    .await
+}
+
 /// The application a request belongs to, to lock its grant first.
 pub async fn application_of(conn: &mut PgConnection, payout_id: i64) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar!(
@@ -258,6 +273,7 @@ pub struct NewPayout<'a> {
     pub iban: &'a str,
     pub account_reason: &'a str,
     pub submitted_by: i64,
+    pub submission_key: &'a str,
     pub items: &'a [Item],
 }
 
@@ -266,9 +282,9 @@ pub struct NewPayout<'a> {
 pub async fn insert_payout(conn: &mut PgConnection, p: &NewPayout<'_>) -> sqlx::Result<(i64, i32)> {
     let row = sqlx::query!(
         "INSERT INTO payout_requests (application_id, number, status, requested_cents,
-                                      account_holder, iban, account_reason, submitted_by)
+                                      account_holder, iban, account_reason, submitted_by, submission_key)
          VALUES ($1, (SELECT coalesce(max(number), 0) + 1 FROM payout_requests WHERE application_id = $1),
-                 $2, $3, $4, $5, $6, $7)
+                 $2, $3, $4, $5, $6, $7, $8)
          RETURNING id, number",
         p.application_id,
         PayoutStatus::Submitted as _,
@@ -277,6 +293,7 @@ pub async fn insert_payout(conn: &mut PgConnection, p: &NewPayout<'_>) -> sqlx::
         p.iban,
         p.account_reason,
         p.submitted_by,
+        p.submission_key,
     )
     .fetch_one(&mut *conn)
     .await?;

@@ -35,6 +35,8 @@ pub struct PayoutForm {
     pub iban: String,
     pub account_reason: String,
     pub declaration: String,
+    /// The key the form was shown with (see `payout_requests.submission_key`).
+    pub submission: String,
 }
 
 /// One payment row as typed, for the page.
@@ -67,6 +69,21 @@ impl PayoutForm {
 
     pub fn other_account(&self) -> bool {
         self.account == "other"
+    }
+
+    /// The form's submission key; a form without a usable one (not sent from the page) gets a
+    /// new one, so it is filed once as sent.
+    pub fn submission_key(&self) -> String {
+        let key = self.submission.trim();
+        let usable = (16..=100).contains(&key.len())
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if usable {
+            key.to_string()
+        } else {
+            crate::secrets::random_token()
+        }
     }
 }
 

@@ -160,6 +160,7 @@ async fn request_page(
     let (row, grant) = owned_grant(&mut conn, &user, id, false).await?;
     let form = PayoutForm {
         account: "application".into(),
+        submission: crate::secrets::random_token(),
         ..PayoutForm::default()
     };
     Ok(RequestPage::new(page, &row, &grant, form, FormErrors::default()).into_response())
@@ -177,6 +178,16 @@ async fn request(
     // The grant stays locked until the commit: two requests filed at once are checked against
     // the balance one after the other.
     let (row, grant) = owned_grant(&mut tx, &user, id, true).await?;
+    let key = form.submission_key();
+    if let Some(filed) = db::filed_with(&mut tx, id, &key).await? {
+        // The same form again (a double click, a reload): it was filed once.
+        tx.rollback().await?;
+        return Ok(redirect_with_flash(
+            &app.cookies,
+            &format!("/antraege/{id}/auszahlungen/{filed}"),
+            "Dieser Mittelabruf ist bereits eingereicht.",
+        ));
+    }
     let valid = match form.validate(&rules(&grant)) {
         Ok(v) => v,
         Err(errors) => {
@@ -193,6 +204,7 @@ async fn request(
         iban: account.iban.as_str(),
         account_reason: &account.reason,
         submitted_by: user.id,
+        submission_key: &key,
         items: &valid.items,
     };
     let payout_id = workflow::submit(

@@ -850,3 +850,30 @@ async fn the_demo_grant_shows_payouts_in_every_state_and_its_sums_hold() {
         .unwrap();
     assert_eq!(count, 5);
 }
+
+#[tokio::test]
+async fn a_form_sent_twice_files_one_request() {
+    let app = TestApp::spawn().await;
+    let id = approved_grant(&app, Cents::from_euros(100_000)).await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let path = format!("/antraege/{id}/auszahlungen/neu");
+    let page = clerk.get(&path).await;
+    let due = (jiff::Zoned::now().date() + jiff::ToSpan::days(10)).to_string();
+    let fields = request_fields(&due, "10.000");
+    // A double click: the same page's form, twice at once.
+    let sent = join_all(
+        (0..2)
+            .map(|_| clerk.submit_from(&page, &path, "form[action$='/auszahlungen']", &fields))
+            .collect(),
+    )
+    .await;
+    assert!(sent.iter().all(|p| p.status == StatusCode::SEE_OTHER));
+    assert_eq!(sent[0].location(), sent[1].location());
+    assert_eq!(last_payout_count(&app).await, 1);
+    // A new form is a new request.
+    assert_eq!(
+        request(&clerk, id, "10.000").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(last_payout_count(&app).await, 2);
+}
