@@ -109,6 +109,22 @@ CREATE TABLE payout_items (
     PRIMARY KEY (payout_id, position)
 );
 
+-- Receipts a request comes with (invoices, orders), added by the municipality until it is
+-- checked; the files are in the file store like the application's Anlagen.
+CREATE TABLE payout_attachments (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    payout_id    bigint NOT NULL REFERENCES payout_requests (id) ON DELETE CASCADE,
+    file_name    text NOT NULL CHECK (file_name <> ''),
+    storage_key  text NOT NULL UNIQUE,
+    content_type text NOT NULL,
+    size_bytes   bigint NOT NULL CHECK (size_bytes > 0),
+    sha256       bytea NOT NULL,
+    uploaded_by  bigint NOT NULL REFERENCES users (id),
+    uploaded_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX payout_attachments_payout ON payout_attachments (payout_id, uploaded_at);
+
 -- The request's timeline.
 CREATE TABLE payout_events (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -120,7 +120,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 67] = [
+pub const ACTIONS: [(&str, &str); 68] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -196,6 +196,10 @@ pub const ACTIONS: [(&str, &str); 67] = [
     ("application.message_sent", "Nachricht zum Antrag gesendet"),
     ("payout.submitted", "Mittelabruf eingereicht"),
     ("payout.withdrawn", "Mittelabruf zurückgezogen"),
+    (
+        "payout.receipt_uploaded",
+        "Beleg zum Mittelabruf hochgeladen",
+    ),
     (
         "payout.checked",
         "Mittelabruf sachlich und rechnerisch richtig",

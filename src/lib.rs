@@ -76,7 +76,7 @@ pub fn app(state: AppState) -> Router {
         .merge(accounts::second_factor::router())
         .merge(applications::router(state.config.upload_limit_bytes))
         .merge(review::router())
-        .merge(payouts::router())
+        .merge(payouts::router(state.config.upload_limit_bytes))
         .merge(programmes::routes::router())
         .merge(programmes::admin::router())
         .merge(programmes::programme_admin::router())

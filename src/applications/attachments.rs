@@ -5,21 +5,20 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Extension;
 use axum::Router;
-use axum::extract::multipart::{Field, MultipartRejection};
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 
 use super::access::{open, owned, owned_dossier};
 use super::db::{self, NewAttachment};
 use super::dossier::Dossier;
-use super::files::{self, FileKind, SNIFF_BYTES, Upload};
+use super::files::{self, FileKind};
 use super::model::Section;
 use super::sections::SectionQuery;
+use super::uploads::{self, ACCEPTED, UploadForm, megabytes};
 use super::views::Header;
 use crate::accounts::CurrentUser;
 use crate::audit;
@@ -28,10 +27,8 @@ use crate::error::AppError;
 use crate::locale;
 use crate::state::AppState;
 use crate::validation::FormErrors;
-use crate::web::csrf::{self, CsrfToken};
-use crate::web::{
-    ClientAddress, NoFields, PageContext, ProtectedForm, multipart_text, redirect_with_flash,
-};
+use crate::web::csrf::CsrfToken;
+use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash};
 
 pub fn router(upload_limit: usize) -> Router<AppState> {
     Router::new()
@@ -77,17 +74,6 @@ struct AttachmentsPage {
     accepted: &'static str,
     next_href: String,
     back_to_review: bool,
-}
-
-const ACCEPTED: &str = "PDF, ODT, ODS, DOCX, XLSX, PNG oder JPEG";
-
-fn megabytes(bytes: u64) -> String {
-    let tenths = (bytes * 10 + 512 * 1024) / (1024 * 1024);
-    if tenths.is_multiple_of(10) {
-        format!("{} MB", tenths / 10)
-    } else {
-        format!("{},{} MB", tenths / 10, tenths % 10)
-    }
 }
 
 fn file_view(a: &db::AttachmentRow) -> FileView {
@@ -180,73 +166,6 @@ async fn page(
     Ok(attachments_page(&app, page, &dossier, FormErrors::default(), back).into_response())
 }
 
-/// What the upload form sent, the file already received into the store's incoming area.
-struct Received {
-    document: String,
-    back_to_review: bool,
-    file: Option<ReceivedFile>,
-}
-
-struct ReceivedFile {
-    upload: Upload,
-    original_name: String,
-    size: u64,
-    head: Vec<u8>,
-    sha256: Vec<u8>,
-}
-
-enum FileProblem {
-    TooLarge,
-}
-
-/// Streams the file field to the store, keeping only its first bytes in memory (for the type
-/// check). Stops writing once it is over the limit but reads on, so the browser gets the answer.
-async fn receive_file(
-    app: &AppState,
-    mut field: Field<'_>,
-) -> Result<Result<ReceivedFile, FileProblem>, AppError> {
-    let original_name = field.file_name().unwrap_or_default().to_string();
-    let mut upload = app.files.begin().await.map_err(anyhow::Error::from)?;
-    let limit = app.config.attachment_max_bytes;
-    let (mut size, mut head, mut hasher) = (0u64, Vec::new(), Sha256::new());
-    let mut too_large = false;
-    loop {
-        let chunk = match field.chunk().await {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => break,
-            Err(_) => {
-                upload.discard();
-                return Err(AppError::PayloadTooLarge);
-            }
-        };
-        size += chunk.len() as u64;
-        if too_large || size > limit {
-            too_large = true;
-            continue;
-        }
-        if head.len() < SNIFF_BYTES {
-            let take = (SNIFF_BYTES - head.len()).min(chunk.len());
-            head.extend_from_slice(&chunk[..take]);
-        }
-        hasher.update(&chunk);
-        if let Err(e) = upload.file.write_all(&chunk).await {
-            upload.discard();
-            return Err(anyhow::Error::from(e).into());
-        }
-    }
-    if too_large {
-        upload.discard();
-        return Ok(Err(FileProblem::TooLarge));
-    }
-    Ok(Ok(ReceivedFile {
-        upload,
-        original_name,
-        size,
-        head,
-        sha256: hasher.finalize().to_vec(),
-    }))
-}
-
 async fn upload(
     State(app): State<AppState>,
     page: PageContext,
@@ -261,59 +180,21 @@ async fn upload(
         let mut conn = app.db.acquire().await?;
         owned(&mut conn, &user, id, false).await?;
     }
-    let mut multipart = multipart.map_err(|_| AppError::BadRequest)?;
-    let mut token_checked = false;
-    let mut received = Received {
-        document: String::new(),
-        back_to_review: false,
-        file: None,
-    };
-    let mut too_large = false;
-    let text_limit = app.config.body_limit_bytes;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| AppError::BadRequest)?
-    {
-        match field.name().unwrap_or_default() {
-            "csrf_token" => {
-                let sent = multipart_text(field, text_limit).await?;
-                csrf::verify(csrf_token.as_ref().map(|Extension(t)| t), &sent)?;
-                token_checked = true;
-            }
-            "document" => received.document = multipart_text(field, text_limit).await?,
-            "zurueck" => {
-                received.back_to_review = multipart_text(field, text_limit).await? == "pruefen";
-            }
-            // The form puts the token first; a file before it is not read at all.
-            "datei" if token_checked && received.file.is_none() && !too_large => {
-                match receive_file(&app, field).await? {
-                    Ok(file) => received.file = Some(file),
-                    Err(FileProblem::TooLarge) => too_large = true,
-                }
-            }
-            _ => {}
-        }
-    }
-    if !token_checked {
-        if let Some(file) = received.file {
-            file.upload.discard();
-        }
-        return Err(AppError::CsrfMismatch);
-    }
-    let result = store(
-        &app,
-        &user,
-        &client,
-        id,
-        &received.document,
-        received.file,
-        too_large,
+    let multipart = multipart.map_err(|_| AppError::BadRequest)?;
+    let mut form = uploads::read_form(
+        &app.files,
+        app.config.attachment_max_bytes,
+        app.config.body_limit_bytes,
+        csrf_token.as_ref().map(|Extension(t)| t),
+        multipart,
     )
-    .await;
+    .await?;
+    let back_to_review = form.field("zurueck") == "pruefen";
+    let document = form.field("document").to_string();
+    let result = store(&app, &user, &client, id, &document, &mut form).await;
     match result {
         Ok(Ok(name)) => {
-            let query = if received.back_to_review {
+            let query = if back_to_review {
                 "?zurueck=pruefen"
             } else {
                 ""
@@ -329,7 +210,7 @@ async fn upload(
             let dossier = owned_dossier(&mut conn, &user, id, false).await?;
             let mut errors = FormErrors::default();
             errors.add(field, message);
-            let page = attachments_page(&app, page, &dossier, errors, received.back_to_review);
+            let page = attachments_page(&app, page, &dossier, errors, back_to_review);
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(e) => Err(e),
@@ -343,8 +224,7 @@ async fn store(
     client: &ClientAddress,
     id: i64,
     document: &str,
-    file: Option<ReceivedFile>,
-    too_large: bool,
+    form: &mut UploadForm,
 ) -> Result<Result<String, (String, String)>, AppError> {
     let mut tx = app.db.begin().await?;
     let dossier = owned_dossier(&mut tx, user, id, true).await?;
@@ -352,12 +232,7 @@ async fn store(
         "extra" => None,
         other => match dossier.documents.iter().find(|d| other.parse() == Ok(d.id)) {
             Some(d) => Some(d.id),
-            None => {
-                if let Some(f) = file {
-                    f.upload.discard();
-                }
-                return Err(AppError::BadRequest);
-            }
+            None => return Err(AppError::BadRequest),
         },
     };
     let field = match type_id {
@@ -366,26 +241,11 @@ async fn store(
     };
     let refuse = |message: String| Ok(Err((field.clone(), message)));
     if !dossier.is_editable(Section::Attachments) {
-        if let Some(f) = file {
-            f.upload.discard();
-        }
         return refuse("Die Anlagen können in diesem Status nicht mehr geändert werden.".into());
     }
-    if too_large {
-        return refuse(format!(
-            "Die Datei ist größer als {}. Bitte verkleinern Sie sie oder teilen Sie sie auf.",
-            megabytes(app.config.attachment_max_bytes)
-        ));
-    }
-    let Some(file) = file.filter(|f| f.size > 0) else {
-        return refuse("Bitte wählen Sie eine Datei aus.".into());
-    };
-    let Some(kind) = files::sniff(&file.head) else {
-        file.upload.discard();
-        return refuse(format!(
-            "Die Datei „{}“ ist kein zugelassenes Dokument. Erlaubt sind {ACCEPTED}; maßgeblich ist der Inhalt der Datei, nicht ihr Name.",
-            crate::validation::clean_line(&file.original_name, 150)
-        ));
+    let (file, kind) = match form.accepted_file(app.config.attachment_max_bytes) {
+        Ok(accepted) => accepted,
+        Err(message) => return refuse(message),
     };
     let used = u64::try_from(db::attachment_bytes(&mut tx, id).await?).unwrap_or(0);
     if used + file.size > app.config.application_files_max_bytes {

@@ -1,5 +1,5 @@
-//! Files as downloads, for the municipality's and the ministry's pages alike: attachments and
-//! the issued notice. Who may have them is the caller's check.
+//! Files as downloads, for the municipality's and the ministry's pages alike: attachments (and
+//! any stored file, such as a Mittelabruf's receipts) and the issued notice. Who may have them is the caller's check.
 
 use axum::body::Body;
 use axum::http::header;
@@ -25,21 +25,44 @@ pub async fn attachment(
         .into_iter()
         .find(|a| a.id == file_id)
         .ok_or(AppError::NotFound)?;
-    let file = app
-        .files
-        .open(&attachment.storage_key)
-        .await
-        .map_err(anyhow::Error::from)?;
+    stored_file(
+        app,
+        &StoredFile {
+            key: &attachment.storage_key,
+            name: &attachment.file_name,
+            content_type: &attachment.content_type,
+            size_bytes: attachment.size_bytes,
+        },
+        inline,
+    )
+    .await
+}
+
+/// A file in the store, as the pages offer it.
+pub struct StoredFile<'a> {
+    pub key: &'a str,
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub size_bytes: i64,
+}
+
+/// A stored file as a download: no caching, sandboxed; `inline` shows a PDF in the browser.
+pub async fn stored_file(
+    app: &AppState,
+    f: &StoredFile<'_>,
+    inline: bool,
+) -> Result<Response, AppError> {
+    let file = app.files.open(f.key).await.map_err(anyhow::Error::from)?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    let mut disposition = files::content_disposition(&attachment.file_name);
-    if inline && attachment.content_type == FileKind::Pdf.content_type() {
+    let mut disposition = files::content_disposition(f.name);
+    if inline && f.content_type == FileKind::Pdf.content_type() {
         disposition = disposition.replacen("attachment", "inline", 1);
     }
     Ok((
         [
-            (header::CONTENT_TYPE, attachment.content_type.clone()),
+            (header::CONTENT_TYPE, f.content_type.to_string()),
             (header::CONTENT_DISPOSITION, disposition),
-            (header::CONTENT_LENGTH, attachment.size_bytes.to_string()),
+            (header::CONTENT_LENGTH, f.size_bytes.to_string()),
             (header::CACHE_CONTROL, "private, no-store".to_string()),
             (header::CONTENT_SECURITY_POLICY, "sandbox".to_string()),
         ],

@@ -17,6 +17,7 @@ pub mod routes;
 pub mod sample;
 pub mod sections;
 pub mod submission;
+pub mod uploads;
 pub mod views;
 pub mod workflow;
 

@@ -336,6 +336,54 @@ pub async fn items(conn: &mut PgConnection, payout_id: i64) -> sqlx::Result<Vec<
         .collect())
 }
 
+/// A receipt of a request.
+#[derive(Clone, Debug)]
+pub struct ReceiptRow {
+    pub id: i64,
+    pub file_name: String,
+    pub storage_key: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub uploaded_at: OffsetDateTime,
+}
+
+pub async fn receipts(conn: &mut PgConnection, payout_id: i64) -> sqlx::Result<Vec<ReceiptRow>> {
+    sqlx::query_as!(
+        ReceiptRow,
+        "SELECT id, file_name, storage_key, content_type, size_bytes, uploaded_at
+         FROM payout_attachments WHERE payout_id = $1 ORDER BY uploaded_at, id",
+        payout_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub struct NewReceipt<'a> {
+    pub payout_id: i64,
+    pub file_name: &'a str,
+    pub storage_key: &'a str,
+    pub content_type: &'a str,
+    pub size_bytes: i64,
+    pub sha256: &'a [u8],
+    pub uploaded_by: i64,
+}
+
+pub async fn insert_receipt(conn: &mut PgConnection, r: &NewReceipt<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "INSERT INTO payout_attachments (payout_id, file_name, storage_key, content_type, size_bytes, sha256, uploaded_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        r.payout_id,
+        r.file_name,
+        r.storage_key,
+        r.content_type,
+        r.size_bytes,
+        r.sha256,
+        r.uploaded_by,
+    )
+    .fetch_one(conn)
+    .await
+}
+
 /// What a transition changes besides the status.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Change<'a> {

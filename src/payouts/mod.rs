@@ -15,9 +15,10 @@ use axum::Router;
 
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
+/// `upload_limit`: the largest request body a receipt upload accepts.
+pub fn router(upload_limit: usize) -> Router<AppState> {
     Router::new()
-        .merge(routes::router())
+        .merge(routes::router(upload_limit))
         .merge(review::router())
         .merge(runs::router())
 }

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::db::{self, PayoutRow, QueueFilter};
 use super::forms::{CheckForm, SendBackForm};
 use super::model::{PayoutParty, PayoutStatus, PayoutTransition};
-use super::views::{self, BalanceView, EventView, ItemView, PayoutLine};
+use super::views::{self, BalanceView, EventView, ItemView, PayoutLine, ReceiptView};
 use super::workflow::{self, Acting, Input, TransitionError};
 use crate::accounts::{CurrentUser, Reviewer};
 use crate::audit::{self, Subject};
@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/pruefung/mittelabrufe/{id}/pruefen", post(check))
         .route("/pruefung/mittelabrufe/{id}/anordnen", post(order))
         .route("/pruefung/mittelabrufe/{id}/zurueckgeben", post(send_back))
+        .route("/pruefung/mittelabrufe/{id}/belege/{file}", get(receipt))
 }
 
 fn reviewing(user: &CurrentUser) -> Acting {
@@ -156,6 +157,8 @@ struct CasePage {
     account_reason: String,
     items: Vec<ItemView>,
     items_total: String,
+    receipts: Vec<ReceiptView>,
+    receipt_href: String,
     balance: BalanceView,
     payouts: Vec<PayoutLine>,
     total: String,
@@ -226,6 +229,8 @@ async fn case_page(
         account_reason: p.account_reason.clone(),
         items,
         items_total,
+        receipts: views::receipts(&db::receipts(conn, p.id).await?),
+        receipt_href: format!("/pruefung/mittelabrufe/{}/belege/", p.id),
         balance: BalanceView::new(&grant),
         total: views::total(&payouts),
         payouts,
@@ -262,6 +267,16 @@ async fn case(
     )
     .await?;
     Ok(page.into_response())
+}
+
+async fn receipt(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Path((id, file)): Path<(i64, i64)>,
+) -> Result<Response, AppError> {
+    let mut conn = app.db.acquire().await?;
+    payout_for_review(&mut conn, &user, id, false).await?;
+    views::receipt_download(&app, &mut conn, id, file).await
 }
 
 /// The request's page again with a problem (422 for form errors, 409 for refusals).

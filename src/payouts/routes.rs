@@ -3,30 +3,34 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Extension;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
-use super::db::{self, GrantRow, NewPayout, PayoutRow};
+use super::db::{self, GrantRow, NewPayout, NewReceipt, PayoutRow};
 use super::forms::{ItemInput, PayoutForm, PayoutRules, months};
 use super::model::{PayoutParty, PayoutStatus, PayoutTransition};
-use super::views::{self, BalanceView, EventView, ItemView, PayoutLine};
+use super::views::{self, BalanceView, EventView, ItemView, PayoutLine, ReceiptView};
 use super::workflow::{self, Acting, Input};
 use crate::accounts::CurrentUser;
 use crate::applications::access::owned;
 use crate::applications::db::ApplicationRow;
+use crate::applications::uploads;
 use crate::applications::views::Header;
 use crate::audit::{self, Subject};
 use crate::error::AppError;
 use crate::locale;
 use crate::state::AppState;
 use crate::validation::{FormErrors, Iban};
+use crate::web::csrf::CsrfToken;
 use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash};
 
-pub fn router() -> Router<AppState> {
+pub fn router(upload_limit: usize) -> Router<AppState> {
     Router::new()
         .route("/antraege/{id}/auszahlungen", get(grant_page).post(request))
         .route("/antraege/{id}/auszahlungen/neu", get(request_page))
@@ -34,6 +38,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/antraege/{id}/auszahlungen/{payout}/zurueckziehen",
             post(withdraw),
+        )
+        .route(
+            "/antraege/{id}/auszahlungen/{payout}/belege",
+            post(upload_receipt).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route(
+            "/antraege/{id}/auszahlungen/{payout}/belege/{file}",
+            get(receipt),
         )
 }
 
@@ -246,6 +258,13 @@ struct PayoutPage {
     items_total: String,
     timeline: Vec<EventView>,
     can_withdraw: bool,
+    receipts: Vec<ReceiptView>,
+    receipt_href: String,
+    /// Receipts can be added until the request is checked.
+    can_upload: bool,
+    accepted: &'static str,
+    max_file: String,
+    errors: FormErrors,
 }
 
 /// A request of this application (404 for another application's).
@@ -272,10 +291,32 @@ async fn payout_page(
     Path((id, payout_id)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
-    let (row, _) = owned_grant(&mut conn, &user, id, false).await?;
-    let p = payout_of(&mut conn, id, payout_id, false).await?;
-    let (items, items_total) = views::items(&db::items(&mut conn, p.id).await?);
-    let timeline = views::timeline(&db::events(&mut conn, p.id).await?);
+    let view = payout_view(
+        &app,
+        &mut conn,
+        page,
+        &user,
+        id,
+        payout_id,
+        FormErrors::default(),
+    )
+    .await?;
+    Ok(view.into_response())
+}
+
+async fn payout_view(
+    app: &AppState,
+    conn: &mut sqlx::PgConnection,
+    page: PageContext,
+    user: &CurrentUser,
+    id: i64,
+    payout_id: i64,
+    errors: FormErrors,
+) -> Result<PayoutPage, AppError> {
+    let (row, _) = owned_grant(conn, user, id, false).await?;
+    let p = payout_of(conn, id, payout_id, false).await?;
+    let (items, items_total) = views::items(&db::items(conn, p.id).await?);
+    let timeline = views::timeline(&db::events(conn, p.id).await?);
     Ok(PayoutPage {
         page,
         head: Header::new(&row),
@@ -283,12 +324,117 @@ async fn payout_page(
         account: format!("{}, {}", p.account_holder, views::iban(&p.iban)),
         account_reason: p.account_reason.clone(),
         can_withdraw: PayoutTransition::Withdraw.target(p.status).is_some(),
+        can_upload: p.status == PayoutStatus::Submitted,
+        receipts: views::receipts(&db::receipts(conn, p.id).await?),
+        receipt_href: format!("/antraege/{id}/auszahlungen/{payout_id}/belege/"),
+        accepted: uploads::ACCEPTED,
+        max_file: uploads::megabytes(app.config.attachment_max_bytes),
         payout: PayoutLine::new(&p),
         items,
         items_total,
         timeline,
+        errors,
+    })
+}
+
+async fn receipt(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Path((id, payout_id, file)): Path<(i64, i64, i64)>,
+) -> Result<Response, AppError> {
+    let mut conn = app.db.acquire().await?;
+    owned_grant(&mut conn, &user, id, false).await?;
+    payout_of(&mut conn, id, payout_id, false).await?;
+    views::receipt_download(&app, &mut conn, payout_id, file).await
+}
+
+async fn upload_receipt(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    client: ClientAddress,
+    csrf_token: Option<Extension<CsrfToken>>,
+    Path((id, payout_id)): Path<(i64, i64)>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, AppError> {
+    // Who may upload is decided before the body is read.
+    {
+        let mut conn = app.db.acquire().await?;
+        owned_grant(&mut conn, &user, id, false).await?;
+        payout_of(&mut conn, id, payout_id, false).await?;
     }
-    .into_response())
+    let multipart = multipart.map_err(|_| AppError::BadRequest)?;
+    let mut form = uploads::read_form(
+        &app.files,
+        app.config.attachment_max_bytes,
+        app.config.body_limit_bytes,
+        csrf_token.as_ref().map(|Extension(t)| t),
+        multipart,
+    )
+    .await?;
+    let mut tx = app.db.begin().await?;
+    owned_grant(&mut tx, &user, id, true).await?;
+    let p = payout_of(&mut tx, id, payout_id, true).await?;
+    let accepted = if p.status == PayoutStatus::Submitted {
+        form.accepted_file(app.config.attachment_max_bytes)
+    } else {
+        Err(
+            "Belege können nur ergänzt werden, bis das Ministerium den Mittelabruf geprüft hat."
+                .into(),
+        )
+    };
+    let (file, kind) = match accepted {
+        Ok(accepted) => accepted,
+        Err(message) => {
+            tx.rollback().await?;
+            let mut errors = FormErrors::default();
+            errors.add("datei", message);
+            let mut conn = app.db.acquire().await?;
+            let view = payout_view(&app, &mut conn, page, &user, id, payout_id, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, view).into_response());
+        }
+    };
+    let name = crate::applications::files::safe_file_name(&file.original_name, kind);
+    let (size, sha256) = (file.size, file.sha256);
+    let key = app
+        .files
+        .keep(file.upload)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let stored = async {
+        let receipt = db::insert_receipt(
+            &mut tx,
+            &NewReceipt {
+                payout_id,
+                file_name: &name,
+                storage_key: &key,
+                content_type: kind.content_type(),
+                size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
+                sha256: &sha256,
+                uploaded_by: user.id,
+            },
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            user.actor(&client),
+            "payout.receipt_uploaded",
+            Subject::Payout(payout_id),
+            json!({ "receipt_id": receipt, "name": name, "bytes": size }),
+        )
+        .await?;
+        tx.commit().await
+    }
+    .await;
+    if let Err(e) = stored {
+        let _ = app.files.delete(&key).await;
+        return Err(e.into());
+    }
+    Ok(redirect_with_flash(
+        &app.cookies,
+        &format!("/antraege/{id}/auszahlungen/{payout_id}"),
+        &format!("„{name}“ ist hochgeladen."),
+    ))
 }
 
 async fn withdraw(

@@ -131,6 +131,47 @@ pub fn items(items: &[Item]) -> (Vec<ItemView>, String) {
     (views, sum.to_string())
 }
 
+/// A receipt in a request's list.
+pub struct ReceiptView {
+    pub id: i64,
+    pub name: String,
+    pub size: String,
+    pub uploaded_at: String,
+}
+
+pub fn receipts(rows: &[super::db::ReceiptRow]) -> Vec<ReceiptView> {
+    rows.iter()
+        .map(|r| ReceiptView {
+            id: r.id,
+            name: r.file_name.clone(),
+            size: crate::applications::uploads::megabytes(u64::try_from(r.size_bytes).unwrap_or(0)),
+            uploaded_at: crate::locale::date_time(r.uploaded_at),
+        })
+        .collect()
+}
+
+/// The stored file of a request's receipt, for its download (404 for another request's).
+pub async fn receipt_download(
+    app: &crate::state::AppState,
+    conn: &mut sqlx::PgConnection,
+    payout_id: i64,
+    file_id: i64,
+) -> Result<axum::response::Response, crate::error::AppError> {
+    use crate::applications::downloads::{StoredFile, stored_file};
+    let receipt = super::db::receipts(conn, payout_id)
+        .await?
+        .into_iter()
+        .find(|r| r.id == file_id)
+        .ok_or(crate::error::AppError::NotFound)?;
+    let file = StoredFile {
+        key: &receipt.storage_key,
+        name: &receipt.file_name,
+        content_type: &receipt.content_type,
+        size_bytes: receipt.size_bytes,
+    };
+    stored_file(app, &file, true).await
+}
+
 pub struct EventView {
     pub at: String,
     pub at_iso: String,

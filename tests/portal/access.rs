@@ -176,11 +176,17 @@ const MATRIX: &[Route] = &[
     get("/antraege/{id}/auszahlungen/neu", OWN_PAGE),
     post("/antraege/{id}/auszahlungen", OWN_ACTION),
     get("/antraege/{id}/auszahlungen/{payout}", OWN_PAGE),
+    post("/antraege/{id}/auszahlungen/{payout}/belege", OWN_ACTION),
+    get(
+        "/antraege/{id}/auszahlungen/{payout}/belege/{file}",
+        OWN_PAGE,
+    ),
     get("/pruefung/mittelabrufe", REVIEW_PAGE),
     get("/pruefung/mittelabrufe/{id}", REVIEW_PAGE),
     post("/pruefung/mittelabrufe/{id}/pruefen", REVIEW_ACTION),
     post("/pruefung/mittelabrufe/{id}/anordnen", REVIEW_ACTION),
     post("/pruefung/mittelabrufe/{id}/zurueckgeben", REVIEW_ACTION),
+    get("/pruefung/mittelabrufe/{id}/belege/{file}", REVIEW_PAGE),
     // After the reviewers' steps on the request: it withdraws it.
     post(
         "/antraege/{id}/auszahlungen/{payout}/zurueckziehen",
@@ -243,6 +249,8 @@ struct Objects {
     grant: i64,
     payout: i64,
     run: i64,
+    /// A receipt of `payout`.
+    receipt: i64,
 }
 
 async fn objects(app: &TestApp) -> Objects {
@@ -285,10 +293,25 @@ async fn objects(app: &TestApp) -> Objects {
     let (application, attachment) = application_with_file(app).await;
     let (case, case_file) = submitted_application(app).await;
     let (grant, payout, run) = grant_with_payouts(app, user).await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let uploaded = crate::payouts::upload_receipt(
+        &clerk,
+        grant,
+        payout,
+        "Rechnung.pdf",
+        crate::applications::PDF,
+    )
+    .await;
+    assert_eq!(uploaded.status, StatusCode::SEE_OTHER, "{}", uploaded.body);
+    let receipt = sqlx::query_scalar("SELECT id FROM payout_attachments")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     Objects {
         grant,
         payout,
         run,
+        receipt,
         case,
         case_file,
         municipality,
@@ -376,7 +399,9 @@ async fn application_with_file(app: &TestApp) -> (i64, i64) {
 }
 
 fn concrete(path: &str, objects: &Objects) -> String {
-    let file = if path.starts_with("/pruefung/") {
+    let file = if path.contains("/belege/") {
+        objects.receipt
+    } else if path.starts_with("/pruefung/") {
         objects.case_file
     } else {
         objects.attachment

@@ -132,6 +132,35 @@ fn request_fields<'a>(due: &'a str, amount: &'a str) -> [(&'static str, &'a str)
     ]
 }
 
+/// Uploads a receipt to a request from its page's form, as the browser sends it.
+pub async fn upload_receipt(
+    clerk: &Client,
+    id: i64,
+    payout: i64,
+    name: &str,
+    bytes: &[u8],
+) -> Page {
+    let path = format!("/antraege/{id}/auszahlungen/{payout}");
+    let page = clerk.get(&path).await;
+    let token = page
+        .attr("input[name='csrf_token']", "value")
+        .expect("a form token");
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", token)
+        .part(
+            "datei",
+            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+        );
+    let response = clerk
+        .http
+        .post(format!("{}{path}/belege", clerk.base_url))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    Page::from(response).await
+}
+
 async fn last_payout(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT max(id) FROM payout_requests")
         .fetch_one(&app.pool)
@@ -526,6 +555,34 @@ async fn a_lower_amount_and_a_request_sent_back_free_the_grant_again() {
         StatusCode::SEE_OTHER
     );
     let payout = last_payout(&app).await;
+    // Receipts: checked by content like the Anlagen; listed and downloadable on both sides.
+    let wrong = upload_receipt(&clerk, id, payout, "Rechnung.pdf", b"MZ not a document").await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong
+            .text("#datei-error")
+            .contains("kein zugelassenes Dokument")
+    );
+    let pdf = crate::applications::PDF;
+    let uploaded = upload_receipt(&clerk, id, payout, "Rechnung 2027-17.pdf", pdf).await;
+    assert_eq!(uploaded.status, StatusCode::SEE_OTHER, "{}", uploaded.body);
+    let receipt: i64 = sqlx::query_scalar("SELECT id FROM payout_attachments")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    for (client, path) in [
+        (&clerk, format!("/antraege/{id}/auszahlungen/{payout}")),
+        (&reviewer, format!("/pruefung/mittelabrufe/{payout}")),
+    ] {
+        let page = client.get(&path).await;
+        let href = page
+            .attr(".file-list a", "href")
+            .expect("the receipt is listed");
+        assert!(href.ends_with(&format!("/belege/{receipt}")), "{href}");
+        let file = client.get(&href).await;
+        assert_eq!(file.status, StatusCode::OK);
+        assert_eq!(file.header("content-type"), Some("application/pdf"));
+    }
     let case = format!("/pruefung/mittelabrufe/{payout}");
     let checked = reviewer
         .submit(
@@ -547,6 +604,9 @@ async fn a_lower_amount_and_a_request_sent_back_free_the_grant_again() {
         (4_500_000, 4_500_000),
         "the lower amount counts"
     );
+    let late = upload_receipt(&clerk, id, payout, "Nachtrag.pdf", pdf).await;
+    assert_eq!(late.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(late.text("#datei-error").contains("bis das Ministerium"));
     let mail: String = sqlx::query_scalar(
         "SELECT body_text FROM mail_outbox WHERE kind = 'payout-update' ORDER BY id DESC LIMIT 1",
     )
