@@ -1082,6 +1082,7 @@ async fn journey_a_grant_is_requested_checked_ordered_and_paid_passes_axe() {
     browser
         .goto(&app.url(&format!("/pruefung/mittelabrufe/{payout}")))
         .await;
+    browser.assert_accessible().await;
     browser.click("form[action$='/anordnen'] button").await;
     assert!(
         browser
@@ -1131,6 +1132,10 @@ async fn journey_a_grant_is_requested_checked_ordered_and_paid_passes_axe() {
     );
     browser.assert_accessible().await;
     browser.goto(&app.url("/pruefung/auszahlungen")).await;
+    browser.assert_accessible().await;
+    // The dashboard's budget now shows the year's payment.
+    browser.goto(&app.url("/pruefung")).await;
+    assert!(browser.text("main").await.contains("Nach Haushaltsjahr"));
     browser.assert_accessible().await;
     browser.click(sign_out).await;
 
