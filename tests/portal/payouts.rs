@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 
 use crate::applications::{complete_application, submit};
 use crate::common::{Client, Page, TestApp, count, join_all};
+use crate::review::second_reviewer;
 
 fn run(transfers: usize) -> Run {
     Run {
@@ -176,18 +177,6 @@ async fn payout_status(app: &TestApp, id: i64) -> String {
         .unwrap()
 }
 
-async fn second_reviewer(app: &TestApp) -> Client {
-    let client = app.client();
-    let signed_in = client
-        .sign_in(
-            "zweitpruefung@demo.foerderportal.example",
-            foerderportal::demo::DEMO_PASSWORD,
-        )
-        .await;
-    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
-    client
-}
-
 async fn set_debtor_account(app: &TestApp) {
     sqlx::query(
         "UPDATE programmes SET debtor_iban = 'DE25820500003004444040', debtor_bic = 'HELADEFF820'",
@@ -343,10 +332,7 @@ async fn a_grant_is_paid_out_through_check_order_and_a_payment_run() {
         .execute(&app.pool)
         .await;
     assert_eq!(
-        forced
-            .unwrap_err()
-            .as_database_error()
-            .and_then(|e| e.constraint()),
+        crate::common::refused_by(forced).as_deref(),
         Some("payout_requests_four_eyes")
     );
     let ordered = second.submit(&case, "form[action$='/anordnen']", &[]).await;
@@ -722,9 +708,7 @@ async fn parallel_requests_never_promise_more_than_the_grant_allows() {
         .execute(&app.pool)
         .await;
     assert_eq!(
-        over.unwrap_err()
-            .as_database_error()
-            .and_then(|e| e.constraint()),
+        crate::common::refused_by(over).as_deref(),
         Some("applications_payouts_within_grant")
     );
 }

@@ -325,24 +325,12 @@ async fn a_reviewer_works_a_case_and_the_municipality_sees_only_what_is_meant_fo
     assert_eq!(clerk.get("/pruefung").await.status, StatusCode::FORBIDDEN);
 }
 
-/// A second reviewer ("Paula Zweitprüferin"), signed in.
+/// The demo's second reviewer ("Paula Zweitprüferin (TFM)"), signed in.
 pub async fn second_reviewer(app: &TestApp) -> crate::common::Client {
-    let hash = foerderportal::accounts::password::Hasher::new()
-        .hash(foerderportal::demo::DEMO_PASSWORD.into())
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO users (email, display_name, roles, password_hash)
-         VALUES ('zweitpruefung@tfm.example', 'Paula Zweitprüferin', '{reviewer}', $1)",
-    )
-    .bind(hash)
-    .execute(&app.pool)
-    .await
-    .unwrap();
     let client = app.client();
     let signed_in = client
         .sign_in(
-            "zweitpruefung@tfm.example",
+            "zweitpruefung@demo.foerderportal.example",
             foerderportal::demo::DEMO_PASSWORD,
         )
         .await;
@@ -419,10 +407,7 @@ async fn nobody_confirms_their_own_proposal_and_the_notice_reaches_the_municipal
     .execute(&app.pool)
     .await;
     assert_eq!(
-        forced
-            .unwrap_err()
-            .as_database_error()
-            .and_then(|e| e.constraint()),
+        crate::common::refused_by(forced).as_deref(),
         Some("decisions_four_eyes")
     );
 
@@ -1079,10 +1064,7 @@ async fn approvals_are_committed_to_budget_years_and_no_year_is_over_committed()
         .execute(&app.pool)
         .await;
     assert_eq!(
-        forced
-            .unwrap_err()
-            .as_database_error()
-            .and_then(|e| e.constraint()),
+        crate::common::refused_by(forced).as_deref(),
         Some("round_budget_years_not_over_committed")
     );
     // A year's budget cannot drop below what it has committed.

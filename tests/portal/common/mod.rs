@@ -598,3 +598,12 @@ pub async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output>
 pub fn count(statuses: &[StatusCode], wanted: StatusCode) -> usize {
     statuses.iter().filter(|s| **s == wanted).count()
 }
+
+/// The constraint that refused a statement (`None` if it went through or failed otherwise).
+pub fn refused_by<T>(result: Result<T, sqlx::Error>) -> Option<String> {
+    result
+        .err()?
+        .as_database_error()
+        .and_then(|e| e.constraint())
+        .map(str::to_string)
+}
