@@ -6,7 +6,7 @@ use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -30,7 +30,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/foerderaufrufe/neu", get(new_page).post(create))
         .route("/admin/foerderaufrufe/{id}", get(edit_page).post(update))
         .route("/admin/foerderaufrufe/{id}/veroeffentlichen", post(publish))
-        .route("/admin/foerderaufrufe/{id}/schliessen", post(close))
+        .route(
+            "/admin/foerderaufrufe/{id}/schliessen",
+            get(close_page).post(close),
+        )
 }
 
 pub struct AdminRound {
@@ -331,6 +334,40 @@ async fn publish(
         "Der Förderaufruf ist veröffentlicht.",
     )
     .await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/round_close.html")]
+struct ClosePage {
+    page: PageContext,
+    id: i64,
+    title: String,
+    closes_at: String,
+    unsubmitted: i64,
+}
+
+/// Closing a round cannot be undone: the admin confirms it on its own page.
+async fn close_page(
+    State(app): State<AppState>,
+    page: PageContext,
+    _user: Admin,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let mut conn = app.db.acquire().await?;
+    let round = db::find_round(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if round.state != RoundState::Published {
+        return Ok(Redirect::to(&format!("/admin/foerderaufrufe/{id}")).into_response());
+    }
+    Ok(ClosePage {
+        page,
+        id,
+        title: round.title.clone(),
+        closes_at: crate::locale::date_time(round.closes_at),
+        unsubmitted: db::unsubmitted_in_round(&mut conn, id).await?,
+    }
+    .into_response())
 }
 
 async fn close(

@@ -405,6 +405,16 @@ pub async fn save_debtor_account(
     Ok(())
 }
 
+/// Applications of a round that were started but never submitted (they have no Aktenzeichen).
+pub async fn unsubmitted_in_round(conn: &mut PgConnection, round_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM applications WHERE round_id = $1 AND reference IS NULL"#,
+        round_id
+    )
+    .fetch_one(conn)
+    .await
+}
+
 /// The programme's own texts as admins edit them.
 pub async fn update_programme(conn: &mut PgConnection, p: &ProgrammeRow) -> sqlx::Result<bool> {
     let result = sqlx::query!(

@@ -123,6 +123,7 @@ const MATRIX: &[Route] = &[
     get("/admin/foerderaufrufe/{id}", ADMIN_PAGE),
     post("/admin/foerderaufrufe/{id}", ADMIN_ACTION),
     post("/admin/foerderaufrufe/{id}/veroeffentlichen", ADMIN_ACTION),
+    get("/admin/foerderaufrufe/{id}/schliessen", ADMIN_PAGE),
     post("/admin/foerderaufrufe/{id}/schliessen", ADMIN_ACTION),
     get("/admin/postausgang", ADMIN_PAGE),
     get("/admin/postausgang/{id}", ADMIN_PAGE),

@@ -454,10 +454,20 @@ async fn admin_creates_and_publishes_a_round_that_then_shows_on_the_start_page()
         .click("form[action$='/veroeffentlichen'] button")
         .await;
     assert_eq!(browser.text(".round-state").await, "Veröffentlicht");
+    browser.assert_accessible().await;
+    let detail = browser.path().await;
 
     browser.goto(&app.url("/")).await;
     let titles = browser.text("ul.card-list").await;
     assert!(titles.contains("Sonderaufruf Basisdienste"), "{titles}");
+
+    // Closing it asks first, on a page of its own.
+    browser.goto(&app.url(&detail)).await;
+    browser.click("a[href$='/schliessen']").await;
+    assert!(browser.text("h1").await.ends_with("schließen?"));
+    browser.assert_accessible().await;
+    browser.click("form[action$='/schliessen'] button").await;
+    assert_eq!(browser.text(".round-state").await, "Geschlossen");
     browser.close().await;
 }
 

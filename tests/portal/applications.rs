@@ -197,6 +197,18 @@ async fn a_complete_application_is_submitted_once_with_a_reference_timeline_and_
         vec!["Abgeschlossen"; 6],
         "every section is complete"
     );
+    // The task list says until when it can be submitted: the round's deadline, Berlin time.
+    let closes: time::OffsetDateTime = sqlx::query_scalar("SELECT closes_at FROM rounds LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        overview.text("p.deadline"),
+        format!(
+            "Einreichen bis {} (Antragsfrist des Förderaufrufs).",
+            foerderportal::locale::date_time(closes)
+        )
+    );
     let check = clerk.get(&format!("/antraege/{id}/pruefen")).await;
     assert_eq!(check.count(".error-summary"), 0, "{}", check.body);
     assert!(check.body.contains("Digitales Bürgerbüro"));

@@ -79,9 +79,26 @@ async fn a_round_is_created_as_draft_published_and_then_on_the_start_page() {
         "{documents:?}"
     );
 
-    admin
-        .submit(&detail, "form[action$='/schliessen']", &[])
+    // Closing is confirmed on a page of its own that says what it means.
+    let form = admin.get(&detail).await;
+    assert_eq!(form.count("form[action$='/schliessen']"), 0);
+    let confirm = admin
+        .get(
+            &form
+                .attr("a[href$='/schliessen']", "href")
+                .expect("a link to close"),
+        )
         .await;
+    assert!(confirm.text("h1").contains("schließen?"));
+    let closed = admin
+        .submit_from(
+            &confirm,
+            &format!("{detail}/schliessen"),
+            "form[action$='/schliessen']",
+            &[],
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::SEE_OTHER);
     assert!(
         !visitor
             .get("/")
