@@ -644,6 +644,12 @@ async fn journey_clerk_files_an_application_passes_axe() {
             .contains("Jena hat die Teilnahme noch nicht bestätigt.")
     );
     browser.assert_accessible().await;
+    // Question, answer and its change link stand on one row.
+    let row = "dl.summary-list.with-actions > div:first-child";
+    assert_eq!(
+        browser.top_of(&format!("{row} dt")).await,
+        browser.top_of(&format!("{row} dd.change")).await
+    );
     let id = overview.rsplit('/').next().unwrap();
     let confirmed = jena_clerk
         .submit(

@@ -294,6 +294,15 @@ impl Browser {
         self.script(&js).await == Value::Bool(true)
     }
 
+    /// Where the top of the first element matching the selector is, in CSS pixels from the top
+    /// of the page: to check what stands on one row.
+    pub async fn top_of(&self, selector: &str) -> f64 {
+        let js = format!(
+            "return window.scrollY + document.querySelector({selector:?}).getBoundingClientRect().top"
+        );
+        self.script(&js).await.as_f64().unwrap_or(f64::NAN)
+    }
+
     /// The path of the current page ("/konto").
     pub async fn path(&self) -> String {
         let url = self.client.current_url().await.expect("current url");
