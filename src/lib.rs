@@ -27,6 +27,7 @@ pub mod review;
 pub mod secrets;
 pub mod server;
 pub mod site;
+pub mod spreadsheet;
 pub mod state;
 pub mod stored;
 pub mod validation;

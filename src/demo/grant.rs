@@ -548,7 +548,7 @@ async fn paid_run(
             iban: DEBTOR_IBAN.into(),
             bic: Some("HELADEFF820".into()),
         },
-        transfers: crate::payouts::runs::transfers(&ordered),
+        transfers: crate::payouts::runs::transfers("ThürEGovRL", &ordered),
     };
     let file = sepa::pain_001_001_09(&run);
     let run_id = payouts::insert_run(

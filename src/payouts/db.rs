@@ -40,20 +40,27 @@ impl GrantRow {
     }
 }
 
+/// Locks the grant (its application row) for the transaction: requests on one grant are made
+/// one at a time, and every payout step locks the grant before the request.
+pub async fn lock_grant(conn: &mut PgConnection, application_id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "SELECT id FROM applications WHERE id = $1 FOR UPDATE",
+        application_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(())
+}
+
 /// The grant of an approved application; `None` for any other application. With `lock`, the
-/// application row is locked for the transaction: requests on one grant are made one at a time.
+/// grant is locked first ([`lock_grant`]).
 pub async fn grant(
     conn: &mut PgConnection,
     application_id: i64,
     lock: bool,
 ) -> sqlx::Result<Option<GrantRow>> {
     if lock {
-        sqlx::query!(
-            "SELECT id FROM applications WHERE id = $1 FOR UPDATE",
-            application_id
-        )
-        .fetch_optional(&mut *conn)
-        .await?;
+        lock_grant(conn, application_id).await?;
     }
     sqlx::query_as!(
         GrantRow,

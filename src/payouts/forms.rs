@@ -395,6 +395,20 @@ impl SendBackForm {
     }
 }
 
+/// A day the state cash office executes payments on (Monday to Friday).
+pub fn is_bank_day(d: Date) -> bool {
+    !matches!(d.weekday(), time::Weekday::Saturday | time::Weekday::Sunday)
+}
+
+/// The first bank day after `day`: the earliest value date a run can have.
+pub fn next_bank_day(day: Date) -> Date {
+    let mut d = day.next_day().unwrap_or(day);
+    while !is_bank_day(d) {
+        d = d.next_day().unwrap_or(d);
+    }
+    d
+}
+
 /// A new payment run: the programme whose ordered payouts it collects, and the value date.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
@@ -426,7 +440,7 @@ impl RunForm {
                 "execution_date",
                 "Das Ausführungsdatum darf höchstens ein Jahr in der Zukunft liegen.",
             ),
-            Some(d) if matches!(d.weekday(), time::Weekday::Saturday | time::Weekday::Sunday) => {
+            Some(d) if !is_bank_day(d) => {
                 errors.add(
                     "execution_date",
                     "Das Ausführungsdatum muss ein Bankarbeitstag sein (Montag bis Freitag).",

@@ -36,6 +36,19 @@ impl PayoutStatus {
         }
     }
 
+    /// The tag's colour on the pages.
+    pub fn tag_class(self) -> &'static str {
+        match self {
+            PayoutStatus::Draft => "tag-draft",
+            PayoutStatus::Paid => "tag-open",
+            PayoutStatus::Returned | PayoutStatus::Withdrawn => "tag-closed",
+            PayoutStatus::Submitted
+            | PayoutStatus::Checked
+            | PayoutStatus::Ordered
+            | PayoutStatus::InRun => "tag-soon",
+        }
+    }
+
     /// Still on its way to the municipality's account: it counts against what may be requested.
     pub fn is_pending(self) -> bool {
         matches!(

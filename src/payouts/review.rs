@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::db::{self, PayoutRow, QueueFilter};
 use super::forms::{CheckForm, SendBackForm};
-use super::model::{PayoutParty, PayoutStatus, PayoutTransition};
+use super::model::{PayoutStatus, PayoutTransition};
 use super::views::{self, BalanceView, EventView, ItemView, PayoutLine, ReceiptView};
 use super::workflow::{self, Acting, Input, TransitionError};
 use crate::accounts::{CurrentUser, Reviewer};
@@ -34,14 +34,6 @@ pub fn router() -> Router<AppState> {
         .route("/pruefung/mittelabrufe/{id}/anordnen", post(order))
         .route("/pruefung/mittelabrufe/{id}/zurueckgeben", post(send_back))
         .route("/pruefung/mittelabrufe/{id}/belege/{file}", get(receipt))
-}
-
-fn reviewing(user: &CurrentUser) -> Acting {
-    Acting {
-        user_id: user.id,
-        party: PayoutParty::Reviewer,
-        municipality_id: None,
-    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -190,7 +182,7 @@ async fn payout_for_review(
     Reviewer::check(user)?;
     if lock {
         // The grant first, then the request: the same order as the municipality's steps.
-        db::grant(conn, application, true).await?;
+        db::lock_grant(conn, application).await?;
         db::lock_payout(conn, id).await?
     } else {
         db::payout(conn, id).await?
@@ -335,7 +327,7 @@ async fn act(
         &app.outbox,
         &app.config.base_url,
         &p,
-        reviewing(user),
+        Acting::reviewer(user),
         transition,
         &input,
     )

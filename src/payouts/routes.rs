@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::db::{self, GrantRow, NewPayout, NewReceipt, PayoutRow};
 use super::forms::{ItemInput, PayoutForm, PayoutRules, months};
-use super::model::{PayoutParty, PayoutStatus, PayoutTransition};
+use super::model::{PayoutStatus, PayoutTransition};
 use super::views::{self, BalanceView, EventView, ItemView, PayoutLine, ReceiptView};
 use super::workflow::{self, Acting, Input};
 use crate::accounts::CurrentUser;
@@ -47,14 +47,6 @@ pub fn router(upload_limit: usize) -> Router<AppState> {
             "/antraege/{id}/auszahlungen/{payout}/belege/{file}",
             get(receipt),
         )
-}
-
-fn applicant(user: &CurrentUser) -> Acting {
-    Acting {
-        user_id: user.id,
-        party: PayoutParty::Applicant,
-        municipality_id: user.municipality_id,
-    }
 }
 
 /// The application and its grant, for a clerk of the funded municipality. An application that
@@ -224,7 +216,7 @@ async fn request(
         &app.outbox,
         &app.config.base_url,
         &grant,
-        applicant(&user),
+        Acting::applicant(&user),
         &new,
     )
     .await?;
@@ -463,7 +455,7 @@ async fn withdraw(
         &app.outbox,
         &app.config.base_url,
         &p,
-        applicant(&user),
+        Acting::applicant(&user),
         PayoutTransition::Withdraw,
         &Input::default(),
     )

@@ -14,8 +14,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::db::{self, NewRun, PayoutRow, RunRow};
-use super::forms::RunForm;
-use super::model::{PayoutParty, PayoutStatus, PayoutTransition};
+use super::forms::{RunForm, next_bank_day};
+use super::model::{PayoutStatus, PayoutTransition};
 use super::sepa::{self, Debtor, Transfer};
 use super::views::{self, PayoutLine};
 use super::workflow::{self, Acting, Input};
@@ -25,7 +25,7 @@ use crate::error::AppError;
 use crate::locale;
 use crate::money::Cents;
 use crate::programmes::db::{self as programmes_db, DebtorRow};
-use crate::review::export::{csv_lines, decimal};
+use crate::spreadsheet::{BOM, csv_lines, decimal};
 use crate::state::AppState;
 use crate::validation::FormErrors;
 use crate::web::{
@@ -122,7 +122,7 @@ async fn runs_page(
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     let form = RunForm {
-        execution_date: next_weekday(locale::today()).to_string(),
+        execution_date: next_bank_day(locale::today()).to_string(),
         ..RunForm::default()
     };
     Ok(runs_view(&mut conn, page, form, FormErrors::default())
@@ -130,18 +130,9 @@ async fn runs_page(
         .into_response())
 }
 
-/// The first weekday after `day`: the earliest value date a run can have.
-fn next_weekday(day: time::Date) -> time::Date {
-    let mut d = day.next_day().unwrap_or(day);
-    while matches!(d.weekday(), time::Weekday::Saturday | time::Weekday::Sunday) {
-        d = d.next_day().unwrap_or(d);
-    }
-    d
-}
-
-/// The run's transfers: one per payout, the Aktenzeichen in the remittance information and
-/// in the end-to-end id, so the municipality's bank statement names the grant.
-pub fn transfers(payouts: &[PayoutRow]) -> Vec<Transfer> {
+/// The run's transfers: one per payout, the programme and Aktenzeichen in the remittance
+/// information and the Aktenzeichen in the end-to-end id, so the bank statement names the grant.
+pub fn transfers(programme: &str, payouts: &[PayoutRow]) -> Vec<Transfer> {
     payouts
         .iter()
         .map(|p| Transfer {
@@ -150,7 +141,7 @@ pub fn transfers(payouts: &[PayoutRow]) -> Vec<Transfer> {
             creditor_iban: p.iban.clone(),
             amount: p.amount(),
             remittance: format!(
-                "Zuwendung ThuerEGovRL {} Mittelabruf {} {}",
+                "Zuwendung {programme} {} Mittelabruf {} {}",
                 p.reference, p.number, p.title
             ),
         })
@@ -207,7 +198,7 @@ async fn create_run(
             iban: debtor.debtor_iban.clone(),
             bic: Some(debtor.debtor_bic.clone()).filter(|b| !b.is_empty()),
         },
-        transfers: transfers(&payouts),
+        transfers: transfers(&debtor.programme_name, &payouts),
     };
     let file = sepa::pain_001_001_09(&run);
     let run_id = db::insert_run(
@@ -233,7 +224,7 @@ async fn create_run(
             &app.outbox,
             &app.config.base_url,
             p,
-            staff(&user),
+            Acting::reviewer(&user),
             PayoutTransition::AddToRun,
             &input,
         )
@@ -264,14 +255,6 @@ async fn runs_with_errors(
     let mut conn = app.db.acquire().await?;
     let view = runs_view(&mut conn, page, form, errors).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, view).into_response())
-}
-
-fn staff(user: &CurrentUser) -> Acting {
-    Acting {
-        user_id: user.id,
-        party: PayoutParty::Reviewer,
-        municipality_id: None,
-    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -389,7 +372,7 @@ async fn mark_paid(
             &app.outbox,
             &app.config.base_url,
             p,
-            staff(&user),
+            Acting::reviewer(&user),
             PayoutTransition::MarkPaid,
             &Input {
                 run: Some((run.id, run.number.clone(), run.execution_date)),
@@ -505,7 +488,7 @@ async fn ledger_csv(
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     let rows = ledger_rows(&mut conn, &query, i64::MAX).await?;
-    let mut body = "\u{feff}".as_bytes().to_vec();
+    let mut body = BOM.as_bytes().to_vec();
     body.extend(csv_lines([LEDGER_HEADER.map(String::from)]));
     body.extend(csv_lines(rows.iter().map(ledger_record)));
     let name = format!(

@@ -32,20 +32,6 @@ impl BalanceView {
     }
 }
 
-impl PayoutStatus {
-    pub fn tag_class(self) -> &'static str {
-        match self {
-            PayoutStatus::Draft => "tag-draft",
-            PayoutStatus::Paid => "tag-open",
-            PayoutStatus::Returned | PayoutStatus::Withdrawn => "tag-closed",
-            PayoutStatus::Submitted
-            | PayoutStatus::Checked
-            | PayoutStatus::Ordered
-            | PayoutStatus::InRun => "tag-soon",
-        }
-    }
-}
-
 /// One request in a list.
 pub struct PayoutLine {
     pub id: i64,

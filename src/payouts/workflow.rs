@@ -22,6 +22,26 @@ pub struct Acting {
     pub municipality_id: Option<i64>,
 }
 
+impl Acting {
+    /// A clerk, for their municipality.
+    pub fn applicant(user: &crate::accounts::CurrentUser) -> Self {
+        Acting {
+            user_id: user.id,
+            party: PayoutParty::Applicant,
+            municipality_id: user.municipality_id,
+        }
+    }
+
+    /// Ministry staff.
+    pub fn reviewer(user: &crate::accounts::CurrentUser) -> Self {
+        Acting {
+            user_id: user.id,
+            party: PayoutParty::Reviewer,
+            municipality_id: None,
+        }
+    }
+}
+
 /// What a transition carries beyond itself.
 #[derive(Clone, Debug, Default)]
 pub struct Input {

@@ -321,6 +321,16 @@ pub async fn budget_years(
     .await
 }
 
+/// The Haushaltsjahre of a round's budget, in order.
+pub async fn budget_year_numbers(conn: &mut PgConnection, round_id: i64) -> sqlx::Result<Vec<i32>> {
+    sqlx::query_scalar!(
+        "SELECT year FROM round_budget_years WHERE round_id = $1 ORDER BY year",
+        round_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// Sets a round's split by year. Refused (nothing changed) with the first year whose
 /// commitments the new split would not cover: `Err((year, committed))`.
 pub async fn set_budget_years(

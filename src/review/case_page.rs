@@ -149,12 +149,8 @@ async fn year_fields(
     dossier: &Dossier,
     requested: Cents,
 ) -> Result<(Vec<YearField>, String), AppError> {
-    let years: Vec<i32> =
-        crate::programmes::db::budget_years(conn, &[dossier.application.round_id])
-            .await?
-            .iter()
-            .map(|y| y.year)
-            .collect();
+    let years =
+        crate::programmes::db::budget_year_numbers(conn, dossier.application.round_id).await?;
     if years.len() < 2 {
         return Ok((Vec::new(), String::new()));
     }

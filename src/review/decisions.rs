@@ -102,11 +102,7 @@ async fn propose(
         .await;
     }
     let ctx = db::notice_context(&mut tx, id).await?;
-    let budget_years: Vec<i32> = crate::programmes::db::budget_years(&mut tx, &[row.round_id])
-        .await?
-        .iter()
-        .map(|y| y.year)
-        .collect();
+    let budget_years = crate::programmes::db::budget_year_numbers(&mut tx, row.round_id).await?;
     let valid = match form.validate(&limits(&ctx), &budget_years) {
         Ok(valid) => valid,
         Err(errors) => {

@@ -16,6 +16,7 @@ use super::model::{Cursor, FilterQuery};
 use crate::accounts::Reviewer;
 use crate::error::AppError;
 use crate::locale;
+use crate::spreadsheet::csv_lines;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -38,16 +39,6 @@ const HEADER: [&str; 11] = [
     "Zugewiesen an",
 ];
 
-/// "80000,00": a number German spreadsheets read as such (the payout ledger writes them too).
-pub fn decimal(cents: Option<i64>) -> String {
-    cents
-        .map(|c| {
-            let sign = if c < 0 { "-" } else { "" };
-            format!("{sign}{},{:02}", c.abs() / 100, c.abs() % 100)
-        })
-        .unwrap_or_default()
-}
-
 fn record(c: &CaseRow) -> [String; 11] {
     let status = c.status;
     [
@@ -57,32 +48,12 @@ fn record(c: &CaseRow) -> [String; 11] {
         c.round_title.clone(),
         c.category_code.clone().unwrap_or_default(),
         review_label(status).to_string(),
-        decimal(c.requested_grant_cents),
-        decimal(c.granted_cents),
+        crate::spreadsheet::decimal(c.requested_grant_cents),
+        crate::spreadsheet::decimal(c.granted_cents),
         locale::date(c.submitted_at),
         c.decided_at.map(locale::date).unwrap_or_default(),
         c.assignee.clone().unwrap_or_default(),
     ]
-}
-
-pub fn csv_lines<const N: usize>(rows: impl IntoIterator<Item = [String; N]>) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(b';')
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    for row in rows {
-        // Cells starting like a formula are written as text, so a title cannot run code in
-        // the spreadsheet (CSV injection).
-        let row = row.map(|cell| {
-            if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-                format!("'{cell}")
-            } else {
-                cell
-            }
-        });
-        let _ = writer.write_record(&row);
-    }
-    writer.into_inner().unwrap_or_default()
 }
 
 async fn export(
@@ -101,7 +72,7 @@ async fn export(
     tokio::spawn(
         async move {
             let result: anyhow::Result<()> = async {
-                write.write_all("\u{feff}".as_bytes()).await?;
+                write.write_all(crate::spreadsheet::BOM.as_bytes()).await?;
                 write
                     .write_all(&csv_lines([HEADER.map(String::from)]))
                     .await?;
@@ -144,22 +115,4 @@ async fn export(
         &name,
         Body::from_stream(tokio_util::io::ReaderStream::new(read)),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn amounts_are_german_decimals_and_formulas_stay_text() {
-        assert_eq!(decimal(Some(8_000_000)), "80000,00");
-        assert_eq!(decimal(Some(5)), "0,05");
-        assert_eq!(decimal(None), "");
-        let out = String::from_utf8(csv_lines([[
-            "=HYPERLINK(\"x\")".to_string(),
-            "Bürgerbüro; Teil 1".to_string(),
-        ]]))
-        .unwrap();
-        assert_eq!(out, "\"'=HYPERLINK(\"\"x\"\")\";\"Bürgerbüro; Teil 1\"\r\n");
-    }
 }

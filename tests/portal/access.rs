@@ -591,6 +591,9 @@ async fn hostile_input_never_causes_a_server_error() {
         "category",
         "attachments",
         "conditions",
+        "retained",
+        "payout_window",
+        "budget_years",
     ];
     let municipality_fields: &[&str] = &[
         "name",
@@ -838,6 +841,8 @@ async fn hostile_input_never_causes_a_server_error() {
                 "period_start",
                 "period_end",
                 "conditions",
+                "year-2027",
+                "year-2028",
             ],
         ),
         ("entscheidung/zurueckgeben", &["note"]),

@@ -1180,3 +1180,46 @@ async fn journey_a_grant_is_requested_checked_ordered_and_paid_passes_axe() {
     );
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_split_of_a_grant_by_budget_year_passes_axe() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(foerderportal::accounts::Role::Clerk).await;
+    let id = crate::applications::complete_application(&app, &clerk).await;
+    crate::applications::submit(&clerk, id).await;
+    // The round's budget spans two years; the case is in review.
+    sqlx::query(
+        "WITH r AS (UPDATE round_budget_years SET budget_cents = 500000000 RETURNING round_id, year)
+         INSERT INTO round_budget_years (round_id, year, budget_cents) SELECT round_id, year + 1, 500000000 FROM r",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE applications SET status = 'in_review' WHERE id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let year: i32 = sqlx::query_scalar("SELECT year FROM rounds LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    open_login_and_sign_in(&browser, &app, "pruefung@demo.foerderportal.example").await;
+    browser
+        .goto(&app.url(&format!("/pruefung/antraege/{id}")))
+        .await;
+    browser.assert_accessible().await;
+    browser.check("#outcome").await;
+    browser.fill(&format!("#year-{year}"), "1,00").await;
+    submit_expecting_errors(&browser, "form[action$='/entscheidung'] button").await;
+    assert!(
+        browser
+            .text(&format!("#year-{year}-error"))
+            .await
+            .contains("ergeben")
+    );
+    browser.close().await;
+}
