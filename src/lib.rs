@@ -17,6 +17,7 @@ pub mod config;
 pub mod database;
 pub mod demo;
 pub mod error;
+pub mod letters;
 pub mod locale;
 pub mod mail;
 pub mod money;

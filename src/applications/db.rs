@@ -634,12 +634,14 @@ pub async fn drafts_closing_within(
 
 /// Commits an approval's grant against its round: raises the round's granted total only if it
 /// stays within the budget (one statement, so concurrent approvals cannot overshoot; the
-/// round's check constraint backs it up), and records the amount on the application.
+/// round's check constraint backs it up), and records the amount and the end of the approved
+/// period on the application.
 /// `Err(remaining)` when it does not fit.
 pub async fn commit_grant(
     conn: &mut PgConnection,
     application: &ApplicationRow,
     granted: crate::money::Cents,
+    period_end: Option<time::Date>,
 ) -> sqlx::Result<Result<(), crate::money::Cents>> {
     let raised: Option<i64> = sqlx::query_scalar!(
         "UPDATE rounds SET granted_cents = granted_cents + $2
@@ -660,9 +662,10 @@ pub async fn commit_grant(
         return Ok(Err(crate::money::Cents::new(remaining)));
     }
     sqlx::query!(
-        "UPDATE applications SET granted_cents = $2 WHERE id = $1",
+        "UPDATE applications SET granted_cents = $2, period_end = $3 WHERE id = $1",
         application.id,
         granted.get(),
+        period_end,
     )
     .execute(conn)
     .await?;

@@ -40,6 +40,8 @@ pub struct Input {
     /// An approval's split by Haushaltsjahr, committed against each year's budget (empty:
     /// all in the round's year, as before budget years existed).
     pub years: Vec<(i32, Cents)>,
+    /// The end of an approval's period.
+    pub period_end: Option<time::Date>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,7 +143,9 @@ pub async fn apply(
     // tally row of the new status.
     if transition == Transition::Approve {
         let granted = input.granted.ok_or_else(not_allowed)?;
-        if let Err(remaining) = db::commit_grant(conn, application, granted).await? {
+        if let Err(remaining) =
+            db::commit_grant(conn, application, granted, input.period_end).await?
+        {
             return Err(TransitionError::BudgetExceeded { remaining });
         }
         if let Err((year, remaining, wanted)) =

@@ -147,9 +147,14 @@ async fn approved_application(
         .await?
         .context("the demo application")?;
     anyhow::ensure!(
-        applications::commit_grant(conn, &row, GRANTED)
-            .await?
-            .is_ok()
+        applications::commit_grant(
+            conn,
+            &row,
+            GRANTED,
+            Some(locale::today() + Duration::days(335))
+        )
+        .await?
+        .is_ok()
             && applications::commit_years(conn, &row, GRANTED, &[])
                 .await?
                 .is_ok(),

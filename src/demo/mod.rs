@@ -18,7 +18,7 @@ use crate::locale;
 use crate::money::Cents;
 use crate::municipalities::db as municipalities;
 use crate::programmes::db::{self as programmes, NewRound};
-use crate::programmes::model::RoundState;
+use crate::programmes::model::{FinancingType, RoundState};
 
 /// Shared by all demo accounts; long enough for the password rules of the accounts issue.
 pub const DEMO_PASSWORD: &str = "Demo-Passwort-2026";
@@ -126,10 +126,12 @@ pub async fn load(pool: &PgPool, hasher: &Hasher) -> anyhow::Result<()> {
                 max_rate_bp: 8000,
                 min_grant_cents: Cents::from_euros(5_000).get(),
                 max_grant_cents: Some(Cents::from_euros(200_000).get()),
-                financing_type: "anteilfinanzierung",
+                financing_type: FinancingType::Share,
                 state: RoundState::Published,
                 retained_bp: 1000,
                 payout_window_months: 2,
+                change_shift_bp: 2000,
+                proof_due_months: 6,
                 category_codes: &["2a", "2c", "2e", "2g"],
                 conditions_template: None,
             },

@@ -12,7 +12,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::db::{self, CategoryRow, NewRound};
-use super::forms::{FINANCING_TYPES, RoundForm, ValidRound};
+use super::forms::{RoundForm, ValidRound};
+use super::model::FinancingType;
 use super::model::RoundState;
 use super::summary::RoundSummary;
 use crate::accounts::Admin;
@@ -87,7 +88,7 @@ struct FormPage {
     state: &'static str,
     form: RoundForm,
     categories: Vec<CategoryRow>,
-    financing_types: &'static [(&'static str, &'static str)],
+    financing_types: &'static [FinancingType],
     errors: FormErrors,
     /// Submitted applications the posted change would put outside the round's rules.
     broken: i64,
@@ -109,7 +110,7 @@ async fn new_page(
         state: "Entwurf",
         form: RoundForm::new_round(next_year),
         categories,
-        financing_types: &FINANCING_TYPES,
+        financing_types: &FinancingType::ALL,
         errors: FormErrors::default(),
         broken: 0,
     })
@@ -130,6 +131,8 @@ fn new_round<'a>(programme_id: i64, r: &'a ValidRound, codes: &'a [&'a str]) -> 
         state: RoundState::Draft,
         retained_bp: r.retained.basis_points(),
         payout_window_months: r.payout_window_months,
+        change_shift_bp: r.change_shift.basis_points(),
+        proof_due_months: r.proof_due_months,
         category_codes: codes,
         conditions_template: r.conditions.as_deref(),
     }
@@ -154,7 +157,7 @@ async fn create(
                 state: "Entwurf",
                 form,
                 categories,
-                financing_types: &FINANCING_TYPES,
+                financing_types: &FinancingType::ALL,
                 errors,
                 broken: 0,
             };
@@ -207,7 +210,7 @@ async fn edit_page(
             .with_attachments(&attachments)
             .with_budget_years(&years),
         categories,
-        financing_types: &FINANCING_TYPES,
+        financing_types: &FinancingType::ALL,
         errors: FormErrors::default(),
         broken: 0,
     })
@@ -251,7 +254,7 @@ async fn update(
                 state,
                 form,
                 categories,
-                financing_types: &FINANCING_TYPES,
+                financing_types: &FinancingType::ALL,
                 errors,
                 broken: 0,
             };
@@ -269,7 +272,7 @@ async fn update(
             state: existing.state.label(),
             form,
             categories,
-            financing_types: &FINANCING_TYPES,
+            financing_types: &FinancingType::ALL,
             errors: FormErrors::default(),
             broken,
         };
@@ -293,7 +296,7 @@ async fn update(
             state: existing.state.label(),
             form,
             categories,
-            financing_types: &FINANCING_TYPES,
+            financing_types: &FinancingType::ALL,
             errors,
             broken: 0,
         };

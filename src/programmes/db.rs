@@ -3,7 +3,7 @@
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 
-use super::model::RoundState;
+use super::model::{FinancingType, RoundState};
 
 #[derive(Clone, Debug)]
 pub struct ProgrammeRow {
@@ -43,11 +43,14 @@ pub struct RoundRow {
     pub max_rate_bp: i32,
     pub min_grant_cents: i64,
     pub max_grant_cents: Option<i64>,
-    pub financing_type: String,
+    pub financing_type: FinancingType,
     pub state: RoundState,
     /// Share of each grant retained until the proof of use, and the payout window.
     pub retained_bp: i32,
     pub payout_window_months: i32,
+    /// How far a cost item may move without a decision; when the proof of use is due.
+    pub change_shift_bp: i32,
+    pub proof_due_months: i32,
     /// Codes and titles of the round's open categories, in programme order.
     pub categories: Vec<String>,
     pub category_titles: Vec<String>,
@@ -67,8 +70,9 @@ macro_rules! round_row {
                       r.budget_cents AS "budget_cents!", r.opens_at AS "opens_at!",
                       r.closes_at AS "closes_at!", r.max_rate_bp AS "max_rate_bp!",
                       r.min_grant_cents AS "min_grant_cents!", r.max_grant_cents,
-                      r.financing_type AS "financing_type!", r.state AS "state!: RoundState",
+                      r.financing_type AS "financing_type!: FinancingType", r.state AS "state!: RoundState",
                       r.retained_bp AS "retained_bp!", r.payout_window_months AS "payout_window_months!",
+                      r.change_shift_bp AS "change_shift_bp!", r.proof_due_months AS "proof_due_months!",
                       r.conditions_template AS "conditions_template!",
                       r.categories AS "categories!", r.category_titles AS "category_titles!",
                       r.attachments AS "attachments!"
@@ -169,7 +173,8 @@ pub async fn update_round(conn: &mut PgConnection, id: i64, r: &NewRound<'_>) ->
     sqlx::query!(
         "UPDATE rounds SET title = $2, year = $3, budget_cents = $4, opens_at = $5, closes_at = $6, max_rate_bp = $7,
                 min_grant_cents = $8, max_grant_cents = $9, financing_type = $10,
-                retained_bp = $11, payout_window_months = $12, updated_at = now()
+                retained_bp = $11, payout_window_months = $12, change_shift_bp = $13,
+                proof_due_months = $14, updated_at = now()
          WHERE id = $1",
         id,
         r.title,
@@ -180,9 +185,11 @@ pub async fn update_round(conn: &mut PgConnection, id: i64, r: &NewRound<'_>) ->
         r.max_rate_bp,
         r.min_grant_cents,
         r.max_grant_cents,
-        r.financing_type,
+        r.financing_type as _,
         r.retained_bp,
         r.payout_window_months,
+        r.change_shift_bp,
+        r.proof_due_months,
     )
     .execute(&mut *conn)
     .await?;
@@ -240,10 +247,12 @@ pub struct NewRound<'a> {
     pub max_rate_bp: i32,
     pub min_grant_cents: i64,
     pub max_grant_cents: Option<i64>,
-    pub financing_type: &'a str,
+    pub financing_type: FinancingType,
     pub state: RoundState,
     pub retained_bp: i32,
     pub payout_window_months: i32,
+    pub change_shift_bp: i32,
+    pub proof_due_months: i32,
     pub category_codes: &'a [&'a str],
     /// `None` keeps the current (or, for a new round, the standard) Nebenbestimmungen.
     pub conditions_template: Option<&'a str>,
@@ -253,8 +262,8 @@ pub async fn insert_round(conn: &mut PgConnection, r: NewRound<'_>) -> sqlx::Res
     let id = sqlx::query_scalar!(
         "INSERT INTO rounds (programme_id, title, year, budget_cents, opens_at, closes_at, max_rate_bp,
                              min_grant_cents, max_grant_cents, financing_type, state,
-                             retained_bp, payout_window_months)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+                             retained_bp, payout_window_months, change_shift_bp, proof_due_months)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
         r.programme_id,
         r.title,
         r.year,
@@ -264,10 +273,12 @@ pub async fn insert_round(conn: &mut PgConnection, r: NewRound<'_>) -> sqlx::Res
         r.max_rate_bp,
         r.min_grant_cents,
         r.max_grant_cents,
-        r.financing_type,
+        r.financing_type as _,
         r.state as _,
         r.retained_bp,
         r.payout_window_months,
+        r.change_shift_bp,
+        r.proof_due_months,
     )
     .fetch_one(&mut *conn)
     .await?;

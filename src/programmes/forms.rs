@@ -8,6 +8,7 @@ use crate::money::{Cents, Rate};
 use crate::validation::{FormErrors, required_line};
 
 use super::db::{AttachmentType, RoundRow};
+use super::model::FinancingType;
 
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 #[serde(default)]
@@ -27,6 +28,10 @@ pub struct RoundForm {
     pub retained: String,
     /// Months within which requested money must be spent ("2").
     pub payout_window: String,
+    /// How far a cost item may move without a decision, in percent of the item ("20").
+    pub change_shift: String,
+    /// Months after the project's end the proof of use is due ("6").
+    pub proof_due: String,
     /// The budget split by Haushaltsjahr, one line per year ("2027: 6.000.000"); empty keeps
     /// the whole budget in the round's year.
     pub budget_years: String,
@@ -57,20 +62,18 @@ pub struct ValidRound {
     pub max_rate: Rate,
     pub min_grant: Cents,
     pub max_grant: Option<Cents>,
-    pub financing_type: &'static str,
+    pub financing_type: FinancingType,
     pub retained: Rate,
     pub payout_window_months: i32,
+    /// Zero: every shift between cost items needs a decision.
+    pub change_shift: Rate,
+    pub proof_due_months: i32,
     /// Never empty; the amounts add up to the budget.
     pub budget_years: Vec<(i32, Cents)>,
     pub categories: Vec<String>,
     pub attachments: Vec<AttachmentType>,
     pub conditions: Option<String>,
 }
-
-pub const FINANCING_TYPES: [(&str, &str); 2] = [
-    ("anteilfinanzierung", "Anteilfinanzierung"),
-    ("festbetragsfinanzierung", "Festbetragsfinanzierung"),
-];
 
 impl RoundForm {
     /// A sensible start for a new round: next year, open from tomorrow to the end of March.
@@ -84,6 +87,8 @@ impl RoundForm {
             financing_type: "anteilfinanzierung".into(),
             retained: "10".into(),
             payout_window: "2".into(),
+            change_shift: "20".into(),
+            proof_due: "6".into(),
             ..RoundForm::default()
         }
     }
@@ -103,10 +108,12 @@ impl RoundForm {
             max_rate: percent(r.max_rate_bp),
             retained: percent(r.retained_bp),
             payout_window: r.payout_window_months.to_string(),
+            change_shift: percent(r.change_shift_bp),
+            proof_due: r.proof_due_months.to_string(),
             budget_years: String::new(),
             min_grant: plain(r.min_grant_cents),
             max_grant: r.max_grant_cents.map(plain).unwrap_or_default(),
-            financing_type: r.financing_type.clone(),
+            financing_type: r.financing_type.as_str().into(),
             categories: r.categories.clone(),
             attachments: String::new(),
             confirmed: false,
@@ -225,6 +232,33 @@ impl RoundForm {
         (retained, payout_window_months)
     }
 
+    /// The rules of the grant's life after the award: how far a cost item may move without a
+    /// decision (0 to 100 % of the item) and when the proof of use is due (1 to 24 months
+    /// after the project's end).
+    fn change_rules(&self, errors: &mut FormErrors) -> (Rate, i32) {
+        let change_shift = match self.change_shift.trim() {
+            "0" => Rate::from_basis_points(0),
+            typed => typed.parse::<Rate>().unwrap_or_else(|problem| {
+                errors.add(
+                    "change_shift",
+                    format!("Spielraum für Umschichtungen: {problem} 0 heißt: jede Umschichtung braucht eine Entscheidung."),
+                );
+                Rate::from_basis_points(0)
+            }),
+        };
+        let proof_due_months = match self.proof_due.trim().parse::<i32>() {
+            Ok(m) if (1..=24).contains(&m) => m,
+            _ => {
+                errors.add(
+                    "proof_due",
+                    "Bitte geben Sie die Frist für den Verwendungsnachweis als ganze Zahl von Monaten zwischen 1 und 24 ein.",
+                );
+                0
+            }
+        };
+        (change_shift, proof_due_months)
+    }
+
     /// The budget's split by year: lines "2027: 6.000.000" for the round's year and up to five
     /// after it, each year once, adding up to the budget. Empty: all in the round's year.
     fn budget_years(&self, year: i32, budget: Cents, errors: &mut FormErrors) -> Vec<(i32, Cents)> {
@@ -325,14 +359,12 @@ impl RoundForm {
             }
         };
         let (retained, payout_window_months) = self.payout_rules(&mut errors);
+        let (change_shift, proof_due_months) = self.change_rules(&mut errors);
         let budget_years = budget
             .map(|budget| self.budget_years(year, budget, &mut errors))
             .unwrap_or_default();
         let (opens_at, closes_at) = self.window(&mut errors);
-        let financing_type = FINANCING_TYPES
-            .iter()
-            .map(|(key, _)| *key)
-            .find(|key| *key == self.financing_type);
+        let financing_type = self.financing_type.parse::<FinancingType>().ok();
         if financing_type.is_none() {
             errors.add(
                 "financing_type",
@@ -388,6 +420,8 @@ impl RoundForm {
                 financing_type,
                 retained,
                 payout_window_months,
+                change_shift,
+                proof_due_months,
                 budget_years,
                 categories,
                 attachments,
@@ -463,6 +497,8 @@ mod tests {
             financing_type: "anteilfinanzierung".into(),
             retained: "10".into(),
             payout_window: "2".into(),
+            change_shift: "20".into(),
+            proof_due: "6".into(),
             budget_years: String::new(),
             categories: vec!["2a".into(), "2x".into()],
             attachments: String::new(),

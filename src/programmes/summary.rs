@@ -59,10 +59,7 @@ impl RoundSummary {
             budget: Cents::new(round.budget_cents).to_string(),
             max_rate: Rate::from_basis_points(round.max_rate_bp).to_string(),
             grant_range,
-            financing: match round.financing_type.as_str() {
-                "festbetragsfinanzierung" => "Festbetragsfinanzierung",
-                _ => "Anteilfinanzierung",
-            },
+            financing: round.financing_type.label(),
             categories: round
                 .categories
                 .into_iter()

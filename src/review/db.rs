@@ -503,7 +503,7 @@ pub async fn settle(
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct NoticeContext {
     pub round_title: String,
-    pub financing_type: String,
+    pub financing_type: crate::programmes::model::FinancingType,
     pub max_rate_bp: i32,
     pub min_grant_cents: i64,
     pub max_grant_cents: Option<i64>,
@@ -520,12 +520,12 @@ pub struct NoticeContext {
 pub async fn notice_context(conn: &mut PgConnection, id: i64) -> sqlx::Result<NoticeContext> {
     sqlx::query_as!(
         NoticeContext,
-        "SELECT r.title AS round_title, r.financing_type, r.max_rate_bp, r.min_grant_cents, r.max_grant_cents,
+        r#"SELECT r.title AS round_title, r.financing_type AS "financing_type: _", r.max_rate_bp, r.min_grant_cents, r.max_grant_cents,
                 r.conditions_template, p.legal_basis, p.name AS programme_name, m.street, m.postal_code, m.city,
                 a.eligible_cost_cents, a.requested_grant_cents
          FROM applications a JOIN rounds r ON r.id = a.round_id JOIN programmes p ON p.id = r.programme_id
          JOIN municipalities m ON m.id = a.municipality_id
-         WHERE a.id = $1",
+         WHERE a.id = $1"#,
         id,
     )
     .fetch_one(conn)

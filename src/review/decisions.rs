@@ -269,11 +269,7 @@ fn notice_of(
         amount: Cents::new(granted).to_string(),
         rate,
         eligible: Cents::new(eligible).to_string(),
-        financing: match ctx.financing_type.as_str() {
-            "festbetragsfinanzierung" => "Festbetragsfinanzierung",
-            _ => "Anteilfinanzierung",
-        }
-        .into(),
+        financing: ctx.financing_type.label().into(),
         period: locale::period(d.period_start, d.period_end),
         legal_basis: if ctx.legal_basis.is_empty() {
             ctx.programme_name.clone()
@@ -373,6 +369,7 @@ async fn confirm(
     let input = Input {
         granted: decision.granted_cents.map(Cents::new),
         years: db::decision_years(&mut tx, decision.id).await?,
+        period_end: decision.period_end,
         ..Input::default()
     };
     let transition = if approve {
