@@ -28,6 +28,8 @@ pub enum Subject<'a> {
     Payout(i64),
     /// A payment run (Zahllauf).
     PaymentRun(i64),
+    /// A change request (Änderungsantrag).
+    Amendment(i64),
     /// An address as typed at the login or the password reset, for accounts that may not exist.
     Address(&'a str),
     /// The method and route of a refused request ("GET /pruefung/antraege/{id}").
@@ -48,6 +50,7 @@ impl std::fmt::Display for Subject<'_> {
             Subject::Mail(id) => write!(f, "mail_outbox:{id}"),
             Subject::Payout(id) => write!(f, "payout:{id}"),
             Subject::PaymentRun(id) => write!(f, "payment_run:{id}"),
+            Subject::Amendment(id) => write!(f, "amendment:{id}"),
             Subject::Address(text) | Subject::Route(text) => f.write_str(text),
         }
     }
@@ -120,7 +123,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 68] = [
+pub const ACTIONS: [(&str, &str); 74] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -206,6 +209,21 @@ pub const ACTIONS: [(&str, &str); 68] = [
     ),
     ("payout.ordered", "Auszahlung angeordnet"),
     ("payout.returned", "Mittelabruf zurückgegeben"),
+    ("amendment.submitted", "Änderungsantrag eingereicht"),
+    ("amendment.notified", "Änderung mitgeteilt (im Spielraum)"),
+    ("amendment.withdrawn", "Änderungsantrag zurückgezogen"),
+    (
+        "amendment.proposed",
+        "Entscheidung über Änderungsantrag vorgeschlagen",
+    ),
+    (
+        "amendment.confirmed",
+        "Entscheidung über Änderungsantrag bestätigt (Zweitzeichnung)",
+    ),
+    (
+        "amendment.sent_back",
+        "Vorschlag zum Änderungsantrag zurückgegeben",
+    ),
     ("payment_run.created", "Zahllauf erstellt"),
     ("payment_run.downloaded", "Zahlungsdatei heruntergeladen"),
     ("payment_run.paid", "Zahllauf als bezahlt gebucht"),

@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod amendments;
 pub mod applications;
 pub mod audit;
 pub mod config;
@@ -79,6 +80,7 @@ pub fn app(state: AppState) -> Router {
         .merge(applications::router(state.config.upload_limit_bytes))
         .merge(review::router())
         .merge(payouts::router(state.config.upload_limit_bytes))
+        .merge(amendments::router())
         .merge(programmes::routes::router())
         .merge(programmes::admin::router())
         .merge(programmes::programme_admin::router())

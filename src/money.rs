@@ -133,6 +133,18 @@ impl fmt::Display for Cents {
     }
 }
 
+impl Cents {
+    /// A difference with its sign: "+2.000,00 €", "−2.000,00 €" (a true minus sign), "0,00 €".
+    pub fn signed(self) -> String {
+        let magnitude = Cents(i64::try_from(self.0.unsigned_abs()).unwrap_or(i64::MAX));
+        match self.0.signum() {
+            1 => format!("+{magnitude}"),
+            -1 => format!("−{magnitude}"),
+            _ => magnitude.to_string(),
+        }
+    }
+}
+
 /// "1.234.567": digits in groups of three, as German texts write numbers.
 pub fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -245,6 +257,13 @@ mod tests {
         assert_eq!(parse("zehn"), Err(MoneyError::Malformed));
         assert_eq!(parse("1.000 000"), Err(MoneyError::Malformed));
         assert_eq!(parse("99999999999999999999"), Err(MoneyError::TooLarge));
+    }
+
+    #[test]
+    fn differences_carry_their_sign() {
+        assert_eq!(Cents::new(200_000).signed(), "+2.000,00\u{a0}€");
+        assert_eq!(Cents::new(-1).signed(), "−0,01\u{a0}€");
+        assert_eq!(Cents::ZERO.signed(), "0,00\u{a0}€");
     }
 
     #[test]

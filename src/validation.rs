@@ -38,6 +38,11 @@ impl FormErrors {
     pub fn iter(&self) -> impl Iterator<Item = &FieldError> {
         self.0.iter()
     }
+
+    /// Adds the errors of another check of the same form.
+    pub fn extend(&mut self, other: FormErrors) {
+        self.0.extend(other.0);
+    }
 }
 
 /// Form fields arrive as typed: this trims them, drops control characters (NUL and friends

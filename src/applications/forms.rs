@@ -495,12 +495,33 @@ pub fn set_cost_rows(answers: &mut Answers, rows: &[CostRowInput]) {
 /// rate, caps). Returns the plan where every amount could be read.
 pub fn check_costs(answers: &Answers, rules: &RoundRules) -> (Check, Option<CostPlan>) {
     let mut check = Check::default();
+    let (items, mut readable) =
+        check_cost_items(&mut check, answers, &(rules.year - 1..=rules.year + 5));
+    let (financing, financing_readable) = check_financing(&mut check, answers);
+    readable &= financing_readable;
+    if !readable || !check.errors.is_empty() {
+        let plan = readable.then(|| CostPlan::new(items, financing_of(financing)));
+        return (check, plan);
+    }
+    let plan = CostPlan::new(items, financing_of(financing));
+    for (field, message) in plan.problems(rules) {
+        check.invalid(field, message);
+    }
+    (check, Some(plan))
+}
+
+/// The cost rows (`cost-{i}-…` fields; blank rows left out), each checked, with costs in
+/// `years`. Also false when an amount cannot be read, so the rows cannot be added up.
+pub fn check_cost_items(
+    check: &mut Check,
+    answers: &Answers,
+    years: &std::ops::RangeInclusive<i32>,
+) -> (Vec<CostItem>, bool) {
     let rows = cost_rows(answers);
-    let years = rules.year - 1..=rules.year + 5;
     let mut items = Vec::new();
     let mut readable = true;
     for (i, row) in rows.iter().enumerate().filter(|(_, row)| !row.is_blank()) {
-        match check_cost_row(&mut check, i, row, &years) {
+        match check_cost_row(check, i, row, years) {
             RowCheck::Item(item) => items.push(item),
             RowCheck::AmountUnreadable => readable = false,
             RowCheck::Incomplete => {}
@@ -513,17 +534,7 @@ pub fn check_costs(answers: &Answers, rules: &RoundRules) -> (Check, Option<Cost
         );
         readable = false;
     }
-    let (financing, financing_readable) = check_financing(&mut check, answers);
-    readable &= financing_readable;
-    if !readable || !check.errors.is_empty() {
-        let plan = readable.then(|| CostPlan::new(items, financing_of(financing)));
-        return (check, plan);
-    }
-    let plan = CostPlan::new(items, financing_of(financing));
-    for (field, message) in plan.problems(rules) {
-        check.invalid(field, message);
-    }
-    (check, Some(plan))
+    (items, readable)
 }
 
 /// What one cost row amounts to.

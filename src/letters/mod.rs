@@ -562,14 +562,14 @@ impl Letter {
 }
 
 fn row_height(cells: &[String], widths: &[f32], size: f32, weight: Weight) -> f32 {
-    cells
+    let lines = cells
         .iter()
         .zip(widths)
         .map(|(cell, w)| wrap(cell, size, weight, w - 6.0).len())
         .max()
-        .unwrap_or(1) as f32
-        * size
-        * 1.4
+        .unwrap_or(1);
+    // A row of more than a few hundred lines does not fit a page anyway.
+    f32::from(u16::try_from(lines).unwrap_or(u16::MAX)) * size * 1.4
 }
 
 /// The structure screen readers follow: blocks in reading order, tables as Table › TR › TH/TD.

@@ -142,6 +142,23 @@ pub struct PayoutUpdate {
     pub link: String,
 }
 
+/// A step in a grant's life after the award (a change request; later the proof of use and the
+/// settlement): to the municipality's clerks, or to the ministry's reviewer.
+#[derive(Clone, Debug)]
+pub struct GrantUpdate {
+    pub reference: String,
+    pub title: String,
+    /// What the step is about ("Änderungsantrag 1").
+    pub about: String,
+    /// Where it stands now ("Genehmigt").
+    pub status: String,
+    /// What happened, as a sentence.
+    pub what: String,
+    /// The other side's words (a reason), if any.
+    pub message: String,
+    pub link: String,
+}
+
 #[derive(Clone, Debug)]
 pub enum Message {
     Invitation(Invitation),
@@ -159,6 +176,7 @@ pub enum Message {
     PartnerConfirmationRequest(PartnerConfirmationRequest),
     CaseMessage(CaseMessage),
     PayoutUpdate(PayoutUpdate),
+    GrantUpdate(GrantUpdate),
 }
 
 /// A message ready for the outbox.
@@ -203,6 +221,7 @@ impl Message {
             Message::PartnerConfirmationRequest(_) => "partner-confirmation-request",
             Message::CaseMessage(_) => "case-message",
             Message::PayoutUpdate(_) => "payout-update",
+            Message::GrantUpdate(_) => "grant-update",
         }
     }
 
@@ -263,6 +282,9 @@ impl Message {
                 "Mittelabruf {} zum Antrag {}: {}",
                 m.number, m.reference, m.status
             ),
+            Message::GrantUpdate(m) => {
+                format!("{} zum Antrag {}: {}", m.about, m.reference, m.status)
+            }
         };
         one_line(&subject, 200)
     }
@@ -444,6 +466,15 @@ mod tests {
                 amount: "50.000,00 €".into(),
                 status: "Ausgezahlt".into(),
                 what: "Der Betrag wurde ausgezahlt.".into(),
+                message: String::new(),
+                link: link.clone(),
+            }),
+            Message::GrantUpdate(GrantUpdate {
+                reference: "R".into(),
+                title: "T".into(),
+                about: "Änderungsantrag 1".into(),
+                status: "Genehmigt".into(),
+                what: "Das Ministerium hat die Änderung genehmigt.".into(),
                 message: String::new(),
                 link: link.clone(),
             }),

@@ -659,3 +659,28 @@ pub async fn granted_total(conn: &mut PgConnection, id: i64) -> sqlx::Result<i64
         .fetch_one(conn)
         .await
 }
+
+/// The ministry's address line for the letterhead of notices, from the programme's first
+/// contact ("Thüringer Finanzministerium · Ludwig-Erhard-Ring 7, 99099 Erfurt · …").
+pub async fn letterhead(conn: &mut PgConnection) -> sqlx::Result<String> {
+    let Some(programme) = main_programme(conn).await? else {
+        return Ok(String::new());
+    };
+    let contacts = contacts(conn, programme.id).await?;
+    Ok(contacts
+        .first()
+        .map(|c| {
+            [
+                c.organisation.as_str(),
+                c.address.as_str(),
+                c.phone.as_str(),
+                c.email.as_str(),
+            ]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" · ")
+        })
+        .unwrap_or_default())
+}

@@ -283,30 +283,6 @@ fn notice_of(
     }
 }
 
-/// The ministry's address line for the letterhead, from the programme's first contact.
-async fn letterhead_contact(conn: &mut sqlx::PgConnection) -> Result<String, AppError> {
-    let Some(programme) = crate::programmes::db::main_programme(conn).await? else {
-        return Ok(String::new());
-    };
-    let contacts = crate::programmes::db::contacts(conn, programme.id).await?;
-    Ok(contacts
-        .first()
-        .map(|c| {
-            [
-                c.organisation.as_str(),
-                c.address.as_str(),
-                c.phone.as_str(),
-                c.email.as_str(),
-            ]
-            .iter()
-            .filter(|s| !s.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join(" · ")
-        })
-        .unwrap_or_default())
-}
-
 /// Why a confirmation does not fit the budget, for the reviewer.
 fn budget_refusal(e: &TransitionError, granted_cents: Option<i64>) -> String {
     match e {
@@ -351,7 +327,7 @@ async fn confirm(
         }
     };
     let ctx = db::notice_context(&mut tx, id).await?;
-    let contact = letterhead_contact(&mut tx).await?;
+    let contact = crate::programmes::db::letterhead(&mut tx).await?;
     let notice = notice_of(&row, &ctx, &decision, &user.name, &contact);
     let pdf = tokio::task::spawn_blocking(move || notice::render(&notice))
         .await

@@ -193,6 +193,26 @@ const MATRIX: &[Route] = &[
         "/antraege/{id}/auszahlungen/{payout}/zurueckziehen",
         OWN_ACTION,
     ),
+    get("/antraege/{id}/aenderungen", OWN_PAGE),
+    // With a change open, the form sends the owner back to the list.
+    get("/antraege/{id}/aenderungen/neu", OWN_ACTION),
+    post("/antraege/{id}/aenderungen", OWN_ACTION),
+    get("/antraege/{id}/aenderungen/{amendment}", OWN_PAGE),
+    get(
+        "/antraege/{id}/aenderungen/{amendment}/bescheid.pdf",
+        OWN_PAGE,
+    ),
+    get("/pruefung/aenderungen", REVIEW_PAGE),
+    get("/pruefung/aenderungen/{id}", REVIEW_PAGE),
+    get("/pruefung/aenderungen/{id}/bescheid.pdf", REVIEW_PAGE),
+    post("/pruefung/aenderungen/{id}/vorschlag", REVIEW_ACTION),
+    post("/pruefung/aenderungen/{id}/bestaetigen", REVIEW_ACTION),
+    post("/pruefung/aenderungen/{id}/zurueckgeben", REVIEW_ACTION),
+    // After the reviewers' steps: it withdraws the open change.
+    post(
+        "/antraege/{id}/aenderungen/{amendment}/zurueckziehen",
+        OWN_ACTION,
+    ),
     get("/pruefung/zahllaeufe", REVIEW_PAGE),
     post("/pruefung/zahllaeufe", REVIEW_ACTION),
     get("/pruefung/zahllaeufe/{id}", REVIEW_PAGE),
@@ -252,6 +272,9 @@ struct Objects {
     run: i64,
     /// A receipt of `payout`.
     receipt: i64,
+    /// Change requests on `grant`: one open, one decided (with its notice).
+    amendment: i64,
+    decided_amendment: i64,
 }
 
 async fn objects(app: &TestApp) -> Objects {
@@ -308,7 +331,10 @@ async fn objects(app: &TestApp) -> Objects {
         .fetch_one(&app.pool)
         .await
         .unwrap();
+    let (amendment, decided_amendment) = amendments(app, grant, user).await;
     Objects {
+        amendment,
+        decided_amendment,
         grant,
         payout,
         run,
@@ -377,6 +403,54 @@ async fn grant_with_payouts(app: &TestApp, other_reviewer: i64) -> (i64, i64, i6
     (grant, payout, run)
 }
 
+/// On `grant`: a change approved by the demo reviewer and `other_reviewer` (with its notice),
+/// and an open one after it.
+async fn amendments(app: &TestApp, grant: i64, other_reviewer: i64) -> (i64, i64) {
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let mut ids = Vec::new();
+    for days in [30, 60] {
+        let end: time::Date =
+            sqlx::query_scalar("SELECT period_end FROM applications WHERE id = $1")
+                .bind(grant)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        let filed = clerk
+            .submit(
+                &format!("/antraege/{grant}/aenderungen/neu"),
+                "form[action$='/aenderungen']",
+                &[
+                    (
+                        "period_end",
+                        &foerderportal::locale::day(end + time::Duration::days(days)),
+                    ),
+                    ("reason", "Lieferverzug"),
+                ],
+            )
+            .await;
+        assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.body);
+        let id: i64 = sqlx::query_scalar("SELECT max(id) FROM amendments")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        if ids.is_empty() {
+            sqlx::query(
+                "UPDATE amendments SET status = 'approved', approve = true, proposed_at = now(),
+                        proposed_by = (SELECT id FROM users WHERE email = 'pruefung@demo.foerderportal.example'),
+                        settled_by = $2, settled_at = now(), notice_pdf = '%PDF-1.7'::bytea
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(other_reviewer)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        }
+        ids.push(id);
+    }
+    (ids[1], ids[0])
+}
+
 /// A draft of the demo clerk's municipality with one uploaded file.
 async fn application_with_file(app: &TestApp) -> (i64, i64) {
     let clerk = app.sign_in_as(Role::Clerk).await;
@@ -411,13 +485,24 @@ fn concrete(path: &str, objects: &Objects) -> String {
         .replace("{section}", "vorhaben")
         .replace("{file}", &file.to_string())
         .replace("{payout}", &objects.payout.to_string());
+    // A notice exists for the decided change only.
+    let amendment = if path.ends_with("/bescheid.pdf") {
+        objects.decided_amendment
+    } else {
+        objects.amendment
+    };
+    let path = path.replace("{amendment}", &amendment.to_string());
     let id = if path.starts_with("/pruefung/mittelabrufe/") {
         objects.payout
+    } else if path.starts_with("/pruefung/aenderungen/") {
+        amendment
     } else if path.starts_with("/pruefung/zahllaeufe/") {
         objects.run
     } else if path.starts_with("/pruefung/") {
         objects.case
-    } else if path.starts_with("/antraege/") && path.contains("/auszahlungen") {
+    } else if path.starts_with("/antraege/")
+        && (path.contains("/auszahlungen") || path.contains("/aenderungen"))
+    {
         objects.grant
     } else if path.starts_with("/antraege/") {
         objects.application
@@ -508,7 +593,8 @@ async fn unknown_objects_answer_404_even_for_admins() {
             .replace("{id}", "987654321")
             .replace("{section}", "vorhaben")
             .replace("{file}", "987654321")
-            .replace("{payout}", "987654321");
+            .replace("{payout}", "987654321")
+            .replace("{amendment}", "987654321");
         let page = call(&admin, route.method, &path).await;
         assert_eq!(
             page.status,
@@ -791,10 +877,47 @@ async fn hostile_input_never_causes_a_server_error() {
             failures.push(format!("POST {path}: {}", page.status));
         }
     }
+    // The Änderungsantrag, every field (rows beyond the plan included). An open change
+    // refuses a second one before the fields are read, so withdraw it first.
+    sqlx::query("UPDATE amendments SET status = 'withdrawn' WHERE id = $1")
+        .bind(objects.amendment)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    for value in hostile {
+        let path = format!("/antraege/{}/aenderungen", objects.grant);
+        let values: Vec<(&str, &str)> = [
+            "period_end",
+            "reason",
+            "submission",
+            "cost-0-kind",
+            "cost-0-description",
+            "cost-0-year",
+            "cost-0-amount",
+            "cost-0-eligible",
+            "cost-7-amount",
+            "cost-99999999999999999999-amount",
+        ]
+        .iter()
+        .map(|f| (*f, value))
+        .collect();
+        let page = clerk.post_with_token(&path, &values).await;
+        if page.status.is_server_error() {
+            failures.push(format!("POST {path}: {}", page.status));
+        }
+    }
     // The reviewers' forms on a submitted case and on a payout request, the run form, and the
     // filters of the dashboard and the payout queue.
     let reviewer = app.sign_in_as(Role::Reviewer).await;
-    let payout_forms: [(String, &[&str]); 3] = [
+    let payout_forms: [(String, &[&str]); 5] = [
+        (
+            format!("/pruefung/aenderungen/{}/vorschlag", objects.amendment),
+            &["outcome", "note"],
+        ),
+        (
+            format!("/pruefung/aenderungen/{}/zurueckgeben", objects.amendment),
+            &["reason"],
+        ),
         (
             format!("/pruefung/mittelabrufe/{}/pruefen", objects.payout),
             &["approved", "note"],

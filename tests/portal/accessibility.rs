@@ -1111,14 +1111,8 @@ async fn journey_a_grant_is_requested_checked_ordered_and_paid_passes_axe() {
     browser.assert_accessible().await;
     browser.set_value("#execution_date", "2020-01-01").await;
     submit_expecting_errors(&browser, "form[action='/pruefung/zahllaeufe'] button").await;
-    let mut day = jiff::Zoned::now().date().tomorrow().unwrap();
-    while matches!(
-        day.weekday(),
-        jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
-    ) {
-        day = day.tomorrow().unwrap();
-    }
-    browser.set_value("#execution_date", &day.to_string()).await;
+    let day = crate::payouts::a_weekday_after_today();
+    browser.set_value("#execution_date", &day).await;
     browser
         .click("form[action='/pruefung/zahllaeufe'] button")
         .await;

@@ -12,6 +12,7 @@ mod common;
 mod access;
 mod accessibility;
 mod accounts;
+mod amendments;
 mod applications;
 mod architecture;
 mod directory;

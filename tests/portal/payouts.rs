@@ -76,14 +76,30 @@ fn the_schema_check_refuses_a_file_that_breaks_it() {
 }
 
 /// An application of the demo clerk's municipality, submitted through the pages and approved
-/// with `granted` (the decision itself is the review tests' business).
+/// with `granted` for one year from today, with the confirmed decision the two demo reviewers
+/// would have made (the decision itself is the review tests' business).
 pub async fn approved_grant(app: &TestApp, granted: Cents) -> i64 {
     let clerk = app.sign_in_as(Role::Clerk).await;
     let id = complete_application(app, &clerk).await;
     assert_eq!(submit(&clerk, id).await.status, StatusCode::SEE_OTHER);
     sqlx::query(
-        "WITH a AS (UPDATE applications SET status = 'approved', granted_cents = $2, decided_at = now()
+        "INSERT INTO decisions (application_id, outcome, granted_cents, eligible_cents, period_start,
+                                period_end, state, proposed_by, settled_by, settled_at, notice_pdf)
+         SELECT $1, 'approve', $2, $2 * 5 / 4, current_date, current_date + 365, 'confirmed',
+                (SELECT id FROM users WHERE email = 'pruefung@demo.foerderportal.example'),
+                (SELECT id FROM users WHERE email = 'zweitpruefung@demo.foerderportal.example'),
+                now(), '%PDF-1.7'::bytea",
+    )
+    .bind(id)
+    .bind(granted.get())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "WITH a AS (UPDATE applications SET status = 'approved', granted_cents = $2, decided_at = now(),
+                           period_end = current_date + 365
                     WHERE id = $1 RETURNING id, round_id),
+              g AS (UPDATE rounds r SET granted_cents = r.granted_cents + $2 FROM a WHERE r.id = a.round_id),
               y AS (UPDATE round_budget_years b SET committed_cents = committed_cents + $2
                     FROM a, rounds r WHERE r.id = a.round_id AND b.round_id = r.id AND b.year = r.year
                     RETURNING b.round_id, b.year)
@@ -199,13 +215,12 @@ fn cents(text: &str) -> i64 {
     text.parse::<Cents>().unwrap().get()
 }
 
-fn a_weekday_after_today() -> String {
-    let mut d = jiff::Zoned::now().date().tomorrow().unwrap();
-    while matches!(
-        d.weekday(),
-        jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
-    ) {
-        d = d.tomorrow().unwrap();
+/// The next weekday after today in Berlin (where the portal's "today" is, whatever the
+/// machine's time zone: just before midnight UTC it is already tomorrow there).
+pub fn a_weekday_after_today() -> String {
+    let mut d = foerderportal::locale::today() + time::Duration::days(1);
+    while matches!(d.weekday(), time::Weekday::Saturday | time::Weekday::Sunday) {
+        d += time::Duration::days(1);
     }
     d.to_string()
 }

@@ -485,7 +485,7 @@ async fn nobody_confirms_their_own_proposal_and_the_notice_reaches_the_municipal
 }
 
 /// The text of a PDF, as poppler's `pdftotext` reads it.
-fn pdf_text(pdf: &[u8]) -> String {
+pub fn pdf_text(pdf: &[u8]) -> String {
     let path = std::env::temp_dir().join(format!("fp-notice-{}.pdf", std::process::id()));
     std::fs::write(&path, pdf).unwrap();
     let out = std::process::Command::new("pdftotext")
