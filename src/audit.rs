@@ -123,7 +123,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 74] = [
+pub const ACTIONS: [(&str, &str); 81] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -223,6 +223,28 @@ pub const ACTIONS: [(&str, &str); 74] = [
     (
         "amendment.sent_back",
         "Vorschlag zum Änderungsantrag zurückgegeben",
+    ),
+    (
+        "proof.receipts_imported",
+        "Belegliste des Verwendungsnachweises importiert",
+    ),
+    (
+        "proof.attachment_uploaded",
+        "Anlage zum Verwendungsnachweis hochgeladen",
+    ),
+    ("proof.submitted", "Verwendungsnachweis eingereicht"),
+    (
+        "proof.changes_requested",
+        "Ergänzungen zum Verwendungsnachweis angefordert",
+    ),
+    ("proof.settlement_proposed", "Abrechnung vorgeschlagen"),
+    (
+        "proof.settlement_sent_back",
+        "Abrechnungsvorschlag zurückgegeben",
+    ),
+    (
+        "proof.settled",
+        "Abrechnung bestätigt, Schlussbescheid erlassen (Zweitzeichnung)",
     ),
     ("payment_run.created", "Zahllauf erstellt"),
     ("payment_run.downloaded", "Zahlungsdatei heruntergeladen"),

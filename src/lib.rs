@@ -25,6 +25,7 @@ pub mod money;
 pub mod municipalities;
 pub mod payouts;
 pub mod programmes;
+pub mod proofs;
 pub mod review;
 pub mod secrets;
 pub mod server;
@@ -81,6 +82,8 @@ pub fn app(state: AppState) -> Router {
         .merge(review::router())
         .merge(payouts::router(state.config.upload_limit_bytes))
         .merge(amendments::router())
+        .merge(proofs::routes::router(state.config.upload_limit_bytes))
+        .merge(proofs::review::router())
         .merge(programmes::routes::router())
         .merge(programmes::admin::router())
         .merge(programmes::programme_admin::router())

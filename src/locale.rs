@@ -73,9 +73,24 @@ pub fn day(d: time::Date) -> String {
     format!("{:02}.{:02}.{}", d.day(), u8::from(d.month()), d.year())
 }
 
+/// `months` calendar months after `d`, on the same day of the month or the month's last day
+/// (31.08. + 6 months = 28./29.02.).
+pub fn add_months(d: time::Date, months: i32) -> time::Date {
+    let total = d.year() * 12 + i32::from(u8::from(d.month())) - 1 + months;
+    let (year, month) = (total.div_euclid(12), total.rem_euclid(12) + 1);
+    let month =
+        time::Month::try_from(u8::try_from(month).unwrap_or(1)).unwrap_or(time::Month::January);
+    time::Date::from_calendar_date(year, month, d.day().min(month.length(year))).unwrap_or(d)
+}
+
+/// The calendar day in Berlin of a moment.
+pub fn day_of(at: OffsetDateTime) -> time::Date {
+    civil_to_time(zoned(at).date()).unwrap_or(time::Date::MIN)
+}
+
 /// Today's calendar date in Berlin.
 pub fn today() -> time::Date {
-    civil_to_time(zoned(OffsetDateTime::now_utc()).date()).unwrap_or(time::Date::MIN)
+    day_of(OffsetDateTime::now_utc())
 }
 
 /// A calendar date typed into a date field ("2027-03-31") or the German way ("31.03.2027").

@@ -34,6 +34,26 @@ pub fn csv_lines<const N: usize>(rows: impl IntoIterator<Item = [String; N]>) ->
     writer.into_inner().unwrap_or_default()
 }
 
+/// A file as spreadsheet programs write it: UTF-8 if it is valid UTF-8, otherwise
+/// Windows-1252 (Excel on Windows); every byte means something in Windows-1252, so this never
+/// fails.
+pub fn decode(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_string(),
+        Err(_) => encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned(),
+    }
+}
+
+/// The separator of a CSV file, from its first line: semicolons (German Excel) unless commas
+/// clearly win.
+pub fn delimiter(first_line: &str) -> u8 {
+    if first_line.matches(',').count() > first_line.matches(';').count() {
+        b','
+    } else {
+        b';'
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,8 @@ use crate::review::model::{DecisionState, Outcome};
 #[derive(Clone, Debug)]
 pub struct GrantTerms {
     pub application_id: i64,
+    /// Approved, or settled (closed: no more changes or payout requests).
+    pub status: Status,
     pub reference: String,
     pub title: String,
     pub municipality_id: i64,
@@ -47,8 +49,8 @@ impl GrantTerms {
     }
 }
 
-/// The terms of an approved application (`None` for any other); `lock` holds its row for the
-/// transaction, like every step on a grant (payouts lock the same row).
+/// The terms of an approved or settled application (`None` for any other); `lock` holds its
+/// row for the transaction, like every step on a grant (payouts lock the same row).
 pub async fn terms(
     conn: &mut PgConnection,
     application_id: i64,
@@ -59,7 +61,8 @@ pub async fn terms(
     }
     sqlx::query_as!(
         GrantTerms,
-        r#"SELECT a.id AS application_id, a.reference AS "reference!", a.title, a.municipality_id,
+        r#"SELECT a.id AS application_id, a.status AS "status: Status", a.reference AS "reference!",
+                  a.title, a.municipality_id,
                   m.name AS municipality_name, a.round_id, r.title AS round_title,
                   r.financing_type AS "financing_type: FinancingType", r.change_shift_bp,
                   a.granted_cents AS "granted_cents!",
@@ -74,9 +77,9 @@ pub async fn terms(
            JOIN rounds r ON r.id = a.round_id
            JOIN municipalities m ON m.id = a.municipality_id
            JOIN decisions d ON d.application_id = a.id AND d.state = $3 AND d.outcome = $5
-           WHERE a.id = $1 AND a.status = $2"#,
+           WHERE a.id = $1 AND a.status = ANY($2)"#,
         application_id,
-        Status::Approved as _,
+        &[Status::Approved, Status::Settled] as &[Status],
         DecisionState::Confirmed as _,
         &effective() as &[AmendmentStatus],
         Outcome::Approve as _,

@@ -3,6 +3,7 @@
 //! and in force at once; everything else is decided with four eyes and confirmed by an
 //! Änderungsbescheid, which puts the change into effect (period, grant, budget years).
 
+pub mod access;
 pub mod db;
 pub mod forms;
 pub mod model;

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
+use super::access::owned_grant;
 use super::db::{self, AmendmentRow, GrantTerms, NewAmendment};
 use super::forms::{AmendmentForm, ChangeContext};
 use super::model::AmendmentTransition;
@@ -20,6 +21,7 @@ use crate::applications::access::owned;
 use crate::applications::costs::COST_KINDS;
 use crate::applications::db::ApplicationRow;
 use crate::applications::forms::CostRowInput;
+use crate::applications::model::Status;
 use crate::applications::views::Header;
 use crate::audit::{self, Subject};
 use crate::error::AppError;
@@ -28,6 +30,9 @@ use crate::money::{Cents, Rate};
 use crate::state::AppState;
 use crate::validation::FormErrors;
 use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash};
+
+/// A settled grant is closed.
+const CLOSED: &str = "Die Zuwendung ist abgerechnet; Änderungen sind nicht mehr möglich.";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -45,18 +50,6 @@ pub fn router() -> Router<AppState> {
             "/antraege/{id}/aenderungen/{amendment}/bescheid.pdf",
             get(notice),
         )
-}
-
-/// The application and its terms, for a clerk of the funded municipality; 404 unless approved.
-async fn owned_terms(
-    conn: &mut sqlx::PgConnection,
-    user: &CurrentUser,
-    id: i64,
-    lock: bool,
-) -> Result<(ApplicationRow, GrantTerms), AppError> {
-    let row = owned(conn, user, id, false).await?;
-    let terms = db::terms(conn, id, lock).await?.ok_or(AppError::NotFound)?;
-    Ok((row, terms))
 }
 
 /// A request of this application (404 for another application's).
@@ -104,6 +97,7 @@ struct GrantPage {
     terms: TermsView,
     amendments: Vec<AmendmentLine>,
     open: bool,
+    closed: bool,
 }
 
 async fn grant_page(
@@ -113,7 +107,7 @@ async fn grant_page(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
-    let (row, terms) = owned_terms(&mut conn, &user, id, false).await?;
+    let (row, terms) = owned_grant(&mut conn, &user, id, false).await?;
     let amendments: Vec<AmendmentLine> = db::amendments_of(&mut conn, id)
         .await?
         .iter()
@@ -124,6 +118,7 @@ async fn grant_page(
         head: Header::new(&row),
         terms: TermsView::new(&terms),
         open: amendments.iter().any(|a| a.status.is_open()),
+        closed: terms.status == Status::Settled,
         amendments,
     }
     .into_response())
@@ -174,7 +169,14 @@ async fn form_page(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
-    let (row, terms) = owned_terms(&mut conn, &user, id, false).await?;
+    let (row, terms) = owned_grant(&mut conn, &user, id, false).await?;
+    if terms.status == Status::Settled {
+        return Ok(redirect_with_flash(
+            &app.cookies,
+            &format!("/antraege/{id}/aenderungen"),
+            CLOSED,
+        ));
+    }
     if db::has_open(&mut conn, id).await? {
         return Ok(redirect_with_flash(
             &app.cookies,
@@ -198,7 +200,7 @@ async fn file(
     let mut tx = app.db.begin().await?;
     // The grant stays locked until the commit, like for payouts: two changes filed at once
     // are checked one after the other.
-    let (row, terms) = owned_terms(&mut tx, &user, id, true).await?;
+    let (row, terms) = owned_grant(&mut tx, &user, id, true).await?;
     let key = form.submission_key();
     if let Some(filed) = db::filed_with(&mut tx, id, &key).await? {
         tx.rollback().await?;
@@ -208,13 +210,19 @@ async fn file(
             "Dieser Änderungsantrag ist bereits eingereicht.",
         ));
     }
-    if db::has_open(&mut tx, id).await? {
+    let refusal = if terms.status == Status::Settled {
+        Some(CLOSED)
+    } else if db::has_open(&mut tx, id).await? {
+        Some(
+            "Über Ihren letzten Änderungsantrag ist noch nicht entschieden. Ziehen Sie ihn zurück, wenn Sie ihn ersetzen möchten.",
+        )
+    } else {
+        None
+    };
+    if let Some(refusal) = refusal {
         tx.rollback().await?;
         let mut errors = FormErrors::default();
-        errors.add(
-            "period_end",
-            "Über Ihren letzten Änderungsantrag ist noch nicht entschieden. Ziehen Sie ihn zurück, wenn Sie ihn ersetzen möchten.",
-        );
+        errors.add("period_end", refusal);
         let page = FormPage::new(page, &row, &terms, form, errors);
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
@@ -329,7 +337,7 @@ async fn withdraw(
     ProtectedForm(_): ProtectedForm<NoFields>,
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
-    owned_terms(&mut tx, &user, id, true).await?;
+    owned_grant(&mut tx, &user, id, true).await?;
     let amendment = amendment_of(&mut tx, Some(id), amendment_id, true).await?;
     let href = format!("/antraege/{id}/aenderungen/{amendment_id}");
     if !amendment.status.is_open() {

@@ -797,3 +797,17 @@ pub async fn case_reviewer(
         None => requesting_reviewer(conn, id).await,
     }
 }
+
+/// The end of an approved project and its round's months until the proof of use is due.
+pub async fn proof_due(
+    conn: &mut PgConnection,
+    id: i64,
+) -> sqlx::Result<Option<(time::Date, i32)>> {
+    let row = sqlx::query!(
+        "SELECT a.period_end, r.proof_due_months FROM applications a JOIN rounds r ON r.id = a.round_id WHERE a.id = $1",
+        id
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(row.period_end.map(|end| (end, row.proof_due_months)))
+}

@@ -18,6 +18,8 @@ crate::stored::stored_enum! {
         Approved = "approved",
         Rejected = "rejected",
         Withdrawn = "withdrawn",
+        /// After the award: the proof of use is checked and the grant settled (Schlussbescheid).
+        Settled = "settled",
     }
 }
 
@@ -33,6 +35,7 @@ impl Status {
             Status::Approved => "Bewilligt",
             Status::Rejected => "Abgelehnt",
             Status::Withdrawn => "Zurückgezogen",
+            Status::Settled => "Abgeschlossen",
         }
     }
 
@@ -43,7 +46,7 @@ impl Status {
             Status::Submitted | Status::InReview | Status::DecisionProposed => "tag-soon",
             Status::ChangesRequested => "tag-action",
             Status::Approved => "tag-open",
-            Status::Rejected | Status::Withdrawn => "tag-closed",
+            Status::Rejected | Status::Withdrawn | Status::Settled => "tag-closed",
         }
     }
 
@@ -61,6 +64,7 @@ impl Status {
             }
             Status::Rejected => "Ablehnungsbescheid herunterladen",
             Status::Withdrawn => "Keine weiteren Schritte",
+            Status::Settled => "Schlussbescheid herunterladen; die Zuwendung ist abgerechnet",
         }
     }
 
@@ -72,7 +76,7 @@ impl Status {
 
     /// A decision is final; before it the municipality may withdraw.
     pub fn is_decided(self) -> bool {
-        matches!(self, Status::Approved | Status::Rejected)
+        matches!(self, Status::Approved | Status::Rejected | Status::Settled)
     }
 }
 
@@ -124,10 +128,12 @@ pub enum Transition {
     Approve,
     Reject,
     Withdraw,
+    /// The grant is settled after its proof of use.
+    Settle,
 }
 
 impl Transition {
-    pub const ALL: [Transition; 9] = [
+    pub const ALL: [Transition; 10] = [
         Transition::Submit,
         Transition::StartReview,
         Transition::RequestChanges,
@@ -137,6 +143,7 @@ impl Transition {
         Transition::Approve,
         Transition::Reject,
         Transition::Withdraw,
+        Transition::Settle,
     ];
 
     /// Who may make this transition.
@@ -159,6 +166,7 @@ impl Transition {
             (Transition::SendBack, DecisionProposed) => Some(InReview),
             (Transition::Approve, DecisionProposed) => Some(Approved),
             (Transition::Reject, DecisionProposed) => Some(Rejected),
+            (Transition::Settle, Approved) => Some(Settled),
             (
                 Transition::Withdraw,
                 Draft | Submitted | InReview | ChangesRequested | DecisionProposed,
@@ -179,6 +187,7 @@ impl Transition {
             Transition::Approve => "approved",
             Transition::Reject => "rejected",
             Transition::Withdraw => "withdrawn",
+            Transition::Settle => "settled",
         }
     }
 }
@@ -195,6 +204,7 @@ pub fn event_label(kind: &str) -> Option<&'static str> {
         "approved" => "Antrag bewilligt",
         "rejected" => "Antrag abgelehnt",
         "withdrawn" => "Antrag zurückgezogen",
+        "settled" => "Zuwendung abgerechnet (Schlussbescheid)",
         "partner_confirmed" => "Teilnahme bestätigt",
         _ => return None,
     })
@@ -323,16 +333,19 @@ mod tests {
             (Transition::Withdraw, InReview, Withdrawn),
             (Transition::Withdraw, ChangesRequested, Withdrawn),
             (Transition::Withdraw, DecisionProposed, Withdrawn),
+            (Transition::Settle, Approved, Settled),
         ];
         assert_eq!(allowed, expected);
     }
 
     #[test]
-    fn nothing_leaves_a_decision_or_a_withdrawal() {
+    fn nothing_leaves_a_decision_or_a_withdrawal_but_the_settlement_of_a_grant() {
         for t in Transition::ALL {
-            for end in [Status::Approved, Status::Rejected, Status::Withdrawn] {
+            for end in [Status::Rejected, Status::Withdrawn, Status::Settled] {
                 assert_eq!(t.target(end), None, "{t:?} from {end:?}");
             }
+            let expected = (t == Transition::Settle).then_some(Status::Settled);
+            assert_eq!(t.target(Status::Approved), expected, "{t:?} from approved");
         }
     }
 

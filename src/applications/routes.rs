@@ -171,8 +171,11 @@ struct OverviewPage {
     editable: bool,
     /// A decision with its notice exists.
     decided: bool,
-    /// An approved grant: the municipality requests its money under "Auszahlungen".
-    payouts: bool,
+    /// An approved (or settled) grant: payouts, changes and the proof of use have their pages.
+    after_award: bool,
+    settled: bool,
+    /// When the proof of use is due ("30.06.2028"), for approved grants.
+    proof_due: String,
     messages: Vec<super::views::MessageView>,
     /// The municipality may write to the ministry (submitted, owner).
     can_message: bool,
@@ -233,7 +236,15 @@ async fn load_overview(
         head: Header::new(&dossier.application),
         next_step: status.next_step(),
         decided: status.is_decided(),
-        payouts: access == Access::Owner && status == Status::Approved,
+        after_award: access == Access::Owner
+            && matches!(status, Status::Approved | Status::Settled),
+        settled: status == Status::Settled,
+        proof_due: match db::proof_due(&mut *conn, id).await? {
+            Some((end, months)) if status == Status::Approved => {
+                locale::day(locale::add_months(end, months))
+            }
+            _ => String::new(),
+        },
         messages: super::views::messages(&db::messages(&mut *conn, id).await?, false),
         can_message: access == Access::Owner && dossier.application.reference.is_some(),
         editable: access == Access::Owner && status.is_editable(),

@@ -67,17 +67,13 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, ImportError> {
     if bytes.len() > MAX_MB * 1024 * 1024 {
         return Err(ImportError::TooLarge(MAX_MB));
     }
-    let text = decode(bytes);
+    let text = crate::spreadsheet::decode(bytes);
     let text = text.trim_start_matches('\u{feff}');
     let first_line = text.lines().next().unwrap_or("");
     if first_line.trim().is_empty() {
         return Err(ImportError::Empty);
     }
-    let delimiter = if first_line.matches(',').count() > first_line.matches(';').count() {
-        b','
-    } else {
-        b';'
-    };
+    let delimiter = crate::spreadsheet::delimiter(first_line);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
@@ -112,15 +108,6 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, ImportError> {
         }
     }
     Ok(parsed)
-}
-
-/// UTF-8 if it is valid UTF-8, otherwise Windows-1252 (what spreadsheet programs on Windows
-/// write); every byte means something in Windows-1252, so this never fails.
-fn decode(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_string(),
-        Err(_) => encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned(),
-    }
 }
 
 struct Columns {

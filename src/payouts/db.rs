@@ -27,6 +27,8 @@ pub struct GrantRow {
     /// The bank account given in the application.
     pub account_holder: String,
     pub iban: String,
+    /// Settled after its proof of use: closed for new requests.
+    pub settled: bool,
 }
 
 impl GrantRow {
@@ -70,15 +72,16 @@ pub async fn grant(
                   a.paid_cents, a.payout_pending_cents AS pending_cents, r.retained_bp,
                   r.payout_window_months,
                   coalesce(s.answers->>'account_holder', '') AS "account_holder!",
-                  coalesce(s.answers->>'iban', '') AS "iban!"
+                  coalesce(s.answers->>'iban', '') AS "iban!", a.status = $4 AS "settled!"
            FROM applications a
            JOIN rounds r ON r.id = a.round_id
            JOIN municipalities m ON m.id = a.municipality_id
            LEFT JOIN application_sections s ON s.application_id = a.id AND s.section = $3
-           WHERE a.id = $1 AND a.status = $2"#,
+           WHERE a.id = $1 AND (a.status = $2 OR a.status = $4)"#,
         application_id,
         Status::Approved as _,
         Section::Applicant as _,
+        Status::Settled as _,
     )
     .fetch_optional(conn)
     .await

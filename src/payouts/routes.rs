@@ -192,7 +192,17 @@ async fn request(
             "Dieser Mittelabruf ist bereits eingereicht.",
         ));
     }
-    let valid = match form.validate(&rules(&grant)) {
+    let checked = if grant.settled {
+        let mut errors = FormErrors::default();
+        errors.add(
+            "amount",
+            "Die Zuwendung ist abgerechnet; Mittel können nicht mehr abgerufen werden.",
+        );
+        Err(errors)
+    } else {
+        form.validate(&rules(&grant))
+    };
+    let valid = match checked {
         Ok(v) => v,
         Err(errors) => {
             tx.rollback().await?;

@@ -27,7 +27,12 @@ impl BalanceView {
             pending: b.pending.to_string(),
             retained: b.retained.to_string(),
             available: b.available().to_string(),
-            available_cents: b.available().get(),
+            // A settled grant takes no more requests (its last payment is the final one).
+            available_cents: if grant.settled {
+                0
+            } else {
+                b.available().get()
+            },
         }
     }
 }

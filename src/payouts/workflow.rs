@@ -241,3 +241,81 @@ async fn notify(
         .await?;
     Ok(())
 }
+
+/// The final payment of a settled grant (Schlusszahlung): the settlement's four eyes are the
+/// payout's, so it is filed already checked (by the reviewer who proposed the settlement) and
+/// ordered (by the one who confirmed it) and goes into the next payment run. Returns its id.
+pub async fn order_final_payment(
+    conn: &mut PgConnection,
+    outbox: &Outbox,
+    base_url: &str,
+    grant: &GrantRow,
+    (checked_by, ordered_by): (i64, i64),
+    amount: Cents,
+    settlement_id: i64,
+) -> Result<i64, TransitionError> {
+    if !may_order(checked_by, ordered_by) {
+        return Err(TransitionError::FourEyes);
+    }
+    let items = [db::Item {
+        purpose: "Schlusszahlung nach Prüfung des Verwendungsnachweises".into(),
+        payee: grant.municipality_name.clone(),
+        due_on: locale::today(),
+        amount,
+    }];
+    let key = format!("settlement-{settlement_id:012}");
+    let new = NewPayout {
+        application_id: grant.application_id,
+        requested: amount,
+        account_holder: &grant.account_holder,
+        iban: &grant.iban,
+        account_reason: "",
+        submitted_by: checked_by,
+        submission_key: &key,
+        items: &items,
+    };
+    let (id, number) = db::insert_payout(conn, &new).await?;
+    let checked = Change {
+        checked: Some((checked_by, amount, "")),
+        ..Change::default()
+    };
+    let ordered = Change {
+        ordered_by: Some(ordered_by),
+        ..Change::default()
+    };
+    let steps = [
+        (
+            PayoutStatus::Submitted,
+            PayoutStatus::Checked,
+            checked,
+            checked_by,
+        ),
+        (
+            PayoutStatus::Checked,
+            PayoutStatus::Ordered,
+            ordered,
+            ordered_by,
+        ),
+    ];
+    for (from, to, change, by) in steps {
+        db::set_status(conn, id, from, to, change).await?;
+        let kind = if to == PayoutStatus::Checked {
+            PayoutTransition::Check
+        } else {
+            PayoutTransition::Order
+        };
+        db::insert_event(conn, id, kind.event_kind(), Some(by), "", (from, to)).await?;
+    }
+    let update = PayoutUpdate {
+        reference: grant.reference.clone(),
+        title: grant.title.clone(),
+        number,
+        amount: amount.to_string(),
+        status: PayoutStatus::Ordered.label().into(),
+        what: "Nach der Prüfung des Verwendungsnachweises ist die Schlusszahlung angeordnet; sie geht mit dem nächsten Zahllauf an die Landeshauptkasse.".into(),
+        message: String::new(),
+        link: format!("{base_url}/antraege/{}/auszahlungen", grant.application_id),
+    };
+    notify(conn, outbox, grant.municipality_id, update).await?;
+    Ok(id)
+}
