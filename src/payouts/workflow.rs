@@ -64,6 +64,9 @@ pub enum TransitionError {
     /// Four eyes: the person who checked the request may not order its payment.
     #[error("the checking reviewer may not order the payment")]
     FourEyes,
+    /// The application gives no valid account to pay the final payment to.
+    #[error("the application has no valid IBAN")]
+    NoAccount,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
@@ -73,9 +76,9 @@ pub enum TransitionError {
 impl From<TransitionError> for crate::error::AppError {
     fn from(e: TransitionError) -> Self {
         match e {
-            TransitionError::NotAllowed { .. } | TransitionError::FourEyes => {
-                crate::error::AppError::Conflict(e.to_string())
-            }
+            TransitionError::NotAllowed { .. }
+            | TransitionError::FourEyes
+            | TransitionError::NoAccount => crate::error::AppError::Conflict(e.to_string()),
             TransitionError::Db(e) => e.into(),
             TransitionError::Mail(e) => e.into(),
         }
@@ -264,11 +267,15 @@ pub async fn order_final_payment(
         amount,
     }];
     let key = format!("settlement-{settlement_id:012}");
+    let iban = grant
+        .iban
+        .parse::<crate::validation::Iban>()
+        .map_err(|_| TransitionError::NoAccount)?;
     let new = NewPayout {
         application_id: grant.application_id,
         requested: amount,
         account_holder: &grant.account_holder,
-        iban: &grant.iban,
+        iban: iban.as_str(),
         account_reason: "",
         submitted_by: checked_by,
         submission_key: &key,

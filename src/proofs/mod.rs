@@ -5,6 +5,7 @@ pub mod forms;
 pub mod model;
 pub mod notice;
 pub mod receipts;
+pub mod reminders;
 pub mod review;
 pub mod routes;
 pub mod views;

@@ -247,7 +247,7 @@ pub fn import(bytes: &[u8], rules: &ReceiptRules) -> Result<Vec<Receipt>, Import
         match input.check(rules) {
             Ok(receipt) => receipts.push(receipt),
             Err(problems) => rejected.push(RejectedRow {
-                line: record.position().map_or(0, csv::Position::line),
+                line: line_of(text, record.position()),
                 reasons: problems.into_iter().map(|(_, message)| message).collect(),
             }),
         }
@@ -259,6 +259,18 @@ pub fn import(bytes: &[u8], rules: &ReceiptRules) -> Result<Vec<Receipt>, Import
         return Err(ImportError::Empty);
     }
     Ok(receipts)
+}
+
+/// The line of the file a record starts on, counted as an editor shows it (1 = the header).
+/// After a CRLF the reader's position is the LF (the CR ended the record before), so the byte
+/// at the position counts too.
+fn line_of(text: &str, position: Option<&csv::Position>) -> u64 {
+    let byte = position.map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
+    let through = text
+        .as_bytes()
+        .get(..=byte.min(text.len().saturating_sub(1)))
+        .unwrap_or(&[]);
+    through.iter().filter(|b| **b == b'\n').count() as u64 + 1
 }
 
 #[cfg(test)]
@@ -288,8 +300,14 @@ mod tests {
 
     #[test]
     fn one_bad_row_imports_nothing_and_every_bad_row_is_reported_with_its_line() {
-        let file = "\u{feff}Datum;Empfänger;Zweck;Kostenposition;Betrag\n\
-                    15.03.2027;A;B;1;100,00\n\
+        let lf_only =
+            "Datum;Empfänger;Zweck;Kostenposition;Betrag\n01.03.2027;A;B;1;1\n01.03.2027;A;B;5;1\n";
+        let Err(ImportError::Rejected(rows)) = import(lf_only.as_bytes(), &RULES) else {
+            panic!("the file is refused");
+        };
+        assert_eq!(rows[0].line, 3);
+        let file = "\u{feff}Datum;Empfänger;Zweck;Kostenposition;Betrag\r\n\
+                    15.03.2027;A;B;1;100,00\r\n\
                     15.03.2030;A;B;3;-5\n\
                     31.02.2027;;B;1;1.2.3\n";
         let Err(ImportError::Rejected(rows)) = import(file.as_bytes(), &RULES) else {

@@ -162,7 +162,11 @@ async fn case_of(
     id: i64,
     lock: bool,
 ) -> Result<Case, AppError> {
-    let proof = db::proof(conn, id).await?.ok_or(AppError::NotFound)?;
+    // A proof never submitted is the municipality's own business.
+    let proof = db::proof(conn, id)
+        .await?
+        .filter(|p| p.submitted_at.is_some())
+        .ok_or(AppError::NotFound)?;
     tracing::Span::current().record("application_id", proof.application_id);
     Reviewer::check(user)?;
     let row = crate::applications::db::find(conn, proof.application_id)
@@ -656,40 +660,7 @@ async fn confirm(
     {
         return Err(AppError::Conflict("the settlement moved on".into()));
     }
-    if s.balance_cents > 0 {
-        let payout = crate::payouts::workflow::order_final_payment(
-            &mut tx,
-            &app.outbox,
-            &app.config.base_url,
-            &grant,
-            (s.proposed_by, user.id),
-            Cents::new(s.balance_cents),
-            s.id,
-        )
-        .await?;
-        db::link_final_payout(&mut tx, s.id, payout).await?;
-    }
-    workflow::apply(
-        &mut tx,
-        &app.outbox,
-        &app.config.base_url,
-        &c.proof,
-        &c.about(),
-        (user.id, false),
-        ProofTransition::Settle,
-        "",
-    )
-    .await?;
-    crate::applications::workflow::apply(
-        &mut tx,
-        &app.outbox,
-        &app.config.base_url,
-        &c.row,
-        crate::review::access::reviewer(&user),
-        Transition::Settle,
-        &crate::applications::workflow::Input::default(),
-    )
-    .await?;
+    close_grant(&mut tx, &app, &c, &s, &grant, &user).await?;
     audit::record(
         &mut tx,
         user.actor(&client),
@@ -705,6 +676,53 @@ async fn confirm(
         &format!("/pruefung/verwendungsnachweise/{id}"),
         "Die Abrechnung ist bestätigt; der Schlussbescheid ist erstellt und die Kommune benachrichtigt.",
     ))
+}
+
+/// After the confirmation: the final payment ordered (if any is due), the proof settled and
+/// the grant closed.
+async fn close_grant(
+    conn: &mut sqlx::PgConnection,
+    app: &AppState,
+    c: &Case,
+    s: &db::SettlementRow,
+    grant: &crate::payouts::db::GrantRow,
+    user: &CurrentUser,
+) -> Result<(), AppError> {
+    if s.balance_cents > 0 {
+        let payout = crate::payouts::workflow::order_final_payment(
+            conn,
+            &app.outbox,
+            &app.config.base_url,
+            grant,
+            (s.proposed_by, user.id),
+            Cents::new(s.balance_cents),
+            s.id,
+        )
+        .await?;
+        db::link_final_payout(conn, s.id, payout).await?;
+    }
+    workflow::apply(
+        conn,
+        &app.outbox,
+        &app.config.base_url,
+        &c.proof,
+        &c.about(),
+        (user.id, false),
+        ProofTransition::Settle,
+        "",
+    )
+    .await?;
+    crate::applications::workflow::apply(
+        conn,
+        &app.outbox,
+        &app.config.base_url,
+        &c.row,
+        crate::review::access::reviewer(user),
+        Transition::Settle,
+        &crate::applications::workflow::Input::default(),
+    )
+    .await?;
+    Ok(())
 }
 
 async fn final_notice_of(

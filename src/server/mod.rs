@@ -103,6 +103,11 @@ pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> 
                 Ok(sent) => tracing::info!(sent, "enqueued deadline reminders"),
                 Err(e) => tracing::warn!(error = %e, "sending deadline reminders failed"),
             }
+            match crate::proofs::reminders::send_due(&app.db, &app.outbox, &app.config.base_url).await {
+                Ok(0) => {}
+                Ok(sent) => tracing::info!(sent, "enqueued proof-of-use reminders"),
+                Err(e) => tracing::warn!(error = %e, "sending proof-of-use reminders failed"),
+            }
         }
     }.instrument(housekeeping));
     workers

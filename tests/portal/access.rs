@@ -213,6 +213,64 @@ const MATRIX: &[Route] = &[
         "/antraege/{id}/aenderungen/{amendment}/zurueckziehen",
         OWN_ACTION,
     ),
+    get("/antraege/{id}/verwendungsnachweis", OWN_PAGE),
+    get("/antraege/{id}/verwendungsnachweis/sachbericht", OWN_PAGE),
+    post("/antraege/{id}/verwendungsnachweis/sachbericht", OWN_ACTION),
+    get("/antraege/{id}/verwendungsnachweis/belege", OWN_PAGE),
+    post("/antraege/{id}/verwendungsnachweis/belege", OWN_ACTION),
+    post(
+        "/antraege/{id}/verwendungsnachweis/belege/import",
+        OWN_ACTION,
+    ),
+    get("/antraege/{id}/verwendungsnachweis/finanzierung", OWN_PAGE),
+    post(
+        "/antraege/{id}/verwendungsnachweis/finanzierung",
+        OWN_ACTION,
+    ),
+    get("/antraege/{id}/verwendungsnachweis/anlagen", OWN_PAGE),
+    post("/antraege/{id}/verwendungsnachweis/anlagen", OWN_ACTION),
+    get(
+        "/antraege/{id}/verwendungsnachweis/anlagen/{file}",
+        OWN_PAGE,
+    ),
+    get("/antraege/{id}/verwendungsnachweis/pruefen", OWN_PAGE),
+    post("/antraege/{id}/verwendungsnachweis/pruefen", OWN_ACTION),
+    // Not settled yet: no Schlussbescheid.
+    get(
+        "/antraege/{id}/schlussbescheid.pdf",
+        [Login, Status(404), Status(404), Forbidden, Forbidden],
+    ),
+    get("/pruefung/verwendungsnachweise", REVIEW_PAGE),
+    get("/pruefung/verwendungsnachweise/{id}", REVIEW_PAGE),
+    get(
+        "/pruefung/verwendungsnachweise/{id}/anlagen/{file}",
+        REVIEW_PAGE,
+    ),
+    get(
+        "/pruefung/verwendungsnachweise/{id}/schlussbescheid.pdf",
+        [Login, Forbidden, Forbidden, Status(404), Forbidden],
+    ),
+    post(
+        "/pruefung/verwendungsnachweise/{id}/nachforderung",
+        REVIEW_ACTION,
+    ),
+    post(
+        "/pruefung/verwendungsnachweise/{id}/abrechnung",
+        REVIEW_ACTION,
+    ),
+    post(
+        "/pruefung/verwendungsnachweise/{id}/abrechnung/bestaetigen",
+        REVIEW_ACTION,
+    ),
+    post(
+        "/pruefung/verwendungsnachweise/{id}/abrechnung/zurueckgeben",
+        REVIEW_ACTION,
+    ),
+    // Submitted: the municipality's delete is refused, the receipt stays.
+    post(
+        "/antraege/{id}/verwendungsnachweis/belege/{receipt}/loeschen",
+        OWN_ACTION,
+    ),
     get("/pruefung/zahllaeufe", REVIEW_PAGE),
     post("/pruefung/zahllaeufe", REVIEW_ACTION),
     get("/pruefung/zahllaeufe/{id}", REVIEW_PAGE),
@@ -275,6 +333,10 @@ struct Objects {
     /// Change requests on `grant`: one open, one decided (with its notice).
     amendment: i64,
     decided_amendment: i64,
+    /// The submitted proof of use of `grant`, one of its receipts and one of its files.
+    proof: i64,
+    proof_receipt: i64,
+    proof_file: i64,
 }
 
 async fn objects(app: &TestApp) -> Objects {
@@ -332,7 +394,11 @@ async fn objects(app: &TestApp) -> Objects {
         .await
         .unwrap();
     let (amendment, decided_amendment) = amendments(app, grant, user).await;
+    let (proof, proof_receipt, proof_file) = submitted_proof(app, grant).await;
     Objects {
+        proof,
+        proof_receipt,
+        proof_file,
         amendment,
         decided_amendment,
         grant,
@@ -451,6 +517,50 @@ async fn amendments(app: &TestApp, grant: i64, other_reviewer: i64) -> (i64, i64
     (ids[1], ids[0])
 }
 
+/// The proof of use of `grant` with one receipt and one file, submitted.
+async fn submitted_proof(app: &TestApp, grant: i64) -> (i64, i64, i64) {
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let saved = clerk
+        .submit(
+            &format!("/antraege/{grant}/verwendungsnachweis/sachbericht"),
+            "form[action$='/sachbericht']",
+            &[("work_done", "Umgesetzt")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let ids: (i64,) = sqlx::query_as("SELECT id FROM proofs WHERE application_id = $1")
+        .bind(grant)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let receipt: i64 = sqlx::query_scalar(
+        "INSERT INTO proof_receipts (proof_id, paid_on, payee, purpose, cost_position, amount_cents)
+         VALUES ($1, current_date, 'Firma', 'Rechnung', 1, 100) RETURNING id",
+    )
+    .bind(ids.0)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let uploaded = crate::proofs::upload(
+        &clerk,
+        &format!("/antraege/{grant}/verwendungsnachweis/anlagen"),
+        "Abnahme.pdf",
+    )
+    .await;
+    assert_eq!(uploaded.status, StatusCode::SEE_OTHER, "{}", uploaded.body);
+    let file: i64 = sqlx::query_scalar("SELECT id FROM proof_attachments WHERE proof_id = $1")
+        .bind(ids.0)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE proofs SET status = 'submitted', submitted_at = now() WHERE id = $1")
+        .bind(ids.0)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    (ids.0, receipt, file)
+}
+
 /// A draft of the demo clerk's municipality with one uploaded file.
 async fn application_with_file(app: &TestApp) -> (i64, i64) {
     let clerk = app.sign_in_as(Role::Clerk).await;
@@ -474,7 +584,9 @@ async fn application_with_file(app: &TestApp) -> (i64, i64) {
 }
 
 fn concrete(path: &str, objects: &Objects) -> String {
-    let file = if path.contains("/belege/") {
+    let file = if path.contains("/verwendungsnachweis") {
+        objects.proof_file
+    } else if path.contains("/belege/") {
         objects.receipt
     } else if path.starts_with("/pruefung/") {
         objects.case_file
@@ -491,17 +603,24 @@ fn concrete(path: &str, objects: &Objects) -> String {
     } else {
         objects.amendment
     };
-    let path = path.replace("{amendment}", &amendment.to_string());
+    let path = path
+        .replace("{amendment}", &amendment.to_string())
+        .replace("{receipt}", &objects.proof_receipt.to_string());
     let id = if path.starts_with("/pruefung/mittelabrufe/") {
         objects.payout
     } else if path.starts_with("/pruefung/aenderungen/") {
         amendment
+    } else if path.starts_with("/pruefung/verwendungsnachweise/") {
+        objects.proof
     } else if path.starts_with("/pruefung/zahllaeufe/") {
         objects.run
     } else if path.starts_with("/pruefung/") {
         objects.case
     } else if path.starts_with("/antraege/")
-        && (path.contains("/auszahlungen") || path.contains("/aenderungen"))
+        && (path.contains("/auszahlungen")
+            || path.contains("/aenderungen")
+            || path.contains("/verwendungsnachweis")
+            || path.contains("/schlussbescheid"))
     {
         objects.grant
     } else if path.starts_with("/antraege/") {
@@ -594,7 +713,8 @@ async fn unknown_objects_answer_404_even_for_admins() {
             .replace("{section}", "vorhaben")
             .replace("{file}", "987654321")
             .replace("{payout}", "987654321")
-            .replace("{amendment}", "987654321");
+            .replace("{amendment}", "987654321")
+            .replace("{receipt}", "987654321");
         let page = call(&admin, route.method, &path).await;
         assert_eq!(
             page.status,
@@ -906,10 +1026,92 @@ async fn hostile_input_never_causes_a_server_error() {
             failures.push(format!("POST {path}: {}", page.status));
         }
     }
+    // The proof of use's forms, every field, on the proof back in the municipality's hands.
+    sqlx::query("UPDATE proofs SET status = 'changes_requested' WHERE id = $1")
+        .bind(objects.proof)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let proof_forms: [(&str, &[&str]); 3] = [
+        (
+            "sachbericht",
+            &[
+                "work_done",
+                "results",
+                "deviations",
+                "reuse_users",
+                "reuse_howto",
+            ],
+        ),
+        (
+            "belege",
+            &["paid_on", "payee", "purpose", "cost_position", "amount"],
+        ),
+        (
+            "finanzierung",
+            &[
+                "own_share",
+                "third_party",
+                "other_public",
+                "procurement",
+                "correct",
+            ],
+        ),
+    ];
+    for (section, fields) in proof_forms {
+        let path = format!("/antraege/{}/verwendungsnachweis/{section}", objects.grant);
+        for value in hostile {
+            let values: Vec<(&str, &str)> = fields.iter().map(|f| (*f, value)).collect();
+            let page = clerk.post_with_token(&path, &values).await;
+            if page.status.is_server_error() {
+                failures.push(format!("POST {path}: {}", page.status));
+            }
+        }
+    }
+    for value in hostile {
+        let page = crate::proofs::import(&clerk, objects.grant, value.as_bytes().to_vec()).await;
+        if page.status.is_server_error() {
+            failures.push(format!("CSV import of a hostile file: {}", page.status));
+        }
+    }
+    sqlx::query("UPDATE proofs SET status = 'submitted' WHERE id = $1")
+        .bind(objects.proof)
+        .execute(&app.pool)
+        .await
+        .unwrap();
     // The reviewers' forms on a submitted case and on a payout request, the run form, and the
     // filters of the dashboard and the payout queue.
     let reviewer = app.sign_in_as(Role::Reviewer).await;
-    let payout_forms: [(String, &[&str]); 5] = [
+    let payout_forms: [(String, &[&str]); 8] = [
+        (
+            format!(
+                "/pruefung/verwendungsnachweise/{}/nachforderung",
+                objects.proof
+            ),
+            &["message"],
+        ),
+        (
+            format!(
+                "/pruefung/verwendungsnachweise/{}/abrechnung",
+                objects.proof
+            ),
+            &[
+                "report_complete",
+                "receipts_add_up",
+                "costs_plausible",
+                "procurement_declared",
+                "reuse_described",
+                "disallowed",
+                "note",
+            ],
+        ),
+        (
+            format!(
+                "/pruefung/verwendungsnachweise/{}/abrechnung/zurueckgeben",
+                objects.proof
+            ),
+            &["message"],
+        ),
         (
             format!("/pruefung/aenderungen/{}/vorschlag", objects.amendment),
             &["outcome", "note"],

@@ -22,6 +22,7 @@ mod onboarding;
 mod operations;
 mod pages;
 mod payouts;
+mod proofs;
 mod review;
 mod rounds;
 mod second_factor;
