@@ -1217,3 +1217,237 @@ async fn the_split_of_a_grant_by_budget_year_passes_axe() {
     );
     browser.close().await;
 }
+
+#[tokio::test]
+async fn journey_a_grant_is_extended_proven_and_settled_with_a_repayment_passes_axe() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url().into())).await;
+    // Approved (80.000 € for 100.000 € eligible costs), 76.000 € paid 100 days ago.
+    let id = crate::proofs::paid_grant(&app, 76_000, 100).await;
+    let before = sink.wait_for(1).await.len();
+    let sign_out = "form[action='/abmelden'] button";
+    let end: time::Date = sqlx::query_scalar("SELECT period_end FROM applications WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let new_end = foerderportal::locale::day(end + time::Duration::days(90));
+
+    // The clerk asks for a longer period.
+    open_login_and_sign_in(&browser, &app, "kommune@demo.foerderportal.example").await;
+    browser.goto(&app.url(&format!("/antraege/{id}"))).await;
+    browser
+        .click(&format!("a[href='/antraege/{id}/aenderungen']"))
+        .await;
+    browser.assert_accessible().await;
+    browser.click("a[href$='/aenderungen/neu']").await;
+    browser.assert_accessible().await;
+    browser.fill("#period_end", "31.02.2028").await;
+    browser
+        .fill("#reason", "Der Anbieter liefert drei Monate später.")
+        .await;
+    submit_expecting_errors(&browser, "form[action$='/aenderungen'] button[type=submit]").await;
+    browser.assert_accessible().await;
+    browser.fill("#period_end", &new_end).await;
+    browser
+        .click("form[action$='/aenderungen'] button[type=submit]")
+        .await;
+    assert!(
+        browser
+            .text(".notice")
+            .await
+            .contains("Änderungsantrag ist eingereicht")
+    );
+    browser.assert_accessible().await;
+    let amendment: i64 = sqlx::query_scalar("SELECT id FROM amendments")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    browser.click(sign_out).await;
+
+    // Two reviewers decide it.
+    open_login_and_sign_in(&browser, &app, "pruefung@demo.foerderportal.example").await;
+    browser.goto(&app.url("/pruefung")).await;
+    browser.click("a[href='/pruefung/aenderungen']").await;
+    browser.assert_accessible().await;
+    browser
+        .click(&format!("a[href='/pruefung/aenderungen/{amendment}']"))
+        .await;
+    browser.assert_accessible().await;
+    browser.check("#outcome").await;
+    browser.click("form[action$='/vorschlag'] button").await;
+    assert!(
+        browser
+            .text(".notice-info")
+            .await
+            .contains("Vier-Augen-Prinzip")
+    );
+    browser.assert_accessible().await;
+    browser.click(sign_out).await;
+    open_login_and_sign_in(&browser, &app, "zweitpruefung@demo.foerderportal.example").await;
+    browser
+        .goto(&app.url(&format!("/pruefung/aenderungen/{amendment}")))
+        .await;
+    browser.click("form[action$='/bestaetigen'] button").await;
+    assert!(
+        browser
+            .text(".notice")
+            .await
+            .contains("Änderungsbescheid ist erstellt")
+    );
+    browser.assert_accessible().await;
+    browser.click(sign_out).await;
+    let clerk = app.sign_in_as(foerderportal::accounts::Role::Clerk).await;
+    let notice = clerk
+        .http
+        .get(app.url(&format!(
+            "/antraege/{id}/aenderungen/{amendment}/bescheid.pdf"
+        )))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let text = crate::review::pdf_text(&notice);
+    assert!(
+        text.contains("Änderungsbescheid") && text.contains(&new_end),
+        "{text}"
+    );
+
+    // The clerk proves the use: Sachbericht, an imported Belegliste 10 % below plan,
+    // financing, then checks and submits.
+    open_login_and_sign_in(&browser, &app, "kommune@demo.foerderportal.example").await;
+    browser
+        .goto(&app.url(&format!("/antraege/{id}/verwendungsnachweis")))
+        .await;
+    browser.assert_accessible().await;
+    browser
+        .click(&format!(
+            "a[href='/antraege/{id}/verwendungsnachweis/sachbericht']"
+        ))
+        .await;
+    browser.assert_accessible().await;
+    for (field, text) in [
+        ("work_done", "Terminservice eingeführt."),
+        ("results", "Termine online buchbar."),
+        ("deviations", "Lizenzen günstiger."),
+        ("reuse_users", "Gemeinde Kyffhäuserland."),
+        ("reuse_howto", "Mandantenfähig; IT-Stelle des Landkreises."),
+    ] {
+        browser.fill(&format!("#{field}"), text).await;
+    }
+    browser.click("form[action$='/sachbericht'] button").await;
+    browser
+        .click(&format!(
+            "a[href='/antraege/{id}/verwendungsnachweis/belege']"
+        ))
+        .await;
+    browser.assert_accessible().await;
+    let csv = std::env::temp_dir().join(format!("fp-belegliste-{}.csv", std::process::id()));
+    let day = foerderportal::locale::day(foerderportal::locale::today() - time::Duration::days(20));
+    std::fs::write(
+        &csv,
+        format!("Datum;Empfänger;Verwendungszweck;Kostenposition;Betrag\r\n{day};Softwarehaus GmbH;Lizenzen;1;60.000,00\r\n{day};Softwarehaus GmbH;Einrichtung;1;30.000,00\r\n"),
+    )
+    .unwrap();
+    browser.choose_file("#datei", csv.to_str().unwrap()).await;
+    browser.click("form[action$='/import'] button").await;
+    assert!(browser.text(".notice").await.contains("2 Belege"));
+    browser.assert_accessible().await;
+    let _ = std::fs::remove_file(&csv);
+    browser
+        .goto(&app.url(&format!("/antraege/{id}/verwendungsnachweis/finanzierung")))
+        .await;
+    browser.assert_accessible().await;
+    browser.fill("#own_share", "18.000,00").await;
+    browser.check("#procurement").await;
+    browser.check("#correct").await;
+    browser.click("form[action$='/finanzierung'] button").await;
+    browser
+        .goto(&app.url(&format!("/antraege/{id}/verwendungsnachweis/pruefen")))
+        .await;
+    browser.assert_accessible().await;
+    browser.click("form[action$='/pruefen'] button").await;
+    assert!(browser.text(".notice").await.contains("ist eingereicht"));
+    browser.assert_accessible().await;
+    browser.click(sign_out).await;
+
+    // The reviewer settles it, a second one confirms.
+    let proof: i64 = sqlx::query_scalar("SELECT id FROM proofs")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    open_login_and_sign_in(&browser, &app, "pruefung@demo.foerderportal.example").await;
+    browser
+        .goto(&app.url("/pruefung/verwendungsnachweise"))
+        .await;
+    browser.assert_accessible().await;
+    browser
+        .click(&format!("a[href='/pruefung/verwendungsnachweise/{proof}']"))
+        .await;
+    browser.assert_accessible().await;
+    submit_expecting_errors(&browser, "form[action$='/abrechnung'] button").await;
+    browser.assert_accessible().await;
+    for (field, _) in foerderportal::proofs::db::CHECKLIST {
+        browser.check(&format!("#{field}")).await;
+    }
+    browser.click("form[action$='/abrechnung'] button").await;
+    assert!(
+        browser
+            .text(".notice-info")
+            .await
+            .contains("Vier-Augen-Prinzip")
+    );
+    browser.assert_accessible().await;
+    browser.click(sign_out).await;
+    open_login_and_sign_in(&browser, &app, "zweitpruefung@demo.foerderportal.example").await;
+    browser
+        .goto(&app.url(&format!("/pruefung/verwendungsnachweise/{proof}")))
+        .await;
+    browser.click("form[action$='/bestaetigen'] button").await;
+    assert!(
+        browser
+            .text(".notice")
+            .await
+            .contains("Schlussbescheid ist erstellt")
+    );
+    browser.assert_accessible().await;
+    browser.click(sign_out).await;
+
+    // The clerk reads the Schlussbescheid: 72.000 € final, 4.000 € back with 87,67 € interest
+    // (8 % a year for 100 days; see proofs::costs_ten_percent_below_plan…).
+    open_login_and_sign_in(&browser, &app, "kommune@demo.foerderportal.example").await;
+    browser
+        .goto(&app.url(&format!("/antraege/{id}/verwendungsnachweis")))
+        .await;
+    browser.assert_accessible().await;
+    assert!(browser.text("table.balance").await.contains("4.000,00 €"));
+    let pdf = clerk
+        .http
+        .get(app.url(&format!("/antraege/{id}/schlussbescheid.pdf")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let text = crate::review::pdf_text(&pdf);
+    for expected in ["Schlussbescheid", "72.000,00 €", "87,67 €", "4.087,67 €"] {
+        assert!(text.contains(expected), "{expected:?} missing in:\n{text}");
+    }
+    let reference = format!("EGOV-{}-0001", jiff::Zoned::now().year());
+    let mails = subjects(&sink.wait_for(before + 6).await);
+    for expected in [
+        format!("Änderungsantrag 1 zum Antrag {reference}: In Prüfung"),
+        format!("Änderungsantrag 1 zum Antrag {reference}: Genehmigt"),
+        format!("Verwendungsnachweis zum Antrag {reference}: Eingereicht"),
+        format!("Verwendungsnachweis zum Antrag {reference}: Abgerechnet"),
+    ] {
+        assert!(mails.contains(&expected), "{expected:?} not in {mails:?}");
+    }
+    browser.close().await;
+}
