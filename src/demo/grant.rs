@@ -23,16 +23,46 @@ use crate::review::notice::{self, Notice};
 
 const GRANTED: Cents = Cents::from_euros(80_000);
 
+/// A demo project: what it is called and when it happened, in days before today (negative:
+/// after today).
+#[derive(Clone, Copy)]
+pub(super) struct Project {
+    pub title: &'static str,
+    pub submitted: i64,
+    pub decided: i64,
+    pub start: i64,
+    pub end: i64,
+}
+
+impl Project {
+    fn day(days_ago: i64) -> time::Date {
+        locale::today() - Duration::days(days_ago)
+    }
+
+    pub fn period(&self) -> (time::Date, time::Date) {
+        (Self::day(self.start), Self::day(self.end))
+    }
+}
+
+/// The demo clerk's grant: approved forty days ago, its project started a month ago.
+const BUERGERBUERO: Project = Project {
+    title: "Digitales Bürgerbüro",
+    submitted: 70,
+    decided: 40,
+    start: 30,
+    end: -335,
+};
+
 /// The account the demo programme pays from (Helaba, Erfurt; a made-up account number).
 const DEBTOR_IBAN: &str = "DE25820500003004444040";
 
-struct People {
-    clerk: i64,
-    reviewer: i64,
-    second_reviewer: i64,
+pub(super) struct People {
+    pub clerk: i64,
+    pub reviewer: i64,
+    pub second_reviewer: i64,
 }
 
-async fn people(conn: &mut PgConnection) -> anyhow::Result<People> {
+pub(super) async fn people(conn: &mut PgConnection) -> anyhow::Result<People> {
     let mut ids = Vec::new();
     for email in [
         "kommune@demo.foerderportal.example",
@@ -52,8 +82,21 @@ async fn people(conn: &mut PgConnection) -> anyhow::Result<People> {
     })
 }
 
-/// Loads the grant unless the demo municipality has applications already (idempotent).
-pub async fn load(conn: &mut PgConnection) -> anyhow::Result<()> {
+/// The demo round: (id, year, title, programme).
+pub(super) async fn demo_round(conn: &mut PgConnection) -> anyhow::Result<(i64, i32, String, i64)> {
+    let round = sqlx::query!(
+        "SELECT id, title, year, programme_id FROM rounds WHERE state = $1 ORDER BY id LIMIT 1",
+        RoundState::Published as _,
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .context("the demo round is missing")?;
+    Ok((round.id, round.year, round.title, round.programme_id))
+}
+
+/// Loads the grant unless the demo municipality has applications already (idempotent);
+/// returns the new grant's id.
+pub async fn load(conn: &mut PgConnection) -> anyhow::Result<Option<i64>> {
     let place = sqlx::query!(
         r#"SELECT m.id, m.name, coalesce(m.parent_id, m.id) AS "district!",
                   (SELECT count(*) FROM applications a WHERE a.municipality_id = m.id) AS "applications!"
@@ -63,52 +106,56 @@ pub async fn load(conn: &mut PgConnection) -> anyhow::Result<()> {
     .await?
     .context("the Kyffhäuserkreis is missing from the directory")?;
     if place.applications > 0 {
-        return Ok(());
+        return Ok(None);
     }
-    let round = sqlx::query!(
-        "SELECT id, title, year, programme_id FROM rounds WHERE state = $1 ORDER BY id LIMIT 1",
-        RoundState::Published as _,
-    )
-    .fetch_optional(&mut *conn)
-    .await?
-    .context("the demo round is missing")?;
+    let (round_id, round_year, round_title, programme_id) = demo_round(conn).await?;
     let people = people(conn).await?;
+    let place_ids = (place.id, place.district);
     let application = approved_application(
         conn,
         &people,
-        place.id,
-        place.district,
-        round.id,
-        round.year,
+        place_ids,
+        (round_id, round_year),
+        &BUERGERBUERO,
     )
     .await?;
-    issue_notice(conn, &people, application, &place.name, &round.title).await?;
+    issue_notice(
+        conn,
+        &people,
+        application,
+        (&place.name, &round_title),
+        &BUERGERBUERO,
+    )
+    .await?;
     sqlx::query!(
         "UPDATE programmes SET debtor_name = 'Freistaat Thüringen', debtor_iban = $2, debtor_bic = 'HELADEFF820'
          WHERE id = $1 AND debtor_iban = ''",
-        round.programme_id,
+        programme_id,
         DEBTOR_IBAN,
     )
     .execute(&mut *conn)
     .await?;
-    payout_history(conn, &people, application, round.programme_id).await
+    payout_history(conn, &people, application, programme_id).await?;
+    Ok(Some(application))
 }
 
-/// The application with the sample answers, submitted ten weeks ago and approved forty days
-/// ago (its project started a month ago).
-async fn approved_application(
+/// An application with the sample answers of the municipality (and its district), submitted
+/// and approved on the project's days, for the round (id, year).
+pub(super) async fn approved_application(
     conn: &mut PgConnection,
     people: &People,
-    municipality: i64,
-    district: i64,
-    round: i64,
-    year: i32,
+    (municipality, district): (i64, i64),
+    (round, year): (i64, i32),
+    project: &Project,
 ) -> anyhow::Result<i64> {
     let now = OffsetDateTime::now_utc();
-    let submitted = now - Duration::days(70);
-    let decided = now - Duration::days(40);
+    let submitted = now - Duration::days(project.submitted);
+    let decided = now - Duration::days(project.decided);
     let id = applications::create(conn, round, municipality, people.clerk).await?;
-    let (start, end) = (now - Duration::days(30), now + Duration::days(335));
+    let (start, end) = (
+        now - Duration::days(project.start),
+        now - Duration::days(project.end),
+    );
     for section in Section::ALL {
         let mut answers: Answers = sample::answers(section, year)
             .into_iter()
@@ -126,7 +173,7 @@ async fn approved_application(
                INSERT INTO reference_counters (year, last) VALUES ($2, 1)
                ON CONFLICT (year) DO UPDATE SET last = reference_counters.last + 1 RETURNING last)
            UPDATE applications a SET status = $3, reference = 'EGOV-' || $2 || '-' || lpad(n.last::text, 4, '0'),
-                  title = 'Digitales Bürgerbüro', category_code = '2c', total_cost_cents = 10000000,
+                  title = $9, category_code = '2c', total_cost_cents = 10000000,
                   eligible_cost_cents = 10000000, requested_grant_cents = $4, granted_cents = $4,
                   submitted_at = $5, decided_at = $6, updated_at = $6, district_id = $7,
                   assigned_to = $8, search_text = 'Ein Bürgerbüro, das online erreichbar ist.'
@@ -139,6 +186,7 @@ async fn approved_application(
         decided,
         district,
         people.reviewer,
+        project.title,
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -147,14 +195,9 @@ async fn approved_application(
         .await?
         .context("the demo application")?;
     anyhow::ensure!(
-        applications::commit_grant(
-            conn,
-            &row,
-            GRANTED,
-            Some(locale::today() + Duration::days(335))
-        )
-        .await?
-        .is_ok()
+        applications::commit_grant(conn, &row, GRANTED, Some(project.period().1))
+            .await?
+            .is_ok()
             && applications::commit_years(conn, &row, GRANTED, &[])
                 .await?
                 .is_ok(),
@@ -224,21 +267,18 @@ async fn timeline(
     Ok(())
 }
 
-/// The confirmed decision with its Zuwendungsbescheid.
-async fn issue_notice(
+/// The confirmed decision with its Zuwendungsbescheid, for (municipality, round) names.
+pub(super) async fn issue_notice(
     conn: &mut PgConnection,
     people: &People,
     application: i64,
-    municipality: &str,
-    round: &str,
+    (municipality, round): (&str, &str),
+    project: &Project,
 ) -> anyhow::Result<()> {
     let row = applications::find(conn, application)
         .await?
         .context("the demo application")?;
-    let period = (
-        locale::today() - Duration::days(30),
-        locale::today() + Duration::days(335),
-    );
+    let period = project.period();
     let conditions = "Die ANBest-Gk sind Bestandteil dieses Bescheides.";
     let decision = decisions::propose(
         conn,
@@ -258,7 +298,7 @@ async fn issue_notice(
     let notice = Notice {
         approved: true,
         reference: row.reference.clone().unwrap_or_default(),
-        date: locale::date(OffsetDateTime::now_utc() - Duration::days(40)),
+        date: locale::date(OffsetDateTime::now_utc() - Duration::days(project.decided)),
         addressee: vec![municipality.to_string()],
         title: row.display_title(),
         round: round.to_string(),
@@ -367,7 +407,7 @@ async fn payout_history(
 }
 
 /// Takes a submitted request through the procedure up to `target`.
-async fn walk_to(
+pub(super) async fn walk_to(
     conn: &mut PgConnection,
     people: &People,
     id: i64,
@@ -462,7 +502,7 @@ async fn walk_to(
 
 /// Moves a request and its timeline `periods` × 6 days back; its steps follow 2 (checked or
 /// sent back), 3 (ordered), 4 (in a run) and 5 days (paid) after it was filed.
-async fn backdate(conn: &mut PgConnection, id: i64, periods: i32) -> anyhow::Result<()> {
+pub(super) async fn backdate(conn: &mut PgConnection, id: i64, periods: i32) -> anyhow::Result<()> {
     let back = f64::from(periods * 6);
     sqlx::query!(
         "UPDATE payout_requests SET submitted_at = submitted_at - $2 * interval '1 day',

@@ -2,6 +2,7 @@
 //! role. Loaded automatically only into the local default database when it is empty, or by the
 //! explicit `demo-data` command; idempotent (existing rows are left alone).
 
+mod after_award;
 mod grant;
 
 use anyhow::Context;
@@ -159,7 +160,14 @@ pub async fn load(pool: &PgPool, hasher: &Hasher) -> anyhow::Result<()> {
 /// notice and payouts in every state. Skipped when that municipality has applications already.
 pub async fn load_lived_in(pool: &PgPool) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
-    grant::load(&mut tx).await?;
+    let people = grant::people(&mut tx).await?;
+    let (round, year, title, programme) = grant::demo_round(&mut tx).await?;
+    // First: its payment runs take the ordered payouts of the programme, and the demo clerk's
+    // grant keeps one ordered.
+    after_award::load(&mut tx, &people, (round, year, &title, programme)).await?;
+    if let Some(grant) = grant::load(&mut tx).await? {
+        after_award::changes(&mut tx, &people, grant).await?;
+    }
     tx.commit().await?;
     Ok(())
 }

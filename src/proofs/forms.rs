@@ -124,6 +124,18 @@ impl FinancingForm {
         }
     }
 
+    /// An amount as the summary pages show it ("20.000,00 €"), or "keine Angabe".
+    pub fn shown(&self, field: &str) -> String {
+        let typed = match field {
+            "own_share" => &self.own_share,
+            "third_party" => &self.third_party,
+            _ => &self.other_public,
+        };
+        typed
+            .parse::<Cents>()
+            .map_or_else(|_| "keine Angabe".to_string(), |c| c.to_string())
+    }
+
     pub fn validate(&self) -> Result<super::db::Financing, FormErrors> {
         let mut errors = FormErrors::default();
         let mut amount =

@@ -269,7 +269,10 @@ async fn costs_ten_percent_below_plan_end_in_a_repayment_with_interest_exact_to_
     let second = second_reviewer(&app).await;
     let list = first.get("/pruefung/verwendungsnachweise").await;
     let href = list
-        .attr("#zu-pruefen ~ .table-wrap a", "href")
+        .attr(
+            "div[aria-label='Zu prüfende Verwendungsnachweise'] a",
+            "href",
+        )
         .expect("the proof to check");
     let case = first.get(&href).await;
     assert!(
@@ -584,5 +587,69 @@ async fn reminders_go_four_weeks_and_one_week_before_the_due_date_and_when_overd
     // The ministry's list names it as overdue.
     let reviewer = app.sign_in_as(Role::Reviewer).await;
     let list = reviewer.get("/pruefung/verwendungsnachweise").await;
-    assert!(list.text("#ueberfaellig ~ .table-wrap").contains("EGOV-"));
+    assert!(
+        list.text("div[aria-label='Überfällige Verwendungsnachweise']")
+            .contains("EGOV-")
+    );
+}
+
+#[tokio::test]
+async fn the_demo_shows_grants_in_every_state_after_the_award() {
+    let app = TestApp::spawn().await;
+    foerderportal::demo::load_lived_in(&app.owner_pool().await)
+        .await
+        .unwrap();
+    let reviewer = app.sign_in_as(Role::Reviewer).await;
+    // A proof to check, one overdue, a settled grant with its Schlussbescheid.
+    let list = reviewer.get("/pruefung/verwendungsnachweise").await;
+    assert!(
+        list.text("div[aria-label='Zu prüfende Verwendungsnachweise'] tbody")
+            .contains("E-Akte für alle Ämter")
+    );
+    assert!(
+        list.text("div[aria-label='Überfällige Verwendungsnachweise']")
+            .contains("Ratsinformationssystem")
+    );
+    let settled: i64 = sqlx::query_scalar("SELECT id FROM proofs WHERE status = 'settled'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let case = reviewer
+        .get(&format!("/pruefung/verwendungsnachweise/{settled}"))
+        .await;
+    assert!(case.text("table.balance tfoot").contains("Rückforderung"));
+    let (status, pdf) = download(
+        &reviewer,
+        &format!("/pruefung/verwendungsnachweise/{settled}/schlussbescheid.pdf"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(pdf_text(&pdf).contains("Schlussbescheid"));
+    // Every sum on the settled case equals its rows.
+    let cents = |t: &str| t.parse::<Cents>().unwrap().get();
+    let interest: i64 = case
+        .texts("div[aria-label='Zinsen der Rückforderung'] tbody td:last-child")
+        .iter()
+        .map(|t| cents(t))
+        .sum();
+    assert_eq!(
+        interest,
+        cents(&case.text("div[aria-label='Zinsen der Rückforderung'] tfoot td:last-child"))
+    );
+    // The demo clerk's grant: a change decided, one notified, one in review.
+    let changes = reviewer.get("/pruefung/aenderungen?alle=ja").await;
+    let tags = changes.texts("tbody .tag");
+    for status in ["Genehmigt", "Mitgeteilt", "Zu entscheiden"] {
+        assert!(
+            tags.iter().any(|t| t == status),
+            "{status} missing in {tags:?}"
+        );
+    }
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id: i64 = sqlx::query_scalar("SELECT application_id FROM amendments LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let page = clerk.get(&format!("/antraege/{id}/aenderungen")).await;
+    assert_eq!(page.count("tbody tr"), 3);
 }
