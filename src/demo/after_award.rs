@@ -302,6 +302,16 @@ async fn settled(
         Some(&pdf),
     )
     .await?;
+    close(conn, people, (application, proof_id, id), days_ago).await
+}
+
+/// The proof and the grant closed after the settlement `days_ago` days ago.
+async fn close(
+    conn: &mut PgConnection,
+    people: &People,
+    (application, proof_id, settlement): (i64, i64, i64),
+    days_ago: i64,
+) -> anyhow::Result<()> {
     anyhow::ensure!(
         proofs::set_status(
             conn,
@@ -338,7 +348,7 @@ async fn settled(
     let at = OffsetDateTime::now_utc() - Duration::days(days_ago);
     sqlx::query!(
         "UPDATE settlements SET proposed_at = $2::timestamptz - interval '2 days', settled_at = $2 WHERE id = $1",
-        id,
+        settlement,
         at
     )
     .execute(&mut *conn)
@@ -445,12 +455,22 @@ pub(super) async fn changes(
             approve(conn, people, id).await?;
         }
     }
-    // And now the period is to be extended: waiting for the ministry.
+    extension_in_review(conn, people, application, &shifted, allowance).await
+}
+
+/// An extension of the period by four months, waiting for the ministry.
+async fn extension_in_review(
+    conn: &mut PgConnection,
+    people: &People,
+    application: i64,
+    shifted: &[PlanRow],
+    allowance: Rate,
+) -> anyhow::Result<()> {
     let terms = amendments::terms(conn, application, true)
         .await?
         .context("the demo grant")?;
     let end = terms.period_end + Duration::days(120);
-    let needs = decision_needed(&shifted, &shifted, (terms.period_end, end), allowance);
+    let needs = decision_needed(shifted, shifted, (terms.period_end, end), allowance);
     let (id, _) = amendments::insert(
         conn,
         &NewAmendment {
@@ -460,10 +480,10 @@ pub(super) async fn changes(
             terms: &terms,
             new_period_end: end,
             new_granted: Cents::new(terms.granted_cents),
-            new_eligible: crate::amendments::model::eligible(&shifted),
+            new_eligible: crate::amendments::model::eligible(shifted),
             needs_decision: &needs,
-            before: &shifted,
-            after: &shifted,
+            before: shifted,
+            after: shifted,
             submitted_by: people.clerk,
             submission_key: &crate::secrets::random_token(),
         },
