@@ -675,3 +675,38 @@ pub async fn submitted(conn: &mut PgConnection) -> sqlx::Result<Vec<ProofListRow
     .fetch_all(conn)
     .await
 }
+
+/// The settled grants of a round (or all): how many, granted, finally granted, paid out
+/// finally, demanded back and its interest.
+#[derive(Clone, Debug, Default)]
+pub struct SettledTotals {
+    pub settled: i64,
+    pub granted_cents: i64,
+    pub final_grant_cents: i64,
+    pub final_payments_cents: i64,
+    pub repayments_cents: i64,
+    pub interest_cents: i64,
+}
+
+pub async fn settled_totals(
+    conn: &mut PgConnection,
+    round: Option<i64>,
+) -> sqlx::Result<SettledTotals> {
+    sqlx::query_as!(
+        SettledTotals,
+        r#"SELECT count(*) AS "settled!",
+                  coalesce(sum(s.granted_cents), 0)::bigint AS "granted_cents!",
+                  coalesce(sum(s.final_grant_cents), 0)::bigint AS "final_grant_cents!",
+                  coalesce(sum(greatest(s.balance_cents, 0)), 0)::bigint AS "final_payments_cents!",
+                  coalesce(sum(greatest(-s.balance_cents, 0)), 0)::bigint AS "repayments_cents!",
+                  coalesce(sum(s.interest_cents), 0)::bigint AS "interest_cents!"
+           FROM settlements s
+           JOIN proofs p ON p.id = s.proof_id
+           JOIN applications a ON a.id = p.application_id
+           WHERE s.state = $2 AND ($1::bigint IS NULL OR a.round_id = $1)"#,
+        round,
+        crate::review::model::DecisionState::Confirmed as _,
+    )
+    .fetch_one(conn)
+    .await
+}

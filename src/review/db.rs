@@ -607,7 +607,7 @@ pub async fn statistics_groups(
          FROM (SELECT t.status, t.category_code, t.district_id,
                       sum(t.applications)::bigint AS applications,
                       coalesce(sum(t.requested_cents) FILTER (WHERE t.status <> $2), 0)::bigint AS requested_cents,
-                      coalesce(sum(t.granted_cents) FILTER (WHERE t.status = $3), 0)::bigint AS granted_cents,
+                      coalesce(sum(t.granted_cents) FILTER (WHERE t.status = ANY($3)), 0)::bigint AS granted_cents,
                       sum(t.decided)::bigint AS decided,
                       sum(t.decision_seconds)::bigint AS decision_seconds
                FROM application_tallies t
@@ -617,7 +617,8 @@ pub async fn statistics_groups(
          LEFT JOIN municipalities d ON d.id = g.district_id"#,
         round,
         Status::Withdrawn as _,
-        Status::Approved as _,
+        // A settled grant was granted too (its final amount is in the settlement figures).
+        &[Status::Approved, Status::Settled] as &[Status],
     )
     .fetch_all(conn)
     .await

@@ -114,6 +114,32 @@ struct StatisticsPage {
     by_district: Vec<Bar>,
     years: Vec<super::dashboard::YearView>,
     years_total: super::dashboard::YearView,
+    settled: SettledView,
+}
+
+/// The settled grants' figures, each a sum over the settled grants (not rows of one sum).
+pub struct SettledView {
+    pub count: String,
+    pub granted: String,
+    pub final_grant: String,
+    pub final_payments: String,
+    pub repayments: String,
+    pub interest: String,
+    pub any: bool,
+}
+
+impl SettledView {
+    fn new(t: &crate::proofs::db::SettledTotals) -> Self {
+        SettledView {
+            count: locale::count(t.settled),
+            granted: Cents::new(t.granted_cents).to_string(),
+            final_grant: Cents::new(t.final_grant_cents).to_string(),
+            final_payments: Cents::new(t.final_payments_cents).to_string(),
+            repayments: Cents::new(t.repayments_cents).to_string(),
+            interest: Cents::new(t.interest_cents).to_string(),
+            any: t.settled > 0,
+        }
+    }
 }
 
 async fn statistics(
@@ -137,6 +163,7 @@ async fn statistics(
         crate::programmes::db::budget_years(&mut conn, &round.into_iter().collect::<Vec<_>>())
             .await?;
     let (years, years_total) = super::dashboard::years_table(&budget_years);
+    let settled = SettledView::new(&crate::proofs::db::settled_totals(&mut conn, round).await?);
     let mut total = Sums::default();
     rows.iter().for_each(|r| total.add(r));
     let statuses = sum_by(&rows, |r| r.status.as_str().to_string());
@@ -186,5 +213,6 @@ async fn statistics(
         by_district: bars(by_district),
         years,
         years_total,
+        settled,
     })
 }

@@ -352,6 +352,13 @@ async fn costs_ten_percent_below_plan_end_in_a_repayment_with_interest_exact_to_
     .unwrap();
     assert_eq!(mails.len(), 2, "{mails:?}");
     assert!(mails[1].ends_with("Abgerechnet"));
+    // The statistics count it.
+    let statistics = second.get("/pruefung/statistik").await;
+    let settled = statistics.text("table.balance");
+    assert!(
+        settled.contains("Rückforderungen 4.000,00") && settled.contains("87,67"),
+        "{settled}"
+    );
     // Closed: no more payout requests or changes.
     let payouts = clerk.get(&format!("/antraege/{id}/auszahlungen")).await;
     assert_eq!(payouts.count("a[href$='/auszahlungen/neu']"), 0);
@@ -444,7 +451,8 @@ async fn costs_as_planned_release_the_retained_share_as_a_final_payment() {
         runs.text("main")
     );
     let (_, pdf) = download(&clerk, &format!("/antraege/{id}/schlussbescheid.pdf")).await;
-    assert!(pdf_text(&pdf).contains("Restzahlung 8.000,00 €"));
+    let text = pdf_text(&pdf);
+    assert!(text.contains("Restzahlung 8.000,00 €"), "{text}");
 }
 
 #[tokio::test]

@@ -486,7 +486,10 @@ async fn nobody_confirms_their_own_proposal_and_the_notice_reaches_the_municipal
 
 /// The text of a PDF, as poppler's `pdftotext` reads it.
 pub fn pdf_text(pdf: &[u8]) -> String {
-    let path = std::env::temp_dir().join(format!("fp-notice-{}.pdf", std::process::id()));
+    // One file per call: tests read PDFs in parallel.
+    static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = FILES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let path = std::env::temp_dir().join(format!("fp-notice-{}-{n}.pdf", std::process::id()));
     std::fs::write(&path, pdf).unwrap();
     let out = std::process::Command::new("pdftotext")
         .args(["-layout", path.to_str().unwrap(), "-"])
