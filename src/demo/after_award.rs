@@ -240,7 +240,7 @@ async fn settled(
         .await?
         .context("the demo proof")?;
     let paid = proofs::paid_payouts(conn, application).await?;
-    let (rates, margin) = proofs::interest_rules(conn).await?;
+    let (rates, margin) = crate::programmes::db::interest_rules(conn).await?;
     let actual: i64 = proofs::receipts(conn, proof_id)
         .await?
         .iter()

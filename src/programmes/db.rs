@@ -684,3 +684,50 @@ pub async fn letterhead(conn: &mut PgConnection) -> sqlx::Result<String> {
         })
         .unwrap_or_default())
 }
+
+/// The Basiszinssatz as known (valid from, basis points) and the programme's margin.
+pub async fn interest_rules(
+    conn: &mut PgConnection,
+) -> sqlx::Result<(Vec<(time::Date, i32)>, i32)> {
+    let rates = sqlx::query!("SELECT valid_from, rate_bp FROM base_rates ORDER BY valid_from")
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.valid_from, r.rate_bp))
+        .collect();
+    let margin =
+        sqlx::query_scalar!("SELECT interest_margin_bp FROM programmes ORDER BY id LIMIT 1")
+            .fetch_optional(conn)
+            .await?
+            .unwrap_or(500);
+    Ok((rates, margin))
+}
+
+/// Sets the programme's interest margin and replaces the list of base rates.
+pub async fn save_interest_rules(
+    conn: &mut PgConnection,
+    programme_id: i64,
+    margin_bp: i32,
+    rates: &[(time::Date, i32)],
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE programmes SET interest_margin_bp = $2 WHERE id = $1",
+        programme_id,
+        margin_bp
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("DELETE FROM base_rates")
+        .execute(&mut *conn)
+        .await?;
+    let days: Vec<time::Date> = rates.iter().map(|(d, _)| *d).collect();
+    let bps: Vec<i32> = rates.iter().map(|(_, bp)| *bp).collect();
+    sqlx::query!(
+        "INSERT INTO base_rates (valid_from, rate_bp) SELECT * FROM unnest($1::date[], $2::int[])",
+        &days,
+        &bps,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

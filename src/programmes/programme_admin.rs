@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
             "/admin/programm/auszahlungskonto",
             post(save_debtor_account),
         )
+        .route("/admin/programm/zinsen", post(save_interest))
         .route(
             "/admin/programm/kategorien/neu",
             get(new_category_page).post(create_category),
@@ -125,12 +126,106 @@ impl DebtorForm {
     }
 }
 
+/// Interest on repayments (§ 49a Abs. 3 VwVfG): percentage points above the base rate, and
+/// the Basiszinssatz as the Bundesbank publishes it, one line per change.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+struct InterestForm {
+    margin: String,
+    base_rates: String,
+}
+
+impl InterestForm {
+    fn of((rates, margin): &(Vec<(time::Date, i32)>, i32)) -> Self {
+        InterestForm {
+            margin: percent(*margin),
+            base_rates: rates
+                .iter()
+                .map(|(from, bp)| format!("{}: {}", crate::locale::day(*from), percent(*bp)))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+
+    /// The margin and the rates by date (each date once), in basis points.
+    fn validate(&self) -> Result<(i32, Vec<(time::Date, i32)>), FormErrors> {
+        let mut errors = FormErrors::default();
+        let margin = match signed_percent(&self.margin) {
+            Some(bp) if (0..=2000).contains(&bp) => bp,
+            _ => {
+                errors.add(
+                    "margin",
+                    "Bitte geben Sie die Prozentpunkte über dem Basiszinssatz als Zahl zwischen 0 und 20 ein, zum Beispiel 5.",
+                );
+                0
+            }
+        };
+        let mut rates: Vec<(time::Date, i32)> = Vec::new();
+        for (n, line) in self
+            .base_rates
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let parsed = line.split_once(':').and_then(|(day, rate)| {
+                Some((crate::locale::parse_day(day.trim())?, signed_percent(rate)?))
+            });
+            match parsed {
+                Some((day, bp)) if (-1000..=2000).contains(&bp) && !rates.iter().any(|(d, _)| *d == day) => {
+                    rates.push((day, bp));
+                }
+                _ => errors.add(
+                    "base_rates",
+                    format!("Zeile {}: Bitte schreiben Sie „Datum: Satz“, zum Beispiel „01.07.2025: 1,27“, jedes Datum einmal.", n + 1),
+                ),
+            }
+        }
+        if rates.is_empty() && errors.get("base_rates").is_none() {
+            errors.add(
+                "base_rates",
+                "Bitte geben Sie mindestens einen Basiszinssatz an.",
+            );
+        }
+        rates.sort_unstable();
+        if errors.is_empty() {
+            Ok((margin, rates))
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// "5", "1,27", "-0,88" → basis points.
+fn signed_percent(text: &str) -> Option<i32> {
+    let text = text.trim().trim_end_matches('%').trim();
+    let (negative, digits) = match text.strip_prefix(['-', '−']) {
+        Some(rest) => (true, rest.trim()),
+        None => (false, text),
+    };
+    if digits == "0" {
+        return Some(0);
+    }
+    let bp = digits.parse::<crate::money::Rate>().ok()?.basis_points();
+    Some(if negative { -bp } else { bp })
+}
+
+/// Basis points as the form shows them: "5", "1,27", "-0,88".
+fn percent(bp: i32) -> String {
+    let sign = if bp < 0 { "-" } else { "" };
+    let abs = bp.unsigned_abs();
+    match abs % 100 {
+        0 => format!("{sign}{}", abs / 100),
+        rest => format!("{sign}{},{rest:02}", abs / 100),
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "admin/programme.html")]
 struct ProgrammePage {
     page: PageContext,
     form: ProgrammeForm,
     debtor: DebtorForm,
+    interest: InterestForm,
     categories: Vec<CategoryAdminRow>,
     errors: FormErrors,
 }
@@ -139,6 +234,7 @@ struct Loaded {
     programme: ProgrammeRow,
     contact: Option<ContactRow>,
     debtor: DebtorForm,
+    interest: InterestForm,
     categories: Vec<CategoryAdminRow>,
 }
 
@@ -158,10 +254,12 @@ async fn load(app: &AppState) -> Result<Loaded, AppError> {
         .map(DebtorForm::of)
         .unwrap_or_default();
     let categories = db::all_categories(&mut conn, programme.id).await?;
+    let interest = InterestForm::of(&db::interest_rules(&mut conn).await?);
     Ok(Loaded {
         programme,
         contact,
         debtor,
+        interest,
         categories,
     })
 }
@@ -175,6 +273,7 @@ async fn programme_page(
         programme: p,
         contact,
         debtor,
+        interest,
         categories,
     } = load(&app).await?;
     let c = contact.unwrap_or(ContactRow {
@@ -200,6 +299,7 @@ async fn programme_page(
         page,
         form,
         debtor,
+        interest,
         categories,
         errors: FormErrors::default(),
     })
@@ -225,6 +325,7 @@ async fn save_programme(
     let Loaded {
         programme: existing,
         debtor,
+        interest,
         categories,
         ..
     } = load(&app).await?;
@@ -279,6 +380,7 @@ async fn save_programme(
                 page,
                 form,
                 debtor,
+                interest,
                 categories,
                 errors,
             },
@@ -349,6 +451,47 @@ async fn save_debtor_account(
         &app.cookies,
         "/admin/programm#auszahlungskonto",
         "Das Auszahlungskonto ist gespeichert.",
+    ))
+}
+
+async fn save_interest(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: Admin,
+    client: ClientAddress,
+    ProtectedForm(interest): ProtectedForm<InterestForm>,
+) -> Result<Response, AppError> {
+    let (margin, rates) = match interest.validate() {
+        Ok(v) => v,
+        Err(errors) => {
+            let programme_page = programme_page(State(app), page, user).await?;
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ProgrammePage {
+                    interest,
+                    errors,
+                    ..programme_page
+                },
+            )
+                .into_response());
+        }
+    };
+    let id = load(&app).await?.programme.id;
+    let mut tx = app.db.begin().await?;
+    db::save_interest_rules(&mut tx, id, margin, &rates).await?;
+    audit::record(
+        &mut tx,
+        user.actor(&client),
+        "programme.interest_updated",
+        Subject::Programme(id),
+        json!({ "margin_bp": margin, "base_rates": rates.len() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &app.cookies,
+        "/admin/programm#zinsen",
+        "Die Zinssätze sind gespeichert.",
     ))
 }
 
@@ -575,4 +718,51 @@ async fn delete_category(
         "/admin/programm",
         &format!("Der Fördergegenstand {} ist gelöscht.", category.code),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn interest_rules_are_read_the_german_way_and_shown_back_alike() {
+        let form = InterestForm {
+            margin: "5".into(),
+            base_rates: "01.07.2025: 1,27\n\n01.01.2020: -0,88 %\n2024-01-01: 3,62".into(),
+        };
+        let (margin, rates) = form.validate().unwrap();
+        assert_eq!(margin, 500);
+        assert_eq!(
+            rates,
+            [
+                (date!(2020 - 01 - 01), -88),
+                (date!(2024 - 01 - 01), 362),
+                (date!(2025 - 07 - 01), 127)
+            ]
+        );
+        let shown = InterestForm::of(&(rates, margin));
+        assert_eq!(
+            shown.base_rates,
+            "01.01.2020: -0,88\n01.01.2024: 3,62\n01.07.2025: 1,27"
+        );
+        assert_eq!(shown.margin, "5");
+    }
+
+    #[test]
+    fn a_bad_line_or_a_date_twice_is_named_by_its_number() {
+        let form = InterestForm {
+            margin: "25".into(),
+            base_rates: "01.07.2025: 1,27\n01.07.2025: 1,5\nirgendwann: 2".into(),
+        };
+        let errors = form.validate().unwrap_err();
+        assert!(errors.get("margin").is_some());
+        let lines: Vec<&str> = errors
+            .iter()
+            .filter(|e| e.field == "base_rates")
+            .map(|e| e.message.as_str())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].starts_with("Zeile 2") && lines[1].starts_with("Zeile 3"));
+    }
 }

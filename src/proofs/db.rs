@@ -414,22 +414,6 @@ pub async fn payouts_in_flight(conn: &mut PgConnection, application_id: i64) -> 
     .await
 }
 
-/// The Basiszinssatz as known (valid from, basis points) and the programme's margin.
-pub async fn interest_rules(conn: &mut PgConnection) -> sqlx::Result<(Vec<(Date, i32)>, i32)> {
-    let rates = sqlx::query!("SELECT valid_from, rate_bp FROM base_rates ORDER BY valid_from")
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.valid_from, r.rate_bp))
-        .collect();
-    let margin =
-        sqlx::query_scalar!("SELECT interest_margin_bp FROM programmes ORDER BY id LIMIT 1")
-            .fetch_optional(conn)
-            .await?
-            .unwrap_or(500);
-    Ok((rates, margin))
-}
-
 /// The Prüfvermerk's five points, in the order of the form.
 pub const CHECKLIST: [(&str, &str); 5] = [
     ("report_complete", "Sachbericht vollständig"),

@@ -265,7 +265,7 @@ async fn preview(
     disallowed: Cents,
 ) -> Result<Settlement, AppError> {
     let paid = db::paid_payouts(conn, c.proof.application_id).await?;
-    let (rates, margin) = db::interest_rules(conn).await?;
+    let (rates, margin) = crate::programmes::db::interest_rules(conn).await?;
     Ok(Settlement::new(&SettlementInput {
         basis: c.terms.basis(),
         actual_eligible: c.numbers().actual_eligible,

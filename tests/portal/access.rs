@@ -112,6 +112,7 @@ const MATRIX: &[Route] = &[
     get("/admin/programm", ADMIN_PAGE),
     post("/admin/programm", ADMIN_ACTION),
     post("/admin/programm/auszahlungskonto", ADMIN_ACTION),
+    post("/admin/programm/zinsen", ADMIN_ACTION),
     get("/admin/programm/kategorien/neu", ADMIN_PAGE),
     post("/admin/programm/kategorien/neu", ADMIN_ACTION),
     get("/admin/programm/kategorien/{id}", ADMIN_PAGE),
@@ -800,6 +801,8 @@ async fn hostile_input_never_causes_a_server_error() {
         "retained",
         "payout_window",
         "budget_years",
+        "change_shift",
+        "proof_due",
     ];
     let municipality_fields: &[&str] = &[
         "name",
@@ -821,12 +824,13 @@ async fn hostile_input_never_causes_a_server_error() {
         "contact_email",
     ];
     let category_fields: &[&str] = &["code", "title", "description", "retired"];
-    let forms: [(&str, &[&str]); 20] = [
+    let forms: [(&str, &[&str]); 21] = [
         ("/admin/programm", programme_fields),
         (
             "/admin/programm/auszahlungskonto",
             &["debtor_name", "debtor_iban", "debtor_bic"],
         ),
+        ("/admin/programm/zinsen", &["margin", "base_rates"]),
         ("/admin/programm/kategorien/neu", category_fields),
         ("/admin/programm/kategorien/{id}", category_fields),
         ("/admin/foerderaufrufe/neu", round_fields),
