@@ -572,6 +572,51 @@ mod tests {
     }
 
     #[test]
+    fn the_rules_after_the_award_have_their_defaults_and_limits() {
+        let round = filled().validate(&["2a".into()]).expect("valid");
+        assert_eq!(round.change_shift, Rate::from_basis_points(2000));
+        assert_eq!(round.proof_due_months, 6);
+        let none = RoundForm {
+            change_shift: "0".into(),
+            proof_due: "24".into(),
+            ..filled()
+        };
+        let round = none.validate(&["2a".into()]).expect("valid");
+        assert_eq!(round.change_shift, Rate::from_basis_points(0));
+        let wrong = RoundForm {
+            change_shift: "120".into(),
+            proof_due: "sechs".into(),
+            financing_type: "irgendwie".into(),
+            ..filled()
+        };
+        let errors = wrong.validate(&["2a".into()]).err().expect("invalid");
+        assert!(
+            errors
+                .get("change_shift")
+                .unwrap()
+                .contains("Umschichtungen")
+        );
+        assert!(
+            errors
+                .get("proof_due")
+                .unwrap()
+                .contains("zwischen 1 und 24")
+        );
+        assert!(errors.get("financing_type").is_some());
+        let deficit = RoundForm {
+            financing_type: "fehlbedarfsfinanzierung".into(),
+            ..filled()
+        };
+        assert_eq!(
+            deficit
+                .validate(&["2a".into()])
+                .expect("valid")
+                .financing_type,
+            FinancingType::Deficit
+        );
+    }
+
+    #[test]
     fn the_same_problem_in_two_amounts_reads_differently_in_the_summary() {
         let form = RoundForm {
             budget: "1,234.56".into(),
