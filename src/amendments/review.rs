@@ -299,16 +299,12 @@ fn notice_of(
     contact: String,
 ) -> AmendmentNotice {
     let line = AmendmentLine::new(a);
-    let mut addressee = vec![a.municipality_name.clone()];
-    addressee.extend(terms.street.clone().filter(|s| !s.is_empty()));
-    let place = format!(
-        "{} {}",
-        terms.postal_code.clone().unwrap_or_default(),
-        terms.city.clone().unwrap_or_default()
+    let addressee = crate::letters::address(
+        &a.municipality_name,
+        terms.street.as_deref(),
+        terms.postal_code.as_deref(),
+        terms.city.as_deref(),
     );
-    if !place.trim().is_empty() {
-        addressee.push(place.trim().to_string());
-    }
     AmendmentNotice {
         approved: a.approve == Some(true),
         reference: a.reference.clone(),

@@ -282,7 +282,12 @@ async fn settled(
     let notice = crate::proofs::notice::FinalNotice {
         reference: terms.reference.clone(),
         date: locale::day(until),
-        addressee: vec![terms.municipality_name.clone()],
+        addressee: crate::letters::address(
+            &terms.municipality_name,
+            terms.street.as_deref(),
+            terms.postal_code.as_deref(),
+            terms.city.as_deref(),
+        ),
         contact: crate::programmes::db::letterhead(conn).await?,
         title: terms.title.clone(),
         submitted: proof.submitted_at.map(locale::date).unwrap_or_default(),

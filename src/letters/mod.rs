@@ -36,6 +36,27 @@ static FONTS: LazyLock<(Font, Font)> = LazyLock::new(|| {
 /// Until the programme's legal texts are settings (issue 16), every notice closes with this.
 pub const LEGAL_REMEDY: &str = "Gegen diesen Bescheid kann innerhalb eines Monats nach seiner Bekanntgabe Klage beim zuständigen Verwaltungsgericht erhoben werden. [Platzhalter: Die verbindliche Rechtsbehelfsbelehrung stellt das Thüringer Finanzministerium bereit.]";
 
+/// The addressee block of a notice: the municipality, its street and "postcode city", each
+/// line only where the directory has it.
+pub fn address(
+    name: &str,
+    street: Option<&str>,
+    postal_code: Option<&str>,
+    city: Option<&str>,
+) -> Vec<String> {
+    let mut lines = vec![name.to_string()];
+    lines.extend(street.filter(|s| !s.trim().is_empty()).map(str::to_string));
+    let place = format!(
+        "{} {}",
+        postal_code.unwrap_or_default(),
+        city.unwrap_or_default()
+    );
+    if !place.trim().is_empty() {
+        lines.push(place.trim().to_string());
+    }
+    lines
+}
+
 const PAGE_W: f32 = 595.28;
 const PAGE_H: f32 = 841.89;
 const LEFT: f32 = 70.0;

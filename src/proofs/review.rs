@@ -733,16 +733,12 @@ async fn final_notice_of(
     signed_by: &str,
 ) -> Result<FinalNotice, AppError> {
     let t = &c.terms;
-    let mut addressee = vec![t.municipality_name.clone()];
-    addressee.extend(t.street.clone().filter(|s| !s.is_empty()));
-    let place = format!(
-        "{} {}",
-        t.postal_code.clone().unwrap_or_default(),
-        t.city.clone().unwrap_or_default()
+    let addressee = crate::letters::address(
+        &t.municipality_name,
+        t.street.as_deref(),
+        t.postal_code.as_deref(),
+        t.city.as_deref(),
     );
-    if !place.trim().is_empty() {
-        addressee.push(place.trim().to_string());
-    }
     Ok(FinalNotice {
         reference: t.reference.clone(),
         date: locale::day(locale::today()),

@@ -240,24 +240,20 @@ fn notice_of(
 ) -> Notice {
     let granted = d.granted_cents.unwrap_or(0);
     let eligible = d.eligible_cents.unwrap_or(0);
+    // Rounded to the nearest basis point: a grant of 80 % rounded down to the cent is still
+    // the 80 % decided, not 79,99 %.
     let rate = if eligible > 0 {
-        Rate::from_basis_points(
-            i32::try_from(i128::from(granted) * 10_000 / i128::from(eligible)).unwrap_or(0),
-        )
-        .to_string()
+        let bp = (i128::from(granted) * 20_000 / i128::from(eligible) + 1) / 2;
+        Rate::from_basis_points(i32::try_from(bp).unwrap_or(0)).to_string()
     } else {
         String::new()
     };
-    let mut addressee = vec![row.municipality_name.clone()];
-    addressee.extend(ctx.street.clone());
-    let place = format!(
-        "{} {}",
-        ctx.postal_code.clone().unwrap_or_default(),
-        ctx.city.clone().unwrap_or_default()
+    let addressee = crate::letters::address(
+        &row.municipality_name,
+        ctx.street.as_deref(),
+        ctx.postal_code.as_deref(),
+        ctx.city.as_deref(),
     );
-    if !place.trim().is_empty() {
-        addressee.push(place.trim().to_string());
-    }
     Notice {
         approved: d.outcome == Outcome::Approve,
         reference: row.reference.clone().unwrap_or_default(),

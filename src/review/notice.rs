@@ -28,6 +28,15 @@ pub struct Notice {
 }
 
 impl Notice {
+    /// "im Förderaufruf „2027“", or "im „Förderaufruf 2027“" where the title says it already.
+    fn in_round(&self) -> String {
+        if self.round.starts_with("Förderaufruf") {
+            format!("im „{}“", self.round)
+        } else {
+            format!("im Förderaufruf „{}“", self.round)
+        }
+    }
+
     fn kind(&self) -> &'static str {
         if self.approved {
             "Zuwendungsbescheid"
@@ -43,8 +52,9 @@ fn layout(n: &Notice) -> Letter {
     l.subject(n.kind(), &format!("Vorhaben: {}", n.title));
     if n.approved {
         l.text(&format!(
-            "auf Ihren Antrag vom {} im Förderaufruf „{}“ bewillige ich Ihnen für das oben genannte Vorhaben eine nicht rückzahlbare Zuwendung in Höhe von",
-            n.submitted, n.round
+            "auf Ihren Antrag vom {} {} bewillige ich Ihnen für das oben genannte Vorhaben eine nicht rückzahlbare Zuwendung in Höhe von",
+            n.submitted,
+            n.in_round()
         ));
         l.figure(&n.amount);
         l.field("Zuwendungsart", "Projektförderung");
@@ -64,8 +74,9 @@ fn layout(n: &Notice) -> Letter {
         l.small(&n.conditions);
     } else {
         l.text(&format!(
-            "Ihren Antrag vom {} im Förderaufruf „{}“ auf Gewährung einer Zuwendung für das oben genannte Vorhaben lehne ich ab.",
-            n.submitted, n.round
+            "Ihren Antrag vom {} {} auf Gewährung einer Zuwendung für das oben genannte Vorhaben lehne ich ab.",
+            n.submitted,
+            n.in_round()
         ));
         l.heading("Begründung");
         l.small(&n.reason);
@@ -118,6 +129,17 @@ mod tests {
         assert!(pdf.starts_with(b"%PDF-"));
         assert!(layout(&sample(true)).page_count() >= 2);
         assert!(render(&sample(false)).unwrap().starts_with(b"%PDF-"));
+    }
+
+    #[test]
+    fn the_round_is_named_once() {
+        let n = sample(true);
+        assert_eq!(n.in_round(), "im „Förderaufruf 2027“");
+        let n = Notice {
+            round: "E-Government 2027".into(),
+            ..n
+        };
+        assert_eq!(n.in_round(), "im Förderaufruf „E-Government 2027“");
     }
 
     #[test]

@@ -1029,7 +1029,7 @@ async fn force_status(app: &TestApp, id: i64, status: Status) {
     sqlx::query(
         "UPDATE applications SET status = $2,
                 reference = CASE WHEN $2 = 'draft' THEN NULL ELSE coalesce(reference, 'EGOV-1999-' || lpad(id::text, 4, '0')) END,
-                granted_cents = CASE WHEN $2 = 'approved' THEN 100 END
+                granted_cents = CASE WHEN $2 IN ('approved', 'settled') THEN 100 END
          WHERE id = $1",
     )
     .bind(id)
