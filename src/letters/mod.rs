@@ -294,8 +294,18 @@ impl Letter {
         self.gap(6.0);
     }
 
-    /// Rechtsbehelfsbelehrung, greeting and signature: how every notice ends.
+    /// Rechtsbehelfsbelehrung, greeting and signature: how every notice ends. They stay
+    /// together on one page, so a page never holds only a letter's last lines.
     pub fn closing(&mut self, signed_by: &str) {
+        let remedy_lines = wrap(LEGAL_REMEDY, SMALL, Weight::Regular, TEXT_W).len();
+        let height = 8.0
+            + 11.0 * 1.4
+            + f32::from(u16::try_from(remedy_lines).unwrap_or(u16::MAX)) * SMALL * 1.4
+            + 14.0
+            + 3.0 * BODY * 1.4
+            + 10.0
+            + 8.5 * 1.4;
+        self.room(height);
         self.heading("Rechtsbehelfsbelehrung");
         self.small(LEGAL_REMEDY);
         self.gap(14.0);
@@ -720,6 +730,30 @@ mod tests {
         let pdf = letter.render("Test", "EGOV-2027-0042").unwrap();
         let has = |needle: &[u8]| pdf.windows(needle.len()).any(|w| w == needle);
         assert!(has(b"/Table") && has(b"/TH") && has(b"/TD"));
+    }
+
+    #[test]
+    fn the_closing_is_never_split_from_its_signature() {
+        // Fill the first page almost to the bottom, whatever the closing's length.
+        for filler in 40..60 {
+            let mut letter = Letter::new();
+            for i in 0..filler {
+                letter.text(&format!("Absatz {i}"));
+            }
+            letter.closing("Paula Zweitprüferin");
+            let page_of = |needle: &str| {
+                letter.pages.iter().position(|page| {
+                    page.iter().any(
+                        |item| matches!(item, Item::Text { text, .. } if text.contains(needle)),
+                    )
+                })
+            };
+            assert_eq!(
+                page_of("Rechtsbehelfsbelehrung"),
+                page_of("ohne Unterschrift gültig"),
+                "with {filler} paragraphs before it"
+            );
+        }
     }
 
     #[test]
