@@ -50,17 +50,6 @@ async fn amendment_status(app: &TestApp, number: i32) -> String {
         .unwrap()
 }
 
-async fn download(client: &Client, path: &str) -> (StatusCode, Vec<u8>) {
-    let response = client
-        .http
-        .get(format!("{}{path}", client.base_url))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    (status, response.bytes().await.unwrap().to_vec())
-}
-
 fn german(d: time::Date) -> String {
     foerderportal::locale::day(d)
 }
@@ -190,7 +179,7 @@ async fn an_extension_is_decided_with_four_eyes_and_a_small_shift_is_only_notifi
     let notice = page
         .attr("a[href$='/bescheid.pdf']", "href")
         .expect("a notice link");
-    let (status, pdf) = download(&clerk, &notice).await;
+    let (status, pdf) = clerk.download(&notice).await;
     assert_eq!(status, StatusCode::OK);
     let text = pdf_text(&pdf);
     for expected in [
@@ -205,7 +194,7 @@ async fn an_extension_is_decided_with_four_eyes_and_a_small_shift_is_only_notifi
         assert!(text.contains(expected), "{expected:?} missing in:\n{text}");
     }
     let jena = crate::applications::jena_clerk(&app).await;
-    assert_eq!(download(&jena, &notice).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(jena.download(&notice).await.0, StatusCode::NOT_FOUND);
     let mails: Vec<String> = sqlx::query_scalar(
         "SELECT subject FROM mail_outbox WHERE kind = 'grant-update' AND recipient = 'kommune@demo.foerderportal.example' ORDER BY id",
     )
@@ -414,7 +403,7 @@ async fn a_rejection_keeps_the_award_and_tells_the_municipality_why() {
     let page = clerk.get(&page_path).await;
     assert_eq!(page.text("strong.tag"), "Abgelehnt");
     assert!(page.text("#ablehnung").contains("nicht begründet"));
-    let (_, pdf) = download(&clerk, &format!("{page_path}/bescheid.pdf")).await;
+    let (_, pdf) = clerk.download(&format!("{page_path}/bescheid.pdf")).await;
     let text = pdf_text(&pdf);
     assert!(
         text.contains("lehne ich ab") && text.contains("nicht begründet"),

@@ -177,16 +177,6 @@ async fn proof_id(app: &TestApp) -> i64 {
         .unwrap()
 }
 
-async fn download(client: &Client, path: &str) -> (StatusCode, Vec<u8>) {
-    let response = client
-        .http
-        .get(format!("{}{path}", client.base_url))
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.bytes().await.unwrap().to_vec())
-}
-
 fn all_checked() -> Vec<(&'static str, &'static str)> {
     foerderportal::proofs::db::CHECKLIST
         .iter()
@@ -330,7 +320,9 @@ async fn costs_ten_percent_below_plan_end_in_a_repayment_with_interest_exact_to_
         (7_200_000, -400_000, 8_767)
     );
     assert_eq!(crate::applications::status_of(&app, id).await, "settled");
-    let (status, pdf) = download(&clerk, &format!("/antraege/{id}/schlussbescheid.pdf")).await;
+    let (status, pdf) = clerk
+        .download(&format!("/antraege/{id}/schlussbescheid.pdf"))
+        .await;
     assert_eq!(status, StatusCode::OK);
     let text = pdf_text(&pdf);
     for expected in [
@@ -450,7 +442,9 @@ async fn costs_as_planned_release_the_retained_share_as_a_final_payment() {
         "{}",
         runs.text("main")
     );
-    let (_, pdf) = download(&clerk, &format!("/antraege/{id}/schlussbescheid.pdf")).await;
+    let (_, pdf) = clerk
+        .download(&format!("/antraege/{id}/schlussbescheid.pdf"))
+        .await;
     let text = pdf_text(&pdf);
     assert!(text.contains("Restzahlung 8.000,00 €"), "{text}");
 }
@@ -626,11 +620,11 @@ async fn the_demo_shows_grants_in_every_state_after_the_award() {
         .get(&format!("/pruefung/verwendungsnachweise/{settled}"))
         .await;
     assert!(case.text("table.balance tfoot").contains("Rückforderung"));
-    let (status, pdf) = download(
-        &reviewer,
-        &format!("/pruefung/verwendungsnachweise/{settled}/schlussbescheid.pdf"),
-    )
-    .await;
+    let (status, pdf) = reviewer
+        .download(&format!(
+            "/pruefung/verwendungsnachweise/{settled}/schlussbescheid.pdf"
+        ))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(pdf_text(&pdf).contains("Schlussbescheid"));
     // Every sum on the settled case equals its rows.

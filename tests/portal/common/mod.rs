@@ -407,6 +407,18 @@ impl Client {
         Page::from(response).await
     }
 
+    /// GETs a file (a PDF, a CSV): its status and bytes as sent.
+    pub async fn download(&self, path: &str) -> (StatusCode, Vec<u8>) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .send()
+            .await
+            .expect("GET");
+        let status = response.status();
+        (status, response.bytes().await.expect("a body").to_vec())
+    }
+
     pub async fn sign_in(&self, email: &str, password: &str) -> Page {
         self.submit(
             "/anmelden",
