@@ -239,10 +239,12 @@ async fn load_overview(
         after_award: access == Access::Owner
             && matches!(status, Status::Approved | Status::Settled),
         settled: status == Status::Settled,
-        proof_due: match db::proof_due(&mut *conn, id).await? {
-            Some((end, months)) if status == Status::Approved => {
-                locale::day(locale::add_months(end, months))
-            }
+        // Only an approved grant has a proof of use due: no query for the other pages.
+        proof_due: match status {
+            Status::Approved => db::proof_due(&mut *conn, id)
+                .await?
+                .map(|(end, months)| locale::day(locale::add_months(end, months)))
+                .unwrap_or_default(),
             _ => String::new(),
         },
         messages: super::views::messages(&db::messages(&mut *conn, id).await?, false),

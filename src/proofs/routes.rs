@@ -74,12 +74,11 @@ pub fn router(upload_limit: usize) -> Router<AppState> {
         .route("/antraege/{id}/schlussbescheid.pdf", get(final_notice))
 }
 
-/// The grant, its proof (if begun) and the plan in force, for the funded municipality.
+/// The grant and its proof (if begun), for the funded municipality.
 pub(super) struct Grant {
     pub row: ApplicationRow,
     pub terms: GrantTerms,
     pub proof: Option<ProofRow>,
-    pub plan: Vec<crate::amendments::model::PlanRow>,
 }
 
 impl Grant {
@@ -87,9 +86,21 @@ impl Grant {
         due_on(self.terms.period_end, months)
     }
 
-    pub fn rules(&self) -> ReceiptRules {
+    /// The plan in force, read only by the pages that show or check receipts (it needs the
+    /// application's answers).
+    async fn plan(
+        &self,
+        conn: &mut sqlx::PgConnection,
+    ) -> Result<Vec<crate::amendments::model::PlanRow>, AppError> {
+        Ok(crate::amendments::db::plan_in_force(conn, &self.row)
+            .await?
+            .0)
+    }
+
+    /// What a receipt is checked against, for a plan of `positions` items.
+    pub fn rules(&self, positions: usize) -> ReceiptRules {
         ReceiptRules {
-            positions: i32::try_from(self.plan.len()).unwrap_or(i32::MAX),
+            positions: i32::try_from(positions).unwrap_or(i32::MAX),
             period_start: self.terms.period_start,
             today: locale::today(),
         }
@@ -113,13 +124,7 @@ async fn grant(
 ) -> Result<Grant, AppError> {
     let (row, terms) = owned_grant(conn, user, id, lock).await?;
     let proof = db::of_application(conn, id).await?;
-    let (plan, _) = crate::amendments::db::plan_in_force(conn, &row).await?;
-    Ok(Grant {
-        row,
-        terms,
-        proof,
-        plan,
-    })
+    Ok(Grant { row, terms, proof })
 }
 
 /// The proof to change, begun if need be; refused (the German reason) once submitted.
@@ -355,7 +360,7 @@ async fn receipts_view(
         None => Vec::new(),
     };
     let listed: Vec<Receipt> = rows.iter().map(|r| r.receipt.clone()).collect();
-    let numbers = NumericalView::new(&NumericalProof::new(&g.plan, &listed));
+    let numbers = NumericalView::new(&NumericalProof::new(&g.plan(conn).await?, &listed));
     let (receipts, total) = receipt_lines(&rows);
     let editable = g.proof.as_ref().is_none_or(|p| p.status.is_editable());
     Ok(ReceiptsPage {
@@ -412,7 +417,7 @@ async fn add_receipt(
     let g = grant(&mut tx, &user, id, true).await?;
     let checked = match editable(&mut tx, &g, &user).await? {
         Ok(proof) => form
-            .check(&g.rules())
+            .check(&g.rules(g.plan(&mut tx).await?.len()))
             .map(|r| (proof, r))
             .map_err(|problems| {
                 let mut errors = FormErrors::default();
@@ -514,9 +519,10 @@ async fn import_receipts(
     .await?;
     let mut tx = app.db.begin().await?;
     let g = grant(&mut tx, &user, id, true).await?;
+    let positions = g.plan(&mut tx).await?.len();
     let imported = match editable(&mut tx, &g, &user).await? {
         Ok(proof) => file
-            .and_then(|bytes| receipts::import(&bytes, &g.rules()))
+            .and_then(|bytes| receipts::import(&bytes, &g.rules(positions)))
             .map(|r| (proof, r)),
         Err(refusal) => Err(ImportError::Unreadable(refusal.into())),
     };
@@ -875,7 +881,7 @@ async fn check_view(
         head: Header::new(&g.row),
         report: g.proof.as_ref().map(ReportForm::of).unwrap_or_default(),
         fields: &REPORT_FIELDS,
-        numbers: NumericalView::new(&NumericalProof::new(&g.plan, &listed)),
+        numbers: NumericalView::new(&NumericalProof::new(&g.plan(conn).await?, &listed)),
         receipts,
         total,
         financing: g.proof.as_ref().map(FinancingForm::of).unwrap_or_default(),

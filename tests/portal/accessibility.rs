@@ -1360,6 +1360,10 @@ async fn journey_a_grant_is_extended_proven_and_settled_with_a_repayment_passes_
     browser.assert_accessible().await;
     let _ = std::fs::remove_file(&csv);
     browser
+        .goto(&app.url(&format!("/antraege/{id}/verwendungsnachweis/anlagen")))
+        .await;
+    browser.assert_accessible().await;
+    browser
         .goto(&app.url(&format!("/antraege/{id}/verwendungsnachweis/finanzierung")))
         .await;
     browser.assert_accessible().await;
