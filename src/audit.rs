@@ -123,7 +123,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 82] = [
+pub const ACTIONS: [(&str, &str); 83] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -250,6 +250,7 @@ pub const ACTIONS: [(&str, &str); 82] = [
     ("payment_run.downloaded", "Zahlungsdatei heruntergeladen"),
     ("payment_run.paid", "Zahllauf als bezahlt gebucht"),
     ("programme.debtor_updated", "Auszahlungskonto geändert"),
+    ("programme.legal_texts_updated", "Rechtstexte geändert"),
     (
         "programme.interest_updated",
         "Zinssätze für Rückforderungen geändert",

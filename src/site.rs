@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use crate::database;
 use crate::error::{AppError, RawResponse};
 use crate::programmes::db::{self as programmes, CategoryRow, ContactRow};
+use crate::programmes::legal_texts::LegalTexts;
 use crate::programmes::summary::RoundSummary;
 use crate::state::AppState;
 use crate::web::PageContext;
@@ -88,6 +89,9 @@ struct LegalPage {
     title: &'static str,
     contact_email: String,
     contact_phone: String,
+    contact_address: String,
+    /// The operator's details (Rechtstexte); parts left empty are left out.
+    legal: LegalTexts,
     base_url: String,
 }
 
@@ -110,15 +114,20 @@ async fn legal_page(
         Legal::Privacy => "Datenschutzerklärung",
         Legal::Accessibility => "Erklärung zur Barrierefreiheit",
     };
+    let legal = programmes::legal_texts(&mut conn).await?;
+    let contact = contact.unwrap_or_default();
     Ok(LegalPage {
         page,
         which,
         title,
-        contact_email: contact
-            .as_ref()
-            .map(|c| c.email.clone())
-            .unwrap_or_default(),
-        contact_phone: contact.map(|c| c.phone).unwrap_or_default(),
+        contact_email: contact.email,
+        contact_phone: contact.phone,
+        contact_address: [contact.organisation, contact.address]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(", "),
+        legal,
         base_url: app.config.base_url.clone(),
     })
 }

@@ -1,7 +1,7 @@
 //! The Änderungsbescheid (or the rejection of a change) as PDF: what it says; the letter's look
 //! and its tagging are `crate::letters`.
 
-use crate::letters::{Align, Column, Letter};
+use crate::letters::{Align, Column, Letter, Sender};
 
 use super::views::Comparison;
 
@@ -11,7 +11,7 @@ pub struct AmendmentNotice {
     pub reference: String,
     pub date: String,
     pub addressee: Vec<String>,
-    pub contact: String,
+    pub sender: Sender,
     pub title: String,
     pub number: i32,
     /// The day of the change request and of the award notice it changes.
@@ -43,7 +43,7 @@ impl AmendmentNotice {
 
 fn layout(n: &AmendmentNotice) -> Letter {
     let mut l = Letter::new();
-    l.head(&n.contact, &n.addressee, &n.date, &n.reference);
+    l.head(&n.sender, &n.addressee, &n.date, &n.reference);
     l.subject(n.kind(), &format!("Vorhaben: {}", n.title));
     if n.approved {
         l.text(&format!(
@@ -104,7 +104,7 @@ fn layout(n: &AmendmentNotice) -> Letter {
         l.heading("Begründung");
         l.small(&n.grounds);
     }
-    l.closing(&n.signed_by);
+    l.closing(&n.sender, &n.signed_by);
     l
 }
 
@@ -133,7 +133,7 @@ mod tests {
             reference: "EGOV-2027-0042".into(),
             date: "01.12.2027".into(),
             addressee: vec!["Gemeinde Beispiel".into()],
-            contact: "Erfurt".into(),
+            sender: crate::letters::tests::sample_sender(),
             title: "Digitales Bürgerbüro".into(),
             number: 1,
             submitted: "20.11.2027".into(),

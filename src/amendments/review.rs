@@ -26,7 +26,9 @@ use crate::locale;
 use crate::money::Cents;
 use crate::state::AppState;
 use crate::validation::FormErrors;
-use crate::web::{ClientAddress, PageContext, ProtectedForm, redirect_with_flash};
+use crate::web::{
+    ClientAddress, PageContext, ProtectedForm, redirect_refused, redirect_with_flash,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -160,25 +162,19 @@ async fn case_page(
 
 async fn case(
     State(app): State<AppState>,
-    page: PageContext,
+    mut page: PageContext,
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     let a = for_review(&mut conn, &user, id, false).await?;
-    let page = case_page(
-        &mut conn,
-        page,
-        &user,
-        &a,
-        FormErrors::default(),
-        Default::default(),
-    )
-    .await?;
+    let errors = page.take_refusal();
+    let page = case_page(&mut conn, page, &user, &a, errors, Default::default()).await?;
     Ok(page.into_response())
 }
 
-/// The case page again with a problem (422 for form errors, 409 for refusals).
+/// The case page again with the form errors (422), or, for a refusal (409), a redirect to
+/// it that carries the reason (POST-redirect-GET, so a reload does not send the action again).
 async fn refused(
     app: &AppState,
     page: PageContext,
@@ -188,6 +184,10 @@ async fn refused(
     errors: FormErrors,
     forms: (ProposalForm, SendBackForm),
 ) -> Result<Response, AppError> {
+    if status == StatusCode::CONFLICT {
+        let case = format!("/pruefung/aenderungen/{id}");
+        return Ok(redirect_refused(&app.cookies, &case, &errors));
+    }
     let mut conn = app.db.acquire().await?;
     let a = for_review(&mut conn, user, id, false).await?;
     let page = case_page(&mut conn, page, user, &a, errors, forms).await?;
@@ -296,7 +296,7 @@ fn notice_of(
     terms: &GrantTerms,
     plan: Comparison,
     signed_by: &str,
-    contact: String,
+    sender: crate::letters::Sender,
 ) -> AmendmentNotice {
     let line = AmendmentLine::new(a);
     let addressee = crate::letters::address(
@@ -310,7 +310,7 @@ fn notice_of(
         reference: a.reference.clone(),
         date: locale::day(locale::today()),
         addressee,
-        contact,
+        sender,
         title: a.title.clone(),
         number: a.number,
         submitted: line.submitted_at,
@@ -360,6 +360,10 @@ async fn settle(
     a: &AmendmentRow,
     signed_by: &str,
 ) -> Result<Result<Vec<u8>, String>, AppError> {
+    let sender = match crate::programmes::db::legal_texts(conn).await?.for_notice() {
+        Ok(sender) => sender,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
     let terms = db::terms(conn, a.application_id, false)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -376,8 +380,7 @@ async fn settle(
         }
     }
     let plan = Comparison::new(&db::plan(conn, a.id, false).await?, &after);
-    let contact = crate::programmes::db::letterhead(conn).await?;
-    let letter = notice_of(a, &terms, plan, signed_by, contact);
+    let letter = notice_of(a, &terms, plan, signed_by, sender);
     let pdf = tokio::task::spawn_blocking(move || notice::render(&letter))
         .await
         .map_err(anyhow::Error::from)??;

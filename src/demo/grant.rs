@@ -312,7 +312,7 @@ pub(super) async fn issue_notice(
         conditions: conditions.into(),
         reason: String::new(),
         signed_by: "Paula Zweitprüferin (TFM)".into(),
-        contact: String::new(),
+        sender: super::sender(conn).await?,
     };
     let pdf = tokio::task::spawn_blocking(move || notice::render(&notice)).await??;
     decisions::settle(

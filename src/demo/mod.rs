@@ -19,6 +19,7 @@ use crate::locale;
 use crate::money::Cents;
 use crate::municipalities::db as municipalities;
 use crate::programmes::db::{self as programmes, NewRound};
+use crate::programmes::legal_texts::LegalTexts;
 use crate::programmes::model::{FinancingType, RoundState};
 
 /// Shared by all demo accounts; long enough for the password rules of the accounts issue.
@@ -152,8 +153,64 @@ pub async fn load(pool: &PgPool, hasher: &Hasher) -> anyhow::Result<()> {
         ];
         programmes::set_attachment_types(&mut tx, round_id, &attachments).await?;
     }
+    // Only where nobody has entered any yet.
+    if programmes::legal_texts(&mut tx).await? == LegalTexts::default() {
+        let programme = programmes::main_programme(&mut tx)
+            .await?
+            .context("the programme")?;
+        programmes::save_legal_texts(&mut tx, programme.id, &legal_texts()).await?;
+    }
     tx.commit().await?;
     Ok(())
+}
+
+/// Rechtstexte as an operator would enter them, so that the demo can issue notices. A real
+/// deployment starts without any: its admins enter the binding texts.
+fn legal_texts() -> LegalTexts {
+    let text = |s: &str| s.to_string();
+    LegalTexts {
+        letterhead: text(
+            "Thüringer Finanzministerium\nReferat E-Government und IT in Thüringer Kommunen\nLudwig-Erhard-Ring 7 · 99099 Erfurt · egovernment@tfm.thueringen.de",
+        ),
+        legal_remedy: text(
+            "Gegen diesen Bescheid kann innerhalb eines Monats nach seiner Bekanntgabe Klage beim Verwaltungsgericht Weimar, Jenaer Straße 2a, 99425 Weimar, schriftlich oder zur Niederschrift der Urkundsbeamtin oder des Urkundsbeamten der Geschäftsstelle erhoben werden. Die Klage kann auch elektronisch nach Maßgabe des § 55a der Verwaltungsgerichtsordnung erhoben werden.",
+        ),
+        standard_conditions: text(
+            "Die Allgemeinen Nebenbestimmungen für Zuwendungen zur Projektförderung an Gebietskörperschaften und Zusammenschlüsse von Gebietskörperschaften (ANBest-Gk) sind Bestandteil dieses Bescheides.",
+        ),
+        signature_line: text("Referat E-Government und IT in Thüringer Kommunen"),
+        publisher: text(
+            "Freistaat Thüringen, vertreten durch das\nThüringer Finanzministerium\nLudwig-Erhard-Ring 7\n99099 Erfurt",
+        ),
+        represented_by: text(
+            "Das Thüringer Finanzministerium wird vertreten durch die Thüringer Finanzministerin.",
+        ),
+        responsible_unit: text(
+            "Thüringer Finanzministerium, Referat E-Government und IT in Thüringer Kommunen\nLudwig-Erhard-Ring 7\n99099 Erfurt",
+        ),
+        content_responsible: text(
+            "Die Leiterin oder der Leiter des Referats E-Government und IT in Thüringer Kommunen, Thüringer Finanzministerium, Ludwig-Erhard-Ring 7, 99099 Erfurt",
+        ),
+        vat_id: String::new(),
+        hosting_provider: text(
+            "Thüringer Landesrechenzentrum, Erfurt (Auftragsverarbeitung nach Art. 28 DSGVO)",
+        ),
+        dpo_contact: text(
+            "Die oder der behördliche Datenschutzbeauftragte des Thüringer Finanzministeriums, Ludwig-Erhard-Ring 7, 99099 Erfurt, datenschutz@tfm.thueringen.de",
+        ),
+        account_retention: text("sechs Monate nach der Deaktivierung"),
+        record_retention: text("zehn Jahre nach Abschluss der Verwendungsnachweisprüfung"),
+    }
+}
+
+/// The notices' texts as the demo's Rechtstexte set them.
+pub(super) async fn sender(
+    conn: &mut sqlx::PgConnection,
+) -> anyhow::Result<crate::letters::Sender> {
+    programmes::legal_texts(conn)
+        .await?
+        .for_notice()
+        .map_err(anyhow::Error::msg)
 }
 
 /// What makes the demo look used (after [`load`]): the demo clerk's approved grant with its

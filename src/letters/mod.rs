@@ -33,8 +33,18 @@ static FONTS: LazyLock<(Font, Font)> = LazyLock::new(|| {
     (load(REGULAR), load(BOLD))
 });
 
-/// Until the programme's legal texts are settings (issue 16), every notice closes with this.
-pub const LEGAL_REMEDY: &str = "Gegen diesen Bescheid kann innerhalb eines Monats nach seiner Bekanntgabe Klage beim zuständigen Verwaltungsgericht erhoben werden. [Platzhalter: Die verbindliche Rechtsbehelfsbelehrung stellt das Thüringer Finanzministerium bereit.]";
+/// What every letter of the authority prints besides its own content, from the programme's
+/// legal texts (admins keep them; `programmes::legal_texts` refuses a notice without them).
+#[derive(Clone, Debug, Default)]
+pub struct Sender {
+    /// The authority and its address, one line each; the first is printed large.
+    pub letterhead: Vec<String>,
+    pub legal_remedy: String,
+    /// The general Nebenbestimmungen an award prints before the decision's own.
+    pub standard_conditions: String,
+    /// Under the signer's name: unit or function; may be empty.
+    pub signature_line: String,
+}
 
 /// The addressee block of a notice: the municipality, its street and "postcode city", each
 /// line only where the directory has it.
@@ -182,6 +192,36 @@ impl Measure {
     fn text(&self, text: &str) -> f32 {
         text.chars().map(|c| self.char(c)).sum()
     }
+
+    /// The text as the font can print it: invisible format characters (bidi overrides,
+    /// zero-width marks, noncharacters) go, a character without a glyph becomes "�". A PDF/UA
+    /// file may not show a missing glyph, and what people type is not ours to choose.
+    fn printable(&self, text: &str) -> String {
+        let replacement = if self.charmap.map('\u{FFFD}').is_some() {
+            '\u{FFFD}'
+        } else {
+            '?'
+        };
+        text.chars()
+            .filter(|&c| !invisible(c))
+            .map(|c| {
+                if c.is_whitespace() || self.charmap.map(c).is_some() {
+                    c
+                } else {
+                    replacement
+                }
+            })
+            .collect()
+    }
+}
+
+/// Characters that print nothing and would only confuse the reading order or the font.
+fn invisible(c: char) -> bool {
+    (c.is_control() && c != '\n')
+        || matches!(c,
+            '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FDD0}'..='\u{FDEF}')
+        || (u32::from(c) & 0xFFFE) == 0xFFFE
 }
 
 fn width(text: &str, size: f32, weight: Weight) -> f32 {
@@ -194,7 +234,7 @@ fn wrap(text: &str, size: f32, weight: Weight, max: f32) -> Vec<String> {
     let measure = Measure::new(size, weight);
     let space = measure.char(' ');
     let mut lines = Vec::new();
-    for paragraph in text.split('\n') {
+    for paragraph in measure.printable(text).split('\n') {
         let (mut line, mut line_width) = (String::new(), 0.0);
         for word in paragraph.split_whitespace() {
             let word_width = measure.text(word);
@@ -246,15 +286,15 @@ impl Letter {
         }
     }
 
-    /// The ministry's letterhead, the addressee and the date/reference block.
-    pub fn head(&mut self, contact: &str, addressee: &[String], date: &str, reference: &str) {
-        self.styled("Thüringer Finanzministerium", 15.0, Weight::Bold);
-        self.styled(
-            "E-Government und IT in Thüringer Kommunen (ThürEGovRL)",
-            9.0,
-            Weight::Regular,
-        );
-        self.styled(contact, 8.0, Weight::Regular);
+    /// The authority's letterhead, the addressee and the date/reference block.
+    pub fn head(&mut self, sender: &Sender, addressee: &[String], date: &str, reference: &str) {
+        let mut letterhead = sender.letterhead.iter();
+        if let Some(authority) = letterhead.next() {
+            self.styled(authority, 15.0, Weight::Bold);
+        }
+        for line in letterhead {
+            self.styled(line, 8.5, Weight::Regular);
+        }
         self.gap(6.0);
         let rule_y = self.y;
         self.item(Item::Rule { y: rule_y });
@@ -296,22 +336,29 @@ impl Letter {
 
     /// Rechtsbehelfsbelehrung, greeting and signature: how every notice ends. They stay
     /// together on one page, so a page never holds only a letter's last lines.
-    pub fn closing(&mut self, signed_by: &str) {
-        let remedy_lines = wrap(LEGAL_REMEDY, SMALL, Weight::Regular, TEXT_W).len();
+    pub fn closing(&mut self, sender: &Sender, signed_by: &str) {
+        let lines = |text: &str, size: f32| {
+            let n = wrap(text, size, Weight::Regular, TEXT_W).len();
+            f32::from(u16::try_from(n).unwrap_or(u16::MAX)) * size * 1.4
+        };
         let height = 8.0
             + 11.0 * 1.4
-            + f32::from(u16::try_from(remedy_lines).unwrap_or(u16::MAX)) * SMALL * 1.4
+            + lines(&sender.legal_remedy, SMALL)
             + 14.0
             + 3.0 * BODY * 1.4
+            + lines(&sender.signature_line, BODY)
             + 10.0
             + 8.5 * 1.4;
         self.room(height);
         self.heading("Rechtsbehelfsbelehrung");
-        self.small(LEGAL_REMEDY);
+        self.small(&sender.legal_remedy);
         self.gap(14.0);
         self.text("Mit freundlichen Grüßen");
         self.text("Im Auftrag");
         self.text(signed_by);
+        if !sender.signature_line.is_empty() {
+            self.text(&sender.signature_line);
+        }
         self.gap(10.0);
         self.styled(
             "Dieser Bescheid wurde elektronisch erstellt und ist ohne Unterschrift gültig.",
@@ -676,8 +723,18 @@ fn outline(blocks: &[Block]) -> Outline {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn what_the_font_cannot_print_is_replaced_and_the_letter_still_renders() {
+        let typed = "Bürger\u{202E}büro \u{FFFE}\u{200B}Straße 漢 ok";
+        let lines = wrap(typed, 10.0, Weight::Regular, 400.0);
+        assert_eq!(lines, ["Bürgerbüro Straße \u{FFFD} ok"]);
+        let mut letter = Letter::new();
+        letter.text(typed);
+        assert!(letter.render("Test", "EGOV-1").is_ok());
+    }
 
     #[test]
     fn lines_never_run_past_the_right_margin() {
@@ -732,6 +789,19 @@ mod tests {
         assert!(has(b"/Table") && has(b"/TH") && has(b"/TD"));
     }
 
+    /// A sender as the demo's Rechtstexte set it, in the length real texts have.
+    pub(crate) fn sample_sender() -> Sender {
+        Sender {
+            letterhead: vec![
+                "Thüringer Finanzministerium".into(),
+                "Ludwig-Erhard-Ring 7 · 99099 Erfurt".into(),
+            ],
+            legal_remedy: "Gegen diesen Bescheid kann innerhalb eines Monats nach seiner Bekanntgabe Klage beim Verwaltungsgericht Weimar, Jenaer Straße 2a, 99425 Weimar, erhoben werden. ".repeat(3),
+            standard_conditions: String::new(),
+            signature_line: "Referat E-Government und IT".into(),
+        }
+    }
+
     #[test]
     fn the_closing_is_never_split_from_its_signature() {
         // Fill the first page almost to the bottom, whatever the closing's length.
@@ -740,7 +810,7 @@ mod tests {
             for i in 0..filler {
                 letter.text(&format!("Absatz {i}"));
             }
-            letter.closing("Paula Zweitprüferin");
+            letter.closing(&sample_sender(), "Paula Zweitprüferin");
             let page_of = |needle: &str| {
                 letter.pages.iter().position(|page| {
                     page.iter().any(
@@ -748,6 +818,11 @@ mod tests {
                     )
                 })
             };
+            assert_eq!(
+                page_of("Rechtsbehelfsbelehrung"),
+                page_of("Referat E-Government und IT"),
+                "with {filler} paragraphs before it"
+            );
             assert_eq!(
                 page_of("Rechtsbehelfsbelehrung"),
                 page_of("ohne Unterschrift gültig"),

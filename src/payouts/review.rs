@@ -24,7 +24,9 @@ use crate::money::Cents;
 use crate::review::choices::Choices;
 use crate::state::AppState;
 use crate::validation::FormErrors;
-use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash};
+use crate::web::{
+    ClientAddress, NoFields, PageContext, ProtectedForm, redirect_refused, redirect_with_flash,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -243,21 +245,14 @@ async fn case_page(
 
 async fn case(
     State(app): State<AppState>,
-    page: PageContext,
+    mut page: PageContext,
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     let p = payout_for_review(&mut conn, &user, id, false).await?;
-    let page = case_page(
-        &mut conn,
-        page,
-        &user,
-        p,
-        FormErrors::default(),
-        Default::default(),
-    )
-    .await?;
+    let errors = page.take_refusal();
+    let page = case_page(&mut conn, page, &user, p, errors, Default::default()).await?;
     Ok(page.into_response())
 }
 
@@ -271,7 +266,8 @@ async fn receipt(
     views::receipt_download(&app, &mut conn, id, file).await
 }
 
-/// The request's page again with a problem (422 for form errors, 409 for refusals).
+/// The request's page again with the form errors (422), or, for a refusal (409), a redirect
+/// to it that carries the reason (POST-redirect-GET, so a reload does not send it again).
 async fn case_with_errors(
     app: &AppState,
     page: PageContext,
@@ -281,6 +277,10 @@ async fn case_with_errors(
     errors: FormErrors,
     forms: (CheckForm, SendBackForm),
 ) -> Result<Response, AppError> {
+    if status == StatusCode::CONFLICT {
+        let case = format!("/pruefung/mittelabrufe/{id}");
+        return Ok(redirect_refused(&app.cookies, &case, &errors));
+    }
     let mut conn = app.db.acquire().await?;
     let p = payout_for_review(&mut conn, user, id, false).await?;
     let page = case_page(&mut conn, page, user, p, errors, forms).await?;

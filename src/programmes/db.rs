@@ -3,6 +3,7 @@
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 
+use super::legal_texts::LegalTexts;
 use super::model::{FinancingType, RoundState};
 
 #[derive(Clone, Debug)]
@@ -15,7 +16,7 @@ pub struct ProgrammeRow {
     pub eligibility: String,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ContactRow {
     pub name: String,
     pub organisation: String,
@@ -660,29 +661,61 @@ pub async fn granted_total(conn: &mut PgConnection, id: i64) -> sqlx::Result<i64
         .await
 }
 
-/// The ministry's address line for the letterhead of notices, from the programme's first
-/// contact ("Thüringer Finanzministerium · Ludwig-Erhard-Ring 7, 99099 Erfurt · …").
-pub async fn letterhead(conn: &mut PgConnection) -> sqlx::Result<String> {
-    let Some(programme) = main_programme(conn).await? else {
-        return Ok(String::new());
-    };
-    let contacts = contacts(conn, programme.id).await?;
-    Ok(contacts
-        .first()
-        .map(|c| {
-            [
-                c.organisation.as_str(),
-                c.address.as_str(),
-                c.phone.as_str(),
-                c.email.as_str(),
-            ]
-            .iter()
-            .filter(|s| !s.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join(" · ")
-        })
-        .unwrap_or_default())
+/// The main programme's legal texts; all empty where none are stored.
+pub async fn legal_texts(conn: &mut PgConnection) -> sqlx::Result<LegalTexts> {
+    let texts = sqlx::query_as!(
+        LegalTexts,
+        "SELECT t.letterhead, t.legal_remedy, t.standard_conditions, t.signature_line,
+                t.publisher, t.represented_by, t.responsible_unit, t.content_responsible,
+                t.vat_id, t.hosting_provider, t.dpo_contact, t.account_retention,
+                t.record_retention
+         FROM programme_legal_texts t
+         WHERE t.programme_id = (SELECT id FROM programmes ORDER BY id LIMIT 1)"
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(texts.unwrap_or_default())
+}
+
+pub async fn save_legal_texts(
+    conn: &mut PgConnection,
+    programme_id: i64,
+    t: &LegalTexts,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO programme_legal_texts (programme_id, letterhead, legal_remedy,
+             standard_conditions, signature_line, publisher, represented_by, responsible_unit,
+             content_responsible, vat_id, hosting_provider, dpo_contact, account_retention,
+             record_retention)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (programme_id) DO UPDATE SET
+             letterhead = EXCLUDED.letterhead, legal_remedy = EXCLUDED.legal_remedy,
+             standard_conditions = EXCLUDED.standard_conditions,
+             signature_line = EXCLUDED.signature_line, publisher = EXCLUDED.publisher,
+             represented_by = EXCLUDED.represented_by,
+             responsible_unit = EXCLUDED.responsible_unit,
+             content_responsible = EXCLUDED.content_responsible, vat_id = EXCLUDED.vat_id,
+             hosting_provider = EXCLUDED.hosting_provider, dpo_contact = EXCLUDED.dpo_contact,
+             account_retention = EXCLUDED.account_retention,
+             record_retention = EXCLUDED.record_retention, updated_at = now()",
+        programme_id,
+        t.letterhead,
+        t.legal_remedy,
+        t.standard_conditions,
+        t.signature_line,
+        t.publisher,
+        t.represented_by,
+        t.responsible_unit,
+        t.content_responsible,
+        t.vat_id,
+        t.hosting_provider,
+        t.dpo_contact,
+        t.account_retention,
+        t.record_retention,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// The Basiszinssatz as known (valid from, basis points) and the programme's margin.

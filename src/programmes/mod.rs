@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod db;
 pub mod forms;
+pub mod legal_texts;
 pub mod model;
 pub mod programme_admin;
 pub mod routes;

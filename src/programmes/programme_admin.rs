@@ -227,6 +227,8 @@ struct ProgrammePage {
     debtor: DebtorForm,
     interest: InterestForm,
     categories: Vec<CategoryAdminRow>,
+    /// Required Rechtstexte still empty (no notice can be issued until they are entered).
+    legal_missing: Vec<&'static str>,
     errors: FormErrors,
 }
 
@@ -236,6 +238,7 @@ struct Loaded {
     debtor: DebtorForm,
     interest: InterestForm,
     categories: Vec<CategoryAdminRow>,
+    legal_missing: Vec<&'static str>,
 }
 
 async fn load(app: &AppState) -> Result<Loaded, AppError> {
@@ -255,12 +258,14 @@ async fn load(app: &AppState) -> Result<Loaded, AppError> {
         .unwrap_or_default();
     let categories = db::all_categories(&mut conn, programme.id).await?;
     let interest = InterestForm::of(&db::interest_rules(&mut conn).await?);
+    let legal_missing = db::legal_texts(&mut conn).await?.missing_for_notices();
     Ok(Loaded {
         programme,
         contact,
         debtor,
         interest,
         categories,
+        legal_missing,
     })
 }
 
@@ -275,14 +280,9 @@ async fn programme_page(
         debtor,
         interest,
         categories,
+        legal_missing,
     } = load(&app).await?;
-    let c = contact.unwrap_or(ContactRow {
-        name: String::new(),
-        organisation: String::new(),
-        address: String::new(),
-        phone: String::new(),
-        email: String::new(),
-    });
+    let c = contact.unwrap_or_default();
     let form = ProgrammeForm {
         name: p.name,
         short_name: p.short_name,
@@ -301,6 +301,7 @@ async fn programme_page(
         debtor,
         interest,
         categories,
+        legal_missing,
         errors: FormErrors::default(),
     })
 }
@@ -327,6 +328,7 @@ async fn save_programme(
         debtor,
         interest,
         categories,
+        legal_missing,
         ..
     } = load(&app).await?;
     let mut errors = FormErrors::default();
@@ -382,6 +384,7 @@ async fn save_programme(
                 debtor,
                 interest,
                 categories,
+                legal_missing,
                 errors,
             },
         )

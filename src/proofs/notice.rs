@@ -2,13 +2,13 @@
 //! with its interest per payout. The letter's look and tagging are `crate::letters`.
 
 use super::views::SettlementView;
-use crate::letters::{Align, Column, Letter};
+use crate::letters::{Align, Column, Letter, Sender};
 
 pub struct FinalNotice {
     pub reference: String,
     pub date: String,
     pub addressee: Vec<String>,
-    pub contact: String,
+    pub sender: Sender,
     pub title: String,
     pub submitted: String,
     pub awarded: String,
@@ -29,7 +29,7 @@ fn column(header: &str, share: f32, align: Align) -> Column<'_> {
 fn layout(n: &FinalNotice) -> Letter {
     let s = &n.settlement;
     let mut l = Letter::new();
-    l.head(&n.contact, &n.addressee, &n.date, &n.reference);
+    l.head(&n.sender, &n.addressee, &n.date, &n.reference);
     l.subject("Schlussbescheid", &format!("Vorhaben: {}", n.title));
     l.text(&format!(
         "Ihren Verwendungsnachweis vom {} zum Zuwendungsbescheid vom {} habe ich geprüft. Die Zuwendung setze ich endgültig auf",
@@ -123,7 +123,7 @@ fn layout(n: &FinalNotice) -> Letter {
         l.heading("Begründung");
         l.small(&s.note);
     }
-    l.closing(&n.signed_by);
+    l.closing(&n.sender, &n.signed_by);
     l
 }
 

@@ -31,7 +31,9 @@ use crate::money::Cents;
 use crate::review::model::DecisionState;
 use crate::state::AppState;
 use crate::validation::FormErrors;
-use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_with_flash};
+use crate::web::{
+    ClientAddress, NoFields, PageContext, ProtectedForm, redirect_refused, redirect_with_flash,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -384,24 +386,22 @@ fn repayment_due() -> time::Date {
 
 async fn case(
     State(app): State<AppState>,
-    page: PageContext,
+    mut page: PageContext,
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     let c = case_of(&mut conn, &user, id, false).await?;
-    Ok(case_page(
-        &mut conn,
-        page,
-        &user,
-        c,
-        FormErrors::default(),
-        Default::default(),
+    let errors = page.take_refusal();
+    Ok(
+        case_page(&mut conn, page, &user, c, errors, Default::default())
+            .await?
+            .into_response(),
     )
-    .await?
-    .into_response())
 }
 
+/// The case page again with the form errors (422), or, for a refusal (409), a redirect to
+/// it that carries the reason (POST-redirect-GET, so a reload does not send the action again).
 async fn refused(
     app: &AppState,
     page: PageContext,
@@ -411,6 +411,10 @@ async fn refused(
     errors: FormErrors,
     forms: (SettlementForm, MessageForm),
 ) -> Result<Response, AppError> {
+    if status == StatusCode::CONFLICT {
+        let case = format!("/pruefung/verwendungsnachweise/{id}");
+        return Ok(redirect_refused(&app.cookies, &case, &errors));
+    }
     let mut conn = app.db.acquire().await?;
     let c = case_of(&mut conn, user, id, false).await?;
     let page = case_page(&mut conn, page, user, c, errors, forms).await?;
@@ -614,17 +618,23 @@ async fn confirm(
         .iter()
         .map(|p| p.amount.get())
         .sum();
-    let refusal = match &open {
-        None => Some("Zu diesem Verwendungsnachweis liegt keine vorgeschlagene Abrechnung vor."),
-        Some(s) if s.proposed_by == user.id => Some(
-            "Vier-Augen-Prinzip: Ihren eigenen Vorschlag muss eine andere Person bestätigen oder zurückgeben.",
+    let sender = crate::programmes::db::legal_texts(&mut tx)
+        .await?
+        .for_notice();
+    let refusal = match (&open, &sender) {
+        (None, _) => {
+            Some("Zu diesem Verwendungsnachweis liegt keine vorgeschlagene Abrechnung vor.".into())
+        }
+        (Some(s), _) if s.proposed_by == user.id => Some(
+            "Vier-Augen-Prinzip: Ihren eigenen Vorschlag muss eine andere Person bestätigen oder zurückgeben.".into(),
         ),
-        Some(s) if s.paid_cents != paid_now => Some(
-            "Seit dem Vorschlag hat sich der ausgezahlte Betrag geändert. Geben Sie den Vorschlag zurück, damit er neu berechnet wird.",
+        (Some(s), _) if s.paid_cents != paid_now => Some(
+            "Seit dem Vorschlag hat sich der ausgezahlte Betrag geändert. Geben Sie den Vorschlag zurück, damit er neu berechnet wird.".into(),
         ),
-        Some(_) => None,
+        (Some(_), Err(missing)) => Some(missing.clone()),
+        (Some(_), Ok(_)) => None,
     };
-    let Some(s) = open.filter(|_| refusal.is_none()) else {
+    let (Some(s), Ok(sender)) = (open.filter(|_| refusal.is_none()), sender) else {
         tx.rollback().await?;
         let mut errors = FormErrors::default();
         errors.add("abrechnung", refusal.unwrap_or_default());
@@ -644,7 +654,7 @@ async fn confirm(
     let grant = crate::payouts::db::grant(&mut tx, c.proof.application_id, false)
         .await?
         .ok_or(AppError::NotFound)?;
-    let letter = final_notice_of(&mut tx, &c, view, &grant, &user.name).await?;
+    let letter = final_notice_of(&c, view, &grant, &user.name, sender);
     let pdf = tokio::task::spawn_blocking(move || notice::render(&letter))
         .await
         .map_err(anyhow::Error::from)??;
@@ -725,13 +735,13 @@ async fn close_grant(
     Ok(())
 }
 
-async fn final_notice_of(
-    conn: &mut sqlx::PgConnection,
+fn final_notice_of(
     c: &Case,
     settlement: SettlementView,
     grant: &crate::payouts::db::GrantRow,
     signed_by: &str,
-) -> Result<FinalNotice, AppError> {
+    sender: crate::letters::Sender,
+) -> FinalNotice {
     let t = &c.terms;
     let addressee = crate::letters::address(
         &t.municipality_name,
@@ -739,11 +749,11 @@ async fn final_notice_of(
         t.postal_code.as_deref(),
         t.city.as_deref(),
     );
-    Ok(FinalNotice {
+    FinalNotice {
         reference: t.reference.clone(),
         date: locale::day(locale::today()),
         addressee,
-        contact: crate::programmes::db::letterhead(conn).await?,
+        sender,
         title: c.row.display_title(),
         submitted: c.proof.submitted_at.map(locale::date).unwrap_or_default(),
         awarded: locale::date(t.awarded_at),
@@ -755,7 +765,7 @@ async fn final_notice_of(
             crate::payouts::views::iban(&grant.iban)
         ),
         signed_by: signed_by.to_string(),
-    })
+    }
 }
 
 async fn send_back(

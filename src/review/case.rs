@@ -48,13 +48,14 @@ pub fn router() -> Router<AppState> {
 
 async fn case_page(
     State(app): State<AppState>,
-    page: PageContext,
+    mut page: PageContext,
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<CasePage, AppError> {
     let mut conn = app.db.acquire().await?;
     let row = case_of(&mut conn, &user, id, false).await?;
-    load_case_page(&mut conn, page, row, user.id, FormErrors::default()).await
+    let errors = page.take_refusal();
+    load_case_page(&mut conn, page, row, user.id, errors).await
 }
 
 fn back_to_case(app: &AppState, id: i64, message: &str) -> Response {

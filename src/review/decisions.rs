@@ -24,11 +24,14 @@ use crate::applications::workflow::{self, Input, TransitionError};
 use crate::audit;
 use crate::audit::Subject;
 use crate::error::AppError;
+use crate::letters::Sender;
 use crate::locale;
 use crate::money::{Cents, Rate};
 use crate::state::AppState;
 use crate::validation::FormErrors;
-use crate::web::{ClientAddress, PageContext, ProtectedForm, redirect_with_flash};
+use crate::web::{
+    ClientAddress, PageContext, ProtectedForm, redirect_with_flash, redirect_with_refusal,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -73,6 +76,16 @@ async fn case_with_errors(
     Ok((status, case).into_response())
 }
 
+/// Back to the case page, which shows why the action was refused at `field`.
+fn refused(app: &AppState, id: i64, field: &str, message: &str) -> Response {
+    redirect_with_refusal(
+        &app.cookies,
+        &format!("/pruefung/antraege/{id}"),
+        field,
+        message,
+    )
+}
+
 async fn propose(
     State(app): State<AppState>,
     page: PageContext,
@@ -84,22 +97,13 @@ async fn propose(
     let mut tx = app.db.begin().await?;
     let row = case_of(&mut tx, &user, id, true).await?;
     if row.status != Status::InReview {
-        let mut errors = FormErrors::default();
-        errors.add(
+        tx.rollback().await?;
+        return Ok(refused(
+            &app,
+            id,
             "outcome",
             "Eine Entscheidung kann nur während der Prüfung vorgeschlagen werden.",
-        );
-        tx.rollback().await?;
-        return case_with_errors(
-            &app,
-            page,
-            &user,
-            id,
-            StatusCode::CONFLICT,
-            errors,
-            Some(form),
-        )
-        .await;
+        ));
     }
     let ctx = db::notice_context(&mut tx, id).await?;
     let budget_years = crate::programmes::db::budget_year_numbers(&mut tx, row.round_id).await?;
@@ -236,7 +240,7 @@ fn notice_of(
     ctx: &db::NoticeContext,
     d: &DecisionRow,
     signed_by: &str,
-    contact: &str,
+    sender: Sender,
 ) -> Notice {
     let granted = d.granted_cents.unwrap_or(0);
     let eligible = d.eligible_cents.unwrap_or(0);
@@ -275,7 +279,7 @@ fn notice_of(
         conditions: d.conditions.clone(),
         reason: d.reason.clone(),
         signed_by: signed_by.to_string(),
-        contact: contact.to_string(),
+        sender,
     }
 }
 
@@ -304,7 +308,6 @@ fn budget_refusal(e: &TransitionError, granted_cents: Option<i64>) -> String {
 
 async fn confirm(
     State(app): State<AppState>,
-    page: PageContext,
     user: CurrentUser,
     client: ClientAddress,
     Path(id): Path<i64>,
@@ -312,19 +315,22 @@ async fn confirm(
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
     let row = case_of(&mut tx, &user, id, true).await?;
-    let decision = match settleable(&mut tx, &user, &row).await? {
-        Ok(d) => d,
+    let settleable = match settleable(&mut tx, &user, &row).await? {
+        Ok(d) => crate::programmes::db::legal_texts(&mut tx)
+            .await?
+            .for_notice()
+            .map(|sender| (d, sender)),
+        Err(refusal) => Err(refusal.to_string()),
+    };
+    let (decision, sender) = match settleable {
+        Ok(ready) => ready,
         Err(refusal) => {
             tx.rollback().await?;
-            let mut errors = FormErrors::default();
-            errors.add("entscheidung", refusal);
-            return case_with_errors(&app, page, &user, id, StatusCode::CONFLICT, errors, None)
-                .await;
+            return Ok(refused(&app, id, "entscheidung", &refusal));
         }
     };
     let ctx = db::notice_context(&mut tx, id).await?;
-    let contact = crate::programmes::db::letterhead(&mut tx).await?;
-    let notice = notice_of(&row, &ctx, &decision, &user.name, &contact);
+    let notice = notice_of(&row, &ctx, &decision, &user.name, sender);
     let pdf = tokio::task::spawn_blocking(move || notice::render(&notice))
         .await
         .map_err(anyhow::Error::from)??;
@@ -366,10 +372,8 @@ async fn confirm(
             | TransitionError::YearBudgetExceeded { .. }),
         ) => {
             tx.rollback().await?;
-            let mut errors = FormErrors::default();
-            errors.add("entscheidung", budget_refusal(&e, decision.granted_cents));
-            return case_with_errors(&app, page, &user, id, StatusCode::CONFLICT, errors, None)
-                .await;
+            let refusal = budget_refusal(&e, decision.granted_cents);
+            return Ok(refused(&app, id, "entscheidung", &refusal));
         }
         Err(e) => return Err(e.into()),
     }
@@ -401,7 +405,6 @@ struct SendBackForm {
 
 async fn send_back(
     State(app): State<AppState>,
-    page: PageContext,
     user: CurrentUser,
     client: ClientAddress,
     Path(id): Path<i64>,
@@ -413,10 +416,7 @@ async fn send_back(
         Ok(d) => d,
         Err(refusal) => {
             tx.rollback().await?;
-            let mut errors = FormErrors::default();
-            errors.add("entscheidung", refusal);
-            return case_with_errors(&app, page, &user, id, StatusCode::CONFLICT, errors, None)
-                .await;
+            return Ok(refused(&app, id, "entscheidung", refusal));
         }
     };
     let note = crate::validation::clean_text(&form.note, 5000);

@@ -1,7 +1,7 @@
 //! The Zuwendungsbescheid and the Ablehnungsbescheid: what they say. How a letter of the
 //! ministry is laid out and written as tagged PDF is `crate::letters`.
 
-use crate::letters::Letter;
+use crate::letters::{Letter, Sender};
 
 /// Everything a notice says; values already formatted for display.
 #[derive(Clone, Debug)]
@@ -24,7 +24,7 @@ pub struct Notice {
     /// Rejection grounds, or why the eligible costs were cut.
     pub reason: String,
     pub signed_by: String,
-    pub contact: String,
+    pub sender: Sender,
 }
 
 impl Notice {
@@ -48,7 +48,7 @@ impl Notice {
 
 fn layout(n: &Notice) -> Letter {
     let mut l = Letter::new();
-    l.head(&n.contact, &n.addressee, &n.date, &n.reference);
+    l.head(&n.sender, &n.addressee, &n.date, &n.reference);
     l.subject(n.kind(), &format!("Vorhaben: {}", n.title));
     if n.approved {
         l.text(&format!(
@@ -71,7 +71,12 @@ fn layout(n: &Notice) -> Letter {
         l.heading("Rechtsgrundlage");
         l.small(&n.legal_basis);
         l.heading("Nebenbestimmungen");
-        l.small(&n.conditions);
+        if !n.sender.standard_conditions.is_empty() {
+            l.small(&n.sender.standard_conditions);
+        }
+        if !n.conditions.is_empty() {
+            l.small(&n.conditions);
+        }
     } else {
         l.text(&format!(
             "Ihren Antrag vom {} {} auf Gewährung einer Zuwendung für das oben genannte Vorhaben lehne ich ab.",
@@ -83,8 +88,38 @@ fn layout(n: &Notice) -> Letter {
         l.heading("Rechtsgrundlage");
         l.small(&n.legal_basis);
     }
-    l.closing(&n.signed_by);
+    l.closing(&n.sender, &n.signed_by);
     l
+}
+
+impl Notice {
+    /// A Zuwendungsbescheid to a made-up municipality: how the legal texts look in a notice,
+    /// for the admins' preview.
+    pub fn specimen(sender: Sender, legal_basis: String) -> Notice {
+        Notice {
+            approved: true,
+            reference: "MUSTER-0001".into(),
+            date: crate::locale::day(crate::locale::today()),
+            addressee: vec![
+                "Musterstadt".into(),
+                "Markt 1".into(),
+                "99999 Musterstadt".into(),
+            ],
+            title: "Muster: Digitales Bürgerbüro".into(),
+            round: "Förderaufruf (Muster)".into(),
+            submitted: crate::locale::day(crate::locale::today()),
+            amount: "80.000,00 €".into(),
+            rate: "80 %".into(),
+            eligible: "100.000,00 €".into(),
+            financing: "Anteilfinanzierung".into(),
+            period: "01.04.2027 bis 31.03.2028".into(),
+            legal_basis,
+            conditions: "Hier stehen die Nebenbestimmungen des Einzelfalls.".into(),
+            reason: String::new(),
+            signed_by: "Vorname Name".into(),
+            sender,
+        }
+    }
 }
 
 /// The notice as PDF bytes.
@@ -119,7 +154,7 @@ mod tests {
             conditions: "Die ANBest-Gk sind Bestandteil dieses Bescheides. ".repeat(80),
             reason: String::new(),
             signed_by: "Paula Zweitprüferin".into(),
-            contact: "Ludwig-Erhard-Ring 7, 99099 Erfurt".into(),
+            sender: crate::letters::tests::sample_sender(),
         }
     }
 

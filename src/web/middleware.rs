@@ -124,8 +124,14 @@ pub async fn visitor_cookies(
 
     let flash = cookie(req.headers(), &policy.name(FLASH_COOKIE)).and_then(decode_flash);
     let had_flash = flash.is_some();
-    if let Some(flash) = flash {
-        req.extensions_mut().insert(flash);
+    match flash {
+        Some(super::OneTime::Notice(notice)) => {
+            req.extensions_mut().insert(notice);
+        }
+        Some(super::OneTime::Refused(refusal)) => {
+            req.extensions_mut().insert(refusal);
+        }
+        None => {}
     }
 
     let mut response = next.run(req).await;

@@ -46,6 +46,23 @@ pub struct NavItem {
 #[derive(Clone, Debug)]
 pub struct Flash(pub String);
 
+/// Why the previous POST was refused, carried across its redirect (POST-redirect-GET also on
+/// refusals, so a reload never sends the action again). The page of the form shows it as that
+/// form's error; a page that does not take it shows it in the layout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The id of the form field or action the message belongs to.
+    pub field: String,
+    pub message: String,
+}
+
+/// What the flash cookie carries.
+#[derive(Clone, Debug)]
+pub(crate) enum OneTime {
+    Notice(Flash),
+    Refused(Refusal),
+}
+
 /// Layout data every page template gets as `page`.
 #[derive(Clone, Debug)]
 pub struct PageContext {
@@ -54,6 +71,8 @@ pub struct PageContext {
     /// The form token, masked for this response (see [`csrf::masked`]).
     pub csrf_token: String,
     pub flash: Option<Flash>,
+    /// A refusal not yet taken by the page's own form (see [`PageContext::take_refusal`]).
+    pub refusal: Option<Refusal>,
     pub stylesheet: String,
     pub script: String,
 }
@@ -71,9 +90,20 @@ impl PageContext {
                 .map(|t| csrf::masked(&t.0))
                 .unwrap_or_default(),
             flash: parts.extensions.get::<Flash>().cloned(),
+            refusal: parts.extensions.get::<Refusal>().cloned(),
             stylesheet: assets.stylesheet_href.clone(),
             script: assets.script_href.clone(),
         }
+    }
+
+    /// The refusal the previous POST redirected here with, as the errors of this page's form
+    /// (the error summary and the message at the field); the layout then shows it no more.
+    pub fn take_refusal(&mut self) -> crate::validation::FormErrors {
+        let mut errors = crate::validation::FormErrors::default();
+        if let Some(r) = self.refusal.take() {
+            errors.add(r.field, r.message);
+        }
+        errors
     }
 }
 
@@ -221,14 +251,35 @@ impl CookiePolicy {
     }
 }
 
+/// Marks a refusal in the flash cookie: "\u{1}field\u{1}message" (no message starts with it).
+const REFUSAL_MARK: char = '\u{1}';
+/// Bytes of a flash message; refusals name limits and amounts, so they are long.
+const FLASH_MAX_BYTES: usize = 1500;
+
 pub(crate) fn encode_flash(message: &str) -> String {
     URL_SAFE_NO_PAD.encode(message.as_bytes())
 }
 
-pub(crate) fn decode_flash(value: &str) -> Option<Flash> {
+fn encode_refusal(field: &str, message: &str) -> String {
+    encode_flash(&format!("{REFUSAL_MARK}{field}{REFUSAL_MARK}{message}"))
+}
+
+pub(crate) fn decode_flash(value: &str) -> Option<OneTime> {
     let bytes = URL_SAFE_NO_PAD.decode(value).ok()?;
     let text = String::from_utf8(bytes).ok()?;
-    (!text.is_empty() && text.len() <= 300).then_some(Flash(text))
+    if text.is_empty() || text.len() > FLASH_MAX_BYTES {
+        return None;
+    }
+    match text.strip_prefix(REFUSAL_MARK) {
+        Some(rest) => {
+            let (field, message) = rest.split_once(REFUSAL_MARK)?;
+            Some(OneTime::Refused(Refusal {
+                field: field.to_string(),
+                message: message.to_string(),
+            }))
+        }
+        None => Some(OneTime::Notice(Flash(text))),
+    }
 }
 
 /// A redirect after a successful POST, carrying a one-time message for the next page.
@@ -244,6 +295,39 @@ pub fn redirect_with_flash(
         axum::response::Redirect::to(to),
     )
         .into_response()
+}
+
+/// A redirect after a refused POST: the page at `to` shows `message` at its form's `field`.
+pub fn redirect_with_refusal(
+    policy: &CookiePolicy,
+    to: &str,
+    field: &str,
+    message: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let cookie = policy.set(middleware::FLASH_COOKIE, &encode_refusal(field, message));
+    (
+        [(header::SET_COOKIE, cookie)],
+        axum::response::Redirect::to(to),
+    )
+        .into_response()
+}
+
+/// A redirect after a refused POST whose reason is the first of `errors`.
+pub fn redirect_refused(
+    policy: &CookiePolicy,
+    to: &str,
+    errors: &crate::validation::FormErrors,
+) -> axum::response::Response {
+    let first = errors.iter().next();
+    redirect_with_refusal(
+        policy,
+        to,
+        first.map_or("", |e| e.field.as_str()),
+        first.map_or("Die Aktion wurde nicht ausgeführt.", |e| {
+            e.message.as_str()
+        }),
+    )
 }
 
 /// Only paths on this site may be redirect targets (no `//evil.example`, no `https://…`).
@@ -332,11 +416,24 @@ mod tests {
     #[test]
     fn flash_messages_survive_the_cookie_round_trip() {
         let encoded = encode_flash("Sie haben sich abgemeldet.");
+        assert!(matches!(
+            decode_flash(&encoded),
+            Some(OneTime::Notice(Flash(text))) if text == "Sie haben sich abgemeldet."
+        ));
+        let long = "Das Budget reicht nicht: verfügbar sind noch 1.000,00 €. ".repeat(8);
+        let Some(OneTime::Refused(refusal)) = decode_flash(&encode_refusal("entscheidung", &long))
+        else {
+            panic!("a refusal comes back as one");
+        };
         assert_eq!(
-            decode_flash(&encoded).unwrap().0,
-            "Sie haben sich abgemeldet."
+            refusal,
+            Refusal {
+                field: "entscheidung".into(),
+                message: long
+            }
         );
         assert!(decode_flash("%%%").is_none());
+        assert!(decode_flash(&encode_flash(&"x".repeat(FLASH_MAX_BYTES + 1))).is_none());
     }
 
     #[test]

@@ -113,6 +113,9 @@ const MATRIX: &[Route] = &[
     post("/admin/programm", ADMIN_ACTION),
     post("/admin/programm/auszahlungskonto", ADMIN_ACTION),
     post("/admin/programm/zinsen", ADMIN_ACTION),
+    get("/admin/programm/rechtstexte", ADMIN_PAGE),
+    post("/admin/programm/rechtstexte", ADMIN_ACTION),
+    post("/admin/programm/rechtstexte/vorschau", ADMIN_ACTION),
     get("/admin/programm/kategorien/neu", ADMIN_PAGE),
     post("/admin/programm/kategorien/neu", ADMIN_ACTION),
     get("/admin/programm/kategorien/{id}", ADMIN_PAGE),
@@ -824,13 +827,25 @@ async fn hostile_input_never_causes_a_server_error() {
         "contact_email",
     ];
     let category_fields: &[&str] = &["code", "title", "description", "retired"];
-    let forms: [(&str, &[&str]); 21] = [
+    let legal_fields: &[&str] = &[
+        "letterhead",
+        "legal_remedy",
+        "standard_conditions",
+        "signature_line",
+        "publisher",
+        "represented_by",
+        "vat_id",
+        "dpo_contact",
+    ];
+    let forms: [(&str, &[&str]); 23] = [
         ("/admin/programm", programme_fields),
         (
             "/admin/programm/auszahlungskonto",
             &["debtor_name", "debtor_iban", "debtor_bic"],
         ),
         ("/admin/programm/zinsen", &["margin", "base_rates"]),
+        ("/admin/programm/rechtstexte/vorschau", legal_fields),
+        ("/admin/programm/rechtstexte", legal_fields),
         ("/admin/programm/kategorien/neu", category_fields),
         ("/admin/programm/kategorien/{id}", category_fields),
         ("/admin/foerderaufrufe/neu", round_fields),

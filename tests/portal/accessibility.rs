@@ -434,6 +434,11 @@ async fn admin_creates_and_publishes_a_round_that_then_shows_on_the_start_page()
     open_login_and_sign_in(&browser, &app, "admin@demo.foerderportal.example").await;
     browser.goto(&app.url("/admin/programm")).await;
     browser.assert_accessible().await;
+    browser.click("a[href='/admin/programm/rechtstexte']").await;
+    browser.assert_accessible().await;
+    browser.fill("#signature_line", &"x".repeat(201)).await;
+    submit_expecting_errors(&browser, "form.stack > button[type=submit]").await;
+    browser.goto(&app.url("/admin/programm")).await;
     browser.click("ul.category-admin-list a").await;
     browser.assert_accessible().await;
     browser.goto(&app.url("/admin/foerderaufrufe")).await;

@@ -146,8 +146,16 @@ async fn an_extension_is_decided_with_four_eyes_and_a_small_shift_is_only_notifi
     let own = first
         .post_with_token(&format!("{href}/bestaetigen"), &[])
         .await;
-    assert_eq!(own.status, StatusCode::CONFLICT);
-    assert!(own.text(".error-summary").contains("Vier-Augen-Prinzip"));
+    assert!(own.refusal().is_some(), "refused");
+    // Redirected back to the case page, which says why (a reload sends nothing again).
+    assert_eq!(own.location(), Some(href.as_str()));
+    assert!(
+        first
+            .follow(&own)
+            .await
+            .text(".error-summary")
+            .contains("Vier-Augen-Prinzip")
+    );
     let forced = sqlx::query(
         "UPDATE amendments SET status = 'approved', settled_by = proposed_by, settled_at = now(), notice_pdf = 'x'",
     )

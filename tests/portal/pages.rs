@@ -1,5 +1,6 @@
 //! The page shell and the public pages: start page, rounds, legal pages, error pages, assets.
 
+use foerderportal::accounts::Role;
 use reqwest::StatusCode;
 
 use crate::common::{PUBLIC_PAGES, TestApp};
@@ -115,6 +116,52 @@ async fn the_accessibility_statement_names_a_feedback_contact() {
     );
     let mailtos = page.texts("main a[href='mailto:egovernment@tfm.thueringen.de']");
     assert!(!mailtos.is_empty(), "no feedback e-mail link");
+}
+
+#[tokio::test]
+async fn the_legal_pages_show_what_admins_entered_and_leave_out_what_is_empty() {
+    let app = TestApp::spawn().await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let saved = admin
+        .submit(
+            "/admin/programm/rechtstexte",
+            "form[action='/admin/programm/rechtstexte']",
+            &[
+                (
+                    "represented_by",
+                    "Vertreten durch die Ministerin Erika Beispiel.",
+                ),
+                ("hosting_provider", ""),
+                ("dpo_contact", "datenschutz@beispiel.example"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let visitor = app.client();
+    let imprint = visitor.get("/impressum").await;
+    assert!(
+        imprint
+            .body
+            .contains("Vertreten durch die Ministerin Erika Beispiel.")
+    );
+    let headings = imprint.texts("main h2");
+    assert!(
+        headings.iter().any(|h| h == "Vertretungsberechtigt"),
+        "{headings:?}"
+    );
+    assert!(
+        !headings.iter().any(|h| h == "Technischer Betrieb"),
+        "an empty detail is left out, not a placeholder: {headings:?}"
+    );
+    let privacy = visitor.get("/datenschutz").await;
+    assert!(privacy.body.contains("datenschutz@beispiel.example"));
+    for page in [&imprint, &privacy] {
+        let text = page.text("main");
+        assert!(
+            !text.contains("zu ergänzen") && !text.contains('['),
+            "{text}"
+        );
+    }
 }
 
 #[tokio::test]

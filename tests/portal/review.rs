@@ -393,8 +393,14 @@ async fn nobody_confirms_their_own_proposal_and_the_notice_reaches_the_municipal
     let own = first
         .post_with_token(&format!("{case}/entscheidung/bestaetigen"), &[])
         .await;
-    assert_eq!(own.status, StatusCode::CONFLICT);
-    assert!(own.text(".error-summary").contains("Vier-Augen-Prinzip"));
+    assert_eq!(own.location(), Some(case.as_str()));
+    assert!(
+        first
+            .follow(&own)
+            .await
+            .text(".error-summary")
+            .contains("Vier-Augen-Prinzip")
+    );
     assert_eq!(
         first.get(&case).await.count("form[action$='/bestaetigen']"),
         0
@@ -484,6 +490,156 @@ async fn nobody_confirms_their_own_proposal_and_the_notice_reaches_the_municipal
     assert_eq!(jena.get(&href).await.status, StatusCode::NOT_FOUND);
 }
 
+#[tokio::test]
+async fn no_notice_is_issued_without_the_legal_texts_which_admins_keep_and_preview() {
+    let app = TestApp::spawn().await;
+    let id = submitted_cases(&app, 0).await;
+    let first = app.sign_in_as(Role::Reviewer).await;
+    let second = second_reviewer(&app).await;
+    let case = format!("/pruefung/antraege/{id}");
+    first
+        .submit(&case, "form[action$='/pruefung-beginnen']", &[])
+        .await;
+    assert_eq!(
+        propose_approval(&first, id, "80.000").await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    // An admin empties the Rechtsbehelfsbelehrung: the page warns what that means.
+    let admin = app.sign_in_as(Role::Admin).await;
+    let form = "form[action='/admin/programm/rechtstexte']";
+    let texts = "/admin/programm/rechtstexte";
+    let saved = admin.submit(texts, form, &[("legal_remedy", "  ")]).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let page = admin.get(texts).await;
+    assert!(
+        page.text(".notice-warning")
+            .contains("„Rechtsbehelfsbelehrung“ fehlt, kann niemand einen Bescheid erlassen")
+    );
+
+    // No notice without it: the confirmation is refused, the proposal stays open.
+    let refused = second
+        .submit(&case, "form[action$='/bestaetigen']", &[])
+        .await;
+    // Back on the case page (a reload sends nothing again), with the reason at the button.
+    assert_eq!(refused.location(), Some(case.as_str()));
+    let shown = second.follow(&refused).await;
+    assert!(
+        shown
+            .text(".error-summary")
+            .contains("fehlt die Angabe „Rechtsbehelfsbelehrung“"),
+        "{}",
+        shown.body
+    );
+    assert_eq!(status_of(&app, id).await, "decision_proposed");
+    let reloaded = second.get(&case).await;
+    assert_eq!(
+        reloaded.count(".error-summary"),
+        0,
+        "the message is shown once"
+    );
+
+    // Too long a text is an error next to its field, and what was typed stays.
+    let long = "x".repeat(3001);
+    let too_long = admin
+        .submit(
+            texts,
+            form,
+            &[("legal_remedy", &long), ("signature_line", "Referat 15")],
+        )
+        .await;
+    assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        too_long
+            .text("#legal_remedy-error")
+            .contains("höchstens 3000 Zeichen")
+    );
+    assert_eq!(too_long.text("#signature_line"), "Referat 15");
+
+    // The preview prints the texts as typed, without saving them.
+    let remedy = "Gegen diesen Bescheid kann innerhalb eines Monats Klage beim Verwaltungsgericht Gera erhoben werden.";
+    let page = admin.get(texts).await;
+    let (_, mut values) = page.form(form);
+    values.insert("legal_remedy".into(), remedy.into());
+    values.insert(
+        "signature_line".into(),
+        "Referat 15 – Kommunales E-Government".into(),
+    );
+    let preview_action = page
+        .attr("button[formaction]", "formaction")
+        .expect("a preview button");
+    let preview = admin
+        .http
+        .post(format!("{}{preview_action}", admin.base_url))
+        .form(&values)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preview.headers()["content-type"], "application/pdf");
+    let text = pdf_text(&preview.bytes().await.unwrap());
+    for expected in [
+        "Zuwendungsbescheid",
+        "Verwaltungsgericht Gera",
+        "Referat 15 – Kommunales E-Government",
+        "Thüringer Finanzministerium",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing in:\n{text}");
+    }
+    assert!(
+        admin.get(texts).await.body.contains("fehlt, kann niemand"),
+        "not saved"
+    );
+    // Without the required texts there is nothing to preview.
+    values.insert("letterhead".into(), String::new());
+    let no_preview = admin
+        .http
+        .post(format!("{}{preview_action}", admin.base_url))
+        .form(&values)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_preview.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Saved, the next notice carries them.
+    let saved = admin
+        .submit(
+            texts,
+            form,
+            &[
+                ("legal_remedy", remedy),
+                ("signature_line", "Referat 15 – Kommunales E-Government"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let confirmed = second
+        .submit(&case, "form[action$='/bestaetigen']", &[])
+        .await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        confirmed.body
+    );
+    let (notice,): (Vec<u8>,) = sqlx::query_as(
+        "SELECT notice_pdf FROM decisions WHERE application_id = $1 AND state = 'confirmed'",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let text = pdf_text(&notice);
+    assert!(text.contains("Verwaltungsgericht Gera"), "{text}");
+    assert!(
+        text.contains("Paula Zweitprüferin (TFM) Referat 15 – Kommunales E-Government"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ANBest-Gk"),
+        "the general Nebenbestimmungen: {text}"
+    );
+}
+
 /// The text of a PDF, as poppler's `pdftotext` reads it.
 pub fn pdf_text(pdf: &[u8]) -> String {
     // One file per call: tests read PDFs in parallel.
@@ -570,21 +726,19 @@ async fn parallel_confirmations_never_grant_more_than_the_budget() {
         });
     }
     let pages = requests.join_all().await;
-    let succeeded = pages
+    let refused: Vec<String> = pages
         .iter()
-        .filter(|p| p.status == StatusCode::SEE_OTHER)
-        .count();
-    let refused: Vec<_> = pages
-        .iter()
-        .filter(|p| p.status == StatusCode::CONFLICT)
+        .filter_map(crate::common::Page::refusal)
         .collect();
-    assert_eq!(succeeded, 2, "exactly the confirmations that fit");
+    assert!(pages.iter().all(|p| p.status == StatusCode::SEE_OTHER));
+    assert_eq!(
+        pages.len() - refused.len(),
+        2,
+        "exactly the confirmations that fit"
+    );
     assert_eq!(refused.len(), 4);
-    for page in refused {
-        assert!(
-            page.text(".error-summary")
-                .contains("Das Budget des Förderaufrufs reicht nicht")
-        );
+    for message in refused {
+        assert!(message.contains("Das Budget des Förderaufrufs reicht nicht"));
     }
     let (granted, approved_sum, approved): (i64, i64, i64) = sqlx::query_as(
         "SELECT r.granted_cents, (SELECT sum(granted_cents) FROM applications WHERE status = 'approved')::bigint,
@@ -1022,24 +1176,14 @@ async fn approvals_are_committed_to_budget_years_and_no_year_is_over_committed()
             .collect(),
     )
     .await;
-    let statuses: Vec<StatusCode> = pages.iter().map(|p| p.status).collect();
-    assert_eq!(
-        crate::common::count(&statuses, StatusCode::SEE_OTHER),
-        2,
-        "{statuses:?}"
-    );
-    let refusal = pages
+    let refusals: Vec<String> = pages
         .iter()
-        .find(|p| p.status == StatusCode::CONFLICT)
-        .expect("one refused");
+        .filter_map(crate::common::Page::refusal)
+        .collect();
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(refusals[0].contains(&format!("Haushaltsjahres {year}")));
     assert!(
-        refusal
-            .text(".error-summary")
-            .contains(&format!("Haushaltsjahres {year}"))
-    );
-    assert_eq!(
-        pages[2].status,
-        StatusCode::SEE_OTHER,
+        pages[2].refusal().is_none(),
         "the one moved to next year fits"
     );
     let committed: Vec<(i32, i64, i64)> = sqlx::query_as(

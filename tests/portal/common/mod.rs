@@ -419,6 +419,18 @@ impl Client {
         (status, response.bytes().await.expect("a body").to_vec())
     }
 
+    /// Follows a redirect the way a browser does (with the cookies it set).
+    pub async fn follow(&self, redirect: &Page) -> Page {
+        assert_eq!(
+            redirect.status,
+            StatusCode::SEE_OTHER,
+            "not a redirect: {}",
+            redirect.body
+        );
+        self.get(redirect.location().expect("a Location header"))
+            .await
+    }
+
     pub async fn sign_in(&self, email: &str, password: &str) -> Page {
         self.submit(
             "/anmelden",
@@ -455,6 +467,25 @@ impl Page {
     /// Where a redirect points.
     pub fn location(&self) -> Option<&str> {
         self.header("location")
+    }
+
+    /// Why the POST was refused, when it redirected with a refusal for the next page to show
+    /// (POST-redirect-GET after refusals); `None` for a success.
+    pub fn refusal(&self) -> Option<String> {
+        use base64::Engine;
+        let value = self
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| c.split(';').next()?.split_once("fp_flash="))?
+            .1;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(value)
+            .ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (_field, message) = text.strip_prefix('\u{1}')?.split_once('\u{1}')?;
+        Some(message.to_string())
     }
 
     /// Whitespace-normalised text of every element matching the selector.
@@ -604,11 +635,6 @@ pub async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output>
     })
     .await;
     outputs.into_iter().map(Option::unwrap).collect()
-}
-
-/// How many of `statuses` are `wanted`: the outcome of parallel requests.
-pub fn count(statuses: &[StatusCode], wanted: StatusCode) -> usize {
-    statuses.iter().filter(|s| **s == wanted).count()
 }
 
 /// The constraint that refused a statement (`None` if it went through or failed otherwise).
