@@ -63,6 +63,13 @@ pub fn parse_date(date: &str) -> Option<jiff::civil::Date> {
     }
 }
 
+/// What a date field (`type=date`) shows: browsers accept only "2027-03-31" and discard
+/// anything else, so a date typed the German way comes back as ISO; what is no date stays as
+/// typed (for browsers that show a text field).
+pub fn date_field_value(value: &str) -> String {
+    parse_date(value).map_or_else(|| value.to_string(), |d| d.to_string())
+}
+
 /// "31.03.2027" for a calendar date.
 pub fn civil_date(date: jiff::civil::Date) -> String {
     date.strftime("%d.%m.%Y").to_string()
@@ -130,6 +137,18 @@ pub fn count(n: i64) -> String {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn date_fields_get_iso_dates_whichever_way_they_were_typed() {
+        assert_eq!(date_field_value("01.04.2027"), "2027-04-01");
+        assert_eq!(date_field_value(" 2027-04-01 "), "2027-04-01");
+        assert_eq!(
+            date_field_value("31.02.2027"),
+            "31.02.2027",
+            "no date: as typed"
+        );
+        assert_eq!(date_field_value(""), "");
+    }
 
     #[test]
     fn times_are_shown_in_berlin_time_in_german_notation() {

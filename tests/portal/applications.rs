@@ -519,6 +519,22 @@ async fn bad_input_in_every_section_gets_a_message_beside_the_field() {
             assert_eq!(shown.as_deref(), Some(value.as_str()), "{field}");
         }
     }
+    // A date typed the German way comes back as the ISO date that date fields take (a
+    // browser's date field would show "01.04.2027" as empty, and the answer would be lost).
+    let mut answers = project();
+    answers.retain(|(key, _)| !matches!(*key, "start_date" | "end_date"));
+    answers.push(("start_date", "01.04.2027".into()));
+    answers.push(("end_date", "31.03.2027".into()));
+    let page = save(&clerk, id, "vorhaben", &answers).await;
+    assert_eq!(page.count("#end_date-error"), 1);
+    assert_eq!(
+        page.attr("#start_date", "value").as_deref(),
+        Some("2027-04-01")
+    );
+    assert_eq!(
+        page.attr("#end_date", "value").as_deref(),
+        Some("2027-03-31")
+    );
 }
 
 #[tokio::test]
