@@ -185,10 +185,29 @@ pub struct ColumnHead {
     pub sorted: &'static str,
 }
 
+/// A condition of the filter in force, as a tag that removes it.
+pub struct ActiveFilter {
+    /// "Status: Eingereicht"
+    pub label: String,
+    /// The dashboard without this condition.
+    pub href: String,
+}
+
+/// Where the page stands in the selection and the links to its neighbours.
+struct Paging {
+    /// "51–100"
+    range: String,
+    number: i64,
+    next_href: Option<String>,
+    previous_href: Option<String>,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "review/dashboard.html")]
 struct DashboardPage {
     page: PageContext,
+    /// The page's title: the filter in force and the page number.
+    title: String,
     query: FilterQuery,
     errors: FormErrors,
     cases: Vec<CaseView>,
@@ -197,8 +216,8 @@ struct DashboardPage {
     total: String,
     budgets: Vec<BudgetView>,
     columns: Vec<ColumnHead>,
-    next_href: Option<String>,
-    first_href: Option<String>,
+    paging: Paging,
+    active: Vec<ActiveFilter>,
     export_href: String,
     choices: std::sync::Arc<super::choices::Choices>,
     statuses: Vec<(&'static str, &'static str)>,
@@ -222,19 +241,97 @@ async fn dashboard(
     let (filter, errors) = query.parse();
     let mut conn = app.db.acquire().await?;
     let mut rows = db::cases(&mut conn, &filter, user.id, PAGE_SIZE).await?;
+    let paging = paging(&query, &filter, &mut rows);
+    let found = db::counts_by_status(&mut conn, &filter, user.id).await?;
+    let (total, counts) = status_counts(&query, &filter, &found);
+    let rounds = db::budgets(&mut conn, filter.round).await?;
+    let round_ids: Vec<i64> = rounds.iter().map(|b| b.round_id).collect();
+    let years = crate::programmes::db::budget_years(&mut conn, &round_ids).await?;
+    let budgets = rounds.iter().map(|b| BudgetView::new(b, &years)).collect();
+    let choices = app.choices.get(&mut conn).await?;
+    let active = active_filters(&query, &filter, &choices, rows.first());
+    let mut title = "Prüfung der Anträge".to_string();
+    if !active.is_empty() {
+        let labels: Vec<&str> = active.iter().map(|a| a.label.as_str()).collect();
+        title = format!("{title} – {}", labels.join(", "));
+    }
+    if paging.number > 1 {
+        title = format!("{title} – Seite {}", locale::count(paging.number));
+    }
+    Ok(DashboardPage {
+        page,
+        title,
+        errors,
+        cases: rows.iter().map(CaseView::new).collect(),
+        counts,
+        total,
+        budgets,
+        columns: column_heads(&query, &filter),
+        paging,
+        active,
+        export_href: format!("/pruefung/export.csv?{}", query.first_page()),
+        choices,
+        statuses: status_choices(),
+        query,
+    }
+    .into_response())
+}
+
+/// Trims `rows` (one more than a page, read forwards or backwards) to the page and says where
+/// it stands: the page after the last row, the page before the first.
+fn paging(query: &FilterQuery, filter: &super::model::Filter, rows: &mut Vec<CaseRow>) -> Paging {
     let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > PAGE_SIZE;
     rows.truncate(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX));
-    let next_href = match rows.last() {
-        Some(last) if more => Some(format!(
-            "/pruefung?{}",
-            query.after(&super::model::Cursor {
-                value: last.sort_value.clone(),
-                id: last.id,
-            })
-        )),
-        _ => None,
+    let backwards = filter.before.is_some();
+    if backwards {
+        rows.reverse();
+    }
+    // Read backwards, "more" means pages before this one; nothing before: the first page.
+    let number = match (backwards, more, filter.after.is_some()) {
+        (true, false, _) | (false, _, false) => 1,
+        _ => query.page_number().max(2),
     };
-    let found = db::counts_by_status(&mut conn, &filter, user.id).await?;
+    let cursor = |row: &CaseRow| super::model::Cursor {
+        value: row.sort_value.clone(),
+        id: row.id,
+    };
+    let next_href = rows
+        .last()
+        .filter(|_| more || backwards)
+        .map(|last| format!("/pruefung?{}", query.after(&cursor(last), number + 1)));
+    let previous_href = match rows.first() {
+        _ if number == 1 => None,
+        Some(_) if number == 2 => Some(format!("/pruefung?{}", query.first_page())),
+        Some(first) => Some(format!(
+            "/pruefung?{}",
+            query.before(&cursor(first), number - 1)
+        )),
+        None => Some(format!("/pruefung?{}", query.first_page())),
+    };
+    let from = (number - 1) * PAGE_SIZE + 1;
+    let shown = i64::try_from(rows.len()).unwrap_or(0);
+    Paging {
+        range: if shown == 0 {
+            "0".into()
+        } else {
+            format!(
+                "{}–{}",
+                locale::count(from),
+                locale::count(from + shown - 1)
+            )
+        },
+        number,
+        next_href,
+        previous_href,
+    }
+}
+
+/// The total ("201" or "mehr als 1.000") and the links per status with their counts.
+fn status_counts(
+    query: &FilterQuery,
+    filter: &super::model::Filter,
+    found: &db::StatusCounts,
+) -> (String, Vec<StatusCount>) {
     let figure = |n: i64| {
         if found.complete {
             locale::count(n)
@@ -271,7 +368,11 @@ async fn dashboard(
                 current: filter.status == Some(s),
             }),
     );
-    let columns = Sort::ALL
+    (total, counts)
+}
+
+fn column_heads(query: &FilterQuery, filter: &super::model::Filter) -> Vec<ColumnHead> {
+    Sort::ALL
         .into_iter()
         .map(|s| {
             let current = filter.sort == s;
@@ -291,30 +392,100 @@ async fn dashboard(
                 },
             }
         })
-        .collect();
-    let rounds = db::budgets(&mut conn, filter.round).await?;
-    let round_ids: Vec<i64> = rounds.iter().map(|b| b.round_id).collect();
-    let years = crate::programmes::db::budget_years(&mut conn, &round_ids).await?;
-    let budgets = rounds.iter().map(|b| BudgetView::new(b, &years)).collect();
-    Ok(DashboardPage {
-        page,
-        errors,
-        cases: rows.iter().map(CaseView::new).collect(),
-        counts,
-        total,
-        budgets,
-        columns,
-        next_href,
-        first_href: filter
-            .after
-            .as_ref()
-            .map(|_| format!("/pruefung?{}", query.first_page())),
-        export_href: format!("/pruefung/export.csv?{}", query.first_page()),
-        choices: app.choices.get(&mut conn).await?,
-        statuses: status_choices(),
-        query,
-    }
-    .into_response())
+        .collect()
+}
+
+/// The conditions in force (those that could be read), each with the link that removes it.
+fn active_filters(
+    query: &FilterQuery,
+    filter: &super::model::Filter,
+    choices: &super::choices::Choices,
+    first: Option<&CaseRow>,
+) -> Vec<ActiveFilter> {
+    use super::model::{Assignment, FilterField as F};
+    let named = |list: &[(i64, String)], id: Option<i64>| {
+        id.and_then(|id| list.iter().find(|(i, _)| *i == id).map(|(_, n)| n.clone()))
+    };
+    let day = |value: &str| locale::parse_date(value).map(locale::civil_date);
+    let conditions: [(F, &str, Option<String>); 11] = [
+        (
+            F::Search,
+            "Suche",
+            Some(format!("„{}“", filter.search)).filter(|_| !filter.search.is_empty()),
+        ),
+        (
+            F::Round,
+            "Förderaufruf",
+            named(&choices.rounds, filter.round),
+        ),
+        (
+            F::Status,
+            "Status",
+            filter.status.map(|s| review_label(s).to_string()),
+        ),
+        (
+            F::Category,
+            "Fördergegenstand",
+            filter.category.as_ref().map(|code| {
+                choices
+                    .categories
+                    .iter()
+                    .find(|(c, _)| c == code)
+                    .map_or_else(|| code.clone(), |(c, t)| format!("{c} {t}"))
+            }),
+        ),
+        (
+            F::District,
+            "Landkreis",
+            named(&choices.districts, filter.district),
+        ),
+        (
+            F::Municipality,
+            "Kommune",
+            filter
+                .municipality
+                .map(|id| first.map_or_else(|| format!("Nr. {id}"), |r| r.municipality.clone())),
+        ),
+        (
+            F::Assignment,
+            "Zugewiesen",
+            match filter.assignment {
+                Assignment::Anyone => None,
+                Assignment::Me => Some("mir".into()),
+                Assignment::Someone => Some("jemandem".into()),
+                Assignment::Nobody => Some("niemandem".into()),
+            },
+        ),
+        (
+            F::AmountMin,
+            "Beantragt ab",
+            filter.amount_min.map(|c| c.to_string()),
+        ),
+        (
+            F::AmountMax,
+            "Beantragt bis",
+            filter.amount_max.map(|c| c.to_string()),
+        ),
+        (
+            F::SubmittedFrom,
+            "Eingereicht ab",
+            filter.submitted_from.and(day(&query.eingereicht_von)),
+        ),
+        (
+            F::SubmittedUntil,
+            "Eingereicht bis",
+            filter.submitted_before.and(day(&query.eingereicht_bis)),
+        ),
+    ];
+    conditions
+        .into_iter()
+        .filter_map(|(field, name, value)| {
+            value.map(|v| ActiveFilter {
+                label: format!("{name}: {v}"),
+                href: format!("/pruefung?{}", query.without(field)),
+            })
+        })
+        .collect()
 }
 
 pub struct TaskList {

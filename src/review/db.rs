@@ -114,7 +114,8 @@ fn push_detail_conditions(q: &mut QueryBuilder<'_, Postgres>, f: &Filter) {
     }
 }
 
-/// One page of the dashboard (`limit` rows, plus one to tell whether more follow).
+/// One page of the dashboard (`limit` rows, plus one to tell whether more follow — or, read
+/// backwards from `before`, whether more come before; those rows arrive last row first).
 pub async fn cases(
     conn: &mut PgConnection,
     f: &Filter,
@@ -133,8 +134,11 @@ pub async fn cases(
     q.push(CASE_FROM);
     push_tally_conditions(&mut q, f, me, true);
     push_detail_conditions(&mut q, f);
-    if let Some(Cursor { value, id }) = &f.after {
-        let op = if f.descending { "<" } else { ">" };
+    // A page before a row reads backwards from it (the caller turns the rows around).
+    let backwards = f.before.is_some();
+    let descending = f.descending != backwards;
+    if let Some(Cursor { value, id }) = f.after.as_ref().or(f.before.as_ref()) {
+        let op = if descending { "<" } else { ">" };
         q.push(format!(" AND ({sort}, a.id) {op} ("));
         match f.sort {
             super::model::Sort::Submitted => {
@@ -152,7 +156,7 @@ pub async fn cases(
         }
         q.push(", ").push_bind(*id).push(")");
     }
-    let dir = if f.descending { "DESC" } else { "ASC" };
+    let dir = if descending { "DESC" } else { "ASC" };
     q.push(format!(" ORDER BY {sort} {dir}, a.id {dir} LIMIT "))
         .push_bind(limit + 1);
     q.build_query_as().fetch_all(conn).await

@@ -26,7 +26,28 @@ pub struct FilterQuery {
     pub suche: String,
     pub sortierung: String,
     pub richtung: String,
+    /// Keyset position: the page after this row…
     pub nach: String,
+    /// …or the page before it.
+    pub vor: String,
+    /// The number of the page the position is on (for "51–100 von 201").
+    pub seite: String,
+}
+
+/// One condition of the filter, as the list of active filters removes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterField {
+    Search,
+    Round,
+    Status,
+    Category,
+    District,
+    Municipality,
+    Assignment,
+    AmountMin,
+    AmountMax,
+    SubmittedFrom,
+    SubmittedUntil,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,6 +161,8 @@ pub struct Filter {
     pub sort: Sort,
     pub descending: bool,
     pub after: Option<Cursor>,
+    /// The page before this row (then `after` is `None`).
+    pub before: Option<Cursor>,
 }
 
 /// An Aktenzeichen as reviewers type it, in whole or in part: "EGOV-2026-0001", "2026-0001",
@@ -271,38 +294,80 @@ impl FilterQuery {
                 _ => sort.is_numeric(),
             },
             after: Cursor::decode(&self.nach),
+            before: Cursor::decode(&self.vor).filter(|_| self.nach.is_empty()),
         };
         (filter, errors)
     }
 
     /// The query string of this filter with other sorting and no page position.
     pub fn sorted_by(&self, sort: Sort, descending: bool) -> String {
-        let mut q = self.clone();
+        let mut q = self.first();
         q.sortierung = sort.key().into();
         q.richtung = if descending { "ab" } else { "auf" }.into();
-        q.nach.clear();
         q.to_query()
     }
 
-    /// The query string of this filter starting after `cursor`.
-    pub fn after(&self, cursor: &Cursor) -> String {
-        let mut q = self.clone();
+    /// The query string of page `page`, which starts after `cursor`.
+    pub fn after(&self, cursor: &Cursor, page: i64) -> String {
+        let mut q = self.first();
         q.nach = cursor.encode();
+        q.seite = page.to_string();
+        q.to_query()
+    }
+
+    /// The query string of page `page`, which ends before `cursor`.
+    pub fn before(&self, cursor: &Cursor, page: i64) -> String {
+        let mut q = self.first();
+        q.vor = cursor.encode();
+        q.seite = page.to_string();
         q.to_query()
     }
 
     /// The query string without page position (for the first page, the export, counts).
     pub fn first_page(&self) -> String {
+        self.first().to_query()
+    }
+
+    fn first(&self) -> FilterQuery {
         let mut q = self.clone();
         q.nach.clear();
-        q.to_query()
+        q.vor.clear();
+        q.seite.clear();
+        q
+    }
+
+    /// The number of the page shown (1 without a position; at most 1,000,000).
+    pub fn page_number(&self) -> i64 {
+        self.seite
+            .trim()
+            .parse::<i64>()
+            .unwrap_or(1)
+            .clamp(1, 1_000_000)
     }
 
     /// The same filter with another status (for the counts per status).
     pub fn with_status(&self, status: &str) -> String {
-        let mut q = self.clone();
+        let mut q = self.first();
         q.status = status.into();
-        q.nach.clear();
+        q.to_query()
+    }
+
+    /// The same filter without one of its conditions, on its first page (to remove it).
+    pub fn without(&self, field: FilterField) -> String {
+        let mut q = self.first();
+        match field {
+            FilterField::Search => q.suche.clear(),
+            FilterField::Round => q.runde.clear(),
+            FilterField::Status => q.status.clear(),
+            FilterField::Category => q.kategorie.clear(),
+            FilterField::District => q.landkreis.clear(),
+            FilterField::Municipality => q.kommune.clear(),
+            FilterField::Assignment => q.zuweisung.clear(),
+            FilterField::AmountMin => q.betrag_von.clear(),
+            FilterField::AmountMax => q.betrag_bis.clear(),
+            FilterField::SubmittedFrom => q.eingereicht_von.clear(),
+            FilterField::SubmittedUntil => q.eingereicht_bis.clear(),
+        }
         q.to_query()
     }
 
@@ -322,6 +387,8 @@ impl FilterQuery {
             ("sortierung", &self.sortierung),
             ("richtung", &self.richtung),
             ("nach", &self.nach),
+            ("vor", &self.vor),
+            ("seite", &self.seite),
         ];
         let present: Vec<(&str, &String)> =
             pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
