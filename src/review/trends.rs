@@ -213,7 +213,7 @@ mod tests {
         let round = BudgetRow {
             round_id: 7,
             title: "Förderaufruf 2027".into(),
-            budget_cents: 100_000_00,
+            budget_cents: Cents::from_euros(100_000).get(),
             requested_cents: 0,
             granted_cents: 0,
         };
@@ -227,8 +227,8 @@ mod tests {
         let view = BurnDownView::new(
             &round,
             &[
-                month(date!(2027 - 03 - 01), 30_000_00),
-                month(date!(2027 - 05 - 01), 50_000_00),
+                month(date!(2027 - 03 - 01), Cents::from_euros(30_000).get()),
+                month(date!(2027 - 05 - 01), Cents::from_euros(50_000).get()),
             ],
         );
         let rows: Vec<_> = view
