@@ -90,6 +90,42 @@ pub fn add_months(d: time::Date, months: i32) -> time::Date {
     time::Date::from_calendar_date(year, month, d.day().min(month.length(year))).unwrap_or(d)
 }
 
+/// "März 2027": a calendar month as tables name it.
+pub fn month(d: time::Date) -> String {
+    const NAMES: [&str; 12] = [
+        "Januar",
+        "Februar",
+        "März",
+        "April",
+        "Mai",
+        "Juni",
+        "Juli",
+        "August",
+        "September",
+        "Oktober",
+        "November",
+        "Dezember",
+    ];
+    format!(
+        "{} {}",
+        NAMES[usize::from(u8::from(d.month())) - 1],
+        d.year()
+    )
+}
+
+/// "Sept. 2027": a calendar month abbreviated as German texts do (Duden), for narrow places.
+pub fn month_short(d: time::Date) -> String {
+    const NAMES: [&str; 12] = [
+        "Jan.", "Febr.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.",
+        "Dez.",
+    ];
+    format!(
+        "{} {}",
+        NAMES[usize::from(u8::from(d.month())) - 1],
+        d.year()
+    )
+}
+
 /// The calendar day in Berlin of a moment.
 pub fn day_of(at: OffsetDateTime) -> time::Date {
     civil_to_time(zoned(at).date()).unwrap_or(time::Date::MIN)

@@ -660,3 +660,31 @@ pub async fn joint_projects(
     .await?;
     Ok((counts.projects, counts.partners))
 }
+
+/// One round's month: applications first submitted in it, and grants decided in it.
+pub struct MonthRow {
+    pub round_id: i64,
+    /// The first day of the month in Berlin; `None` for applications lacking the date.
+    pub month: Option<time::Date>,
+    pub submitted: i64,
+    pub granted: i64,
+    pub granted_cents: i64,
+}
+
+/// The rounds' months in order, from the month tallies (a few rows per month instead of every
+/// application).
+pub async fn months(conn: &mut PgConnection, rounds: &[i64]) -> sqlx::Result<Vec<MonthRow>> {
+    sqlx::query_as!(
+        MonthRow,
+        r#"SELECT round_id, month, sum(submitted)::bigint AS "submitted!",
+                  sum(granted)::bigint AS "granted!", sum(granted_cents)::bigint AS "granted_cents!"
+         FROM application_month_tallies
+         WHERE round_id = ANY($1)
+         GROUP BY round_id, month
+         HAVING sum(submitted) <> 0 OR sum(granted) <> 0 OR sum(granted_cents) <> 0
+         ORDER BY round_id, month NULLS LAST"#,
+        rounds,
+    )
+    .fetch_all(conn)
+    .await
+}

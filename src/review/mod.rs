@@ -4,6 +4,7 @@
 pub mod access;
 pub mod case;
 pub mod case_page;
+pub mod charts;
 pub mod choices;
 pub mod dashboard;
 pub mod db;
@@ -12,6 +13,7 @@ pub mod export;
 pub mod model;
 pub mod notice;
 pub mod statistics;
+pub mod trends;
 
 use axum::Router;
 

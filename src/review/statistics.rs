@@ -9,8 +9,10 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use serde::Deserialize;
 
+use super::charts::{self, Chart, Labels, Row, Scale, Series};
 use super::dashboard::review_label;
 use super::db::{self, GroupRow};
+use super::trends::{BurnDownView, SubmissionsView};
 use crate::accounts::Reviewer;
 use crate::applications::model::Status;
 use crate::error::AppError;
@@ -34,6 +36,14 @@ struct Sums {
 }
 
 impl Sums {
+    fn add_sums(&mut self, s: &Sums) {
+        self.applications += s.applications;
+        self.requested_cents += s.requested_cents;
+        self.granted_cents += s.granted_cents;
+        self.decided += s.decided;
+        self.decision_seconds += s.decision_seconds;
+    }
+
     fn add(&mut self, r: &GroupRow) {
         self.applications += r.applications;
         self.requested_cents += r.requested_cents;
@@ -52,41 +62,67 @@ fn sum_by(rows: &[GroupRow], key: impl Fn(&GroupRow) -> String) -> Vec<(String, 
     sums.into_iter().collect()
 }
 
-/// A table row with the share of the largest value (0–1000), for its bar.
-pub struct Bar {
+/// A table row of a breakdown by category or Landkreis.
+pub struct GroupView {
     pub label: String,
     pub count: String,
     pub requested: String,
     pub granted: String,
-    /// Bar lengths in per mille of the chart's largest value.
-    pub requested_len: i64,
-    pub granted_len: i64,
-    /// The bar's vertical position in the SVG.
-    pub y: i64,
 }
 
-fn bars(groups: Vec<(String, Sums)>) -> Vec<Bar> {
-    let max = groups
-        .iter()
-        .map(|(_, s)| s.requested_cents.max(s.granted_cents))
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    // At most 1000 (`max` is the largest value).
-    let len = |v: i64| i64::try_from(i128::from(v) * 1000 / i128::from(max)).unwrap_or(1000);
-    groups
-        .into_iter()
-        .enumerate()
-        .map(|(i, (label, s))| Bar {
+impl GroupView {
+    fn new(label: String, s: &Sums) -> Self {
+        GroupView {
             label,
             count: locale::count(s.applications),
             requested: Cents::new(s.requested_cents).to_string(),
             granted: Cents::new(s.granted_cents).to_string(),
-            requested_len: len(s.requested_cents),
-            granted_len: len(s.granted_cents),
-            y: i64::try_from(i).unwrap_or(0) * 28,
-        })
-        .collect()
+        }
+    }
+}
+
+/// Requested and granted sums by one key: the chart, the table's rows and their sum.
+pub struct Breakdown {
+    pub chart: Chart,
+    pub rows: Vec<GroupView>,
+    pub total: GroupView,
+}
+
+impl Breakdown {
+    fn new(id: &str, title: &str, groups: &[(String, Sums)]) -> Self {
+        let scale = Scale::nice(
+            groups
+                .iter()
+                .map(|(_, s)| s.requested_cents.max(s.granted_cents)),
+            charts::euros_short,
+        );
+        let money = |class, cents| Series {
+            class,
+            value: cents,
+            text: Cents::new(cents).to_string(),
+        };
+        let chart_rows = groups
+            .iter()
+            .map(|(label, s)| Row {
+                label: label.clone(),
+                series: vec![
+                    money("bar-requested", s.requested_cents),
+                    money("bar-granted", s.granted_cents),
+                ],
+                behind: None,
+            })
+            .collect();
+        let mut total = Sums::default();
+        groups.iter().for_each(|(_, s)| total.add_sums(s));
+        Breakdown {
+            chart: Chart::new(id, title, Labels::Above, &scale, chart_rows),
+            rows: groups
+                .iter()
+                .map(|(label, s)| GroupView::new(label.clone(), s))
+                .collect(),
+            total: GroupView::new("Summe".into(), &total),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -110,8 +146,10 @@ struct StatisticsPage {
     partners: String,
     average_days: String,
     by_status: Vec<(&'static str, String)>,
-    by_category: Vec<Bar>,
-    by_district: Vec<Bar>,
+    by_category: Breakdown,
+    by_district: Breakdown,
+    submissions: SubmissionsView,
+    burn_downs: Vec<BurnDownView>,
     years: Vec<super::dashboard::YearView>,
     years_total: super::dashboard::YearView,
     settled: SettledView,
@@ -164,6 +202,10 @@ async fn statistics(
             .await?;
     let (years, years_total) = super::dashboard::years_table(&budget_years);
     let settled = SettledView::new(&crate::proofs::db::settled_totals(&mut conn, round).await?);
+    let in_view: Vec<i64> =
+        round.map_or_else(|| rounds.iter().map(|(id, _)| *id).collect(), |r| vec![r]);
+    let months = db::months(&mut conn, &in_view).await?;
+    let budgets = db::budgets(&mut conn, round).await?;
     let mut total = Sums::default();
     rows.iter().for_each(|r| total.add(r));
     let statuses = sum_by(&rows, |r| r.status.as_str().to_string());
@@ -209,8 +251,21 @@ async fn statistics(
         partners: locale::count(partners),
         average_days,
         by_status,
-        by_category: bars(by_category),
-        by_district: bars(by_district),
+        by_category: Breakdown::new(
+            "category-chart",
+            "Balkendiagramm: beantragte und bewilligte Summen nach Fördergegenstand",
+            &by_category,
+        ),
+        by_district: Breakdown::new(
+            "district-chart",
+            "Balkendiagramm: beantragte und bewilligte Summen nach Landkreis und kreisfreier Stadt",
+            &by_district,
+        ),
+        submissions: SubmissionsView::new(&months),
+        burn_downs: budgets
+            .iter()
+            .map(|b| BurnDownView::new(b, &months))
+            .collect(),
         years,
         years_total,
         settled,

@@ -924,12 +924,194 @@ async fn statistics_count_municipalities_sums_partners_and_processing_time() {
         by_status.contains(&"Bewilligt 1".to_string()),
         "{by_status:?}"
     );
+    assert_eq!(page.text("table:has(#status-caption) tfoot tr"), "Summe 4");
     let by_district = page.texts("table:has(#district-caption) tbody tr");
     assert_eq!(
         by_district,
         vec!["Kyffhäuserkreis 4 90.004,00 € 50.000,00 €"]
     );
-    assert_eq!(page.count("svg.bar-chart"), 2, "a chart beside each table");
+    assert_eq!(
+        page.text("table:has(#district-caption) tfoot tr"),
+        "Summe 4 90.004,00 € 50.000,00 €"
+    );
+    // The chart names each bar and gives its value; the scale runs to 100.000 €, so the
+    // requested bar is 90 % long and the granted one 50 %.
+    let chart = "svg[aria-labelledby='district-chart-title']";
+    assert_eq!(page.attr(chart, "role").as_deref(), Some("img"));
+    assert_eq!(
+        page.text(&format!("{chart} title")),
+        "Balkendiagramm: beantragte und bewilligte Summen nach Landkreis und kreisfreier Stadt"
+    );
+    assert_eq!(
+        page.texts(&format!("{chart} text.chart-label")),
+        vec!["Kyffhäuserkreis"]
+    );
+    assert_eq!(
+        page.texts(&format!("{chart} text[class^='chart-value']")),
+        vec!["90.004,00 €", "50.000,00 €"]
+    );
+    assert_eq!(
+        page.texts(&format!("{chart} text.chart-tick")),
+        vec!["0 €", "50.000 €", "100.000 €"]
+    );
+    assert_eq!(
+        page.attr(&format!("{chart} rect.bar-requested"), "width")
+            .as_deref(),
+        Some("90.0%")
+    );
+    assert_eq!(
+        page.attr(&format!("{chart} rect.bar-granted"), "width")
+            .as_deref(),
+        Some("50.0%")
+    );
+    assert_eq!(
+        page.count("svg.chart[role='img'] > title"),
+        4,
+        "by category, by Landkreis, submissions per month, the round's burn-down"
+    );
+    assert_eq!(
+        page.count("caption:not(.visually-hidden)"),
+        0,
+        "each table under its own heading, named once on the screen"
+    );
+}
+
+#[tokio::test]
+async fn statistics_chart_submissions_per_berlin_month_and_the_budget_burn_down() {
+    let app = TestApp::spawn().await;
+    submitted_cases(&app, 3).await;
+    // Two grants, in September and November; October without any submission; one submitted
+    // at half past midnight on 1 December in Berlin (still November in UTC).
+    for (title, submitted, granted) in [
+        ("Vorhaben 1", "2026-09-10 10:00+02", Some(5_000_000_i64)),
+        ("Vorhaben 2", "2026-11-30 23:30+00", None),
+        ("Vorhaben 3", "2026-11-05 10:00+01", Some(1_234_567)),
+    ] {
+        sqlx::query(
+            "UPDATE applications SET submitted_at = $2::timestamptz,
+                    status = CASE WHEN $3::bigint IS NULL THEN status ELSE 'approved' END,
+                    granted_cents = $3, decided_at = CASE WHEN $3::bigint IS NULL THEN NULL
+                                                     ELSE $2::timestamptz + interval '5 days' END
+             WHERE title = $1",
+        )
+        .bind(title)
+        .bind(submitted)
+        .bind(granted)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "UPDATE applications SET submitted_at = '2026-11-20 10:00+01' WHERE title NOT LIKE 'Vorhaben %'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (round, title, budget): (i64, String, i64) = sqlx::query_as(
+        "SELECT id, title, budget_cents FROM rounds WHERE state = 'published' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let reviewer = app.sign_in_as(Role::Reviewer).await;
+    let page = reviewer
+        .get(&format!("/pruefung/statistik?runde={round}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+
+    let months = "table:has(#submissions-caption)";
+    assert_eq!(
+        page.texts(&format!("{months} tbody tr")),
+        vec![
+            "September 2026 1",
+            "Oktober 2026 0",
+            "November 2026 2",
+            "Dezember 2026 1"
+        ]
+    );
+    assert_eq!(page.text(&format!("{months} tfoot tr")), "Summe 4");
+    let chart = "svg[aria-labelledby='submissions-chart-title']";
+    assert_eq!(
+        page.texts(&format!("{chart} text.chart-label")),
+        vec!["Sept. 2026", "Okt. 2026", "Nov. 2026", "Dez. 2026"]
+    );
+    assert_eq!(
+        page.texts(&format!("{chart} text[class^='chart-value']")),
+        vec!["1", "0", "2", "1"]
+    );
+    // Scale 0–2, right of the month names (34 % of the width): November's bar fills the rest.
+    assert_eq!(
+        page.texts(&format!("{chart} text.chart-tick")),
+        vec!["0", "1", "2"]
+    );
+    let widths: Vec<String> = {
+        let html = scraper::Html::parse_document(&page.body);
+        let sel = scraper::Selector::parse(&format!("{chart} rect")).unwrap();
+        html.select(&sel)
+            .map(|r| r.value().attr("width").unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(widths, vec!["33.0%", "0.0%", "66.0%", "33.0%"]);
+
+    // The burn-down: what is granted by the end of each month, and what is left.
+    let money = |cents: i64| {
+        foerderportal::money::Cents::new(cents)
+            .to_string()
+            .replace('\u{a0}', " ")
+    };
+    let burn = format!("table:has(#burn-down-{round}-caption)");
+    let left_after_september = money(budget - 5_000_000);
+    let left = money(budget - 6_234_567);
+    assert_eq!(
+        page.texts(&format!("{burn} tbody tr")),
+        vec![
+            format!("September 2026 50.000,00 € 50.000,00 € {left_after_september}"),
+            format!("Oktober 2026 0,00 € 50.000,00 € {left_after_september}"),
+            format!("November 2026 12.345,67 € 62.345,67 € {left}"),
+        ]
+    );
+    assert_eq!(
+        page.text(&format!("{burn} tfoot tr")),
+        format!("Summe 62.345,67 € {left}")
+    );
+    assert_eq!(page.text(&format!("#burn-down-{round}-heading")), title);
+    let chart = format!("svg[aria-labelledby='burn-down-{round}-chart-title']");
+    assert_eq!(
+        page.texts(&format!("{chart} text.chart-label")),
+        vec![
+            format!("Sept. 2026 – frei {left_after_september}"),
+            format!("Okt. 2026 – frei {left_after_september}"),
+            format!("Nov. 2026 – frei {left}"),
+        ]
+    );
+    assert_eq!(
+        page.texts(&format!("{chart} text[class^='chart-value']")),
+        vec!["50.000,00 €", "50.000,00 €", "62.345,67 €"]
+    );
+    let per_mille = |cents: i64| {
+        let pm = cents * 1000 / budget;
+        format!("{}.{}%", pm / 10, pm % 10)
+    };
+    assert_eq!(
+        page.attr(&format!("{chart} rect.bar-budget"), "width")
+            .as_deref(),
+        Some("100.0%")
+    );
+    let granted_widths: Vec<String> = {
+        let html = scraper::Html::parse_document(&page.body);
+        let sel = scraper::Selector::parse(&format!("{chart} rect.bar-granted")).unwrap();
+        html.select(&sel)
+            .map(|r| r.value().attr("width").unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        granted_widths,
+        vec![
+            per_mille(5_000_000),
+            per_mille(5_000_000),
+            per_mille(6_234_567)
+        ]
+    );
 }
 
 /// The tallies as a full count of the applications would give them.
@@ -958,7 +1140,43 @@ type TallyRow = (
     i64,
 );
 
+/// The month tallies as a full count would give them: submissions by their month, grants by
+/// the month of their decision (in Berlin).
+const MONTHS_RECOUNTED: &str = "SELECT round_id, month, category_code, district_id,
+        sum(submitted)::bigint, sum(granted)::bigint, sum(granted_cents)::bigint
+    FROM (SELECT round_id, date_trunc('month', submitted_at AT TIME ZONE 'Europe/Berlin')::date AS month,
+                 category_code, district_id, 1 AS submitted, 0 AS granted, 0 AS granted_cents
+          FROM applications WHERE reference IS NOT NULL
+          UNION ALL
+          SELECT round_id, date_trunc('month', decided_at AT TIME ZONE 'Europe/Berlin')::date,
+                 category_code, district_id, 0, 1, coalesce(granted_cents, 0)
+          FROM applications WHERE reference IS NOT NULL AND status IN ('approved', 'settled')) x
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4";
+const MONTHS_KEPT: &str = "SELECT round_id, month, category_code, district_id, submitted, granted,
+        granted_cents
+    FROM application_month_tallies WHERE submitted <> 0 OR granted <> 0 OR granted_cents <> 0
+    ORDER BY 1, 2, 3, 4";
+
+type MonthTallyRow = (
+    i64,
+    Option<time::Date>,
+    Option<String>,
+    Option<i64>,
+    i64,
+    i64,
+    i64,
+);
+
 async fn assert_tallies_exact(app: &TestApp, after: &str) {
+    let recounted: Vec<MonthTallyRow> = sqlx::query_as(MONTHS_RECOUNTED)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    let kept: Vec<MonthTallyRow> = sqlx::query_as(MONTHS_KEPT)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, recounted, "month tallies after {after}");
     let recounted: Vec<TallyRow> = sqlx::query_as(TALLIES_RECOUNTED)
         .fetch_all(&app.pool)
         .await
