@@ -192,6 +192,7 @@ impl Chart {
             axis_bottom: 0,
             ticks: (0..=4)
                 .map(|quarter| {
+                    let exact = (i128::from(scale.max) * quarter) % 4 == 0;
                     let value = i64::try_from(i128::from(scale.max) * quarter / 4).unwrap_or(0);
                     Tick {
                         x: percent(at(250 * i64::try_from(quarter).unwrap_or(0))),
@@ -201,7 +202,9 @@ impl Chart {
                             4 => "end",
                             _ => "middle",
                         },
-                        labelled: quarter % 2 == 0,
+                        // A mark that falls between two whole units (half of 1, of 5) stays
+                        // unlabelled rather than say "0" or "2" where 0,5 or 2,5 is meant.
+                        labelled: quarter % 2 == 0 && exact,
                     }
                 })
                 .collect(),
@@ -335,6 +338,27 @@ mod tests {
         assert_eq!(max(8_333), 10_000);
         assert_eq!(max(88_871_600_000), 100_000_000_000);
         assert_eq!(max(2_000), 2_000);
+    }
+
+    #[test]
+    fn a_middle_mark_between_whole_units_is_not_labelled() {
+        let labels = |max: i64| -> Vec<String> {
+            Chart::new(
+                "c",
+                "Test",
+                Labels::Left,
+                &Scale::exact(max, count),
+                Vec::new(),
+            )
+            .ticks
+            .into_iter()
+            .filter(|t| t.labelled)
+            .map(|t| t.label)
+            .collect()
+        };
+        assert_eq!(labels(1), ["0", "1"]);
+        assert_eq!(labels(5), ["0", "5"]);
+        assert_eq!(labels(10), ["0", "5", "10"]);
     }
 
     #[test]
