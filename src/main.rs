@@ -109,6 +109,12 @@ async fn main() -> anyhow::Result<()> {
             if loaded.is_ok() {
                 loaded = demo::load_lived_in(&database.pool).await;
             }
+            if loaded.is_ok() {
+                // The round's applications go through the pages, which need the whole app.
+                let mailer = mail::Mailer::from_config(&config)?;
+                let state = AppState::new(database.pool.clone(), config.clone(), mailer)?;
+                loaded = demo::first_round::load(&state).await;
+            }
             if let (Ok(()), Some(count)) = (&loaded, applications) {
                 loaded = demo::generate_applications(&database.pool, count)
                     .await
@@ -200,7 +206,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         if resealed > 0 {
             tracing::info!(resealed, "sealed second-factor keys under the current SECRET_KEY");
         }
-        demo::load_on_first_start(&config, &state.db, &state.passwords).await?;
+        if demo::load_on_first_start(&config, &state.db, &state.passwords).await? {
+            demo::first_round::load(&state).await?;
+        }
         let listener = tokio::net::TcpListener::bind(config.listen_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;

@@ -3,6 +3,7 @@
 //! explicit `demo-data` command; idempotent (existing rows are left alone).
 
 mod after_award;
+pub mod first_round;
 mod grant;
 
 use anyhow::Context;
@@ -134,7 +135,7 @@ pub async fn load(pool: &PgPool, hasher: &Hasher) -> anyhow::Result<()> {
                 payout_window_months: 2,
                 change_shift_bp: 2000,
                 proof_due_months: 6,
-                category_codes: &["2a", "2c", "2e", "2g"],
+                category_codes: &["2a", "2b", "2c", "2d", "2e", "2f", "2g"],
                 conditions_template: None,
             },
         )

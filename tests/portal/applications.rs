@@ -450,7 +450,7 @@ async fn bad_input_in_every_section_gets_a_message_beside_the_field() {
         ),
         (
             "vorhaben",
-            vec![("category", "2b".into())],
+            vec![("category", "2h".into())],
             "#category-error",
         ),
         (

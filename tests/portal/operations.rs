@@ -558,3 +558,83 @@ async fn without_smtp_mails_are_written_as_eml_files() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn the_demo_round_is_filed_and_decided_through_the_pages_as_the_interim_report_tells() {
+    let app = TestApp::spawn().await;
+    demo::load_lived_in(&app.owner_pool().await).await.unwrap();
+    let mailer = Mailer::from_config(&app.config).unwrap();
+    let state =
+        foerderportal::state::AppState::new(app.pool.clone(), app.config.clone(), mailer).unwrap();
+    demo::first_round::load(&state).await.unwrap();
+
+    // 19 municipalities have applied for just under 1,8 Mio. €.
+    let (municipalities, requested): (i64, i64) = sqlx::query_as(
+        "SELECT count(DISTINCT municipality_id), sum(requested_grant_cents)::bigint
+         FROM applications WHERE status <> 'draft'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(municipalities, 19);
+    assert_eq!(requested, 179_441_203, "1.794.412,03 €");
+    // Every state of an application is there.
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT status::text FROM applications ORDER BY 1")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    for status in foerderportal::applications::model::Status::ALL {
+        assert!(
+            statuses.contains(&status.as_str().to_string()),
+            "{status:?} in {statuses:?}"
+        );
+    }
+    // The Serviceteam: with its partners, approved with four eyes, with its notice.
+    let (id, granted, partners, proposer, confirmer): (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT a.id, a.granted_cents,
+                (SELECT count(*) FROM application_partners p WHERE p.application_id = a.id AND p.confirmed_at IS NOT NULL),
+                d.proposed_by, d.settled_by
+         FROM applications a JOIN decisions d ON d.application_id = a.id AND d.state = 'confirmed'
+         WHERE a.title = 'E-Government-Serviceteam' AND a.status = 'approved'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((granted, partners), (14_501_203, 2));
+    assert_ne!(proposer, confirmer);
+    let clerk = app.sign_in_as(foerderportal::accounts::Role::Clerk).await;
+    let (status, pdf) = clerk
+        .download(&format!("/antraege/{id}/bescheid.pdf"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = crate::review::pdf_text(&pdf);
+    for expected in [
+        "Zuwendungsbescheid",
+        "145.012,03 €",
+        "E-Government-Serviceteam",
+        "Markt 8",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing in {text}");
+    }
+    // Filed as clerks file: answers, attachments, a message; a Nachforderung and a note.
+    let (attachments, messages, requests, notes): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(DISTINCT application_id) FROM application_attachments),
+                (SELECT count(*) FROM application_messages),
+                (SELECT count(*) FROM application_events WHERE kind = 'changes_requested'),
+                (SELECT count(*) FROM application_notes)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(attachments >= 16, "{attachments}");
+    assert!(messages >= 3 && requests >= 2 && notes >= 1);
+
+    // Loading again adds nothing.
+    demo::first_round::load(&state).await.unwrap();
+    let again: i64 = sqlx::query_scalar("SELECT count(*) FROM applications")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(again, 21);
+}

@@ -1,0 +1,880 @@
+//! The demo round as the ministry's interim report tells it: 19 municipalities have applied
+//! for just under 1,8 Mio. €; the Kyffhäuserkreis' "E-Government-Serviceteam" with the
+//! Landkreis Nordhausen and the Unstrut-Hainich-Kreis is approved with 145.012,03 €. Every
+//! application is filed and worked through the portal's own pages, in process: the same
+//! handlers, checks, state machine, notices and e-mails as real use. Only the accounts of the
+//! municipalities' clerks are written directly.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, bail};
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use tower::ServiceExt;
+
+use super::DEMO_PASSWORD;
+use crate::accounts::db::{self as accounts, NewUser};
+use crate::accounts::{Role, model::EmailAddress};
+use crate::applications::model::Section;
+use crate::applications::sample;
+use crate::locale;
+use crate::money::Cents;
+use crate::municipalities::db as municipalities;
+use crate::state::AppState;
+
+/// What a demo application ends as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Submitted, nobody has looked at it yet.
+    Submitted,
+    InReview,
+    /// The ministry asked for more; the municipality has not answered yet.
+    ChangesRequested,
+    /// Asked for more, answered, back in review.
+    Answered,
+    /// Proposed for approval, waiting for the second signature.
+    Proposed,
+    Approved,
+    Rejected,
+    Withdrawn,
+}
+
+/// One cost item: kind, what it is, cents.
+type Cost = (&'static str, &'static str, i64);
+
+struct Demo {
+    ags: &'static str,
+    title: &'static str,
+    category: &'static str,
+    summary: &'static str,
+    costs: &'static [Cost],
+    /// The grant requested, in cents (at most 80 % of the costs).
+    grant: i64,
+    partners: &'static [&'static str],
+    outcome: Outcome,
+}
+
+/// The Kyffhäuserkreis' project of the ministry's press release; its figures are the notice's.
+const SERVICETEAM: Demo = Demo {
+    ags: "16065000",
+    title: "E-Government-Serviceteam",
+    category: "2f",
+    summary: "Ein gemeinsames Serviceteam der Landkreise analysiert Verwaltungsprozesse und Fachverfahren, entwickelt neue Online-Antragsverfahren und stimmt Beschaffungen ab.",
+    costs: &[
+        (
+            "personnel",
+            "Zwei Stellen E-Government-Koordination (anteilig)",
+            12_600_000,
+        ),
+        (
+            "services",
+            "Prozessanalyse und Begleitung durch externe Beratung",
+            4_526_504,
+        ),
+        ("training", "Schulungen der Mitarbeitenden", 1_000_000),
+    ],
+    grant: 14_501_203,
+    partners: &["16062000", "16064000"],
+    outcome: Outcome::Approved,
+};
+
+const OTHERS: [Demo; 15] = [
+    Demo {
+        ags: "16051000",
+        title: "Online-Antragsverfahren für das Bürgeramt",
+        category: "2a",
+        summary: "Meldebescheinigungen, Anwohnerparkausweise und Führungszeugnisse werden vollständig online beantragt und bezahlt.",
+        costs: &[
+            (
+                "software",
+                "Antragsassistenten und Bezahlschnittstelle",
+                15_000_000,
+            ),
+            (
+                "services",
+                "Einrichtung und Anbindung an die Fachverfahren",
+                6_000_000,
+            ),
+        ],
+        grant: 16_800_000,
+        partners: &[],
+        outcome: Outcome::Approved,
+    },
+    Demo {
+        ags: "16052000",
+        title: "E-Rechnung im Rechnungseingang",
+        category: "2d",
+        summary: "Eingangsrechnungen im Format XRechnung werden elektronisch geprüft, freigegeben und gebucht.",
+        costs: &[
+            ("software", "Rechnungseingangsbuch und Workflow", 11_000_000),
+            ("services", "Anbindung an das Haushaltsverfahren", 4_000_000),
+        ],
+        grant: 12_000_000,
+        partners: &[],
+        outcome: Outcome::Approved,
+    },
+    Demo {
+        ags: "16054000",
+        title: "Schulungsreihe Informationssicherheit",
+        category: "2g",
+        summary: "Alle Beschäftigten der Stadtverwaltung lernen, Phishing zu erkennen und sicher mit Daten umzugehen.",
+        costs: &[("training", "Präsenz- und Onlineschulungen", 3_150_000)],
+        grant: 2_520_000,
+        partners: &[],
+        outcome: Outcome::Approved,
+    },
+    Demo {
+        ags: "16061000",
+        title: "Gemeinsames IT-Service-Center Eichsfeld",
+        category: "2f",
+        summary: "Landkreis und Gemeinden betreiben Arbeitsplätze, Netze und Fachverfahren aus einem gemeinsamen Service-Center.",
+        costs: &[
+            ("hardware", "Server und Netzwerktechnik", 12_000_000),
+            ("services", "Migration der Gemeindeverwaltungen", 8_000_000),
+        ],
+        grant: 16_000_000,
+        partners: &[],
+        outcome: Outcome::Approved,
+    },
+    Demo {
+        ags: "16063000",
+        title: "Digitale Bauantragsstrecke",
+        category: "2a",
+        summary: "Bauanträge gehen digital ein und werden mit den Trägern öffentlicher Belange online abgestimmt.",
+        costs: &[
+            ("software", "Bauportal und Beteiligungsmodul", 18_000_000),
+            ("services", "Einführung und Schulung", 2_000_000),
+        ],
+        grant: 16_000_000,
+        partners: &[],
+        outcome: Outcome::Proposed,
+    },
+    Demo {
+        ags: "16066000",
+        title: "Dokumentenmanagement für die Kreisverwaltung",
+        category: "2c",
+        summary: "Eine E-Akte für alle Ämter, mit Schnittstellen zu den Fachverfahren und zum Archiv.",
+        costs: &[
+            ("software", "DMS-Lizenzen", 16_000_000),
+            ("services", "Einführungsprojekt", 9_000_000),
+        ],
+        grant: 19_500_000,
+        partners: &[],
+        outcome: Outcome::InReview,
+    },
+    Demo {
+        ags: "16068000",
+        title: "Ratsinformationssystem mit Bürgerportal",
+        category: "2a",
+        summary: "Sitzungen, Vorlagen und Beschlüsse des Kreistags stehen barrierefrei online.",
+        costs: &[("software", "Ratsinformationssystem", 4_500_000)],
+        grant: 3_600_000,
+        partners: &[],
+        outcome: Outcome::Rejected,
+    },
+    Demo {
+        ags: "16069000",
+        title: "Online-Terminvergabe in allen Außenstellen",
+        category: "2a",
+        summary: "Termine für Zulassung, Führerschein und Bürgerbüro werden online gebucht und erinnert.",
+        costs: &[("software", "Terminvergabe mit Aufrufsystem", 2_800_000)],
+        grant: 2_240_000,
+        partners: &[],
+        outcome: Outcome::ChangesRequested,
+    },
+    Demo {
+        ags: "16070000",
+        title: "Schnittstelle Fachverfahren – Antragsmanagement",
+        category: "2e",
+        summary: "Online-Anträge aus dem Antragsmanagement des Landes gelangen ohne Medienbruch in die Fachverfahren.",
+        costs: &[("services", "Entwicklung der XÖV-Schnittstellen", 12_000_000)],
+        grant: 9_600_000,
+        partners: &[],
+        outcome: Outcome::Answered,
+    },
+    Demo {
+        ags: "16071000",
+        title: "Gemeinsame Beschaffung von Fachverfahren",
+        category: "2b",
+        summary: "Landkreis und kreisangehörige Gemeinden schreiben ihre Fachverfahren gemeinsam aus.",
+        costs: &[(
+            "services",
+            "Vergabeberatung und Leistungsbeschreibung",
+            11_000_000,
+        )],
+        grant: 8_800_000,
+        partners: &[],
+        outcome: Outcome::InReview,
+    },
+    Demo {
+        ags: "16072000",
+        title: "Digitaler Posteingang",
+        category: "2c",
+        summary: "Papierpost wird zentral gescannt und den Ämtern elektronisch zugestellt.",
+        costs: &[
+            ("hardware", "Hochleistungsscanner", 4_000_000),
+            ("software", "Posteingangsmodul", 6_000_000),
+        ],
+        grant: 8_000_000,
+        partners: &[],
+        outcome: Outcome::InReview,
+    },
+    Demo {
+        ags: "16073000",
+        title: "WLAN und digitale Sitzungsräume",
+        category: "2f",
+        summary: "Sitzungsräume der Kreisverwaltung werden für hybride Sitzungen ausgestattet.",
+        costs: &[("hardware", "Konferenztechnik und WLAN", 9_000_000)],
+        grant: 7_200_000,
+        partners: &[],
+        outcome: Outcome::Submitted,
+    },
+    Demo {
+        ags: "16074000",
+        title: "Sicherheitsberatung für die Gemeinden",
+        category: "2g",
+        summary: "Die Gemeinden des Kreises erhalten eine Erstberatung zur Informationssicherheit nach BSI-Grundschutz.",
+        costs: &[(
+            "services",
+            "Beratung durch einen Informationssicherheitsdienstleister",
+            1_250_000,
+        )],
+        grant: 1_000_000,
+        partners: &[],
+        outcome: Outcome::Submitted,
+    },
+    Demo {
+        ags: "16076000",
+        title: "Elektronische Vergabe",
+        category: "2b",
+        summary: "Ausschreibungen laufen über eine elektronische Vergabeplattform.",
+        costs: &[("software", "Vergabeplattform", 8_000_000)],
+        grant: 6_400_000,
+        partners: &[],
+        outcome: Outcome::Submitted,
+    },
+    Demo {
+        ags: "16077000",
+        title: "Mobiles Arbeiten im Außendienst",
+        category: "2f",
+        summary: "Außendienste erfassen Kontrollen mobil und synchronisieren sie mit dem Fachverfahren.",
+        costs: &[("hardware", "Tablets und Geräteverwaltung", 4_100_000)],
+        grant: 3_280_000,
+        partners: &[],
+        outcome: Outcome::Withdrawn,
+    },
+];
+
+/// Files and works the demo round's applications unless the Serviceteam exists already.
+pub async fn load(state: &AppState) -> anyhow::Result<()> {
+    let mut conn = state.db.acquire().await?;
+    let exists: bool = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM applications WHERE title = $1) AS "exists!""#,
+        SERVICETEAM.title
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if exists {
+        return Ok(());
+    }
+    // The Landratsamt's address, as the press release gives it, for the notice's address block.
+    let kyffhaeuser = municipalities::id_by_ags(&mut conn, SERVICETEAM.ags)
+        .await?
+        .context("the Kyffhäuserkreis")?;
+    if let Some(mut record) = municipalities::find(&mut conn, kyffhaeuser).await? {
+        record.street = Some("Markt 8".into());
+        record.postal_code = Some("99706".into());
+        record.city = Some("Sondershausen".into());
+        municipalities::update(&mut conn, &record).await?;
+    }
+    let hash = state.passwords.hash(DEMO_PASSWORD.to_string()).await?;
+    let mut clerks = HashMap::new();
+    for demo in std::iter::once(&SERVICETEAM).chain(&OTHERS) {
+        for ags in std::iter::once(&demo.ags).chain(demo.partners) {
+            clerks.insert(*ags, clerk(&mut conn, ags, &hash).await?);
+        }
+    }
+    drop(conn);
+    let (round_id, year) = round(state).await?;
+    let reviewer = signed_in(state, "pruefung@demo.foerderportal.example").await?;
+    let second = signed_in(state, "zweitpruefung@demo.foerderportal.example").await?;
+    let mut desk = Desk {
+        reviewer,
+        second,
+        year,
+    };
+    for demo in std::iter::once(&SERVICETEAM).chain(&OTHERS) {
+        let mut clerk = signed_in(state, &clerks[demo.ags]).await?;
+        let id = file(&mut clerk, state, demo, round_id, year, &clerks).await?;
+        desk.work(&mut clerk, id, demo)
+            .await
+            .with_context(|| format!("working {}", demo.title))?;
+    }
+    // A draft the demo clerk is still writing.
+    let mut own = signed_in(state, "kommune@demo.foerderportal.example").await?;
+    let draft = start(&mut own, round_id).await?;
+    let mut answers = section_answers(Section::Project, &SERVICETEAM, year);
+    answers.retain(|(k, _)| matches!(k.as_str(), "category" | "summary"));
+    set(
+        &mut answers,
+        &[("title", "Kreisweites Bürgerportal".into())],
+    );
+    save_later(&mut own, draft, Section::Project, &answers).await?;
+    Ok(())
+}
+
+/// The municipality's demo clerk ("kommune.16053000@demo.foerderportal.example"); the
+/// Kyffhäuserkreis has the demo's own clerk.
+async fn clerk(conn: &mut sqlx::PgConnection, ags: &str, hash: &str) -> anyhow::Result<String> {
+    if ags == "16065000" {
+        return Ok("kommune@demo.foerderportal.example".into());
+    }
+    let municipality = municipalities::id_by_ags(conn, ags)
+        .await?
+        .with_context(|| format!("municipality {ags} missing"))?;
+    let email = format!("kommune.{ags}@demo.foerderportal.example");
+    let address: EmailAddress = email.parse().map_err(anyhow::Error::msg)?;
+    accounts::insert_user(
+        conn,
+        NewUser {
+            email: &address,
+            display_name: "Sachbearbeitung (Demo)",
+            password_hash: Some(hash),
+            roles: &[Role::Clerk],
+            municipality_id: Some(municipality),
+        },
+    )
+    .await?;
+    Ok(email)
+}
+
+/// The open demo round: (id, year).
+async fn round(state: &AppState) -> anyhow::Result<(i64, i32)> {
+    let mut conn = state.db.acquire().await?;
+    let (id, year, _, _) = super::grant::demo_round(&mut conn).await?;
+    Ok((id, year))
+}
+
+/// "145.012,03" for cents, as a form takes amounts.
+fn plain(cents: i64) -> String {
+    Cents::new(cents).plain()
+}
+
+/// A form's fields as sent.
+type Fields = Vec<(String, String)>;
+
+fn fields(pairs: &[(&str, String)]) -> Fields {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), v.clone()))
+        .collect()
+}
+
+/// The answers of a section, from the sample application with the demo's own figures.
+fn section_answers(section: Section, demo: &Demo, year: i32) -> Fields {
+    let mut answers = fields(&sample::answers(section, year));
+    let total: i64 = demo.costs.iter().map(|(_, _, cents)| cents).sum();
+    let euros = plain;
+    match section {
+        Section::Applicant => set(
+            &mut answers,
+            &[
+                ("contact_email", format!("it.{}@kommune.example", demo.ags)),
+                ("account_holder", "Kreiskasse".into()),
+            ],
+        ),
+        Section::Project => set(
+            &mut answers,
+            &[
+                ("title", demo.title.into()),
+                ("category", demo.category.into()),
+                ("summary", demo.summary.into()),
+            ],
+        ),
+        Section::Costs => {
+            answers.retain(|(k, _)| !k.starts_with("cost-"));
+            for (n, (kind, description, cents)) in demo.costs.iter().enumerate() {
+                for (field, value) in [
+                    ("kind", (*kind).to_string()),
+                    ("description", (*description).to_string()),
+                    ("year", year.to_string()),
+                    ("amount", euros(*cents)),
+                    ("eligible", "ja".into()),
+                ] {
+                    answers.push((format!("cost-{n}-{field}"), value));
+                }
+            }
+            set(
+                &mut answers,
+                &[
+                    ("grant", euros(demo.grant)),
+                    ("own_share", euros(total - demo.grant)),
+                ],
+            );
+        }
+        _ => {}
+    }
+    answers
+}
+
+/// Sets fields, replacing what they held.
+fn set(answers: &mut Fields, values: &[(&str, String)]) {
+    for (key, value) in values {
+        answers.retain(|(k, _)| k != key);
+        answers.push(((*key).to_string(), value.clone()));
+    }
+}
+
+/// Files the application: every section, a partner's confirmation, an attachment, submitted.
+async fn file(
+    clerk: &mut Visitor,
+    state: &AppState,
+    demo: &Demo,
+    round_id: i64,
+    year: i32,
+    clerks: &HashMap<&str, String>,
+) -> anyhow::Result<i64> {
+    let id = start(clerk, round_id).await?;
+    for section in [Section::Applicant, Section::Project] {
+        save(clerk, id, section, &section_answers(section, demo, year)).await?;
+    }
+    let mut conn = state.db.acquire().await?;
+    for ags in demo.partners {
+        let partner = municipalities::id_by_ags(&mut conn, ags)
+            .await?
+            .context("the partner")?;
+        let page = format!("/antraege/{id}/{}", Section::Partnership.slug());
+        clerk.get(&page).await?;
+        let version = clerk.hidden("version")?;
+        clerk
+            .post(
+                &page,
+                &[
+                    ("partner_id", partner.to_string()),
+                    ("action", "partner-hinzufuegen".into()),
+                    ("version", version),
+                ],
+            )
+            .await?;
+    }
+    drop(conn);
+    for section in [Section::Partnership, Section::Costs, Section::Declarations] {
+        save(clerk, id, section, &section_answers(section, demo, year)).await?;
+    }
+    for ags in demo.partners {
+        let mut partner = signed_in(state, &clerks[ags]).await?;
+        partner.get(&format!("/antraege/{id}")).await?;
+        partner
+            .post(&format!("/antraege/{id}/teilnahme"), &[])
+            .await?;
+    }
+    attach(clerk, id, state).await?;
+    clerk.get(&format!("/antraege/{id}/pruefen")).await?;
+    clerk
+        .post(&format!("/antraege/{id}/einreichen"), &[])
+        .await?;
+    Ok(id)
+}
+
+/// One PDF for each document the round asks for.
+async fn attach(clerk: &mut Visitor, id: i64, state: &AppState) -> anyhow::Result<()> {
+    let mut conn = state.db.acquire().await?;
+    let documents: Vec<i64> = sqlx::query_scalar!(
+        "SELECT t.id FROM round_attachment_types t JOIN applications a ON a.round_id = t.round_id
+         WHERE a.id = $1 ORDER BY t.position",
+        id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    drop(conn);
+    for (n, document) in documents.iter().enumerate() {
+        clerk.get(&format!("/antraege/{id}/anlagen")).await?;
+        clerk
+            .upload(
+                &format!("/antraege/{id}/anlagen"),
+                &document.to_string(),
+                &format!("Unterlage-{}.pdf", n + 1),
+                DEMO_PDF,
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// A one-page PDF ("Unterlage (Demo)").
+const DEMO_PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+
+async fn start(clerk: &mut Visitor, round_id: i64) -> anyhow::Result<i64> {
+    clerk.get("/antraege").await?;
+    let to = clerk
+        .post("/antraege", &[("round_id", round_id.to_string())])
+        .await?;
+    to.rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .with_context(|| format!("no application in {to}"))
+}
+
+async fn save(
+    clerk: &mut Visitor,
+    id: i64,
+    section: Section,
+    answers: &Fields,
+) -> anyhow::Result<()> {
+    save_as(clerk, id, section, answers, "").await
+}
+
+async fn save_later(
+    clerk: &mut Visitor,
+    id: i64,
+    section: Section,
+    answers: &Fields,
+) -> anyhow::Result<()> {
+    save_as(clerk, id, section, answers, "spaeter").await
+}
+
+async fn save_as(
+    clerk: &mut Visitor,
+    id: i64,
+    section: Section,
+    answers: &Fields,
+    action: &str,
+) -> anyhow::Result<()> {
+    let page = format!("/antraege/{id}/{}", section.slug());
+    clerk.get(&page).await?;
+    let mut all = answers.clone();
+    set(
+        &mut all,
+        &[
+            ("version", clerk.hidden("version")?),
+            ("action", action.into()),
+        ],
+    );
+    clerk.send_form(&page, &all).await?;
+    Ok(())
+}
+
+/// The ministry's two reviewers.
+struct Desk {
+    reviewer: Visitor,
+    second: Visitor,
+    year: i32,
+}
+
+impl Desk {
+    async fn work(&mut self, clerk: &mut Visitor, id: i64, demo: &Demo) -> anyhow::Result<()> {
+        let case = format!("/pruefung/antraege/{id}");
+        match demo.outcome {
+            Outcome::Submitted => {
+                clerk.get(&format!("/antraege/{id}")).await?;
+                let question =
+                    "Können wir die Angebote auch nach der Einreichung noch nachreichen?";
+                clerk
+                    .post(
+                        &format!("/antraege/{id}/nachrichten"),
+                        &[("body", question.into())],
+                    )
+                    .await?;
+                return Ok(());
+            }
+            Outcome::Withdrawn => {
+                let page = format!("/antraege/{id}/zurueckziehen");
+                clerk.get(&page).await?;
+                let reason =
+                    "Das Vorhaben wird im nächsten Haushaltsjahr ohne Förderung umgesetzt.";
+                clerk.post(&page, &[("reason", reason.into())]).await?;
+                return Ok(());
+            }
+            _ => {}
+        }
+        self.reviewer.get(&case).await?;
+        self.reviewer
+            .post(&format!("{case}/zuweisen"), &[("reviewer", "me".into())])
+            .await?;
+        self.reviewer
+            .post(&format!("{case}/pruefung-beginnen"), &[])
+            .await?;
+        if matches!(demo.outcome, Outcome::ChangesRequested | Outcome::Answered) {
+            let deadline = locale::today() + time::Duration::days(21);
+            self.reviewer
+                .post(
+                    &format!("{case}/nachforderung"),
+                    &[
+                        ("message", "Bitte ergänzen Sie im Kostenplan, wie sich die Lizenzkosten zusammensetzen, und laden Sie das Angebot hoch.".into()),
+                        ("section", Section::Costs.slug().into()),
+                        ("deadline", deadline.to_string()),
+                    ],
+                )
+                .await?;
+            if demo.outcome == Outcome::ChangesRequested {
+                return Ok(());
+            }
+            let mut answers = section_answers(Section::Costs, demo, self.year);
+            set(
+                &mut answers,
+                &[(
+                    "cost-0-description",
+                    "Schnittstellen XMeld und XBau (laut Angebot vom Anbieter)".into(),
+                )],
+            );
+            save(clerk, id, Section::Costs, &answers).await?;
+            clerk.get(&format!("/antraege/{id}/pruefen")).await?;
+            clerk
+                .post(&format!("/antraege/{id}/einreichen"), &[])
+                .await?;
+            self.reviewer
+                .post(
+                    &format!("{case}/notizen"),
+                    &[("body", "Angebot liegt jetzt vor; Kosten plausibel.".into())],
+                )
+                .await?;
+            return Ok(());
+        }
+        if demo.outcome == Outcome::InReview {
+            return Ok(());
+        }
+        self.propose(id, demo).await?;
+        match demo.outcome {
+            Outcome::Proposed => Ok(()),
+            _ => {
+                self.second.get(&case).await?;
+                self.second
+                    .post(&format!("{case}/entscheidung/bestaetigen"), &[])
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn propose(&mut self, id: i64, demo: &Demo) -> anyhow::Result<()> {
+        let case = format!("/pruefung/antraege/{id}");
+        self.reviewer.get(&case).await?;
+        let eligible: i64 = demo.costs.iter().map(|(_, _, cents)| cents).sum();
+        let (start, end) = sample_period(self.year);
+        let fields: Vec<(&str, String)> = if demo.outcome == Outcome::Rejected {
+            vec![
+                ("outcome", "reject".into()),
+                ("reason", "Das Vorhaben ist ein Standardprodukt ohne Bezug zu gemeinsamen E-Government-Diensten; eine Nachnutzung durch andere Kommunen ist nicht dargelegt (Nr. 2 ThürEGovRL).".into()),
+            ]
+        } else {
+            vec![
+                ("outcome", "approve".into()),
+                ("granted", plain(demo.grant)),
+                ("eligible", plain(eligible)),
+                ("period_start", start),
+                ("period_end", end),
+                ("conditions", "Die Ergebnisse sind anderen Thüringer Kommunen zur Nachnutzung bereitzustellen.".into()),
+            ]
+        };
+        self.reviewer
+            .post(&format!("{case}/entscheidung"), &fields)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The project period of the sample answers, as ISO dates.
+fn sample_period(year: i32) -> (String, String) {
+    let answers = sample::answers(Section::Project, year);
+    let of = |key: &str| {
+        answers
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    (of("start_date"), of("end_date"))
+}
+
+async fn signed_in(state: &AppState, email: &str) -> anyhow::Result<Visitor> {
+    let mut visitor = Visitor::new(state);
+    visitor.get("/anmelden").await?;
+    visitor
+        .post(
+            "/anmelden",
+            &[
+                ("email", email.to_string()),
+                ("password", DEMO_PASSWORD.to_string()),
+            ],
+        )
+        .await
+        .with_context(|| format!("signing in as {email}"))?;
+    Ok(visitor)
+}
+
+/// A browser in process: sends requests to the portal's router with its cookies and the form
+/// token of the last page it opened.
+struct Visitor {
+    router: axum::Router,
+    host: String,
+    cookies: HashMap<String, String>,
+    page: String,
+}
+
+impl Visitor {
+    fn new(state: &AppState) -> Self {
+        let host = state
+            .config
+            .base_url
+            .split("://")
+            .nth(1)
+            .unwrap_or("localhost")
+            .trim_end_matches('/')
+            .to_string();
+        Visitor {
+            router: crate::app(state.clone()),
+            host,
+            cookies: HashMap::new(),
+            page: String::new(),
+        }
+    }
+
+    async fn send(&mut self, request: Request<Body>) -> anyhow::Result<(StatusCode, String)> {
+        let response = self.router.clone().oneshot(request).await?;
+        for cookie in response.headers().get_all(header::SET_COOKIE) {
+            let pair = cookie.to_str()?.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                if value.is_empty() {
+                    self.cookies.remove(name);
+                } else {
+                    self.cookies.insert(name.to_string(), value.to_string());
+                }
+            }
+        }
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = axum::body::to_bytes(response.into_body(), 16 << 20).await?;
+        let body = String::from_utf8_lossy(&body).into_owned();
+        Ok((
+            status,
+            if status.is_redirection() {
+                location
+            } else {
+                body
+            },
+        ))
+    }
+
+    fn request(&self, method: &str, path: &str) -> axum::http::request::Builder {
+        let cookies: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, &self.host)
+            .header(header::COOKIE, cookies.join("; "))
+    }
+
+    /// Opens a page (it must answer 200); its form token is used for the next post.
+    async fn get(&mut self, path: &str) -> anyhow::Result<()> {
+        let request = self.request("GET", path).body(Body::empty())?;
+        let (status, body) = self.send(request).await?;
+        if status != StatusCode::OK {
+            bail!("GET {path}: {status}");
+        }
+        self.page = body;
+        Ok(())
+    }
+
+    /// A hidden field's value on the last page opened.
+    fn hidden(&self, name: &str) -> anyhow::Result<String> {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self
+            .page
+            .find(&marker)
+            .with_context(|| format!("no field {name}"))?
+            + marker.len();
+        let end = self.page[start..]
+            .find('"')
+            .context("an unterminated value")?;
+        Ok(self.page[start..start + end].to_string())
+    }
+
+    /// Sends a form; it must be accepted (a redirect), whose target is returned.
+    async fn post(&mut self, path: &str, values: &[(&str, String)]) -> anyhow::Result<String> {
+        self.send_form(path, &fields(values)).await
+    }
+
+    async fn send_form(&mut self, path: &str, values: &Fields) -> anyhow::Result<String> {
+        let mut all = vec![("csrf_token".to_string(), self.hidden("csrf_token")?)];
+        all.extend(values.iter().cloned());
+        let body = serde_urlencoded::to_string(&all)?;
+        let request = self
+            .request("POST", path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))?;
+        self.accepted(path, request).await
+    }
+
+    async fn upload(
+        &mut self,
+        path: &str,
+        document: &str,
+        name: &str,
+        bytes: &[u8],
+    ) -> anyhow::Result<String> {
+        let boundary = "demo-boundary-7e3f";
+        let mut body = Vec::new();
+        for (field, value) in [
+            ("csrf_token", self.hidden("csrf_token")?),
+            ("document", document.into()),
+        ] {
+            body.extend(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"datei\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend(bytes);
+        body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let request = self
+            .request("POST", path)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))?;
+        self.accepted(path, request).await
+    }
+
+    async fn accepted(&mut self, path: &str, request: Request<Body>) -> anyhow::Result<String> {
+        let (status, location_or_body) = self.send(request).await?;
+        if status != StatusCode::SEE_OTHER {
+            let excerpt: String = location_or_body
+                .split("field-error")
+                .skip(1)
+                .map(|e| e.chars().take(300).collect::<String>())
+                .collect();
+            bail!("POST {path}: {status} {excerpt}");
+        }
+        if self.refused() {
+            bail!("POST {path} was refused");
+        }
+        Ok(location_or_body)
+    }
+
+    /// Whether the last redirect carried a refusal (the flash cookie of a refused action).
+    fn refused(&self) -> bool {
+        use base64::Engine;
+        self.cookies
+            .iter()
+            .filter(|(name, _)| name.ends_with("fp_flash"))
+            .filter_map(|(_, value)| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(value)
+                    .ok()
+            })
+            .any(|text| text.first() == Some(&1))
+    }
+}
