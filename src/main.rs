@@ -110,9 +110,16 @@ async fn main() -> anyhow::Result<()> {
                 loaded = demo::load_lived_in(&database.pool).await;
             }
             if loaded.is_ok() {
-                // The round's applications go through the pages, which need the whole app.
-                let mailer = mail::Mailer::from_config(&config)?;
-                let state = AppState::new(database.pool.clone(), config.clone(), mailer)?;
+                // The round's applications go through the pages, which need the whole app. The
+                // demo reviewers have no second factor and seal no keys: this run asks for none,
+                // and without SECRET_KEY a key of this run will do.
+                let mut pages = config.clone();
+                pages.require_second_factor = false;
+                pages
+                    .secret_key
+                    .get_or_insert_with(|| foerderportal::secrets::new_key().into());
+                let mailer = mail::Mailer::from_config(&pages)?;
+                let state = AppState::new(database.pool.clone(), pages, mailer)?;
                 loaded = demo::first_round::load(&state).await;
             }
             if let (Ok(()), Some(count)) = (&loaded, applications) {
