@@ -895,6 +895,34 @@ async fn journey_two_reviewers_decide_and_the_municipality_gets_its_notice_passe
     browser.assert_accessible().await;
     browser.goto(&app.url("/pruefung/statistik")).await;
     browser.assert_accessible().await;
+    // The dashboard's folded filter: opened, a status chosen, shown as a removable tag.
+    browser.goto(&app.url("/pruefung")).await;
+    browser.check("details.filter-panel > summary").await;
+    browser.select("#status", "approved").await;
+    browser
+        .click("details.filter-panel button[type=submit]")
+        .await;
+    assert!(
+        browser
+            .text(".filter-tags")
+            .await
+            .contains("Status: Bewilligt")
+    );
+    assert!(
+        browser
+            .title()
+            .await
+            .starts_with("Prüfung der Anträge – Status: Bewilligt")
+    );
+    browser.assert_accessible().await;
+    browser.set_viewport_width(320).await;
+    assert!(
+        browser.page_scroll_width().await <= 320,
+        "no sideways scrolling"
+    );
+    browser.set_viewport_width(1280).await;
+    browser.click(".filter-tags a").await;
+    assert_eq!(browser.path().await, "/pruefung");
     let all = subjects(&sink.wait_for(5).await);
     assert!(
         all.contains(&format!("Entscheidung zu Ihrem Antrag {reference}")),

@@ -270,7 +270,8 @@ impl Browser {
             .unwrap_or_else(|e| panic!("cannot choose {path}: {e}"));
     }
 
-    /// Ticks the checkbox or radio button matched by the CSS selector (no page load follows).
+    /// Ticks the checkbox or radio button matched by the CSS selector, or opens the
+    /// disclosure (`summary`) — a click that loads no page.
     pub async fn check(&self, selector: &str) {
         let element = self.client.find(fantoccini::Locator::Css(selector)).await;
         let element = element.unwrap_or_else(|e| panic!("no element {selector}: {e}"));
