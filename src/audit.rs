@@ -123,7 +123,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 83] = [
+pub const ACTIONS: [(&str, &str); 85] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -251,6 +251,14 @@ pub const ACTIONS: [(&str, &str); 83] = [
     ("payment_run.paid", "Zahllauf als bezahlt gebucht"),
     ("programme.debtor_updated", "Auszahlungskonto geändert"),
     ("programme.legal_texts_updated", "Rechtstexte geändert"),
+    (
+        "catalogue.published",
+        "Im Nachnutzungskatalog veröffentlicht",
+    ),
+    (
+        "catalogue.withdrawn",
+        "Aus dem Nachnutzungskatalog zurückgezogen",
+    ),
     (
         "programme.interest_updated",
         "Zinssätze für Rückforderungen geändert",

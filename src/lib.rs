@@ -14,6 +14,7 @@ pub mod admin;
 pub mod amendments;
 pub mod applications;
 pub mod audit;
+pub mod catalogue;
 pub mod config;
 pub mod database;
 pub mod demo;
@@ -84,6 +85,7 @@ pub fn app(state: AppState) -> Router {
         .merge(amendments::router())
         .merge(proofs::routes::router(state.config.upload_limit_bytes))
         .merge(proofs::review::router())
+        .merge(catalogue::router())
         .merge(programmes::routes::router())
         .merge(programmes::admin::router())
         .merge(programmes::programme_admin::router())

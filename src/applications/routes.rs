@@ -179,6 +179,8 @@ struct OverviewPage {
     messages: Vec<super::views::MessageView>,
     /// The municipality may write to the ministry (submitted, owner).
     can_message: bool,
+    /// The applying municipality (not a partner): it decides about the catalogue.
+    is_owner: bool,
     tasks: Vec<Task>,
     complete_count: usize,
     partners: Vec<PartnerView>,
@@ -249,6 +251,7 @@ async fn load_overview(
         },
         messages: super::views::messages(&db::messages(&mut *conn, id).await?, false),
         can_message: access == Access::Owner && dossier.application.reference.is_some(),
+        is_owner: access == Access::Owner,
         editable: access == Access::Owner && status.is_editable(),
         complete_count: tasks
             .iter()

@@ -309,6 +309,12 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
         desk.work(&mut clerk, id, demo)
             .await
             .with_context(|| format!("working {}", demo.title))?;
+        if demo.outcome == Outcome::Approved {
+            publish(&mut clerk, id, demo).await?;
+            if demo.ags == SERVICETEAM.ags {
+                ask_for_reuse(state, id).await?;
+            }
+        }
     }
     // A draft the demo clerk is still writing.
     let mut own = signed_in(state, "kommune@demo.foerderportal.example").await?;
@@ -551,6 +557,44 @@ async fn save_as(
         ],
     );
     clerk.send_form(&page, &all).await?;
+    Ok(())
+}
+
+/// The municipality agrees to show its grant in the Nachnutzungskatalog.
+async fn publish(clerk: &mut Visitor, id: i64, demo: &Demo) -> anyhow::Result<()> {
+    let page = format!("/antraege/{id}/katalog");
+    clerk.get(&page).await?;
+    clerk
+        .post(
+            &page,
+            &[
+                ("summary", demo.summary.into()),
+                ("reuse", "Konzept, Leistungsbeschreibungen und Schulungsunterlagen stehen allen Thüringer Kommunen zur Verfügung; die Online-Verfahren sind auf dem Landesportal nachnutzbar.".into()),
+                ("technologies", "FIT-Connect, XÖV-Standards, Antragsmanagement des Landes".into()),
+                ("mailbox", format!("digital.{}@kommune.example", demo.ags)),
+                ("action", "veroeffentlichen".into()),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// A visitor of the catalogue asks the Serviceteam about reusing it.
+async fn ask_for_reuse(state: &AppState, id: i64) -> anyhow::Result<()> {
+    let mut visitor = Visitor::new(state);
+    let page = format!("/nachnutzung/{id}");
+    visitor.get(&page).await?;
+    visitor
+        .post(
+            &format!("{page}/anfrage"),
+            &[
+                ("name", "Sachgebiet Organisation".into()),
+                ("municipality", "Stadt Bad Frankenhausen".into()),
+                ("email", "organisation@bad-frankenhausen.example".into()),
+                ("message", "Wir möchten die Online-Antragsverfahren des Serviceteams übernehmen. Gibt es eine Leistungsbeschreibung, die wir nutzen können?".into()),
+            ],
+        )
+        .await?;
     Ok(())
 }
 

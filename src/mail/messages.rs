@@ -126,6 +126,26 @@ pub struct CaseMessage {
     pub link: String,
 }
 
+/// "Nachnutzung anfragen": a visitor of the public catalogue writes to a project's mailbox.
+#[derive(Clone, Debug)]
+pub struct ReuseRequest {
+    pub title: String,
+    pub from_name: String,
+    pub from_email: String,
+    pub from_municipality: String,
+    pub message: String,
+    /// The catalogue entry.
+    pub link: String,
+}
+
+/// The copy for the visitor who asked: it repeats nothing the visitor typed, so the public
+/// form cannot send arbitrary text to arbitrary addresses in the ministry's name.
+#[derive(Clone, Debug)]
+pub struct ReuseRequestSent {
+    pub title: String,
+    pub link: String,
+}
+
 /// A payout request (Mittelabruf) moved on: to the municipality's clerks at every step.
 #[derive(Clone, Debug)]
 pub struct PayoutUpdate {
@@ -177,6 +197,8 @@ pub enum Message {
     CaseMessage(CaseMessage),
     PayoutUpdate(PayoutUpdate),
     GrantUpdate(GrantUpdate),
+    ReuseRequest(ReuseRequest),
+    ReuseRequestSent(ReuseRequestSent),
 }
 
 /// A message ready for the outbox.
@@ -222,6 +244,8 @@ impl Message {
             Message::CaseMessage(_) => "case-message",
             Message::PayoutUpdate(_) => "payout-update",
             Message::GrantUpdate(_) => "grant-update",
+            Message::ReuseRequest(_) => "reuse-request",
+            Message::ReuseRequestSent(_) => "reuse-request-sent",
         }
     }
 
@@ -284,6 +308,13 @@ impl Message {
             ),
             Message::GrantUpdate(m) => {
                 format!("{} zum Antrag {}: {}", m.about, m.reference, m.status)
+            }
+            Message::ReuseRequest(m) => format!("Anfrage zur Nachnutzung: {}", m.title),
+            Message::ReuseRequestSent(m) => {
+                format!(
+                    "Ihre Anfrage zur Nachnutzung von „{}“ ist weitergeleitet",
+                    m.title
+                )
             }
         };
         one_line(&subject, 200)
@@ -476,6 +507,18 @@ mod tests {
                 status: "Genehmigt".into(),
                 what: "Das Ministerium hat die Änderung genehmigt.".into(),
                 message: String::new(),
+                link: link.clone(),
+            }),
+            Message::ReuseRequest(ReuseRequest {
+                title: "T".into(),
+                from_name: "N".into(),
+                from_email: "n@example.org".into(),
+                from_municipality: "Gotha".into(),
+                message: "M".into(),
+                link: link.clone(),
+            }),
+            Message::ReuseRequestSent(ReuseRequestSent {
+                title: "T".into(),
                 link: link.clone(),
             }),
         ];

@@ -121,7 +121,11 @@ where
 
 /// The one place that decides which roles see which navigation entries.
 fn navigation(viewer: Option<&Viewer>, path: &str) -> Vec<NavItem> {
-    let mut items = vec![("Startseite", "/"), ("Förderaufrufe", "/foerderaufrufe")];
+    let mut items = vec![
+        ("Startseite", "/"),
+        ("Förderaufrufe", "/foerderaufrufe"),
+        ("Nachnutzung", "/nachnutzung"),
+    ];
     if let Some(v) = viewer {
         if v.is_clerk {
             items.push(("Meine Anträge", "/antraege"));
@@ -441,7 +445,7 @@ mod tests {
         let anon = navigation(None, "/");
         assert_eq!(
             anon.iter().map(|i| i.href).collect::<Vec<_>>(),
-            ["/", "/foerderaufrufe"]
+            ["/", "/foerderaufrufe", "/nachnutzung"]
         );
         assert!(anon[0].current);
         let admin = Viewer {

@@ -68,6 +68,14 @@ const REVIEW_ACTION: [Expect; 5] = [Login, Forbidden, Forbidden, Allowed, Forbid
 const MATRIX: &[Route] = &[
     get("/", PUBLIC),
     get("/foerderaufrufe", PUBLIC),
+    get("/nachnutzung", PUBLIC),
+    get("/nachnutzung/{id}", PUBLIC),
+    post("/nachnutzung/{id}/anfrage", ANYONE_ACTION),
+    get("/offene-daten", PUBLIC),
+    get("/offene-daten/vorhaben.csv", PUBLIC),
+    get("/offene-daten/vorhaben.json", PUBLIC),
+    get("/offene-daten/foerderaufrufe.csv", PUBLIC),
+    get("/offene-daten/foerderaufrufe.json", PUBLIC),
     get("/impressum", PUBLIC),
     get("/datenschutz", PUBLIC),
     get("/barrierefreiheit", PUBLIC),
@@ -153,6 +161,8 @@ const MATRIX: &[Route] = &[
         [Login, Status(303), Status(404), Forbidden, Forbidden],
     ),
     get("/antraege/{id}/druck", OWN_PAGE),
+    get("/antraege/{id}/katalog", OWN_PAGE),
+    post("/antraege/{id}/katalog", OWN_ACTION),
     get(
         "/antraege/{id}/bescheid.pdf",
         [Login, Status(404), Status(404), Forbidden, Forbidden],
@@ -397,6 +407,16 @@ async fn objects(app: &TestApp) -> Objects {
         .fetch_one(&app.pool)
         .await
         .unwrap();
+    // The grant is in the public catalogue.
+    sqlx::query(
+        "INSERT INTO catalogue_entries (application_id, title, summary, reuse, mailbox, published_by)
+         SELECT id, title, 'Kurz', 'Nachnutzbar', 'postfach@kommune.example', created_by
+         FROM applications WHERE id = $1",
+    )
+    .bind(grant)
+    .execute(&app.pool)
+    .await
+    .unwrap();
     let (amendment, decided_amendment) = amendments(app, grant, user).await;
     let (proof, proof_receipt, proof_file) = submitted_proof(app, grant).await;
     Objects {
@@ -620,6 +640,8 @@ fn concrete(path: &str, objects: &Objects) -> String {
         objects.run
     } else if path.starts_with("/pruefung/") {
         objects.case
+    } else if path.starts_with("/nachnutzung/") {
+        objects.grant
     } else if path.starts_with("/antraege/")
         && (path.contains("/auszahlungen")
             || path.contains("/aenderungen")
@@ -989,6 +1011,24 @@ async fn hostile_input_never_causes_a_server_error() {
         let page = clerk.post_with_token(&path, &[("body", value)]).await;
         if page.status.is_server_error() {
             failures.push(format!("POST {path}: {}", page.status));
+        }
+    }
+    // The catalogue: the owner's consent, and a visitor's request for reuse.
+    let visitor = app.client();
+    for value in hostile {
+        let consent = format!("/antraege/{}/katalog", objects.grant);
+        let fields = ["summary", "reuse", "technologies", "mailbox", "action"];
+        let values: Vec<(&str, &str)> = fields.iter().map(|f| (*f, value)).collect();
+        let request = format!("/nachnutzung/{}/anfrage", objects.grant);
+        let fields = ["name", "email", "municipality", "message"];
+        let asked: Vec<(&str, &str)> = fields.iter().map(|f| (*f, value)).collect();
+        for (path, page) in [
+            (&consent, clerk.post_with_token(&consent, &values).await),
+            (&request, visitor.post_with_token(&request, &asked).await),
+        ] {
+            if page.status.is_server_error() {
+                failures.push(format!("POST {path}: {}", page.status));
+            }
         }
     }
     // The Mittelabruf, every field (the payment rows repeated), with another account.

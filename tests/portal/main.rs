@@ -15,6 +15,7 @@ mod accounts;
 mod amendments;
 mod applications;
 mod architecture;
+mod catalogue;
 mod directory;
 mod hardening;
 mod mail;

@@ -26,9 +26,11 @@ use tokio::sync::{Mutex, OnceCell};
 use tokio_util::sync::CancellationToken;
 
 /// Every page an anonymous visitor can open; each must pass the shell and accessibility checks.
-pub const PUBLIC_PAGES: [&str; 6] = [
+pub const PUBLIC_PAGES: [&str; 8] = [
     "/",
     "/foerderaufrufe",
+    "/nachnutzung",
+    "/offene-daten",
     "/impressum",
     "/datenschutz",
     "/barrierefreiheit",

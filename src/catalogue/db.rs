@@ -1,0 +1,286 @@
+//! SQL for the catalogue: entries as their owners keep them, what the public sees of them
+//! (the view `catalogue_public`), and the requests for reuse.
+
+use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
+
+use super::model::Search;
+
+/// An entry as its owner edits it.
+#[derive(Clone, Debug, Default)]
+pub struct OwnEntry {
+    pub summary: String,
+    pub reuse: String,
+    pub technologies: String,
+    pub mailbox: String,
+}
+
+/// An entry as the public sees it.
+#[derive(Clone, Debug)]
+pub struct PublicEntry {
+    pub id: i64,
+    pub reference: Option<String>,
+    pub title: String,
+    pub summary: String,
+    pub reuse: String,
+    pub technologies: String,
+    pub mailbox: String,
+    pub category_code: Option<String>,
+    pub category_title: Option<String>,
+    pub municipality: String,
+    pub district: Option<String>,
+    pub round_title: String,
+    pub partners: String,
+    pub period_start: Option<Date>,
+    pub period_end: Option<Date>,
+    pub granted_cents: Option<i64>,
+    pub phase: String,
+    pub published_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// The columns of [`PublicEntry`] from the view (all nullable to the macros, hence the `!`).
+macro_rules! public_entry {
+    ($($rest:tt)*) => {
+        sqlx::query_as!(
+            PublicEntry,
+            r#"SELECT p.id AS "id!", p.reference, p.title AS "title!", p.summary AS "summary!",
+                      p.reuse AS "reuse!", p.technologies AS "technologies!", p.mailbox AS "mailbox!",
+                      p.category_code, p.category_title, p.municipality AS "municipality!",
+                      p.district, p.round_title AS "round_title!", p.partners AS "partners!",
+                      p.period_start, p.period_end, p.granted_cents, p.phase AS "phase!",
+                      p.published_at AS "published_at!", p.updated_at AS "updated_at!"
+               FROM catalogue_public p "# + $($rest)*
+        )
+    };
+}
+
+pub async fn own_entry(
+    conn: &mut PgConnection,
+    application: i64,
+) -> sqlx::Result<Option<OwnEntry>> {
+    sqlx::query_as!(
+        OwnEntry,
+        "SELECT summary, reuse, technologies, mailbox FROM catalogue_entries WHERE application_id = $1",
+        application
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn save_entry(
+    conn: &mut PgConnection,
+    application: i64,
+    e: &OwnEntry,
+    user: i64,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO catalogue_entries (application_id, title, summary, reuse, technologies, mailbox, published_by)
+         SELECT a.id, a.title, $2, $3, $4, $5, $6 FROM applications a WHERE a.id = $1
+         ON CONFLICT (application_id) DO UPDATE SET summary = EXCLUDED.summary,
+             reuse = EXCLUDED.reuse, technologies = EXCLUDED.technologies,
+             mailbox = EXCLUDED.mailbox, published_by = EXCLUDED.published_by, updated_at = now()",
+        application,
+        e.summary,
+        e.reuse,
+        e.technologies,
+        e.mailbox,
+        user,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Withdraws the consent: the entry and its requests go.
+pub async fn delete_entry(conn: &mut PgConnection, application: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "DELETE FROM catalogue_entries WHERE application_id = $1",
+        application
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// One page of the public catalogue for the search, and how many entries it finds.
+pub async fn search(
+    conn: &mut PgConnection,
+    s: &Search,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<PublicEntry>, i64)> {
+    let rows = public_entry!(
+        "WHERE ($1 = '' OR p.search @@ websearch_to_tsquery('german', $1))
+           AND ($2 = '' OR p.category_code = $2)
+           AND ($3::bigint IS NULL OR p.district_id = $3)
+           AND ($4 = '' OR p.phase = $4)
+         ORDER BY CASE WHEN $5 AND $1 <> '' THEN ts_rank(p.search, websearch_to_tsquery('german', $1)) END DESC NULLS LAST,
+                  p.published_at DESC, p.id DESC
+         LIMIT $6 OFFSET $7",
+        s.text,
+        s.category,
+        s.district,
+        s.phase,
+        s.by_relevance,
+        limit,
+        offset,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let total = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM catalogue_public p
+           WHERE ($1 = '' OR p.search @@ websearch_to_tsquery('german', $1))
+             AND ($2 = '' OR p.category_code = $2)
+             AND ($3::bigint IS NULL OR p.district_id = $3)
+             AND ($4 = '' OR p.phase = $4)"#,
+        s.text,
+        s.category,
+        s.district,
+        s.phase,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((rows, total))
+}
+
+pub async fn public_entry(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<PublicEntry>> {
+    public_entry!("WHERE p.id = $1", id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Every public entry, newest first (the open data).
+pub async fn all_public(conn: &mut PgConnection) -> sqlx::Result<Vec<PublicEntry>> {
+    public_entry!("ORDER BY p.published_at DESC, p.id DESC")
+        .fetch_all(conn)
+        .await
+}
+
+/// The Landkreise and categories that public entries have, for the filters.
+pub async fn filter_choices(
+    conn: &mut PgConnection,
+) -> sqlx::Result<(Vec<(String, String)>, Vec<(i64, String)>)> {
+    let categories = sqlx::query!(
+        r#"SELECT DISTINCT p.category_code AS "code!", p.category_title AS "title!"
+           FROM catalogue_public p WHERE p.category_code IS NOT NULL AND p.category_title IS NOT NULL
+           ORDER BY 1"#
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.code, r.title))
+    .collect();
+    let districts = sqlx::query!(
+        r#"SELECT DISTINCT p.district_id AS "id!", p.district AS "name!"
+           FROM catalogue_public p WHERE p.district_id IS NOT NULL AND p.district IS NOT NULL
+           ORDER BY 2"#
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.name))
+    .collect();
+    Ok((categories, districts))
+}
+
+pub struct NewRequest<'a> {
+    pub application: i64,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub municipality: &'a str,
+    pub message: &'a str,
+    pub client: &'a str,
+}
+
+pub async fn insert_request(conn: &mut PgConnection, r: &NewRequest<'_>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO catalogue_requests (application_id, name, email, municipality, message, client)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        r.application,
+        r.name,
+        r.email,
+        r.municipality,
+        r.message,
+        r.client,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Requests in the last hour from this client, and to this entry.
+pub async fn recent_requests(
+    conn: &mut PgConnection,
+    client: &str,
+    application: i64,
+) -> sqlx::Result<(i64, i64)> {
+    let row = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE client = $1) AS "client!",
+                  count(*) FILTER (WHERE application_id = $2) AS "entry!"
+           FROM catalogue_requests WHERE at > now() - interval '1 hour'"#,
+        client,
+        application,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((row.client, row.entry))
+}
+
+#[derive(Clone, Debug)]
+pub struct RequestRow {
+    pub name: String,
+    pub email: String,
+    pub municipality: String,
+    pub message: String,
+    pub at: OffsetDateTime,
+}
+
+/// The requests an entry received, newest first.
+pub async fn requests_for(
+    conn: &mut PgConnection,
+    application: i64,
+) -> sqlx::Result<Vec<RequestRow>> {
+    sqlx::query_as!(
+        RequestRow,
+        "SELECT name, email, municipality, message, at FROM catalogue_requests
+         WHERE application_id = $1 ORDER BY at DESC, id DESC",
+        application
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The public figures of a round: applications filed (not drafts), municipalities, sums.
+#[derive(Clone, Debug)]
+pub struct RoundFigures {
+    pub id: i64,
+    pub title: String,
+    pub year: i32,
+    pub budget_cents: i64,
+    pub applications: i64,
+    pub municipalities: i64,
+    pub requested_cents: i64,
+    pub approved: i64,
+    pub granted_cents: i64,
+}
+
+/// Per published round; what a press release of the ministry would say.
+pub async fn round_figures(conn: &mut PgConnection) -> sqlx::Result<Vec<RoundFigures>> {
+    sqlx::query_as!(
+        RoundFigures,
+        r#"SELECT r.id, r.title, r.year, r.budget_cents,
+                  count(a.id) AS "applications!",
+                  count(DISTINCT a.municipality_id) AS "municipalities!",
+                  coalesce(sum(a.requested_grant_cents), 0)::bigint AS "requested_cents!",
+                  count(a.granted_cents) AS "approved!",
+                  coalesce(sum(a.granted_cents), 0)::bigint AS "granted_cents!"
+           FROM rounds r
+           LEFT JOIN applications a ON a.round_id = r.id AND a.reference IS NOT NULL
+           WHERE r.state <> $1
+           GROUP BY r.id ORDER BY r.year DESC, r.id DESC"#,
+        crate::programmes::model::RoundState::Draft as _,
+    )
+    .fetch_all(conn)
+    .await
+}
