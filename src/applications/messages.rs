@@ -41,7 +41,7 @@ pub async fn post(
         Side::Municipality => (
             db::case_reviewer(conn, id).await?.into_iter().collect(),
             row.municipality_name.clone(),
-            format!("{base_url}/pruefung/antraege/{id}#nachrichten"),
+            format!("{base_url}/pruefung/antraege/{id}/nachrichten"),
         ),
     };
     let message = Message::CaseMessage(CaseMessage {

@@ -1,5 +1,6 @@
-//! Working a case: everything the application consists of, its timeline and revisions, internal
-//! notes, assignment, the Prüfvermerk, starting the review and the Nachforderung.
+//! Working a case: its sub-pages (the dossier, Prüfung, Nachrichten, Verlauf; the Entscheidung
+//! is in `decisions`), internal notes, assignment, the Prüfvermerk, starting the review and the
+//! Nachforderung. Every action returns to the sub-page its form is on.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -11,7 +12,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::access::{case_of, reviewer};
-use super::case_page::{CHECKLIST, CasePage, load_case_page};
+use super::case_page::{self, CHECKLIST, CasePage, load_case_page};
+use super::case_tabs::CaseTab;
 use super::db;
 use crate::accounts::CurrentUser;
 use crate::applications::db as applications_db;
@@ -27,7 +29,9 @@ use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_w
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/pruefung/antraege/{id}", get(case_page))
+        .route("/pruefung/antraege/{id}", get(application_tab))
+        .route("/pruefung/antraege/{id}/pruefung", get(review_tab))
+        .route("/pruefung/antraege/{id}/verlauf", get(history_tab))
         .route("/pruefung/antraege/{id}/zuweisen", post(assign))
         .route(
             "/pruefung/antraege/{id}/pruefung-beginnen",
@@ -42,24 +46,53 @@ pub fn router() -> Router<AppState> {
             post(request_changes),
         )
         .route("/pruefung/antraege/{id}/notizen", post(add_note))
-        .route("/pruefung/antraege/{id}/nachrichten", post(send_message))
+        .route(
+            "/pruefung/antraege/{id}/nachrichten",
+            get(messages_tab).post(send_message),
+        )
         .route("/pruefung/antraege/{id}/anlagen/{file}", get(download))
 }
 
-async fn case_page(
+/// The case's own address: the application dossier first.
+async fn application_tab(
     State(app): State<AppState>,
-    mut page: PageContext,
+    page: PageContext,
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<CasePage, AppError> {
-    let mut conn = app.db.acquire().await?;
-    let row = case_of(&mut conn, &user, id, false).await?;
-    let errors = page.take_refusal();
-    load_case_page(&mut conn, page, row, user.id, errors).await
+    case_page::show(&app, page, &user, id, CaseTab::Antrag).await
 }
 
-fn back_to_case(app: &AppState, id: i64, message: &str) -> Response {
-    redirect_with_flash(&app.cookies, &format!("/pruefung/antraege/{id}"), message)
+async fn review_tab(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<CasePage, AppError> {
+    case_page::show(&app, page, &user, id, CaseTab::Pruefung).await
+}
+
+async fn messages_tab(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<CasePage, AppError> {
+    case_page::show(&app, page, &user, id, CaseTab::Nachrichten).await
+}
+
+async fn history_tab(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<CasePage, AppError> {
+    case_page::show(&app, page, &user, id, CaseTab::Verlauf).await
+}
+
+/// Back to the sub-page the form was on, with a notice.
+fn back_to(app: &AppState, id: i64, tab: CaseTab, message: &str) -> Response {
+    redirect_with_flash(&app.cookies, &tab.path(id), message)
 }
 
 #[derive(Deserialize)]
@@ -111,9 +144,10 @@ async fn assign(
     )
     .await?;
     tx.commit().await?;
-    Ok(back_to_case(
+    Ok(back_to(
         &app,
         id,
+        CaseTab::Pruefung,
         &match name {
             Some(n) => format!("Der Antrag ist {n} zugewiesen."),
             None => "Die Zuweisung ist aufgehoben.".into(),
@@ -131,7 +165,12 @@ async fn start_review(
     let mut tx = app.db.begin().await?;
     let row = case_of(&mut tx, &user, id, true).await?;
     if row.status != Status::Submitted {
-        return Ok(back_to_case(&app, id, "Die Prüfung läuft bereits."));
+        return Ok(back_to(
+            &app,
+            id,
+            CaseTab::Pruefung,
+            "Die Prüfung läuft bereits.",
+        ));
     }
     workflow::apply(
         &mut tx,
@@ -155,7 +194,12 @@ async fn start_review(
     )
     .await?;
     tx.commit().await?;
-    Ok(back_to_case(&app, id, "Die Prüfung hat begonnen."))
+    Ok(back_to(
+        &app,
+        id,
+        CaseTab::Pruefung,
+        "Die Prüfung hat begonnen.",
+    ))
 }
 
 /// The Prüfvermerk as posted: `{key}-result` and `{key}-note` for each question of
@@ -192,7 +236,12 @@ async fn save_assessment(
     )
     .await?;
     tx.commit().await?;
-    Ok(back_to_case(&app, id, "Der Prüfvermerk ist gespeichert."))
+    Ok(back_to(
+        &app,
+        id,
+        CaseTab::Pruefung,
+        "Der Prüfvermerk ist gespeichert.",
+    ))
 }
 
 use crate::applications::forms::MESSAGE_MAX;
@@ -264,7 +313,8 @@ async fn request_changes(
         tx.rollback().await?;
         let mut conn = app.db.acquire().await?;
         let row = case_of(&mut conn, &user, id, false).await?;
-        let mut case = load_case_page(&mut conn, page, row, user.id, errors).await?;
+        let mut case =
+            load_case_page(&mut conn, page, row, user.id, errors, CaseTab::Pruefung).await?;
         case.change_message = message;
         case.change_sections = chosen;
         case.change_deadline = deadline_text;
@@ -295,9 +345,10 @@ async fn request_changes(
     )
     .await?;
     tx.commit().await?;
-    Ok(back_to_case(
+    Ok(back_to(
         &app,
         id,
+        CaseTab::Pruefung,
         "Die Nachforderung ist gestellt; die Kommune ist per E-Mail benachrichtigt.",
     ))
 }
@@ -330,12 +381,18 @@ async fn add_note(
     if let Some(message) = problem {
         let mut errors = FormErrors::default();
         errors.add("body", message);
-        let mut case = load_case_page(&mut conn, page, row, user.id, errors).await?;
+        let mut case =
+            load_case_page(&mut conn, page, row, user.id, errors, CaseTab::Nachrichten).await?;
         case.note = body;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, case).into_response());
     }
     db::add_note(&mut conn, id, user.id, &body).await?;
-    Ok(back_to_case(&app, id, "Die Notiz ist gespeichert."))
+    Ok(back_to(
+        &app,
+        id,
+        CaseTab::Nachrichten,
+        "Die Notiz ist gespeichert.",
+    ))
 }
 
 #[derive(Deserialize)]
@@ -388,7 +445,8 @@ async fn send_message(
         let mut errors = FormErrors::default();
         errors.add("nachricht", problem);
         let mut conn = app.db.acquire().await?;
-        let mut case = load_case_page(&mut conn, page, row, user.id, errors).await?;
+        let mut case =
+            load_case_page(&mut conn, page, row, user.id, errors, CaseTab::Nachrichten).await?;
         case.message = body;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, case).into_response());
     }
@@ -402,9 +460,10 @@ async fn send_message(
     )
     .await?;
     tx.commit().await?;
-    Ok(back_to_case(
+    Ok(back_to(
         &app,
         id,
+        CaseTab::Nachrichten,
         "Die Nachricht ist an die Kommune gesendet.",
     ))
 }

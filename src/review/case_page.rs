@@ -1,13 +1,17 @@
-//! The case page as reviewers see it: everything the application consists of, its timeline and
-//! revisions, notes, the Prüfvermerk and the decision. The handlers in `case` and `decisions`
-//! render it, again with their form's errors when a form was refused.
+//! The case page as reviewers see it, one sub-page at a time (see [`CaseTab`]): everything the
+//! application consists of, its timeline and revisions, notes, the Prüfvermerk and the
+//! decision. The handlers in `case` and `decisions` render it, again with their form's errors
+//! on the sub-page of the form when it was refused.
 
 use askama::Template;
 use askama_web::WebTemplate;
 
+use super::access::case_of;
+use super::case_tabs::{CaseTab, Proposal, TabLink, next_step, tab_links};
 use super::dashboard::review_label;
 use super::db::{self, DecisionRow};
 use super::model::{DecisionState, Outcome, ProposalForm};
+use crate::accounts::CurrentUser;
 use crate::applications::db::ApplicationRow;
 use crate::applications::dossier::Dossier;
 use crate::applications::model::{Section, Status};
@@ -19,6 +23,7 @@ use crate::applications::views::{
 use crate::error::AppError;
 use crate::locale;
 use crate::money::Cents;
+use crate::state::AppState;
 use crate::validation::FormErrors;
 use crate::web::PageContext;
 
@@ -70,6 +75,13 @@ pub struct RevisionDiff {
 #[template(path = "review/case.html")]
 pub struct CasePage {
     page: PageContext,
+    /// The sub-page shown, and the sub navigation with it marked.
+    tab: CaseTab,
+    tabs: Vec<TabLink>,
+    /// What this person can do next, and links to the sub-pages where it is done (none to the
+    /// sub-page shown).
+    next_text: &'static str,
+    next_links: Vec<(&'static str, String)>,
     head: Header,
     status: Status,
     status_label: &'static str,
@@ -178,6 +190,32 @@ pub fn years_text(split: &[(i32, Cents)]) -> String {
         .join(", ")
 }
 
+/// What changed from each submitted version to the next.
+fn revision_diffs(revisions: &[crate::applications::db::RevisionRow]) -> Vec<RevisionDiff> {
+    revisions
+        .windows(2)
+        .map(|w| RevisionDiff {
+            from: w[0].number,
+            to: w[1].number,
+            at: locale::date_time(w[1].submitted_at),
+            changes: revisions::diff(&w[0].answers.0, &w[1].answers.0),
+        })
+        .collect()
+}
+
+/// The Prüfvermerk's questions with the answers saved so far (`items` by question key).
+fn checklist(items: &serde_json::Value) -> Vec<CheckItem> {
+    CHECKLIST
+        .iter()
+        .map(|(key, label)| CheckItem {
+            key,
+            label,
+            result: items[key]["result"].as_str().unwrap_or("").to_string(),
+            note: items[key]["note"].as_str().unwrap_or("").to_string(),
+        })
+        .collect()
+}
+
 /// The ministry's timeline of a case.
 fn event_views(events: &[crate::applications::db::EventRow]) -> Vec<EventView> {
     events
@@ -196,12 +234,28 @@ fn event_views(events: &[crate::applications::db::EventRow]) -> Vec<EventView> {
         .collect()
 }
 
+/// A sub-page of the case as a GET shows it: with the refusal the previous POST redirected
+/// here with, if any.
+pub async fn show(
+    app: &AppState,
+    mut page: PageContext,
+    user: &CurrentUser,
+    id: i64,
+    tab: CaseTab,
+) -> Result<CasePage, AppError> {
+    let mut conn = app.db.acquire().await?;
+    let row = case_of(&mut conn, user, id, false).await?;
+    let errors = page.take_refusal();
+    load_case_page(&mut conn, page, row, user.id, errors, tab).await
+}
+
 pub async fn load_case_page(
     conn: &mut sqlx::PgConnection,
     page: PageContext,
     row: ApplicationRow,
     me: i64,
     errors: FormErrors,
+    tab: CaseTab,
 ) -> Result<CasePage, AppError> {
     let id = row.id;
     let decision = db::current_decision(conn, id).await?;
@@ -224,10 +278,20 @@ pub async fn load_case_page(
         }),
         None => None,
     };
+    let proposal = match &decision {
+        Some(d) if d.state == DecisionState::Proposed && d.proposed_by == me => Proposal::OwnOpen,
+        Some(d) if d.state == DecisionState::Proposed => Proposal::OthersOpen,
+        _ => Proposal::None,
+    };
+    let next = next_step(status, proposal);
     Ok(CasePage {
         year_fields,
         automatic_split,
         page,
+        tab,
+        tabs: tab_links(id, tab),
+        next_text: next.text,
+        next_links: next.links_from(id, tab),
         head: Header::new(&dossier.application),
         status,
         status_label: review_label(status),
@@ -254,24 +318,8 @@ pub async fn load_case_page(
                 body: n.body,
             })
             .collect(),
-        diffs: revisions
-            .windows(2)
-            .map(|w| RevisionDiff {
-                from: w[0].number,
-                to: w[1].number,
-                at: locale::date_time(w[1].submitted_at),
-                changes: revisions::diff(&w[0].answers.0, &w[1].answers.0),
-            })
-            .collect(),
-        checklist: CHECKLIST
-            .iter()
-            .map(|(key, label)| CheckItem {
-                key,
-                label,
-                result: items[key]["result"].as_str().unwrap_or("").to_string(),
-                note: items[key]["note"].as_str().unwrap_or("").to_string(),
-            })
-            .collect(),
+        diffs: revision_diffs(&revisions),
+        checklist: checklist(&items),
         assessed: assessment
             .map(|a| format!("{}, {}", a.assessor, locale::date_time(a.at)))
             .unwrap_or_default(),
@@ -286,10 +334,7 @@ pub async fn load_case_page(
         note: String::new(),
         messages: crate::applications::views::messages(&record.messages.0, true),
         message: String::new(),
-        can_settle: status == Status::DecisionProposed
-            && decision
-                .as_ref()
-                .is_some_and(|d| d.state == DecisionState::Proposed && d.proposed_by != me),
+        can_settle: status == Status::DecisionProposed && proposal == Proposal::OthersOpen,
         has_notice: decision
             .as_ref()
             .is_some_and(|d| d.state == DecisionState::Confirmed),

@@ -1,7 +1,7 @@
 //! Decisions under the four-eyes principle: one reviewer proposes approval (amount, eligible
 //! costs, period, Nebenbestimmungen) or rejection; a different reviewer confirms or sends it
 //! back. Confirming an approval commits the grant against the round's budget atomically and
-//! issues the notice as PDF.
+//! issues the notice as PDF. All of it happens on the case's Entscheidung sub-page.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -13,7 +13,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::access::{case_of, reviewer};
-use super::case_page::load_case_page;
+use super::case_page::{self, CasePage, load_case_page};
+use super::case_tabs::CaseTab;
 use super::db::{self, DecisionRow, NewDecision};
 use super::model::{DecisionState, GrantLimits, Outcome, ProposalForm, ValidProposal};
 use super::notice::{self, Notice};
@@ -35,7 +36,10 @@ use crate::web::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/pruefung/antraege/{id}/entscheidung", post(propose))
+        .route(
+            "/pruefung/antraege/{id}/entscheidung",
+            get(decision_tab).post(propose),
+        )
         .route(
             "/pruefung/antraege/{id}/entscheidung/bestaetigen",
             post(confirm),
@@ -57,7 +61,16 @@ fn limits(ctx: &db::NoticeContext) -> GrantLimits {
     }
 }
 
-/// The case page again, with a problem to show (422 for form errors, 409 for refusals).
+async fn decision_tab(
+    State(app): State<AppState>,
+    page: PageContext,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<CasePage, AppError> {
+    case_page::show(&app, page, &user, id, CaseTab::Entscheidung).await
+}
+
+/// The Entscheidung sub-page again, with the proposal's errors and what was typed.
 async fn case_with_errors(
     app: &AppState,
     page: PageContext,
@@ -69,21 +82,27 @@ async fn case_with_errors(
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     let row = case_of(&mut conn, user, id, false).await?;
-    let mut case = load_case_page(&mut conn, page, row, user.id, errors).await?;
+    let mut case =
+        load_case_page(&mut conn, page, row, user.id, errors, CaseTab::Entscheidung).await?;
     if let Some(p) = proposal {
         case.proposal = p;
     }
     Ok((status, case).into_response())
 }
 
-/// Back to the case page, which shows why the action was refused at `field`.
+/// Back to the Entscheidung sub-page, which shows why the action was refused at `field`.
 fn refused(app: &AppState, id: i64, field: &str, message: &str) -> Response {
     redirect_with_refusal(
         &app.cookies,
-        &format!("/pruefung/antraege/{id}"),
+        &CaseTab::Entscheidung.path(id),
         field,
         message,
     )
+}
+
+/// Back to the Entscheidung sub-page, with a notice.
+fn decided(app: &AppState, id: i64, message: &str) -> Response {
+    redirect_with_flash(&app.cookies, &CaseTab::Entscheidung.path(id), message)
 }
 
 async fn propose(
@@ -98,10 +117,11 @@ async fn propose(
     let row = case_of(&mut tx, &user, id, true).await?;
     if row.status != Status::InReview {
         tx.rollback().await?;
+        // Not at `outcome`: without a review in progress the page shows no proposal form.
         return Ok(refused(
             &app,
             id,
-            "outcome",
+            "entscheidung",
             "Eine Entscheidung kann nur während der Prüfung vorgeschlagen werden.",
         ));
     }
@@ -151,9 +171,9 @@ async fn propose(
     )
     .await?;
     tx.commit().await?;
-    Ok(redirect_with_flash(
-        &app.cookies,
-        &format!("/pruefung/antraege/{id}"),
+    Ok(decided(
+        &app,
+        id,
         "Die Entscheidung ist vorgeschlagen. Eine zweite Person muss sie bestätigen.",
     ))
 }
@@ -386,9 +406,9 @@ async fn confirm(
     )
     .await?;
     tx.commit().await?;
-    Ok(redirect_with_flash(
-        &app.cookies,
-        &format!("/pruefung/antraege/{id}"),
+    Ok(decided(
+        &app,
+        id,
         if approve {
             "Die Bewilligung ist bestätigt; der Zuwendungsbescheid ist erstellt und die Kommune benachrichtigt."
         } else {
@@ -452,9 +472,9 @@ async fn send_back(
     )
     .await?;
     tx.commit().await?;
-    Ok(redirect_with_flash(
-        &app.cookies,
-        &format!("/pruefung/antraege/{id}"),
+    Ok(decided(
+        &app,
+        id,
         "Der Vorschlag ist zurückgegeben; der Antrag ist wieder in Prüfung.",
     ))
 }

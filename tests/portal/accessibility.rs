@@ -793,6 +793,9 @@ async fn journey_two_reviewers_decide_and_the_municipality_gets_its_notice_passe
         .click(&format!("a[href='/pruefung/antraege/{id}']"))
         .await;
     browser.assert_accessible().await;
+    // The actions are on the case's Prüfung sub-page.
+    browser.click("nav.sub-nav a[href$='/pruefung']").await;
+    browser.assert_accessible().await;
     browser
         .click("form[action$='/zuweisen'] input[value='me'] ~ button")
         .await;
@@ -861,7 +864,7 @@ async fn journey_two_reviewers_decide_and_the_municipality_gets_its_notice_passe
     );
     browser.click(sign_out).await;
 
-    // Reviewer A sees what changed and proposes approval.
+    // Reviewer A sees what changed, notes it and proposes approval.
     open_login_and_sign_in(&browser, &app, "pruefung@demo.foerderportal.example").await;
     browser
         .goto(&app.url(&format!("/pruefung/antraege/{id}")))
@@ -872,6 +875,24 @@ async fn journey_two_reviewers_decide_and_the_municipality_gets_its_notice_passe
             .await
             .contains("Lizenzen laut Angebot vom 01.12.")
     );
+    browser.assert_accessible().await;
+    // The dossier says it was changed and links to the changes in the Verlauf.
+    browser
+        .click("main .notice a[href*='/verlauf#fassung-2']")
+        .await;
+    assert_eq!(
+        browser.path().await,
+        format!("/pruefung/antraege/{id}/verlauf")
+    );
+    browser.assert_accessible().await;
+    browser.click("nav.sub-nav a[href$='/nachrichten']").await;
+    browser.assert_accessible().await;
+    submit_expecting_errors(&browser, "form[action$='/notizen'] button").await;
+    browser.fill("#body", "Angebote liegen vor.").await;
+    browser.click("form[action$='/notizen'] button").await;
+    browser.assert_accessible().await;
+    browser.click("nav.sub-nav a[href$='/entscheidung']").await;
+    browser.assert_accessible().await;
     browser.check("#outcome").await;
     browser.click("form[action$='/entscheidung'] button").await;
     browser.assert_accessible().await;
@@ -884,6 +905,9 @@ async fn journey_two_reviewers_decide_and_the_municipality_gets_its_notice_passe
     browser
         .click(&format!("ul.task-cases a[href='/pruefung/antraege/{id}']"))
         .await;
+    browser.assert_accessible().await;
+    // The next step at the top leads to the Entscheidung sub-page.
+    browser.click(".case-summary .next-step a").await;
     browser.assert_accessible().await;
     browser.click("form[action$='/bestaetigen'] button").await;
     assert!(
@@ -1236,7 +1260,7 @@ async fn the_split_of_a_grant_by_budget_year_passes_axe() {
         .unwrap();
     open_login_and_sign_in(&browser, &app, "pruefung@demo.foerderportal.example").await;
     browser
-        .goto(&app.url(&format!("/pruefung/antraege/{id}")))
+        .goto(&app.url(&format!("/pruefung/antraege/{id}/entscheidung")))
         .await;
     browser.assert_accessible().await;
     browser.check("#outcome").await;

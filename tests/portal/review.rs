@@ -179,6 +179,8 @@ async fn a_reviewer_works_a_case_and_the_municipality_sees_only_what_is_meant_fo
     let id = submitted_cases(&app, 0).await;
     let reviewer = app.sign_in_as(Role::Reviewer).await;
     let case = format!("/pruefung/antraege/{id}");
+    // Each action is on the case's sub-page that holds its form.
+    let (review, messages) = (format!("{case}/pruefung"), format!("{case}/nachrichten"));
 
     let page = reviewer.get(&case).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -189,21 +191,24 @@ async fn a_reviewer_works_a_case_and_the_municipality_sees_only_what_is_meant_fo
     assert_eq!(reviewer.get(&file).await.status, StatusCode::OK);
 
     reviewer
-        .submit(&case, "form[action$='/pruefung-beginnen']", &[])
+        .submit(&review, "form[action$='/pruefung-beginnen']", &[])
         .await;
     let page = reviewer.get(&case).await;
     assert!(
-        page.text("main > p:nth-of-type(3)").contains("Paul Prüfer"),
+        page.text(".case-summary").contains("Paul Prüfer"),
         "the starter is assigned"
     );
     assert!(
-        page.texts(".timeline strong")
+        reviewer
+            .get(&format!("{case}/verlauf"))
+            .await
+            .texts(".timeline strong")
             .contains(&"Prüfung begonnen".to_string())
     );
 
     let saved = reviewer
         .submit(
-            &case,
+            &review,
             "form[action$='/pruefvermerk']",
             &[
                 ("eligible_applicant-result", "ok"),
@@ -213,7 +218,7 @@ async fn a_reviewer_works_a_case_and_the_municipality_sees_only_what_is_meant_fo
         )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
-    let page = reviewer.get(&case).await;
+    let page = reviewer.get(&review).await;
     assert_eq!(
         page.attr("#costs_plausible-not_ok", "checked").as_deref(),
         Some("")
@@ -225,7 +230,7 @@ async fn a_reviewer_works_a_case_and_the_municipality_sees_only_what_is_meant_fo
 
     reviewer
         .submit(
-            &case,
+            &messages,
             "form[action$='/notizen']",
             &[("body", "Intern: Rücksprache mit Referat 21")],
         )
@@ -234,7 +239,7 @@ async fn a_reviewer_works_a_case_and_the_municipality_sees_only_what_is_meant_fo
     // A Nachforderung without its parts names each.
     let refused = reviewer
         .submit(
-            &case,
+            &review,
             "form[action$='/nachforderung']",
             &[("deadline", "01.01.2020")],
         )
@@ -247,7 +252,7 @@ async fn a_reviewer_works_a_case_and_the_municipality_sees_only_what_is_meant_fo
     let deadline = (jiff::Zoned::now().date() + jiff::ToSpan::days(14)).to_string();
     let requested = reviewer
         .submit(
-            &case,
+            &review,
             "form[action$='/nachforderung']",
             &[
                 ("message", "Bitte legen Sie Angebote für die Lizenzen vor."),
@@ -275,7 +280,7 @@ async fn a_reviewer_works_a_case_and_the_municipality_sees_only_what_is_meant_fo
     // Messages both ways, each announced by e-mail.
     let sent = reviewer
         .submit(
-            &case,
+            &messages,
             "form[action$='/nachrichten']",
             &[("nachricht", "Rufen Sie gern an: 0361 57 3000")],
         )
@@ -339,7 +344,7 @@ async fn a_reviewer_works_a_case_and_the_municipality_sees_only_what_is_meant_fo
     );
     assert!(
         reviewer
-            .get(&case)
+            .get(&messages)
             .await
             .body
             .contains("Angebote folgen morgen.")
@@ -365,8 +370,110 @@ async fn a_reviewer_works_a_case_and_the_municipality_sees_only_what_is_meant_fo
             "the Prüfvermerk stays internal ({path})"
         );
     }
-    assert_eq!(clerk.get(&case).await.status, StatusCode::FORBIDDEN);
+    for path in [&case, &review, &messages] {
+        assert_eq!(clerk.get(path).await.status, StatusCode::FORBIDDEN);
+    }
     assert_eq!(clerk.get("/pruefung").await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_case_opens_with_the_application_and_each_action_returns_to_its_own_sub_page() {
+    let app = TestApp::spawn().await;
+    let id = submitted_cases(&app, 0).await;
+    let reviewer = app.sign_in_as(Role::Reviewer).await;
+    let case = format!("/pruefung/antraege/{id}");
+    let tabs = [
+        (case.clone(), "Antrag"),
+        (format!("{case}/pruefung"), "Prüfung"),
+        (format!("{case}/entscheidung"), "Entscheidung"),
+        (format!("{case}/nachrichten"), "Nachrichten und Notizen"),
+        (format!("{case}/verlauf"), "Verlauf"),
+    ];
+
+    // The dossier comes first: right after the sub navigation, with no action form before
+    // it; the status, assignee and the next step stand above.
+    let page = reviewer.get(&case).await;
+    assert_eq!(page.text("nav.sub-nav + h2"), "Antragsteller");
+    assert_eq!(
+        page.count("main form"),
+        0,
+        "the actions are on their sub-pages"
+    );
+    assert!(page.text(".case-summary").contains("Eingereicht"));
+    assert_eq!(
+        page.attrs(".case-summary .next-step a", "href"),
+        vec![format!("{case}/pruefung#pruefbeginn")]
+    );
+
+    // Every sub-page is a page of its own: links, the current one marked, its own title.
+    let hrefs: Vec<String> = tabs.iter().map(|(path, _)| path.clone()).collect();
+    for (path, label) in &tabs {
+        let page = reviewer.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert_eq!(page.attrs("nav.sub-nav a", "href"), hrefs);
+        assert_eq!(
+            page.attrs("nav.sub-nav a[aria-current=page]", "href"),
+            vec![path.clone()]
+        );
+        assert_eq!(page.text("nav.sub-nav a[aria-current=page]"), *label);
+        assert!(
+            page.text("title").starts_with(&format!("{label} – EGOV-")),
+            "{}",
+            page.text("title")
+        );
+        assert_eq!(page.count("h1"), 1);
+        assert!(page.count("main h2") > 0, "{path} has sections");
+    }
+
+    // An action goes back to the sub-page of its form: on success…
+    let (review, decision, messages) = (&tabs[1].0, &tabs[2].0, &tabs[3].0);
+    let started = reviewer
+        .submit(review, "form[action$='/pruefung-beginnen']", &[])
+        .await;
+    assert_eq!(started.location(), Some(review.as_str()));
+    assert!(
+        reviewer
+            .follow(&started)
+            .await
+            .text(".notice-success")
+            .contains("Prüfung hat begonnen")
+    );
+    let noted = reviewer
+        .submit(messages, "form[action$='/notizen']", &[("body", "Intern")])
+        .await;
+    assert_eq!(noted.location(), Some(messages.as_str()));
+    // …with a form error, the same sub-page again with what was typed…
+    let long = "x".repeat(5001);
+    let too_long = reviewer
+        .submit(
+            messages,
+            "form[action$='/nachrichten']",
+            &[("nachricht", long.as_str())],
+        )
+        .await;
+    assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        too_long.attr("nav.sub-nav a[aria-current=page]", "href"),
+        Some(messages.clone())
+    );
+    assert!(too_long.text("title").starts_with("Fehler: Nachrichten"));
+    assert_eq!(too_long.text("#nachricht"), long);
+    // …and when refused, the sub-page names the reason once.
+    let refused = reviewer
+        .post_with_token(&format!("{decision}/bestaetigen"), &[])
+        .await;
+    assert_eq!(refused.location(), Some(decision.as_str()));
+    let shown = reviewer.follow(&refused).await;
+    assert!(
+        shown
+            .text(".error-summary")
+            .contains("kein offener Entscheidungsvorschlag")
+    );
+    assert_eq!(
+        shown.attr(".error-summary a", "href").as_deref(),
+        Some("#entscheidung")
+    );
+    assert_eq!(shown.count("#entscheidung"), 1);
 }
 
 /// The demo's second reviewer ("Paula Zweitprüferin (TFM)"), signed in.
@@ -389,7 +496,7 @@ async fn propose_approval(
 ) -> crate::common::Page {
     reviewer
         .submit(
-            &format!("/pruefung/antraege/{id}"),
+            &format!("/pruefung/antraege/{id}/entscheidung"),
             "form[action$='/entscheidung']",
             &[("outcome", "approve"), ("granted", granted)],
         )
@@ -407,8 +514,13 @@ async fn nobody_confirms_their_own_proposal_and_the_notice_reaches_the_municipal
     let first = app.sign_in_as(Role::Reviewer).await;
     let second = second_reviewer(&app).await;
     let case = format!("/pruefung/antraege/{id}");
+    let decision = format!("{case}/entscheidung");
     first
-        .submit(&case, "form[action$='/pruefung-beginnen']", &[])
+        .submit(
+            &format!("{case}/pruefung"),
+            "form[action$='/pruefung-beginnen']",
+            &[],
+        )
         .await;
 
     // Above the rate of the eligible costs: refused with the limit named.
@@ -437,7 +549,7 @@ async fn nobody_confirms_their_own_proposal_and_the_notice_reaches_the_municipal
     let own = first
         .post_with_token(&format!("{case}/entscheidung/bestaetigen"), &[])
         .await;
-    assert_eq!(own.location(), Some(case.as_str()));
+    assert_eq!(own.location(), Some(decision.as_str()));
     assert!(
         first
             .follow(&own)
@@ -446,7 +558,10 @@ async fn nobody_confirms_their_own_proposal_and_the_notice_reaches_the_municipal
             .contains("Vier-Augen-Prinzip")
     );
     assert_eq!(
-        first.get(&case).await.count("form[action$='/bestaetigen']"),
+        first
+            .get(&decision)
+            .await
+            .count("form[action$='/bestaetigen']"),
         0
     );
     assert_eq!(status_of(&app, id).await, "decision_proposed");
@@ -464,7 +579,7 @@ async fn nobody_confirms_their_own_proposal_and_the_notice_reaches_the_municipal
     // The second reviewer sends it back; the first proposes again; the second confirms.
     let back = second
         .submit(
-            &case,
+            &decision,
             "form[action$='/zurueckgeben']",
             &[("note", "Zeitraum prüfen")],
         )
@@ -476,7 +591,7 @@ async fn nobody_confirms_their_own_proposal_and_the_notice_reaches_the_municipal
         StatusCode::SEE_OTHER
     );
     let confirmed = second
-        .submit(&case, "form[action$='/bestaetigen']", &[])
+        .submit(&decision, "form[action$='/bestaetigen']", &[])
         .await;
     assert_eq!(
         confirmed.status,
@@ -541,8 +656,13 @@ async fn no_notice_is_issued_without_the_legal_texts_which_admins_keep_and_previ
     let first = app.sign_in_as(Role::Reviewer).await;
     let second = second_reviewer(&app).await;
     let case = format!("/pruefung/antraege/{id}");
+    let decision = format!("{case}/entscheidung");
     first
-        .submit(&case, "form[action$='/pruefung-beginnen']", &[])
+        .submit(
+            &format!("{case}/pruefung"),
+            "form[action$='/pruefung-beginnen']",
+            &[],
+        )
         .await;
     assert_eq!(
         propose_approval(&first, id, "80.000").await.status,
@@ -563,10 +683,10 @@ async fn no_notice_is_issued_without_the_legal_texts_which_admins_keep_and_previ
 
     // No notice without it: the confirmation is refused, the proposal stays open.
     let refused = second
-        .submit(&case, "form[action$='/bestaetigen']", &[])
+        .submit(&decision, "form[action$='/bestaetigen']", &[])
         .await;
-    // Back on the case page (a reload sends nothing again), with the reason at the button.
-    assert_eq!(refused.location(), Some(case.as_str()));
+    // Back on the Entscheidung sub-page (a reload sends nothing again), with the reason there.
+    assert_eq!(refused.location(), Some(decision.as_str()));
     let shown = second.follow(&refused).await;
     assert!(
         shown
@@ -576,7 +696,7 @@ async fn no_notice_is_issued_without_the_legal_texts_which_admins_keep_and_previ
         shown.body
     );
     assert_eq!(status_of(&app, id).await, "decision_proposed");
-    let reloaded = second.get(&case).await;
+    let reloaded = second.get(&decision).await;
     assert_eq!(
         reloaded.count(".error-summary"),
         0,
@@ -657,7 +777,7 @@ async fn no_notice_is_issued_without_the_legal_texts_which_admins_keep_and_previ
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
     let confirmed = second
-        .submit(&case, "form[action$='/bestaetigen']", &[])
+        .submit(&decision, "form[action$='/bestaetigen']", &[])
         .await;
     assert_eq!(
         confirmed.status,
@@ -1363,7 +1483,9 @@ async fn approvals_are_committed_to_budget_years_and_no_year_is_over_committed()
             .unwrap();
     let first = app.sign_in_as(Role::Reviewer).await;
     // The case page offers the split, prefilled from nothing but explained from the plan.
-    let case = first.get(&format!("/pruefung/antraege/{}", ids[0])).await;
+    let case = first
+        .get(&format!("/pruefung/antraege/{}/entscheidung", ids[0]))
+        .await;
     assert_eq!(case.count(&format!("#year-{year}")), 1);
     assert!(
         case.text("main")

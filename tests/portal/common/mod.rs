@@ -531,6 +531,15 @@ impl Page {
             .and_then(|e| e.value().attr(attr).map(str::to_string))
     }
 
+    /// The attribute of every element matching the selector that has it.
+    pub fn attrs(&self, selector: &str, attr: &str) -> Vec<String> {
+        let html = Html::parse_document(&self.body);
+        let sel = Selector::parse(selector).unwrap();
+        html.select(&sel)
+            .filter_map(|e| e.value().attr(attr).map(str::to_string))
+            .collect()
+    }
+
     /// A form's action and its current field values (inputs with a name).
     pub fn form(&self, selector: &str) -> (String, FormFields) {
         let html = Html::parse_document(&self.body);
