@@ -115,6 +115,9 @@ pub struct CasePage {
     year_fields: Vec<YearField>,
     automatic_split: String,
     has_notice: bool,
+    /// The directory has no street or postcode for the municipality: the notice's address
+    /// block would hold only name and town (an admin adds it under "Kommunen").
+    address_missing: bool,
     outcomes: &'static [(&'static str, &'static str)],
 }
 
@@ -335,6 +338,9 @@ pub async fn load_case_page(
         messages: crate::applications::views::messages(&record.messages.0, true),
         message: String::new(),
         can_settle: status == Status::DecisionProposed && proposal == Proposal::OthersOpen,
+        address_missing: [&notice_context.street, &notice_context.postal_code]
+            .iter()
+            .any(|v| v.as_deref().is_none_or(|v| v.trim().is_empty())),
         has_notice: decision
             .as_ref()
             .is_some_and(|d| d.state == DecisionState::Confirmed),

@@ -644,13 +644,12 @@ fn concrete(path: &str, objects: &Objects) -> String {
         objects.run
     } else if path.starts_with("/pruefung/") {
         objects.case
-    } else if path.starts_with("/nachnutzung/") {
-        objects.grant
-    } else if path.starts_with("/antraege/")
-        && (path.contains("/auszahlungen")
-            || path.contains("/aenderungen")
-            || path.contains("/verwendungsnachweis")
-            || path.contains("/schlussbescheid"))
+    } else if path.starts_with("/nachnutzung/")
+        || path.starts_with("/antraege/")
+            && (path.contains("/auszahlungen")
+                || path.contains("/aenderungen")
+                || path.contains("/verwendungsnachweis")
+                || path.contains("/schlussbescheid"))
     {
         objects.grant
     } else if path.starts_with("/antraege/") {

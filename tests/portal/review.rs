@@ -804,6 +804,72 @@ async fn no_notice_is_issued_without_the_legal_texts_which_admins_keep_and_previ
     );
 }
 
+#[tokio::test]
+async fn the_decision_asks_for_the_address_the_directory_lacks_and_the_notice_carries_it() {
+    let app = TestApp::spawn().await;
+    let id = submitted_cases(&app, 0).await;
+    let first = app.sign_in_as(Role::Reviewer).await;
+    let decision = format!("/pruefung/antraege/{id}/entscheidung");
+    assert!(
+        first
+            .get(&decision)
+            .await
+            .text("#anschrift-fehlt")
+            .contains("keine Straße und Postleitzahl"),
+        "the demo directory has only the town"
+    );
+    // The admin completes the directory entry; the question goes away.
+    let admin = app.sign_in_as(Role::Admin).await;
+    let municipality: i64 =
+        sqlx::query_scalar("SELECT id FROM municipalities WHERE ags = '16065000'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let saved = admin
+        .submit(
+            &format!("/admin/kommunen/{municipality}"),
+            "form[action^='/admin/kommunen/']",
+            &[
+                ("street", "Markt 8"),
+                ("postal_code", "99706"),
+                ("city", "Sondershausen"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(first.get(&decision).await.count("#anschrift-fehlt"), 0);
+    // The notice's address block is the directory's.
+    let case = format!("/pruefung/antraege/{id}");
+    first
+        .submit(
+            &format!("{case}/pruefung"),
+            "form[action$='/pruefung-beginnen']",
+            &[],
+        )
+        .await;
+    assert_eq!(
+        propose_approval(&first, id, "80.000").await.status,
+        StatusCode::SEE_OTHER
+    );
+    let second = second_reviewer(&app).await;
+    let confirmed = second
+        .submit(&decision, "form[action$='/bestaetigen']", &[])
+        .await;
+    assert!(confirmed.refusal().is_none(), "{:?}", confirmed.refusal());
+    let (notice,): (Vec<u8>,) = sqlx::query_as(
+        "SELECT notice_pdf FROM decisions WHERE application_id = $1 AND state = 'confirmed'",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(
+        pdf_text(&notice).contains("Kyffhäuserkreis Markt 8 99706 Sondershausen"),
+        "{}",
+        pdf_text(&notice)
+    );
+}
+
 /// The text of a PDF, as poppler's `pdftotext` reads it.
 pub fn pdf_text(pdf: &[u8]) -> String {
     // One file per call: tests read PDFs in parallel.
