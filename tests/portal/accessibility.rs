@@ -1512,3 +1512,79 @@ async fn journey_a_grant_is_extended_proven_and_settled_with_a_repayment_passes_
     }
     browser.close().await;
 }
+
+#[tokio::test]
+async fn journey_a_visitor_finds_a_solution_in_the_catalogue_and_asks_for_it_passes_axe() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url().into())).await;
+    crate::catalogue::lived_in(&app).await;
+
+    browser.goto(&app.url("/nachnutzung")).await;
+    browser.assert_accessible().await;
+    browser.fill("#suche", "Rechnungen").await;
+    browser.click("form.filter-form .search-row button").await;
+    assert!(browser.title().await.contains("Suche „Rechnungen“"));
+    browser.assert_accessible().await;
+    browser.set_viewport_width(320).await;
+    assert!(
+        browser.page_scroll_width().await <= 320,
+        "no sideways scrolling"
+    );
+    browser.set_viewport_width(1280).await;
+    browser.click(".catalogue-list h3 a").await;
+    assert!(
+        browser
+            .title()
+            .await
+            .starts_with("E-Rechnung im Rechnungseingang")
+    );
+    browser.assert_accessible().await;
+    submit_expecting_errors(&browser, "form[action$='/anfrage'] button").await;
+    browser.fill("#name", "Team Digitalisierung").await;
+    browser.fill("#municipality", "Stadt Arnstadt").await;
+    browser.fill("#email", "digital@arnstadt.example").await;
+    browser
+        .fill("#message", "Wir möchten den Rechnungseingang übernehmen.")
+        .await;
+    browser.click("form[action$='/anfrage'] button").await;
+    assert!(browser.text(".notice").await.contains("weitergeleitet"));
+    browser.assert_accessible().await;
+    let mail = sink
+        .wait_for_mail_to("digital.16052000@kommune.example")
+        .await;
+    assert!(
+        mail.data.contains("Anfrage zur Nachnutzung"),
+        "{}",
+        mail.data
+    );
+    browser.goto(&app.url("/offene-daten")).await;
+    browser.assert_accessible().await;
+
+    // The owner's side: the consent page, with an error, and the request received.
+    open_login_and_sign_in(
+        &browser,
+        &app,
+        "kommune.16052000@demo.foerderportal.example",
+    )
+    .await;
+    let id: i64 = sqlx::query_scalar(
+        "SELECT id FROM applications WHERE title = 'E-Rechnung im Rechnungseingang'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    browser
+        .goto(&app.url(&format!("/antraege/{id}/katalog")))
+        .await;
+    assert!(browser.text("ol.messages").await.contains("Stadt Arnstadt"));
+    browser.assert_accessible().await;
+    browser.fill("#mailbox", "kein Postfach").await;
+    submit_expecting_errors(
+        &browser,
+        "form[action$='/katalog'] button[value=veroeffentlichen]",
+    )
+    .await;
+}

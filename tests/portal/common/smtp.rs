@@ -97,6 +97,21 @@ impl SmtpSink {
         }
         panic!("expected {n} messages, got {}", self.messages().len())
     }
+
+    /// Waits until a message arrives to `recipient` (at most 20 s), among all others.
+    pub async fn wait_for_mail_to(&self, recipient: &str) -> Received {
+        for _ in 0..400 {
+            if let Some(m) = self
+                .messages()
+                .into_iter()
+                .find(|m| m.rcpt_to.iter().any(|r| r == recipient))
+            {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no message to {recipient}")
+    }
 }
 
 impl Drop for SmtpSink {
