@@ -6,6 +6,7 @@ use serde::Deserialize;
 use time::Date;
 
 use super::model::{PlanRow, decision_needed, eligible};
+use crate::applications::costs::PlanYears;
 use crate::applications::forms::{
     Answers, Check, CostRowInput, answers_from_form, check_cost_items, set_cost_rows,
 };
@@ -130,7 +131,7 @@ impl AmendmentForm {
         let (items, readable) = check_cost_items(
             &mut check,
             &self.cost_answers(),
-            &(ctx.period_start.year()..=last_year),
+            &PlanYears::for_grant(ctx.period_start.year(), last_year),
         );
         errors.extend(check.errors);
         let after: Vec<PlanRow> = items.iter().map(PlanRow::from).collect();

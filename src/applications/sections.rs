@@ -184,8 +184,9 @@ async fn build_page(
     if rows.is_empty() {
         rows.push(blank_row());
     }
+    let years = dossier.plan_years();
     let plan = (section == Section::Costs)
-        .then(|| forms::check_costs(&answers, &dossier.rules).1)
+        .then(|| forms::check_costs(&answers, &dossier.rules, &years).1)
         .flatten()
         .map(|p| PlanView::new(&p, dossier));
     let summary = crate::programmes::summary::RoundSummary::new(
@@ -518,9 +519,13 @@ async fn update_summary(
     } else {
         dossier.answers(Section::Project)
     };
+    // The plan's years follow the project period, also the one just saved.
     let plan = match section {
         Section::Costs => plan.cloned(),
-        _ => dossier.cost_plan(),
+        _ => {
+            let years = forms::plan_years(&project, dossier.rules.year);
+            forms::check_costs(&dossier.answers(Section::Costs), &dossier.rules, &years).1
+        }
     };
     let title: String = project
         .get("title")

@@ -567,11 +567,19 @@ async fn journey_clerk_files_an_application_passes_axe() {
         )
         .await;
     browser.fill("#goals", "Kürzere Wege.").await;
-    browser.set_value("#start_date", "2027-06-01").await;
-    browser.set_value("#end_date", "2027-05-01").await;
+    // The project runs from June of the round's year to May of the next.
+    let next_year = year.parse::<i32>().unwrap() + 1;
+    browser
+        .set_value("#start_date", &format!("{year}-06-01"))
+        .await;
+    browser
+        .set_value("#end_date", &format!("{year}-05-01"))
+        .await;
     browser.check("#started").await;
     submit_expecting_errors(&browser, save).await;
-    browser.set_value("#end_date", "2028-05-31").await;
+    browser
+        .set_value("#end_date", &format!("{next_year}-05-31"))
+        .await;
     browser.click(save).await;
 
     // 3. Verbund: Jena as partner.
@@ -923,14 +931,21 @@ async fn conflict_partner_and_rule_change_pages_pass_axe() {
     let app = TestApp::spawn().await;
     let clerk = app.sign_in_as(foerderportal::accounts::Role::Clerk).await;
     let draft = crate::applications::start(&clerk).await;
-    crate::applications::save(&clerk, draft, "vorhaben", &crate::applications::project()).await;
+    let year = crate::applications::round_year(&app).await;
+    crate::applications::save(
+        &clerk,
+        draft,
+        "vorhaben",
+        &crate::applications::project(&year),
+    )
+    .await;
 
     // Two clerks on one section: the second save shows both versions.
     open_login_and_sign_in(&browser, &app, "kommune@demo.foerderportal.example").await;
     browser
         .goto(&app.url(&format!("/antraege/{draft}/vorhaben")))
         .await;
-    let mut newer = crate::applications::project();
+    let mut newer = crate::applications::project(&year);
     newer[0].1 = "Titel der Kollegin".into();
     crate::applications::save(&clerk, draft, "vorhaben", &newer).await;
     browser.fill("#title", "Karlas Titel").await;

@@ -507,7 +507,7 @@ async fn a_form_sent_twice_files_one_change_and_bad_input_is_answered_next_to_th
         (
             vec![("cost-0-year", "1999"), ("reason", "x")],
             "cost-0-year",
-            "zwischen",
+            "Bewilligungszeitraum",
         ),
         (
             vec![("cost-0-kind", "<script>"), ("reason", "x")],

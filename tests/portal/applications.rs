@@ -53,8 +53,9 @@ pub fn applicant() -> Answers {
     sample::answers(Section::Applicant, 0)
 }
 
-pub fn project() -> Answers {
-    sample::answers(Section::Project, 0)
+/// The sample project, running from April of `year` (the round's) to March of the next.
+pub fn project(year: &str) -> Answers {
+    sample::answers(Section::Project, year.parse().unwrap())
 }
 
 pub fn partnership() -> Answers {
@@ -121,7 +122,7 @@ pub async fn complete_application(app: &TestApp, clerk: &Client) -> i64 {
     let year = round_year(app).await;
     for (section, answers) in [
         ("antragsteller", applicant()),
-        ("vorhaben", project()),
+        ("vorhaben", project(&year)),
         ("verbund", partnership()),
         ("kosten", costs(&year)),
         ("erklaerungen", declarations()),
@@ -487,7 +488,7 @@ async fn bad_input_in_every_section_gets_a_message_beside_the_field() {
     ];
     let base = |section: &str| match section {
         "antragsteller" => applicant(),
-        "vorhaben" => project(),
+        "vorhaben" => project(&year),
         "kosten" => costs(&year),
         _ => declarations(),
     };
@@ -521,7 +522,7 @@ async fn bad_input_in_every_section_gets_a_message_beside_the_field() {
     }
     // A date typed the German way comes back as the ISO date that date fields take (a
     // browser's date field would show "01.04.2027" as empty, and the answer would be lost).
-    let mut answers = project();
+    let mut answers = project(&year);
     answers.retain(|(key, _)| !matches!(*key, "start_date" | "end_date"));
     answers.push(("start_date", "01.04.2027".into()));
     answers.push(("end_date", "31.03.2027".into()));
@@ -553,7 +554,7 @@ async fn script_in_text_fields_is_shown_as_text_everywhere() {
         ),
         (
             "vorhaben",
-            project(),
+            project(&year),
             &["title", "summary", "description", "goals"],
         ),
         (
@@ -679,7 +680,7 @@ async fn a_second_save_over_a_newer_one_shows_both_and_lets_the_clerk_decide() {
     let app = TestApp::spawn().await;
     let karla = app.sign_in_as(Role::Clerk).await;
     let id = start(&karla).await;
-    save(&karla, id, "vorhaben", &project()).await;
+    save(&karla, id, "vorhaben", &project(&round_year(&app).await)).await;
     let colleague = app.sign_in_as(Role::Clerk).await;
     let path = format!("/antraege/{id}/vorhaben");
     let karlas_page = karla.get(&path).await;
@@ -1207,7 +1208,7 @@ async fn a_nachforderung_reopens_sections_and_the_resubmission_is_a_new_revision
         clerk.get(&format!("/antraege/{id}/kosten")).await.status,
         StatusCode::SEE_OTHER
     );
-    let mut answers = project();
+    let mut answers = project(&round_year(&app).await);
     answers[3].1 = "Genauere Begründung der Kosten.".into();
     assert_eq!(
         save(&clerk, id, "vorhaben", &answers).await.status,
