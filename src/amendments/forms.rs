@@ -80,9 +80,13 @@ impl AmendmentForm {
         }
     }
 
-    /// The cost rows as typed (cleaned like the application's), with spare blank rows.
+    /// The cost rows as typed (cleaned like the application's), with spare blank rows: the
+    /// spare rows sent back empty are not counted twice, so each refused try does not add more.
     pub fn rows(&self) -> Vec<CostRowInput> {
         let mut rows = crate::applications::forms::cost_rows(&self.cost_answers());
+        while rows.last().is_some_and(CostRowInput::is_blank) {
+            rows.pop();
+        }
         rows.extend(std::iter::repeat_with(CostRowInput::default).take(SPARE_ROWS));
         rows
     }
@@ -272,6 +276,15 @@ mod tests {
         f.fields.insert("cost-0-amount".into(), amounts[0].into());
         f.fields.insert("cost-1-amount".into(), amounts[1].into());
         f
+    }
+
+    #[test]
+    fn spare_rows_sent_back_empty_are_not_added_again() {
+        let b = before();
+        let mut f = form(&b, "31.12.2027", ["10.000,00", "5.000,00"]);
+        f.fields.insert("cost-2-eligible".into(), "ja".into());
+        f.fields.insert("cost-3-eligible".into(), "ja".into());
+        assert_eq!(f.rows().len(), 2 + SPARE_ROWS);
     }
 
     #[test]

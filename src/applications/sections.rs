@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::access::owned_dossier;
-use super::costs::{COST_KINDS, CostPlan};
+use super::costs::{COST_KINDS, CostPlan, YearBasis};
 use super::db;
 use super::dossier::Dossier;
 use super::forms::{
@@ -21,7 +21,9 @@ use super::forms::{
     YES_NO,
 };
 use super::model::{Section, SectionStatus};
-use super::views::{Header, PlanView};
+use super::views::{
+    CostRowView, Header, PlanView, cost_row_views, plan_year_choices, plan_years_hint,
+};
 use crate::accounts::CurrentUser;
 use crate::audit;
 use crate::audit::Subject;
@@ -49,34 +51,6 @@ impl SectionForm {
 
     pub fn is(&self, name: &str, value: &str) -> bool {
         self.v(name) == value
-    }
-}
-
-/// A cost row in the form, with the names of its fields (`cost-{index}-amount`, …).
-pub struct CostRowView {
-    pub index: usize,
-    pub number: usize,
-    pub row: CostRowInput,
-    pub kind_key: String,
-    pub description_key: String,
-    pub year_key: String,
-    pub amount_key: String,
-    pub eligible_key: String,
-}
-
-impl CostRowView {
-    fn new(index: usize, row: CostRowInput) -> Self {
-        let key = |part: &str| format!("cost-{index}-{part}");
-        CostRowView {
-            index,
-            number: index + 1,
-            row,
-            kind_key: key("kind"),
-            description_key: key("description"),
-            year_key: key("year"),
-            amount_key: key("amount"),
-            eligible_key: key("eligible"),
-        }
     }
 }
 
@@ -119,6 +93,10 @@ pub struct SectionPage {
     partner_choices: Vec<(i64, String)>,
     cost_rows: Vec<CostRowView>,
     cost_kinds: &'static [(&'static str, &'static str)],
+    /// Which years the cost rows may choose, and what to do without a project period.
+    cost_years_hint: String,
+    /// Without a project period, the hint links to the section that sets it.
+    cost_years_fallback: bool,
     plan: Option<PlanView>,
     max_rate: String,
     grant_range: String,
@@ -211,12 +189,10 @@ async fn build_page(
         categories: dossier.rules.categories.clone(),
         partners: dossier.partners.clone(),
         partner_choices,
-        cost_rows: rows
-            .into_iter()
-            .enumerate()
-            .map(|(index, row)| CostRowView::new(index, row))
-            .collect(),
+        cost_rows: cost_row_views(rows, &plan_year_choices(&years)),
         cost_kinds: COST_KINDS,
+        cost_years_hint: plan_years_hint(&years),
+        cost_years_fallback: years.basis == YearBasis::Round,
         plan,
         max_rate: summary.max_rate,
         grant_range: summary.grant_range,

@@ -594,17 +594,17 @@ async fn journey_clerk_files_an_application_passes_axe() {
     browser.fill("#licence", "EUPL-1.2").await;
     browser.click(save).await;
 
-    // 4. Kosten: a second row, added without JavaScript, and an unbalanced plan first.
+    // 4. Kosten: a second row, added without JavaScript, first without its year and with an
+    // unbalanced plan; the years to choose are those of the project.
     assert!(browser.path().await.ends_with("/kosten"));
     browser.assert_accessible().await;
     browser.select("#cost-0-kind", "software").await;
     browser.fill("#cost-0-description", "Lizenzen").await;
-    browser.fill("#cost-0-year", &year).await;
+    browser.select("#cost-0-year", &year).await;
     browser.fill("#cost-0-amount", "100.000,00").await;
     browser.click("button[value='zeile-hinzufuegen']").await;
     browser.select("#cost-1-kind", "training").await;
     browser.fill("#cost-1-description", "Schulung").await;
-    browser.fill("#cost-1-year", &year).await;
     browser.fill("#cost-1-amount", "5.000").await;
     browser.select("#cost-1-eligible", "nein").await;
     browser.fill("#own_share", "20.000").await;
@@ -615,6 +615,14 @@ async fn journey_clerk_files_an_application_passes_axe() {
         "{live}"
     );
     submit_expecting_errors(&browser, save).await;
+    assert!(
+        browser
+            .text("#cost-1-year-error")
+            .await
+            .contains("Kostenposition 2"),
+        "the error names its row"
+    );
+    browser.select("#cost-1-year", &next_year.to_string()).await;
     browser.fill("#own_share", "25.000").await;
     browser.click(save).await;
 
