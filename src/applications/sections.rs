@@ -22,7 +22,7 @@ use super::forms::{
 };
 use super::model::{Section, SectionStatus};
 use super::views::{
-    CostRowView, Header, PlanView, cost_row_views, plan_year_choices, plan_years_hint,
+    CostRowView, Header, PlanView, cost_row_views, grant_hint, plan_year_choices, plan_years_hint,
 };
 use crate::accounts::CurrentUser;
 use crate::audit;
@@ -97,6 +97,8 @@ pub struct SectionPage {
     cost_years_hint: String,
     /// Without a project period, the hint links to the section that sets it.
     cost_years_fallback: bool,
+    /// The maximum possible grant, beside the grant field.
+    grant_hint: String,
     plan: Option<PlanView>,
     max_rate: String,
     grant_range: String,
@@ -193,6 +195,7 @@ async fn build_page(
         cost_kinds: COST_KINDS,
         cost_years_hint: plan_years_hint(&years),
         cost_years_fallback: years.basis == YearBasis::Round,
+        grant_hint: grant_hint(forms::eligible_costs(&answers, &years), &dossier.rules),
         plan,
         max_rate: summary.max_rate,
         grant_range: summary.grant_range,

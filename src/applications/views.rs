@@ -3,12 +3,13 @@
 
 use time::OffsetDateTime;
 
-use super::costs::{CostPlan, PlanYears, YearBasis, kind_label};
+use super::costs::{CostPlan, PlanYears, YearBasis, grant_ceiling, kind_label, share_of};
 use super::db::{self, ApplicationRow, PartnerRow};
 use super::dossier::Dossier;
 use super::forms::{self, CostRowInput};
-use super::model::{Section, Status, event_label};
+use super::model::{RoundRules, Section, Status, event_label};
 use crate::locale;
+use crate::money::Cents;
 
 /// The top of every application page.
 pub struct Header {
@@ -185,6 +186,46 @@ pub fn plan_years_hint(years: &PlanYears) -> String {
             "Wählen Sie je Position das Jahr, in dem die Kosten anfallen: {span}, die Jahre des Vorhabens."
         ),
     }
+}
+
+/// The hint beside the requested grant: the most the round allows for the eligible costs
+/// (their maximum rate, capped by the maximum grant), or, while they are not known, how it is
+/// worked out.
+pub fn grant_hint(eligible: Option<Cents>, rules: &RoundRules) -> String {
+    let rate = rules.max_rate;
+    let Some(eligible) = eligible else {
+        let cap = rules
+            .max_grant
+            .map(|max| format!(", höchstens {max}"))
+            .unwrap_or_default();
+        return format!(
+            "Höchstmögliche Zuwendung: {rate} der förderfähigen Kosten{cap}. Der Betrag steht hier, sobald alle Beträge der Kostenpositionen lesbar sind."
+        );
+    };
+    if eligible == Cents::ZERO {
+        return format!(
+            "Höchstmögliche Zuwendung: {}, denn keine Kostenposition ist förderfähig.",
+            Cents::ZERO
+        );
+    }
+    let ceiling = grant_ceiling(eligible, rules);
+    let by_rate = share_of(eligible, rate);
+    let how = if ceiling < by_rate {
+        format!(
+            "{rate} der förderfähigen Kosten von {eligible} wären {by_rate}; in diesem Förderaufruf höchstens {ceiling}"
+        )
+    } else {
+        format!("{rate} der förderfähigen Kosten von {eligible}")
+    };
+    let below = if ceiling < rules.min_grant {
+        format!(
+            " Das ist weniger als die Mindestzuwendung von {}: Mit diesen Kosten ist keine Förderung möglich.",
+            rules.min_grant
+        )
+    } else {
+        String::new()
+    };
+    format!("Höchstmögliche Zuwendung: {ceiling} ({how}).{below}")
 }
 
 pub struct AnswerRow {
@@ -447,6 +488,7 @@ pub fn messages(rows: &[db::MessageRow], for_ministry: bool) -> Vec<MessageView>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::Rate;
 
     #[test]
     fn a_stored_year_outside_the_choices_is_kept_and_marked() {
@@ -462,5 +504,22 @@ mod tests {
         assert_eq!(labels("2025")[0], ("2025 (außerhalb)".into(), true));
         assert_eq!(labels("2031")[2], ("2031 (außerhalb)".into(), true));
         assert_eq!(labels("bald")[2], ("bald (ungültig)".into(), true));
+    }
+
+    #[test]
+    fn the_grant_hint_names_the_ceiling_and_why() {
+        let rules = RoundRules {
+            year: 2027,
+            categories: vec![],
+            max_rate: Rate::from_basis_points(8000),
+            min_grant: Cents::from_euros(5000),
+            max_grant: Some(Cents::from_euros(200_000)),
+        };
+        let hint = |euros: i64| grant_hint(Some(Cents::from_euros(euros)), &rules);
+        assert!(hint(100_000).starts_with("Höchstmögliche Zuwendung: 80.000,00\u{a0}€ (80\u{a0}%"));
+        assert!(hint(300_000).contains("wären 240.000,00\u{a0}€"));
+        assert!(hint(300_000).starts_with("Höchstmögliche Zuwendung: 200.000,00\u{a0}€"));
+        assert!(hint(5_000).contains("Mindestzuwendung"));
+        assert!(grant_hint(None, &rules).contains("sobald"));
     }
 }
