@@ -1483,3 +1483,80 @@ async fn journey_a_grant_is_extended_proven_and_settled_with_a_repayment_passes_
     }
     browser.close().await;
 }
+
+/// The page passes axe at 1280 px and at 320 px, where it does not scroll sideways.
+async fn accessible_wide_and_narrow(browser: &Browser, what: &str) {
+    browser.set_viewport_width(1280).await;
+    browser.assert_accessible().await;
+    browser.set_viewport_width(320).await;
+    let width = browser.page_scroll_width().await;
+    assert!(
+        width <= 320,
+        "{what} scrolls sideways at 320 px ({width} px wide)"
+    );
+    browser.assert_accessible().await;
+    browser.set_viewport_width(1280).await;
+}
+
+#[tokio::test]
+async fn the_cost_plan_and_the_change_form_pass_axe_with_errors_wide_and_narrow() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(foerderportal::accounts::Role::Clerk).await;
+    let year = crate::applications::round_year(&app).await;
+    let draft = crate::applications::start(&clerk).await;
+    crate::applications::save(
+        &clerk,
+        draft,
+        "vorhaben",
+        &crate::applications::project(&year),
+    )
+    .await;
+    // Three rows, one with an amount that cannot be read and one without a year.
+    let mut plan = crate::applications::costs(&year);
+    plan.extend([
+        ("cost-1-kind", "training".to_string()),
+        ("cost-1-description", "Schulung".to_string()),
+        ("cost-1-year", year.clone()),
+        ("cost-1-amount", "zehn".to_string()),
+        ("cost-1-eligible", "ja".to_string()),
+        ("cost-2-kind", "services".to_string()),
+        ("cost-2-description", "Beratung".to_string()),
+        ("cost-2-amount", "5.000".to_string()),
+        ("cost-2-eligible", "nein".to_string()),
+    ]);
+    crate::applications::save(&clerk, draft, "kosten", &plan).await;
+
+    open_login_and_sign_in(&browser, &app, "kommune@demo.foerderportal.example").await;
+    browser
+        .goto(&app.url(&format!("/antraege/{draft}/kosten")))
+        .await;
+    assert!(
+        browser
+            .text("#cost-1-amount-error")
+            .await
+            .contains("Kostenposition 2")
+    );
+    assert!(
+        browser
+            .text("#cost-2-year-error")
+            .await
+            .contains("Kostenposition 3")
+    );
+    accessible_wide_and_narrow(&browser, "the cost plan with errors").await;
+
+    // The Änderungsantrag's plan, with an amount that cannot be read.
+    let grant =
+        crate::payouts::approved_grant(&app, foerderportal::money::Cents::from_euros(80_000)).await;
+    browser
+        .goto(&app.url(&format!("/antraege/{grant}/aenderungen/neu")))
+        .await;
+    accessible_wide_and_narrow(&browser, "the change form").await;
+    browser.fill("#cost-0-amount", "zehn").await;
+    browser.fill("#reason", "Lieferverzug").await;
+    submit_expecting_errors(&browser, "form[action$='/aenderungen'] button.button").await;
+    accessible_wide_and_narrow(&browser, "the change form with errors").await;
+    browser.close().await;
+}
