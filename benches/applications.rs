@@ -265,7 +265,7 @@ fn attribute_after(html: &str, marker: &str) -> anyhow::Result<String> {
 
 /// The sample answers, with another title for each save.
 fn project(title: &str) -> Vec<(&'static str, String)> {
-    let mut answers = sample::answers(Section::Project, 0);
+    let mut answers = sample::answers(Section::Project, i32::from(jiff::Zoned::now().year()));
     answers.retain(|(k, _)| *k != "title");
     answers.push(("title", title.to_string()));
     answers

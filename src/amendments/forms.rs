@@ -6,6 +6,7 @@ use serde::Deserialize;
 use time::Date;
 
 use super::model::{PlanRow, decision_needed, eligible};
+use crate::applications::costs::PlanYears;
 use crate::applications::forms::{
     Answers, Check, CostRowInput, answers_from_form, check_cost_items, set_cost_rows,
 };
@@ -79,9 +80,13 @@ impl AmendmentForm {
         }
     }
 
-    /// The cost rows as typed (cleaned like the application's), with spare blank rows.
+    /// The cost rows as typed (cleaned like the application's), with spare blank rows: the
+    /// spare rows sent back empty are not counted twice, so each refused try does not add more.
     pub fn rows(&self) -> Vec<CostRowInput> {
         let mut rows = crate::applications::forms::cost_rows(&self.cost_answers());
+        while rows.last().is_some_and(CostRowInput::is_blank) {
+            rows.pop();
+        }
         rows.extend(std::iter::repeat_with(CostRowInput::default).take(SPARE_ROWS));
         rows
     }
@@ -130,7 +135,7 @@ impl AmendmentForm {
         let (items, readable) = check_cost_items(
             &mut check,
             &self.cost_answers(),
-            &(ctx.period_start.year()..=last_year),
+            &PlanYears::for_grant(ctx.period_start.year(), last_year),
         );
         errors.extend(check.errors);
         let after: Vec<PlanRow> = items.iter().map(PlanRow::from).collect();
@@ -271,6 +276,15 @@ mod tests {
         f.fields.insert("cost-0-amount".into(), amounts[0].into());
         f.fields.insert("cost-1-amount".into(), amounts[1].into());
         f
+    }
+
+    #[test]
+    fn spare_rows_sent_back_empty_are_not_added_again() {
+        let b = before();
+        let mut f = form(&b, "31.12.2027", ["10.000,00", "5.000,00"]);
+        f.fields.insert("cost-2-eligible".into(), "ja".into());
+        f.fields.insert("cost-3-eligible".into(), "ja".into());
+        assert_eq!(f.rows().len(), 2 + SPARE_ROWS);
     }
 
     #[test]

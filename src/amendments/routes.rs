@@ -20,9 +20,8 @@ use crate::accounts::CurrentUser;
 use crate::applications::access::owned;
 use crate::applications::costs::COST_KINDS;
 use crate::applications::db::ApplicationRow;
-use crate::applications::forms::CostRowInput;
 use crate::applications::model::Status;
-use crate::applications::views::Header;
+use crate::applications::views::{CostRowView, Header, cost_row_views};
 use crate::audit::{self, Subject};
 use crate::error::AppError;
 use crate::locale;
@@ -131,9 +130,9 @@ struct FormPage {
     head: Header,
     terms: TermsView,
     form: AmendmentForm,
-    rows: Vec<CostRowInput>,
+    rows: Vec<CostRowView>,
     kinds: &'static [(&'static str, &'static str)],
-    years: String,
+    years_hint: String,
     errors: FormErrors,
 }
 
@@ -145,21 +144,41 @@ impl FormPage {
         form: AmendmentForm,
         errors: FormErrors,
     ) -> Self {
+        let (offered, years_hint) = year_choices(terms, &form);
+        let mut rows = cost_row_views(form.rows(), &offered);
+        for row in &mut rows {
+            row.optional = row.row.description.is_empty();
+        }
         FormPage {
             page,
             head: Header::new(row),
             terms: TermsView::new(terms),
-            rows: form.rows(),
+            rows,
             form,
             kinds: COST_KINDS,
-            years: format!(
-                "{} bis {}",
-                terms.period_start.year(),
-                terms.period_end.year()
-            ),
+            years_hint,
             errors,
         }
     }
+}
+
+/// The years a changed plan may choose, and the hint on them: those of the period, with the
+/// end as typed where it is a date (else as granted), and the years an extension could add,
+/// marked as needing it, so an item in a new year can be entered with the extension in one go.
+fn year_choices(terms: &GrantTerms, form: &AmendmentForm) -> (Vec<(i32, bool)>, String) {
+    let first = terms.period_start.year();
+    let end = locale::parse_day(&form.period_end)
+        .filter(|d| *d >= terms.period_start)
+        .unwrap_or(terms.period_end)
+        .year();
+    // An extension reaches at most five years beyond the granted end (see the form's check).
+    let latest = terms.period_end.year() + 5;
+    let offered = (first..=latest.max(end)).map(|y| (y, y > end)).collect();
+    let span = crate::applications::costs::PlanYears::for_grant(first, end).span();
+    let hint = format!(
+        "Kosten können in den Jahren {span} anfallen, dem Bewilligungszeitraum. Ein späteres Jahr ist nur möglich, wenn Sie das Ende des Bewilligungszeitraums oben bis in dieses Jahr verlängern."
+    );
+    (offered, hint)
 }
 
 async fn form_page(

@@ -24,6 +24,91 @@ pub fn kind_label(kind: &str) -> &'static str {
         .map_or("Sonstiges", |(_, label)| *label)
 }
 
+/// What the years a plan may use come from; decides how a year outside them is explained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum YearBasis {
+    /// The application's project period (planned start and end in "Vorhaben").
+    Project,
+    /// No usable project period yet: the round's year and one year either side.
+    Round,
+    /// The Bewilligungszeitraum of a grant, as a change request would set it.
+    Grant,
+}
+
+/// The calendar years cost items may fall in, first to last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlanYears {
+    pub first: i32,
+    pub last: i32,
+    pub basis: YearBasis,
+}
+
+impl PlanYears {
+    /// The years of a project running from the year `period.0` to the year `period.1`. Without
+    /// a usable period (missing, reversed, or wholly outside what the round can fund) the
+    /// round's year and one either side. A period is cut to one year before and five after the
+    /// round's year: what the cost plan has always allowed, and a bound on the choices.
+    pub fn for_project(period: Option<(i32, i32)>, round_year: i32) -> Self {
+        let window = (round_year - 1, round_year + 5);
+        match period {
+            Some((start, end)) if start <= end && start <= window.1 && end >= window.0 => {
+                PlanYears {
+                    first: start.max(window.0),
+                    last: end.min(window.1),
+                    basis: YearBasis::Project,
+                }
+            }
+            _ => PlanYears {
+                first: round_year - 1,
+                last: round_year + 1,
+                basis: YearBasis::Round,
+            },
+        }
+    }
+
+    /// The years of a grant's Bewilligungszeitraum.
+    pub fn for_grant(first: i32, last: i32) -> Self {
+        PlanYears {
+            first,
+            last: last.max(first),
+            basis: YearBasis::Grant,
+        }
+    }
+
+    pub fn contains(&self, year: i32) -> bool {
+        (self.first..=self.last).contains(&year)
+    }
+
+    pub fn iter(&self) -> std::ops::RangeInclusive<i32> {
+        self.first..=self.last
+    }
+
+    /// "2027 bis 2028", or "2027" for a single year.
+    pub fn span(&self) -> String {
+        if self.first == self.last {
+            self.first.to_string()
+        } else {
+            format!("{} bis {}", self.first, self.last)
+        }
+    }
+}
+
+/// The most a round allows for `eligible` costs: its maximum rate of them (rounded down to the
+/// cent), and not above its maximum grant.
+pub fn grant_ceiling(eligible: Cents, rules: &RoundRules) -> Cents {
+    let by_rate = share_of(eligible, rules.max_rate);
+    match rules.max_grant {
+        Some(max) if max < by_rate => max,
+        _ => by_rate,
+    }
+}
+
+/// `rate` of `amount`, rounded down to the cent.
+pub fn share_of(amount: Cents, rate: Rate) -> Cents {
+    let cents = i128::from(amount.get()) * i128::from(rate.basis_points()) / 10_000;
+    Cents::new(i64::try_from(cents).unwrap_or(i64::MAX))
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CostItem {
     pub kind: &'static str,
@@ -127,17 +212,7 @@ impl CostPlan {
     /// The most the round allows for these eligible costs: the maximum rate of them (rounded
     /// down to the cent), and not above the maximum grant.
     pub fn grant_ceiling(&self, rules: &RoundRules) -> Cents {
-        let by_rate = self.rate_ceiling(rules.max_rate);
-        match rules.max_grant {
-            Some(max) if max < by_rate => max,
-            _ => by_rate,
-        }
-    }
-
-    /// `rate` of the eligible costs, rounded down to the cent.
-    fn rate_ceiling(&self, rate: Rate) -> Cents {
-        let cents = i128::from(self.eligible.get()) * i128::from(rate.basis_points()) / 10_000;
-        Cents::new(i64::try_from(cents).unwrap_or(i64::MAX))
+        grant_ceiling(self.eligible, rules)
     }
 
     /// What breaks the round's rules, as (field, message).
@@ -161,7 +236,7 @@ impl CostPlan {
             ));
         }
         let grant = self.financing.grant;
-        let by_rate = self.rate_ceiling(rules.max_rate);
+        let by_rate = share_of(self.eligible, rules.max_rate);
         if self.eligible == Cents::ZERO {
             problems.push((
                 "grant",
@@ -261,6 +336,27 @@ mod tests {
         // 80 % of 3,33 € is 2,664 €: the ceiling is 2,66 €.
         assert_eq!(plan.grant_ceiling(&rules(None)), Cents::new(266));
         assert_eq!(plan.grant_ceiling(&rules(Some(100))), Cents::new(100));
+    }
+
+    #[test]
+    fn the_years_follow_the_project_period_within_the_rounds_window() {
+        let project = PlanYears::for_project(Some((2027, 2028)), 2027);
+        assert_eq!((project.first, project.last), (2027, 2028));
+        assert_eq!(project.basis, YearBasis::Project);
+        assert!(project.contains(2028) && !project.contains(2029));
+        assert_eq!(project.span(), "2027 bis 2028");
+        // A typing slip in the period does not offer two centuries of years.
+        let long = PlanYears::for_project(Some((2027, 2207)), 2027);
+        assert_eq!((long.first, long.last), (2027, 2032));
+        for unusable in [None, Some((2029, 2028)), Some((2100, 2101))] {
+            let fallback = PlanYears::for_project(unusable, 2027);
+            assert_eq!(
+                (fallback.first, fallback.last, fallback.basis),
+                (2026, 2028, YearBasis::Round),
+                "{unusable:?}"
+            );
+        }
+        assert_eq!(PlanYears::for_grant(2027, 2027).span(), "2027");
     }
 
     #[test]

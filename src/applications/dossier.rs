@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 
-use super::costs::CostPlan;
+use super::costs::{CostPlan, PlanYears};
 use super::db::{self, ApplicationRow, AttachmentRow, DocumentType, PartnerRow, SectionRow};
 use super::forms::{self, Answers, Check};
 use super::model::RoundRules;
@@ -131,14 +131,24 @@ impl Dossier {
             Section::Applicant => (forms::check_applicant(answers), None),
             Section::Project => (forms::check_project(answers, &self.rules), None),
             Section::Partnership => (forms::check_partnership(answers), None),
-            Section::Costs => forms::check_costs(answers, &self.rules),
+            Section::Costs => forms::check_costs(answers, &self.rules, &self.plan_years()),
             Section::Attachments => (self.check_attachments(), None),
             Section::Declarations => (forms::check_declarations(answers), None),
         }
     }
 
     pub fn cost_plan(&self) -> Option<CostPlan> {
-        forms::check_costs(&self.answers(Section::Costs), &self.rules).1
+        forms::check_costs(
+            &self.answers(Section::Costs),
+            &self.rules,
+            &self.plan_years(),
+        )
+        .1
+    }
+
+    /// The years the cost plan may use: the project period's, as saved in "Vorhaben".
+    pub fn plan_years(&self) -> PlanYears {
+        forms::plan_years(&self.answers(Section::Project), self.rules.year)
     }
 
     fn check_attachments(&self) -> Check {

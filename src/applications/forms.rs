@@ -9,7 +9,7 @@ use crate::locale;
 use crate::money::Cents;
 use crate::validation::{FormErrors, clean_line, clean_text};
 
-use super::costs::{COST_KINDS, CostItem, CostPlan, Financing};
+use super::costs::{COST_KINDS, CostItem, CostPlan, Financing, PlanYears, YearBasis};
 use super::model::{RoundRules, Section, SectionStatus};
 use crate::validation::Iban;
 
@@ -448,7 +448,8 @@ pub struct CostRowInput {
 }
 
 impl CostRowInput {
-    fn is_blank(&self) -> bool {
+    /// Nothing typed (the eligibility has a default, so it does not count).
+    pub fn is_blank(&self) -> bool {
         self.kind.is_empty()
             && self.description.is_empty()
             && self.year.is_empty()
@@ -491,12 +492,27 @@ pub fn set_cost_rows(answers: &mut Answers, rows: &[CostRowInput]) {
     }
 }
 
+/// The years the cost plan may use: those of the project period typed in "Vorhaben" (planned
+/// start and end), or the round's fallback while there is none.
+pub fn plan_years(project: &Answers, round_year: i32) -> PlanYears {
+    let start = locale::parse_date(value(project, "start_date"));
+    let end = locale::parse_date(value(project, "end_date"));
+    let period = start
+        .zip(end)
+        .map(|(s, e)| (i32::from(s.year()), i32::from(e.year())));
+    PlanYears::for_project(period, round_year)
+}
+
 /// The cost plan: every row and the financing checked, then the plan's arithmetic (balance,
-/// rate, caps). Returns the plan where every amount could be read.
-pub fn check_costs(answers: &Answers, rules: &RoundRules) -> (Check, Option<CostPlan>) {
+/// rate, caps). Cost items must fall in `years`. Returns the plan where every amount could be
+/// read.
+pub fn check_costs(
+    answers: &Answers,
+    rules: &RoundRules,
+    years: &PlanYears,
+) -> (Check, Option<CostPlan>) {
     let mut check = Check::default();
-    let (items, mut readable) =
-        check_cost_items(&mut check, answers, &(rules.year - 1..=rules.year + 5));
+    let (items, mut readable) = check_cost_items(&mut check, answers, years);
     let (financing, financing_readable) = check_financing(&mut check, answers);
     readable &= financing_readable;
     if !readable || !check.errors.is_empty() {
@@ -510,12 +526,19 @@ pub fn check_costs(answers: &Answers, rules: &RoundRules) -> (Check, Option<Cost
     (check, Some(plan))
 }
 
+/// The eligible costs of the rows as typed, whatever the financing says; none while an amount
+/// cannot be read or no row is filled in. The rows counted are those the plan adds up.
+pub fn eligible_costs(answers: &Answers, years: &PlanYears) -> Option<Cents> {
+    let (items, readable) = check_cost_items(&mut Check::default(), answers, years);
+    readable.then(|| CostPlan::new(items, Financing::default()).eligible)
+}
+
 /// The cost rows (`cost-{i}-…` fields; blank rows left out), each checked, with costs in
 /// `years`. Also false when an amount cannot be read, so the rows cannot be added up.
 pub fn check_cost_items(
     check: &mut Check,
     answers: &Answers,
-    years: &std::ops::RangeInclusive<i32>,
+    years: &PlanYears,
 ) -> (Vec<CostItem>, bool) {
     let rows = cost_rows(answers);
     let mut items = Vec::new();
@@ -548,12 +571,7 @@ enum RowCheck {
 
 /// Row `i` (shown to the clerk as number `i + 1`): kind, description, year, amount and
 /// eligibility, each with its own message.
-fn check_cost_row(
-    check: &mut Check,
-    i: usize,
-    row: &CostRowInput,
-    years: &std::ops::RangeInclusive<i32>,
-) -> RowCheck {
+fn check_cost_row(check: &mut Check, i: usize, row: &CostRowInput, years: &PlanYears) -> RowCheck {
     let n = i + 1;
     let key = |part: &str| format!("cost-{i}-{part}");
     let kind = COST_KINDS
@@ -605,27 +623,46 @@ fn check_cost_row(
     }
 }
 
+/// The year of row number `n`: one of `years`, each refusal saying which row, which years
+/// are possible and where the years come from. A year outside them is an error but still the
+/// item's year, so the plan adds up what was planned (a submitted plan stays readable when its
+/// project period changes later).
 fn cost_year(
     check: &mut Check,
     field: &str,
     n: usize,
     typed: &str,
-    years: &std::ops::RangeInclusive<i32>,
+    years: &PlanYears,
 ) -> Option<i32> {
+    let span = years.span();
     match typed.parse::<i32>() {
-        Ok(y) if years.contains(&y) => Some(y),
+        Ok(y) if years.contains(y) => Some(y),
         _ if typed.is_empty() => {
             check.missing(
                 field,
-                format!("Bitte geben Sie das Jahr der Kostenposition {n} an."),
+                format!("Bitte wählen Sie das Jahr der Kostenposition {n}."),
             );
             None
         }
-        _ => {
-            let (min, max) = (years.start(), years.end());
+        Ok(y) => {
+            let message = match years.basis {
+                YearBasis::Project => format!(
+                    "Das Jahr {y} der Kostenposition {n} liegt nicht im Zeitraum des Vorhabens ({span}). Wählen Sie ein Jahr von {span} oder passen Sie im Abschnitt „Vorhaben“ Beginn und Ende an."
+                ),
+                YearBasis::Round => format!(
+                    "Das Jahr {y} der Kostenposition {n} ist nicht möglich: Ohne Beginn und Ende des Vorhabens stehen die Jahre {span} zur Wahl. Tragen Sie im Abschnitt „Vorhaben“ den Zeitraum ein."
+                ),
+                YearBasis::Grant => format!(
+                    "Das Jahr {y} der Kostenposition {n} liegt nicht im Bewilligungszeitraum ({span}). Wählen Sie ein Jahr von {span} oder verlängern Sie den Zeitraum."
+                ),
+            };
+            check.invalid(field, message);
+            Some(y)
+        }
+        Err(_) => {
             check.invalid(
                 field,
-                format!("Das Jahr der Kostenposition {n} muss zwischen {min} und {max} liegen."),
+                format!("Bitte wählen Sie das Jahr der Kostenposition {n} aus der Liste ({span})."),
             );
             None
         }
@@ -763,6 +800,15 @@ mod tests {
         }
     }
 
+    /// The project period of the sample plan.
+    fn years() -> PlanYears {
+        PlanYears::for_project(Some((2027, 2028)), 2027)
+    }
+
+    fn check_costs(answers: &Answers, rules: &RoundRules) -> (Check, Option<CostPlan>) {
+        super::check_costs(answers, rules, &years())
+    }
+
     fn answers(pairs: &[(&str, &str)]) -> Answers {
         pairs
             .iter()
@@ -832,6 +878,37 @@ mod tests {
         a.insert("cost-0-amount".into(), "999.999.999,00".into());
         let (check, _) = check_costs(&a, &rules());
         assert!(check.errors.get("cost-0-amount").is_some());
+    }
+
+    #[test]
+    fn a_year_outside_the_project_period_is_refused_naming_the_row_and_the_years() {
+        let mut a = plan("80.000", "40.000");
+        a.insert("cost-1-year".into(), "2029".into());
+        let (check, _) = check_costs(&a, &rules());
+        assert_eq!(check.status(), SectionStatus::Error);
+        let message = check.errors.get("cost-1-year").unwrap();
+        assert!(
+            message.contains("Kostenposition 2") && message.contains("2027 bis 2028"),
+            "{message}"
+        );
+        let project = answers(&[("start_date", "2027-04-01"), ("end_date", "31.12.2027")]);
+        let only_2027 = plan_years(&project, 2027);
+        assert_eq!((only_2027.first, only_2027.last), (2027, 2027));
+        let (check, _) = super::check_costs(&plan("80.000", "40.000"), &rules(), &only_2027);
+        assert!(check.errors.get("cost-1-year").is_some());
+        assert_eq!(plan_years(&Answers::new(), 2027).basis, YearBasis::Round);
+    }
+
+    #[test]
+    fn the_eligible_costs_are_known_as_soon_as_every_amount_can_be_read() {
+        let mut a = plan("", "");
+        assert_eq!(
+            eligible_costs(&a, &years()),
+            Some(Cents::from_euros(100_000))
+        );
+        a.insert("cost-0-amount".into(), "zehn".into());
+        assert_eq!(eligible_costs(&a, &years()), None);
+        assert_eq!(eligible_costs(&Answers::new(), &years()), None);
     }
 
     #[test]

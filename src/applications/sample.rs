@@ -3,7 +3,8 @@
 
 use super::model::Section;
 
-/// The answers of `section` as a clerk would type them; cost items fall in `year`.
+/// The answers of `section` as a clerk would type them: the project runs from April of `year`
+/// to March of the next, and cost items fall in `year`.
 pub fn answers(section: Section, year: i32) -> Vec<(&'static str, String)> {
     let pairs: &[(&str, &str)] = match section {
         Section::Applicant => &[
@@ -23,8 +24,6 @@ pub fn answers(section: Section, year: i32) -> Vec<(&'static str, String)> {
                 "Wir führen einen Terminservice und digitale Anträge ein.",
             ),
             ("goals", "Kürzere Wege für Bürgerinnen und Bürger."),
-            ("start_date", "2027-04-01"),
-            ("end_date", "2028-03-31"),
             ("started", "nein"),
         ],
         Section::Partnership => &[
@@ -50,8 +49,13 @@ pub fn answers(section: Section, year: i32) -> Vec<(&'static str, String)> {
     };
     let mut answers: Vec<(&'static str, String)> =
         pairs.iter().map(|(k, v)| (*k, v.to_string())).collect();
-    if section == Section::Costs {
-        answers.insert(2, ("cost-0-year", year.to_string()));
+    match section {
+        Section::Project => {
+            answers.insert(5, ("start_date", format!("{year}-04-01")));
+            answers.insert(6, ("end_date", format!("{}-03-31", year + 1)));
+        }
+        Section::Costs => answers.insert(2, ("cost-0-year", year.to_string())),
+        _ => {}
     }
     answers
 }
@@ -82,9 +86,13 @@ mod tests {
         assert!(forms::check_project(&of(Section::Project), &rules).is_complete());
         assert!(forms::check_partnership(&of(Section::Partnership)).is_complete());
         assert!(
-            forms::check_costs(&of(Section::Costs), &rules)
-                .0
-                .is_complete()
+            forms::check_costs(
+                &of(Section::Costs),
+                &rules,
+                &forms::plan_years(&of(Section::Project), rules.year)
+            )
+            .0
+            .is_complete()
         );
         assert!(forms::check_declarations(&of(Section::Declarations)).is_complete());
     }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::access::owned_dossier;
-use super::costs::{COST_KINDS, CostPlan};
+use super::costs::{COST_KINDS, CostPlan, YearBasis};
 use super::db;
 use super::dossier::Dossier;
 use super::forms::{
@@ -21,7 +21,9 @@ use super::forms::{
     YES_NO,
 };
 use super::model::{Section, SectionStatus};
-use super::views::{Header, PlanView};
+use super::views::{
+    CostRowView, Header, PlanView, cost_row_views, grant_hint, plan_year_choices, plan_years_hint,
+};
 use crate::accounts::CurrentUser;
 use crate::audit;
 use crate::audit::Subject;
@@ -49,34 +51,6 @@ impl SectionForm {
 
     pub fn is(&self, name: &str, value: &str) -> bool {
         self.v(name) == value
-    }
-}
-
-/// A cost row in the form, with the names of its fields (`cost-{index}-amount`, …).
-pub struct CostRowView {
-    pub index: usize,
-    pub number: usize,
-    pub row: CostRowInput,
-    pub kind_key: String,
-    pub description_key: String,
-    pub year_key: String,
-    pub amount_key: String,
-    pub eligible_key: String,
-}
-
-impl CostRowView {
-    fn new(index: usize, row: CostRowInput) -> Self {
-        let key = |part: &str| format!("cost-{index}-{part}");
-        CostRowView {
-            index,
-            number: index + 1,
-            row,
-            kind_key: key("kind"),
-            description_key: key("description"),
-            year_key: key("year"),
-            amount_key: key("amount"),
-            eligible_key: key("eligible"),
-        }
     }
 }
 
@@ -119,6 +93,12 @@ pub struct SectionPage {
     partner_choices: Vec<(i64, String)>,
     cost_rows: Vec<CostRowView>,
     cost_kinds: &'static [(&'static str, &'static str)],
+    /// Which years the cost rows may choose, and what to do without a project period.
+    cost_years_hint: String,
+    /// Without a project period, the hint links to the section that sets it.
+    cost_years_fallback: bool,
+    /// The maximum possible grant, beside the grant field.
+    grant_hint: String,
     plan: Option<PlanView>,
     max_rate: String,
     grant_range: String,
@@ -184,8 +164,9 @@ async fn build_page(
     if rows.is_empty() {
         rows.push(blank_row());
     }
+    let years = dossier.plan_years();
     let plan = (section == Section::Costs)
-        .then(|| forms::check_costs(&answers, &dossier.rules).1)
+        .then(|| forms::check_costs(&answers, &dossier.rules, &years).1)
         .flatten()
         .map(|p| PlanView::new(&p, dossier));
     let summary = crate::programmes::summary::RoundSummary::new(
@@ -210,12 +191,11 @@ async fn build_page(
         categories: dossier.rules.categories.clone(),
         partners: dossier.partners.clone(),
         partner_choices,
-        cost_rows: rows
-            .into_iter()
-            .enumerate()
-            .map(|(index, row)| CostRowView::new(index, row))
-            .collect(),
+        cost_rows: cost_row_views(rows, &plan_year_choices(&years)),
         cost_kinds: COST_KINDS,
+        cost_years_hint: plan_years_hint(&years),
+        cost_years_fallback: years.basis == YearBasis::Round,
+        grant_hint: grant_hint(forms::eligible_costs(&answers, &years), &dossier.rules),
         plan,
         max_rate: summary.max_rate,
         grant_range: summary.grant_range,
@@ -518,9 +498,13 @@ async fn update_summary(
     } else {
         dossier.answers(Section::Project)
     };
+    // The plan's years follow the project period, also the one just saved.
     let plan = match section {
         Section::Costs => plan.cloned(),
-        _ => dossier.cost_plan(),
+        _ => {
+            let years = forms::plan_years(&project, dossier.rules.year);
+            forms::check_costs(&dossier.answers(Section::Costs), &dossier.rules, &years).1
+        }
     };
     let title: String = project
         .get("title")

@@ -3,12 +3,13 @@
 
 use time::OffsetDateTime;
 
-use super::costs::{CostPlan, kind_label};
+use super::costs::{CostPlan, PlanYears, YearBasis, grant_ceiling, kind_label, share_of};
 use super::db::{self, ApplicationRow, PartnerRow};
 use super::dossier::Dossier;
-use super::forms;
-use super::model::{Section, Status, event_label};
+use super::forms::{self, CostRowInput};
+use super::model::{RoundRules, Section, Status, event_label};
 use crate::locale;
+use crate::money::Cents;
 
 /// The top of every application page.
 pub struct Header {
@@ -75,6 +76,156 @@ impl PlanView {
             balanced: plan.financing.total() == plan.total,
         }
     }
+}
+
+/// One choice of a cost row's year.
+pub struct YearChoice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+    /// Possible only with a longer period (an Änderungsantrag's extension).
+    pub later: bool,
+}
+
+/// A cost row in a form (the application's cost plan, the Änderungsantrag), with the names of
+/// its fields (`cost-{index}-amount`, …) and the years it may choose from.
+pub struct CostRowView {
+    pub index: usize,
+    pub number: usize,
+    pub row: CostRowInput,
+    /// A spare row the clerk may leave empty.
+    pub optional: bool,
+    pub kind_key: String,
+    pub description_key: String,
+    pub year_key: String,
+    pub amount_key: String,
+    pub eligible_key: String,
+    pub years: Vec<YearChoice>,
+}
+
+impl CostRowView {
+    /// Whether some years are possible only with a longer period (shown as a group of their own).
+    pub fn has_later_years(&self) -> bool {
+        self.years.iter().any(|y| y.later)
+    }
+}
+
+/// The rows of a plan form. Each offers the years `offered` (year, whether only with a longer
+/// period) and keeps a stored year that is not among them as a choice marked as outside, so the
+/// clerk sees it (and its error) and changes it, instead of it being replaced unseen.
+pub fn cost_row_views(rows: Vec<CostRowInput>, offered: &[(i32, bool)]) -> Vec<CostRowView> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let key = |part: &str| format!("cost-{index}-{part}");
+            CostRowView {
+                index,
+                number: index + 1,
+                optional: false,
+                kind_key: key("kind"),
+                description_key: key("description"),
+                year_key: key("year"),
+                amount_key: key("amount"),
+                eligible_key: key("eligible"),
+                years: year_choices(&row.year, offered),
+                row,
+            }
+        })
+        .collect()
+}
+
+fn year_choices(typed: &str, offered: &[(i32, bool)]) -> Vec<YearChoice> {
+    let mut choices: Vec<YearChoice> = offered
+        .iter()
+        .map(|(year, later)| YearChoice {
+            value: year.to_string(),
+            label: year.to_string(),
+            selected: typed == year.to_string(),
+            later: *later,
+        })
+        .collect();
+    if typed.is_empty() || choices.iter().any(|c| c.selected) {
+        return choices;
+    }
+    let number = typed.parse::<i32>().ok();
+    let stray = YearChoice {
+        value: typed.to_string(),
+        label: match number {
+            Some(_) => format!("{typed} (außerhalb)"),
+            None => format!("{typed} (ungültig)"),
+        },
+        selected: true,
+        later: false,
+    };
+    let earlier = number.is_some_and(|y| offered.first().is_some_and(|(first, _)| y < *first));
+    if earlier {
+        choices.insert(0, stray);
+    } else {
+        choices.push(stray);
+    }
+    choices
+}
+
+/// The years of an application's cost plan.
+pub fn plan_year_choices(years: &PlanYears) -> Vec<(i32, bool)> {
+    years.iter().map(|y| (y, false)).collect()
+}
+
+/// What the cost plan says about its years: which are possible and, without a project period,
+/// what to do about it.
+pub fn plan_years_hint(years: &PlanYears) -> String {
+    let span = years.span();
+    match years.basis {
+        YearBasis::Round => format!(
+            "Im Abschnitt „Vorhaben“ fehlen noch Beginn und Ende des Vorhabens (oder sie passen nicht zu diesem Förderaufruf); bis dahin stehen die Jahre {span} zur Wahl. Tragen Sie dort den geplanten Zeitraum ein, dann stehen hier dessen Jahre zur Wahl."
+        ),
+        _ if years.first == years.last => {
+            format!("Das Vorhaben läuft im Jahr {span}; alle Kosten fallen in dieses Jahr.")
+        }
+        _ => format!(
+            "Wählen Sie je Position das Jahr, in dem die Kosten anfallen: {span}, die Jahre des Vorhabens."
+        ),
+    }
+}
+
+/// The hint beside the requested grant: the most the round allows for the eligible costs
+/// (their maximum rate, capped by the maximum grant), or, while they are not known, how it is
+/// worked out.
+pub fn grant_hint(eligible: Option<Cents>, rules: &RoundRules) -> String {
+    let rate = rules.max_rate;
+    let Some(eligible) = eligible else {
+        let cap = rules
+            .max_grant
+            .map(|max| format!(", höchstens {max}"))
+            .unwrap_or_default();
+        return format!(
+            "Höchstmögliche Zuwendung: {rate} der förderfähigen Kosten{cap}. Der Betrag steht hier, sobald alle Beträge der Kostenpositionen lesbar sind."
+        );
+    };
+    if eligible == Cents::ZERO {
+        return format!(
+            "Höchstmögliche Zuwendung: {}, denn keine Kostenposition ist förderfähig.",
+            Cents::ZERO
+        );
+    }
+    let ceiling = grant_ceiling(eligible, rules);
+    let by_rate = share_of(eligible, rate);
+    let how = if ceiling < by_rate {
+        format!(
+            "{rate} der förderfähigen Kosten von {eligible} wären {by_rate}; in diesem Förderaufruf höchstens {ceiling}"
+        )
+    } else {
+        format!("{rate} der förderfähigen Kosten von {eligible}")
+    };
+    let below = if ceiling < rules.min_grant {
+        format!(
+            " Das ist weniger als die Mindestzuwendung von {}: Mit diesen Kosten ist keine Förderung möglich.",
+            rules.min_grant
+        )
+    } else {
+        String::new()
+    };
+    format!("Höchstmögliche Zuwendung: {ceiling} ({how}).{below}")
 }
 
 pub struct AnswerRow {
@@ -332,4 +483,43 @@ pub fn messages(rows: &[db::MessageRow], for_ministry: bool) -> Vec<MessageView>
             body: m.body.clone(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Rate;
+
+    #[test]
+    fn a_stored_year_outside_the_choices_is_kept_and_marked() {
+        let offered = [(2027, false), (2028, false)];
+        let labels = |typed: &str| -> Vec<(String, bool)> {
+            year_choices(typed, &offered)
+                .into_iter()
+                .map(|c| (c.label, c.selected))
+                .collect()
+        };
+        assert_eq!(labels("2028")[1], ("2028".into(), true));
+        assert_eq!(labels("").iter().filter(|(_, s)| *s).count(), 0);
+        assert_eq!(labels("2025")[0], ("2025 (außerhalb)".into(), true));
+        assert_eq!(labels("2031")[2], ("2031 (außerhalb)".into(), true));
+        assert_eq!(labels("bald")[2], ("bald (ungültig)".into(), true));
+    }
+
+    #[test]
+    fn the_grant_hint_names_the_ceiling_and_why() {
+        let rules = RoundRules {
+            year: 2027,
+            categories: vec![],
+            max_rate: Rate::from_basis_points(8000),
+            min_grant: Cents::from_euros(5000),
+            max_grant: Some(Cents::from_euros(200_000)),
+        };
+        let hint = |euros: i64| grant_hint(Some(Cents::from_euros(euros)), &rules);
+        assert!(hint(100_000).starts_with("Höchstmögliche Zuwendung: 80.000,00\u{a0}€ (80\u{a0}%"));
+        assert!(hint(300_000).contains("wären 240.000,00\u{a0}€"));
+        assert!(hint(300_000).starts_with("Höchstmögliche Zuwendung: 200.000,00\u{a0}€"));
+        assert!(hint(5_000).contains("Mindestzuwendung"));
+        assert!(grant_hint(None, &rules).contains("sobald"));
+    }
 }

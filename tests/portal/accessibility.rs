@@ -567,11 +567,19 @@ async fn journey_clerk_files_an_application_passes_axe() {
         )
         .await;
     browser.fill("#goals", "Kürzere Wege.").await;
-    browser.set_value("#start_date", "2027-06-01").await;
-    browser.set_value("#end_date", "2027-05-01").await;
+    // The project runs from June of the round's year to May of the next.
+    let next_year = year.parse::<i32>().unwrap() + 1;
+    browser
+        .set_value("#start_date", &format!("{year}-06-01"))
+        .await;
+    browser
+        .set_value("#end_date", &format!("{year}-05-01"))
+        .await;
     browser.check("#started").await;
     submit_expecting_errors(&browser, save).await;
-    browser.set_value("#end_date", "2028-05-31").await;
+    browser
+        .set_value("#end_date", &format!("{next_year}-05-31"))
+        .await;
     browser.click(save).await;
 
     // 3. Verbund: Jena as partner.
@@ -586,17 +594,17 @@ async fn journey_clerk_files_an_application_passes_axe() {
     browser.fill("#licence", "EUPL-1.2").await;
     browser.click(save).await;
 
-    // 4. Kosten: a second row, added without JavaScript, and an unbalanced plan first.
+    // 4. Kosten: a second row, added without JavaScript, first without its year and with an
+    // unbalanced plan; the years to choose are those of the project.
     assert!(browser.path().await.ends_with("/kosten"));
     browser.assert_accessible().await;
     browser.select("#cost-0-kind", "software").await;
     browser.fill("#cost-0-description", "Lizenzen").await;
-    browser.fill("#cost-0-year", &year).await;
+    browser.select("#cost-0-year", &year).await;
     browser.fill("#cost-0-amount", "100.000,00").await;
     browser.click("button[value='zeile-hinzufuegen']").await;
     browser.select("#cost-1-kind", "training").await;
     browser.fill("#cost-1-description", "Schulung").await;
-    browser.fill("#cost-1-year", &year).await;
     browser.fill("#cost-1-amount", "5.000").await;
     browser.select("#cost-1-eligible", "nein").await;
     browser.fill("#own_share", "20.000").await;
@@ -607,6 +615,14 @@ async fn journey_clerk_files_an_application_passes_axe() {
         "{live}"
     );
     submit_expecting_errors(&browser, save).await;
+    assert!(
+        browser
+            .text("#cost-1-year-error")
+            .await
+            .contains("Kostenposition 2"),
+        "the error names its row"
+    );
+    browser.select("#cost-1-year", &next_year.to_string()).await;
     browser.fill("#own_share", "25.000").await;
     browser.click(save).await;
 
@@ -975,14 +991,21 @@ async fn conflict_partner_and_rule_change_pages_pass_axe() {
     let app = TestApp::spawn().await;
     let clerk = app.sign_in_as(foerderportal::accounts::Role::Clerk).await;
     let draft = crate::applications::start(&clerk).await;
-    crate::applications::save(&clerk, draft, "vorhaben", &crate::applications::project()).await;
+    let year = crate::applications::round_year(&app).await;
+    crate::applications::save(
+        &clerk,
+        draft,
+        "vorhaben",
+        &crate::applications::project(&year),
+    )
+    .await;
 
     // Two clerks on one section: the second save shows both versions.
     open_login_and_sign_in(&browser, &app, "kommune@demo.foerderportal.example").await;
     browser
         .goto(&app.url(&format!("/antraege/{draft}/vorhaben")))
         .await;
-    let mut newer = crate::applications::project();
+    let mut newer = crate::applications::project(&year);
     newer[0].1 = "Titel der Kollegin".into();
     crate::applications::save(&clerk, draft, "vorhaben", &newer).await;
     browser.fill("#title", "Karlas Titel").await;
@@ -1587,4 +1610,80 @@ async fn journey_a_visitor_finds_a_solution_in_the_catalogue_and_asks_for_it_pas
         "form[action$='/katalog'] button[value=veroeffentlichen]",
     )
     .await;
+
+/// The page passes axe at 1280 px and at 320 px, where it does not scroll sideways.
+async fn accessible_wide_and_narrow(browser: &Browser, what: &str) {
+    browser.set_viewport_width(1280).await;
+    browser.assert_accessible().await;
+    browser.set_viewport_width(320).await;
+    let width = browser.page_scroll_width().await;
+    assert!(
+        width <= 320,
+        "{what} scrolls sideways at 320 px ({width} px wide)"
+    );
+    browser.assert_accessible().await;
+    browser.set_viewport_width(1280).await;
+}
+
+#[tokio::test]
+async fn the_cost_plan_and_the_change_form_pass_axe_with_errors_wide_and_narrow() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(foerderportal::accounts::Role::Clerk).await;
+    let year = crate::applications::round_year(&app).await;
+    let draft = crate::applications::start(&clerk).await;
+    crate::applications::save(
+        &clerk,
+        draft,
+        "vorhaben",
+        &crate::applications::project(&year),
+    )
+    .await;
+    // Three rows, one with an amount that cannot be read and one without a year.
+    let mut plan = crate::applications::costs(&year);
+    plan.extend([
+        ("cost-1-kind", "training".to_string()),
+        ("cost-1-description", "Schulung".to_string()),
+        ("cost-1-year", year.clone()),
+        ("cost-1-amount", "zehn".to_string()),
+        ("cost-1-eligible", "ja".to_string()),
+        ("cost-2-kind", "services".to_string()),
+        ("cost-2-description", "Beratung".to_string()),
+        ("cost-2-amount", "5.000".to_string()),
+        ("cost-2-eligible", "nein".to_string()),
+    ]);
+    crate::applications::save(&clerk, draft, "kosten", &plan).await;
+
+    open_login_and_sign_in(&browser, &app, "kommune@demo.foerderportal.example").await;
+    browser
+        .goto(&app.url(&format!("/antraege/{draft}/kosten")))
+        .await;
+    assert!(
+        browser
+            .text("#cost-1-amount-error")
+            .await
+            .contains("Kostenposition 2")
+    );
+    assert!(
+        browser
+            .text("#cost-2-year-error")
+            .await
+            .contains("Kostenposition 3")
+    );
+    accessible_wide_and_narrow(&browser, "the cost plan with errors").await;
+
+    // The Änderungsantrag's plan, with an amount that cannot be read.
+    let grant =
+        crate::payouts::approved_grant(&app, foerderportal::money::Cents::from_euros(80_000)).await;
+    browser
+        .goto(&app.url(&format!("/antraege/{grant}/aenderungen/neu")))
+        .await;
+    accessible_wide_and_narrow(&browser, "the change form").await;
+    browser.fill("#cost-0-amount", "zehn").await;
+    browser.fill("#reason", "Lieferverzug").await;
+    submit_expecting_errors(&browser, "form[action$='/aenderungen'] button.button").await;
+    accessible_wide_and_narrow(&browser, "the change form with errors").await;
+    browser.close().await;
 }

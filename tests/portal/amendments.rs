@@ -507,7 +507,7 @@ async fn a_form_sent_twice_files_one_change_and_bad_input_is_answered_next_to_th
         (
             vec![("cost-0-year", "1999"), ("reason", "x")],
             "cost-0-year",
-            "zwischen",
+            "Bewilligungszeitraum",
         ),
         (
             vec![("cost-0-kind", "<script>"), ("reason", "x")],
@@ -566,4 +566,73 @@ async fn a_form_sent_twice_files_one_change_and_bad_input_is_answered_next_to_th
             .status,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn a_changed_plan_chooses_the_periods_years_and_a_later_one_only_with_an_extension() {
+    let app = TestApp::spawn().await;
+    let id = grant(&app).await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let start: time::Date =
+        sqlx::query_scalar("SELECT period_start FROM decisions WHERE application_id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let end = period_end(&app, id).await;
+    let path = format!("/antraege/{id}/aenderungen/neu");
+    let form = clerk.get(&path).await;
+    // The spare row's years: those of the period, then, apart, the years an extension could add.
+    let years =
+        |from: i32, to: i32| -> Vec<String> { (from..=to).map(|y| y.to_string()).collect() };
+    let plain = form.texts("select#cost-1-year > option");
+    assert_eq!(plain[1..], years(start.year(), end.year())[..]);
+    assert_eq!(
+        form.attr("select#cost-1-year optgroup", "label").as_deref(),
+        Some("Nur mit Verlängerung des Zeitraums")
+    );
+    assert_eq!(
+        form.texts("select#cost-1-year optgroup option"),
+        years(end.year() + 1, end.year() + 5)
+    );
+    assert_eq!(
+        form.count("tr.cost-row"),
+        3,
+        "the plan's row and two spare ones"
+    );
+    assert_eq!(
+        form.count("tr.cost-row button"),
+        0,
+        "rows are emptied, not removed"
+    );
+
+    let later = (end.year() + 1).to_string();
+    let new_row = [
+        ("cost-0-amount", "90.000,00"),
+        ("cost-1-kind", "training"),
+        ("cost-1-description", "Schulung im Folgejahr"),
+        ("cost-1-year", later.as_str()),
+        ("cost-1-amount", "10.000,00"),
+        ("cost-1-eligible", "ja"),
+        ("reason", "Die Schulung folgt nach der Einführung."),
+    ];
+    let refused = file(&clerk, id, &new_row).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let message = refused.text("#cost-1-year-error");
+    assert!(
+        message.contains("Kostenposition 2") && message.contains("Bewilligungszeitraum"),
+        "{message}"
+    );
+    assert_eq!(
+        refused
+            .attr("select#cost-1-year option[selected]", "value")
+            .as_deref(),
+        Some(later.as_str()),
+        "the choice is kept"
+    );
+    let extended_end = format!("30.06.{later}");
+    let mut extended = new_row.to_vec();
+    extended.push(("period_end", &extended_end));
+    let filed = file(&clerk, id, &extended).await;
+    assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.body);
 }

@@ -53,8 +53,9 @@ pub fn applicant() -> Answers {
     sample::answers(Section::Applicant, 0)
 }
 
-pub fn project() -> Answers {
-    sample::answers(Section::Project, 0)
+/// The sample project, running from April of `year` (the round's) to March of the next.
+pub fn project(year: &str) -> Answers {
+    sample::answers(Section::Project, year.parse().unwrap())
 }
 
 pub fn partnership() -> Answers {
@@ -121,7 +122,7 @@ pub async fn complete_application(app: &TestApp, clerk: &Client) -> i64 {
     let year = round_year(app).await;
     for (section, answers) in [
         ("antragsteller", applicant()),
-        ("vorhaben", project()),
+        ("vorhaben", project(&year)),
         ("verbund", partnership()),
         ("kosten", costs(&year)),
         ("erklaerungen", declarations()),
@@ -487,7 +488,7 @@ async fn bad_input_in_every_section_gets_a_message_beside_the_field() {
     ];
     let base = |section: &str| match section {
         "antragsteller" => applicant(),
-        "vorhaben" => project(),
+        "vorhaben" => project(&year),
         "kosten" => costs(&year),
         _ => declarations(),
     };
@@ -514,6 +515,7 @@ async fn bad_input_in_every_section_gets_a_message_beside_the_field() {
         let (field, value) = &changes[0];
         let shown = page
             .attr(&format!("#{}", field), "value")
+            .or_else(|| page.attr(&format!("select#{field} option[selected]"), "value"))
             .or_else(|| Some(page.text(&format!("textarea#{field}"))));
         if !matches!(*field, "category" | "vat") {
             assert_eq!(shown.as_deref(), Some(value.as_str()), "{field}");
@@ -521,7 +523,7 @@ async fn bad_input_in_every_section_gets_a_message_beside_the_field() {
     }
     // A date typed the German way comes back as the ISO date that date fields take (a
     // browser's date field would show "01.04.2027" as empty, and the answer would be lost).
-    let mut answers = project();
+    let mut answers = project(&year);
     answers.retain(|(key, _)| !matches!(*key, "start_date" | "end_date"));
     answers.push(("start_date", "01.04.2027".into()));
     answers.push(("end_date", "31.03.2027".into()));
@@ -553,7 +555,7 @@ async fn script_in_text_fields_is_shown_as_text_everywhere() {
         ),
         (
             "vorhaben",
-            project(),
+            project(&year),
             &["title", "summary", "description", "goals"],
         ),
         (
@@ -637,7 +639,7 @@ async fn cost_rows_are_added_and_removed_without_javascript_and_totals_computed(
         .await;
     assert_eq!(added.status, StatusCode::SEE_OTHER);
     let page = clerk.get(&path).await;
-    assert_eq!(page.count("fieldset.cost-row"), 2);
+    assert_eq!(page.count("tr.cost-row"), 2);
     let filled = clerk
         .submit(
             &path,
@@ -667,11 +669,278 @@ async fn cost_rows_are_added_and_removed_without_javascript_and_totals_computed(
         .await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
     let page = clerk.get(&path).await;
-    assert_eq!(page.count("fieldset.cost-row"), 1);
+    assert_eq!(page.count("tr.cost-row"), 1);
     assert_eq!(
         page.attr("#cost-0-description", "value").as_deref(),
         Some("Schulung")
     );
+}
+
+/// The years a cost row may choose (the first choice is "Bitte wählen").
+fn year_choices(page: &Page, row: usize) -> Vec<String> {
+    page.texts(&format!("select#cost-{row}-year option"))
+        .into_iter()
+        .skip(1)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_cost_plan_is_one_compact_labelled_row_per_position() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = start(&clerk).await;
+    let year = round_year(&app).await;
+    save(&clerk, id, "kosten", &costs(&year)).await;
+    let page = clerk.get(&format!("/antraege/{id}/kosten")).await;
+    assert_eq!(
+        page.texts("table.cost-table thead th"),
+        vec![
+            "Nr.",
+            "Art",
+            "Beschreibung",
+            "Jahr",
+            "Betrag in Euro",
+            "Förder\u{ad}fähig",
+            "Entfernen"
+        ]
+    );
+    // Every field of a row is named by its column and its row, also where the column headers
+    // are hidden (narrow screens) or not announced.
+    for (part, column) in [
+        ("kind", "Art"),
+        ("description", "Beschreibung"),
+        ("year", "Jahr"),
+        ("amount", "Betrag in Euro"),
+        ("eligible", "Förderfähig"),
+    ] {
+        // (The page's text joins the label's parts with a space.)
+        assert_eq!(
+            page.text(&format!("tr.cost-row label[for='cost-0-{part}']"))
+                .replace(" ,", ","),
+            format!("{column}, Kostenposition 1")
+        );
+        assert_eq!(page.count(&format!("tr.cost-row #cost-0-{part}")), 1);
+    }
+    assert_eq!(
+        page.text("tr.cost-row th[scope=row]"),
+        "Kostenposition 1",
+        "the row header names the position"
+    );
+    assert_eq!(
+        page.text("tr.cost-row button[value='zeile-entfernen-0']")
+            .replace(" :", ":"),
+        "Entfernen: Kostenposition 1"
+    );
+    assert_eq!(
+        page.attr("select#cost-0-year", "aria-describedby")
+            .as_deref(),
+        Some("cost-years-hint")
+    );
+}
+
+#[tokio::test]
+async fn the_year_choices_follow_the_project_period() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = start(&clerk).await;
+    let round: i32 = round_year(&app).await.parse().unwrap();
+    let path = format!("/antraege/{id}/kosten");
+
+    // Without a period: the round's year and one either side, and the hint says what to do.
+    let page = clerk.get(&path).await;
+    let years = |range: std::ops::RangeInclusive<i32>| -> Vec<String> {
+        range.map(|y| y.to_string()).collect()
+    };
+    assert_eq!(year_choices(&page, 0), years(round - 1..=round + 1));
+    assert!(page.text("#cost-years-hint").contains("Beginn und Ende"));
+    assert_eq!(
+        page.attr("#cost-years-hint a", "href"),
+        Some(format!("/antraege/{id}/vorhaben"))
+    );
+
+    // A project of three calendar years offers those three.
+    let mut project = project(&round.to_string());
+    project.retain(|(k, _)| !matches!(*k, "start_date" | "end_date"));
+    project.push(("start_date", format!("{round}-09-01")));
+    project.push(("end_date", format!("{}-02-28", round + 2)));
+    assert_eq!(
+        save(&clerk, id, "vorhaben", &project).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let page = clerk.get(&path).await;
+    assert_eq!(year_choices(&page, 0), years(round..=round + 2));
+    assert!(
+        page.text("#cost-years-hint")
+            .contains(&format!("{round} bis {}", round + 2))
+    );
+    assert_eq!(page.count("#cost-years-hint a"), 0);
+}
+
+#[tokio::test]
+async fn a_year_outside_the_project_period_is_refused_naming_the_row() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = start(&clerk).await;
+    let year = round_year(&app).await;
+    let next = (year.parse::<i32>().unwrap() + 1).to_string();
+    let path = format!("/antraege/{id}/kosten");
+    save(&clerk, id, "vorhaben", &project(&year)).await;
+    // Two rows, in both years of the project (April to March): chosen from the page's own list.
+    let page = clerk.get(&path).await;
+    assert_eq!(year_choices(&page, 0), vec![year.clone(), next.clone()]);
+    let mut plan = costs(&year);
+    plan.extend([
+        ("cost-1-kind", "training".to_string()),
+        ("cost-1-description", "Schulung".to_string()),
+        ("cost-1-year", next.clone()),
+        ("cost-1-amount", "10.000".to_string()),
+        ("cost-1-eligible", "nein".to_string()),
+        ("own_share", "30.000".to_string()),
+    ]);
+    let fields: Vec<(&str, &str)> = plan.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let saved = clerk
+        .submit_from(&page, &path, &section_form("kosten"), &fields)
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+
+    // The project now ends in the first year: the second row's year is kept, marked, and
+    // refused with its row named, next to the field and in the summary.
+    let mut shorter = project(&year);
+    shorter.retain(|(k, _)| *k != "end_date");
+    shorter.push(("end_date", format!("{year}-12-31")));
+    save(&clerk, id, "vorhaben", &shorter).await;
+    let page = clerk.get(&path).await;
+    assert_eq!(
+        year_choices(&page, 1),
+        vec![year.clone(), format!("{next} (außerhalb)")]
+    );
+    assert_eq!(
+        page.attr("select#cost-1-year option[selected]", "value"),
+        Some(next.clone())
+    );
+    let message = page.text("#cost-1-year-error");
+    assert!(
+        message.contains("Kostenposition 2")
+            && message.contains(&next)
+            && message.contains("Zeitraum des Vorhabens"),
+        "{message}"
+    );
+    assert!(page.text(".error-summary").contains("Kostenposition 2"));
+    assert_eq!(
+        page.attr(".error-summary a[href='#cost-1-year']", "href")
+            .as_deref(),
+        Some("#cost-1-year")
+    );
+    assert_eq!(page.count("#cost-0-year-error"), 0);
+    let overview = clerk.get(&format!("/antraege/{id}")).await;
+    assert!(
+        overview
+            .texts(".task-list li")
+            .iter()
+            .any(|t| t.contains("Kosten") && t.contains("Fehler")),
+        "{:?}",
+        overview.texts(".task-list li")
+    );
+
+    // A year typed around the list is refused the same way; choosing one of the list saves.
+    let refused = clerk
+        .submit(&path, &section_form("kosten"), &[("cost-0-year", "1999")])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text("#cost-0-year-error")
+            .contains("Kostenposition 1")
+    );
+    let fixed = clerk
+        .submit(
+            &path,
+            &section_form("kosten"),
+            &[("cost-0-year", &year), ("cost-1-year", &year)],
+        )
+        .await;
+    assert_eq!(fixed.status, StatusCode::SEE_OTHER, "{}", fixed.body);
+}
+
+#[tokio::test]
+async fn the_maximum_possible_grant_is_shown_beside_the_grant_field() {
+    let app = TestApp::spawn().await;
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let id = start(&clerk).await;
+    let year = round_year(&app).await;
+    let path = format!("/antraege/{id}/kosten");
+    let (rate_bp, max_grant): (i32, Option<i64>) =
+        sqlx::query_as("SELECT max_rate_bp, max_grant_cents FROM rounds LIMIT 1")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let ceiling = |eligible: Cents| -> Cents {
+        let by_rate = Cents::new(eligible.get() * i64::from(rate_bp) / 10_000);
+        max_grant.map_or(by_rate, |max| by_rate.min(Cents::new(max)))
+    };
+    // As the page's text shows an amount (its no-break space normalised).
+    let shown = |c: Cents| c.to_string().replace('\u{a0}', " ");
+    // Before any costs: how it is worked out.
+    let page = clerk.get(&path).await;
+    assert!(
+        page.text("#grant-hint")
+            .starts_with("Höchstmögliche Zuwendung")
+    );
+    assert!(
+        page.attr("#grant", "aria-describedby")
+            .is_some_and(|d| d.contains("grant-hint"))
+    );
+
+    // From the saved plan: 100.000 € eligible (and 5.000 € that are not).
+    let mut plan = costs(&year);
+    plan.extend([
+        ("cost-1-kind", "training".to_string()),
+        ("cost-1-description", "Schulung".to_string()),
+        ("cost-1-year", year.clone()),
+        ("cost-1-amount", "5.000".to_string()),
+        ("cost-1-eligible", "nein".to_string()),
+        ("own_share", "25.000".to_string()),
+    ]);
+    assert_eq!(
+        save(&clerk, id, "kosten", &plan).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let page = clerk.get(&path).await;
+    let expected = shown(ceiling(Cents::from_euros(100_000)));
+    assert!(
+        page.text("#grant-hint")
+            .starts_with(&format!("Höchstmögliche Zuwendung: {expected} (")),
+        "{}",
+        page.text("#grant-hint")
+    );
+    assert_eq!(
+        page.texts(".plan-summary dd").last(),
+        Some(&expected),
+        "the hint and the calculation agree"
+    );
+
+    // After a refused save, from the plan as typed: 300.000 € eligible exceed the cap.
+    let typed = clerk
+        .submit(
+            &path,
+            &section_form("kosten"),
+            &[("cost-0-amount", "300.000"), ("grant", "250.000")],
+        )
+        .await;
+    assert_eq!(typed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let expected = shown(ceiling(Cents::from_euros(300_000)));
+    let hint = typed.text("#grant-hint");
+    assert!(
+        hint.starts_with(&format!("Höchstmögliche Zuwendung: {expected} (")),
+        "{hint}"
+    );
+    let by_rate = Cents::new(Cents::from_euros(300_000).get() * i64::from(rate_bp) / 10_000);
+    if ceiling(Cents::from_euros(300_000)) < by_rate {
+        assert!(
+            hint.contains(&format!("wären {}", shown(by_rate))),
+            "the cap is explained: {hint}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -679,7 +948,7 @@ async fn a_second_save_over_a_newer_one_shows_both_and_lets_the_clerk_decide() {
     let app = TestApp::spawn().await;
     let karla = app.sign_in_as(Role::Clerk).await;
     let id = start(&karla).await;
-    save(&karla, id, "vorhaben", &project()).await;
+    save(&karla, id, "vorhaben", &project(&round_year(&app).await)).await;
     let colleague = app.sign_in_as(Role::Clerk).await;
     let path = format!("/antraege/{id}/vorhaben");
     let karlas_page = karla.get(&path).await;
@@ -1207,7 +1476,7 @@ async fn a_nachforderung_reopens_sections_and_the_resubmission_is_a_new_revision
         clerk.get(&format!("/antraege/{id}/kosten")).await.status,
         StatusCode::SEE_OTHER
     );
-    let mut answers = project();
+    let mut answers = project(&round_year(&app).await);
     answers[3].1 = "Genauere Begründung der Kosten.".into();
     assert_eq!(
         save(&clerk, id, "vorhaben", &answers).await.status,

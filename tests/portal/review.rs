@@ -631,6 +631,9 @@ async fn nobody_confirms_their_own_proposal_and_the_notice_reaches_the_municipal
     assert_eq!(response.headers()["content-type"], "application/pdf");
     let pdf = response.bytes().await.unwrap();
     let text = pdf_text(&pdf);
+    // The sample project's period, in the round's year.
+    let round: i32 = crate::applications::round_year(&app).await.parse().unwrap();
+    let period = format!("01.04.{round} bis 31.03.{}", round + 1);
     for expected in [
         "Zuwendungsbescheid",
         "80.000,00 €",
@@ -638,7 +641,7 @@ async fn nobody_confirms_their_own_proposal_and_the_notice_reaches_the_municipal
         "Kyffhäuserkreis Sondershausen",
         "Digitales Bürgerbüro",
         "80 % der zuwendungsfähigen Ausgaben",
-        "01.04.2027 bis 31.03.2028",
+        &period,
         "Paula Zweitprüferin",
         "Rechtsbehelfsbelehrung",
     ] {
