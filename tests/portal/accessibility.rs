@@ -1610,6 +1610,7 @@ async fn journey_a_visitor_finds_a_solution_in_the_catalogue_and_asks_for_it_pas
         "form[action$='/katalog'] button[value=veroeffentlichen]",
     )
     .await;
+}
 
 /// The page passes axe at 1280 px and at 320 px, where it does not scroll sideways.
 async fn accessible_wide_and_narrow(browser: &Browser, what: &str) {
