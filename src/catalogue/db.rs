@@ -251,7 +251,8 @@ pub async fn requests_for(
     .await
 }
 
-/// The public figures of a round: applications filed (not drafts), municipalities, sums.
+/// The public figures of a round: applications filed (not drafts), municipalities, sums —
+/// requested by all but withdrawn applications, as the ministry's statistics count.
 #[derive(Clone, Debug)]
 pub struct RoundFigures {
     pub id: i64,
@@ -272,7 +273,8 @@ pub async fn round_figures(conn: &mut PgConnection) -> sqlx::Result<Vec<RoundFig
         r#"SELECT r.id, r.title, r.year, r.budget_cents,
                   count(a.id) AS "applications!",
                   count(DISTINCT a.municipality_id) AS "municipalities!",
-                  coalesce(sum(a.requested_grant_cents), 0)::bigint AS "requested_cents!",
+                  coalesce(sum(a.requested_grant_cents) FILTER (WHERE a.status <> $2), 0)::bigint
+                      AS "requested_cents!",
                   count(a.granted_cents) AS "approved!",
                   coalesce(sum(a.granted_cents), 0)::bigint AS "granted_cents!"
            FROM rounds r
@@ -280,6 +282,7 @@ pub async fn round_figures(conn: &mut PgConnection) -> sqlx::Result<Vec<RoundFig
            WHERE r.state <> $1
            GROUP BY r.id ORDER BY r.year DESC, r.id DESC"#,
         crate::programmes::model::RoundState::Draft as _,
+        crate::applications::model::Status::Withdrawn as _,
     )
     .fetch_all(conn)
     .await
