@@ -13,7 +13,8 @@ use serde_json::json;
 use super::db;
 use super::model::ConsentForm;
 use crate::accounts::CurrentUser;
-use crate::applications::access::{Access, open};
+// Only the applying municipality decides about publishing (partners read the application).
+use crate::applications::access::owned;
 use crate::applications::db::ApplicationRow;
 use crate::applications::dossier::Dossier;
 use crate::applications::model::{Section, Status};
@@ -51,19 +52,6 @@ struct ConsentPage {
     /// Rejected or withdrawn: it will never be shown.
     never: bool,
     requests: Vec<RequestView>,
-}
-
-/// Only the applying municipality decides about publishing (partners read the application).
-async fn owned(
-    conn: &mut sqlx::PgConnection,
-    user: &CurrentUser,
-    id: i64,
-    lock: bool,
-) -> Result<ApplicationRow, AppError> {
-    match open(conn, user, id, lock).await? {
-        (row, Access::Owner) => Ok(row),
-        (_, Access::Partner) => Err(AppError::Forbidden),
-    }
 }
 
 fn shown(status: Status) -> bool {
