@@ -4,16 +4,7 @@
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
-use super::model::Search;
-
-/// An entry as its owner edits it.
-#[derive(Clone, Debug, Default)]
-pub struct OwnEntry {
-    pub summary: String,
-    pub reuse: String,
-    pub technologies: String,
-    pub mailbox: String,
-}
+use super::model::{OwnEntry, Search};
 
 /// An entry as the public sees it.
 #[derive(Clone, Debug)]

@@ -3,7 +3,6 @@
 
 use serde::Deserialize;
 
-use super::db::OwnEntry;
 use crate::validation::{FormErrors, clean_line, clean_text};
 
 /// Where a published project stands, by the key the view `catalogue_public` gives it.
@@ -85,6 +84,15 @@ impl CatalogueQuery {
         }
         serde_urlencoded::to_string(present).unwrap_or_default()
     }
+}
+
+/// An entry as its owner edits it.
+#[derive(Clone, Debug, Default)]
+pub struct OwnEntry {
+    pub summary: String,
+    pub reuse: String,
+    pub technologies: String,
+    pub mailbox: String,
 }
 
 /// The owner's form: what the catalogue shows besides the facts of the grant.
