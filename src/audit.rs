@@ -30,6 +30,8 @@ pub enum Subject<'a> {
     PaymentRun(i64),
     /// A change request (Änderungsantrag).
     Amendment(i64),
+    /// A project outline (Projektskizze).
+    Outline(i64),
     /// An address as typed at the login or the password reset, for accounts that may not exist.
     Address(&'a str),
     /// The method and route of a refused request ("GET /pruefung/antraege/{id}").
@@ -51,6 +53,7 @@ impl std::fmt::Display for Subject<'_> {
             Subject::Payout(id) => write!(f, "payout:{id}"),
             Subject::PaymentRun(id) => write!(f, "payment_run:{id}"),
             Subject::Amendment(id) => write!(f, "amendment:{id}"),
+            Subject::Outline(id) => write!(f, "outline:{id}"),
             Subject::Address(text) | Subject::Route(text) => f.write_str(text),
         }
     }
@@ -123,7 +126,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 85] = [
+pub const ACTIONS: [(&str, &str); 94] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -262,6 +265,27 @@ pub const ACTIONS: [(&str, &str); 85] = [
     (
         "programme.interest_updated",
         "Zinssätze für Rückforderungen geändert",
+    ),
+    ("outline.created", "Projektskizze angelegt"),
+    ("outline.updated", "Projektskizze geändert"),
+    ("outline.deleted", "Projektskizze gelöscht"),
+    (
+        "outline.message_sent",
+        "Nachricht zur Projektskizze gesendet",
+    ),
+    ("outline.agreed", "Projektskizze als abgestimmt markiert"),
+    (
+        "outline.partner_search",
+        "Partnersuche begonnen oder beendet",
+    ),
+    (
+        "outline.interest_expressed",
+        "Interesse an einer Partnerschaft bekundet",
+    ),
+    ("outline.interest_accepted", "Partnerkommune angenommen"),
+    (
+        "outline.application_created",
+        "Antrag aus Projektskizze erstellt",
     ),
 ];
 

@@ -24,6 +24,7 @@ pub mod locale;
 pub mod mail;
 pub mod money;
 pub mod municipalities;
+pub mod outlines;
 pub mod payouts;
 pub mod programmes;
 pub mod proofs;
@@ -86,6 +87,7 @@ pub fn app(state: AppState) -> Router {
         .merge(proofs::routes::router(state.config.upload_limit_bytes))
         .merge(proofs::review::router())
         .merge(catalogue::router())
+        .merge(outlines::router())
         .merge(programmes::routes::router())
         .merge(programmes::admin::router())
         .merge(programmes::programme_admin::router())

@@ -809,3 +809,32 @@ pub async fn clerks_of(
         .map(|r| (r.email, r.display_name))
         .collect())
 }
+
+/// E-mail and name of the active reviewers who can sign in.
+pub async fn reviewers(conn: &mut PgConnection) -> sqlx::Result<Vec<(String, String)>> {
+    let rows = sqlx::query!(
+        "SELECT email, display_name FROM users
+         WHERE $1 = ANY (roles) AND active AND password_hash IS NOT NULL ORDER BY id",
+        Role::Reviewer as _,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.email, r.display_name))
+        .collect())
+}
+
+/// E-mail and name of one user, while the account is active.
+pub async fn reachable(
+    conn: &mut PgConnection,
+    user_id: i64,
+) -> sqlx::Result<Option<(String, String)>> {
+    let row = sqlx::query!(
+        "SELECT email, display_name FROM users WHERE id = $1 AND active",
+        user_id,
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.email, r.display_name)))
+}

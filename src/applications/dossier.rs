@@ -57,6 +57,58 @@ impl Dossier {
         })
     }
 
+    /// Keeps the application's list columns in step with its valid answers.
+    pub async fn update_summary(
+        &self,
+        conn: &mut PgConnection,
+        section: Section,
+        answers: &Answers,
+        plan: Option<&CostPlan>,
+    ) -> sqlx::Result<()> {
+        let project = if section == Section::Project {
+            answers.clone()
+        } else {
+            self.answers(Section::Project)
+        };
+        // The plan's years follow the project period, also the one just saved.
+        let plan = match section {
+            Section::Costs => plan.cloned(),
+            _ => {
+                let years = forms::plan_years(&project, self.rules.year);
+                forms::check_costs(&self.answers(Section::Costs), &self.rules, &years).1
+            }
+        };
+        let title: String = project
+            .get("title")
+            .map(|t| t.chars().take(150).collect())
+            .unwrap_or_default();
+        let text = |name: &str| project.get(name).map_or("", String::as_str);
+        let search_text = format!(
+            "{} {} {}",
+            self.application.municipality_name,
+            text("summary"),
+            text("description")
+        );
+        let category = project
+            .get("category")
+            .filter(|c| self.rules.categories.iter().any(|(code, _)| code == *c))
+            .map(String::as_str);
+        db::update_summary(
+            conn,
+            self.id(),
+            &db::Summary {
+                title: &title,
+                category_code: category,
+                total_cost_cents: plan.as_ref().map(|p| p.total.get()),
+                eligible_cost_cents: plan.as_ref().map(|p| p.eligible.get()),
+                requested_grant_cents: plan.as_ref().map(|p| p.financing.grant.get()),
+                search_text: &search_text,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
     pub fn id(&self) -> i64 {
         self.application.id
     }

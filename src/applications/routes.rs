@@ -10,12 +10,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
-use time::OffsetDateTime;
 
 use super::access::{Access, acting, open, owned};
 use super::db::{self, ApplicationRow};
 use super::dossier::Dossier;
 use super::model::{Section, SectionStatus, Status, Transition};
+use super::start::{self, Prefill, Starter};
 use super::views::{
     ChangeRequestView, Header, PartnerView, TimelineEntry, change_request, timeline,
 };
@@ -26,8 +26,6 @@ use crate::audit::Subject;
 use crate::error::AppError;
 use crate::locale;
 use crate::money::Cents;
-use crate::programmes::db as programmes_db;
-use crate::programmes::model::RoundState;
 use crate::programmes::summary::RoundSummary;
 use crate::state::AppState;
 use crate::validation::{FormErrors, clean_line};
@@ -35,7 +33,7 @@ use crate::web::{ClientAddress, NoFields, PageContext, ProtectedForm, redirect_w
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/antraege", get(list).post(start))
+        .route("/antraege", get(list).post(start_application))
         .route("/antraege/{id}", get(overview))
         .route(
             "/antraege/{id}/zurueckziehen",
@@ -89,7 +87,7 @@ async fn list(
     let mut conn = app.db.acquire().await?;
     let own = db::of_municipality(&mut conn, municipality_id).await?;
     let partner_of = db::as_partner(&mut conn, municipality_id).await?;
-    let open_rounds = open_rounds(&mut conn).await?;
+    let open_rounds = start::open_rounds(&mut conn).await?;
     Ok(ListPage {
         page,
         municipality: user.municipality_name.clone().unwrap_or_default(),
@@ -99,26 +97,13 @@ async fn list(
     })
 }
 
-async fn open_rounds(conn: &mut sqlx::PgConnection) -> Result<Vec<RoundSummary>, AppError> {
-    let Some(programme) = programmes_db::main_programme(conn).await? else {
-        return Ok(Vec::new());
-    };
-    let now = OffsetDateTime::now_utc();
-    Ok(programmes_db::public_rounds(conn, programme.id)
-        .await?
-        .into_iter()
-        .map(|r| RoundSummary::new(r, now))
-        .filter(RoundSummary::is_open)
-        .collect())
-}
-
 #[derive(Deserialize)]
 struct StartForm {
     #[serde(default)]
     round_id: String,
 }
 
-async fn start(
+async fn start_application(
     State(app): State<AppState>,
     user: Clerk,
     client: ClientAddress,
@@ -131,26 +116,19 @@ async fn start(
         .parse()
         .map_err(|_| AppError::BadRequest)?;
     let mut tx = app.db.begin().await?;
-    let round = programmes_db::find_round(&mut tx, round_id)
-        .await?
-        .filter(|r| r.state != RoundState::Draft)
-        .ok_or(AppError::NotFound)?;
-    if !RoundSummary::new(round, OffsetDateTime::now_utc()).is_open() {
+    let starter = Starter {
+        user_id: user.id,
+        municipality_id,
+        actor: user.actor(&client),
+    };
+    let Some(id) = start::start(&mut tx, &app, &starter, round_id, &Prefill::default()).await?
+    else {
         return Ok(redirect_with_flash(
             &app.cookies,
             "/antraege",
             "Dieser Förderaufruf nimmt derzeit keine Anträge an.",
         ));
-    }
-    let id = db::create(&mut tx, round_id, municipality_id, user.id).await?;
-    audit::record(
-        &mut tx,
-        user.actor(&client),
-        "application.created",
-        Subject::Application(id),
-        json!({ "round_id": round_id }),
-    )
-    .await?;
+    };
     tx.commit().await?;
     Ok(Redirect::to(&format!("/antraege/{id}")).into_response())
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::access::owned_dossier;
-use super::costs::{COST_KINDS, CostPlan, YearBasis};
+use super::costs::{COST_KINDS, YearBasis};
 use super::db;
 use super::dossier::Dossier;
 use super::forms::{
@@ -21,6 +21,7 @@ use super::forms::{
     YES_NO,
 };
 use super::model::{Section, SectionStatus};
+use super::partners;
 use super::views::{
     CostRowView, Header, PlanView, cost_row_views, grant_hint, plan_year_choices, plan_years_hint,
 };
@@ -29,7 +30,6 @@ use crate::audit;
 use crate::audit::Subject;
 use crate::error::AppError;
 use crate::locale;
-use crate::mail::messages::{Message, PartnerConfirmationRequest};
 use crate::municipalities::db as municipalities_db;
 use crate::state::AppState;
 use crate::validation::FormErrors;
@@ -319,7 +319,7 @@ async fn save(
     if section == Section::Partnership {
         match action {
             Action::AddPartner => {
-                partner_error = add_partner(&mut tx, &app, &dossier, &form.partner_id).await?;
+                partner_error = partners::add(&mut tx, &app, &dossier, &form.partner_id).await?;
             }
             Action::RemovePartner(municipality_id) => {
                 db::remove_partner(&mut tx, id, municipality_id).await?;
@@ -347,7 +347,9 @@ async fn save(
         return Ok((StatusCode::CONFLICT, section_page).into_response());
     }
     let (check, plan) = dossier.check_answers(section, &answers);
-    update_summary(&mut tx, &dossier, section, &answers, plan.as_ref()).await?;
+    dossier
+        .update_summary(&mut tx, section, &answers, plan.as_ref())
+        .await?;
     audit::record(
         &mut tx,
         user.actor(&client),
@@ -445,96 +447,6 @@ fn next_page(dossier: &Dossier, section: Section, back_to_review: bool) -> Strin
         Some(next) if dossier.is_editable(next) => format!("/antraege/{id}/{}", next.slug()),
         _ => format!("/antraege/{id}"),
     }
-}
-
-/// Adds the chosen municipality as partner and asks its clerks to confirm. Returns the error
-/// message for the form when the choice is not possible.
-async fn add_partner(
-    conn: &mut sqlx::PgConnection,
-    app: &AppState,
-    dossier: &Dossier,
-    chosen: &str,
-) -> Result<Option<String>, AppError> {
-    let Ok(municipality_id) = chosen.trim().parse::<i64>() else {
-        return Ok(Some("Bitte wählen Sie eine Partnerkommune aus.".into()));
-    };
-    if municipality_id == dossier.application.municipality_id {
-        return Ok(Some(
-            "Ihre Kommune ist die antragstellende Kommune und kann nicht zugleich Partner sein."
-                .into(),
-        ));
-    }
-    if !municipalities_db::exists_active(conn, municipality_id).await? {
-        return Ok(Some("Bitte wählen Sie eine Kommune aus der Liste.".into()));
-    }
-    if !db::add_partner(conn, dossier.id(), municipality_id).await? {
-        return Ok(Some("Diese Kommune ist bereits Partner.".into()));
-    }
-    let partner = municipalities_db::name_of(conn, municipality_id)
-        .await?
-        .unwrap_or_default();
-    let message = Message::PartnerConfirmationRequest(PartnerConfirmationRequest {
-        lead: dossier.application.municipality_name.clone(),
-        partner,
-        title: dossier.application.display_title(),
-        link: format!("{}/antraege/{}", app.config.base_url, dossier.id()),
-    });
-    let clerks =
-        super::workflow::recipients(crate::accounts::db::clerks_of(conn, municipality_id).await?);
-    app.outbox.enqueue_to_all(conn, &clerks, &message).await?;
-    Ok(None)
-}
-
-/// Keeps the application's list columns in step with its valid answers.
-async fn update_summary(
-    conn: &mut sqlx::PgConnection,
-    dossier: &Dossier,
-    section: Section,
-    answers: &Answers,
-    plan: Option<&CostPlan>,
-) -> Result<(), AppError> {
-    let project = if section == Section::Project {
-        answers.clone()
-    } else {
-        dossier.answers(Section::Project)
-    };
-    // The plan's years follow the project period, also the one just saved.
-    let plan = match section {
-        Section::Costs => plan.cloned(),
-        _ => {
-            let years = forms::plan_years(&project, dossier.rules.year);
-            forms::check_costs(&dossier.answers(Section::Costs), &dossier.rules, &years).1
-        }
-    };
-    let title: String = project
-        .get("title")
-        .map(|t| t.chars().take(150).collect())
-        .unwrap_or_default();
-    let text = |name: &str| project.get(name).map_or("", String::as_str);
-    let search_text = format!(
-        "{} {} {}",
-        dossier.application.municipality_name,
-        text("summary"),
-        text("description")
-    );
-    let category = project
-        .get("category")
-        .filter(|c| dossier.rules.categories.iter().any(|(code, _)| code == *c))
-        .map(String::as_str);
-    db::update_summary(
-        conn,
-        dossier.id(),
-        &db::Summary {
-            title: &title,
-            category_code: category,
-            total_cost_cents: plan.as_ref().map(|p| p.total.get()),
-            eligible_cost_cents: plan.as_ref().map(|p| p.eligible.get()),
-            requested_grant_cents: plan.as_ref().map(|p| p.financing.grant.get()),
-            search_text: &search_text,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 fn conflict(dossier: &Dossier, section: Section, mine: &Answers) -> Conflict {

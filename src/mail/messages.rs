@@ -179,6 +179,20 @@ pub struct GrantUpdate {
     pub link: String,
 }
 
+/// A step in a Projektskizze's consultation or partner search: to the ministry's reviewers,
+/// to the outline's municipality, or to an interested municipality's clerk.
+#[derive(Clone, Debug)]
+pub struct OutlineUpdate {
+    pub title: String,
+    /// What happened, for the subject ("Neue Nachricht des Ministeriums").
+    pub about: String,
+    /// What happened, as a sentence.
+    pub what: String,
+    /// The other side's words, if any.
+    pub message: String,
+    pub link: String,
+}
+
 #[derive(Clone, Debug)]
 pub enum Message {
     Invitation(Invitation),
@@ -199,6 +213,7 @@ pub enum Message {
     GrantUpdate(GrantUpdate),
     ReuseRequest(ReuseRequest),
     ReuseRequestSent(ReuseRequestSent),
+    OutlineUpdate(OutlineUpdate),
 }
 
 /// A message ready for the outbox.
@@ -246,6 +261,7 @@ impl Message {
             Message::GrantUpdate(_) => "grant-update",
             Message::ReuseRequest(_) => "reuse-request",
             Message::ReuseRequestSent(_) => "reuse-request-sent",
+            Message::OutlineUpdate(_) => "outline-update",
         }
     }
 
@@ -316,6 +332,7 @@ impl Message {
                     m.title
                 )
             }
+            Message::OutlineUpdate(m) => format!("Projektskizze „{}“: {}", m.title, m.about),
         };
         one_line(&subject, 200)
     }

@@ -56,6 +56,16 @@ pub async fn choices(conn: &mut PgConnection) -> sqlx::Result<Vec<(i64, String)>
     Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
 }
 
+/// Landkreise and kreisfreie Städte, for a filter: id and name, by name.
+pub async fn district_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<(i64, String)>> {
+    let rows = sqlx::query!(
+        "SELECT id, name FROM municipalities WHERE kind IN ('landkreis', 'kreisfreie_stadt') ORDER BY name",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
+}
+
 pub async fn exists_active(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM municipalities WHERE id = $1 AND active) AS "exists!""#,

@@ -56,7 +56,7 @@ impl ChoiceCache {
         let loaded = Arc::new(Choices {
             rounds: db::round_choices(conn).await?,
             categories: db::category_choices(conn).await?,
-            districts: db::district_choices(conn).await?,
+            districts: crate::municipalities::db::district_choices(conn).await?,
         });
         let mut state = self.state();
         if state.listening && state.generation == generation {

@@ -246,15 +246,6 @@ pub async fn round_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<(i64, St
     Ok(rows.into_iter().map(|r| (r.id, r.title)).collect())
 }
 
-pub async fn district_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<(i64, String)>> {
-    let rows = sqlx::query!(
-        "SELECT id, name FROM municipalities WHERE kind IN ('landkreis', 'kreisfreie_stadt') ORDER BY name",
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
-}
-
 pub async fn category_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<(String, String)>> {
     let rows = sqlx::query!("SELECT code, title FROM categories ORDER BY position, code")
         .fetch_all(conn)

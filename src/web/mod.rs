@@ -129,9 +129,12 @@ fn navigation(viewer: Option<&Viewer>, path: &str) -> Vec<NavItem> {
     if let Some(v) = viewer {
         if v.is_clerk {
             items.push(("Meine Anträge", "/antraege"));
+            items.push(("Projektskizzen", "/skizzen"));
+            items.push(("Partnersuche", "/partnersuche"));
         }
         if v.is_reviewer {
             items.push(("Prüfung", "/pruefung"));
+            items.push(("Projektskizzen", "/pruefung/skizzen"));
         }
         if v.is_admin {
             items.push(("Förderaufrufe verwalten", "/admin/foerderaufrufe"));
@@ -144,16 +147,26 @@ fn navigation(viewer: Option<&Viewer>, path: &str) -> Vec<NavItem> {
         }
         items.push(("Mein Konto", "/konto"));
     }
+    // The item whose address is the longest prefix of the path is the current one
+    // ("/pruefung/skizzen/3" is under "Projektskizzen", not "Prüfung").
+    let within = |href: &str| {
+        if href == "/" {
+            path == "/"
+        } else {
+            path == href || path.starts_with(&format!("{href}/"))
+        }
+    };
+    let current = items
+        .iter()
+        .map(|(_, href)| *href)
+        .filter(|href| within(href))
+        .max_by_key(|href| href.len());
     items
         .into_iter()
         .map(|(label, href)| NavItem {
             label,
             href,
-            current: if href == "/" {
-                path == "/"
-            } else {
-                path == href || path.starts_with(&format!("{href}/"))
-            },
+            current: Some(href) == current,
         })
         .collect()
 }
@@ -467,5 +480,17 @@ mod tests {
         assert!(!clerk_nav.iter().any(|i| i.href.starts_with("/admin")));
         assert!(clerk_nav.iter().any(|i| i.href == "/antraege" && i.current));
         assert!(!nav.iter().any(|i| i.href == "/antraege"));
+        // One current item: the most specific one.
+        let reviewer = Viewer {
+            is_admin: false,
+            is_reviewer: true,
+            ..clerk
+        };
+        let current: Vec<&str> = navigation(Some(&reviewer), "/pruefung/skizzen/3")
+            .iter()
+            .filter(|i| i.current)
+            .map(|i| i.href)
+            .collect();
+        assert_eq!(current, ["/pruefung/skizzen"]);
     }
 }

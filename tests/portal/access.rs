@@ -323,6 +323,34 @@ const MATRIX: &[Route] = &[
         "/pruefung/antraege/{id}/bescheid.pdf",
         [Login, Forbidden, Forbidden, Status(404), Forbidden],
     ),
+    // Projektskizzen: the Kyffhäuserkreis' outline, sent to the ministry and in the partner
+    // search, with Jena's interest. The partner search first: turning it off (the form's
+    // empty action) takes the outline out of it.
+    get("/skizzen", CLERK_PAGE),
+    get("/skizzen/neu", CLERK_PAGE),
+    post("/skizzen/neu", CLERK_ACTION),
+    get("/partnersuche", CLERK_PAGE),
+    get("/partnersuche/{id}", CLERK_PAGE),
+    post("/partnersuche/{id}/interesse", CLERK_ACTION),
+    get("/skizzen/{id}", OWN_PAGE),
+    get("/skizzen/{id}/bearbeiten", OWN_PAGE),
+    post("/skizzen/{id}/bearbeiten", OWN_ACTION),
+    post("/skizzen/{id}/nachrichten", OWN_ACTION),
+    post("/skizzen/{id}/partnersuche", OWN_ACTION),
+    post(
+        "/skizzen/{id}/interessen/{municipality_id}/annehmen",
+        OWN_ACTION,
+    ),
+    post("/skizzen/{id}/antrag", OWN_ACTION),
+    get("/pruefung/skizzen", REVIEW_PAGE),
+    get("/pruefung/skizzen/{id}", REVIEW_PAGE),
+    post("/pruefung/skizzen/{id}/nachrichten", REVIEW_ACTION),
+    post("/pruefung/skizzen/{id}/abgestimmt", REVIEW_ACTION),
+    // The owner's clerk deletes it: nobody after them finds it.
+    post(
+        "/skizzen/{id}/loeschen",
+        [Login, Allowed, Status(404), Status(404), Status(404)],
+    ),
     // Last: it ends the session it is sent with.
     post("/abmelden", SIGNED_IN_ACTION),
 ];
@@ -355,6 +383,9 @@ struct Objects {
     proof: i64,
     proof_receipt: i64,
     proof_file: i64,
+    /// An outline of the Kyffhäuserkreis in consultation and in the partner search, with
+    /// the interest of Jena (`municipality`).
+    outline: i64,
 }
 
 async fn objects(app: &TestApp) -> Objects {
@@ -423,7 +454,9 @@ async fn objects(app: &TestApp) -> Objects {
     .unwrap();
     let (amendment, decided_amendment) = amendments(app, grant, user).await;
     let (proof, proof_receipt, proof_file) = submitted_proof(app, grant).await;
+    let outline = outline_with_interest(app, municipality, user).await;
     Objects {
+        outline,
         proof,
         proof_receipt,
         proof_file,
@@ -642,6 +675,11 @@ fn concrete(path: &str, objects: &Objects) -> String {
         objects.proof
     } else if path.starts_with("/pruefung/zahllaeufe/") {
         objects.run
+    } else if path.starts_with("/skizzen/")
+        || path.starts_with("/partnersuche/")
+        || path.starts_with("/pruefung/skizzen/")
+    {
+        objects.outline
     } else if path.starts_with("/pruefung/") {
         objects.case
     } else if path.starts_with("/nachnutzung/")
@@ -668,6 +706,33 @@ fn concrete(path: &str, objects: &Objects) -> String {
         objects.request
     };
     path.replace("{id}", &id.to_string())
+        .replace("{municipality_id}", &objects.municipality.to_string())
+}
+
+async fn outline_with_interest(app: &TestApp, interested: i64, user: i64) -> i64 {
+    let outline: i64 = sqlx::query_scalar(
+        "INSERT INTO outlines (municipality_id, created_by, title, goal, partners_wanted, partners_for,
+                 contact_name, contact_email, consultation, consultation_at, in_partner_search)
+         SELECT m.id, u.id, 'Bürgerkonto', 'Ein Konto', true, 'Betrieb', 'Digitales',
+                'digital@kreis.example', 'requested', now(), true
+         FROM municipalities m, users u
+         WHERE m.ags = '16065000' AND u.email = 'kommune@demo.foerderportal.example'
+         RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO outline_interests (outline_id, municipality_id, user_id, message)
+         VALUES ($1, $2, $3, 'Interesse')",
+    )
+    .bind(outline)
+    .bind(interested)
+    .bind(user)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    outline
 }
 
 async fn call(client: &Client, method: &str, path: &str) -> Page {
@@ -743,7 +808,8 @@ async fn unknown_objects_answer_404_even_for_admins() {
             .replace("{file}", "987654321")
             .replace("{payout}", "987654321")
             .replace("{amendment}", "987654321")
-            .replace("{receipt}", "987654321");
+            .replace("{receipt}", "987654321")
+            .replace("{municipality_id}", "987654321");
         let page = call(&admin, route.method, &path).await;
         assert_eq!(
             page.status,

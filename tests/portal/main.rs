@@ -21,6 +21,7 @@ mod hardening;
 mod mail;
 mod onboarding;
 mod operations;
+mod outlines;
 mod pages;
 mod payouts;
 mod proofs;
