@@ -127,32 +127,8 @@ impl OutlineForm {
             GOAL_MAX,
             "Bitte beschreiben Sie, was das Vorhaben erreichen soll.",
         );
-        let category = clean_line(&self.category, 20);
-        let category_code = if category.is_empty() {
-            None
-        } else if categories.iter().any(|(code, _)| *code == category) {
-            Some(category)
-        } else {
-            errors.add(
-                "category",
-                "Bitte wählen Sie einen Fördergegenstand aus der Liste.",
-            );
-            None
-        };
-        let estimated_cost = match clean_line(&self.estimated_cost, 40) {
-            typed if typed.is_empty() => None,
-            typed => match typed.parse::<Cents>() {
-                Ok(c) if c <= crate::applications::forms::MAX_AMOUNT => Some(c),
-                Ok(_) => {
-                    errors.add("estimated_cost", "Der Betrag ist zu groß.");
-                    None
-                }
-                Err(e) => {
-                    errors.add("estimated_cost", e.to_string());
-                    None
-                }
-            },
-        };
+        let category_code = self.category(&mut errors, categories);
+        let estimated_cost = self.estimated_cost(&mut errors);
         let (planned_start, planned_end) = self.period(&mut errors);
         let partners_wanted = match self.partners_wanted.as_str() {
             "ja" => true,
@@ -176,8 +152,65 @@ impl OutlineForm {
                 ""
             },
         );
+        let (contact_name, contact_email, contact_phone) = self.contact(&mut errors);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(ValidOutline {
+            title,
+            goal,
+            category_code,
+            estimated_cost,
+            planned_start,
+            planned_end,
+            partners_wanted,
+            partners_for: if partners_wanted {
+                partners_for
+            } else {
+                String::new()
+            },
+            contact_name,
+            contact_email,
+            contact_phone,
+        })
+    }
+
+    fn category(&self, errors: &mut FormErrors, categories: &[(String, String)]) -> Option<String> {
+        let category = clean_line(&self.category, 20);
+        if category.is_empty() {
+            None
+        } else if categories.iter().any(|(code, _)| *code == category) {
+            Some(category)
+        } else {
+            errors.add(
+                "category",
+                "Bitte wählen Sie einen Fördergegenstand aus der Liste.",
+            );
+            None
+        }
+    }
+
+    fn estimated_cost(&self, errors: &mut FormErrors) -> Option<Cents> {
+        match clean_line(&self.estimated_cost, 40) {
+            typed if typed.is_empty() => None,
+            typed => match typed.parse::<Cents>() {
+                Ok(c) if c <= crate::applications::forms::MAX_AMOUNT => Some(c),
+                Ok(_) => {
+                    errors.add("estimated_cost", "Der Betrag ist zu groß.");
+                    None
+                }
+                Err(e) => {
+                    errors.add("estimated_cost", e.to_string());
+                    None
+                }
+            },
+        }
+    }
+
+    /// Name, e-mail address and phone of the contact.
+    fn contact(&self, errors: &mut FormErrors) -> (String, String, String) {
         let contact_name = required_line(
-            &mut errors,
+            errors,
             200,
             "contact_name",
             &self.contact_name,
@@ -201,26 +234,7 @@ impl OutlineForm {
                 "Die Telefonnummer darf höchstens 40 Zeichen lang sein.",
             );
         }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        Ok(ValidOutline {
-            title,
-            goal,
-            category_code,
-            estimated_cost,
-            planned_start,
-            planned_end,
-            partners_wanted,
-            partners_for: if partners_wanted {
-                partners_for
-            } else {
-                String::new()
-            },
-            contact_name,
-            contact_email,
-            contact_phone,
-        })
+        (contact_name, contact_email, contact_phone)
     }
 
     /// The planned period: each end optional; when both are given, the end after the start.

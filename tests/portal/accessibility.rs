@@ -1,7 +1,9 @@
 //! Every page in a real headless Chromium, checked by axe-core against WCAG 2.1 A/AA, plus
 //! keyboard and small-screen checks. Skips loudly without Chromium unless FP_REQUIRE_BROWSER=1.
 
+use foerderportal::accounts::Role;
 use foerderportal::demo::DEMO_PASSWORD;
+use reqwest::StatusCode;
 
 use crate::common::browser::Browser;
 use foerderportal::mail::messages::PasswordChanged;
@@ -1686,5 +1688,208 @@ async fn the_cost_plan_and_the_change_form_pass_axe_with_errors_wide_and_narrow(
     browser.fill("#reason", "Lieferverzug").await;
     submit_expecting_errors(&browser, "form[action$='/aenderungen'] button.button").await;
     accessible_wide_and_narrow(&browser, "the change form with errors").await;
+    browser.close().await;
+}
+
+/// Issue 17's journey: an outline is consulted with the ministry and finds a partner, becomes
+/// an application with that partner, is approved, and once published a visitor's request for
+/// reuse reaches the project's mailbox. Every new page passes axe; mail goes through SMTP.
+#[tokio::test]
+async fn journey_an_outline_finds_a_partner_becomes_a_grant_and_is_reused_passes_axe() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url().into())).await;
+    let year = crate::applications::round_year(&app).await;
+    let sign_out = "form[action='/abmelden'] button";
+    let title = "Gemeinsames Bürgerkonto für den Nordthüringer Raum";
+
+    // The Kyffhäuserkreis writes an outline and asks for partners and the ministry's view.
+    open_login_and_sign_in(&browser, &app, "kommune@demo.foerderportal.example").await;
+    browser.goto(&app.url("/skizzen")).await;
+    browser.assert_accessible().await;
+    browser.click("a[href='/skizzen/neu']").await;
+    submit_expecting_errors(&browser, "form[action='/skizzen/neu'] button").await;
+    browser.fill("#title", title).await;
+    browser
+        .fill(
+            "#goal",
+            "Ein Bürgerkonto für alle Onlinedienste der Kreisverwaltung.",
+        )
+        .await;
+    browser.select("#category", "2c").await;
+    browser.fill("#estimated_cost", "150.000").await;
+    browser
+        .set_value("#planned_start", &format!("{year}-04-01"))
+        .await;
+    browser.check("#partners_wanted-ja").await;
+    browser
+        .fill(
+            "#partners_for",
+            "Gemeinsamer Betrieb und gemeinsame Ausschreibung.",
+        )
+        .await;
+    browser.click("form[action='/skizzen/neu'] button").await;
+    assert!(browser.title().await.contains(title));
+    accessible_wide_and_narrow(&browser, "the outline").await;
+    browser
+        .fill(
+            "#message",
+            "Ist das Bürgerkonto als Basisdienst (2c) förderfähig?",
+        )
+        .await;
+    browser.click("form[action$='/nachrichten'] button").await;
+    browser.click("#partnersuche").await;
+    assert!(browser.text(".notice").await.contains("Partnersuche"));
+    browser.click(sign_out).await;
+    let asked = sink
+        .wait_for_mail_to("pruefung@demo.foerderportal.example")
+        .await;
+    assert!(asked.data.contains("Bitte um Abstimmung"), "{}", asked.data);
+
+    // The ministry answers and agrees.
+    open_login_and_sign_in(&browser, &app, "pruefung@demo.foerderportal.example").await;
+    browser.goto(&app.url("/pruefung/skizzen")).await;
+    accessible_wide_and_narrow(&browser, "the outlines to consult").await;
+    browser.click("ul[aria-labelledby='offen'] h3 a").await;
+    browser.assert_accessible().await;
+    submit_expecting_errors(&browser, "form[action$='/nachrichten'] button").await;
+    browser
+        .fill(
+            "#message",
+            "Ja, als Basisdienst. Bitte binden Sie Partner ein.",
+        )
+        .await;
+    browser.click("form[action$='/nachrichten'] button").await;
+    browser.click("#abgestimmt").await;
+    assert!(browser.text(".notice").await.contains("abgestimmt"));
+    accessible_wide_and_narrow(&browser, "the consulted outline").await;
+    browser.click(sign_out).await;
+    let answer = sink
+        .wait_for_mail_to("kommune@demo.foerderportal.example")
+        .await;
+    assert!(answer.data.contains("Partner ein"), "{}", answer.data);
+
+    // Jena finds it in the partner search and expresses interest.
+    drop(crate::applications::jena_clerk(&app).await);
+    open_login_and_sign_in(&browser, &app, "kommune@jena.example").await;
+    browser.goto(&app.url("/partnersuche")).await;
+    browser.fill("#suche", "Bürgerkonto").await;
+    browser.click("form.filter-form .search-row button").await;
+    accessible_wide_and_narrow(&browser, "the partner search").await;
+    browser.click(".card h3 a").await;
+    browser.assert_accessible().await;
+    submit_expecting_errors(&browser, "form[action$='/interesse'] button").await;
+    browser
+        .fill(
+            "#message",
+            "Jena betreibt ein Bürgerkonto und teilt gern die Erfahrung.",
+        )
+        .await;
+    browser.click("form[action$='/interesse'] button").await;
+    accessible_wide_and_narrow(&browser, "the interest expressed").await;
+    browser.click(sign_out).await;
+
+    // The owner accepts and makes the application; Jena confirms its part.
+    open_login_and_sign_in(&browser, &app, "kommune@demo.foerderportal.example").await;
+    let outline: i64 = sqlx::query_scalar("SELECT id FROM outlines")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    browser.goto(&app.url(&format!("/skizzen/{outline}"))).await;
+    assert!(browser.text("#interessen + ul").await.contains("Jena"));
+    browser.click("form[action$='/annehmen'] button").await;
+    browser.click("form[action$='/antrag'] button").await;
+    assert!(browser.path().await.starts_with("/antraege/"));
+    let id: i64 = browser
+        .path()
+        .await
+        .trim_start_matches("/antraege/")
+        .parse()
+        .unwrap();
+    browser.assert_accessible().await;
+    browser.click(sign_out).await;
+    open_login_and_sign_in(&browser, &app, "kommune@jena.example").await;
+    browser.goto(&app.url(&format!("/antraege/{id}"))).await;
+    browser.click("form[action$='/teilnahme'] button").await;
+    browser.click(sign_out).await;
+
+    // The rest of the application and the four-eyes approval, as the other tests do them.
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    crate::applications::complete_sections(&app, &clerk, id).await;
+    let mut project = crate::applications::project(&year);
+    project.retain(|(k, _)| *k != "title");
+    project.push(("title", title.into()));
+    crate::applications::save(&clerk, id, "vorhaben", &project).await;
+    assert_eq!(
+        crate::applications::submit(&clerk, id).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let first = app.sign_in_as(Role::Reviewer).await;
+    let case = format!("/pruefung/antraege/{id}");
+    first
+        .submit(
+            &format!("{case}/pruefung"),
+            "form[action$='/pruefung-beginnen']",
+            &[],
+        )
+        .await;
+    let proposed = first
+        .submit(
+            &format!("{case}/entscheidung"),
+            "form[action$='/entscheidung']",
+            &[("outcome", "approve"), ("granted", "80.000")],
+        )
+        .await;
+    assert_eq!(proposed.status, StatusCode::SEE_OTHER, "{}", proposed.body);
+    let second = crate::review::second_reviewer(&app).await;
+    second
+        .post_with_token(&format!("{case}/entscheidung/bestaetigen"), &[])
+        .await;
+    assert_eq!(crate::applications::status_of(&app, id).await, "approved");
+    let published = clerk
+        .submit(
+            &format!("/antraege/{id}/katalog"),
+            "form[action$='/katalog']",
+            &[
+                (
+                    "reuse",
+                    "Das Bürgerkonto steht allen Thüringer Kommunen offen.",
+                ),
+                ("mailbox", "buergerkonto@kyffhaeuser.example"),
+                ("action", "veroeffentlichen"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        published.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        published.body
+    );
+
+    // A visitor finds it in the public catalogue, with its partner, and asks for it.
+    browser.goto(&app.url("/nachnutzung")).await;
+    browser.click(".catalogue-list h3 a").await;
+    assert!(browser.title().await.starts_with(title));
+    assert!(browser.text("dl.summary-list").await.contains("Jena"));
+    browser.fill("#name", "Team Digitalisierung").await;
+    browser.fill("#municipality", "Stadt Arnstadt").await;
+    browser.fill("#email", "digital@arnstadt.example").await;
+    browser
+        .fill("#message", "Wir möchten das Bürgerkonto nachnutzen.")
+        .await;
+    browser.click("form[action$='/anfrage'] button").await;
+    let request = sink
+        .wait_for_mail_to("buergerkonto@kyffhaeuser.example")
+        .await;
+    assert!(
+        request
+            .data
+            .contains("Antworten Sie bitte direkt an: digital@arnstadt.example"),
+        "{}",
+        request.data
+    );
     browser.close().await;
 }

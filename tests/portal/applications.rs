@@ -119,6 +119,13 @@ pub async fn document_ids(app: &TestApp) -> Vec<String> {
 /// An application with every section complete and the required documents uploaded.
 pub async fn complete_application(app: &TestApp, clerk: &Client) -> i64 {
     let id = start(clerk).await;
+    complete_sections(app, clerk, id).await;
+    id
+}
+
+/// Completes every section of application `id` with the sample answers and uploads the
+/// required documents.
+pub async fn complete_sections(app: &TestApp, clerk: &Client, id: i64) {
     let year = round_year(app).await;
     for (section, answers) in [
         ("antragsteller", applicant()),
@@ -139,7 +146,6 @@ pub async fn complete_application(app: &TestApp, clerk: &Client) -> i64 {
         let uploaded = upload(clerk, id, document, &format!("Unterlage {i}.pdf"), PDF).await;
         assert_eq!(uploaded.status, StatusCode::SEE_OTHER, "{}", uploaded.body);
     }
-    id
 }
 
 pub async fn status_of(app: &TestApp, id: i64) -> String {
