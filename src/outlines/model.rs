@@ -34,8 +34,8 @@ impl Consultation {
     pub fn tag(self) -> &'static str {
         match self {
             Consultation::None => "tag-draft",
-            Consultation::Requested => "tag-in_review",
-            Consultation::Agreed => "tag-approved",
+            Consultation::Requested => "tag-soon",
+            Consultation::Agreed => "tag-open",
         }
     }
 }

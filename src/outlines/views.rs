@@ -86,8 +86,9 @@ pub struct MessageView {
 impl MessageView {
     pub fn new(m: &MessageRow, municipality: &str) -> Self {
         MessageView {
+            // Like the case messages: the author and the side they write for.
             from: if m.from_ministry {
-                format!("{} (Thüringer Finanzministerium)", m.author)
+                format!("{} (Ministerium)", m.author)
             } else {
                 format!("{} ({municipality})", m.author)
             },
