@@ -27,12 +27,22 @@ fn link(app: &AppState, row: &OutlineRow, page: &Page) -> String {
     }
 }
 
+/// Sends `(about, what)` and the other side's `message` about `row`, linking to `page`.
 async fn send(
     conn: &mut PgConnection,
     app: &AppState,
     to: Vec<(String, String)>,
-    update: OutlineUpdate,
+    (row, page): (&OutlineRow, Page),
+    (about, what): (&str, &str),
+    message: &str,
 ) -> Result<(), AppError> {
+    let update = OutlineUpdate {
+        title: row.title.clone(),
+        about: about.into(),
+        what: what.into(),
+        message: message.into(),
+        link: link(app, row, &page),
+    };
     app.outbox
         .enqueue_to_all(conn, &recipients(to), &Message::OutlineUpdate(update))
         .await?;
@@ -48,14 +58,7 @@ pub async fn municipality(
     message: &str,
 ) -> Result<(), AppError> {
     let to = accounts::clerks_of(conn, row.municipality_id).await?;
-    let update = OutlineUpdate {
-        title: row.title.clone(),
-        about: about.into(),
-        what: what.into(),
-        message: message.into(),
-        link: link(app, row, &Page::Own),
-    };
-    send(conn, app, to, update).await
+    send(conn, app, to, (row, Page::Own), (about, what), message).await
 }
 
 /// To the reviewer who answered last, or, before anyone has, to all reviewers.
@@ -74,14 +77,7 @@ pub async fn ministry(
         Some(reviewer) => vec![reviewer],
         None => accounts::reviewers(conn).await?,
     };
-    let update = OutlineUpdate {
-        title: row.title.clone(),
-        about: about.into(),
-        what: what.into(),
-        message: message.into(),
-        link: link(app, row, &Page::Ministry),
-    };
-    send(conn, app, to, update).await
+    send(conn, app, to, (row, Page::Ministry), (about, what), message).await
 }
 
 /// To the clerk whose interest the owner accepted.
@@ -95,15 +91,10 @@ pub async fn partner_accepted(
         .await?
         .into_iter()
         .collect();
-    let update = OutlineUpdate {
-        title: row.title.clone(),
-        about: "Partnerschaft angenommen".into(),
-        what: format!(
-            "{} hat Ihre Kommune als Partner angenommen. Im Antrag werden Sie gebeten, die Beteiligung zu bestätigen.",
-            row.municipality
-        ),
-        message: String::new(),
-        link: link(app, row, &Page::Search),
-    };
-    send(conn, app, to, update).await
+    let what = format!(
+        "{} hat Ihre Kommune als Partner angenommen. Im Antrag werden Sie gebeten, die Beteiligung zu bestätigen.",
+        row.municipality
+    );
+    let about = "Partnerschaft angenommen";
+    send(conn, app, to, (row, Page::Search), (about, &what), "").await
 }
