@@ -326,6 +326,107 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
         &[("title", "Kreisweites Bürgerportal".into())],
     );
     save_later(&mut own, draft, Section::Project, &answers).await?;
+    outlines(state, &mut own, &clerks).await
+}
+
+/// Projektskizzen before the next round: the demo clerk's, consulted with the ministry and in
+/// the partner search with Erfurt's interest; and the Landkreis Nordhausen's, agreed with the
+/// ministry and looking for partners.
+async fn outlines(
+    state: &AppState,
+    own: &mut Visitor,
+    clerks: &HashMap<&str, String>,
+) -> anyhow::Result<()> {
+    let write = |title: &str, goal: &str, category: &str, partners_for: &str| {
+        vec![
+            ("title", title.to_string()),
+            ("goal", goal.to_string()),
+            ("category", category.to_string()),
+            ("estimated_cost", "240.000".to_string()),
+            ("partners_wanted", "ja".to_string()),
+            ("partners_for", partners_for.to_string()),
+            ("contact_name", "Sachgebiet Digitalisierung".to_string()),
+        ]
+    };
+    let mut reviewer = signed_in(state, "pruefung@demo.foerderportal.example").await?;
+    let outline = async |clerk: &mut Visitor, email: &str, fields: Vec<(&str, String)>| {
+        clerk.get("/skizzen/neu").await?;
+        let mut fields = fields;
+        fields.push(("contact_email", email.to_string()));
+        let page = clerk.post("/skizzen/neu", &fields).await?;
+        clerk.get(&page).await?;
+        anyhow::Ok(page)
+    };
+    let schools = outline(
+        own,
+        "digitalisierung@kyffhaeuser.example",
+        write(
+            "Digitale Schulverwaltung für die Kreisschulen",
+            "Eine gemeinsame Schulverwaltungssoftware mit Elternportal für alle Schulen in Trägerschaft des Landkreises.",
+            "2a",
+            "Gemeinsame Ausschreibung und Betrieb mit weiteren Schulträgern; Nachnutzung der Schnittstellen.",
+        ),
+    )
+    .await?;
+    let message = |text: &str| vec![("message", text.to_string())];
+    own.post(
+        &format!("{schools}/nachrichten"),
+        &message("Wir planen die Schulverwaltung für den nächsten Förderaufruf. Ist sie unter 2a förderfähig, wenn andere Schulträger sie nachnutzen?"),
+    )
+    .await?;
+    own.get(&schools).await?;
+    own.post(
+        &format!("{schools}/partnersuche"),
+        &[("action", "aufnehmen".into())],
+    )
+    .await?;
+    let ministry = format!("/pruefung{schools}");
+    reviewer.get(&ministry).await?;
+    reviewer
+        .post(
+            &format!("{ministry}/nachrichten"),
+            &message("Grundsätzlich ja. Bitte beschreiben Sie im Antrag, wie andere Schulträger die Lösung übernehmen können."),
+        )
+        .await?;
+    let mut erfurt = signed_in(state, &clerks["16051000"]).await?;
+    let entry = schools.replace("/skizzen/", "/partnersuche/");
+    erfurt.get(&entry).await?;
+    erfurt
+        .post(
+            &format!("{entry}/interesse"),
+            &message("Erfurt sucht für seine Schulen dasselbe und würde sich an einer gemeinsamen Ausschreibung beteiligen."),
+        )
+        .await?;
+    let mut nordhausen = signed_in(state, &clerks["16062000"]).await?;
+    let council = outline(
+        &mut nordhausen,
+        "digital@nordhausen.example",
+        write(
+            "Gemeinsames Ratsinformationssystem für Nordthüringen",
+            "Ein Ratsinformationssystem mit Bürgerportal, das die Gemeinden des Landkreises gemeinsam betreiben.",
+            "2c",
+            "Gemeinden und Landkreise, die ihr Ratsinformationssystem ablösen wollen.",
+        ),
+    )
+    .await?;
+    nordhausen
+        .post(
+            &format!("{council}/nachrichten"),
+            &message("Bitte um Abstimmung des geplanten gemeinsamen Ratsinformationssystems."),
+        )
+        .await?;
+    nordhausen.get(&council).await?;
+    nordhausen
+        .post(
+            &format!("{council}/partnersuche"),
+            &[("action", "aufnehmen".into())],
+        )
+        .await?;
+    let ministry = format!("/pruefung{council}");
+    reviewer.get(&ministry).await?;
+    reviewer
+        .post(&format!("{ministry}/abgestimmt"), &[])
+        .await?;
     Ok(())
 }
 
