@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::charts::{self, Chart, Labels, Row, Scale, Series};
+use crate::web::charts::{self, Chart, Labels, Row, Scale, Series};
 use super::dashboard::review_label;
 use super::db::{self, GroupRow};
 use super::trends::{BurnDownView, SubmissionsView};

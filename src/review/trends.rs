@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::charts::{self, Chart, Labels, Row, Scale, Series};
+use crate::web::charts::{self, Chart, Labels, Row, Scale, Series};
 use super::db::{BudgetRow, MonthRow};
 use crate::locale;
 use crate::money::Cents;
