@@ -242,39 +242,72 @@ pub async fn requests_for(
     .await
 }
 
-/// The public figures of a round: applications filed (not drafts), municipalities, sums —
-/// requested by all but withdrawn applications, as the ministry's statistics count.
+/// A published (not draft) round, as its public figures name it.
 #[derive(Clone, Debug)]
-pub struct RoundFigures {
+pub struct PublishedRound {
     pub id: i64,
     pub title: String,
     pub year: i32,
     pub budget_cents: i64,
-    pub applications: i64,
-    pub municipalities: i64,
-    pub requested_cents: i64,
-    pub approved: i64,
-    pub granted_cents: i64,
 }
 
-/// Per published round; what a press release of the ministry would say.
-pub async fn round_figures(conn: &mut PgConnection) -> sqlx::Result<Vec<RoundFigures>> {
-    sqlx::query_as!(
-        RoundFigures,
-        r#"SELECT r.id, r.title, r.year, r.budget_cents,
-                  count(a.id) AS "applications!",
-                  count(DISTINCT a.municipality_id) AS "municipalities!",
-                  coalesce(sum(a.requested_grant_cents) FILTER (WHERE a.status <> $2), 0)::bigint
-                      AS "requested_cents!",
-                  count(a.granted_cents) AS "approved!",
-                  coalesce(sum(a.granted_cents), 0)::bigint AS "granted_cents!"
-           FROM rounds r
-           LEFT JOIN applications a ON a.round_id = r.id AND a.reference IS NOT NULL
-           WHERE r.state <> $1
-           GROUP BY r.id ORDER BY r.year DESC, r.id DESC"#,
-        crate::programmes::model::RoundState::Draft as _,
-        crate::applications::model::Status::Withdrawn as _,
+/// The submitted applications (never drafts) of one municipality in one round and category:
+/// the finest grain of the public figures, from which `figures::Figures` adds up every total.
+#[derive(Clone, Debug)]
+pub struct FigureRow {
+    pub round_id: i64,
+    pub category_code: Option<String>,
+    pub category_title: Option<String>,
+    pub municipality_id: i64,
+    pub district: Option<String>,
+    pub applications: i64,
+    /// Requested by every submitted application, rejected and withdrawn ones too.
+    pub requested_cents: i64,
+    /// Approved or settled applications and their grants (as amended).
+    pub approved: i64,
+    pub granted_cents: i64,
+    pub rejected: i64,
+    pub withdrawn: i64,
+}
+
+/// The published rounds, newest first, and their figure rows: what the statistics page and
+/// the open-data round files both read, so that they cannot tell different numbers.
+pub async fn public_figures(
+    conn: &mut PgConnection,
+) -> sqlx::Result<(Vec<PublishedRound>, Vec<FigureRow>)> {
+    use crate::applications::model::Status;
+    let draft = crate::programmes::model::RoundState::Draft;
+    let rounds = sqlx::query_as!(
+        PublishedRound,
+        "SELECT id, title, year, budget_cents FROM rounds WHERE state <> $1
+         ORDER BY year DESC, id DESC",
+        draft as _,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let rows = sqlx::query_as!(
+        FigureRow,
+        r#"SELECT a.round_id, a.category_code, c.title AS "category_title?",
+                  a.municipality_id, d.name AS "district?",
+                  count(*) AS "applications!",
+                  coalesce(sum(a.requested_grant_cents), 0)::bigint AS "requested_cents!",
+                  count(*) FILTER (WHERE a.status = ANY($2)) AS "approved!",
+                  coalesce(sum(a.granted_cents) FILTER (WHERE a.status = ANY($2)), 0)::bigint
+                      AS "granted_cents!",
+                  count(*) FILTER (WHERE a.status = $3) AS "rejected!",
+                  count(*) FILTER (WHERE a.status = $4) AS "withdrawn!"
+           FROM applications a
+           JOIN rounds r ON r.id = a.round_id
+           LEFT JOIN categories c ON c.programme_id = r.programme_id AND c.code = a.category_code
+           LEFT JOIN municipalities d ON d.id = a.district_id
+           WHERE a.reference IS NOT NULL AND r.state <> $1
+           GROUP BY a.round_id, a.category_code, c.title, a.municipality_id, d.name"#,
+        draft as _,
+        &[Status::Approved, Status::Settled] as &[Status],
+        Status::Rejected as _,
+        Status::Withdrawn as _,
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok((rounds, rows))
 }

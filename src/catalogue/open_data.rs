@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::db;
+use super::figures::{COUNTING, Figures};
 use super::views::EntryView;
 use crate::error::AppError;
 use crate::spreadsheet::{BOM, csv_lines, decimal};
@@ -175,7 +176,7 @@ async fn projects_json(State(app): State<AppState>) -> Result<Response, AppError
 
 async fn rounds_csv(State(app): State<AppState>) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
-    let rounds = db::round_figures(&mut conn).await?;
+    let figures = Figures::load(&mut conn).await?;
     let header = [
         "Förderaufruf",
         "Jahr",
@@ -185,18 +186,24 @@ async fn rounds_csv(State(app): State<AppState>) -> Result<Response, AppError> {
         "Beantragt (Euro)",
         "Bewilligte Anträge",
         "Bewilligt (Euro)",
+        "Abgelehnte Anträge",
+        "Zurückgezogene Anträge",
+        "Adresse der Statistik",
     ]
     .map(str::to_string);
-    let lines = rounds.iter().map(|r| {
+    let lines = figures.per_round().into_iter().map(|(r, s)| {
         [
             r.title.clone(),
             r.year.to_string(),
             decimal(Some(r.budget_cents)),
-            r.applications.to_string(),
-            r.municipalities.to_string(),
-            decimal(Some(r.requested_cents)),
-            r.approved.to_string(),
-            decimal(Some(r.granted_cents)),
+            s.tally.applications.to_string(),
+            s.municipalities.to_string(),
+            decimal(Some(s.tally.requested_cents)),
+            s.tally.approved.to_string(),
+            decimal(Some(s.tally.granted_cents)),
+            s.tally.rejected.to_string(),
+            s.tally.withdrawn.to_string(),
+            format!("{}/statistik/{}", app.config.base_url, r.id),
         ]
     });
     let mut body = BOM.as_bytes().to_vec();
@@ -206,20 +213,24 @@ async fn rounds_csv(State(app): State<AppState>) -> Result<Response, AppError> {
 
 async fn rounds_json(State(app): State<AppState>) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
-    let rounds: Vec<_> = db::round_figures(&mut conn)
-        .await?
+    let figures = Figures::load(&mut conn).await?;
+    let rounds: Vec<_> = figures
+        .per_round()
         .into_iter()
-        .map(|r| {
+        .map(|(r, s)| {
             json!({
                 "id": r.id,
                 "title": r.title,
                 "year": r.year,
                 "budget_cents": r.budget_cents,
-                "applications": r.applications,
-                "municipalities": r.municipalities,
-                "requested_cents": r.requested_cents,
-                "approved": r.approved,
-                "granted_cents": r.granted_cents,
+                "applications": s.tally.applications,
+                "municipalities": s.municipalities,
+                "requested_cents": s.tally.requested_cents,
+                "approved": s.tally.approved,
+                "granted_cents": s.tally.granted_cents,
+                "rejected": s.tally.rejected,
+                "withdrawn": s.tally.withdrawn,
+                "url": format!("{}/statistik/{}", app.config.base_url, r.id),
             })
         })
         .collect();
@@ -227,6 +238,7 @@ async fn rounds_json(State(app): State<AppState>) -> Result<Response, AppError> 
         "title": "Förderaufrufe der ThürEGovRL in Zahlen",
         "licence": LICENCE,
         "licence_url": LICENCE_URL,
+        "counting": COUNTING,
         "rounds": rounds,
     });
     Ok(file(

@@ -5,7 +5,6 @@ pub mod access;
 pub mod case;
 pub mod case_page;
 pub mod case_tabs;
-pub mod charts;
 pub mod choices;
 pub mod dashboard;
 pub mod db;

@@ -9,7 +9,6 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::charts::{self, Chart, Labels, Row, Scale, Series};
 use super::dashboard::review_label;
 use super::db::{self, GroupRow};
 use super::trends::{BurnDownView, SubmissionsView};
@@ -20,6 +19,7 @@ use crate::locale;
 use crate::money::Cents;
 use crate::state::AppState;
 use crate::web::PageContext;
+use crate::web::charts::{self, Chart, Labels, Row, Scale, Series};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/pruefung/statistik", get(statistics))

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use super::charts::{self, Chart, Labels, Row, Scale, Series};
 use super::db::{BudgetRow, MonthRow};
 use crate::locale;
 use crate::money::Cents;
+use crate::web::charts::{self, Chart, Labels, Row, Scale, Series};
 
 /// The months from the first to the last with a figure, gaps filled with zero (a month
 /// without submissions is a row too), then the undated figure if there is one.

@@ -3,6 +3,7 @@
 //! [`Viewer`] and the session's [`CsrfToken`] into the request extensions.
 
 pub mod assets;
+pub mod charts;
 pub mod csrf;
 pub mod error_page;
 pub mod forms;

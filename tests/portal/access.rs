@@ -76,6 +76,8 @@ const MATRIX: &[Route] = &[
     get("/offene-daten/vorhaben.json", PUBLIC),
     get("/offene-daten/foerderaufrufe.csv", PUBLIC),
     get("/offene-daten/foerderaufrufe.json", PUBLIC),
+    get("/statistik", PUBLIC),
+    get("/statistik/{round}", PUBLIC),
     get("/impressum", PUBLIC),
     get("/datenschutz", PUBLIC),
     get("/barrierefreiheit", PUBLIC),
@@ -657,7 +659,8 @@ fn concrete(path: &str, objects: &Objects) -> String {
     let path = path
         .replace("{section}", "vorhaben")
         .replace("{file}", &file.to_string())
-        .replace("{payout}", &objects.payout.to_string());
+        .replace("{payout}", &objects.payout.to_string())
+        .replace("{round}", &objects.round.to_string());
     // A notice exists for the decided change only.
     let amendment = if path.ends_with("/bescheid.pdf") {
         objects.decided_amendment

@@ -1587,6 +1587,18 @@ async fn journey_a_visitor_finds_a_solution_in_the_catalogue_and_asks_for_it_pas
     );
     browser.goto(&app.url("/offene-daten")).await;
     browser.assert_accessible().await;
+    // The transparency figures, linked from the open data: the programme's, then a round's.
+    browser.click("main a[href='/statistik']").await;
+    assert!(browser.title().await.starts_with("Statistik"));
+    browser.assert_accessible().await;
+    browser.click(".round-links a[href^='/statistik/']").await;
+    browser.assert_accessible().await;
+    browser.set_viewport_width(320).await;
+    assert!(
+        browser.page_scroll_width().await <= 320,
+        "no sideways scrolling on the statistics"
+    );
+    browser.set_viewport_width(1280).await;
 
     // The owner's side: the consent page, with an error, and the request received.
     open_login_and_sign_in(

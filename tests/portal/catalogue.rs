@@ -32,11 +32,104 @@ fn titles(page: &crate::common::Page) -> Vec<String> {
     page.texts(".catalogue-list h3 a")
 }
 
+/// Every public page and file, as the text a reader gets (HTML as its text, JSON and CSV as
+/// their values), whitespace normalised: what nothing private may appear in.
+async fn everything_public(app: &TestApp) -> String {
+    let visitor = app.client();
+    let mut paths = vec![
+        "/nachnutzung".to_string(),
+        "/offene-daten".into(),
+        "/statistik".into(),
+    ];
+    let entries: Vec<i64> = sqlx::query_scalar("SELECT id FROM catalogue_public")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    paths.extend(entries.iter().map(|id| format!("/nachnutzung/{id}")));
+    let rounds: Vec<i64> = sqlx::query_scalar("SELECT id FROM rounds")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    paths.extend(rounds.iter().map(|id| format!("/statistik/{id}")));
+    let mut texts = Vec::new();
+    for path in &paths {
+        let page = visitor.get(path).await;
+        let html = scraper::Html::parse_document(&page.body);
+        texts.push(html.root_element().text().collect::<Vec<_>>().join(" "));
+        // Attributes too (links, mailto).
+        texts.push(page.body.clone());
+    }
+    for file in ["vorhaben", "foerderaufrufe"] {
+        let json = visitor.get(&format!("/offene-daten/{file}.json")).await;
+        let value: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+        texts.push(strings(&value).join("\n"));
+        let csv = visitor.get(&format!("/offene-daten/{file}.csv")).await;
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(b';')
+            .from_reader(csv.body.as_bytes());
+        for record in reader.records() {
+            texts.push(record.unwrap().iter().collect::<Vec<_>>().join("\n"));
+        }
+    }
+    texts
+        .iter()
+        .map(|t| normalised(t))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn strings(value: &serde_json::Value) -> Vec<String> {
+    match value {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(a) => a.iter().flat_map(strings).collect(),
+        serde_json::Value::Object(o) => o.values().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn normalised(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Every text an application's sections hold, by field ("antragsteller.iban", and the cost
+/// items' texts under "kosten.…"), with the application's status and whether it is public.
+async fn answers(app: &TestApp) -> Vec<(i64, String, bool, String, String)> {
+    sqlx::query_as(
+        r#"SELECT a.id, a.status, a.id IN (SELECT id FROM catalogue_public),
+                  s.section || '.' || k.key, leaf #>> '{}'
+           FROM applications a
+           JOIN application_sections s ON s.application_id = a.id
+           CROSS JOIN LATERAL jsonb_each(s.answers) k
+           CROSS JOIN LATERAL jsonb_path_query(k.value, 'strict $.**') leaf
+           WHERE jsonb_typeof(leaf) = 'string'"#,
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(
+        |(id, status, public, field, value): (i64, String, bool, String, String)| {
+            (id, status, public, field, normalised(&value))
+        },
+    )
+    .collect()
+}
+
+/// A text only its application would have: not short, not a number or a date, and not part
+/// of what is public anyway (a public application's answers and title, a municipality's name).
+fn distinctive(value: &str, commonplace: &[String]) -> bool {
+    value.chars().count() >= 8
+        && !value
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '-'))
+        && !commonplace.iter().any(|public| public.contains(value))
+}
+
 #[tokio::test]
 async fn only_approved_and_agreed_projects_are_public_and_never_a_person() {
     let app = TestApp::spawn().await;
     lived_in(&app).await;
-    // Suppose every municipality agreed, whatever its application's state.
+    // Suppose every municipality agreed, whatever its application's state …
     sqlx::query(
         "INSERT INTO catalogue_entries (application_id, title, summary, reuse, mailbox, published_by)
          SELECT a.id, a.title, 'Kurz', 'Nachnutzbar', 'postfach@kommune.example', a.created_by
@@ -45,10 +138,20 @@ async fn only_approved_and_agreed_projects_are_public_and_never_a_person() {
     .execute(&app.pool)
     .await
     .unwrap();
+    // … but one approved grant's municipality, which withdrew its consent.
+    let unagreed: i64 = sqlx::query_scalar(
+        "DELETE FROM catalogue_entries WHERE application_id =
+             (SELECT min(id) FROM applications WHERE status = 'approved')
+         RETURNING application_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     let visitor = app.client();
     let json = visitor.get("/offene-daten/vorhaben.json").await;
     assert_eq!(json.header("content-type"), Some("application/json"));
     let document: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(document["licence"], "dl-de/by-2.0");
     let public: Vec<i64> = document["entries"]
         .as_array()
         .unwrap()
@@ -59,8 +162,9 @@ async fn only_approved_and_agreed_projects_are_public_and_never_a_person() {
         .fetch_all(&app.pool)
         .await
         .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
     for (id, status) in &states {
-        let shown = matches!(status.as_str(), "approved" | "settled");
+        let shown = matches!(status.as_str(), "approved" | "settled") && *id != unagreed;
         let entry = visitor.get(&format!("/nachnutzung/{id}")).await;
         let expected = if shown {
             StatusCode::OK
@@ -69,10 +173,49 @@ async fn only_approved_and_agreed_projects_are_public_and_never_a_person() {
         };
         assert_eq!(entry.status, expected, "{status}");
         assert_eq!(public.contains(id), shown, "{status} in the open data");
+        seen.insert(status.as_str());
     }
-    assert_eq!(document["licence"], "dl-de/by-2.0");
+    for status in ["draft", "submitted", "approved", "rejected", "withdrawn"] {
+        assert!(seen.contains(status), "the demo has a {status} application");
+    }
+
+    // Per field: nothing an application that is not public holds appears on a public page
+    // or in a file; of the public ones, no personal field.
+    let everything = everything_public(&app).await;
+    let answers = answers(&app).await;
+    // Two municipalities may name their projects alike (the demo's two Ratsinformationssysteme).
+    let mut commonplace: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM municipalities UNION SELECT title FROM catalogue_public",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    commonplace.extend(
+        answers
+            .iter()
+            .filter(|(_, _, public, _, _)| *public)
+            .map(|(.., value)| value.clone()),
+    );
+    let personal = [
+        "antragsteller.contact_name",
+        "antragsteller.contact_function",
+        "antragsteller.contact_phone",
+        "antragsteller.contact_email",
+        "antragsteller.iban",
+    ];
+    let mut checked = 0;
+    for (id, status, public, field, value) in &answers {
+        let private = !public || personal.contains(&field.as_str());
+        if private && (distinctive(value, &commonplace) || personal.contains(&field.as_str())) {
+            checked += 1;
+            assert!(
+                !everything.contains(value.as_str()),
+                "{field} of the {status} application {id} is public: {value:?}"
+            );
+        }
+    }
+    assert!(checked > 100, "only {checked} answers checked");
     // The catalogue names municipalities and role mailboxes, never the people behind them.
-    let everything = format!("{}{}", visitor.get("/nachnutzung").await.body, json.body);
     let people: Vec<(String, String)> = sqlx::query_as(
         "SELECT display_name, email FROM users WHERE display_name NOT LIKE 'Sachbearbeitung%'",
     )
@@ -169,19 +312,168 @@ async fn the_catalogue_searches_filters_and_its_open_data_add_up() {
     let rounds: serde_json::Value =
         serde_json::from_str(&visitor.get("/offene-daten/foerderaufrufe.json").await.body).unwrap();
     let round = &rounds["rounds"][0];
+    // The press figures: 19 Kommunen, knapp 1,8 Mio. € requested by every submitted
+    // application (the withdrawn 32.800,00 € too; the ministry's own page leaves them out).
     assert_eq!(round["municipalities"], 19);
-    // 1.794.412,03 € filed, less the withdrawn 32.800,00 €, as the statistics count.
-    assert_eq!(round["requested_cents"], 176_161_203);
+    assert_eq!(round["requested_cents"], 179_441_203);
     let reviewer = app.sign_in_as(Role::Reviewer).await;
     let statistics = reviewer.get("/pruefung/statistik").await;
-    for key in ["requested_cents", "granted_cents"] {
-        let sum = foerderportal::money::Cents::new(round[key].as_i64().unwrap())
-            .to_string()
-            .replace('\u{a0}', " ");
-        assert!(
-            statistics.text("main").contains(&sum),
-            "{key} {sum} on the statistics page"
+    let granted = foerderportal::money::Cents::new(round["granted_cents"].as_i64().unwrap())
+        .to_string()
+        .replace('\u{a0}', " ");
+    assert!(
+        statistics.text("main").contains(&granted),
+        "granted {granted} on the ministry's statistics page"
+    );
+}
+
+/// "1.794.412,03 €" → 179441203 (cents); "19" → 19.
+fn figure(text: &str) -> i64 {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("not a figure: {text:?}"))
+}
+
+/// Every `table.figures` of the page: its id, the figures of its body rows and of its total.
+fn figure_tables(page: &crate::common::Page) -> Vec<(String, Vec<Vec<i64>>, Vec<i64>)> {
+    let html = scraper::Html::parse_document(&page.body);
+    let select = |s: &str| scraper::Selector::parse(s).unwrap();
+    let figures = |row: scraper::ElementRef| -> Vec<i64> {
+        row.select(&select("td"))
+            .map(|td| figure(&td.text().collect::<String>()))
+            .collect()
+    };
+    html.select(&select("table.figures"))
+        .map(|table| {
+            let rows = table.select(&select("tbody tr")).map(figures).collect();
+            let total = table.select(&select("tfoot tr")).map(figures).next();
+            let id = table.value().attr("id").unwrap_or_default().to_string();
+            (id, rows, total.unwrap_or_default())
+        })
+        .collect()
+}
+
+/// The first row of `table` whose header cell is `label`, as figures.
+fn row_of(page: &crate::common::Page, table: &str, label: &str) -> Vec<i64> {
+    let cells = page
+        .texts(&format!("#{table} tbody tr"))
+        .into_iter()
+        .find(|r| r.starts_with(label))
+        .unwrap_or_else(|| panic!("{label} in #{table}"));
+    cells[label.len()..]
+        .split_whitespace()
+        .filter(|w| *w != "€")
+        .map(figure)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_public_statistics_add_up_and_tell_the_numbers_of_the_open_data() {
+    let app = TestApp::spawn().await;
+    lived_in(&app).await;
+    let visitor = app.client();
+    let file: serde_json::Value =
+        serde_json::from_str(&visitor.get("/offene-daten/foerderaufrufe.json").await.body).unwrap();
+    let rounds = file["rounds"].as_array().unwrap();
+    assert!(!rounds.is_empty());
+    let csv = visitor.get("/offene-daten/foerderaufrufe.csv").await;
+    let csv_rows: Vec<csv::StringRecord> = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(csv.body.trim_start_matches('\u{feff}').as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(csv_rows.len(), rounds.len());
+    let programme = visitor.get("/statistik").await;
+    assert_eq!(programme.status, StatusCode::OK);
+    let n = |v: &serde_json::Value, key: &str| v[key].as_i64().unwrap();
+    let mut sum = [0; 4];
+    for (round, csv_row) in rounds.iter().zip(&csv_rows) {
+        // CSV and JSON say the same; so does the round's line on the programme's page …
+        assert_eq!(figure(&csv_row[5]), n(round, "requested_cents"));
+        assert_eq!(figure(&csv_row[7]), n(round, "granted_cents"));
+        let figures = [
+            n(round, "applications"),
+            n(round, "requested_cents"),
+            n(round, "approved"),
+            n(round, "granted_cents"),
+        ];
+        let title = round["title"].as_str().unwrap();
+        assert_eq!(row_of(&programme, "nach-foerderaufruf", title), figures);
+        (0..4).for_each(|i| sum[i] += figures[i]);
+        // … and the round's own page, whose Landkreise divide its municipalities.
+        let page = visitor.get(&format!("/statistik/{}", n(round, "id"))).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text("h1").starts_with(title));
+        let (_, _, total) = figure_tables(&page)
+            .into_iter()
+            .find(|(id, _, _)| id == "nach-district")
+            .unwrap();
+        assert_eq!(total[0], n(round, "municipalities"), "{title}");
+        assert_eq!(total[1..], figures, "{title}");
+        for (id, rows, total) in figure_tables(&page) {
+            assert_every_total_is_the_sum_of_its_rows(&id, &rows, &total);
+        }
+    }
+    for (id, rows, total) in figure_tables(&programme) {
+        assert_every_total_is_the_sum_of_its_rows(&id, &rows, &total);
+    }
+    let (_, _, total) = figure_tables(&programme).into_iter().next().unwrap();
+    assert_eq!(total, sum, "the programme is the sum of its rounds");
+    // The press figures of the lived-in round, in the page's first sentence.
+    let lead = visitor
+        .get(&format!("/statistik/{}", n(&rounds[0], "id")))
+        .await
+        .text("p.lead");
+    assert!(
+        lead.starts_with("19 Kommunen haben") && lead.contains("1.794.412,03 € beantragt"),
+        "{lead}"
+    );
+    // Drafts never count.
+    let submitted: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(requested_grant_cents), 0)::bigint FROM applications
+         WHERE reference IS NOT NULL",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(sum[1], submitted);
+
+    // Hostile addresses are 404, never an error; a round back in draft is not public.
+    for path in [
+        "/statistik/0",
+        "/statistik/999999",
+        "/statistik/-1",
+        "/statistik/+1",
+        "/statistik/abc",
+        "/statistik/%00",
+        "/statistik/1%27%3B--",
+        "/statistik/99999999999999999999999",
+    ] {
+        assert_eq!(
+            visitor.get(path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
         );
+    }
+    let id = n(&rounds[0], "id");
+    sqlx::query("UPDATE rounds SET state = 'draft' WHERE id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let hidden = format!("/statistik/{id}");
+    assert_eq!(visitor.get(&hidden).await.status, StatusCode::NOT_FOUND);
+    let programme = visitor.get("/statistik").await;
+    assert_eq!(programme.count(&format!("a[href='{hidden}']")), 0);
+}
+
+fn assert_every_total_is_the_sum_of_its_rows(table: &str, rows: &[Vec<i64>], total: &[i64]) {
+    assert!(!rows.is_empty(), "#{table} has rows");
+    for (column, expected) in total.iter().enumerate() {
+        let sum: i64 = rows.iter().map(|r| r[column]).sum();
+        assert_eq!(sum, *expected, "#{table}, column {column}");
     }
 }
 

@@ -1,7 +1,8 @@
 //! Horizontal bar charts as server-rendered SVG: every bar with its name and its value as
 //! text, and a scale. Laid out in CSS pixels down the page and in per cent across it, without
 //! a viewBox: the bars stretch with the page while the text keeps its size, so a chart reads at
-//! 320 pixels as it does at 1280. Pure layout, no I/O; `templates/review/chart.html` draws it.
+//! 320 pixels as it does at 1280. Pure layout, no I/O; `templates/charts/bar.html` draws it.
+//! Shared by the ministry's statistics and the public transparency page (imports no feature).
 
 /// Line height of a label line, height of a bar and the gaps, in CSS pixels.
 const LINE: i64 = 18;
