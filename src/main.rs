@@ -107,10 +107,7 @@ async fn main() -> anyhow::Result<()> {
             let database = Database::open(&config).await?;
             let mut loaded = demo::load(&database.pool, &Hasher::new()).await;
             if loaded.is_ok() {
-                loaded = demo::load_lived_in(&database.pool).await;
-            }
-            if loaded.is_ok() {
-                // The round's applications go through the pages, which need the whole app. The
+                // The demo's applications and grants go through the pages, which need the whole app. The
                 // demo reviewers have no second factor and seal no keys: this run asks for none,
                 // and without SECRET_KEY a key of this run will do.
                 let mut pages = config.clone();
@@ -120,7 +117,7 @@ async fn main() -> anyhow::Result<()> {
                     .get_or_insert_with(|| foerderportal::secrets::new_key().into());
                 let mailer = mail::Mailer::from_config(&pages)?;
                 let state = AppState::new(database.pool.clone(), pages, mailer)?;
-                loaded = demo::first_round::load(&state).await;
+                loaded = demo::load_through_pages(&state).await;
             }
             if let (Ok(()), Some(count)) = (&loaded, applications) {
                 loaded = demo::generate_applications(&database.pool, count)
@@ -214,7 +211,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::info!(resealed, "sealed second-factor keys under the current SECRET_KEY");
         }
         if demo::load_on_first_start(&config, &state.db, &state.passwords).await? {
-            demo::first_round::load(&state).await?;
+            demo::load_through_pages(&state).await?;
         }
         let listener = tokio::net::TcpListener::bind(config.listen_addr)
             .await

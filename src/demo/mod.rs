@@ -5,6 +5,8 @@
 mod after_award;
 pub mod first_round;
 mod grant;
+mod history;
+mod visitor;
 
 use anyhow::Context;
 use jiff::ToSpan;
@@ -22,6 +24,7 @@ use crate::municipalities::db as municipalities;
 use crate::programmes::db::{self as programmes, NewRound};
 use crate::programmes::legal_texts::LegalTexts;
 use crate::programmes::model::{FinancingType, RoundState};
+use crate::state::AppState;
 
 /// Shared by all demo accounts; long enough for the password rules of the accounts issue.
 pub const DEMO_PASSWORD: &str = "Demo-Passwort-2026";
@@ -64,7 +67,8 @@ pub const DEMO_ACCOUNTS: [DemoAccount; 4] = [
 
 /// Loads the demo data at startup where that is safe: see
 /// [`Config::may_load_demo_data_automatically`]; and only into a database without accounts and
-/// rounds. Returns whether it did.
+/// rounds. Returns whether it did; then the caller loads the rest through the pages
+/// ([`load_through_pages`]).
 pub async fn load_on_first_start(
     config: &Config,
     pool: &PgPool,
@@ -74,7 +78,6 @@ pub async fn load_on_first_start(
         return Ok(false);
     }
     load(pool, hasher).await?;
-    load_lived_in(pool).await?;
     tracing::info!("loaded demo data into the empty local database");
     Ok(true)
 }
@@ -204,30 +207,44 @@ fn legal_texts() -> LegalTexts {
     }
 }
 
-/// The notices' texts as the demo's Rechtstexte set them.
-pub(super) async fn sender(
-    conn: &mut sqlx::PgConnection,
-) -> anyhow::Result<crate::letters::Sender> {
-    programmes::legal_texts(conn)
-        .await?
-        .for_notice()
-        .map_err(anyhow::Error::msg)
+/// Everything of the demo that goes through the portal's pages (after [`load`]): the grants
+/// after the award, then the worked-in first round. Both need the whole app (see
+/// [`load_lived_in`]).
+pub async fn load_through_pages(state: &AppState) -> anyhow::Result<()> {
+    load_lived_in(state).await?;
+    first_round::load(state).await
 }
 
-/// What makes the demo look used (after [`load`]): the demo clerk's approved grant with its
-/// notice and payouts in every state. Skipped when that municipality has applications already.
-pub async fn load_lived_in(pool: &PgPool) -> anyhow::Result<()> {
-    let mut tx = pool.begin().await?;
-    let people = grant::people(&mut tx).await?;
-    let (round, year, title, programme) = grant::demo_round(&mut tx).await?;
-    // First: its payment runs take the ordered payouts of the programme, and the demo clerk's
-    // grant keeps one ordered.
-    after_award::load(&mut tx, &people, (round, year, &title, programme)).await?;
-    if let Some(grant) = grant::load(&mut tx).await? {
-        after_award::changes(&mut tx, &people, grant).await?;
+/// What makes the demo look used after the award (after [`load`]): Jena's, Weimar's and the
+/// Landkreis Gotha's grants with payouts, proofs and a settlement, and the demo clerk's grant
+/// with its notice, payouts in every state and changes. Filed and worked through the portal's
+/// own pages (see `grant`), then dated back (`history`). Skipped when they exist already.
+pub async fn load_lived_in(state: &AppState) -> anyhow::Result<()> {
+    let mut conn = state.db.acquire().await?;
+    let exists: bool = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM applications WHERE title = $1) AS "exists!""#,
+        after_award::E_AKTE.title
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let (round, year, _, programme) = grant::demo_round(&mut conn).await?;
+    drop(conn);
+    if exists {
+        return Ok(());
     }
-    tx.commit().await?;
-    Ok(())
+    let mut office = grant::Office {
+        state,
+        ministry: visitor::Ministry::sign_in(state).await?,
+        round: (round, year),
+        programme,
+    };
+    office.debtor_account().await?;
+    // First: each payment run takes the programme's ordered payouts, and the demo clerk's
+    // grant keeps one ordered.
+    after_award::load(&mut office).await?;
+    let mut clerk = visitor::signed_in(state, "kommune@demo.foerderportal.example").await?;
+    let grant = grant::load(&mut office, &mut clerk).await?;
+    after_award::changes(&mut office, &mut clerk, grant).await
 }
 
 /// Open since the start of this month, closing at 23:59 Berlin time on the last day of the month

@@ -494,6 +494,23 @@ pub async fn settle(
     Ok(())
 }
 
+/// Stores a confirmed decision's notice rendered again (see `decisions::reissue_notice`).
+pub async fn replace_notice(
+    conn: &mut PgConnection,
+    decision_id: i64,
+    notice_pdf: &[u8],
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE decisions SET notice_pdf = $2 WHERE id = $1 AND state = $3",
+        decision_id,
+        notice_pdf,
+        DecisionState::Confirmed as _,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// What a notice needs besides the decision: the round's rules and texts, the programme's.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct NoticeContext {

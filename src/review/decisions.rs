@@ -259,7 +259,7 @@ fn notice_of(
     row: &ApplicationRow,
     ctx: &db::NoticeContext,
     d: &DecisionRow,
-    signed_by: &str,
+    (signed_by, date): (&str, OffsetDateTime),
     sender: Sender,
 ) -> Notice {
     let granted = d.granted_cents.unwrap_or(0);
@@ -281,7 +281,7 @@ fn notice_of(
     Notice {
         approved: d.outcome == Outcome::Approve,
         reference: row.reference.clone().unwrap_or_default(),
-        date: locale::date(OffsetDateTime::now_utc()),
+        date: locale::date(date),
         addressee,
         title: row.display_title(),
         round: ctx.round_title.clone(),
@@ -301,6 +301,30 @@ fn notice_of(
         signed_by: signed_by.to_string(),
         sender,
     }
+}
+
+/// Renders the notice of an application's confirmed decision again, dated and signed as the
+/// decision was settled: for a history whose days were moved afterwards (the demo's).
+pub async fn reissue_notice(conn: &mut sqlx::PgConnection, id: i64) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let row = crate::applications::db::find(conn, id)
+        .await?
+        .context("the application")?;
+    let decision = db::current_decision(conn, id)
+        .await?
+        .filter(|d| d.state == DecisionState::Confirmed)
+        .context("a confirmed decision")?;
+    let ctx = db::notice_context(conn, id).await?;
+    let sender = crate::programmes::db::legal_texts(conn)
+        .await?
+        .for_notice()
+        .map_err(anyhow::Error::msg)?;
+    let settled_at = decision.settled_at.context("the decision's day")?;
+    let signed_by = decision.settler.clone().unwrap_or_default();
+    let notice = notice_of(&row, &ctx, &decision, (&signed_by, settled_at), sender);
+    let pdf = tokio::task::spawn_blocking(move || notice::render(&notice)).await??;
+    db::replace_notice(conn, decision.id, &pdf).await?;
+    Ok(())
 }
 
 /// Why a confirmation does not fit the budget, for the reviewer.
@@ -350,7 +374,8 @@ async fn confirm(
         }
     };
     let ctx = db::notice_context(&mut tx, id).await?;
-    let notice = notice_of(&row, &ctx, &decision, &user.name, sender);
+    let signed = (user.name.as_str(), OffsetDateTime::now_utc());
+    let notice = notice_of(&row, &ctx, &decision, signed, sender);
     let pdf = tokio::task::spawn_blocking(move || notice::render(&notice))
         .await
         .map_err(anyhow::Error::from)??;

@@ -2,20 +2,13 @@
 //! municipality agreed, never a person), the owner's consent, reuse requests and open data.
 
 use foerderportal::accounts::Role;
-use foerderportal::mail::Mailer;
-use foerderportal::state::AppState;
 use reqwest::StatusCode;
 
 use crate::common::{Client, TestApp};
 
 /// The demo's lived-in round: filed and decided through the pages, five grants published.
 pub async fn lived_in(app: &TestApp) {
-    foerderportal::demo::load_lived_in(&app.owner_pool().await)
-        .await
-        .unwrap();
-    let mailer = Mailer::from_config(&app.config).unwrap();
-    let state = AppState::new(app.pool.clone(), app.config.clone(), mailer).unwrap();
-    foerderportal::demo::first_round::load(&state)
+    foerderportal::demo::load_through_pages(&app.state())
         .await
         .unwrap();
 }

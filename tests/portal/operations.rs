@@ -562,11 +562,8 @@ async fn without_smtp_mails_are_written_as_eml_files() {
 #[tokio::test]
 async fn the_demo_round_is_filed_and_decided_through_the_pages_as_the_interim_report_tells() {
     let app = TestApp::spawn().await;
-    demo::load_lived_in(&app.owner_pool().await).await.unwrap();
-    let mailer = Mailer::from_config(&app.config).unwrap();
-    let state =
-        foerderportal::state::AppState::new(app.pool.clone(), app.config.clone(), mailer).unwrap();
-    demo::first_round::load(&state).await.unwrap();
+    let state = app.state();
+    demo::load_through_pages(&state).await.unwrap();
 
     // 19 municipalities have applied for just under 1,8 Mio. €.
     let (municipalities, requested): (i64, i64) = sqlx::query_as(
@@ -631,10 +628,169 @@ async fn the_demo_round_is_filed_and_decided_through_the_pages_as_the_interim_re
     assert!(messages >= 3 && requests >= 2 && notes >= 1);
 
     // Loading again adds nothing.
-    demo::first_round::load(&state).await.unwrap();
+    demo::load_through_pages(&state).await.unwrap();
     let again: i64 = sqlx::query_scalar("SELECT count(*) FROM applications")
         .fetch_one(&app.pool)
         .await
         .unwrap();
     assert_eq!(again, 21);
+}
+
+/// The actor of each of an entity's timeline events, in order: (kind, actor id).
+async fn steps(app: &TestApp, sql: &str, id: i64) -> Vec<(String, i64)> {
+    sqlx::query_as(sql)
+        .bind(id)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_demo_grants_after_the_award_are_built_through_the_state_machines_with_four_eyes() {
+    let app = TestApp::spawn().await;
+    demo::load_lived_in(&app.state()).await.unwrap();
+    let user = |email: &str| {
+        let email = email.to_string();
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE email = $1")
+                .bind(email)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let first = user("pruefung@demo.foerderportal.example").await;
+    let second = user("zweitpruefung@demo.foerderportal.example").await;
+    let grants: Vec<(i64, String, i64, i32, i32)> = sqlx::query_as(
+        "SELECT a.id, a.title, c.id, (current_date - a.submitted_at::date), (current_date - a.decided_at::date)
+         FROM applications a JOIN users c ON c.municipality_id = a.municipality_id
+         WHERE a.created_by = c.id ORDER BY a.id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let titles: Vec<&str> = grants.iter().map(|g| g.1.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "E-Akte für alle Ämter",
+            "Ratsinformationssystem mit Bürgerportal",
+            "Online-Terminvergabe im Landratsamt",
+            "Digitales Bürgerbüro"
+        ],
+        "each filed by its municipality's clerk"
+    );
+    assert_eq!((grants[0].3, grants[0].4), (520, 470), "dated back afterwards");
+    for (id, title, clerk, _, decided) in &grants {
+        // The application's machine: the clerk submits, A reviews and proposes, B approves.
+        let events = steps(
+            &app,
+            "SELECT kind, actor_id FROM application_events
+             WHERE application_id = $1 AND to_status IS NOT NULL ORDER BY at, id",
+            *id,
+        )
+        .await;
+        let mut expected = vec![
+            ("submitted".to_string(), *clerk),
+            ("review_started".into(), first),
+            ("decision_proposed".into(), first),
+            ("approved".into(), second),
+        ];
+        if title.starts_with("Online-Terminvergabe") {
+            expected.push(("settled".into(), second));
+        }
+        assert_eq!(events, expected, "{title}");
+        // The notice was issued again with the decision's (moved) day.
+        let pdf: Vec<u8> = sqlx::query_scalar(
+            "SELECT notice_pdf FROM decisions WHERE application_id = $1 AND state = 'confirmed'",
+        )
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        let day = foerderportal::locale::day(
+            foerderportal::locale::today() - time::Duration::days(i64::from(*decided)),
+        );
+        let text = crate::review::pdf_text(&pdf);
+        assert!(text.contains(&day), "{title}: {day} missing in {text}");
+    }
+    // Every payout: filed by the clerk; checked by A, ordered by B; paid through a run.
+    let payouts: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, status::text FROM payout_requests ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(payouts.len(), 8);
+    for (id, status) in &payouts {
+        let kinds: Vec<(String, i64)> = steps(
+            &app,
+            "SELECT kind, actor_id FROM payout_events WHERE payout_id = $1 ORDER BY at, id",
+            *id,
+        )
+        .await;
+        let actors: Vec<(&str, i64)> = kinds.iter().map(|(k, a)| (k.as_str(), *a)).collect();
+        let expected: &[(&str, i64)] = match status.as_str() {
+            "paid" => &[
+                ("checked", first),
+                ("ordered", second),
+                ("added_to_run", first),
+                ("paid", first),
+            ],
+            "ordered" => &[("checked", first), ("ordered", second)],
+            "checked" => &[("checked", first)],
+            "returned" => &[("returned", first)],
+            _ => &[],
+        };
+        assert_eq!(actors[0].0, "submitted", "{actors:?}");
+        assert_eq!(&actors[1..], expected, "payout {id} ({status})");
+    }
+    // The runs were built, downloaded and booked on the pages; the proofs submitted there.
+    let actions: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT action, count(*) FROM audit_log GROUP BY action ORDER BY action",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let count = |action: &str| {
+        actions
+            .iter()
+            .find(|(a, _)| a == action)
+            .map_or(0, |(_, n)| *n)
+    };
+    for (action, expected) in [
+        ("application.submitted", 4),
+        ("decision.proposed", 4),
+        ("decision.confirmed", 4),
+        ("payout.submitted", 8),
+        ("payment_run.created", 4),
+        ("payment_run.downloaded", 4),
+        ("payment_run.paid", 4),
+        ("proof.submitted", 2),
+        ("proof.settlement_proposed", 1),
+        ("proof.settled", 1),
+        ("amendment.submitted", 2),
+        ("amendment.notified", 1),
+        ("amendment.confirmed", 1),
+    ] {
+        assert_eq!(count(action), expected, "{action} in {actions:?}");
+    }
+    // Settled with four eyes and its Schlussbescheid; the change decided with four eyes.
+    let (proposed, settled, repayment, pdf): (i64, i64, i64, Vec<u8>) = sqlx::query_as(
+        "SELECT proposed_by, settled_by, -balance_cents, notice_pdf FROM settlements WHERE state = 'confirmed'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((proposed, settled), (first, second));
+    assert_eq!(repayment, 400_000, "72.000 € paid, 80 % of 85.000 € proven");
+    let text = crate::review::pdf_text(&pdf);
+    assert!(text.contains("Schlussbescheid"), "{text}");
+    let decided: (i64, i64) = sqlx::query_as(
+        "SELECT proposed_by, settled_by FROM amendments WHERE status = 'approved'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(decided, (first, second));
 }

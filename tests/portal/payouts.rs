@@ -846,7 +846,7 @@ async fn parallel_orders_and_bookings_pay_each_payout_once() {
 #[tokio::test]
 async fn the_demo_grant_shows_payouts_in_every_state_and_its_sums_hold() {
     let app = TestApp::spawn().await;
-    foerderportal::demo::load_lived_in(&app.owner_pool().await)
+    foerderportal::demo::load_lived_in(&app.state())
         .await
         .unwrap();
     let clerk = app.sign_in_as(Role::Clerk).await;
@@ -911,7 +911,7 @@ async fn the_demo_grant_shows_payouts_in_every_state_and_its_sums_hold() {
     )
     .unwrap();
     // Loading it again changes nothing.
-    foerderportal::demo::load_lived_in(&app.owner_pool().await)
+    foerderportal::demo::load_lived_in(&app.state())
         .await
         .unwrap();
     let count: i64 =

@@ -598,7 +598,7 @@ async fn reminders_go_four_weeks_and_one_week_before_the_due_date_and_when_overd
 #[tokio::test]
 async fn the_demo_shows_grants_in_every_state_after_the_award() {
     let app = TestApp::spawn().await;
-    foerderportal::demo::load_lived_in(&app.owner_pool().await)
+    foerderportal::demo::load_lived_in(&app.state())
         .await
         .unwrap();
     let reviewer = app.sign_in_as(Role::Reviewer).await;

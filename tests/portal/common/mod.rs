@@ -243,6 +243,13 @@ impl TestApp {
         }
     }
 
+    /// The app's state as the server has it (its pool and configuration), for code that runs
+    /// the app's own router in process, such as the demo data.
+    pub fn state(&self) -> AppState {
+        let mailer = Mailer::from_config(&self.config).expect("mailer");
+        AppState::new(self.pool.clone(), self.config.clone(), mailer).expect("app state")
+    }
+
     /// A connection pool as the server's superuser, for tests that change the schema (which
     /// the portal's own role may not).
     pub async fn owner_pool(&self) -> PgPool {
