@@ -160,7 +160,7 @@ mod tests {
             id,
             title: format!("Aufruf {id}"),
             year: 2026,
-            budget_cents: 100_000_00,
+            budget_cents: 10_000_000,
         }
     }
 
@@ -172,9 +172,9 @@ mod tests {
             municipality_id: municipality,
             district: Some(district.into()),
             applications: 2,
-            requested_cents: 1_000_00,
+            requested_cents: 100_000,
             approved: 1,
-            granted_cents: 400_00,
+            granted_cents: 40_000,
             rejected: 0,
             withdrawn: 1,
         }
@@ -195,7 +195,7 @@ mod tests {
         );
         let all = figures.scope(None);
         assert_eq!(all.tally.applications, 8);
-        assert_eq!(all.tally.requested_cents, 4_000_00);
+        assert_eq!(all.tally.requested_cents, 400_000);
         assert_eq!(all.tally.open(), 0);
         assert_eq!(all.municipalities, 2);
         let labels: Vec<_> = all.by_category.iter().map(|g| g.label.as_str()).collect();

@@ -120,11 +120,20 @@ fn count_of(n: i64, one: &str, many: &str) -> String {
 fn page(page: PageContext, figures: &Figures, round: Option<i64>) -> StatisticsPage {
     let scope = figures.scope(round);
     let t = &scope.tally;
+    let granted = match t.approved {
+        0 => "bewilligt ist noch keiner".to_string(),
+        1 => format!("bewilligt ist 1 Antrag mit {}", Cents::new(t.granted_cents)),
+        n => format!(
+            "bewilligt sind {} Anträge mit {}",
+            locale::count(n),
+            Cents::new(t.granted_cents)
+        ),
+    };
     let lead = if t.applications == 0 {
         "Bisher ist kein Antrag eingereicht.".to_string()
     } else {
         format!(
-            "{} {} {} eingereicht und zusammen {} beantragt; bewilligt {} mit {}.",
+            "{} {} {} eingereicht und zusammen {} beantragt; {granted}.",
             count_of(scope.municipalities, "Kommune", "Kommunen"),
             if scope.municipalities == 1 {
                 "hat"
@@ -133,12 +142,6 @@ fn page(page: PageContext, figures: &Figures, round: Option<i64>) -> StatisticsP
             },
             count_of(t.applications, "Antrag", "Anträge"),
             Cents::new(t.requested_cents),
-            if t.approved == 1 { "ist" } else { "sind" },
-            format_args!(
-                "{} {}",
-                count_of(t.approved, "Antrag", "Anträge"),
-                Cents::new(t.granted_cents)
-            ),
         )
     };
     let shown = round.and_then(|id| figures.round(id));

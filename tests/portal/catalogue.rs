@@ -420,7 +420,8 @@ async fn the_public_statistics_add_up_and_tell_the_numbers_of_the_open_data() {
         .await
         .text("p.lead");
     assert!(
-        lead.starts_with("19 Kommunen haben") && lead.contains("1.794.412,03 € beantragt"),
+        lead.starts_with("19 Kommunen haben")
+            && lead.contains("1.794.412,03 € beantragt; bewilligt sind"),
         "{lead}"
     );
     // Drafts never count.
