@@ -54,12 +54,20 @@ pub(super) async fn load(office: &mut Office<'_>) -> anyhow::Result<()> {
         drop(conn);
         clerks.push(signed_in(office.state, &email).await?);
     }
-    let [mut jena, mut weimar, mut gotha] = <[Visitor; 3]>::try_from(clerks)
-        .map_err(|_| anyhow::anyhow!("three clerks"))?;
+    let [mut jena, mut weimar, mut gotha] =
+        <[Visitor; 3]>::try_from(clerks).map_err(|_| anyhow::anyhow!("three clerks"))?;
 
     let id = office.approved(&mut jena, &E_AKTE).await?;
     paid(office, &mut jena, id, 72_000, 300).await?;
-    prove(office, &mut jena, id, &E_AKTE, &[48_000, 31_500, 19_000], 10).await?;
+    prove(
+        office,
+        &mut jena,
+        id,
+        &E_AKTE,
+        &[48_000, 31_500, 19_000],
+        10,
+    )
+    .await?;
 
     let id = office.approved(&mut weimar, &RATSINFO).await?;
     paid(office, &mut weimar, id, 40_000, 500).await?;
@@ -197,8 +205,9 @@ pub(super) async fn changes(
     clerk: &mut Visitor,
     application: i64,
 ) -> anyhow::Result<()> {
-    let (_, end) = super::grant::BUERGERBUERO.period();
-    let year = i32::from(end.year()).max(office.round.1 - 1);
+    let project = super::grant::BUERGERBUERO;
+    let (_, end) = project.period();
+    let year = project.cost_year(office.round.1);
     let licences = "Lizenzen Terminservice";
     let training = "Schulung der Beschäftigten";
     change(

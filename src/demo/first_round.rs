@@ -9,11 +9,11 @@ use std::collections::HashMap;
 
 use anyhow::Context;
 
+use super::DEMO_PASSWORD;
 use super::visitor::{
     Fields, Ministry, Visitor, attach, clerk, fields, plain, save, save_later, set, signed_in,
     start,
 };
-use super::DEMO_PASSWORD;
 use crate::applications::model::Section;
 use crate::applications::sample;
 use crate::locale;
@@ -629,7 +629,8 @@ impl Desk {
             clerk
                 .post(&format!("/antraege/{id}/einreichen"), &[])
                 .await?;
-            self.ministry.reviewer
+            self.ministry
+                .reviewer
                 .post(
                     &format!("{case}/notizen"),
                     &[("body", "Angebot liegt jetzt vor; Kosten plausibel.".into())],

@@ -49,8 +49,8 @@ impl Project {
 
     /// The cost plan's year: the period's last, within the years a plan of the round may use
     /// (from the year before the round's).
-    fn cost_year(&self, round_year: i32) -> i32 {
-        i32::from(self.period().1.year()).max(round_year - 1)
+    pub fn cost_year(&self, round_year: i32) -> i32 {
+        self.period().1.year().max(round_year - 1)
     }
 }
 
@@ -240,10 +240,7 @@ impl Office<'_> {
                 "/pruefung/zahllaeufe",
                 &[
                     ("programme", self.programme.to_string()),
-                    (
-                        "execution_date",
-                        next_bank_day(locale::today()).to_string(),
-                    ),
+                    ("execution_date", next_bank_day(locale::today()).to_string()),
                 ],
             )
             .await?;
@@ -325,4 +322,3 @@ pub(super) async fn load(office: &mut Office<'_>, clerk: &mut Visitor) -> anyhow
     }
     Ok(application)
 }
-

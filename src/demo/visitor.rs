@@ -20,7 +20,11 @@ use crate::state::AppState;
 
 /// The municipality's demo clerk ("kommune.16053000@demo.foerderportal.example"); the
 /// Kyffhäuserkreis has the demo's own clerk.
-pub(super) async fn clerk(conn: &mut sqlx::PgConnection, ags: &str, hash: &str) -> anyhow::Result<String> {
+pub(super) async fn clerk(
+    conn: &mut sqlx::PgConnection,
+    ags: &str,
+    hash: &str,
+) -> anyhow::Result<String> {
     if ags == "16065000" {
         return Ok("kommune@demo.foerderportal.example".into());
     }
@@ -257,11 +261,19 @@ impl Visitor {
     }
 
     /// Sends a form; it must be accepted (a redirect), whose target is returned.
-    pub(super) async fn post(&mut self, path: &str, values: &[(&str, String)]) -> anyhow::Result<String> {
+    pub(super) async fn post(
+        &mut self,
+        path: &str,
+        values: &[(&str, String)],
+    ) -> anyhow::Result<String> {
         self.send_form(path, &fields(values)).await
     }
 
-    pub(super) async fn send_form(&mut self, path: &str, values: &Fields) -> anyhow::Result<String> {
+    pub(super) async fn send_form(
+        &mut self,
+        path: &str,
+        values: &Fields,
+    ) -> anyhow::Result<String> {
         let mut all = vec![("csrf_token".to_string(), self.hidden("csrf_token")?)];
         all.extend(values.iter().cloned());
         let body = serde_urlencoded::to_string(&all)?;

@@ -663,9 +663,10 @@ async fn the_demo_grants_after_the_award_are_built_through_the_state_machines_wi
     let first = user("pruefung@demo.foerderportal.example").await;
     let second = user("zweitpruefung@demo.foerderportal.example").await;
     let grants: Vec<(i64, String, i64, i32, i32)> = sqlx::query_as(
-        "SELECT a.id, a.title, c.id, (current_date - a.submitted_at::date), (current_date - a.decided_at::date)
-         FROM applications a JOIN users c ON c.municipality_id = a.municipality_id
-         WHERE a.created_by = c.id ORDER BY a.id",
+        "SELECT a.id, a.title, c.id, (current_date - a.submitted_at::date), (current_date - d.settled_at::date)
+         FROM applications a JOIN users c ON c.id = a.created_by AND c.municipality_id = a.municipality_id
+         JOIN decisions d ON d.application_id = a.id AND d.state = 'confirmed'
+         ORDER BY a.id",
     )
     .fetch_all(&app.pool)
     .await
@@ -681,7 +682,11 @@ async fn the_demo_grants_after_the_award_are_built_through_the_state_machines_wi
         ],
         "each filed by its municipality's clerk"
     );
-    assert_eq!((grants[0].3, grants[0].4), (520, 470), "dated back afterwards");
+    assert_eq!(
+        (grants[0].3, grants[0].4),
+        (520, 470),
+        "dated back afterwards"
+    );
     for (id, title, clerk, _, decided) in &grants {
         // The application's machine: the clerk submits, A reviews and proposes, B approves.
         let events = steps(
@@ -746,12 +751,11 @@ async fn the_demo_grants_after_the_award_are_built_through_the_state_machines_wi
         assert_eq!(&actors[1..], expected, "payout {id} ({status})");
     }
     // The runs were built, downloaded and booked on the pages; the proofs submitted there.
-    let actions: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT action, count(*) FROM audit_log GROUP BY action ORDER BY action",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
+    let actions: Vec<(String, i64)> =
+        sqlx::query_as("SELECT action, count(*) FROM audit_log GROUP BY action ORDER BY action")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
     let count = |action: &str| {
         actions
             .iter()
@@ -786,11 +790,10 @@ async fn the_demo_grants_after_the_award_are_built_through_the_state_machines_wi
     assert_eq!(repayment, 400_000, "72.000 € paid, 80 % of 85.000 € proven");
     let text = crate::review::pdf_text(&pdf);
     assert!(text.contains("Schlussbescheid"), "{text}");
-    let decided: (i64, i64) = sqlx::query_as(
-        "SELECT proposed_by, settled_by FROM amendments WHERE status = 'approved'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let decided: (i64, i64) =
+        sqlx::query_as("SELECT proposed_by, settled_by FROM amendments WHERE status = 'approved'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(decided, (first, second));
 }
