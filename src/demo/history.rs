@@ -130,12 +130,14 @@ pub(super) async fn payout(conn: &mut PgConnection, id: i64, periods: i32) -> an
     )
     .execute(&mut *conn)
     .await?;
-    // The demo's runs hold one payout each: built the day before its value date.
+    // The demo's runs hold one payout each: built the day before it was paid, its value date
+    // the bank day on or before that day (Monday to Friday).
     sqlx::query!(
         "UPDATE payment_runs r SET created_at = p.paid_at - interval '1 day',
-                last_download_at = p.paid_at - interval '1 day',
-                execution_date = (p.paid_at AT TIME ZONE 'Europe/Berlin')::date, paid_at = p.paid_at
-         FROM payout_requests p WHERE p.id = $1 AND r.id = p.run_id AND p.paid_at IS NOT NULL",
+                last_download_at = p.paid_at - interval '1 day', paid_at = p.paid_at,
+                execution_date = d.day - greatest(extract(isodow FROM d.day)::int - 5, 0)
+         FROM payout_requests p, LATERAL (SELECT (p.paid_at AT TIME ZONE 'Europe/Berlin')::date AS day) d
+         WHERE p.id = $1 AND r.id = p.run_id AND p.paid_at IS NOT NULL",
         id,
     )
     .execute(&mut *conn)
