@@ -19,6 +19,7 @@ mod catalogue;
 mod directory;
 mod hardening;
 mod mail;
+mod malware;
 mod onboarding;
 mod operations;
 mod outlines;
