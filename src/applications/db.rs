@@ -811,3 +811,17 @@ pub async fn proof_due(
     .await?;
     Ok(row.period_end.map(|end| (end, row.proof_due_months)))
 }
+
+/// Of these file keys, the ones no record names (see the view `stored_file_keys`).
+pub async fn unreferenced_keys(
+    conn: &mut PgConnection,
+    keys: &[String],
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        r#"SELECT k AS "key!" FROM unnest($1::text[]) k
+           WHERE NOT EXISTS (SELECT 1 FROM stored_file_keys s WHERE s.storage_key = k)"#,
+        keys
+    )
+    .fetch_all(conn)
+    .await
+}

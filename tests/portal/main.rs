@@ -29,3 +29,4 @@ mod proofs;
 mod review;
 mod rounds;
 mod second_factor;
+mod storage;
