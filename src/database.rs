@@ -377,7 +377,7 @@ pub fn ok_unless_taken<T>(result: sqlx::Result<T>) -> sqlx::Result<bool> {
 }
 
 /// A configured database that does not exist yet is created (if the role may), as on first start.
-async fn create_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
+pub async fn create_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
     match PgConnection::connect_with(options).await {
         Ok(conn) => conn.close().await.map_err(Into::into),
         // 3D000: invalid_catalog_name, the database does not exist.

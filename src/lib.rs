@@ -14,6 +14,7 @@ pub mod admin;
 pub mod amendments;
 pub mod applications;
 pub mod audit;
+pub mod backup;
 pub mod catalogue;
 pub mod config;
 pub mod database;

@@ -49,6 +49,19 @@ enum Command {
     MailWorker,
     /// Print a new random key for SECRET_KEY (32 bytes, base64).
     SecretKey,
+    /// Back up the database (pg_dump) and every stored file into a new directory, with a
+    /// manifest of the files' SHA-256 sums. Needs DATABASE_URL (the owner's, or
+    /// MIGRATION_DATABASE_URL) and the STORAGE_URL of the portal.
+    Backup {
+        /// The directory to write (created; must not hold a backup yet).
+        dir: std::path::PathBuf,
+    },
+    /// Restore a backup into the database of DATABASE_URL (created if missing; must be empty)
+    /// and the file store of STORAGE_URL, after checking every file against the manifest.
+    Restore {
+        /// The backup's directory.
+        dir: std::path::PathBuf,
+    },
     /// The municipality directory.
     Municipalities {
         #[command(subcommand)]
@@ -129,6 +142,8 @@ async fn main() -> anyhow::Result<()> {
             print_demo_logins(&config);
             Ok(())
         }
+        Command::Backup { dir } => backup_or_restore(&config, &dir, false).await,
+        Command::Restore { dir } => backup_or_restore(&config, &dir, true).await,
         Command::MailWorker => {
             let database = Database::open(&config).await?;
             let worker = Worker::new(
@@ -183,6 +198,32 @@ async fn main() -> anyhow::Result<()> {
                 },
         } => add_user(&config, email, name, roles, municipality).await,
     }
+}
+
+async fn backup_or_restore(
+    config: &Config,
+    dir: &std::path::Path,
+    restore: bool,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let (report, done) = if restore {
+        let report = foerderportal::backup::restore(config, dir).await?;
+        (report, "Restored from")
+    } else {
+        (
+            foerderportal::backup::backup(config, dir).await?,
+            "Backed up into",
+        )
+    };
+    println!(
+        "{done} {}: database {} bytes, {} files with {} bytes, in {:.1} s.",
+        dir.display(),
+        report.database_bytes,
+        report.files,
+        report.bytes,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn init_logging(format: &LogFormat) {

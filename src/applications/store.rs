@@ -83,28 +83,44 @@ impl FileStore {
     pub async fn keep(&self, mut upload: Upload) -> std::io::Result<String> {
         upload.file.flush().await?;
         upload.file.sync_all().await?;
+        if let Place::Directory(root) = &self.place {
+            let target = path_of(root, &upload.key);
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent).await?;
+            }
+            fs::rename(&upload.path, &target).await?;
+            upload.kept = true;
+        } else {
+            // Copied; the local file goes when `upload` is dropped.
+            self.put(&upload.key, &upload.path).await?;
+        }
+        Ok(upload.key.clone())
+    }
+
+    /// Stores the file at `source` under `key` (a restore; uploads are [`Self::keep`]t).
+    pub async fn put(&self, key: &str, source: &Path) -> std::io::Result<()> {
+        let mut source = fs::File::open(source).await?;
         match &self.place {
             Place::Directory(root) => {
-                let target = path_of(root, &upload.key);
+                let target = path_of(root, key);
                 if let Some(parent) = target.parent() {
                     fs::create_dir_all(parent).await?;
                 }
-                fs::rename(&upload.path, &target).await?;
-                upload.kept = true;
+                let mut out = fs::File::create(&target).await?;
+                tokio::io::copy(&mut source, &mut out).await?;
+                out.sync_all().await
             }
             Place::Bucket { store, prefix } => {
-                // Streamed in parts; the local copy goes when `upload` is dropped.
-                let mut source = fs::File::open(&upload.path).await?;
-                let target = object_of(prefix, &upload.key);
+                // Streamed in parts of PART_BYTES.
+                let target = object_of(prefix, key);
                 let mut writer = BufWriter::with_capacity(store.clone(), target, PART_BYTES);
                 if let Err(e) = tokio::io::copy(&mut source, &mut writer).await {
                     let _ = writer.abort().await;
                     return Err(e);
                 }
-                writer.shutdown().await?;
+                writer.shutdown().await
             }
         }
-        Ok(upload.key.clone())
     }
 
     /// Removes files left in the incoming area by uploads that never finished (a crash, say);
@@ -198,9 +214,21 @@ impl FileStore {
 
 fn s3(bucket: &Bucket) -> anyhow::Result<object_store::aws::AmazonS3> {
     // The AWS_* variables (and instance credentials) apply where ours are not set.
+    // A store that does not answer fails an upload or download within about a minute, not
+    // after the library's default of three minutes of retries.
+    let retry = object_store::RetryConfig {
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(30),
+        ..object_store::RetryConfig::default()
+    };
+    let client = object_store::ClientOptions::new()
+        .with_connect_timeout(Duration::from_secs(5))
+        .with_timeout(Duration::from_secs(120));
     let mut builder = AmazonS3Builder::from_env()
         .with_bucket_name(&bucket.name)
-        .with_region(&bucket.region);
+        .with_region(&bucket.region)
+        .with_retry(retry)
+        .with_client_options(client);
     if let Some(endpoint) = &bucket.endpoint {
         builder = builder
             .with_endpoint(endpoint)

@@ -15,6 +15,7 @@ mod accounts;
 mod amendments;
 mod applications;
 mod architecture;
+mod backup;
 mod catalogue;
 mod directory;
 mod hardening;

@@ -292,17 +292,7 @@ impl TestApp {
 
     /// An anonymous visitor with its own cookie jar.
     pub fn client(&self) -> Client {
-        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-        let http = reqwest::Client::builder()
-            .cookie_provider(jar.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        Client {
-            http,
-            jar,
-            base_url: self.base_url.clone(),
-        }
+        Client::new(&self.base_url)
     }
 
     /// A visitor signed in with the demo account of the role.
@@ -337,6 +327,22 @@ pub struct Client {
 }
 
 impl Client {
+    /// An anonymous visitor of the portal at `base_url` (any instance, also one in its own
+    /// process), with its own cookie jar.
+    pub fn new(base_url: &str) -> Client {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Client {
+            http,
+            jar,
+            base_url: base_url.to_string(),
+        }
+    }
+
     /// The cookies this client would send, as a Cookie header value.
     pub fn cookie_header(&self) -> String {
         use reqwest::cookie::CookieStore;
