@@ -33,6 +33,15 @@ pub struct Portal {
 impl Portal {
     /// `demo_args` go to `demo-data` (e.g. `--applications 100000`).
     pub async fn start(name: &str, demo_args: &[&str]) -> anyhow::Result<Portal> {
+        Self::start_with(name, demo_args, &[]).await
+    }
+
+    /// Like [`Portal::start`], with further environment variables for the server.
+    pub async fn start_with(
+        name: &str,
+        demo_args: &[&str],
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Portal> {
         let server = Server::from_env_or_local(std::path::Path::new("var")).await?;
         let database = format!("fp_bench_{name}_{}", std::process::id());
         let url = server.url_of(&database);
@@ -56,6 +65,7 @@ impl Portal {
             .env("SECRET_KEY", foerderportal::secrets::new_key())
             // The benchmark signs in with passwords only.
             .env("REQUIRE_SECOND_FACTOR", "false")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::null())
             .spawn()?;
         let portal = Portal {
