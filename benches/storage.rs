@@ -11,8 +11,8 @@
 #![allow(clippy::cast_precision_loss)]
 
 mod common;
-// The tests' S3 server; the bench uses only part of it.
-#[allow(dead_code)]
+// The tests' S3 server (test code: it unwraps); the bench uses only part of it.
+#[allow(dead_code, clippy::unwrap_used)]
 #[path = "../tests/portal/common/s3.rs"]
 mod s3;
 
