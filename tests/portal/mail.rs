@@ -35,7 +35,7 @@ fn mailer(smtp_url: String) -> Mailer {
     Mailer::from_config(&config).unwrap()
 }
 
-fn receipt(n: usize) -> Message {
+pub fn receipt(n: usize) -> Message {
     Message::SubmissionReceipt(SubmissionReceipt {
         reference: format!("EGOV-2027-{n:04}"),
         title: "Gemeinsames Bürgerportal für Ämter & Kreise".into(),
@@ -46,7 +46,7 @@ fn receipt(n: usize) -> Message {
 }
 
 /// Enqueues `n` receipts in one committed transaction.
-async fn enqueue_receipts(pool: &PgPool, n: usize) {
+pub async fn enqueue_receipts(pool: &PgPool, n: usize) {
     let outbox = Outbox::new("https://foerderportal.example");
     let mut tx = pool.begin().await.unwrap();
     for i in 0..n {

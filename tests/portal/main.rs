@@ -19,6 +19,7 @@ mod backup;
 mod catalogue;
 mod directory;
 mod hardening;
+mod instances;
 mod mail;
 mod malware;
 mod onboarding;

@@ -327,6 +327,16 @@ pub struct Client {
 }
 
 impl Client {
+    /// The same visitor (the same cookies, so the same session) at another address, such as
+    /// another instance of the portal on this host.
+    pub fn at(&self, base_url: &str) -> Client {
+        Client {
+            http: self.http.clone(),
+            jar: self.jar.clone(),
+            base_url: base_url.to_string(),
+        }
+    }
+
     /// An anonymous visitor of the portal at `base_url` (any instance, also one in its own
     /// process), with its own cookie jar.
     pub fn new(base_url: &str) -> Client {
