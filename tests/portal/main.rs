@@ -28,3 +28,4 @@ mod proofs;
 mod review;
 mod rounds;
 mod second_factor;
+mod tls;

@@ -627,6 +627,27 @@ pub fn path_of(link: &str) -> String {
         .map_or_else(|| "/".into(), |i| after_scheme[i..].to_string())
 }
 
+/// Stops a private instance even when the test fails half-way.
+pub struct StopOnDrop(pub std::path::PathBuf);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let pg_ctl = std::process::Command::new("sh")
+                .arg("-c")
+                .arg("ls /usr/lib/postgresql/*/bin/pg_ctl | tail -1")
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .unwrap_or_default();
+            let _ = std::process::Command::new("runuser")
+                .args(["-u", "postgres", "--", &pg_ctl, "-D"])
+                .arg(&self.0)
+                .args(["-m", "immediate", "stop"])
+                .status();
+        }
+    }
+}
+
 pub use foerderportal::database::url_of;
 
 /// Runs the futures at once (in this task) and returns their outputs in order: parallel
