@@ -19,6 +19,7 @@ mod catalogue;
 mod directory;
 mod hardening;
 mod mail;
+mod metrics;
 mod onboarding;
 mod operations;
 mod outlines;

@@ -228,10 +228,24 @@ impl TestApp {
         config.mail_dir = scratch.join("mail");
         config.data_dir = scratch.join("data");
         adjust(&mut config);
+        // Metrics asked for: on a free port of loopback, bound before the server starts.
+        let metrics = match config.metrics_addr {
+            Some(_) => {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                config.metrics_addr = Some(listener.local_addr().unwrap());
+                Some(listener)
+            }
+            None => None,
+        };
         let mailer = Mailer::from_config(&config).expect("mailer");
         let state = AppState::new(pool.clone(), config.clone(), mailer).expect("app state");
         let stop = CancellationToken::new();
-        let server = tokio::spawn(foerderportal::server::serve(state, listener, stop.clone()));
+        let server = tokio::spawn(foerderportal::server::serve_with_metrics(
+            state,
+            listener,
+            metrics,
+            stop.clone(),
+        ));
         TestApp {
             base_url: format!("http://127.0.0.1:{}", addr.port()),
             pool,
