@@ -16,6 +16,7 @@ mod amendments;
 mod applications;
 mod architecture;
 mod catalogue;
+mod deployment;
 mod directory;
 mod hardening;
 mod mail;
