@@ -6,8 +6,8 @@
 //! A scratch database filled by `demo-data --applications 10000`; then every generated
 //! application is approved and published (SQL, as if 10,000 municipalities had agreed). The
 //! release server runs in its own process; 8 anonymous visitors ask again as soon as they have
-//! their answer (a closed loop, like wrk). Reported per page: requests per second, median, p95
-//! and p99 latency.
+//! their answer (a closed loop, like wrk). The public statistics are asked too. Reported per
+//! page: requests per second, median, p95 and p99 latency.
 // Reports: counts and durations as floating-point rates and milliseconds.
 #![allow(clippy::cast_precision_loss)]
 
@@ -96,6 +96,7 @@ async fn publish(portal: &Portal) -> anyhow::Result<(i64, Vec<String>)> {
         "/nachnutzung?seite=200".into(),
         format!("/nachnutzung/{entry}"),
         "/offene-daten/foerderaufrufe.json".into(),
+        "/statistik".into(),
     ];
     Ok((i64::try_from(published)?, pages))
 }

@@ -126,7 +126,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// Every action the portal records, in the order the filter offers them.
-pub const ACTIONS: [(&str, &str); 94] = [
+pub const ACTIONS: [(&str, &str); 95] = [
     ("login", "Anmeldung"),
     ("login.password_ok", "Passwort richtig, Code folgt"),
     ("logout", "Abmeldung"),
@@ -181,6 +181,10 @@ pub const ACTIONS: [(&str, &str); 94] = [
     ("application.section_saved", "Antragsabschnitt gespeichert"),
     ("application.attachment_uploaded", "Anlage hochgeladen"),
     ("application.attachment_deleted", "Anlage gelöscht"),
+    (
+        "upload.infected",
+        "Hochgeladene Datei mit Schadsoftware abgewiesen",
+    ),
     (
         "application.partner_confirmed",
         "Teilnahme als Partner bestätigt",

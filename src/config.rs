@@ -62,6 +62,8 @@ pub struct Config {
     pub secret_key: Option<SecretString>,
     /// Earlier keys, still accepted for opening until everything is sealed anew.
     pub secret_key_previous: Vec<SecretString>,
+    /// ClamAV's daemon, which scans every upload (`None`: uploads are not scanned).
+    pub clamd: Option<crate::malware::ClamdAddress>,
 }
 
 /// How the mail worker retries and how long it keeps sent messages.
@@ -153,6 +155,7 @@ impl Config {
             allowed_hosts: Vec::new(),
             secret_key: None,
             secret_key_previous: Vec::new(),
+            clamd: None,
         }
     }
 
@@ -294,6 +297,15 @@ impl Config {
                         "expected IP addresses separated by commas",
                     )
                 })?;
+        }
+        if let Some(v) = get("CLAMD_SOCKET") {
+            self.clamd = Some(crate::malware::ClamdAddress::parse(&v).ok_or_else(|| {
+                invalid(
+                    "CLAMD_SOCKET",
+                    &v,
+                    "expected a socket path (/run/clamav/clamd.ctl) or tcp://host:port",
+                )
+            })?);
         }
         if let Some(v) = get("ALLOWED_HOSTS") {
             self.allowed_hosts = v

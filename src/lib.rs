@@ -22,6 +22,7 @@ pub mod error;
 pub mod letters;
 pub mod locale;
 pub mod mail;
+pub mod malware;
 pub mod money;
 pub mod municipalities;
 pub mod outlines;

@@ -26,6 +26,7 @@ pub struct AppState {
     pub outbox: Outbox,
     pub passwords: Hasher,
     pub files: FileStore,
+    pub scanner: crate::malware::Scanner,
     pub hosts: Arc<KnownHosts>,
     pub db_health: Arc<crate::database::Health>,
     pub secrets: crate::secrets::SecretBox,
@@ -44,6 +45,10 @@ impl AppState {
             assets: Arc::new(assets),
             outbox: Outbox::new(&config.base_url),
             files: FileStore::local(&config.data_dir),
+            scanner: config
+                .clamd
+                .clone()
+                .map_or(crate::malware::Scanner::Off, crate::malware::Scanner::Clamd),
             hosts: Arc::new(KnownHosts::from_config(&config)),
             db_health: Arc::default(),
             denials: Arc::default(),

@@ -252,6 +252,11 @@ pub struct Upload {
 }
 
 impl Upload {
+    /// Where the file is being received (for the malware scan).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Gives up on the file (what dropping it does; this says so at the call site).
     pub fn discard(self) {}
 }

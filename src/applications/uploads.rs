@@ -11,7 +11,10 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::files::{self, FileKind, FileStore, SNIFF_BYTES, Upload};
+use crate::audit::{self, Actor, Subject};
 use crate::error::AppError;
+use crate::malware::Verdict;
+use crate::state::AppState;
 use crate::web::csrf::{self, CsrfToken};
 use crate::web::multipart_text;
 
@@ -43,6 +46,8 @@ pub struct UploadForm {
     pub file: Option<ReceivedFile>,
     /// The file was larger than the limit (and was not kept).
     pub too_large: bool,
+    /// The file was refused by the malware scan, or could not be scanned: why, in German.
+    pub refused: Option<String>,
 }
 
 impl UploadForm {
@@ -53,6 +58,9 @@ impl UploadForm {
     /// The file if it is one the portal accepts, or the German reason why not. A refused
     /// file is removed.
     pub fn accepted_file(&mut self, limit: u64) -> Result<(ReceivedFile, FileKind), String> {
+        if let Some(reason) = self.refused.take() {
+            return Err(reason);
+        }
         if self.too_large {
             return Err(format!(
                 "Die Datei ist größer als {}. Bitte verkleinern Sie sie oder teilen Sie sie auf.",
@@ -73,11 +81,13 @@ impl UploadForm {
 }
 
 /// Reads the form. The form token must come before the file: a file before it is not read at
-/// all, and a form without a valid token is refused (403) with nothing kept.
+/// all, and a form without a valid token is refused (403) with nothing kept. The file is
+/// scanned for malware (where a scanner is configured) before anyone can keep it; `actor` and
+/// `subject` (what the file was meant for) go into the audit log when it is infected.
 pub async fn read_form(
-    store: &FileStore,
-    file_limit: u64,
-    text_limit: usize,
+    app: &AppState,
+    actor: Actor<'_>,
+    subject: Subject<'_>,
     csrf_token: Option<&CsrfToken>,
     mut multipart: Multipart,
 ) -> Result<UploadForm, AppError> {
@@ -86,28 +96,37 @@ pub async fn read_form(
         fields: BTreeMap::new(),
         file: None,
         too_large: false,
+        refused: None,
     };
+    let limit = app.config.attachment_max_bytes;
     while let Some(field) = multipart
         .next_field()
         .await
         .map_err(|_| AppError::BadRequest)?
     {
         let name = field.name().unwrap_or_default().to_string();
+        let unread = form.file.is_none() && !form.too_large && form.refused.is_none();
         match name.as_str() {
             "csrf_token" => {
-                let sent = multipart_text(field, text_limit).await?;
+                let sent = multipart_text(field, app.config.body_limit_bytes).await?;
                 csrf::verify(csrf_token, &sent)?;
                 token_checked = true;
             }
-            "datei" if token_checked && form.file.is_none() && !form.too_large => {
-                match receive_file(store, file_limit, field).await? {
-                    Some(file) => form.file = Some(file),
+            "datei" if token_checked && unread => {
+                match receive_file(&app.files, limit, field).await? {
+                    Some(file) => match scan(app, actor, subject, &file).await? {
+                        None => form.file = Some(file),
+                        Some(reason) => {
+                            file.upload.discard();
+                            form.refused = Some(reason);
+                        }
+                    },
                     None => form.too_large = true,
                 }
             }
             "datei" => {}
             _ => {
-                let value = multipart_text(field, text_limit).await?;
+                let value = multipart_text(field, app.config.body_limit_bytes).await?;
                 form.fields.insert(name, value);
             }
         }
@@ -116,6 +135,46 @@ pub async fn read_form(
         return Err(AppError::CsrfMismatch);
     }
     Ok(form)
+}
+
+/// The malware scan of a received file: `None` if it may be kept, otherwise the German reason.
+/// An infected file is audited; a scanner that gives no verdict refuses the file (fail closed).
+async fn scan(
+    app: &AppState,
+    actor: Actor<'_>,
+    subject: Subject<'_>,
+    file: &ReceivedFile,
+) -> Result<Option<String>, AppError> {
+    let name = crate::validation::clean_line(&file.original_name, 150);
+    match app.scanner.scan(file.upload.path()).await {
+        Ok(Verdict::Clean | Verdict::NotScanned) => Ok(None),
+        Ok(Verdict::Infected(signature)) => {
+            tracing::warn!(%subject, %signature, "upload refused: malware found");
+            let mut conn = app.db.acquire().await?;
+            audit::record(
+                &mut conn,
+                actor,
+                "upload.infected",
+                subject,
+                serde_json::json!({
+                    "file_name": name,
+                    "signature": signature,
+                    "size_bytes": file.size,
+                }),
+            )
+            .await?;
+            Ok(Some(format!(
+                "Die Datei „{name}“ enthält Schadsoftware ({signature}) und wurde nicht angenommen. Bitte prüfen Sie Ihren Rechner und laden Sie eine saubere Fassung hoch."
+            )))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, %subject, "upload refused: the malware scan failed");
+            Ok(Some(
+                "Die Datei konnte gerade nicht auf Schadsoftware geprüft werden und wurde deshalb nicht angenommen. Bitte versuchen Sie es in einigen Minuten noch einmal."
+                    .into(),
+            ))
+        }
+    }
 }
 
 /// Streams the file field to the store. Stops writing once it is over the limit (`None`) but
@@ -156,6 +215,11 @@ async fn receive_file(
     if too_large {
         upload.discard();
         return Ok(None);
+    }
+    // Written out, so that the scanner (which opens the file anew) reads all of it.
+    if let Err(e) = upload.file.flush().await {
+        upload.discard();
+        return Err(anyhow::Error::from(e).into());
     }
     Ok(Some(ReceivedFile {
         upload,

@@ -94,20 +94,23 @@ pub async fn delete_entry(conn: &mut PgConnection, application: i64) -> sqlx::Re
     Ok(done.rows_affected() > 0)
 }
 
-/// One page of the public catalogue for the search, and how many entries it finds.
+/// One page of the public catalogue for the search, and how many entries it finds. The page is
+/// chosen on the entries' own facts (one table); only its rows are joined for display.
 pub async fn search(
     conn: &mut PgConnection,
     s: &Search,
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<PublicEntry>, i64)> {
-    let rows = public_entry!(
-        "WHERE ($1 = '' OR p.search @@ websearch_to_tsquery('german', $1))
-           AND ($2 = '' OR p.category_code = $2)
-           AND ($3::bigint IS NULL OR p.district_id = $3)
-           AND ($4 = '' OR p.phase = $4)
-         ORDER BY CASE WHEN $5 AND $1 <> '' THEN ts_rank(p.search, websearch_to_tsquery('german', $1)) END DESC NULLS LAST,
-                  p.published_at DESC, p.id DESC
+    let ids = sqlx::query_scalar!(
+        "SELECT e.application_id FROM catalogue_entries e
+         WHERE e.visible
+           AND ($1 = '' OR e.search @@ websearch_to_tsquery('german', $1))
+           AND ($2 = '' OR e.category_code = $2)
+           AND ($3::bigint IS NULL OR e.district_id = $3)
+           AND ($4 = '' OR catalogue_phase(e.settled, e.period_start, e.period_end) = $4)
+         ORDER BY CASE WHEN $5 AND $1 <> '' THEN ts_rank(e.search, websearch_to_tsquery('german', $1)) END DESC NULLS LAST,
+                  e.published_at DESC, e.application_id DESC
          LIMIT $6 OFFSET $7",
         s.text,
         s.category,
@@ -119,12 +122,19 @@ pub async fn search(
     )
     .fetch_all(&mut *conn)
     .await?;
+    let rows = public_entry!(
+        "WHERE p.id = ANY($1) ORDER BY array_position($1, p.id)",
+        &ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     let total = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM catalogue_public p
-           WHERE ($1 = '' OR p.search @@ websearch_to_tsquery('german', $1))
-             AND ($2 = '' OR p.category_code = $2)
-             AND ($3::bigint IS NULL OR p.district_id = $3)
-             AND ($4 = '' OR p.phase = $4)"#,
+        r#"SELECT count(*) AS "n!" FROM catalogue_entries e
+           WHERE e.visible
+             AND ($1 = '' OR e.search @@ websearch_to_tsquery('german', $1))
+             AND ($2 = '' OR e.category_code = $2)
+             AND ($3::bigint IS NULL OR e.district_id = $3)
+             AND ($4 = '' OR catalogue_phase(e.settled, e.period_start, e.period_end) = $4)"#,
         s.text,
         s.category,
         s.district,
@@ -153,9 +163,13 @@ pub async fn filter_choices(
     conn: &mut PgConnection,
 ) -> sqlx::Result<(Vec<(String, String)>, Vec<(i64, String)>)> {
     let categories = sqlx::query!(
-        r#"SELECT DISTINCT p.category_code AS "code!", p.category_title AS "title!"
-           FROM catalogue_public p WHERE p.category_code IS NOT NULL AND p.category_title IS NOT NULL
-           ORDER BY 1"#
+        "SELECT DISTINCT c.code, c.title FROM categories c
+         WHERE EXISTS (SELECT 1 FROM catalogue_entries e
+                       JOIN applications a ON a.id = e.application_id
+                       JOIN rounds r ON r.id = a.round_id
+                       WHERE e.visible AND e.category_code = c.code
+                         AND r.programme_id = c.programme_id)
+         ORDER BY 1"
     )
     .fetch_all(&mut *conn)
     .await?
@@ -163,9 +177,9 @@ pub async fn filter_choices(
     .map(|r| (r.code, r.title))
     .collect();
     let districts = sqlx::query!(
-        r#"SELECT DISTINCT p.district_id AS "id!", p.district AS "name!"
-           FROM catalogue_public p WHERE p.district_id IS NOT NULL AND p.district IS NOT NULL
-           ORDER BY 2"#
+        "SELECT m.id, m.name FROM municipalities m
+         WHERE EXISTS (SELECT 1 FROM catalogue_entries e WHERE e.visible AND e.district_id = m.id)
+         ORDER BY 2"
     )
     .fetch_all(conn)
     .await?

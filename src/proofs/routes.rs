@@ -743,9 +743,12 @@ async fn upload_attachment(
     }
     let multipart = multipart.map_err(|_| AppError::BadRequest)?;
     let mut form = crate::applications::uploads::read_form(
-        &app.files,
-        app.config.attachment_max_bytes,
-        app.config.body_limit_bytes,
+        &app,
+        crate::audit::Actor {
+            user_id: Some(user.id),
+            client: &client.0,
+        },
+        crate::audit::Subject::Application(id),
         csrf_token.as_ref().map(|Extension(t)| t),
         multipart,
     )

@@ -304,7 +304,7 @@ fn the_cycle_finder_finds_a_cycle() {
 /// Modules that hold rules, data access or formatting: they must work without HTTP.
 fn is_domain(module: &Module) -> bool {
     let top = [
-        "audit", "config", "database", "error", "locale", "money", "secrets",
+        "audit", "config", "database", "error", "locale", "malware", "money", "secrets",
     ];
     let leaf = ["model", "db", "workflow", "costs", "revisions", "sepa"];
     match module.as_slice() {

@@ -226,6 +226,120 @@ async fn only_approved_and_agreed_projects_are_public_and_never_a_person() {
     }
 }
 
+/// What the public sees, worked out from the sources as a reader of the rules would: approved
+/// or settled applications that agreed, where they stand by their confirmed approval's period
+/// (its end as amended since), Berlin's calendar.
+async fn public_from_the_sources(
+    app: &TestApp,
+) -> Vec<(i64, String, Option<String>, Option<i64>, String)> {
+    sqlx::query_as(
+        "SELECT a.id, a.title, a.category_code, a.district_id,
+                CASE WHEN a.status = 'settled'
+                          OR coalesce(a.period_end, d.period_end) < (now() AT TIME ZONE 'Europe/Berlin')::date
+                         THEN 'abgeschlossen'
+                     WHEN d.period_start <= (now() AT TIME ZONE 'Europe/Berlin')::date THEN 'in_umsetzung'
+                     ELSE 'bewilligt' END
+         FROM catalogue_entries e JOIN applications a ON a.id = e.application_id
+         LEFT JOIN decisions d ON d.application_id = a.id AND d.state = 'confirmed' AND d.outcome = 'approve'
+         WHERE a.status IN ('approved', 'settled') ORDER BY a.id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+async fn public_as_shown(app: &TestApp) -> Vec<(i64, String, Option<String>, Option<i64>, String)> {
+    sqlx::query_as(
+        "SELECT id, title, category_code, district_id, phase FROM catalogue_public ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_catalogue_follows_its_applications_and_decisions_through_every_change() {
+    let app = TestApp::spawn().await;
+    lived_in(&app).await;
+    // Every municipality agreed, whatever its application's state.
+    sqlx::query(
+        "INSERT INTO catalogue_entries (application_id, title, summary, reuse, mailbox, published_by)
+         SELECT a.id, a.title, 'Kurz', 'Nachnutzbar', 'postfach@kommune.example', a.created_by
+         FROM applications a ON CONFLICT DO NOTHING",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        public_as_shown(&app).await,
+        public_from_the_sources(&app).await
+    );
+    // The grants still running or ahead, which a change can move.
+    let approved: Vec<i64> = public_as_shown(&app)
+        .await
+        .into_iter()
+        .filter(|r| r.4 != "abgeschlossen")
+        .map(|r| r.0)
+        .collect();
+    assert!(
+        approved.len() >= 4,
+        "the demo has running grants: {approved:?}"
+    );
+    let changes = [
+        // Settled; its period amended to have ended; its approval's period begun.
+        (
+            "UPDATE applications SET status = 'settled' WHERE id = $1",
+            approved[0],
+        ),
+        (
+            "UPDATE applications SET period_end = current_date - 1 WHERE id = $1",
+            approved[1],
+        ),
+        (
+            "UPDATE decisions SET period_start = current_date - 30, period_end = current_date + 400
+             WHERE application_id = $1 AND state = 'confirmed'",
+            approved[2],
+        ),
+        // Renamed, moved to another category and Landkreis.
+        (
+            "UPDATE applications SET title = 'Umbenannt: ' || title WHERE id = $1",
+            approved[3],
+        ),
+        (
+            "UPDATE applications SET category_code = NULL,
+                    district_id = (SELECT max(id) FROM municipalities) WHERE id = $1",
+            approved[3],
+        ),
+        // Withdrawn after the award: gone.
+        (
+            "UPDATE applications SET status = 'withdrawn' WHERE id = $1",
+            approved[1],
+        ),
+        // An undecided application approved (its consent waited): now shown.
+        (
+            "UPDATE applications SET status = 'approved', granted_cents = 100000
+             WHERE id = (SELECT min(id) FROM applications WHERE status = 'submitted') AND $1 > 0",
+            1,
+        ),
+    ];
+    for (sql, id) in changes {
+        let before = public_as_shown(&app).await;
+        sqlx::query(sql).bind(id).execute(&app.pool).await.unwrap();
+        let after = public_as_shown(&app).await;
+        assert_ne!(before, after, "{sql} changes what the public sees");
+        assert_eq!(after, public_from_the_sources(&app).await, "after {sql}");
+    }
+    let phases: std::collections::BTreeSet<String> = public_as_shown(&app)
+        .await
+        .into_iter()
+        .map(|r| r.4)
+        .collect();
+    assert!(
+        phases.contains("abgeschlossen") && phases.contains("bewilligt"),
+        "{phases:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_catalogue_searches_filters_and_its_open_data_add_up() {
     let app = TestApp::spawn().await;

@@ -20,6 +20,7 @@ mod deployment;
 mod directory;
 mod hardening;
 mod mail;
+mod malware;
 mod metrics;
 mod onboarding;
 mod operations;

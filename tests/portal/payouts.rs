@@ -178,7 +178,7 @@ pub async fn upload_receipt(
     Page::from(response).await
 }
 
-async fn last_payout(app: &TestApp) -> i64 {
+pub async fn last_payout(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT max(id) FROM payout_requests")
         .fetch_one(&app.pool)
         .await
