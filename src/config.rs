@@ -64,6 +64,50 @@ pub struct Config {
     pub secret_key_previous: Vec<SecretString>,
     /// ClamAV's daemon, which scans every upload (`None`: uploads are not scanned).
     pub clamd: Option<crate::malware::ClamdAddress>,
+    /// Where uploaded files are kept.
+    pub storage: Storage,
+}
+
+/// Where uploaded files are kept (`STORAGE_URL`).
+#[derive(Clone, Debug, Default)]
+pub enum Storage {
+    /// `DATA_DIR/attachments` (the default).
+    #[default]
+    Directory,
+    /// An S3-compatible object store.
+    Bucket(Bucket),
+}
+
+#[derive(Clone, Debug)]
+pub struct Bucket {
+    pub name: String,
+    /// Keys go under this prefix (no leading or trailing slash; may be empty).
+    pub prefix: String,
+    /// `S3_ENDPOINT`, e.g. `https://s3.example.org`; unset: AWS.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<SecretString>,
+}
+
+impl Bucket {
+    /// `s3://bucket/prefix`
+    fn parse(url: &str) -> Option<Bucket> {
+        let rest = url.strip_prefix("s3://")?;
+        let (name, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let valid = (3..=63).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        valid.then(|| Bucket {
+            name: name.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+            endpoint: None,
+            region: "us-east-1".into(),
+            access_key_id: None,
+            secret_access_key: None,
+        })
+    }
 }
 
 /// How the mail worker retries and how long it keeps sent messages.
@@ -156,6 +200,7 @@ impl Config {
             secret_key: None,
             secret_key_previous: Vec::new(),
             clamd: None,
+            storage: Storage::Directory,
         }
     }
 
@@ -182,6 +227,7 @@ impl Config {
         }
         c.read_server(&get)?;
         c.read_paths(&get);
+        c.read_storage(&get)?;
         c.read_limits(&get)?;
         c.read_access(&get)?;
         c.read_mail(&get)?;
@@ -238,6 +284,40 @@ impl Config {
         if let Some(v) = get("STATIC_DIR") {
             self.static_dir = PathBuf::from(v);
         }
+    }
+
+    /// `STORAGE_URL` and the object store's endpoint and credentials.
+    fn read_storage(&mut self, get: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let Some(url) = get("STORAGE_URL") else {
+            return Ok(());
+        };
+        if url == "local" {
+            return Ok(());
+        }
+        let mut bucket = Bucket::parse(&url).ok_or_else(|| {
+            invalid(
+                "STORAGE_URL",
+                &url,
+                "expected s3://bucket/prefix (or local for DATA_DIR)",
+            )
+        })?;
+        if let Some(endpoint) = get("S3_ENDPOINT") {
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                return Err(invalid(
+                    "S3_ENDPOINT",
+                    &endpoint,
+                    "must start with http:// or https://",
+                ));
+            }
+            bucket.endpoint = Some(endpoint.trim_end_matches('/').to_string());
+        }
+        if let Some(region) = get("S3_REGION") {
+            bucket.region = region;
+        }
+        bucket.access_key_id = get("S3_ACCESS_KEY_ID");
+        bucket.secret_access_key = get("S3_SECRET_ACCESS_KEY").map(SecretString::from);
+        self.storage = Storage::Bucket(bucket);
+        Ok(())
     }
 
     /// Timeouts, session lifetimes, connections and upload sizes.

@@ -6,7 +6,7 @@ use axum::extract::FromRef;
 use sqlx::PgPool;
 
 use crate::accounts::password::Hasher;
-use crate::applications::files::FileStore;
+use crate::applications::store::FileStore;
 use crate::config::Config;
 use crate::mail::{Mailer, Outbox};
 use crate::web::CookiePolicy;
@@ -44,7 +44,7 @@ impl AppState {
             cookies: CookiePolicy::for_base_url(&config.base_url),
             assets: Arc::new(assets),
             outbox: Outbox::new(&config.base_url),
-            files: FileStore::local(&config.data_dir),
+            files: FileStore::from_config(&config)?,
             scanner: config
                 .clamd
                 .clone()

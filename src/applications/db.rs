@@ -823,3 +823,17 @@ pub async fn counts_by_status(conn: &mut PgConnection) -> sqlx::Result<Vec<(Stri
     .await?;
     Ok(rows.into_iter().map(|r| (r.status, r.count)).collect())
 }
+
+/// Of these file keys, the ones no record names (see the view `stored_file_keys`).
+pub async fn unreferenced_keys(
+    conn: &mut PgConnection,
+    keys: &[String],
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        r#"SELECT k AS "key!" FROM unnest($1::text[]) k
+           WHERE NOT EXISTS (SELECT 1 FROM stored_file_keys s WHERE s.storage_key = k)"#,
+        keys
+    )
+    .fetch_all(conn)
+    .await
+}

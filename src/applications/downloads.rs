@@ -53,7 +53,7 @@ pub async fn stored_file(
     inline: bool,
 ) -> Result<Response, AppError> {
     let file = app.files.open(f.key).await.map_err(anyhow::Error::from)?;
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let body = Body::from_stream(file);
     let mut disposition = files::content_disposition(f.name);
     if inline && f.content_type == FileKind::Pdf.content_type() {
         disposition = disposition.replacen("attachment", "inline", 1);

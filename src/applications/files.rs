@@ -1,12 +1,5 @@
-//! Attachment files: what kinds are accepted (decided by content, never by name), safe names,
-//! and the file store behind a small interface. The local directory is the default; an object
-//! store (S3 and friends, e.g. through the `object_store` crate) becomes another variant of
-//! [`FileStore`] without touching the callers.
-
-use std::path::{Path, PathBuf};
-
-use tokio::fs;
-use tokio::io::AsyncWriteExt;
+//! Attachment files: what kinds are accepted (decided by content, never by name) and safe
+//! names. Where they are kept is [`super::store`].
 
 /// The document formats the portal accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,123 +145,6 @@ pub fn content_disposition(name: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-/// Where attachment files live.
-#[derive(Clone, Debug)]
-pub enum FileStore {
-    /// A directory outside the web root.
-    Local { root: PathBuf },
-}
-
-impl FileStore {
-    pub fn local(data_dir: &Path) -> Self {
-        FileStore::Local {
-            root: data_dir.join("attachments"),
-        }
-    }
-
-    /// A new file being received: written to a temporary place first.
-    pub async fn begin(&self) -> std::io::Result<Upload> {
-        let dir = self.incoming();
-        fs::create_dir_all(&dir).await?;
-        let key = uuid::Uuid::new_v4().simple().to_string();
-        let path = dir.join(&key);
-        let file = fs::File::create(&path).await?;
-        Ok(Upload {
-            key,
-            path,
-            file,
-            kept: false,
-        })
-    }
-
-    /// Moves a received file to its final place under its key.
-    pub async fn keep(&self, mut upload: Upload) -> std::io::Result<String> {
-        upload.file.flush().await?;
-        upload.file.sync_all().await?;
-        let target = self.path_of(&upload.key);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).await?;
-        }
-        fs::rename(&upload.path, &target).await?;
-        upload.kept = true;
-        Ok(upload.key.clone())
-    }
-
-    /// Removes files left in the incoming area by uploads that never finished (a crash, say);
-    /// an upload in progress is never older than `max_age`. Returns how many went.
-    pub async fn sweep_incoming(&self, max_age: std::time::Duration) -> std::io::Result<usize> {
-        let mut entries = match fs::read_dir(self.incoming()).await {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(e),
-        };
-        let mut removed = 0;
-        while let Some(entry) = entries.next_entry().await? {
-            // A file that finishes (is moved away) meanwhile is simply not there any more.
-            let Ok(modified) = entry.metadata().await.and_then(|m| m.modified()) else {
-                continue;
-            };
-            let age = modified.elapsed().unwrap_or_default();
-            if age > max_age && fs::remove_file(entry.path()).await.is_ok() {
-                removed += 1;
-            }
-        }
-        Ok(removed)
-    }
-
-    fn incoming(&self) -> PathBuf {
-        let FileStore::Local { root } = self;
-        root.join("incoming")
-    }
-
-    pub async fn open(&self, key: &str) -> std::io::Result<fs::File> {
-        fs::File::open(self.path_of(key)).await
-    }
-
-    pub async fn delete(&self, key: &str) -> std::io::Result<()> {
-        match fs::remove_file(self.path_of(key)).await {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
-    }
-
-    /// Keys are server-made hex strings; anything else never reaches the file system.
-    fn path_of(&self, key: &str) -> PathBuf {
-        let FileStore::Local { root } = self;
-        let safe = key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit());
-        let key = if safe { key } else { "invalid" };
-        root.join(&key[..2.min(key.len())]).join(key)
-    }
-}
-
-/// A file being received. Unless it is kept, its temporary file is removed when the upload is
-/// dropped: also when the request is cut off (a timeout, a client that goes away) while the
-/// body is still arriving.
-pub struct Upload {
-    key: String,
-    path: PathBuf,
-    pub file: fs::File,
-    kept: bool,
-}
-
-impl Upload {
-    /// Where the file is being received (for the malware scan).
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Gives up on the file (what dropping it does; this says so at the call site).
-    pub fn discard(self) {}
-}
-
-impl Drop for Upload {
-    fn drop(&mut self) {
-        if !self.kept {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,19 +214,6 @@ mod tests {
         assert_eq!(
             content_disposition("Kostenschätzung \"final\".pdf"),
             "attachment; filename=\"Kostensch_tzung _final_.pdf\"; filename*=UTF-8''Kostensch%C3%A4tzung%20%22final%22.pdf"
-        );
-    }
-
-    #[test]
-    fn only_server_made_keys_reach_the_file_system() {
-        let store = FileStore::local(Path::new("/data"));
-        assert_eq!(
-            store.path_of("0123456789abcdef0123456789abcdef"),
-            Path::new("/data/attachments/01/0123456789abcdef0123456789abcdef")
-        );
-        assert_eq!(
-            store.path_of("../../etc/passwd"),
-            Path::new("/data/attachments/in/invalid")
         );
     }
 }

@@ -18,6 +18,7 @@ pub mod routes;
 pub mod sample;
 pub mod sections;
 pub mod start;
+pub mod store;
 pub mod submission;
 pub mod uploads;
 pub mod views;

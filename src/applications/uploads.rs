@@ -10,7 +10,8 @@ use axum::extract::multipart::Field;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use super::files::{self, FileKind, FileStore, SNIFF_BYTES, Upload};
+use super::files::{self, FileKind, SNIFF_BYTES};
+use super::store::{FileStore, Upload};
 use crate::audit::{self, Actor, Subject};
 use crate::error::AppError;
 use crate::malware::Verdict;
@@ -228,4 +229,22 @@ async fn receive_file(
         head,
         sha256: hasher.finalize().to_vec(),
     }))
+}
+
+/// Removes kept files that no record names and that are older than `min_age` (an upload kept
+/// just before its transaction failed, or a crash between the two); younger ones may belong
+/// to a transaction still under way. Returns how many went.
+pub async fn sweep_orphans(app: &AppState, min_age: std::time::Duration) -> anyhow::Result<usize> {
+    let keys = app.files.keys_older_than(min_age).await?;
+    let mut removed = 0;
+    for batch in keys.chunks(1000) {
+        let mut conn = app.db.acquire().await?;
+        let orphans = super::db::unreferenced_keys(&mut conn, batch).await?;
+        drop(conn);
+        for key in orphans {
+            app.files.delete(&key).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }

@@ -56,9 +56,13 @@ pub fn log_response<B>(response: &Response<B>, latency: Duration, _span: &Span) 
 /// request timeout, if that is longer).
 const INCOMING_MAX_AGE: Duration = Duration::from_secs(3600);
 
+/// Kept files that no record names are removed once they are this old: far older than any
+/// transaction that may still be about to record one.
+const ORPHAN_MIN_AGE: Duration = Duration::from_secs(24 * 3600);
+
 /// Background jobs that run inside `serve`: mail delivery, the database's health, and at start
-/// and every ten minutes the pruning of dead sessions, the sweep of unfinished uploads and the
-/// deadline reminders. Each stops when the token is cancelled.
+/// and every ten minutes the pruning of dead sessions, the sweeps of unfinished uploads and of
+/// kept files no record names, and the deadline reminders. Each stops when the token is cancelled.
 pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> {
     let mut workers = JoinSet::new();
     let mail = Worker::new(
@@ -97,6 +101,11 @@ pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> 
                 Ok(0) => {}
                 Ok(removed) => tracing::info!(removed, "removed files of unfinished uploads"),
                 Err(e) => tracing::warn!(error = %e, "sweeping unfinished uploads failed"),
+            }
+            match applications::uploads::sweep_orphans(&app, ORPHAN_MIN_AGE).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "removed stored files no record names"),
+                Err(e) => tracing::warn!(error = %e, "sweeping stored files no record names failed"),
             }
             if let Err(e) = accounts::recovery::send_requested_resets(&app).await {
                 tracing::warn!(error = %e, "sending requested reset links failed");

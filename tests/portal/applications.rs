@@ -13,6 +13,7 @@ use foerderportal::money::Cents;
 use reqwest::StatusCode;
 
 use crate::common::{Client, Page, TestApp};
+use crate::storage::Backend;
 
 pub const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
@@ -1015,10 +1016,18 @@ async fn a_second_save_over_a_newer_one_shows_both_and_lets_the_clerk_decide() {
 
 #[tokio::test]
 async fn attachments_are_checked_by_content_size_and_name() {
-    let app = TestApp::spawn_with(|c| c.attachment_max_bytes = 1024 * 1024).await;
+    let backend = Backend::Local;
+    let app = backend
+        .spawn(|c| c.attachment_max_bytes = 1024 * 1024)
+        .await;
+    attachments_checked(&app).await;
+}
+
+/// The attachment rules, the same for every file store (see `storage.rs` for the S3 run).
+pub async fn attachments_checked(app: &TestApp) {
     let clerk = app.sign_in_as(Role::Clerk).await;
     let id = start(&clerk).await;
-    let documents = document_ids(&app).await;
+    let documents = document_ids(app).await;
 
     let exe = upload(
         &clerk,
@@ -1078,7 +1087,7 @@ async fn attachments_are_checked_by_content_size_and_name() {
     assert_eq!(download.bytes().await.unwrap().as_ref(), PNG);
 
     // Others cannot fetch it.
-    let jena = jena_clerk(&app).await;
+    let jena = jena_clerk(app).await;
     assert_eq!(jena.get(&href).await.status, StatusCode::NOT_FOUND);
 
     let deleted = clerk
@@ -1196,7 +1205,13 @@ async fn submit_forced(clerk: &Client, id: i64) -> StatusCode {
 
 #[tokio::test]
 async fn a_draft_that_was_never_submitted_is_deleted_with_its_files() {
-    let app = TestApp::spawn().await;
+    let backend = Backend::Local;
+    let app = backend.spawn(|_| {}).await;
+    draft_deleted_with_its_files(&app, &backend).await;
+}
+
+/// Deleting a draft, the same for every file store (see `storage.rs` for the S3 run).
+pub async fn draft_deleted_with_its_files(app: &TestApp, backend: &Backend) {
     let clerk = app.sign_in_as(Role::Clerk).await;
     let id = start(&clerk).await;
     upload(&clerk, id, "extra", "angebot.png", PNG).await;
@@ -1204,13 +1219,7 @@ async fn a_draft_that_was_never_submitted_is_deleted_with_its_files() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    let file = app
-        .config
-        .data_dir
-        .join("attachments")
-        .join(&key[..2])
-        .join(&key);
-    assert!(file.exists());
+    assert!(backend.holds(app, &key));
     let overview = clerk.get(&format!("/antraege/{id}")).await;
     assert_eq!(
         overview.attr("a[href$='/loeschen']", "href"),
@@ -1239,7 +1248,7 @@ async fn a_draft_that_was_never_submitted_is_deleted_with_its_files() {
         clerk.get(&format!("/antraege/{id}")).await.status,
         StatusCode::NOT_FOUND
     );
-    assert!(!file.exists(), "its files are gone too");
+    assert!(!backend.holds(app, &key), "its files are gone too");
     let audited: i64 =
         sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'application.deleted'")
             .fetch_one(&app.pool)
@@ -1248,7 +1257,7 @@ async fn a_draft_that_was_never_submitted_is_deleted_with_its_files() {
     assert_eq!(audited, 1);
 
     // A submitted application stays on record: it can only be withdrawn.
-    let submitted = complete_application(&app, &clerk).await;
+    let submitted = complete_application(app, &clerk).await;
     submit(&clerk, submitted).await;
     let refused = clerk
         .post_with_token(&format!("/antraege/{submitted}/loeschen"), &[])

@@ -524,3 +524,39 @@ async fn stored_states_round_trip_and_unknown_values_are_errors() {
         .expect_err("an unknown role is an error");
     assert!(unknown_role.to_string().contains("root"), "{unknown_role}");
 }
+
+/// Every variable the configuration reads is documented for operators: in the README's
+/// table (as `NAME`) and in `.env.example` (as `NAME=`, commented out or set).
+#[test]
+fn every_configuration_variable_is_documented() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config = std::fs::read_to_string(root.join("src/config.rs")).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let example = std::fs::read_to_string(root.join(".env.example")).unwrap();
+    let mut names = BTreeSet::new();
+    for opener in ["get(\"", "secret(\"", "(get, \""] {
+        for part in config.split(opener).skip(1) {
+            let name: String = part
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            if part[name.len()..].starts_with('"') && name.len() > 2 {
+                names.insert(name);
+            }
+        }
+    }
+    assert!(names.len() > 25, "the variables are found: {names:?}");
+    let undocumented: Vec<&String> = names
+        .iter()
+        .filter(|n| {
+            !readme.contains(&format!("`{n}`"))
+                || !example
+                    .lines()
+                    .any(|l| l.trim_start_matches('#').starts_with(&format!("{n}=")))
+        })
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "not in the README's table or .env.example: {undocumented:?}"
+    );
+}

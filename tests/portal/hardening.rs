@@ -393,7 +393,7 @@ async fn files_of_unfinished_uploads_are_swept_once_old() {
         .status()
         .unwrap();
     assert!(status.success());
-    let store = foerderportal::applications::files::FileStore::local(&app.config.data_dir);
+    let store = foerderportal::applications::store::FileStore::local(&app.config.data_dir);
     let removed = store
         .sweep_incoming(Duration::from_secs(3600))
         .await

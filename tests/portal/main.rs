@@ -31,4 +31,5 @@ mod proofs;
 mod review;
 mod rounds;
 mod second_factor;
+mod storage;
 mod tls;

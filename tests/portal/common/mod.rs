@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod relay;
+pub mod s3;
 pub mod smtp;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
