@@ -22,6 +22,8 @@ pub struct Config {
     /// The owner of the tables, for migrations; unset: `database_url`'s role migrates too.
     pub migration_database_url: Option<SecretString>,
     pub listen_addr: SocketAddr,
+    /// Where `/metrics` (Prometheus) is served; `None`: not at all.
+    pub metrics_addr: Option<SocketAddr>,
     /// The address users reach the portal at; links in e-mails are built from it.
     pub base_url: String,
     /// `None`: mails are written as `.eml` files into `mail_dir`.
@@ -172,6 +174,7 @@ impl Config {
             database_url: None,
             migration_database_url: None,
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_addr: None,
             base_url: "http://localhost:8080".into(),
             smtp_url: None,
             mail_from: "Förderportal Thüringen <noreply@foerderportal.localhost>".into(),
@@ -235,6 +238,13 @@ impl Config {
     fn read_server(&mut self, get: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(v) = get("LISTEN_ADDR") {
             self.listen_addr = parse("LISTEN_ADDR", &v, "expected host:port, e.g. 127.0.0.1:8080")?;
+        }
+        if let Some(v) = get("METRICS_ADDR") {
+            self.metrics_addr = Some(parse(
+                "METRICS_ADDR",
+                &v,
+                "expected host:port, e.g. 127.0.0.1:9100",
+            )?);
         }
         self.base_url = match get("BASE_URL") {
             Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
@@ -506,6 +516,7 @@ mod tests {
         assert_eq!(c.base_url, "http://localhost:8080");
         assert_eq!(c.mail_dir, PathBuf::from("var/mail"));
         assert_eq!(c.log_format, LogFormat::Human);
+        assert_eq!(c.metrics_addr, None, "no metrics unless asked for");
     }
 
     #[test]
@@ -556,6 +567,7 @@ mod tests {
         let err = config(&[("LOG_FORMAT", "xml")]).unwrap_err().to_string();
         assert!(err.contains("LOG_FORMAT"), "{err}");
         assert!(config(&[("LISTEN_ADDR", "localhost")]).is_err());
+        assert!(config(&[("METRICS_ADDR", "9100")]).is_err());
         assert!(config(&[("BASE_URL", "foerderportal.de")]).is_err());
         assert!(config(&[("SESSION_IDLE_MINUTES", "0")]).is_err());
         assert!(config(&[("REQUEST_TIMEOUT_SECS", "0")]).is_err());

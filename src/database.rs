@@ -94,6 +94,7 @@ impl Database {
                 create_if_missing(&owner).await?;
                 let mut conn = PgConnection::connect_with(&owner)
                     .await
+                    .map_err(|e| explain_connect_error(e, &owner))
                     .context("cannot connect to the database to migrate it")?;
                 migrate(&mut conn).await?;
                 if owner.get_username() == app.get_username() {
@@ -237,9 +238,53 @@ pub async fn connect(options: PgConnectOptions) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(20)
         .acquire_timeout(Duration::from_secs(5))
-        .connect_with(options)
+        .connect_with(options.clone())
         .await
+        .map_err(|e| explain_connect_error(e, &options))
         .context("cannot connect to PostgreSQL")
+}
+
+/// Whether a failed connection attempt failed in the TLS handshake (a certificate the CA of
+/// `sslrootcert` did not sign, a host name the certificate does not name, a server without
+/// TLS), not in reaching the server or signing in.
+pub fn is_tls_failure(e: &sqlx::Error, options: &PgConnectOptions) -> bool {
+    use sqlx::postgres::PgSslMode;
+    match e {
+        sqlx::Error::Tls(_) => true,
+        // rustls reports a refused handshake as invalid data on the socket.
+        sqlx::Error::Io(io) => {
+            io.kind() == std::io::ErrorKind::InvalidData
+                && !matches!(
+                    options.get_ssl_mode(),
+                    PgSslMode::Disable | PgSslMode::Allow
+                )
+        }
+        _ => false,
+    }
+}
+
+/// A failed connection attempt as the operator should read it: a TLS failure is logged once
+/// with what to check, and says so in the error that ends the program.
+fn explain_connect_error(e: sqlx::Error, options: &PgConnectOptions) -> anyhow::Error {
+    if !is_tls_failure(&e, options) {
+        return e.into();
+    }
+    let server = match options.get_socket() {
+        Some(dir) => dir.display().to_string(),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    };
+    tracing::error!(
+        server,
+        sslmode = ?options.get_ssl_mode(),
+        error = %e,
+        "TLS connection to PostgreSQL failed: the server's certificate was not accepted; check \
+         sslmode and sslrootcert in DATABASE_URL (the CA that signed the server's certificate, \
+         and for verify-full a certificate naming this host)"
+    );
+    anyhow::Error::new(e).context(format!(
+        "TLS connection to PostgreSQL at {server} failed: the server's certificate was not \
+         accepted (check sslmode and sslrootcert in DATABASE_URL)"
+    ))
 }
 
 /// Applies pending migrations through a pool or one connection (which may have `SET ROLE`).
@@ -387,7 +432,8 @@ pub async fn create_if_missing(options: &PgConnectOptions) -> anyhow::Result<()>
                 .context("DATABASE_URL names no database")?;
             ensure_database(&Server::of(options.clone(), "DATABASE_URL"), name).await
         }
-        Err(e) => Err(e).context("cannot connect to the database of DATABASE_URL"),
+        Err(e) => Err(explain_connect_error(e, options))
+            .context("cannot connect to the database of DATABASE_URL"),
     }
 }
 
@@ -454,10 +500,6 @@ const PRIVATE_PORT: u16 = 5432;
 /// `postgres` system user and runs through `runuser`. An instance that is already running (from
 /// an earlier start) is used as it is and left running.
 pub async fn start_private_instance(dir: &Path) -> anyhow::Result<Server> {
-    let bindir = postgres_bindir().context(
-        "no PostgreSQL server accepted connections and no PostgreSQL binaries were found \
-         (install the Debian package `postgresql`, or set DATABASE_URL)",
-    )?;
     let socket = dir.join(format!(".s.PGSQL.{PRIVATE_PORT}"));
     if socket.as_os_str().len() > 100 {
         bail!(
@@ -465,11 +507,50 @@ pub async fn start_private_instance(dir: &Path) -> anyhow::Result<Server> {
             dir.display()
         );
     }
+    let options = PgConnectOptions::new()
+        .socket(dir)
+        .port(PRIVATE_PORT)
+        .username("postgres")
+        .database("postgres");
+    let description = format!("private PostgreSQL instance in {}", dir.display());
+    if dir.exists() && accepts(&options).await {
+        return Ok(Server::of(options, description));
+    }
+    let data = init_private_cluster(dir).await?;
+    tracing::warn!(
+        dir = %dir.display(),
+        "no PostgreSQL server accepted connections; starting a private instance"
+    );
+    // pg_ctl hands -o to a shell: quote the directory.
+    let quoted = shell_quoted(&dir.display().to_string());
+    start_private_cluster(
+        dir,
+        &format!("-c listen_addresses='' -k {quoted} -p {PRIVATE_PORT}"),
+    )
+    .await?;
+    if !accepts(&options).await {
+        bail!(
+            "the private PostgreSQL instance in {} did not come up; see server.log there",
+            dir.display()
+        );
+    }
+    Ok(Server {
+        started_instance: Some(data),
+        ..Server::of(options, description)
+    })
+}
+
+/// Creates `dir` for a cluster of the machine's PostgreSQL binaries (handing it to the
+/// `postgres` system user when we are root) and initialises the cluster in `dir/data` unless
+/// that exists already (trust authentication, superuser `postgres`). Returns the data directory.
+pub async fn init_private_cluster(dir: &Path) -> anyhow::Result<PathBuf> {
+    let bindir = postgres_bindir().context(
+        "no PostgreSQL server accepted connections and no PostgreSQL binaries were found \
+         (install the Debian package `postgresql`, or set DATABASE_URL)",
+    )?;
     std::fs::create_dir_all(dir)?;
     if is_root() {
-        let mut chown = tokio::process::Command::new("chown");
-        chown.arg("postgres:postgres").arg(dir);
-        run(chown, "chown").await?;
+        give_to_postgres(dir).await?;
         // Every parent directory must let the postgres user through, which a checkout under
         // /root does not.
         if run(as_postgres("test", &["-w"], dir), "access check")
@@ -483,16 +564,6 @@ pub async fn start_private_instance(dir: &Path) -> anyhow::Result<Server> {
             );
         }
     }
-    let options = PgConnectOptions::new()
-        .socket(dir)
-        .port(PRIVATE_PORT)
-        .username("postgres")
-        .database("postgres");
-    let description = format!("private PostgreSQL instance in {}", dir.display());
-    if accepts(&options).await {
-        return Ok(Server::of(options, description));
-    }
-
     let data = dir.join("data");
     if !data.join("PG_VERSION").exists() {
         tracing::info!(dir = %data.display(), "initialising a private PostgreSQL cluster");
@@ -508,32 +579,36 @@ pub async fn start_private_instance(dir: &Path) -> anyhow::Result<Server> {
         ]);
         run(init, "initdb").await?;
     }
-    tracing::warn!(
-        dir = %dir.display(),
-        "no PostgreSQL server accepted connections; starting a private instance from {}",
-        bindir.display()
-    );
+    Ok(data)
+}
+
+/// Starts the cluster `init_private_cluster` made in `dir`, with the server options `options`
+/// (`-c name=value …`, `-p`, `-k`; handed to a shell, so quote paths), logging to
+/// `dir/server.log`; waits until it accepts connections.
+pub async fn start_private_cluster(dir: &Path, options: &str) -> anyhow::Result<()> {
+    let bindir = postgres_bindir().context("no PostgreSQL binaries were found")?;
     let mut start = pg_command(&bindir, "pg_ctl");
-    // pg_ctl hands -o to a shell: quote the directory.
-    let quoted = format!("'{}'", dir.display().to_string().replace('\'', r"'\''"));
-    start.arg("-D").arg(&data).arg("-o").arg(format!(
-        "-c listen_addresses='' -k {quoted} -p {PRIVATE_PORT}"
-    ));
+    start.arg("-D").arg(dir.join("data")).arg("-o").arg(options);
     start
         .arg("-l")
         .arg(dir.join("server.log"))
         .args(["-w", "-t", "60", "start"]);
-    run(start, "pg_ctl start").await?;
-    if !accepts(&options).await {
-        bail!(
-            "the private PostgreSQL instance in {} did not come up; see server.log there",
-            dir.display()
-        );
+    run(start, "pg_ctl start").await
+}
+
+/// Hands a file or directory to the `postgres` system user (when we are root and so run the
+/// cluster as that user; otherwise it is ours already).
+pub async fn give_to_postgres(path: &Path) -> anyhow::Result<()> {
+    if !is_root() {
+        return Ok(());
     }
-    Ok(Server {
-        started_instance: Some(data),
-        ..Server::of(options, description)
-    })
+    let mut chown = tokio::process::Command::new("chown");
+    chown.arg("postgres:postgres").arg(path);
+    run(chown, "chown").await
+}
+
+fn shell_quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// Stops a private instance (fast shutdown: open sessions are ended, nothing is lost).

@@ -107,6 +107,11 @@ pub fn app(state: AppState) -> Router {
         .add_trusted_origin(&state.config.base_url)
         .unwrap_or_else(|_| CsrfLayer::new());
     let layers = ServiceBuilder::new()
+        // Outermost, so the latency is the whole request's.
+        .layer(from_fn_with_state(
+            state.metrics.clone(),
+            web::metrics::record,
+        ))
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::COOKIE,
             header::AUTHORIZATION,

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::mail::{Mailer, Outbox};
 use crate::web::CookiePolicy;
 use crate::web::assets::Assets;
+use crate::web::metrics::HttpMetrics;
 use crate::web::middleware::{DenialLog, KnownHosts};
 
 /// Handlers and middleware that need only a part take it as `State<Part>` (`FromRef`), so the
@@ -31,6 +32,8 @@ pub struct AppState {
     pub secrets: crate::secrets::SecretBox,
     pub denials: Arc<DenialLog>,
     pub choices: Arc<crate::review::choices::ChoiceCache>,
+    /// Requests by route and their latencies, for `METRICS_ADDR`.
+    pub metrics: Arc<HttpMetrics>,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             db_health: Arc::default(),
             denials: Arc::default(),
             choices: Arc::default(),
+            metrics: Arc::default(),
             secrets: crate::secrets::SecretBox::from_config(&config)?,
             config: Arc::new(config),
             mailer,

@@ -812,6 +812,18 @@ pub async fn proof_due(
     Ok(row.period_end.map(|end| (end, row.proof_due_months)))
 }
 
+/// How many submitted applications are in each status (drafts have no Aktenzeichen and are not
+/// counted), from the tallies the triggers keep: one small table, however many applications.
+pub async fn counts_by_status(conn: &mut PgConnection) -> sqlx::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT status, sum(applications)::bigint AS "count!" FROM application_tallies
+           GROUP BY status HAVING sum(applications) > 0 ORDER BY status"#
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.status, r.count)).collect())
+}
+
 /// Of these file keys, the ones no record names (see the view `stored_file_keys`).
 pub async fn unreferenced_keys(
     conn: &mut PgConnection,

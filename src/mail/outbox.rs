@@ -347,6 +347,35 @@ pub async fn recent(
     .await
 }
 
+/// The queue as monitoring sees it (see `server::metrics`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct QueueFigures {
+    /// Messages not yet sent nor given up: waiting, due or being sent.
+    pub waiting: i64,
+    /// How long the longest-due waiting message has been due (0 when none is).
+    pub oldest_due_seconds: f64,
+    /// Messages given up after their last attempt, until an admin retries them.
+    pub failed: i64,
+}
+
+pub async fn queue_figures(conn: &mut PgConnection) -> sqlx::Result<QueueFigures> {
+    let row = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE state IN ('queued', 'sending')) AS "waiting!",
+                  coalesce(extract(epoch FROM now() - min(next_attempt_at)
+                      FILTER (WHERE state = 'queued' AND next_attempt_at <= now())), 0)::float8
+                      AS "oldest_due_seconds!",
+                  count(*) FILTER (WHERE state = 'failed') AS "failed!"
+           FROM mail_outbox WHERE state IN ('queued', 'sending', 'failed')"#
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(QueueFigures {
+        waiting: row.waiting,
+        oldest_due_seconds: row.oldest_due_seconds,
+        failed: row.failed,
+    })
+}
+
 pub async fn counts_by_state(conn: &mut PgConnection) -> sqlx::Result<Vec<(String, i64)>> {
     let rows =
         sqlx::query!(r#"SELECT state, count(*) AS "count!" FROM mail_outbox GROUP BY state"#)

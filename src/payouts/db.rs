@@ -688,3 +688,13 @@ pub async fn mark_run_paid(conn: &mut PgConnection, id: i64, by: i64) -> sqlx::R
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// How many payout requests are in each status (monitoring).
+pub async fn counts_by_status(conn: &mut PgConnection) -> sqlx::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT status, count(*) AS "count!" FROM payout_requests GROUP BY status ORDER BY status"#
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.status, r.count)).collect())
+}

@@ -2,8 +2,11 @@
 //! connection handling itself is in [`connections`].
 
 pub mod connections;
+pub mod metrics;
 
 use std::time::Duration;
+
+use anyhow::Context;
 use tracing::Instrument;
 
 use axum::body::Body;
@@ -141,12 +144,36 @@ async fn prune_accounts(app: &AppState) -> sqlx::Result<()> {
 
 /// Serves until `stop` is cancelled (or SIGTERM/Ctrl-C arrives), then stops accepting, lets
 /// in-flight requests finish (for at most [`SHUTDOWN_GRACE`]), stops the background workers and
-/// closes the pool.
+/// closes the pool. With `METRICS_ADDR` set, serves the metrics there too.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
+    let metrics = match state.config.metrics_addr {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on METRICS_ADDR {addr}"))?,
+        ),
+        None => None,
+    };
+    serve_with_metrics(state, listener, metrics, stop).await
+}
+
+/// [`serve`] with the metrics listener bound by the caller (`None`: no metrics).
+pub async fn serve_with_metrics(
+    state: AppState,
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let metrics = metrics.map(|listener| {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, "serving metrics at /metrics");
+        }
+        tokio::spawn(metrics::serve(state.clone(), listener, stop.clone()))
+    });
     // Workers keep running while requests drain; they stop once the server has returned.
     let stop_workers = CancellationToken::new();
     let mut workers = spawn_workers(&state, &stop_workers);
@@ -180,6 +207,9 @@ pub async fn serve(
         }
     };
     signals.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     stop_workers.cancel();
     let joined = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while workers.join_next().await.is_some() {}

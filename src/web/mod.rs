@@ -7,6 +7,7 @@ pub mod charts;
 pub mod csrf;
 pub mod error_page;
 pub mod forms;
+pub mod metrics;
 pub mod middleware;
 
 use std::sync::Arc;

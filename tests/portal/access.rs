@@ -83,6 +83,8 @@ const MATRIX: &[Route] = &[
     get("/barrierefreiheit", PUBLIC),
     get("/healthz", PUBLIC),
     get("/readyz", PUBLIC),
+    // Served only on METRICS_ADDR (its own listener), never on the portal's address.
+    get("/metrics", [Status(404); 5]),
     get("/anmelden", PUBLIC),
     post("/anmelden", ANYONE_ACTION),
     get("/passwort-vergessen", PUBLIC),

@@ -81,15 +81,15 @@ struct Nginx {
 
 impl Nginx {
     /// Starts nginx, or returns None after a loud skip message when it is not installed
-    /// (FP_REQUIRE_NGINX=1, as CI sets it, makes that a failure).
+    /// (FP_REQUIRE_DEPLOY_TOOLS=1, as CI sets it, makes that a failure).
     async fn start(dir: &Path, port: u16, upstreams: &[u16]) -> Option<Nginx> {
         let binary = ["/usr/sbin/nginx", "/usr/bin/nginx"]
             .into_iter()
             .find(|p| Path::new(p).exists());
         let Some(binary) = binary else {
             let msg = "nginx not installed (apt install nginx)";
-            let required = std::env::var("FP_REQUIRE_NGINX").is_ok_and(|v| v == "1");
-            assert!(!required, "FP_REQUIRE_NGINX=1 but {msg}");
+            let required = std::env::var("FP_REQUIRE_DEPLOY_TOOLS").is_ok_and(|v| v == "1");
+            assert!(!required, "FP_REQUIRE_DEPLOY_TOOLS=1 but {msg}");
             use std::io::Write;
             let _ = writeln!(
                 std::io::stderr(),

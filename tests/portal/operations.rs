@@ -14,7 +14,7 @@ use lettre::Message;
 use reqwest::StatusCode;
 
 use crate::common::smtp::SmtpSink;
-use crate::common::{TestApp, test_postgres, unused_database_name, url_of};
+use crate::common::{StopOnDrop, TestApp, test_postgres, unused_database_name, url_of};
 
 #[tokio::test]
 async fn health_and_readiness_answer_for_load_balancers() {
@@ -327,27 +327,6 @@ async fn a_private_postgresql_instance_starts_from_the_machines_binaries() {
     let stopped = sqlx::PgPool::connect_with(server.options.clone()).await;
     assert!(stopped.is_err(), "the instance is down after stopping");
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Stops a private instance even when the test fails half-way.
-struct StopOnDrop(std::path::PathBuf);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let pg_ctl = Command::new("sh")
-                .arg("-c")
-                .arg("ls /usr/lib/postgresql/*/bin/pg_ctl | tail -1")
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-                .unwrap_or_default();
-            let _ = Command::new("runuser")
-                .args(["-u", "postgres", "--", &pg_ctl, "-D"])
-                .arg(&self.0)
-                .args(["-m", "immediate", "stop"])
-                .status();
-        }
-    }
 }
 
 async fn count(pool: &sqlx::PgPool, table: &str) -> i64 {

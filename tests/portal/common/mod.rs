@@ -229,10 +229,24 @@ impl TestApp {
         config.mail_dir = scratch.join("mail");
         config.data_dir = scratch.join("data");
         adjust(&mut config);
+        // Metrics asked for: on a free port of loopback, bound before the server starts.
+        let metrics = match config.metrics_addr {
+            Some(_) => {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                config.metrics_addr = Some(listener.local_addr().unwrap());
+                Some(listener)
+            }
+            None => None,
+        };
         let mailer = Mailer::from_config(&config).expect("mailer");
         let state = AppState::new(pool.clone(), config.clone(), mailer).expect("app state");
         let stop = CancellationToken::new();
-        let server = tokio::spawn(foerderportal::server::serve(state, listener, stop.clone()));
+        let server = tokio::spawn(foerderportal::server::serve_with_metrics(
+            state,
+            listener,
+            metrics,
+            stop.clone(),
+        ));
         TestApp {
             base_url: format!("http://127.0.0.1:{}", addr.port()),
             pool,
@@ -642,6 +656,27 @@ pub fn path_of(link: &str) -> String {
     after_scheme
         .find('/')
         .map_or_else(|| "/".into(), |i| after_scheme[i..].to_string())
+}
+
+/// Stops a private instance even when the test fails half-way.
+pub struct StopOnDrop(pub std::path::PathBuf);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let pg_ctl = std::process::Command::new("sh")
+                .arg("-c")
+                .arg("ls /usr/lib/postgresql/*/bin/pg_ctl | tail -1")
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .unwrap_or_default();
+            let _ = std::process::Command::new("runuser")
+                .args(["-u", "postgres", "--", &pg_ctl, "-D"])
+                .arg(&self.0)
+                .args(["-m", "immediate", "stop"])
+                .status();
+        }
+    }
 }
 
 pub use foerderportal::database::url_of;
