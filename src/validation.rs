@@ -45,6 +45,17 @@ impl FormErrors {
     }
 }
 
+/// The query string of a filter's address: the fields that have a value, in the given order
+/// (`suche=B%C3%BCrgerb%C3%BCro&seite=2`).
+pub fn query_string<V: AsRef<str>>(fields: &[(&str, V)]) -> String {
+    let present: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (*k, v.as_ref()))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    serde_urlencoded::to_string(present).unwrap_or_default()
+}
+
 /// Form fields arrive as typed: this trims them, drops control characters (NUL and friends
 /// cannot be stored and have no business in names) and limits their length.
 pub fn clean_line(value: &str, max_chars: usize) -> String {

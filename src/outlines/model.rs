@@ -378,19 +378,17 @@ impl SearchQuery {
 
     /// The query string of another page of the same search.
     pub fn page(&self, page: i64) -> String {
-        let mut present: Vec<(&str, String)> = [
+        let page = if page > 1 {
+            page.to_string()
+        } else {
+            String::new()
+        };
+        crate::validation::query_string(&[
             ("suche", &self.suche),
             ("kategorie", &self.kategorie),
             ("landkreis", &self.landkreis),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k, v.clone()))
-        .collect();
-        if page > 1 {
-            present.push(("seite", page.to_string()));
-        }
-        serde_urlencoded::to_string(present).unwrap_or_default()
+            ("seite", &page),
+        ])
     }
 }
 

@@ -82,12 +82,26 @@ async fn searched(
     user: &CurrentUser,
     id: i64,
 ) -> Result<OutlineRow, AppError> {
-    let row = db::find(conn, id)
-        .await?
-        .filter(|r| r.in_partner_search)
-        .ok_or(AppError::NotFound)?;
+    let row = db::find(conn, id).await?.ok_or(AppError::NotFound)?;
     Clerk::check(user)?;
-    Ok(row)
+    if row.in_partner_search {
+        return Ok(row);
+    }
+    // A municipality that expressed interest still reads what it answered (and whether it was
+    // accepted) after the search ended or the outline became an application: the mails link
+    // here.
+    let involved = match user.municipality_id {
+        Some(mine) => db::interests(conn, id)
+            .await?
+            .iter()
+            .any(|i| i.municipality_id == mine),
+        None => false,
+    };
+    if involved {
+        Ok(row)
+    } else {
+        Err(AppError::NotFound)
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -156,6 +170,9 @@ async fn interest(
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
     let row = searched(&mut tx, &user, id).await?;
+    if !row.in_partner_search {
+        return Err(AppError::NotFound);
+    }
     let municipality_id = user.municipality_id.ok_or(AppError::Forbidden)?;
     let checked = if municipality_id == row.municipality_id {
         let mut errors = FormErrors::default();

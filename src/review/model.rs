@@ -372,7 +372,7 @@ impl FilterQuery {
     }
 
     fn to_query(&self) -> String {
-        let pairs = [
+        crate::validation::query_string(&[
             ("runde", &self.runde),
             ("status", &self.status),
             ("kategorie", &self.kategorie),
@@ -389,10 +389,7 @@ impl FilterQuery {
             ("nach", &self.nach),
             ("vor", &self.vor),
             ("seite", &self.seite),
-        ];
-        let present: Vec<(&str, &String)> =
-            pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
-        serde_urlencoded::to_string(present).unwrap_or_default()
+        ])
     }
 }
 

@@ -169,25 +169,30 @@ pub async fn submit(clerk: &Client, id: i64) -> Page {
 
 /// A clerk of Jena, signed in.
 pub async fn jena_clerk(app: &TestApp) -> Client {
+    clerk_of(app, "16053000", "kommune@jena.example", "Jens Jenaer").await
+}
+
+/// A clerk of the municipality with this AGS (made here, demo password), signed in.
+pub async fn clerk_of(app: &TestApp, ags: &str, email: &str, name: &str) -> Client {
     let hash = foerderportal::accounts::password::Hasher::new()
         .hash(DEMO_PASSWORD.into())
         .await
         .unwrap();
     sqlx::query(
         "INSERT INTO users (email, display_name, roles, municipality_id, password_hash)
-         SELECT 'kommune@jena.example', 'Jens Jenaer', '{clerk}', id, $1 FROM municipalities WHERE ags = '16053000'
+         SELECT $2, $3, '{clerk}', id, $1 FROM municipalities WHERE ags = $4
          ON CONFLICT (email) DO NOTHING",
     )
     .bind(hash)
+    .bind(email)
+    .bind(name)
+    .bind(ags)
     .execute(&app.pool)
     .await
     .unwrap();
     let client = app.client();
     assert_eq!(
-        client
-            .sign_in("kommune@jena.example", DEMO_PASSWORD)
-            .await
-            .status,
+        client.sign_in(email, DEMO_PASSWORD).await.status,
         StatusCode::SEE_OTHER
     );
     client

@@ -279,8 +279,9 @@ async fn an_outline_is_consulted_found_by_a_partner_and_becomes_an_application()
             .body
             .contains(&format!("/antraege/{application}"))
     );
-    assert_eq!(jena.get(&entry).await.status, StatusCode::NOT_FOUND);
     assert!(found(String::new()).await.is_empty());
+    // The accepted partner still reads the entry its mail links to.
+    assert_eq!(jena.get(&entry).await.status, StatusCode::OK);
     let again = clerk
         .submit_from(&own, &page, "form[action$='/antrag']", &[])
         .await;
@@ -412,6 +413,26 @@ async fn outline_forms_name_every_problem_at_its_field_and_keep_what_was_typed()
             .text(".error-summary")
             .contains("bereits Interesse bekundet")
     );
+    // The search ends: the interested municipality still reads its entry (the mails link
+    // there), nobody else does, and no interest can be expressed any more.
+    let ended = clerk
+        .post_with_token(
+            &format!("/skizzen/{id}/partnersuche"),
+            &[("action", "beenden")],
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER);
+    let kept = jena.get(&entry).await;
+    assert_eq!(kept.status, StatusCode::OK);
+    assert!(kept.body.contains("Gern"), "what Jena wrote");
+    let erfurt =
+        crate::applications::clerk_of(&app, "16051000", "kommune@erfurt.example", "Erna Erfurt")
+            .await;
+    assert_eq!(erfurt.get(&entry).await.status, StatusCode::NOT_FOUND);
+    let late = jena
+        .post_with_token(&format!("{entry}/interesse"), &[("message", "Noch einmal")])
+        .await;
+    assert_eq!(late.status, StatusCode::NOT_FOUND);
     // Nothing of this reached the page as markup.
     let shown: Page = clerk.get(&page).await;
     assert!(!shown.body.contains("<script>"));
