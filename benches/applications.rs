@@ -140,20 +140,7 @@ impl Clerk {
 
     /// A new draft for the demo round; its id.
     async fn start(&self) -> anyhow::Result<i64> {
-        let list = self.page("/antraege").await?;
-        let round = attribute_after(&list, "name=\"round_id\" value=\"")?;
-        let response = self
-            .client
-            .post(format!("{}/antraege", self.base))
-            .form(&[("csrf_token", form_token(&list)?), ("round_id", round)])
-            .send()
-            .await?;
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|l| l.to_str().ok())
-            .ok_or_else(|| anyhow::anyhow!("no application created"))?;
-        Ok(location.rsplit('/').next().unwrap_or_default().parse()?)
+        common::start_draft(&self.client, &self.base).await
     }
 
     /// Opens the section and saves it; returns how long the save took.

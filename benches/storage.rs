@@ -82,7 +82,7 @@ async fn measure(
     for _ in 0..clerks {
         let client = common::client()?;
         anyhow::ensure!(common::login(&client, base, CLERK).await?, "login failed");
-        let id = start(&client, base).await?;
+        let id = common::start_draft(&client, base).await?;
         drafts.push((client, id));
     }
     let started = Instant::now();
@@ -107,32 +107,6 @@ async fn measure(
         times.extend(task.await??);
     }
     Ok((started.elapsed().as_secs_f64(), times))
-}
-
-async fn start(client: &reqwest::Client, base: &str) -> anyhow::Result<i64> {
-    let list = client
-        .get(format!("{base}/antraege"))
-        .send()
-        .await?
-        .text()
-        .await?;
-    let round = list
-        .split("name=\"round_id\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .ok_or_else(|| anyhow::anyhow!("no open round"))?
-        .to_string();
-    let response = client
-        .post(format!("{base}/antraege"))
-        .form(&[("csrf_token", form_token(&list)?), ("round_id", round)])
-        .send()
-        .await?;
-    let location = response
-        .headers()
-        .get("location")
-        .and_then(|l| l.to_str().ok())
-        .ok_or_else(|| anyhow::anyhow!("no application created"))?;
-    Ok(location.rsplit('/').next().unwrap_or_default().parse()?)
 }
 
 async fn upload(client: &reqwest::Client, base: &str, id: i64, file: &[u8]) -> anyhow::Result<()> {

@@ -143,6 +143,33 @@ pub fn form_token(html: &str) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("no form token"))
 }
 
+/// A new draft in the open demo round, started as the "Antrag stellen" form does; its id.
+pub async fn start_draft(client: &reqwest::Client, base: &str) -> anyhow::Result<i64> {
+    let list = client
+        .get(format!("{base}/antraege"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let round = list
+        .split("name=\"round_id\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or_else(|| anyhow::anyhow!("no open round"))?
+        .to_string();
+    let response = client
+        .post(format!("{base}/antraege"))
+        .form(&[("csrf_token", form_token(&list)?), ("round_id", round)])
+        .send()
+        .await?;
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .ok_or_else(|| anyhow::anyhow!("no application created"))?;
+    Ok(location.rsplit('/').next().unwrap_or_default().parse()?)
+}
+
 /// One login as a browser does it: the form (for its token and cookie), then the post.
 /// Returns whether the portal signed the client in.
 pub async fn login(client: &reqwest::Client, base: &str, email: &str) -> anyhow::Result<bool> {

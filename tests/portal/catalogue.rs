@@ -25,6 +25,18 @@ fn titles(page: &crate::common::Page) -> Vec<String> {
     page.texts(".catalogue-list h3 a")
 }
 
+/// Consent for every application, whatever its state (what is shown is the view's business).
+async fn every_municipality_agrees(app: &TestApp) {
+    sqlx::query(
+        "INSERT INTO catalogue_entries (application_id, title, summary, reuse, mailbox, published_by)
+         SELECT a.id, a.title, 'Kurz', 'Nachnutzbar', 'postfach@kommune.example', a.created_by
+         FROM applications a ON CONFLICT DO NOTHING",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
 /// Every public page and file, as the text a reader gets (HTML as its text, JSON and CSV as
 /// their values), whitespace normalised: what nothing private may appear in.
 async fn everything_public(app: &TestApp) -> String {
@@ -123,14 +135,7 @@ async fn only_approved_and_agreed_projects_are_public_and_never_a_person() {
     let app = TestApp::spawn().await;
     lived_in(&app).await;
     // Suppose every municipality agreed, whatever its application's state …
-    sqlx::query(
-        "INSERT INTO catalogue_entries (application_id, title, summary, reuse, mailbox, published_by)
-         SELECT a.id, a.title, 'Kurz', 'Nachnutzbar', 'postfach@kommune.example', a.created_by
-         FROM applications a ON CONFLICT DO NOTHING",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    every_municipality_agrees(&app).await;
     // … but one approved grant's municipality, which withdrew its consent.
     let unagreed: i64 = sqlx::query_scalar(
         "DELETE FROM catalogue_entries WHERE application_id =
@@ -262,14 +267,7 @@ async fn the_catalogue_follows_its_applications_and_decisions_through_every_chan
     let app = TestApp::spawn().await;
     lived_in(&app).await;
     // Every municipality agreed, whatever its application's state.
-    sqlx::query(
-        "INSERT INTO catalogue_entries (application_id, title, summary, reuse, mailbox, published_by)
-         SELECT a.id, a.title, 'Kurz', 'Nachnutzbar', 'postfach@kommune.example', a.created_by
-         FROM applications a ON CONFLICT DO NOTHING",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    every_municipality_agrees(&app).await;
     assert_eq!(
         public_as_shown(&app).await,
         public_from_the_sources(&app).await

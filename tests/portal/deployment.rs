@@ -101,18 +101,7 @@ fn the_nginx_site_and_the_production_environment_agree_with_the_portals_limits()
 }
 
 fn tool(name: &str) -> Option<PathBuf> {
-    let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-        .iter()
-        .map(|dir| Path::new(dir).join(name))
-        .find(|p| p.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var("FP_REQUIRE_DEPLOY_TOOLS").as_deref() != Ok("1"),
-            "{name} is required (FP_REQUIRE_DEPLOY_TOOLS=1)"
-        );
-        eprintln!("SKIPPED: {name} is not installed");
-    }
-    found
+    crate::common::system_tool(name, "FP_REQUIRE_DEPLOY_TOOLS")
 }
 
 fn free_port() -> u16 {

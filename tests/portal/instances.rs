@@ -40,6 +40,8 @@ struct Shared {
 impl Shared {
     /// One `serve` on `port`; stopped when dropped.
     fn instance(&self, port: u16) -> Child {
+        std::fs::create_dir_all(&self.scratch).unwrap();
+        let log = std::fs::File::create(self.scratch.join(format!("{port}.log"))).unwrap();
         Command::new(env!("CARGO_BIN_EXE_foerderportal"))
             .arg("serve")
             .env("DATABASE_URL", &self.database_url)
@@ -56,22 +58,27 @@ impl Shared {
             .env("REQUIRE_SECOND_FACTOR", "false")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
+            .stderr(log)
             .kill_on_drop(true)
             .spawn()
             .unwrap()
     }
-}
 
-async fn ready(base: &str) {
-    for _ in 0..300 {
-        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
-            && r.status().is_success()
-        {
-            return;
+    /// Waits until the instance on `port` answers ready (at most a minute; machines are slow
+    /// while they build).
+    async fn ready(&self, port: u16) {
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..600 {
+            if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
+                && r.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let log = std::fs::read_to_string(self.scratch.join(format!("{port}.log")));
+        panic!("{base} did not become ready: {}", log.unwrap_or_default());
     }
-    panic!("{base} did not become ready");
 }
 
 /// nginx in front of both instances (round robin), telling which one answered.
@@ -81,22 +88,9 @@ struct Nginx {
 
 impl Nginx {
     /// Starts nginx, or returns None after a loud skip message when it is not installed
-    /// (FP_REQUIRE_DEPLOY_TOOLS=1, as CI sets it, makes that a failure).
+    /// (Debian nginx; FP_REQUIRE_DEPLOY_TOOLS=1, as CI sets it, makes that a failure).
     async fn start(dir: &Path, port: u16, upstreams: &[u16]) -> Option<Nginx> {
-        let binary = ["/usr/sbin/nginx", "/usr/bin/nginx"]
-            .into_iter()
-            .find(|p| Path::new(p).exists());
-        let Some(binary) = binary else {
-            let msg = "nginx not installed (apt install nginx)";
-            let required = std::env::var("FP_REQUIRE_DEPLOY_TOOLS").is_ok_and(|v| v == "1");
-            assert!(!required, "FP_REQUIRE_DEPLOY_TOOLS=1 but {msg}");
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n!!!!! SKIPPING NGINX TEST: {msg} !!!!!\n"
-            );
-            return None;
-        };
+        let binary = crate::common::system_tool("nginx", "FP_REQUIRE_DEPLOY_TOOLS")?;
         std::fs::create_dir_all(dir).unwrap();
         // nginx's workers may run as another user: they write their temporary files here.
         std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
@@ -180,8 +174,8 @@ async fn two_instances_behind_nginx_share_sessions_files_mail_and_reminders() {
         format!("http://127.0.0.1:{b}"),
     );
     let mut instances = vec![shared.instance(a), shared.instance(b)];
-    ready(&base_a).await;
-    ready(&base_b).await;
+    shared.ready(a).await;
+    shared.ready(b).await;
     let Some(mut nginx) = Nginx::start(&scratch.join("nginx"), nginx_port, &[a, b]).await else {
         return;
     };
@@ -246,10 +240,13 @@ async fn two_instances_behind_nginx_share_sessions_files_mail_and_reminders() {
         .execute(&pool)
         .await
         .unwrap();
-    instances.clear();
+    // Stopped and gone (their ports free) before they start again.
+    for mut instance in instances.drain(..) {
+        instance.kill().await.unwrap();
+    }
     instances.extend([shared.instance(a), shared.instance(b)]);
-    ready(&base_a).await;
-    ready(&base_b).await;
+    shared.ready(a).await;
+    shared.ready(b).await;
     for _ in 0..100 {
         if reminders(&pool).await > 0 {
             break;

@@ -171,6 +171,27 @@ pub async fn fresh_database_as_owner() -> (PgConnectOptions, String) {
     (ts.server.options.clone().database(&name), name)
 }
 
+/// A system program a test needs (nginx, clamd, curl, …): its path, or None after a loud skip
+/// message when it is not installed. With the variable `required_by` set to 1 (CI sets them) a
+/// missing program fails the test instead.
+pub fn system_tool(name: &str, required_by: &str) -> Option<std::path::PathBuf> {
+    let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        .iter()
+        .map(|dir| std::path::Path::new(dir).join(name))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        let required = std::env::var(required_by).is_ok_and(|v| v == "1");
+        assert!(!required, "{required_by}=1 but {name} is not installed");
+        // Not eprintln!: libtest captures that for passing tests, so the skip would go unseen.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n!!!!! SKIPPING TEST: {name} is not installed !!!!!\n"
+        );
+    }
+    found
+}
+
 pub struct TestApp {
     pub base_url: String,
     pub pool: PgPool,
