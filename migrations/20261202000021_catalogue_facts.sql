@@ -74,10 +74,8 @@ CREATE TRIGGER catalogue_decision_follows
     AFTER INSERT OR UPDATE OF state, outcome, period_start, period_end ON decisions
     FOR EACH ROW EXECUTE FUNCTION catalogue_decision_follows();
 
-UPDATE catalogue_entries e
-SET (visible, settled, category_code, district_id, period_start, period_end, title) =
-    (SELECT f.visible, f.settled, f.category_code, f.district_id, f.period_start, f.period_end,
-            f.title FROM catalogue_facts(e.application_id) f);
+-- The entries published so far.
+SELECT catalogue_refresh(application_id) FROM catalogue_entries;
 
 -- The list pages newest first, and the filters' distinct values, among what is shown.
 DROP INDEX catalogue_entries_published;

@@ -85,11 +85,7 @@ async fn a_backup_restores_into_a_fresh_database_and_bucket_and_the_portal_serve
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::common::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let scratch = std::env::temp_dir().join(format!("fp_restored_{port}"));
     let _served = cli(&fresh, &target)

@@ -104,14 +104,6 @@ fn tool(name: &str) -> Option<PathBuf> {
     crate::common::system_tool(name, "FP_REQUIRE_DEPLOY_TOOLS")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The site as shipped, with only what a test machine must differ in replaced: ports, the
 /// upstream, certificate and log paths, and no IPv6 listeners.
 fn site_for_test(dir: &Path, http: u16, https: u16, upstream: u16) -> String {
@@ -279,7 +271,7 @@ async fn nginx_takes_the_site_and_passes_the_real_client_and_the_upload_limit() 
         .output()
         .unwrap();
     assert!(made.status.success(), "{made:?}");
-    let (http, https) = (free_port(), free_port());
+    let (http, https) = (crate::common::free_port(), crate::common::free_port());
     let site = site_for_test(&dir, http, https, upstream);
     let _nginx = start_nginx(&nginx, &dir, &site, https).await;
 

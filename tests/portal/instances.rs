@@ -18,14 +18,6 @@ use crate::common::s3::{self, S3Server};
 use crate::common::smtp::SmtpSink;
 use crate::common::{Client, fresh_database_as_owner};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// What both instances share: the database, the bucket, the SMTP server, the key and the
 /// public address (nginx's).
 struct Shared {
@@ -159,7 +151,11 @@ async fn reminders(pool: &sqlx::PgPool) -> i64 {
 async fn two_instances_behind_nginx_share_sessions_files_mail_and_reminders() {
     let (owner, name) = fresh_database_as_owner().await;
     let pool = sqlx::PgPool::connect_with(owner.clone()).await.unwrap();
-    let (nginx_port, a, b) = (free_port(), free_port(), free_port());
+    let (nginx_port, a, b) = (
+        crate::common::free_port(),
+        crate::common::free_port(),
+        crate::common::free_port(),
+    );
     let scratch = std::env::temp_dir().join(format!("fp_instances_{name}"));
     let shared = Shared {
         database_url: foerderportal::database::url_of(&owner, &name),

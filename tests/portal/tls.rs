@@ -116,14 +116,6 @@ fn make_server_certificate(dir: &Path, ca: &str) {
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A private PostgreSQL on 127.0.0.1 that accepts TLS connections only; the CA that signed
 /// its certificate is `dir/ca.crt`, another one nobody used is `dir/other-ca.crt`.
 struct TlsPostgres {
@@ -162,7 +154,7 @@ impl TlsPostgres {
             "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
         )
         .unwrap();
-        let port = free_port();
+        let port = crate::common::free_port();
         let socket_dir = format!("'{}'", instance.display());
         database::start_private_cluster(
             &instance,

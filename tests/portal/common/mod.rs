@@ -171,6 +171,16 @@ pub async fn fresh_database_as_owner() -> (PgConnectOptions, String) {
     (ts.server.options.clone().database(&name), name)
 }
 
+/// A loopback port free now, for a server the test starts (another process may take it
+/// meanwhile; the servers started on it say so).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A system program a test needs (nginx, clamd, curl, …): its path, or None after a loud skip
 /// message when it is not installed. With the variable `required_by` set to 1 (CI sets them) a
 /// missing program fails the test instead.

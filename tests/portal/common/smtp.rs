@@ -199,7 +199,8 @@ pub fn url_for_port(port: u16) -> String {
     format!("smtp://127.0.0.1:{port}")
 }
 
-/// A port nothing listens on (yet): an SMTP server that is down.
+/// A port nothing listens on (yet): an SMTP server that is down. (Its own copy of
+/// `common::free_port`: the mail benchmark includes this file alone.)
 pub fn unused_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
