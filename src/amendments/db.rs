@@ -155,7 +155,7 @@ macro_rules! amendment_row {
                       c.new_eligible_cents, c.needs_decision, c.submitted_at, c.approve,
                       c.proposal_note, c.proposed_by, proposer.display_name AS "proposed_by_name?",
                       settler.display_name AS "settled_by_name?", c.settled_at,
-                      c.notice_pdf IS NOT NULL AS "has_notice!",
+                      c.notice_id IS NOT NULL AS "has_notice!",
                       a.reference AS "reference!", a.title, a.municipality_id,
                       m.name AS municipality_name, r.title AS round_title
                FROM amendments c
@@ -323,8 +323,8 @@ pub struct Change<'a> {
     pub proposal: Option<(bool, &'a str, i64)>,
     /// Sent back: the proposal is cleared.
     pub clear_proposal: bool,
-    /// The confirmation: by whom, with the notice.
-    pub settled: Option<(i64, &'a [u8])>,
+    /// The confirmation: by whom, with the notice (a kept document).
+    pub settled: Option<(i64, i64)>,
 }
 
 /// Moves the request from `from` to `to` if it is still in `from`; false when it moved on.
@@ -339,8 +339,8 @@ pub async fn set_status(
         Some((approve, note, by)) => (Some(approve), Some(note), Some(by)),
         None => (None, None, None),
     };
-    let (settler, pdf) = match change.settled {
-        Some((by, pdf)) => (Some(by), Some(pdf)),
+    let (settler, notice) = match change.settled {
+        Some((by, notice)) => (Some(by), Some(notice)),
         None => (None, None),
     };
     let done = sqlx::query!(
@@ -351,7 +351,7 @@ pub async fn set_status(
                 proposed_at = CASE WHEN $7 THEN NULL WHEN $6::bigint IS NOT NULL THEN now() ELSE proposed_at END,
                 settled_by = coalesce($8, settled_by),
                 settled_at = CASE WHEN $8::bigint IS NOT NULL THEN now() ELSE settled_at END,
-                notice_pdf = coalesce($9, notice_pdf)
+                notice_id = coalesce($9, notice_id)
          WHERE id = $1 AND status = $2",
         id,
         from as _,
@@ -361,7 +361,7 @@ pub async fn set_status(
         proposer,
         change.clear_proposal,
         settler,
-        pdf,
+        notice,
     )
     .execute(conn)
     .await?;
@@ -375,9 +375,9 @@ pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
     Ok(())
 }
 
-pub async fn notice_pdf(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Vec<u8>>> {
+pub async fn notice_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar!(
-        r#"SELECT notice_pdf AS "pdf!" FROM amendments WHERE id = $1 AND notice_pdf IS NOT NULL"#,
+        r#"SELECT notice_id AS "notice_id!" FROM amendments WHERE id = $1 AND notice_id IS NOT NULL"#,
         id
     )
     .fetch_optional(conn)

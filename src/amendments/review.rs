@@ -20,6 +20,7 @@ use super::routes::{TermsView, amendment_of, notice_download};
 use super::views::{AmendmentLine, Comparison, EventView, timeline};
 use super::workflow::{self, Acting, Input, TransitionError};
 use crate::accounts::{CurrentUser, Reviewer};
+use crate::applications::documents;
 use crate::audit::{self, Subject};
 use crate::error::AppError;
 use crate::locale;
@@ -411,6 +412,7 @@ async fn confirm(
             return refused(&app, page, &user, id, StatusCode::CONFLICT, errors, forms).await;
         }
     };
+    let notice = documents::keep(&mut tx, &app.files, &pdf).await?;
     let approve = a.approve == Some(true);
     let transition = if approve {
         AmendmentTransition::Approve
@@ -420,7 +422,7 @@ async fn confirm(
     let input = Input {
         message: "",
         approve: None,
-        notice: Some(&pdf),
+        notice: Some(notice),
     };
     let by = Acting::reviewer(&user);
     workflow::apply(
@@ -552,5 +554,5 @@ async fn notice_pdf(
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     let a = for_review(&mut conn, &user, id, false).await?;
-    notice_download(&mut conn, &a).await
+    notice_download(&app, &mut conn, &a).await
 }

@@ -401,23 +401,27 @@ async fn notice(
     let mut conn = app.db.acquire().await?;
     owned(&mut conn, &user, id, false).await?;
     let amendment = amendment_of(&mut conn, Some(id), amendment_id, false).await?;
-    notice_download(&mut conn, &amendment).await
+    notice_download(&app, &mut conn, &amendment).await
 }
 
 /// The issued notice as a download, named after the case and the request.
 pub(super) async fn notice_download(
+    app: &AppState,
     conn: &mut sqlx::PgConnection,
     amendment: &AmendmentRow,
 ) -> Result<Response, AppError> {
-    let pdf = db::notice_pdf(conn, amendment.id)
+    let notice = db::notice_id(conn, amendment.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(crate::web::download(
+    crate::applications::documents::download(
+        app,
+        conn,
+        notice,
         "application/pdf",
         &format!(
             "Aenderungsbescheid-{}-{}.pdf",
             amendment.reference, amendment.number
         ),
-        pdf,
-    ))
+    )
+    .await
 }

@@ -45,8 +45,8 @@ pub struct Input<'a> {
     pub message: &'a str,
     /// A proposal: approve (true) or reject.
     pub approve: Option<bool>,
-    /// The confirmation's notice.
-    pub notice: Option<&'a [u8]>,
+    /// The confirmation's notice (a kept document).
+    pub notice: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -729,10 +729,10 @@ pub async fn commit_years(
 /// The notice of the application's confirmed decision, read from the review's table (the
 /// municipality downloads what the ministry issued). Only a confirmed decision carries a notice
 /// (`settle` stores one only when confirming; a CHECK requires it then).
-pub async fn notice_pdf(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Vec<u8>>> {
+pub async fn notice_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar!(
-        r#"SELECT notice_pdf AS "notice_pdf!" FROM decisions
-           WHERE application_id = $1 AND notice_pdf IS NOT NULL"#,
+        r#"SELECT notice_id AS "notice_id!" FROM decisions
+           WHERE application_id = $1 AND notice_id IS NOT NULL"#,
         id
     )
     .fetch_optional(conn)

@@ -73,12 +73,13 @@ pub async fn stored_file(
 
 /// The issued notice as a download named after the Aktenzeichen.
 pub async fn notice(
+    app: &AppState,
     conn: &mut sqlx::PgConnection,
     row: &ApplicationRow,
 ) -> Result<Response, AppError> {
-    let pdf = db::notice_pdf(conn, row.id)
+    let notice = db::notice_id(conn, row.id)
         .await?
         .ok_or(AppError::NotFound)?;
     let name = format!("Bescheid {}.pdf", row.reference.clone().unwrap_or_default());
-    Ok(crate::web::download("application/pdf", &name, pdf))
+    super::documents::download(app, conn, notice, "application/pdf", &name).await
 }

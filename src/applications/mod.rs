@@ -5,6 +5,7 @@ pub mod access;
 pub mod attachments;
 pub mod costs;
 pub mod db;
+pub mod documents;
 pub mod dossier;
 pub mod downloads;
 pub mod files;

@@ -446,7 +446,7 @@ async fn notice(
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     let row = owned(&mut conn, &user, id, false).await?;
-    super::downloads::notice(&mut conn, &row).await
+    super::downloads::notice(&app, &mut conn, &row).await
 }
 
 #[derive(Deserialize)]

@@ -97,6 +97,13 @@ impl FileStore {
         Ok(upload.key.clone())
     }
 
+    /// Keeps a document the portal made (a notice, a payment file) under a new key.
+    pub async fn keep_bytes(&self, bytes: &[u8]) -> std::io::Result<String> {
+        let mut upload = self.begin().await?;
+        upload.file.write_all(bytes).await?;
+        self.keep(upload).await
+    }
+
     /// Stores the file at `source` under `key` (a restore; uploads are [`Self::keep`]t).
     pub async fn put(&self, key: &str, source: &Path) -> std::io::Result<()> {
         let mut source = fs::File::open(source).await?;

@@ -131,7 +131,13 @@ impl Office<'_> {
             .await?;
         self.ministry.confirm(id).await?;
         let mut conn = self.state.db.acquire().await?;
-        history::application(&mut conn, id, (project.submitted, project.decided)).await?;
+        history::application(
+            &mut conn,
+            &self.state.files,
+            id,
+            (project.submitted, project.decided),
+        )
+        .await?;
         Ok(id)
     }
 

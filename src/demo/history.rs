@@ -7,6 +7,7 @@
 use sqlx::PgConnection;
 
 use crate::applications::model::Transition;
+use crate::applications::store::FileStore;
 use crate::payouts::model::PayoutTransition;
 
 /// An application filed `submitted` days ago and decided `decided` days ago: opened two days
@@ -14,6 +15,7 @@ use crate::payouts::model::PayoutTransition;
 /// days before it was confirmed; then its notice is issued again with the decision's day.
 pub(super) async fn application(
     conn: &mut PgConnection,
+    files: &FileStore,
     id: i64,
     (submitted, decided): (i64, i64),
 ) -> anyhow::Result<()> {
@@ -82,7 +84,7 @@ pub(super) async fn application(
     )
     .execute(&mut *conn)
     .await?;
-    crate::review::decisions::reissue_notice(conn, id).await
+    crate::review::decisions::reissue_notice(conn, files, id).await
 }
 
 /// Moves a payout request, its payments' due days, its timeline and its payment run

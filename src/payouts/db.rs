@@ -551,20 +551,21 @@ pub struct NewRun<'a> {
     pub execution_date: Date,
     pub transfers: i32,
     pub total: Cents,
-    pub file: &'a [u8],
+    /// The pain.001 file (a kept document).
+    pub file_id: i64,
     pub created_by: i64,
 }
 
 pub async fn insert_run(conn: &mut PgConnection, r: &NewRun<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
-        "INSERT INTO payment_runs (programme_id, number, execution_date, transfers, total_cents, file, created_by)
+        "INSERT INTO payment_runs (programme_id, number, execution_date, transfers, total_cents, file_id, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         r.programme_id,
         r.number,
         r.execution_date,
         r.transfers,
         r.total.get(),
-        r.file,
+        r.file_id,
         r.created_by,
     )
     .fetch_one(conn)
@@ -611,19 +612,19 @@ pub async fn run(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<RunRow
     run_row!("WHERE z.id = $1", id).fetch_optional(conn).await
 }
 
-/// The run's file, counting the download.
+/// The run's number and file (a kept document), counting the download.
 pub async fn download_run_file(
     conn: &mut PgConnection,
     id: i64,
-) -> sqlx::Result<Option<(String, Vec<u8>)>> {
+) -> sqlx::Result<Option<(String, i64)>> {
     let row = sqlx::query!(
         "UPDATE payment_runs SET downloads = downloads + 1, last_download_at = now()
-         WHERE id = $1 RETURNING number, file",
+         WHERE id = $1 RETURNING number, file_id",
         id
     )
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|r| (r.number, r.file)))
+    Ok(row.map(|r| (r.number, r.file_id)))
 }
 
 /// Books a paid amount against the grant's commitments per Haushaltsjahr: the year of the

@@ -20,6 +20,7 @@ use super::sepa::{self, Debtor, Transfer};
 use super::views::{self, PayoutLine};
 use super::workflow::{self, Acting, Input};
 use crate::accounts::{CurrentUser, Reviewer};
+use crate::applications::documents;
 use crate::audit::{self, Subject};
 use crate::error::AppError;
 use crate::locale;
@@ -201,6 +202,7 @@ async fn create_run(
         transfers: transfers(&debtor.programme_name, &payouts),
     };
     let file = sepa::pain_001_001_09(&run);
+    let file_id = documents::keep(&mut tx, &app.files, file.as_bytes()).await?;
     let run_id = db::insert_run(
         &mut tx,
         &NewRun {
@@ -209,7 +211,7 @@ async fn create_run(
             execution_date,
             transfers: i32::try_from(payouts.len()).unwrap_or(i32::MAX),
             total: run.total(),
-            file: file.as_bytes(),
+            file_id,
             created_by: user.id,
         },
     )
@@ -327,7 +329,7 @@ async fn run_file(
 ) -> Result<Response, AppError> {
     let mut tx = app.db.begin().await?;
     find_run(&mut tx, &user, id).await?;
-    let (number, file) = db::download_run_file(&mut tx, id)
+    let (number, file_id) = db::download_run_file(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     audit::record(
@@ -338,12 +340,17 @@ async fn run_file(
         json!({}),
     )
     .await?;
-    tx.commit().await?;
-    Ok(download(
+    let name = format!("{number}.pain.001.001.09.xml");
+    let file = documents::download(
+        &app,
+        &mut tx,
+        file_id,
         "application/xml; charset=utf-8",
-        &format!("{number}.pain.001.001.09.xml"),
-        file,
-    ))
+        &name,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(file)
 }
 
 async fn mark_paid(

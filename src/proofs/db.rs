@@ -535,7 +535,7 @@ pub async fn settlement(
                   s.granted_cents, s.final_grant_cents, s.paid_cents, s.balance_cents,
                   s.interest_cents, s.interest_until, s.repayment_due_on, s.proposed_by, s.proposed_at,
                   p.display_name AS proposed_by_name, c.display_name AS "settled_by_name?",
-                  s.settled_at, s.settle_note, s.notice_pdf IS NOT NULL AS "has_notice!"
+                  s.settled_at, s.settle_note, s.notice_id IS NOT NULL AS "has_notice!"
            FROM settlements s
            JOIN users p ON p.id = s.proposed_by
            LEFT JOIN users c ON c.id = s.settled_by
@@ -579,17 +579,17 @@ pub async fn settle_settlement(
     state: crate::review::model::DecisionState,
     by: i64,
     note: &str,
-    notice: Option<&[u8]>,
+    notice_id: Option<i64>,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         "UPDATE settlements SET state = $2, settled_by = $3, settled_at = now(), settle_note = $4,
-                notice_pdf = $5
+                notice_id = $5
          WHERE id = $1 AND state = $6",
         id,
         state as _,
         by,
         note,
-        notice,
+        notice_id,
         crate::review::model::DecisionState::Proposed as _,
     )
     .execute(conn)
@@ -612,13 +612,14 @@ pub async fn link_final_payout(
     Ok(())
 }
 
+/// The settlement notice of the application's grant (a kept document).
 pub async fn settlement_notice(
     conn: &mut PgConnection,
     application_id: i64,
-) -> sqlx::Result<Option<Vec<u8>>> {
+) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar!(
-        r#"SELECT s.notice_pdf AS "pdf!" FROM settlements s JOIN proofs p ON p.id = s.proof_id
-           WHERE p.application_id = $1 AND s.notice_pdf IS NOT NULL"#,
+        r#"SELECT s.notice_id AS "notice_id!" FROM settlements s JOIN proofs p ON p.id = s.proof_id
+           WHERE p.application_id = $1 AND s.notice_id IS NOT NULL"#,
         application_id
     )
     .fetch_optional(conn)

@@ -23,6 +23,7 @@ use super::workflow::{self, About, ProofTransition};
 use crate::accounts::{CurrentUser, Reviewer};
 use crate::amendments::db::GrantTerms;
 use crate::applications::db::ApplicationRow;
+use crate::applications::documents;
 use crate::applications::model::Transition;
 use crate::audit::{self, Subject};
 use crate::error::AppError;
@@ -658,13 +659,14 @@ async fn confirm(
     let pdf = tokio::task::spawn_blocking(move || notice::render(&letter))
         .await
         .map_err(anyhow::Error::from)??;
+    let notice_id = documents::keep(&mut tx, &app.files, &pdf).await?;
     if !db::settle_settlement(
         &mut tx,
         s.id,
         DecisionState::Confirmed,
         user.id,
         "",
-        Some(&pdf),
+        Some(notice_id),
     )
     .await?
     {
@@ -858,12 +860,9 @@ async fn final_notice(
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     let c = case_of(&mut conn, &user, id, false).await?;
-    let pdf = db::settlement_notice(&mut conn, c.proof.application_id)
+    let notice = db::settlement_notice(&mut conn, c.proof.application_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(crate::web::download(
-        "application/pdf",
-        &format!("Schlussbescheid-{}.pdf", c.terms.reference),
-        pdf,
-    ))
+    let name = format!("Schlussbescheid-{}.pdf", c.terms.reference);
+    documents::download(&app, &mut conn, notice, "application/pdf", &name).await
 }

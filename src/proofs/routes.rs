@@ -980,12 +980,10 @@ async fn final_notice(
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     let g = grant(&mut conn, &user, id, false).await?;
-    let pdf = db::settlement_notice(&mut conn, id)
+    let notice = db::settlement_notice(&mut conn, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(crate::web::download(
-        "application/pdf",
-        &format!("Schlussbescheid-{}.pdf", g.terms.reference),
-        pdf,
-    ))
+    let name = format!("Schlussbescheid-{}.pdf", g.terms.reference);
+    crate::applications::documents::download(&app, &mut conn, notice, "application/pdf", &name)
+        .await
 }

@@ -477,16 +477,16 @@ pub async fn settle(
     state: DecisionState,
     settled_by: i64,
     note: &str,
-    notice_pdf: Option<&[u8]>,
+    notice_id: Option<i64>,
 ) -> sqlx::Result<()> {
     sqlx::query!(
-        "UPDATE decisions SET state = $2, settled_by = $3, settled_at = now(), settle_note = $4, notice_pdf = $5
+        "UPDATE decisions SET state = $2, settled_by = $3, settled_at = now(), settle_note = $4, notice_id = $5
          WHERE id = $1 AND state = $6",
         decision_id,
         state as _,
         settled_by,
         note,
-        notice_pdf,
+        notice_id,
         DecisionState::Proposed as _,
     )
     .execute(conn)
@@ -494,21 +494,23 @@ pub async fn settle(
     Ok(())
 }
 
-/// Stores a confirmed decision's notice rendered again (see `decisions::reissue_notice`).
+/// Points a confirmed decision at its notice rendered again (see `decisions::reissue_notice`);
+/// returns the notice it replaced.
 pub async fn replace_notice(
     conn: &mut PgConnection,
     decision_id: i64,
-    notice_pdf: &[u8],
-) -> sqlx::Result<()> {
-    sqlx::query!(
-        "UPDATE decisions SET notice_pdf = $2 WHERE id = $1 AND state = $3",
+    notice_id: i64,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(
+        r#"UPDATE decisions d SET notice_id = $2 FROM decisions old
+            WHERE d.id = $1 AND old.id = d.id AND d.state = $3
+        RETURNING old.notice_id AS "replaced!""#,
         decision_id,
-        notice_pdf,
+        notice_id,
         DecisionState::Confirmed as _,
     )
-    .execute(conn)
-    .await?;
-    Ok(())
+    .fetch_optional(conn)
+    .await
 }
 
 /// What a notice needs besides the decision: the round's rules and texts, the programme's.

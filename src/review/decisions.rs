@@ -20,7 +20,9 @@ use super::model::{DecisionState, GrantLimits, Outcome, ProposalForm, ValidPropo
 use super::notice::{self, Notice};
 use crate::accounts::CurrentUser;
 use crate::applications::db::ApplicationRow;
+use crate::applications::documents;
 use crate::applications::model::{Status, Transition};
+use crate::applications::store::FileStore;
 use crate::applications::workflow::{self, Input, TransitionError};
 use crate::audit;
 use crate::audit::Subject;
@@ -305,7 +307,11 @@ fn notice_of(
 
 /// Renders the notice of an application's confirmed decision again, dated and signed as the
 /// decision was settled: for a history whose days were moved afterwards (the demo's).
-pub async fn reissue_notice(conn: &mut sqlx::PgConnection, id: i64) -> anyhow::Result<()> {
+pub async fn reissue_notice(
+    conn: &mut sqlx::PgConnection,
+    files: &FileStore,
+    id: i64,
+) -> anyhow::Result<()> {
     use anyhow::Context;
     let row = crate::applications::db::find(conn, id)
         .await?
@@ -323,7 +329,10 @@ pub async fn reissue_notice(conn: &mut sqlx::PgConnection, id: i64) -> anyhow::R
     let signed_by = decision.settler.clone().unwrap_or_default();
     let notice = notice_of(&row, &ctx, &decision, (&signed_by, settled_at), sender);
     let pdf = tokio::task::spawn_blocking(move || notice::render(&notice)).await??;
-    db::replace_notice(conn, decision.id, &pdf).await?;
+    let reissued = documents::keep(conn, files, &pdf).await?;
+    if let Some(replaced) = db::replace_notice(conn, decision.id, reissued).await? {
+        documents::forget(conn, replaced).await?;
+    }
     Ok(())
 }
 
@@ -379,13 +388,14 @@ async fn confirm(
     let pdf = tokio::task::spawn_blocking(move || notice::render(&notice))
         .await
         .map_err(anyhow::Error::from)??;
+    let notice_id = documents::keep(&mut tx, &app.files, &pdf).await?;
     db::settle(
         &mut tx,
         decision.id,
         DecisionState::Confirmed,
         user.id,
         "",
-        Some(&pdf),
+        Some(notice_id),
     )
     .await?;
     let approve = decision.outcome == Outcome::Approve;
@@ -511,5 +521,5 @@ async fn notice_pdf(
 ) -> Result<Response, AppError> {
     let mut conn = app.db.acquire().await?;
     let row = case_of(&mut conn, &user, id, false).await?;
-    crate::applications::downloads::notice(&mut conn, &row).await
+    crate::applications::downloads::notice(&app, &mut conn, &row).await
 }

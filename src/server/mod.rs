@@ -61,8 +61,9 @@ const INCOMING_MAX_AGE: Duration = Duration::from_secs(3600);
 const ORPHAN_MIN_AGE: Duration = Duration::from_secs(24 * 3600);
 
 /// Background jobs that run inside `serve`: mail delivery, the database's health, and at start
-/// and every ten minutes the pruning of dead sessions, the sweeps of unfinished uploads and of
-/// kept files no record names, and the deadline reminders. Each stops when the token is cancelled.
+/// and every ten minutes the pruning of dead sessions, the move of documents issued before they
+/// were kept in the file store, the sweeps of unfinished uploads and of kept files no record
+/// names, and the deadline reminders. Each stops when the token is cancelled.
 pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> {
     let mut workers = JoinSet::new();
     let mail = Worker::new(
@@ -101,6 +102,11 @@ pub fn spawn_workers(state: &AppState, stop: &CancellationToken) -> JoinSet<()> 
                 Ok(0) => {}
                 Ok(removed) => tracing::info!(removed, "removed files of unfinished uploads"),
                 Err(e) => tracing::warn!(error = %e, "sweeping unfinished uploads failed"),
+            }
+            match applications::documents::move_into_store(&app.db, &app.files).await {
+                Ok(0) => {}
+                Ok(moved) => tracing::info!(moved, "moved issued documents from the database into the file store"),
+                Err(e) => tracing::warn!(error = %e, "moving issued documents into the file store failed"),
             }
             match applications::uploads::sweep_orphans(&app, ORPHAN_MIN_AGE).await {
                 Ok(0) => {}

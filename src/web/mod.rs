@@ -349,9 +349,6 @@ pub fn redirect_refused(
     )
 }
 
-/// Only paths on this site may be redirect targets (no `//evil.example`, no `https://…`).
-/// Browsers drop tabs and newlines from URLs, so "/\t/evil.example" would become
-/// "//evil.example": control characters and backslashes are refused outright.
 /// A file the portal made, as a download: `name` (ASCII) suggested for saving, never cached.
 pub fn download(
     content_type: &str,
@@ -373,6 +370,9 @@ pub fn download(
         .into_response()
 }
 
+/// Only paths on this site may be redirect targets (no `//evil.example`, no `https://…`).
+/// Browsers drop tabs and newlines from URLs, so "/\t/evil.example" would become
+/// "//evil.example": control characters and backslashes are refused outright.
 pub fn safe_redirect_target(next: &str) -> Option<&str> {
     let ok = next.starts_with('/')
         && !next[1..].starts_with('/')

@@ -509,8 +509,10 @@ async fn grant_with_payouts(app: &TestApp, other_reviewer: i64) -> (i64, i64, i6
         assert_eq!(filed.status, StatusCode::SEE_OTHER);
     }
     let run: i64 = sqlx::query_scalar(
-        "INSERT INTO payment_runs (programme_id, number, execution_date, transfers, total_cents, file, created_by)
-         SELECT id, 'ZL-2099-0001', current_date + 1, 1, 200000, 'x'::bytea, $1 FROM programmes LIMIT 1 RETURNING id",
+        "WITH file AS (INSERT INTO stored_documents (content, size_bytes) VALUES ('x', 1) RETURNING id)
+         INSERT INTO payment_runs (programme_id, number, execution_date, transfers, total_cents, file_id, created_by)
+         SELECT p.id, 'ZL-2099-0001', current_date + 1, 1, 200000, file.id, $1
+         FROM programmes p, file LIMIT 1 RETURNING id",
     )
     .bind(other_reviewer)
     .fetch_one(&app.pool)
@@ -566,9 +568,11 @@ async fn amendments(app: &TestApp, grant: i64, other_reviewer: i64) -> (i64, i64
             .unwrap();
         if ids.is_empty() {
             sqlx::query(
-                "UPDATE amendments SET status = 'approved', approve = true, proposed_at = now(),
+                "WITH doc AS (INSERT INTO stored_documents (content, size_bytes)
+                               VALUES ('%PDF-1.7', 8) RETURNING id)
+                 UPDATE amendments SET status = 'approved', approve = true, proposed_at = now(),
                         proposed_by = (SELECT id FROM users WHERE email = 'pruefung@demo.foerderportal.example'),
-                        settled_by = $2, settled_at = now(), notice_pdf = '%PDF-1.7'::bytea
+                        settled_by = $2, settled_at = now(), notice_id = (SELECT id FROM doc)
                  WHERE id = $1",
             )
             .bind(id)

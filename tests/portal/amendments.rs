@@ -157,7 +157,9 @@ async fn an_extension_is_decided_with_four_eyes_and_a_small_shift_is_only_notifi
             .contains("Vier-Augen-Prinzip")
     );
     let forced = sqlx::query(
-        "UPDATE amendments SET status = 'approved', settled_by = proposed_by, settled_at = now(), notice_pdf = 'x'",
+        "WITH doc AS (INSERT INTO stored_documents (content, size_bytes) VALUES ('x', 1) RETURNING id)
+         UPDATE amendments SET status = 'approved', settled_by = proposed_by, settled_at = now(),
+                notice_id = (SELECT id FROM doc)",
     )
     .execute(&app.pool)
     .await;

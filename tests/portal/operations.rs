@@ -686,13 +686,7 @@ async fn the_demo_grants_after_the_award_are_built_through_the_state_machines_wi
         }
         assert_eq!(events, expected, "{title}");
         // The notice was issued again with the decision's (moved) day.
-        let pdf: Vec<u8> = sqlx::query_scalar(
-            "SELECT notice_pdf FROM decisions WHERE application_id = $1 AND state = 'confirmed'",
-        )
-        .bind(id)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+        let pdf = app.document(crate::review::CONFIRMED_NOTICE, *id).await;
         let day = foerderportal::locale::day(
             foerderportal::locale::today() - time::Duration::days(i64::from(*decided)),
         );
@@ -759,12 +753,18 @@ async fn the_demo_grants_after_the_award_are_built_through_the_state_machines_wi
         assert_eq!(count(action), expected, "{action} in {actions:?}");
     }
     // Settled with four eyes and its Schlussbescheid; the change decided with four eyes.
-    let (proposed, settled, repayment, pdf): (i64, i64, i64, Vec<u8>) = sqlx::query_as(
-        "SELECT proposed_by, settled_by, -balance_cents, notice_pdf FROM settlements WHERE state = 'confirmed'",
+    let (settlement, proposed, settled, repayment): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT id, proposed_by, settled_by, -balance_cents FROM settlements WHERE state = 'confirmed'",
     )
     .fetch_one(&app.pool)
     .await
     .unwrap();
+    let pdf = app
+        .document(
+            "SELECT notice_id FROM settlements WHERE id = $1",
+            settlement,
+        )
+        .await;
     assert_eq!((proposed, settled), (first, second));
     assert_eq!(repayment, 400_000, "72.000 € paid, 80 % of 85.000 € proven");
     let text = crate::review::pdf_text(&pdf);

@@ -83,12 +83,13 @@ pub async fn approved_grant(app: &TestApp, granted: Cents) -> i64 {
     let id = complete_application(app, &clerk).await;
     assert_eq!(submit(&clerk, id).await.status, StatusCode::SEE_OTHER);
     sqlx::query(
-        "INSERT INTO decisions (application_id, outcome, granted_cents, eligible_cents, period_start,
-                                period_end, state, proposed_by, settled_by, settled_at, notice_pdf)
+        "WITH doc AS (INSERT INTO stored_documents (content, size_bytes) VALUES ('%PDF-1.7', 8) RETURNING id)
+         INSERT INTO decisions (application_id, outcome, granted_cents, eligible_cents, period_start,
+                                period_end, state, proposed_by, settled_by, settled_at, notice_id)
          SELECT $1, 'approve', $2, $2 * 5 / 4, current_date, current_date + 365, 'confirmed',
                 (SELECT id FROM users WHERE email = 'pruefung@demo.foerderportal.example'),
                 (SELECT id FROM users WHERE email = 'zweitpruefung@demo.foerderportal.example'),
-                now(), '%PDF-1.7'::bytea",
+                now(), doc.id FROM doc",
     )
     .bind(id)
     .bind(granted.get())

@@ -39,10 +39,11 @@ pub async fn paid_grant(app: &TestApp, paid: i64, days_ago: i64) -> i64 {
         "WITH reviewers AS (
              SELECT (SELECT id FROM users WHERE email = 'pruefung@demo.foerderportal.example') AS first,
                     (SELECT id FROM users WHERE email = 'zweitpruefung@demo.foerderportal.example') AS second),
+         file AS (INSERT INTO stored_documents (content, size_bytes) VALUES ('x', 1) RETURNING id),
          run AS (
-             INSERT INTO payment_runs (programme_id, number, execution_date, transfers, total_cents, file, created_by, paid_by, paid_at)
-             SELECT p.id, 'ZL-2025-0001', current_date - $3::int, 1, $2, 'x'::bytea, r.first, r.first, now() - make_interval(days => $3::int)
-             FROM programmes p, reviewers r LIMIT 1 RETURNING id)
+             INSERT INTO payment_runs (programme_id, number, execution_date, transfers, total_cents, file_id, created_by, paid_by, paid_at)
+             SELECT p.id, 'ZL-2025-0001', current_date - $3::int, 1, $2, file.id, r.first, r.first, now() - make_interval(days => $3::int)
+             FROM programmes p, reviewers r, file LIMIT 1 RETURNING id)
          INSERT INTO payout_requests (application_id, number, status, requested_cents, approved_cents,
                                       account_holder, iban, submitted_by, submitted_at, submission_key,
                                       checked_by, checked_at, ordered_by, ordered_at, run_id, paid_at)
@@ -289,7 +290,9 @@ async fn costs_ten_percent_below_plan_end_in_a_repayment_with_interest_exact_to_
     let own = first.follow(&own).await;
     assert!(own.text("#abrechnung-error").contains("Vier-Augen-Prinzip"));
     let forced = sqlx::query(
-        "UPDATE settlements SET state = 'confirmed', settled_by = proposed_by, settled_at = now(), notice_pdf = 'x'",
+        "WITH doc AS (INSERT INTO stored_documents (content, size_bytes) VALUES ('x', 1) RETURNING id)
+         UPDATE settlements SET state = 'confirmed', settled_by = proposed_by, settled_at = now(),
+                notice_id = (SELECT id FROM doc)",
     )
     .execute(&app.pool)
     .await;

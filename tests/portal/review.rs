@@ -788,13 +788,7 @@ async fn no_notice_is_issued_without_the_legal_texts_which_admins_keep_and_previ
         "{}",
         confirmed.body
     );
-    let (notice,): (Vec<u8>,) = sqlx::query_as(
-        "SELECT notice_pdf FROM decisions WHERE application_id = $1 AND state = 'confirmed'",
-    )
-    .bind(id)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let notice = app.document(CONFIRMED_NOTICE, id).await;
     let text = pdf_text(&notice);
     assert!(text.contains("Verwaltungsgericht Gera"), "{text}");
     assert!(
@@ -859,19 +853,17 @@ async fn the_decision_asks_for_the_address_the_directory_lacks_and_the_notice_ca
         .submit(&decision, "form[action$='/bestaetigen']", &[])
         .await;
     assert!(confirmed.refusal().is_none(), "{:?}", confirmed.refusal());
-    let (notice,): (Vec<u8>,) = sqlx::query_as(
-        "SELECT notice_pdf FROM decisions WHERE application_id = $1 AND state = 'confirmed'",
-    )
-    .bind(id)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let notice = app.document(CONFIRMED_NOTICE, id).await;
     assert!(
         pdf_text(&notice).contains("Kyffhäuserkreis Markt 8 99706 Sondershausen"),
         "{}",
         pdf_text(&notice)
     );
 }
+
+/// Names the notice of an application's confirmed decision, for [`TestApp::document`].
+pub const CONFIRMED_NOTICE: &str =
+    "SELECT notice_id FROM decisions WHERE application_id = $1 AND state = 'confirmed'";
 
 /// The text of a PDF, as poppler's `pdftotext` reads it.
 pub fn pdf_text(pdf: &[u8]) -> String {

@@ -167,3 +167,119 @@ async fn files_no_record_names_are_swept_from_the_directory() {
 async fn files_no_record_names_are_swept_from_the_bucket() {
     orphans_are_swept(Backend::s3().await).await;
 }
+
+/// Notices and payment files are kept in the store like uploads: every one the lived-in demo
+/// issues (award, change and settlement notices, SEPA files) is in the bucket and not in the
+/// database, downloads byte for byte, and the sweep of files no record names leaves it alone.
+/// A document issued before documents moved into the store is served from the database until
+/// the housekeeping moves it.
+#[tokio::test]
+async fn issued_documents_are_kept_in_the_bucket_and_survive_the_sweep() {
+    use foerderportal::applications::documents;
+    let backend = Backend::s3().await;
+    let app = backend.spawn(|_| {}).await;
+    crate::catalogue::lived_in(&app).await;
+    let issued: Vec<(String, i64, Option<String>, bool)> = sqlx::query_as(
+        "WITH issued AS (
+             SELECT 'decision' AS kind, notice_id AS id FROM decisions
+             UNION ALL SELECT 'amendment', notice_id FROM amendments
+             UNION ALL SELECT 'settlement', notice_id FROM settlements
+             UNION ALL SELECT 'payment run', file_id FROM payment_runs)
+         SELECT i.kind, d.id, d.storage_key, d.content IS NULL
+         FROM issued i JOIN stored_documents d ON d.id = i.id ORDER BY d.id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    for kind in ["decision", "amendment", "settlement", "payment run"] {
+        assert!(
+            issued.iter().any(|d| d.0 == kind),
+            "the demo issues a {kind} document"
+        );
+    }
+    let holds_all = |app: &TestApp| {
+        issued
+            .iter()
+            .all(|(_, _, key, _)| backend.holds(app, key.as_deref().unwrap()))
+    };
+    for (kind, id, key, not_in_database) in &issued {
+        assert!(
+            key.is_some() && *not_in_database,
+            "{kind} document {id} is in the store"
+        );
+    }
+    assert!(holds_all(&app));
+
+    // Object stores date their objects to the second.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let state = app.state();
+    foerderportal::applications::uploads::sweep_orphans(&state, std::time::Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert!(holds_all(&app), "the sweep keeps every issued document");
+
+    let clerk = app.sign_in_as(Role::Clerk).await;
+    let grant: i64 = sqlx::query_scalar(
+        "SELECT a.id FROM applications a
+         JOIN decisions d ON d.application_id = a.id AND d.state = 'confirmed'
+         WHERE a.title = 'Digitales Bürgerbüro'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let notice = app.document(crate::review::CONFIRMED_NOTICE, grant).await;
+    assert!(notice.starts_with(b"%PDF"));
+    let path = format!("/antraege/{grant}/bescheid.pdf");
+    assert_eq!(
+        clerk.download(&path).await,
+        (StatusCode::OK, notice.clone())
+    );
+    let reviewer = app.sign_in_as(Role::Reviewer).await;
+    let run: i64 = sqlx::query_scalar("SELECT min(id) FROM payment_runs")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let file = app
+        .document("SELECT file_id FROM payment_runs WHERE id = $1", run)
+        .await;
+    let (status, downloaded) = reviewer
+        .download(&format!("/pruefung/zahllaeufe/{run}/pain001.xml"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        downloaded == file && file.starts_with(b"<?xml"),
+        "the SEPA file intact"
+    );
+
+    // As migration 23 leaves a notice issued before: its bytes in the database.
+    let id: i64 = sqlx::query_scalar(
+        "UPDATE stored_documents SET content = $2, storage_key = NULL
+         WHERE id = (SELECT notice_id FROM decisions WHERE application_id = $1 AND state = 'confirmed')
+         RETURNING id",
+    )
+    .bind(grant)
+    .bind(&notice)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        clerk.download(&path).await,
+        (StatusCode::OK, notice.clone())
+    );
+    let moved = documents::move_into_store(&state.db, &state.files)
+        .await
+        .unwrap();
+    assert_eq!(moved, 1);
+    let (key, in_database): (Option<String>, bool) = sqlx::query_as(
+        "SELECT storage_key, content IS NOT NULL FROM stored_documents WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(
+        !in_database && backend.holds(&app, &key.unwrap()),
+        "moved into the bucket"
+    );
+    assert_eq!(clerk.download(&path).await, (StatusCode::OK, notice));
+}

@@ -296,6 +296,36 @@ impl TestApp {
         AppState::new(self.pool.clone(), self.config.clone(), mailer).expect("app state")
     }
 
+    /// The bytes of an issued document (a notice, a payment file) that `query` names by its id,
+    /// read where the portal keeps them.
+    pub async fn document(&self, query: &str, bind: i64) -> Vec<u8> {
+        use futures_util::TryStreamExt;
+        let id: i64 = sqlx::query_scalar(query)
+            .bind(bind)
+            .fetch_one(&self.pool)
+            .await
+            .expect("the document's id");
+        let (key, content): (Option<String>, Option<Vec<u8>>) =
+            sqlx::query_as("SELECT storage_key, content FROM stored_documents WHERE id = $1")
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await
+                .expect("the document");
+        if let Some(content) = content {
+            return content;
+        }
+        let files = foerderportal::applications::store::FileStore::from_config(&self.config)
+            .expect("the file store");
+        let chunks: Vec<_> = files
+            .open(&key.expect("a kept document"))
+            .await
+            .expect("the document's file")
+            .try_collect()
+            .await
+            .expect("the document's bytes");
+        chunks.concat()
+    }
+
     /// A connection pool as the server's superuser, for tests that change the schema (which
     /// the portal's own role may not).
     pub async fn owner_pool(&self) -> PgPool {
