@@ -112,6 +112,13 @@ pub fn app(state: AppState) -> Router {
             state.metrics.clone(),
             web::metrics::record,
         ))
+        .layer(from_fn_with_state(
+            (
+                state.config.upload_limit_bytes,
+                state.config.request_timeout,
+            ),
+            web::middleware::drain_unread_body,
+        ))
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::COOKIE,
             header::AUTHORIZATION,

@@ -175,6 +175,74 @@ pub async fn distrust_client_request_id(mut req: Request, next: Next) -> Respons
     next.run(req).await
 }
 
+/// Reads what an answer left unread of the request body before the answer goes out, up to
+/// `limit` bytes and for at most `patience`. A request refused before its body was read — an upload after the session
+/// ended, a failed cross-site check, a form over the form limit — would otherwise close the
+/// connection with the body still arriving: a proxy that sends the whole body before it reads
+/// the answer (nginx) gets a broken pipe and shows its own 502, and a browser may see a reset
+/// instead of the German page.
+pub async fn drain_unread_body(
+    State((limit, patience)): State<(usize, std::time::Duration)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use futures_util::StreamExt;
+    use hyper::body::Body as _;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if request.body().is_end_stream() || declared.is_some_and(|n| n > limit) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let shared = SharedBody(Arc::new(std::sync::Mutex::new(Some(body))));
+    let left = Arc::clone(&shared.0);
+    let response = next
+        .run(Request::from_parts(parts, axum::body::Body::new(shared)))
+        .await;
+    let rest = left
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    if let Some(rest) = rest {
+        let drain = async {
+            let (mut rest, mut read) = (rest.into_data_stream(), 0);
+            while let Some(Ok(chunk)) = rest.next().await {
+                read += chunk.len();
+                if read > limit {
+                    break;
+                }
+            }
+        };
+        // A client too slow to finish its body gets the answer and a closed connection.
+        let _ = tokio::time::timeout(patience, drain).await;
+    }
+    response
+}
+
+/// The request body as the handler reads it, while the middleware keeps hold of what is left.
+struct SharedBody(Arc<std::sync::Mutex<Option<axum::body::Body>>>);
+
+impl hyper::body::Body for SharedBody {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let mut body = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match body.as_mut() {
+            Some(body) => std::pin::Pin::new(body).poll_frame(cx),
+            None => std::task::Poll::Ready(None),
+        }
+    }
+}
+
 fn append_cookie(response: &mut Response, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         response.headers_mut().append(header::SET_COOKIE, v);

@@ -57,6 +57,19 @@ async fn error_pages_pass_axe() {
     assert_eq!(browser.text("h1").await, "Kein Zugriff");
     browser.assert_accessible().await;
 
+    // nginx's own pages (deploy/nginx), which the portal publishes with its static files.
+    let version = app.state().assets.version.clone();
+    for (page, heading) in [
+        ("413", "Die Anfrage ist zu groß"),
+        ("502", "Das Förderportal ist gerade nicht erreichbar"),
+    ] {
+        browser
+            .goto(&app.url(&format!("/static/{version}/nginx/{page}.html")))
+            .await;
+        assert_eq!(browser.text("h1").await, heading);
+        browser.assert_accessible().await;
+    }
+
     // 500: the database lost a table.
     sqlx::query("DROP TABLE programme_contacts")
         .execute(&app.owner_pool().await)

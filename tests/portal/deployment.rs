@@ -121,6 +121,10 @@ fn site_for_test(dir: &Path, http: u16, https: u16, upstream: u16) -> String {
         ),
         ("/etc/ssl/foerderportal/", format!("{dir}/")),
         ("/var/log/nginx/", format!("{dir}/")),
+        (
+            "/usr/share/foerderportal/static/",
+            format!("{}/static/", env!("CARGO_MANIFEST_DIR")),
+        ),
     ] {
         assert!(site.contains(from), "the site has {from}");
         site = site.replace(from, &to);
@@ -239,7 +243,7 @@ async fn nginx_takes_the_site_and_passes_the_real_client_and_the_upload_limit() 
         return;
     };
     let loopback: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
-    let app = TestApp::spawn_with(|c| {
+    let mut app = TestApp::spawn_with(|c| {
         c.trusted_proxies = loopback;
         c.allowed_hosts = vec!["foerderportal.example.de".into()];
     })
@@ -318,27 +322,50 @@ async fn nginx_takes_the_site_and_passes_the_real_client_and_the_upload_limit() 
             .expect("the failed login is recorded");
     assert_eq!(client, "127.0.0.2");
 
-    // A form within the portal's form limit reaches the portal (which decides on it); a body
-    // beyond its largest upload is refused by nginx already. (Between the two the portal
-    // answers before reading the body, which nginx reports as 502: hostile requests only.)
+    // A form within the portal's form limit reaches the portal (which decides on it); so does
+    // a body over the form limit, and one the portal refuses before reading it (no session):
+    // the portal reads what it left before it answers, so nginx never finds the connection
+    // closed while it still sends (its 502). A body beyond the largest upload is refused by
+    // nginx already.
     let limit = app.config.upload_limit_bytes;
-    for (size, by_nginx) in [(1024 * 1024, false), (limit + 1024 * 1024, true)] {
+    let mib = 1024 * 1024;
+    for (path, size, expected) in [
+        ("/anmelden", mib, None),
+        ("/anmelden", 5 * mib, Some(413)),
+        ("/konto/passwort", 10 * mib, Some(303)),
+        ("/antraege/1/anlagen", limit - mib, Some(303)),
+        ("/anmelden", limit + mib, Some(413)),
+    ] {
         let file = dir.join("body.bin");
         std::fs::write(&file, vec![b'x'; size]).unwrap();
         let data = format!("@{}", file.display());
-        let answer = curl(https, "/anmelden", &["--data-binary", &data]).await;
+        let answer = curl(https, path, &["--data-binary", &data]).await;
+        let by_nginx = size > limit;
         assert_eq!(
             answer.headers.contains_key("x-request-id"),
             !by_nginx,
-            "{size} bytes: {} {}",
+            "{path}, {size} bytes: {} {}",
             answer.status,
             answer.body
         );
-        assert!(answer.status < 500, "{size} bytes: {}", answer.status);
+        assert!(
+            answer.status < 500,
+            "{path}, {size} bytes: {}",
+            answer.status
+        );
+        if let Some(status) = expected {
+            assert_eq!(answer.status, status, "{path}, {size} bytes");
+        }
         if by_nginx {
-            assert_eq!(answer.status, 413);
+            assert!(answer.body.contains("Die Anfrage ist zu groß"), "{}", answer.body);
         }
     }
+    // With no instance answering, nginx says so in German too.
+    app.stop.cancel();
+    let _ = (&mut app.server).await;
+    let down = curl(https, "/antraege", &[]).await;
+    assert_eq!(down.status, 502);
+    assert!(down.body.contains("gerade nicht erreichbar"), "{}", down.body);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
