@@ -31,17 +31,13 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
     let portal = Portal::start("applications", &[]).await?;
-    let result = run(
-        &portal.base,
-        Duration::from_secs(common::seconds()),
-        submits,
-    )
-    .await;
+    let result = run(&portal, Duration::from_secs(common::seconds()), submits).await;
     portal.stop().await?;
     result
 }
 
-async fn run(base: &str, duration: Duration, submits: usize) -> anyhow::Result<()> {
+async fn run(portal: &Portal, duration: Duration, submits: usize) -> anyhow::Result<()> {
+    let base = portal.base.as_str();
     let mut clerks = Vec::new();
     for _ in 0..CLIENTS {
         let client = common::client()?;
@@ -53,6 +49,7 @@ async fn run(base: &str, duration: Duration, submits: usize) -> anyhow::Result<(
     }
 
     // Saves.
+    let before = portal.cpu();
     let deadline = Instant::now() + duration;
     let tasks: Vec<_> = clerks
         .iter()
@@ -82,6 +79,11 @@ async fn run(base: &str, duration: Duration, submits: usize) -> anyhow::Result<(
         median_ms(&mut saves),
         percentile_ms(&mut saves, 95)
     );
+    // Each save is a page view and a post.
+    println!(
+        "  {}",
+        before.ms_per_operation(&portal.cpu(), saves.len()).report()
+    );
 
     // Submits: complete the applications first (not timed), then submit them all at once.
     let mut prepared = Vec::new();
@@ -92,7 +94,7 @@ async fn run(base: &str, duration: Duration, submits: usize) -> anyhow::Result<(
         }
         prepared.push((clerk.clone(), ids));
     }
-    let started = Instant::now();
+    let (started, before) = (Instant::now(), portal.cpu());
     let tasks: Vec<_> = prepared
         .into_iter()
         .map(|(clerk, ids)| {
@@ -117,6 +119,13 @@ async fn run(base: &str, duration: Duration, submits: usize) -> anyhow::Result<(
         submitted.len() as f64 / elapsed.as_secs_f64(),
         median_ms(&mut submitted),
         percentile_ms(&mut submitted, 95)
+    );
+    // Each submission is the check page and the post.
+    println!(
+        "  {}",
+        before
+            .ms_per_operation(&portal.cpu(), submitted.len())
+            .report()
     );
     Ok(())
 }

@@ -33,6 +33,7 @@ async fn main() -> anyhow::Result<()> {
     let dashboard = format!("{}/pruefung", portal.base);
     let mut quiet = common::hammer(&reviewers, &dashboard, duration).await?;
     let (before, _) = portal.memory_mib();
+    let cpu_before = portal.cpu();
     let (result, during) = tokio::join!(
         logins(&portal.base, duration),
         common::hammer(&reviewers, &dashboard, duration)
@@ -47,6 +48,15 @@ async fn main() -> anyhow::Result<()> {
         median_ms(&mut quiet),
         median_ms(&mut during),
         during_p99 / quiet_p99
+    );
+    // CPU seconds per second of the storm: how many of the two cores each part kept busy.
+    let busy = cpu_before.ms_per_operation(&portal.cpu(), 1);
+    let seconds = duration.as_secs_f64();
+    println!(
+        "cores busy during the storm: server {:.2} (hashes included), PostgreSQL {:.2}, load generator {:.2}",
+        busy.server / 1000.0 / seconds,
+        busy.postgres / 1000.0 / seconds,
+        busy.bench / 1000.0 / seconds
     );
     let (after, peak) = portal.memory_mib();
     tokio::time::sleep(Duration::from_secs(5)).await;

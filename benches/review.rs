@@ -7,7 +7,9 @@
 //! clients. With 100,000: the dashboard unfiltered, with each single filter, and the statistics,
 //! from 32 concurrent clients. Every client is a signed-in reviewer that asks again as soon as
 //! it has its answer (a closed loop, like wrk). Reported per page: requests per second, median,
-//! p95 and p99 latency.
+//! p95 and p99 latency, and the CPU milliseconds each request cost the server, PostgreSQL and
+//! this load generator (so what two cores can give at most: 2,000 ms ÷ their sum). `/konto`, a
+//! signed-in page with no data of its own, is the floor for any signed-in page.
 // Reports: counts and durations as floating-point rates and milliseconds.
 #![allow(clippy::cast_precision_loss)]
 
@@ -29,8 +31,8 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(3);
     let duration = Duration::from_secs(seconds);
     println!(
-        "{:<66} {:>8} {:>9} {:>8} {:>8}",
-        "page", "req/s", "median ms", "p95 ms", "p99 ms"
+        "{:<66} {:>8} {:>9} {:>8} {:>8} {:>21}",
+        "page", "req/s", "median ms", "p95 ms", "p99 ms", "CPU ms: srv/pg/load"
     );
     let small = Portal::start("review_10k", &["--applications", "10000"]).await?;
     let result = measure(&small, 8, &small_pages(&small).await?, duration).await;
@@ -69,6 +71,7 @@ async fn large_pages(portal: &Portal) -> anyhow::Result<Vec<String>> {
     .fetch_one(&mut db)
     .await?;
     Ok(vec![
+        "/konto".to_string(),
         "/pruefung".to_string(),
         format!("/pruefung?runde={round}"),
         "/pruefung?status=in_review".into(),
@@ -96,14 +99,19 @@ async fn measure(
         let url = format!("{}{page}", portal.base);
         // Warm up (connection pools, caches, plans), then measure.
         common::hammer(&clients, &url, Duration::from_millis(300)).await?;
+        let before = portal.cpu();
         let mut latencies = common::hammer(&clients, &url, duration).await?;
+        let cpu = before.ms_per_operation(&portal.cpu(), latencies.len());
         println!(
-            "{:<66} {:>8.0} {:>9.1} {:>8.1} {:>8.1}",
+            "{:<66} {:>8.0} {:>9.1} {:>8.1} {:>8.1} {:>7.2}/{:.2}/{:.2}",
             format!("{page} ({} clients)", clients.len()),
             latencies.len() as f64 / duration.as_secs_f64(),
             median_ms(&mut latencies),
             percentile_ms(&mut latencies, 95),
-            percentile_ms(&mut latencies, 99)
+            percentile_ms(&mut latencies, 99),
+            cpu.server,
+            cpu.postgres,
+            cpu.bench
         );
     }
     Ok(())

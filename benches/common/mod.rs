@@ -107,6 +107,26 @@ impl Portal {
         (kib("VmRSS:") / 1024.0, kib("VmHWM:") / 1024.0)
     }
 
+    /// CPU time used so far by the server, by PostgreSQL (every `postgres` process on the
+    /// machine) and by this benchmark process: where a measurement's cores went.
+    pub fn cpu(&self) -> Cpu {
+        let postgres = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+            .filter_map(process_cpu)
+            .filter(|(command, _)| command == "postgres")
+            .map(|(_, seconds)| seconds)
+            .sum();
+        let of = |pid| process_cpu(pid).map_or(0.0, |(_, seconds)| seconds);
+        Cpu {
+            server: of(self.child.id()),
+            postgres,
+            bench: of(std::process::id()),
+        }
+    }
+
     /// Stops the server and drops its database.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         self.child.kill()?;
@@ -252,4 +272,51 @@ pub async fn signed_in(base: &str, email: &str, n: usize) -> anyhow::Result<Vec<
         clients.push(client);
     }
     Ok(clients)
+}
+
+/// CPU seconds (user + system) of processes, as [`Portal::cpu`] reads them.
+#[derive(Clone, Copy, Debug)]
+pub struct Cpu {
+    pub server: f64,
+    pub postgres: f64,
+    pub bench: f64,
+}
+
+impl Cpu {
+    /// The CPU milliseconds per operation from `self` until `later`.
+    pub fn ms_per_operation(&self, later: &Cpu, operations: usize) -> Cpu {
+        let per = |before: f64, after: f64| (after - before) * 1000.0 / operations.max(1) as f64;
+        Cpu {
+            server: per(self.server, later.server),
+            postgres: per(self.postgres, later.postgres),
+            bench: per(self.bench, later.bench),
+        }
+    }
+
+    /// Per-operation figures as a line of a report, with what two cores allow at that cost.
+    pub fn report(&self) -> String {
+        let total = self.server + self.postgres + self.bench;
+        format!(
+            "CPU per operation: server {:.2} ms, PostgreSQL {:.2} ms, load generator {:.2} ms; \
+             {total:.2} ms in all, so two cores allow at most {:.0} per second",
+            self.server,
+            self.postgres,
+            self.bench,
+            2000.0 / total
+        )
+    }
+}
+
+/// A process's command name and CPU seconds (utime + stime) from `/proc/<pid>/stat`.
+fn process_cpu(pid: u32) -> Option<(String, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid …": the name may hold spaces, so split after its closing ")".
+    let (head, rest) = stat.rsplit_once(") ")?;
+    let command = head.split_once(" (")?.1.to_string();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the state.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf only reads its integer argument.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some((command, ticks / per_second))
 }

@@ -589,14 +589,10 @@ pub enum Task {
     Overdue,
 }
 
-/// The figures of one combination of status, category and Landkreis, added up from the tallies
-/// (summed up further in Rust).
+/// The figures of one status, one category or one Landkreis, added up from the tallies.
 #[derive(Debug)]
 pub struct GroupRow {
-    pub status: Status,
-    pub category_code: Option<String>,
-    pub category_title: Option<String>,
-    pub district: Option<String>,
+    pub key: GroupKey,
     pub applications: i64,
     /// Requested by all but withdrawn applications.
     pub requested_cents: i64,
@@ -607,18 +603,35 @@ pub struct GroupRow {
     pub decision_seconds: i64,
 }
 
+/// What a [`GroupRow`] sums over: one status, one category or one Landkreis (each `None` where
+/// the applications have none).
+#[derive(Debug)]
+pub enum GroupKey {
+    Status(Status),
+    Category {
+        code: Option<String>,
+        title: Option<String>,
+    },
+    District(Option<String>),
+}
+
+/// The statistics' three breakdowns in one pass over the tallies (`GROUPING SETS`): a row per
+/// status, per category and per Landkreis, each set summing to the same totals.
 pub async fn statistics_groups(
     conn: &mut PgConnection,
     round: Option<i64>,
 ) -> sqlx::Result<Vec<GroupRow>> {
-    sqlx::query_as!(
-        GroupRow,
-        r#"SELECT g.status AS "status!: _", g.category_code, d.name AS "district?",
-                  (SELECT c.title FROM categories c WHERE c.code = g.category_code ORDER BY c.id LIMIT 1) AS category_title,
+    // GROUPING(status, category, district) sets a bit for each column a row does not group by.
+    const BY_STATUS: i32 = 0b011;
+    const BY_CATEGORY: i32 = 0b101;
+    let rows = sqlx::query!(
+        r#"SELECT g.grouped AS "grouped!", g.status AS "status?: Status", g.category_code,
+                  c.title AS "category_title?", d.name AS "district?",
                   g.applications AS "applications!", g.requested_cents AS "requested_cents!",
                   g.granted_cents AS "granted_cents!", g.decided AS "decided!",
                   g.decision_seconds AS "decision_seconds!"
          FROM (SELECT t.status, t.category_code, t.district_id,
+                      GROUPING(t.status, t.category_code, t.district_id) AS grouped,
                       sum(t.applications)::bigint AS applications,
                       coalesce(sum(t.requested_cents) FILTER (WHERE t.status <> $2), 0)::bigint AS requested_cents,
                       coalesce(sum(t.granted_cents) FILTER (WHERE t.status = ANY($3)), 0)::bigint AS granted_cents,
@@ -626,16 +639,41 @@ pub async fn statistics_groups(
                       sum(t.decision_seconds)::bigint AS decision_seconds
                FROM application_tallies t
                WHERE $1::bigint IS NULL OR t.round_id = $1
-               GROUP BY t.status, t.category_code, t.district_id
+               GROUP BY GROUPING SETS ((t.status), (t.category_code), (t.district_id))
                HAVING sum(t.applications) > 0) g
-         LEFT JOIN municipalities d ON d.id = g.district_id"#,
+         LEFT JOIN municipalities d ON d.id = g.district_id
+         LEFT JOIN (SELECT DISTINCT ON (code) code, title FROM categories ORDER BY code, id) c
+                ON c.code = g.category_code"#,
         round,
         Status::Withdrawn as _,
         // A settled grant was granted too (its final amount is in the settlement figures).
         &[Status::Approved, Status::Settled] as &[Status],
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let key = match (r.grouped, r.status) {
+                (BY_STATUS, Some(status)) => GroupKey::Status(status),
+                // The tallies' status is never NULL.
+                (BY_STATUS, None) => return None,
+                (BY_CATEGORY, _) => GroupKey::Category {
+                    code: r.category_code,
+                    title: r.category_title,
+                },
+                _ => GroupKey::District(r.district),
+            };
+            Some(GroupRow {
+                key,
+                applications: r.applications,
+                requested_cents: r.requested_cents,
+                granted_cents: r.granted_cents,
+                decided: r.decided,
+                decision_seconds: r.decision_seconds,
+            })
+        })
+        .collect())
 }
 
 pub async fn applicant_municipalities(

@@ -10,7 +10,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::dashboard::review_label;
-use super::db::{self, GroupRow};
+use super::db::{self, GroupKey, GroupRow};
 use super::trends::{BurnDownView, SubmissionsView};
 use crate::accounts::Reviewer;
 use crate::applications::model::Status;
@@ -53,11 +53,13 @@ impl Sums {
     }
 }
 
-/// The rows summed by `key`, in key order.
-fn sum_by(rows: &[GroupRow], key: impl Fn(&GroupRow) -> String) -> Vec<(String, Sums)> {
+/// The rows `key` names summed by that name, in its order (rows it gives `None` are left out).
+fn sum_by(rows: &[GroupRow], key: impl Fn(&GroupKey) -> Option<String>) -> Vec<(String, Sums)> {
     let mut sums: std::collections::BTreeMap<String, Sums> = std::collections::BTreeMap::new();
     for r in rows {
-        sums.entry(key(r)).or_default().add(r);
+        if let Some(k) = key(&r.key) {
+            sums.entry(k).or_default().add(r);
+        }
     }
     sums.into_iter().collect()
 }
@@ -206,9 +208,12 @@ async fn statistics(
         round.map_or_else(|| rounds.iter().map(|(id, _)| *id).collect(), |r| vec![r]);
     let months = db::months(&mut conn, &in_view).await?;
     let budgets = db::budgets(&mut conn, round).await?;
+    let statuses = sum_by(&rows, |k| match k {
+        GroupKey::Status(s) => Some(s.as_str().to_string()),
+        _ => None,
+    });
     let mut total = Sums::default();
-    rows.iter().for_each(|r| total.add(r));
-    let statuses = sum_by(&rows, |r| r.status.as_str().to_string());
+    statuses.iter().for_each(|(_, s)| total.add_sums(s));
     let by_status = Status::ALL
         .into_iter()
         .filter(|s| *s != Status::Draft)
@@ -220,13 +225,21 @@ async fn statistics(
             (review_label(s), locale::count(n))
         })
         .collect();
-    let by_category = sum_by(&rows, |r| match (&r.category_code, &r.category_title) {
-        (Some(code), Some(title)) => format!("{code} {title}"),
-        (Some(code), None) => code.clone(),
-        _ => "Ohne Angabe".into(),
+    let by_category = sum_by(&rows, |k| match k {
+        GroupKey::Category {
+            code: Some(code),
+            title: Some(title),
+        } => Some(format!("{code} {title}")),
+        GroupKey::Category {
+            code: Some(code),
+            title: None,
+        } => Some(code.clone()),
+        GroupKey::Category { code: None, .. } => Some("Ohne Angabe".into()),
+        _ => None,
     });
-    let by_district = sum_by(&rows, |r| {
-        r.district.clone().unwrap_or_else(|| "Ohne Angabe".into())
+    let by_district = sum_by(&rows, |k| match k {
+        GroupKey::District(name) => Some(name.clone().unwrap_or_else(|| "Ohne Angabe".into())),
+        _ => None,
     });
     let average_days = if total.decided > 0 {
         // In tenths of a day, rounded: integers, like every other figure here.

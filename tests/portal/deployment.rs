@@ -357,7 +357,11 @@ async fn nginx_takes_the_site_and_passes_the_real_client_and_the_upload_limit() 
             assert_eq!(answer.status, status, "{path}, {size} bytes");
         }
         if by_nginx {
-            assert!(answer.body.contains("Die Anfrage ist zu groß"), "{}", answer.body);
+            assert!(
+                answer.body.contains("Die Anfrage ist zu groß"),
+                "{}",
+                answer.body
+            );
         }
     }
     // With no instance answering, nginx says so in German too.
@@ -365,7 +369,11 @@ async fn nginx_takes_the_site_and_passes_the_real_client_and_the_upload_limit() 
     let _ = (&mut app.server).await;
     let down = curl(https, "/antraege", &[]).await;
     assert_eq!(down.status, 502);
-    assert!(down.body.contains("gerade nicht erreichbar"), "{}", down.body);
+    assert!(
+        down.body.contains("gerade nicht erreichbar"),
+        "{}",
+        down.body
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
