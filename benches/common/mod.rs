@@ -230,6 +230,26 @@ pub async fn hammer(
     url: &str,
     duration: Duration,
 ) -> anyhow::Result<Vec<Duration>> {
+    load(clients, url, duration, None).await
+}
+
+/// Like [`hammer`], but each client asks once every `every` (or as soon as it has its answer,
+/// if that took longer): users clicking, not a load that takes every core by itself.
+pub async fn paced(
+    clients: &[reqwest::Client],
+    url: &str,
+    duration: Duration,
+    every: Duration,
+) -> anyhow::Result<Vec<Duration>> {
+    load(clients, url, duration, Some(every)).await
+}
+
+async fn load(
+    clients: &[reqwest::Client],
+    url: &str,
+    duration: Duration,
+    pace: Option<Duration>,
+) -> anyhow::Result<Vec<Duration>> {
     let deadline = std::time::Instant::now() + duration;
     let tasks: Vec<_> = clients
         .iter()
@@ -237,8 +257,16 @@ pub async fn hammer(
         .map(|client| {
             let url = url.to_string();
             tokio::spawn(async move {
+                let mut ticks = pace.map(|every| {
+                    let mut ticks = tokio::time::interval(every);
+                    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    ticks
+                });
                 let mut latencies = Vec::new();
                 while std::time::Instant::now() < deadline {
+                    if let Some(ticks) = ticks.as_mut() {
+                        ticks.tick().await;
+                    }
                     let started = std::time::Instant::now();
                     let response = client.get(&url).send().await?;
                     anyhow::ensure!(

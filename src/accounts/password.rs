@@ -10,11 +10,10 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString, rand
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
 
-/// At most this many hashes run at once (19 MiB each): one per core, up to four.
+/// At most this many hashes run at once (19 MiB each): one per two cores, up to four, so that
+/// a login storm leaves half the cores to everyone already signed in.
 fn hashing_threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(4)
+    (std::thread::available_parallelism().map_or(1, std::num::NonZero::get) / 2).clamp(1, 4)
 }
 
 /// The hashing threads' nice value. A hash takes tens of milliseconds of pure CPU; at normal
