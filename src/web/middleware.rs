@@ -176,11 +176,11 @@ pub async fn distrust_client_request_id(mut req: Request, next: Next) -> Respons
 }
 
 /// Reads what an answer left unread of the request body before the answer goes out, up to
-/// `limit` bytes and for at most `patience`. A request refused before its body was read — an upload after the session
-/// ended, a failed cross-site check, a form over the form limit — would otherwise close the
-/// connection with the body still arriving: a proxy that sends the whole body before it reads
-/// the answer (nginx) gets a broken pipe and shows its own 502, and a browser may see a reset
-/// instead of the German page.
+/// `limit` bytes and for at most `patience`. A request refused before its body was read — an
+/// upload after the session ended, a failed cross-site check, a form over the form limit —
+/// would otherwise close the connection with the body still arriving: a proxy that sends the
+/// whole body before it reads the answer (nginx) gets a broken pipe and shows its own 502, and
+/// a browser may see a reset instead of the German page.
 pub async fn drain_unread_body(
     State((limit, patience)): State<(usize, std::time::Duration)>,
     request: Request,
