@@ -49,15 +49,7 @@ async fn a_backup_restores_into_a_fresh_database_and_bucket_and_the_portal_serve
     let source = S3Server::start().await;
     let app = TestApp::spawn_with(|c| c.storage = source.storage()).await;
     crate::catalogue::lived_in(&app).await;
-    // The demo clerk's grant: filed with its documents, approved with a notice.
-    let id: i64 = sqlx::query_scalar(
-        "SELECT a.id FROM applications a
-         JOIN decisions d ON d.application_id = a.id AND d.state = 'confirmed'
-         WHERE a.title = 'Digitales Bürgerbüro'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let id = crate::catalogue::demo_grant(&app).await;
     let notice = app.document(crate::review::CONFIRMED_NOTICE, id).await;
     let attachments: Vec<(i64, Vec<u8>)> = sqlx::query_as(
         "SELECT id, sha256 FROM application_attachments WHERE application_id = $1 ORDER BY id",

@@ -13,6 +13,19 @@ pub async fn lived_in(app: &TestApp) {
         .unwrap();
 }
 
+/// The lived-in demo clerk's grant ("Digitales Bürgerbüro"): filed with its documents,
+/// approved with a notice.
+pub async fn demo_grant(app: &TestApp) -> i64 {
+    sqlx::query_scalar(
+        "SELECT a.id FROM applications a
+         JOIN decisions d ON d.application_id = a.id AND d.state = 'confirmed'
+         WHERE a.title = 'Digitales Bürgerbüro'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
 async fn id_of(app: &TestApp, title: &str) -> i64 {
     sqlx::query_scalar("SELECT id FROM applications WHERE title = $1")
         .bind(title)

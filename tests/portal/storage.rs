@@ -219,14 +219,7 @@ async fn issued_documents_are_kept_in_the_bucket_and_survive_the_sweep() {
     assert!(holds_all(&app), "the sweep keeps every issued document");
 
     let clerk = app.sign_in_as(Role::Clerk).await;
-    let grant: i64 = sqlx::query_scalar(
-        "SELECT a.id FROM applications a
-         JOIN decisions d ON d.application_id = a.id AND d.state = 'confirmed'
-         WHERE a.title = 'Digitales Bürgerbüro'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let grant = crate::catalogue::demo_grant(&app).await;
     let notice = app.document(crate::review::CONFIRMED_NOTICE, grant).await;
     assert!(notice.starts_with(b"%PDF"));
     let path = format!("/antraege/{grant}/bescheid.pdf");
