@@ -8,7 +8,7 @@
 //! from 32 concurrent clients. Every client is a signed-in reviewer that asks again as soon as
 //! it has its answer (a closed loop, like wrk). Reported per page: requests per second, median,
 //! p95 and p99 latency, and the CPU milliseconds each request cost the server, PostgreSQL and
-//! this load generator (so what two cores can give at most: 2,000 ms ÷ their sum). `/konto`, a
+//! this load generator (so what n cores can give at most: n × 1,000 ms ÷ their sum). `/konto`, a
 //! signed-in page with no data of its own, is the floor for any signed-in page.
 // Reports: counts and durations as floating-point rates and milliseconds.
 #![allow(clippy::cast_precision_loss)]

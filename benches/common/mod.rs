@@ -321,16 +321,18 @@ impl Cpu {
         }
     }
 
-    /// Per-operation figures as a line of a report, with what two cores allow at that cost.
+    /// Per-operation figures as a line of a report, with what this machine's cores allow at
+    /// that cost.
     pub fn report(&self) -> String {
         let total = self.server + self.postgres + self.bench;
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         format!(
             "CPU per operation: server {:.2} ms, PostgreSQL {:.2} ms, load generator {:.2} ms; \
-             {total:.2} ms in all, so two cores allow at most {:.0} per second",
+             {total:.2} ms in all, so {cores} cores allow at most {:.0} per second",
             self.server,
             self.postgres,
             self.bench,
-            2000.0 / total
+            cores as f64 * 1000.0 / total
         )
     }
 }
