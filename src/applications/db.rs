@@ -726,6 +726,77 @@ pub async fn commit_years(
     Ok(Ok(()))
 }
 
+/// A document the portal issued (`documents.rs`): its key in the file store, or its bytes while
+/// it still waits in the database (issued before migration 23), and its size.
+pub struct StoredDocument {
+    pub storage_key: Option<String>,
+    pub content: Option<Vec<u8>>,
+    pub size_bytes: i64,
+}
+
+pub async fn insert_document(
+    conn: &mut PgConnection,
+    storage_key: &str,
+    size_bytes: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "INSERT INTO stored_documents (storage_key, size_bytes) VALUES ($1, $2) RETURNING id",
+        storage_key,
+        size_bytes,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn delete_document(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query!("DELETE FROM stored_documents WHERE id = $1", id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn document(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<StoredDocument>> {
+    sqlx::query_as!(
+        StoredDocument,
+        "SELECT storage_key, content, size_bytes FROM stored_documents WHERE id = $1",
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Up to `limit` documents still waiting in the database, locked (skipping those another
+/// instance holds): their ids and bytes.
+pub async fn documents_waiting(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> sqlx::Result<Vec<(i64, Vec<u8>)>> {
+    let rows = sqlx::query!(
+        r#"SELECT id, content AS "content!" FROM stored_documents
+            WHERE storage_key IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"#,
+        limit
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.content)).collect())
+}
+
+/// The waiting document is now in the store under `storage_key`.
+pub async fn document_moved(
+    conn: &mut PgConnection,
+    id: i64,
+    storage_key: &str,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE stored_documents SET storage_key = $2, content = NULL WHERE id = $1",
+        id,
+        storage_key,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// The notice of the application's confirmed decision, read from the review's table (the
 /// municipality downloads what the ministry issued). Only a confirmed decision carries a notice
 /// (`settle` stores one only when confirming; a CHECK requires it then).

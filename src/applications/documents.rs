@@ -8,30 +8,24 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use sqlx::{PgConnection, PgPool};
 
+use super::db;
 use super::store::FileStore;
 use crate::error::AppError;
 use crate::state::AppState;
 
+/// Documents moved from the database into the store per transaction.
+const MOVE_BATCH: i64 = 20;
+
 /// Keeps `bytes` in the store and records them; the id is the issuing record's reference.
 pub async fn keep(conn: &mut PgConnection, files: &FileStore, bytes: &[u8]) -> anyhow::Result<i64> {
     let key = files.keep_bytes(bytes).await?;
-    let id = sqlx::query_scalar!(
-        "INSERT INTO stored_documents (storage_key, size_bytes) VALUES ($1, $2) RETURNING id",
-        key,
-        i64::try_from(bytes.len())?,
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
+    Ok(db::insert_document(conn, &key, i64::try_from(bytes.len())?).await?)
 }
 
 /// Forgets a document no record names any more (a notice issued again); its file goes with the
 /// next sweep.
 pub async fn forget(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query!("DELETE FROM stored_documents WHERE id = $1", id)
-        .execute(conn)
-        .await?;
-    Ok(())
+    db::delete_document(conn, id).await
 }
 
 /// The document as a download named `name` (ASCII), streamed from the store. Who may have it is
@@ -43,13 +37,7 @@ pub async fn download(
     content_type: &str,
     name: &str,
 ) -> Result<Response, AppError> {
-    let found = sqlx::query!(
-        "SELECT storage_key, content, size_bytes FROM stored_documents WHERE id = $1",
-        id
-    )
-    .fetch_optional(conn)
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let found = db::document(conn, id).await?.ok_or(AppError::NotFound)?;
     let body = match (found.storage_key, found.content) {
         (Some(key), _) => {
             let stream = app.files.open(&key).await.map_err(anyhow::Error::from)?;
@@ -68,28 +56,17 @@ pub async fn download(
 
 /// Documents issued before they were kept in the store, moved there; returns how many. Several
 /// instances may run this at once: each takes rows the others have not locked.
-pub async fn move_into_store(db: &PgPool, files: &FileStore) -> anyhow::Result<usize> {
+pub async fn move_into_store(pool: &PgPool, files: &FileStore) -> anyhow::Result<usize> {
     let mut moved = 0;
     loop {
-        let mut tx = db.begin().await?;
-        let waiting = sqlx::query!(
-            r#"SELECT id, content AS "content!" FROM stored_documents
-                WHERE storage_key IS NULL ORDER BY id LIMIT 20 FOR UPDATE SKIP LOCKED"#
-        )
-        .fetch_all(&mut *tx)
-        .await?;
+        let mut tx = pool.begin().await?;
+        let waiting = db::documents_waiting(&mut tx, MOVE_BATCH).await?;
         if waiting.is_empty() {
             return Ok(moved);
         }
-        for row in waiting {
-            let key = files.keep_bytes(&row.content).await?;
-            sqlx::query!(
-                "UPDATE stored_documents SET storage_key = $2, content = NULL WHERE id = $1",
-                row.id,
-                key,
-            )
-            .execute(&mut *tx)
-            .await?;
+        for (id, content) in waiting {
+            let key = files.keep_bytes(&content).await?;
+            db::document_moved(&mut tx, id, &key).await?;
             moved += 1;
         }
         tx.commit().await?;
